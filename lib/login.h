@@ -1,0 +1,45 @@
+/*
+ * The decision at login, shared by the module (as root) and `pam-recover check` (for a
+ * non-root module): lock check, TOTP with replay protection, backup code, failure count.
+ * Unknown users and users without 2FA do the same hashing work as real ones.
+ */
+#ifndef RC_LOGIN_H
+#define RC_LOGIN_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "seal.h"
+#include "store.h"
+#include "util.h"
+
+enum login_result {
+	LOGIN_OK = 0,        /* current TOTP code accepted (step recorded) */
+	LOGIN_OK_BACKUP = 1, /* a backup code accepted (now used) */
+	LOGIN_WRONG = 2,     /* no match; failure counted */
+	LOGIN_REPLAY = 3,    /* code was right but its step was already used */
+	LOGIN_LOCKED = 4,    /* too many failures; not checked */
+	LOGIN_NOT_ENROLLED = 5,
+	LOGIN_ERROR = 6,     /* store, key or sealed data unusable: fail closed */
+	LOGIN_OK_APP = 7,    /* app password accepted for this service */
+	LOGIN_NO_APP = 8,    /* not an app password for this service */
+};
+
+/* Is the user enrolled? LOGIN_OK (yes), LOGIN_NOT_ENROLLED, or LOGIN_ERROR. */
+int login_enrolled(struct store *s, const char *user) RC_MUST_CHECK;
+
+/*
+ * Verify a typed code (TOTP or backup code). `reason` gets a short static text for logs.
+ * When *locked_now is set, this failure has just locked the account.
+ */
+int login_verify_code(const struct cfg *c, struct store *s, const struct seal_key *k,
+		      const char *user, const char *code, int64_t now, int *locked_now,
+		      const char **reason) RC_MUST_CHECK;
+
+/* Check an app password for `service`: LOGIN_OK_APP, LOGIN_NO_APP or LOGIN_ERROR. */
+int login_app_password(struct store *s, const struct seal_key *k, const char *user,
+		       const char *service, const char *typed, int64_t now) RC_MUST_CHECK;
+
+const char *login_result_name(int r);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * The state store: one interface, several backends (sqlite: default; postgresql: clusters).
+ * Callers never see SQL. Every function returns one of the STORE_* codes below.
+ *
+ * Secrets and enrolment (table totp) are kept apart from the state that changes at every
+ * login (table login_state), so a failed state write can never damage a secret.
+ */
+#ifndef RC_STORE_H
+#define RC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "util.h"
+
+enum {
+	STORE_OK = 0,
+	STORE_NOTFOUND = 1, /* no such row; not an error */
+	STORE_CONFLICT = 2, /* compare-and-set lost, or single-use item already used */
+	STORE_ERR = -1,     /* I/O, corruption, bad schema: fail closed */
+};
+
+#define STORE_SEALED_MAX 512
+#define STORE_HASH_LEN 32
+
+struct store;
+
+/* Open flags. */
+#define STORE_CREATE 1   /* create directory, file and schema (admin init) */
+#define STORE_DURABLE 2  /* fsync every commit (helper); the login path uses WAL's NORMAL */
+
+/*
+ * Open the store named by cfg->store. Checks the directory (root:root 0700, no symlink)
+ * and the file (root 0600) unless the backend is remote. Migrates the schema forward.
+ * On failure returns STORE_ERR with a reason in err.
+ */
+int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, size_t errlen)
+	RC_MUST_CHECK;
+void store_close(struct store *s);
+/* The last backend error as text (never contains secrets). */
+const char *store_errmsg(struct store *s);
+
+/* Transactions for multi-step changes (import, enrol, reset). Nesting is not supported. */
+int store_begin(struct store *s) RC_MUST_CHECK;
+int store_commit(struct store *s) RC_MUST_CHECK;
+void store_rollback(struct store *s);
+
+/* ---- TOTP enrolment (secrets; written rarely) ---- */
+struct store_totp {
+	unsigned char sealed[STORE_SEALED_MAX]; /* sealed secret (see seal.h) */
+	size_t sealed_len;
+	int algorithm; /* enum cfg_algo */
+	int digits;
+	int period;
+	int64_t created;
+};
+int store_totp_get(struct store *s, const char *user, struct store_totp *out) RC_MUST_CHECK;
+/* Insert or replace; also resets login_state (last_step = -1, failures = 0). */
+int store_totp_put(struct store *s, const char *user, const struct store_totp *t) RC_MUST_CHECK;
+/* Remove the TOTP secret and backup codes (2FA off). STORE_NOTFOUND if not enrolled. */
+int store_totp_delete(struct store *s, const char *user) RC_MUST_CHECK;
+
+/* A pending re-enrolment: kept apart until its first code verifies. */
+int store_pending_put(struct store *s, const char *user, const struct store_totp *t) RC_MUST_CHECK;
+int store_pending_get(struct store *s, const char *user, struct store_totp *out) RC_MUST_CHECK;
+int store_pending_delete(struct store *s, const char *user) RC_MUST_CHECK;
+
+/* List enrolled users (callback per name); stops early when cb returns non-zero. */
+int store_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, int64_t created),
+		    void *ctx) RC_MUST_CHECK;
+
+/* ---- login state (written at every login) ---- */
+struct store_login_state {
+	int64_t last_step; /* last accepted TOTP step, -1 if none */
+	int failures;      /* consecutive failures */
+	int64_t locked_until; /* epoch seconds, 0 = not locked */
+};
+/* A user with no state row reads as {-1, 0, 0}. */
+int store_state_get(struct store *s, const char *user, struct store_login_state *out)
+	RC_MUST_CHECK;
+/*
+ * Replay protection: atomically set last_step = step iff last_step < step, and reset the
+ * failure count. STORE_OK when accepted, STORE_CONFLICT when the step (or a later one) was
+ * already used.
+ */
+int store_step_cas(struct store *s, const char *user, int64_t step) RC_MUST_CHECK;
+/*
+ * Count one failure atomically. When the count reaches `deny` (>0) set locked_until =
+ * now + unlock_time. *failures_out gets the new count, *locked_out 1 if this call locked.
+ */
+int store_fail(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+	       int *failures_out, int *locked_out) RC_MUST_CHECK;
+/* Success without a TOTP step (backup code, app password): reset failures. */
+int store_reset_failures(struct store *s, const char *user) RC_MUST_CHECK;
+/* Lift a lock and clear the failure count. */
+int store_unlock(struct store *s, const char *user) RC_MUST_CHECK;
+
+/* ---- backup codes (hashed, single use) ---- */
+/* Replace the user's whole set with n hashes (old codes stop working). */
+int store_backup_replace(struct store *s, const char *user,
+			 const unsigned char (*hashes)[STORE_HASH_LEN], size_t n) RC_MUST_CHECK;
+/* Mark one unused code used: STORE_OK if it was there and unused, STORE_NOTFOUND otherwise. */
+int store_backup_use(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		     int64_t now) RC_MUST_CHECK;
+int store_backup_count(struct store *s, const char *user, int *left) RC_MUST_CHECK;
+
+/* ---- app passwords (keyed hash; per service list) ---- */
+struct store_app_password {
+	char name[64];
+	char services[256]; /* comma-separated PAM service names; "" = any app service */
+	unsigned char hash[STORE_HASH_LEN];
+	int64_t created;
+	int64_t last_used; /* 0 = never */
+};
+int store_app_add(struct store *s, const char *user, const struct store_app_password *a)
+	RC_MUST_CHECK; /* STORE_CONFLICT if the name exists */
+int store_app_revoke(struct store *s, const char *user, const char *name) RC_MUST_CHECK;
+int store_app_revoke_all(struct store *s, const char *user) RC_MUST_CHECK;
+int store_app_list(struct store *s, const char *user,
+		   int (*cb)(void *ctx, const struct store_app_password *a), void *ctx)
+	RC_MUST_CHECK;
+/* Find by hash; on STORE_OK fills *out and stamps last_used = now. */
+int store_app_match(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		    int64_t now, struct store_app_password *out) RC_MUST_CHECK;
+
+/* ---- recovery contacts (sealed values) ---- */
+enum store_contact_kind { CONTACT_EMAIL = 0, CONTACT_PHONE = 1, CONTACT_TELEGRAM = 2 };
+struct store_contact {
+	int kind;
+	unsigned char sealed[STORE_SEALED_MAX];
+	size_t sealed_len;
+	int verified;
+	int64_t updated;
+};
+int store_contact_put(struct store *s, const char *user, const struct store_contact *c)
+	RC_MUST_CHECK;
+int store_contact_get(struct store *s, const char *user, int kind, struct store_contact *out)
+	RC_MUST_CHECK;
+int store_contact_set_verified(struct store *s, const char *user, int kind) RC_MUST_CHECK;
+int store_contact_delete(struct store *s, const char *user, int kind) RC_MUST_CHECK;
+
+/* ---- security question (Argon2id hash of the normalised answer) ---- */
+struct store_question {
+	char question[512];
+	char answer_hash[128]; /* crypto_pwhash_str output */
+	int64_t updated;
+};
+int store_question_put(struct store *s, const char *user, const struct store_question *q)
+	RC_MUST_CHECK;
+int store_question_get(struct store *s, const char *user, struct store_question *out)
+	RC_MUST_CHECK;
+int store_question_delete(struct store *s, const char *user) RC_MUST_CHECK;
+
+/* ---- one-time codes: reset / contact verification (hashed, bound to user+channel+purpose) */
+struct store_token {
+	unsigned char hash[STORE_HASH_LEN];
+	int64_t expires;
+	int attempts;
+	int used;
+};
+/* Insert a new live code, revoking any earlier one for the same (user, channel, purpose). */
+int store_token_put(struct store *s, const char *user, const char *channel, const char *purpose,
+		    const struct store_token *t) RC_MUST_CHECK;
+int store_token_get(struct store *s, const char *user, const char *channel, const char *purpose,
+		    struct store_token *out) RC_MUST_CHECK;
+/* attempts += 1 atomically; *attempts_out gets the new value. */
+int store_token_attempt(struct store *s, const char *user, const char *channel,
+			const char *purpose, int *attempts_out) RC_MUST_CHECK;
+/* Mark used iff unused: STORE_OK, or STORE_CONFLICT if already used. */
+int store_token_consume(struct store *s, const char *user, const char *channel,
+			const char *purpose) RC_MUST_CHECK;
+/* Revoke every live code of the user (after a reset). */
+int store_token_revoke_all(struct store *s, const char *user) RC_MUST_CHECK;
+
+/* ---- counters for rate limits (sliding fixed windows) ---- */
+/*
+ * Count one event under `key` in the window [now - window_s, now]; STORE_OK with *count_out
+ * the count including this one. Counting happens before the check it limits.
+ */
+int store_counter_hit(struct store *s, const char *key, int64_t now, int window_s,
+		      int *count_out) RC_MUST_CHECK;
+int store_counter_get(struct store *s, const char *key, int64_t now, int window_s,
+		      int *count_out) RC_MUST_CHECK;
+int store_counter_clear(struct store *s, const char *key) RC_MUST_CHECK;
+
+/* ---- audit (never a secret) ---- */
+struct store_audit {
+	int64_t time;
+	char user[129];
+	long ruid;
+	char event[48];
+	char method[32];
+	char detail[256];
+};
+int store_audit_add(struct store *s, const char *user, long ruid, const char *event,
+		    const char *method, const char *detail) RC_MUST_CHECK;
+/* Newest first; user NULL = all users; limit <= 0 = no limit. */
+int store_audit_list(struct store *s, const char *user, int limit,
+		     int (*cb)(void *ctx, const struct store_audit *a), void *ctx) RC_MUST_CHECK;
+
+/* Remove everything about a user (admin). */
+int store_user_purge(struct store *s, const char *user) RC_MUST_CHECK;
+
+#endif
