@@ -36,6 +36,19 @@ int login_verify_code(const struct cfg *c, struct store *s, const struct seal_ke
 		      const char *user, const char *code, int64_t now, int *locked_now,
 		      const char **reason) RC_MUST_CHECK;
 
+/*
+ * The same with up to LOGIN_MAX_CANDIDATES codes counted as ONE attempt (forward_pass: the
+ * 6-digit and the 8-digit tail of one typed string). *which gets the index that matched.
+ */
+#define LOGIN_MAX_CANDIDATES 2
+int login_verify_codes(const struct cfg *c, struct store *s, const struct seal_key *k,
+		       const char *user, const char *const *codes, int n, int64_t now,
+		       int *locked_now, const char **reason, int *which) RC_MUST_CHECK;
+
+/* Does nullok still apply at `now` (enforce_after not yet passed)? *grace gets 1 when an
+ * enforcement date is set and not yet reached (users should be told). */
+int login_nullok_applies(const struct cfg *c, int64_t now, int *grace);
+
 /* Check an app password for `service`: LOGIN_OK_APP, LOGIN_NO_APP or LOGIN_ERROR. */
 int login_app_password(struct store *s, const struct seal_key *k, const char *user,
 		       const char *service, const char *typed, int64_t now) RC_MUST_CHECK;

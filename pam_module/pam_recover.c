@@ -1,0 +1,250 @@
+/*
+ * pam_recover.so: a six-digit TOTP code on top of the password. Only the PAM entry points
+ * and the order of the steps live here; the decisions are in lib/login.c.
+ */
+#include <pwd.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "backend.h"
+#include "config.h"
+#include "login.h"
+#include "split.h"
+#include "util.h"
+
+#define INPUT_MAX 512
+/* What sshd hands PAM as the password of an invalid user. */
+#define SSHD_PLACEHOLDER "\b\n\r\177INCORRECT"
+
+struct code_input {
+	char pw[LOGIN_MAX_CANDIDATES][INPUT_MAX]; /* forward_pass: password for each candidate */
+	char code[LOGIN_MAX_CANDIDATES][16];
+	const char *codes[LOGIN_MAX_CANDIDATES];
+	int n;
+};
+
+static int user_exists(const char *user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	return getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL;
+}
+
+/* The typed string from the stack (forward_pass and *_first_pass) or our own prompt. */
+static int read_typed(pam_handle_t *pamh, const struct cfg *c, char **typed)
+{
+	const char *tok = NULL;
+	char *resp = NULL;
+	int r;
+
+	*typed = NULL;
+	if (c->forward_pass || c->use_first_pass || c->try_first_pass) {
+		if (c->forward_pass && !c->use_first_pass) {
+			r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL); /* prompts if unset */
+		} else {
+			r = pam_get_item(pamh, PAM_AUTHTOK, (const void **)&tok);
+			if (r == PAM_SUCCESS && tok == NULL)
+				r = c->use_first_pass ? PAM_AUTH_ERR : PAM_SUCCESS;
+		}
+		if (r != PAM_SUCCESS)
+			return r;
+		if (tok != NULL) {
+			*typed = strdup(tok);
+			return *typed ? PAM_SUCCESS : PAM_BUF_ERR;
+		}
+	}
+	r = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", c->prompt);
+	if (r != PAM_SUCCESS)
+		return r;
+	*typed = resp ? resp : strdup("");
+	return *typed ? PAM_SUCCESS : PAM_BUF_ERR;
+}
+
+/* forward_pass: "password123456" gives (password, 123456) and (passwor, d123456)-style 8-digit
+ * tail for backup codes; without forward_pass the whole input is the one candidate. */
+static int make_candidates(const struct cfg *c, const char *typed, struct code_input *in)
+{
+	static const int tails[LOGIN_MAX_CANDIDATES] = {6, 8};
+
+	in->n = 0;
+	if (!c->forward_pass) {
+		if (rc_snprintf(in->code[0], sizeof(in->code[0]), "%s", typed) < 0)
+			return -1;
+		in->codes[in->n++] = in->code[0];
+		return 0;
+	}
+	for (int i = 0; i < LOGIN_MAX_CANDIDATES; i++)
+		if (split_code(typed, tails[i], in->pw[in->n], sizeof(in->pw[0]), in->code[in->n],
+			       sizeof(in->code[0])) == 0) {
+			in->codes[in->n] = in->code[in->n];
+			in->n++;
+		}
+	return in->n > 0 ? 0 : -1;
+}
+
+static int map_result(int r)
+{
+	switch (r) {
+	case LOGIN_OK:
+	case LOGIN_OK_BACKUP:
+		return PAM_SUCCESS;
+	case LOGIN_ERROR:
+		return PAM_AUTHINFO_UNAVAIL;
+	default:
+		return PAM_AUTH_ERR;
+	}
+}
+
+/* app_passwords: an app password made for this service passes; anything else is left to
+ * the next lines of the stack (PAM_IGNORE, the one deliberate ignore besides nullok). */
+static int check_app_password(pam_handle_t *pamh, const struct cfg *c, struct backend *b,
+			      const char *user, const char *service)
+{
+	const char *tok = NULL;
+	int r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
+
+	if (r != PAM_SUCCESS || tok == NULL || tok[0] == '\0')
+		return PAM_IGNORE;
+	r = backend_app(pamh, b, user, service, tok);
+	if (r == LOGIN_OK_APP) {
+		pam_syslog(pamh, LOG_NOTICE, "user %s: accepted (app password)", user);
+		return PAM_SUCCESS;
+	}
+	if (r == LOGIN_ERROR)
+		return PAM_AUTHINFO_UNAVAIL;
+	if (c->debug)
+		pam_syslog(pamh, LOG_DEBUG, "user %s: not an app password for %s", user, service);
+	return PAM_IGNORE;
+}
+
+static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, struct backend *b,
+			const char *user, const char *service)
+{
+	struct code_input in;
+	char *typed = NULL;
+	const char *reason = "";
+	int r = PAM_AUTH_ERR, known, enrolled, grace = 0, which = 0, locked_now = 0, res;
+
+	memset(&in, 0, sizeof(in));
+	known = user_exists(user);
+	enrolled = known ? backend_enrolled(pamh, b, user, service) : LOGIN_NOT_ENROLLED;
+	if (enrolled == LOGIN_ERROR) {
+		r = PAM_AUTHINFO_UNAVAIL;
+		goto out;
+	}
+	if (known && enrolled == LOGIN_NOT_ENROLLED &&
+	    login_nullok_applies(c, rc_now(), &grace)) {
+		if (grace && !(flags & PAM_SILENT))
+			pam_info(pamh, "2-step verification will be required after %s: enable it "
+				       "now with `pam-recover enable`.",
+				 c->enforce_after);
+		pam_syslog(pamh, LOG_INFO, "user %s: no 2-step verification, nullok", user);
+		r = PAM_IGNORE;
+		goto out;
+	}
+	/* Everyone is asked, so the prompt tells nobody which names exist or are enrolled. */
+	r = read_typed(pamh, c, &typed);
+	if (r != PAM_SUCCESS) {
+		if (r != PAM_CONV_AGAIN)
+			r = PAM_AUTH_ERR;
+		goto out;
+	}
+	if (!known) {
+		pam_syslog(pamh, LOG_NOTICE, "user %s: refused (unknown user)", user);
+		r = PAM_USER_UNKNOWN;
+		goto out;
+	}
+	if (enrolled == LOGIN_NOT_ENROLLED) {
+		pam_syslog(pamh, LOG_NOTICE, "user %s: refused (no 2-step verification, no nullok)",
+			   user);
+		r = PAM_AUTH_ERR;
+		goto out;
+	}
+	r = PAM_AUTH_ERR;
+	if (typed[0] == '\0' || strcmp(typed, SSHD_PLACEHOLDER) == 0 ||
+	    make_candidates(c, typed, &in) != 0) {
+		if (c->debug)
+			pam_syslog(pamh, LOG_DEBUG, "user %s: refused (no code given)", user);
+		goto out;
+	}
+	res = backend_verify(pamh, b, c, user, service, in.codes, in.n, &which, &locked_now,
+			     &reason);
+	r = map_result(res);
+	if (c->forward_pass) {
+		/* Hand the password part on for pam_unix use_first_pass. */
+		int sr = pam_set_item(pamh, PAM_AUTHTOK, in.pw[which]);
+
+		if (sr != PAM_SUCCESS)
+			r = sr;
+	}
+	pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "user %s: %s (%s)", user,
+		   r == PAM_SUCCESS ? "accepted" : "refused", reason);
+	if (locked_now)
+		pam_syslog(pamh, LOG_WARNING,
+			   "user %s: locked for %d s after %d failures (pam-recover admin unlock %s)",
+			   user, c->unlock_time, c->deny, user);
+out:
+	rc_free_secret(typed);
+	rc_wipe(&in, sizeof(in));
+	return r;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct cfg c;
+	struct backend b;
+	const char *user = NULL, *service = NULL;
+	char err[512];
+	int r = PAM_AUTHINFO_UNAVAIL, opened = 0;
+
+	memset(&b, 0, sizeof(b));
+	if (cfg_init(&c) != 0)
+		return PAM_BUF_ERR;
+	if (cfg_load_module(&c, argc, argv, err, sizeof(err)) != 0 ||
+	    cfg_validate(&c, err, sizeof(err)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "configuration error, refusing: %s", err);
+		goto out;
+	}
+	r = pam_get_user(pamh, &user, NULL);
+	if (r != PAM_SUCCESS || user == NULL || user[0] == '\0') {
+		r = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
+		goto out;
+	}
+	if (!rc_user_name_ok(user)) {
+		char esc[160];
+
+		rc_log_escape(user, esc, sizeof(esc));
+		pam_syslog(pamh, LOG_NOTICE, "refused a malformed user name '%s'", esc);
+		r = PAM_USER_UNKNOWN;
+		goto out;
+	}
+	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
+	    service == NULL)
+		service = "";
+	r = backend_open(pamh, &c, &b);
+	if (r != PAM_SUCCESS)
+		goto out;
+	opened = 1;
+	if (c.app_passwords)
+		r = check_app_password(pamh, &c, &b, user, service);
+	else
+		r = authenticate(pamh, flags, &c, &b, user, service);
+out:
+	if (opened)
+		backend_close(&b);
+	cfg_free(&c);
+	return r;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}

@@ -1,0 +1,81 @@
+/* The module's two back ends: direct store access as root, or `pam-recover check`. */
+#include "backend.h"
+
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+
+#include "helper_call.h"
+#include "login.h"
+
+int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b)
+{
+	char err[512];
+
+	memset(b, 0, sizeof(*b));
+	if (geteuid() != 0) {
+		b->via_helper = 1;
+		return PAM_SUCCESS;
+	}
+	if (seal_key_load(c->key_file, &b->key, err, sizeof(err)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot use the key: %s", err);
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	if (store_open(c, 0, &b->store, err, sizeof(err)) != STORE_OK) {
+		pam_syslog(pamh, LOG_ERR, "cannot open the store: %s", err);
+		seal_key_wipe(&b->key);
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	return PAM_SUCCESS;
+}
+
+void backend_close(struct backend *b)
+{
+	if (b->store != NULL)
+		store_close(b->store);
+	b->store = NULL;
+	seal_key_wipe(&b->key);
+}
+
+int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
+		     const char *service)
+{
+	if (b->via_helper)
+		return helper_call(pamh, "enrolled", user, service, "");
+	return login_enrolled(b->store, user);
+}
+
+int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,
+		   const char *service, const char *const *codes, int n, int *which,
+		   int *locked_now, const char **reason)
+{
+	char joined[128];
+	int r;
+
+	if (!b->via_helper)
+		return login_verify_codes(c, b->store, &b->key, user, codes, n, rc_now(),
+					  locked_now, reason, which);
+	/* The helper counts both candidates as one attempt, as login_verify_codes does. */
+	*locked_now = 0;
+	*which = 0;
+	*reason = "answer of pam-recover check";
+	if (rc_snprintf(joined, sizeof(joined), "%s%s%s", codes[0], n > 1 ? " " : "",
+			n > 1 ? codes[1] : "") < 0)
+		return LOGIN_WRONG;
+	r = helper_call(pamh, "code", user, service, joined);
+	RC_WIPE_ARRAY(joined);
+	/* The helper does not say which candidate matched; a backup code is the 8-digit tail. */
+	if (r == LOGIN_OK_BACKUP && n > 1)
+		*which = 1;
+	return r;
+}
+
+int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,
+		const char *typed)
+{
+	if (b->via_helper)
+		return helper_call(pamh, "app", user, service, typed);
+	return login_app_password(b->store, &b->key, user, service, typed, rc_now());
+}

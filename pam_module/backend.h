@@ -1,0 +1,30 @@
+/* Where the module's answers come from: the store directly (root) or the helper (not root). */
+#ifndef RC_BACKEND_H
+#define RC_BACKEND_H
+
+#include <security/pam_modules.h>
+
+#include "config.h"
+#include "seal.h"
+#include "store.h"
+
+struct backend {
+	int via_helper;
+	struct store *store;
+	struct seal_key key;
+};
+
+/* PAM_SUCCESS, or PAM_AUTHINFO_UNAVAIL with a syslog line saying why. */
+int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b);
+void backend_close(struct backend *b);
+
+/* LOGIN_* results (lib/login.h). */
+int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
+		     const char *service);
+int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,
+		   const char *service, const char *const *codes, int n, int *which,
+		   int *locked_now, const char **reason);
+int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,
+		const char *typed);
+
+#endif
