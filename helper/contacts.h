@@ -1,0 +1,28 @@
+/* Recovery contacts: sealed at rest, verified before they count. */
+#ifndef RC_CONTACTS_H
+#define RC_CONTACTS_H
+
+#include <stddef.h>
+
+#include "channel.h"
+#include "helper.h"
+
+#define CONTACT_VALUE_MAX 256
+
+/*
+ * Read and unseal a contact. HX_OK with the value, HX_NOUSER if none is set, HX_SOFTWARE
+ * if it does not open (tampered). *verified gets the flag.
+ */
+int contact_read(struct store *s, const struct seal_key *k, const char *user, int kind,
+		 char *out, size_t n, int *verified);
+
+/* Seal and store (verified as given: root's set-contact passes 1, users 0 until proven). */
+int contact_write(struct store *s, const struct seal_key *k, const char *user, int kind,
+		  const char *value, int verified);
+
+/* Verbs. */
+int cmd_contact(struct hctx *h, int argc, char **argv);       /* contact set|remove|list */
+int admin_set_contact(struct hctx *h, int argc, char **argv);    /* admin set-contact */
+int admin_remove_contact(struct hctx *h, int argc, char **argv); /* admin remove-contact */
+
+#endif

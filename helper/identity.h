@@ -1,0 +1,26 @@
+/* Who the verb acts on, and proof that the caller is that person. */
+#ifndef RC_IDENTITY_H
+#define RC_IDENTITY_H
+
+#include <stddef.h>
+
+#include "helper.h"
+
+/*
+ * The account a user verb acts on: the caller's own (getpwuid(getuid())), or, for root only,
+ * the one named by `--user USER` (opt_user non-NULL). A non-root caller naming anyone else
+ * gets HX_NOPERM. Returns HX_OK and writes the name into out.
+ */
+int identity_target(const struct hctx *h, const char *opt_user, char *out, size_t n);
+
+/*
+ * "Enter your password and press Confirm" (seed 002): a non-root caller types its current
+ * password, checked through the PAM auth+account stack of the service `pam-recover`.
+ * Root (and root acting with --user) passes without a password. Failures are counted per
+ * user (store counter "confirm:USER", `deny` per unlock_time) before checking.
+ * Returns HX_OK, HX_WRONG (wrong password), HX_TEMPFAIL (too many tries), or HX_SOFTWARE.
+ */
+int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
+		     const char *user);
+
+#endif
