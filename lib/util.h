@@ -27,27 +27,38 @@ int rc_parse_long(const char *s, long min, long max, long *out) RC_MUST_CHECK;
 
 /*
  * Open a file that only root may have written: O_NOFOLLOW|O_CLOEXEC|O_NOCTTY|O_NONBLOCK,
- * then fstat: a regular file, owned by uid 0 (or by `owner` when it is not (uid_t)-1),
- * not group- or other-writable, at most max_size bytes. When `secret` is set the file must
- * also not be readable by group or others. Returns an fd, or -1 with errno set and a
- * human-readable reason in `why` (static string).
+ * then fstat: a regular file, owned by uid 0, not group- or other-writable, at most
+ * max_size bytes. When `secret` is set the file must also have no group or other
+ * permission bits at all (0600/0400). O_NONBLOCK is cleared before returning. Returns an
+ * fd, or -1 with errno set (ENOENT, ELOOP for a symlink, EINVAL not a regular file, EPERM
+ * owner or mode, EFBIG too large, ...) and a human-readable reason in `why` (a static
+ * string such as "is a symbolic link", "is not owned by root", "is writable by group or
+ * others"; NULL on success). `why` may be NULL.
  */
 int rc_open_trusted(const char *path, size_t max_size, int secret, const char **why);
 
-/* Read the whole of fd (at most max bytes) into a NUL-terminated buffer; rejects NUL bytes. */
+/*
+ * Read the whole of fd (at most max bytes) into a malloc'd NUL-terminated buffer; rejects
+ * NUL bytes. 0, or -1 with errno EFBIG (more than max), EINVAL (a NUL byte), ENOMEM or the
+ * read error; on failure *out is NULL and whatever was read has been wiped. Free a secret
+ * with rc_free_secret(). `len` may be NULL.
+ */
 int rc_read_all(int fd, size_t max, char **out, size_t *len) RC_MUST_CHECK;
 
-/* Copy `in` into out (size n), replacing control and non-ASCII bytes with '?', for logs. */
+/* Copy `in` into out (size n, truncating), replacing control and non-ASCII bytes with '?',
+ * for logs. n == 0 writes nothing; in == NULL gives "(null)". */
 void rc_log_escape(const char *in, char *out, size_t n);
 
 /* Strict user-name allowlist: [a-z_][a-z0-9_.-]{0,31} plus optional trailing '$', or
- * e-mail-style names for virtual mail users ([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+), <= 128. */
+ * e-mail-style names for virtual mail users ([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+), <= 128.
+ * Also refused: a leading '-' or '.' (option injection into commands), a domain that does
+ * not start and end with a letter or digit, or that has "..". 1 if acceptable, else 0. */
 int rc_user_name_ok(const char *user);
 
-/* time(NULL), overridable in tests only through the RC_TEST_NOW build (never installed). */
+/* time(NULL). No override: tests move the clock with faketime(1). */
 int64_t rc_now(void);
 
-/* snprintf that reports truncation as -1. */
+/* snprintf that reports truncation (and n == 0, or an encoding error) as -1; else the length. */
 int rc_snprintf(char *buf, size_t n, const char *fmt, ...) RC_PRINTF(3, 4) RC_MUST_CHECK;
 
 #endif
