@@ -4,6 +4,15 @@
  *
  * Secrets and enrolment (table totp) are kept apart from the state that changes at every
  * login (table login_state), so a failed state write can never damage a secret.
+ *
+ * Rules for callers:
+ * - A struct store is one connection: use it from one thread at a time, and never across
+ *   fork() (the child opens its own).
+ * - Every function is atomic by itself. Inside store_begin()..store_commit() a function that
+ *   fails undoes its own part; after any STORE_ERR the caller must store_rollback().
+ * - List callbacks may call other store functions; a non-zero return stops the list.
+ * - User names, keys and labels are bound as parameters (never pasted into SQL); the store
+ *   still refuses empty or over-long ones (user: 1..128 bytes) with STORE_ERR.
  */
 #ifndef RC_STORE_H
 #define RC_STORE_H
@@ -88,10 +97,12 @@ int store_step_cas(struct store *s, const char *user, int64_t step) RC_MUST_CHEC
 /*
  * Count one failure atomically. When the count reaches `deny` (>0) set locked_until =
  * now + unlock_time. *failures_out gets the new count, *locked_out 1 if this call locked.
+ * Once a lock has expired (0 < locked_until <= now) counting starts again at 1.
  */
 int store_fail(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
 	       int *failures_out, int *locked_out) RC_MUST_CHECK;
-/* Success without a TOTP step (backup code, app password): reset failures. */
+/* Success without a TOTP step (backup code, app password): reset failures and any lock
+ * (as store_step_cas does on success). */
 int store_reset_failures(struct store *s, const char *user) RC_MUST_CHECK;
 /* Lift a lock and clear the failure count. */
 int store_unlock(struct store *s, const char *user) RC_MUST_CHECK;
@@ -159,7 +170,9 @@ struct store_token {
 	int attempts;
 	int used;
 };
-/* Insert a new live code, revoking any earlier one for the same (user, channel, purpose). */
+/* Insert a new live code, revoking any earlier one for the same (user, channel, purpose).
+ * Only hash and expires are taken from *t: a new code starts with attempts 0, unused.
+ * channel and purpose: 1..63 bytes. */
 int store_token_put(struct store *s, const char *user, const char *channel, const char *purpose,
 		    const struct store_token *t) RC_MUST_CHECK;
 int store_token_get(struct store *s, const char *user, const char *channel, const char *purpose,
@@ -172,17 +185,26 @@ int store_token_consume(struct store *s, const char *user, const char *channel,
 			const char *purpose) RC_MUST_CHECK;
 /* Revoke every live code of the user (after a reset). */
 int store_token_revoke_all(struct store *s, const char *user) RC_MUST_CHECK;
+/* Delete every code that expired before `now` or was used (housekeeping). */
+int store_token_prune(struct store *s, int64_t now) RC_MUST_CHECK;
 
-/* ---- counters for rate limits (sliding fixed windows) ---- */
+/* ---- counters for rate limits (exact sliding windows) ---- */
 /*
  * Count one event under `key` in the window [now - window_s, now]; STORE_OK with *count_out
  * the count including this one. Counting happens before the check it limits.
+ * An exact sliding log: each hit is one row; rows older than the window are pruned at each
+ * hit, and at most STORE_COUNTER_CAP rows are kept per key (beyond that the count reads
+ * STORE_COUNTER_CAP + 1), so a flood cannot grow the store. Use one window per key.
+ * key: 1..255 bytes; window_s > 0.
  */
+#define STORE_COUNTER_CAP 1000
 int store_counter_hit(struct store *s, const char *key, int64_t now, int window_s,
 		      int *count_out) RC_MUST_CHECK;
 int store_counter_get(struct store *s, const char *key, int64_t now, int window_s,
 		      int *count_out) RC_MUST_CHECK;
 int store_counter_clear(struct store *s, const char *key) RC_MUST_CHECK;
+/* Delete every counter row older than `before` (housekeeping for keys no longer hit). */
+int store_counter_prune(struct store *s, int64_t before) RC_MUST_CHECK;
 
 /* ---- audit (never a secret) ---- */
 struct store_audit {
@@ -193,13 +215,18 @@ struct store_audit {
 	char method[32];
 	char detail[256];
 };
+/* time = rc_now(). user may be NULL (lists as ""); method and detail may be NULL (""). event
+ * and method must fit their fields; a longer detail is cut to fit. */
 int store_audit_add(struct store *s, const char *user, long ruid, const char *event,
 		    const char *method, const char *detail) RC_MUST_CHECK;
 /* Newest first; user NULL = all users; limit <= 0 = no limit. */
 int store_audit_list(struct store *s, const char *user, int limit,
 		     int (*cb)(void *ctx, const struct store_audit *a), void *ctx) RC_MUST_CHECK;
+/* Delete audit events older than `before`. */
+int store_audit_prune(struct store *s, int64_t before) RC_MUST_CHECK;
 
-/* Remove everything about a user (admin). */
+/* Remove everything about a user (admin); audit events stay. STORE_NOTFOUND if there was
+ * nothing. */
 int store_user_purge(struct store *s, const char *user) RC_MUST_CHECK;
 
 #endif

@@ -1,4 +1,7 @@
-/* libFuzzer harness: the forward_pass splitter on arbitrary "password+code" strings. */
+/*
+ * libFuzzer harness: the forward_pass splitter on arbitrary "password+code" strings.
+ * FUZZ_SOURCES: lib/split.c
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

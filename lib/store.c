@@ -1,0 +1,646 @@
+/*
+ * The store's front: picks a backend from cfg->store, checks every argument once, and
+ * dispatches through the backend's ops table. No SQL here.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* strnlen */
+#endif
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+#define SCHEME_SQLITE "sqlite:"
+#define SCHEME_PG1 "postgresql://"
+#define SCHEME_PG2 "postgres://"
+
+int store_set_err(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(s->err, sizeof(s->err), fmt, ap) < 0)
+		s->err[0] = '\0';
+	va_end(ap);
+	return STORE_ERR;
+}
+
+void store_put_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(err, errlen, fmt, ap) < 0)
+		err[0] = '\0';
+	va_end(ap);
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, size_t errlen)
+{
+	int r = STORE_ERR;
+
+	store_put_err(err, errlen, "store_open: unknown error");
+	if (out == NULL) {
+		store_put_err(err, errlen, "store_open: no place for the result");
+		goto out;
+	}
+	*out = NULL;
+	if (cfg == NULL || cfg->store == NULL || cfg->store[0] == '\0') {
+		store_put_err(err, errlen, "no store is configured (set store = sqlite:/PATH)");
+		goto out;
+	}
+	if ((flags & ~(STORE_CREATE | STORE_DURABLE)) != 0) {
+		store_put_err(err, errlen, "store_open: unknown flags");
+		goto out;
+	}
+	if (has_prefix(cfg->store, SCHEME_SQLITE)) {
+		r = store_sqlite_open(cfg->store + strlen(SCHEME_SQLITE), flags, out, err, errlen);
+	} else if (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)) {
+		store_put_err(err, errlen,
+			      "the PostgreSQL backend is not built yet (use store = sqlite:/PATH)");
+	} else {
+		/* The value is not echoed: a mistyped URI may carry a password. */
+		store_put_err(err, errlen,
+			      "unknown store type in 'store' (expected sqlite:/absolute/path or "
+			      "postgresql://...)");
+	}
+	if (r != STORE_OK && *out != NULL) {
+		store_close(*out);
+		*out = NULL;
+	}
+out:
+	if (r != STORE_OK)
+		r = STORE_ERR;
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->in_tx)
+		s->ops->rollback(s);
+	s->ops->close(s);
+}
+
+const char *store_errmsg(struct store *s)
+{
+	if (s == NULL)
+		return "no store";
+	return s->err[0] ? s->err : "no error";
+}
+
+/* ---- argument checks ---- */
+
+static int str_ok(const char *v, size_t min, size_t max)
+{
+	size_t n;
+
+	if (v == NULL)
+		return 0;
+	n = strnlen(v, max + 1);
+	return n >= min && n <= max;
+}
+
+/* Common entry check: a store and a valid user name. */
+static int chk(struct store *s, const char *user, const char *what)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (!str_ok(user, 1, STORE_USER_MAX))
+		return store_set_err(s, "%s: the user name is empty or longer than %d bytes", what,
+				     STORE_USER_MAX);
+	return STORE_OK;
+}
+
+static int chk_totp(struct store *s, const struct store_totp *t, const char *what)
+{
+	if (t == NULL)
+		return store_set_err(s, "%s: no record", what);
+	if (t->sealed_len == 0 || t->sealed_len > STORE_SEALED_MAX)
+		return store_set_err(s, "%s: sealed secret is empty or longer than %d bytes", what,
+				     STORE_SEALED_MAX);
+	return STORE_OK;
+}
+
+static int chk_labels(struct store *s, const char *channel, const char *purpose,
+		      const char *what)
+{
+	if (!str_ok(channel, 1, STORE_LABEL_MAX) || !str_ok(purpose, 1, STORE_LABEL_MAX))
+		return store_set_err(s, "%s: channel or purpose is empty or longer than %d bytes",
+				     what, STORE_LABEL_MAX);
+	return STORE_OK;
+}
+
+static int chk_kind(struct store *s, int kind, const char *what)
+{
+	if (kind != CONTACT_EMAIL && kind != CONTACT_PHONE && kind != CONTACT_TELEGRAM)
+		return store_set_err(s, "%s: unknown contact kind", what);
+	return STORE_OK;
+}
+
+static int chk_key(struct store *s, const char *key, int64_t now, int window_s,
+		   const char *what)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (now < 0)
+		return store_set_err(s, "%s: negative time", what);
+	if (!str_ok(key, 1, STORE_KEY_MAX))
+		return store_set_err(s, "%s: the key is empty or longer than %d bytes", what,
+				     STORE_KEY_MAX);
+	if (window_s <= 0)
+		return store_set_err(s, "%s: the window must be at least one second", what);
+	return STORE_OK;
+}
+
+/* Backends answer with STORE_* codes only; anything else is a bug and fails closed. */
+static int norm(int r)
+{
+	return r == STORE_OK || r == STORE_NOTFOUND || r == STORE_CONFLICT ? r : STORE_ERR;
+}
+
+/* ---- transactions ---- */
+
+int store_begin(struct store *s)
+{
+	int r;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if (s->in_tx)
+		return store_set_err(s, "store_begin: a transaction is already open (nesting is "
+					"not supported)");
+	r = norm(s->ops->begin(s));
+	if (r == STORE_OK)
+		s->in_tx = 1;
+	return r == STORE_OK ? STORE_OK : STORE_ERR;
+}
+
+int store_commit(struct store *s)
+{
+	int r;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if (!s->in_tx)
+		return store_set_err(s, "store_commit: no transaction is open");
+	r = norm(s->ops->commit(s));
+	s->in_tx = 0; /* the backend rolled back when the commit failed */
+	return r == STORE_OK ? STORE_OK : STORE_ERR;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s == NULL || !s->in_tx)
+		return;
+	s->ops->rollback(s);
+	s->in_tx = 0;
+}
+
+/* ---- TOTP enrolment ---- */
+
+int store_totp_get(struct store *s, const char *user, struct store_totp *out)
+{
+	if (chk(s, user, "totp_get") != STORE_OK)
+		return STORE_ERR;
+	if (out == NULL)
+		return store_set_err(s, "totp_get: no place for the result");
+	memset(out, 0, sizeof(*out));
+	return norm(s->ops->totp_get(s, user, out));
+}
+
+int store_totp_put(struct store *s, const char *user, const struct store_totp *t)
+{
+	if (chk(s, user, "totp_put") != STORE_OK || chk_totp(s, t, "totp_put") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->totp_put(s, user, t));
+}
+
+int store_totp_delete(struct store *s, const char *user)
+{
+	if (chk(s, user, "totp_delete") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->totp_delete(s, user));
+}
+
+int store_pending_put(struct store *s, const char *user, const struct store_totp *t)
+{
+	if (chk(s, user, "pending_put") != STORE_OK || chk_totp(s, t, "pending_put") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->pending_put(s, user, t));
+}
+
+int store_pending_get(struct store *s, const char *user, struct store_totp *out)
+{
+	if (chk(s, user, "pending_get") != STORE_OK)
+		return STORE_ERR;
+	if (out == NULL)
+		return store_set_err(s, "pending_get: no place for the result");
+	memset(out, 0, sizeof(*out));
+	return norm(s->ops->pending_get(s, user, out));
+}
+
+int store_pending_delete(struct store *s, const char *user)
+{
+	if (chk(s, user, "pending_delete") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->pending_delete(s, user));
+}
+
+int store_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, int64_t created),
+		    void *ctx)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (cb == NULL)
+		return store_set_err(s, "totp_list: no callback");
+	return norm(s->ops->totp_list(s, cb, ctx));
+}
+
+/* ---- login state ---- */
+
+int store_state_get(struct store *s, const char *user, struct store_login_state *out)
+{
+	if (chk(s, user, "state_get") != STORE_OK)
+		return STORE_ERR;
+	if (out == NULL)
+		return store_set_err(s, "state_get: no place for the result");
+	out->last_step = -1;
+	out->failures = 0;
+	out->locked_until = 0;
+	return norm(s->ops->state_get(s, user, out));
+}
+
+int store_step_cas(struct store *s, const char *user, int64_t step)
+{
+	if (chk(s, user, "step_cas") != STORE_OK)
+		return STORE_ERR;
+	if (step < 0)
+		return store_set_err(s, "step_cas: negative time step");
+	return norm(s->ops->step_cas(s, user, step));
+}
+
+int store_fail(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+	       int *failures_out, int *locked_out)
+{
+	int f = 0, l = 0, r;
+
+	if (failures_out != NULL)
+		*failures_out = 0;
+	if (locked_out != NULL)
+		*locked_out = 0;
+	if (chk(s, user, "fail") != STORE_OK)
+		return STORE_ERR;
+	if (deny < 0 || unlock_time < 0 || now < 0)
+		return store_set_err(s, "fail: negative deny, unlock_time or time");
+	r = norm(s->ops->fail(s, user, now, deny, unlock_time, &f, &l));
+	if (r == STORE_OK) {
+		if (failures_out != NULL)
+			*failures_out = f;
+		if (locked_out != NULL)
+			*locked_out = l;
+	}
+	return r;
+}
+
+int store_reset_failures(struct store *s, const char *user)
+{
+	if (chk(s, user, "reset_failures") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->reset_failures(s, user));
+}
+
+int store_unlock(struct store *s, const char *user)
+{
+	if (chk(s, user, "unlock") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->unlock(s, user));
+}
+
+/* ---- backup codes ---- */
+
+int store_backup_replace(struct store *s, const char *user,
+			 const unsigned char (*hashes)[STORE_HASH_LEN], size_t n)
+{
+	if (chk(s, user, "backup_replace") != STORE_OK)
+		return STORE_ERR;
+	if (n > 0 && hashes == NULL)
+		return store_set_err(s, "backup_replace: no codes given");
+	if (n > 1000)
+		return store_set_err(s, "backup_replace: too many codes");
+	return norm(s->ops->backup_replace(s, user, hashes, n));
+}
+
+int store_backup_use(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		     int64_t now)
+{
+	if (chk(s, user, "backup_use") != STORE_OK)
+		return STORE_ERR;
+	if (hash == NULL)
+		return store_set_err(s, "backup_use: no hash");
+	return norm(s->ops->backup_use(s, user, hash, now));
+}
+
+int store_backup_count(struct store *s, const char *user, int *left)
+{
+	if (chk(s, user, "backup_count") != STORE_OK)
+		return STORE_ERR;
+	if (left == NULL)
+		return store_set_err(s, "backup_count: no place for the result");
+	*left = 0;
+	return norm(s->ops->backup_count(s, user, left));
+}
+
+/* ---- app passwords ---- */
+
+int store_app_add(struct store *s, const char *user, const struct store_app_password *a)
+{
+	if (chk(s, user, "app_add") != STORE_OK)
+		return STORE_ERR;
+	if (a == NULL)
+		return store_set_err(s, "app_add: no record");
+	if (!str_ok(a->name, 1, sizeof(a->name) - 1) ||
+	    !str_ok(a->services, 0, sizeof(a->services) - 1))
+		return store_set_err(s, "app_add: name empty or not terminated, or services too long");
+	return norm(s->ops->app_add(s, user, a));
+}
+
+int store_app_revoke(struct store *s, const char *user, const char *name)
+{
+	if (chk(s, user, "app_revoke") != STORE_OK)
+		return STORE_ERR;
+	if (!str_ok(name, 1, sizeof(((struct store_app_password *)0)->name) - 1))
+		return store_set_err(s, "app_revoke: the name is empty or too long");
+	return norm(s->ops->app_revoke(s, user, name));
+}
+
+int store_app_revoke_all(struct store *s, const char *user)
+{
+	if (chk(s, user, "app_revoke_all") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->app_revoke_all(s, user));
+}
+
+int store_app_list(struct store *s, const char *user,
+		   int (*cb)(void *ctx, const struct store_app_password *a), void *ctx)
+{
+	if (chk(s, user, "app_list") != STORE_OK)
+		return STORE_ERR;
+	if (cb == NULL)
+		return store_set_err(s, "app_list: no callback");
+	return norm(s->ops->app_list(s, user, cb, ctx));
+}
+
+int store_app_match(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		    int64_t now, struct store_app_password *out)
+{
+	if (chk(s, user, "app_match") != STORE_OK)
+		return STORE_ERR;
+	if (hash == NULL || out == NULL)
+		return store_set_err(s, "app_match: no hash or no place for the result");
+	memset(out, 0, sizeof(*out));
+	return norm(s->ops->app_match(s, user, hash, now, out));
+}
+
+/* ---- contacts ---- */
+
+int store_contact_put(struct store *s, const char *user, const struct store_contact *c)
+{
+	if (chk(s, user, "contact_put") != STORE_OK)
+		return STORE_ERR;
+	if (c == NULL)
+		return store_set_err(s, "contact_put: no record");
+	if (chk_kind(s, c->kind, "contact_put") != STORE_OK)
+		return STORE_ERR;
+	if (c->sealed_len == 0 || c->sealed_len > STORE_SEALED_MAX)
+		return store_set_err(s, "contact_put: sealed value is empty or longer than %d bytes",
+				     STORE_SEALED_MAX);
+	return norm(s->ops->contact_put(s, user, c));
+}
+
+int store_contact_get(struct store *s, const char *user, int kind, struct store_contact *out)
+{
+	if (chk(s, user, "contact_get") != STORE_OK || chk_kind(s, kind, "contact_get") != STORE_OK)
+		return STORE_ERR;
+	if (out == NULL)
+		return store_set_err(s, "contact_get: no place for the result");
+	memset(out, 0, sizeof(*out));
+	return norm(s->ops->contact_get(s, user, kind, out));
+}
+
+int store_contact_set_verified(struct store *s, const char *user, int kind)
+{
+	if (chk(s, user, "contact_set_verified") != STORE_OK ||
+	    chk_kind(s, kind, "contact_set_verified") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->contact_set_verified(s, user, kind, rc_now()));
+}
+
+int store_contact_delete(struct store *s, const char *user, int kind)
+{
+	if (chk(s, user, "contact_delete") != STORE_OK ||
+	    chk_kind(s, kind, "contact_delete") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->contact_delete(s, user, kind));
+}
+
+/* ---- security question ---- */
+
+int store_question_put(struct store *s, const char *user, const struct store_question *q)
+{
+	if (chk(s, user, "question_put") != STORE_OK)
+		return STORE_ERR;
+	if (q == NULL)
+		return store_set_err(s, "question_put: no record");
+	if (!str_ok(q->question, 1, sizeof(q->question) - 1) ||
+	    !str_ok(q->answer_hash, 1, sizeof(q->answer_hash) - 1))
+		return store_set_err(s, "question_put: question or answer hash empty or too long");
+	return norm(s->ops->question_put(s, user, q));
+}
+
+int store_question_get(struct store *s, const char *user, struct store_question *out)
+{
+	if (chk(s, user, "question_get") != STORE_OK)
+		return STORE_ERR;
+	if (out == NULL)
+		return store_set_err(s, "question_get: no place for the result");
+	memset(out, 0, sizeof(*out));
+	return norm(s->ops->question_get(s, user, out));
+}
+
+int store_question_delete(struct store *s, const char *user)
+{
+	if (chk(s, user, "question_delete") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->question_delete(s, user));
+}
+
+/* ---- one-time codes ---- */
+
+int store_token_put(struct store *s, const char *user, const char *channel, const char *purpose,
+		    const struct store_token *t)
+{
+	if (chk(s, user, "token_put") != STORE_OK ||
+	    chk_labels(s, channel, purpose, "token_put") != STORE_OK)
+		return STORE_ERR;
+	if (t == NULL)
+		return store_set_err(s, "token_put: no record");
+	return norm(s->ops->token_put(s, user, channel, purpose, t));
+}
+
+int store_token_get(struct store *s, const char *user, const char *channel, const char *purpose,
+		    struct store_token *out)
+{
+	if (chk(s, user, "token_get") != STORE_OK ||
+	    chk_labels(s, channel, purpose, "token_get") != STORE_OK)
+		return STORE_ERR;
+	if (out == NULL)
+		return store_set_err(s, "token_get: no place for the result");
+	memset(out, 0, sizeof(*out));
+	return norm(s->ops->token_get(s, user, channel, purpose, out));
+}
+
+int store_token_attempt(struct store *s, const char *user, const char *channel,
+			const char *purpose, int *attempts_out)
+{
+	int a = 0, r;
+
+	if (attempts_out != NULL)
+		*attempts_out = 0;
+	if (chk(s, user, "token_attempt") != STORE_OK ||
+	    chk_labels(s, channel, purpose, "token_attempt") != STORE_OK)
+		return STORE_ERR;
+	r = norm(s->ops->token_attempt(s, user, channel, purpose, &a));
+	if (r == STORE_OK && attempts_out != NULL)
+		*attempts_out = a;
+	return r;
+}
+
+int store_token_consume(struct store *s, const char *user, const char *channel,
+			const char *purpose)
+{
+	if (chk(s, user, "token_consume") != STORE_OK ||
+	    chk_labels(s, channel, purpose, "token_consume") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->token_consume(s, user, channel, purpose));
+}
+
+int store_token_revoke_all(struct store *s, const char *user)
+{
+	if (chk(s, user, "token_revoke_all") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->token_revoke_all(s, user));
+}
+
+int store_token_prune(struct store *s, int64_t now)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	return norm(s->ops->token_prune(s, now));
+}
+
+/* ---- counters ---- */
+
+int store_counter_hit(struct store *s, const char *key, int64_t now, int window_s,
+		      int *count_out)
+{
+	int c = 0, r;
+
+	if (count_out != NULL)
+		*count_out = 0;
+	if (chk_key(s, key, now, window_s, "counter_hit") != STORE_OK)
+		return STORE_ERR;
+	r = norm(s->ops->counter_hit(s, key, now, window_s, &c));
+	if (r == STORE_OK && count_out != NULL)
+		*count_out = c;
+	return r;
+}
+
+int store_counter_get(struct store *s, const char *key, int64_t now, int window_s,
+		      int *count_out)
+{
+	int c = 0, r;
+
+	if (count_out != NULL)
+		*count_out = 0;
+	if (chk_key(s, key, now, window_s, "counter_get") != STORE_OK)
+		return STORE_ERR;
+	r = norm(s->ops->counter_get(s, key, now, window_s, &c));
+	if (r == STORE_OK && count_out != NULL)
+		*count_out = c;
+	return r;
+}
+
+int store_counter_clear(struct store *s, const char *key)
+{
+	if (chk_key(s, key, 0, 1, "counter_clear") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->counter_clear(s, key));
+}
+
+int store_counter_prune(struct store *s, int64_t before)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	return norm(s->ops->counter_prune(s, before));
+}
+
+/* ---- audit ---- */
+
+int store_audit_add(struct store *s, const char *user, long ruid, const char *event,
+		    const char *method, const char *detail)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (user != NULL && !str_ok(user, 1, STORE_USER_MAX))
+		return store_set_err(s, "audit_add: the user name is empty or too long");
+	if (!str_ok(event, 1, sizeof(((struct store_audit *)0)->event) - 1))
+		return store_set_err(s, "audit_add: the event is empty or too long");
+	if (method != NULL && !str_ok(method, 0, sizeof(((struct store_audit *)0)->method) - 1))
+		return store_set_err(s, "audit_add: the method is too long");
+	/* A longer detail is cut to what store_audit can hold. */
+	char d[sizeof(((struct store_audit *)0)->detail)];
+	size_t n = detail ? strnlen(detail, sizeof(d) - 1) : 0;
+
+	if (n > 0)
+		memcpy(d, detail, n);
+	d[n] = '\0';
+	return norm(s->ops->audit_add(s, rc_now(), user, ruid, event, method ? method : "", d));
+}
+
+int store_audit_list(struct store *s, const char *user, int limit,
+		     int (*cb)(void *ctx, const struct store_audit *a), void *ctx)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (user != NULL && !str_ok(user, 1, STORE_USER_MAX))
+		return store_set_err(s, "audit_list: the user name is empty or too long");
+	if (cb == NULL)
+		return store_set_err(s, "audit_list: no callback");
+	return norm(s->ops->audit_list(s, user, limit, cb, ctx));
+}
+
+int store_audit_prune(struct store *s, int64_t before)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	return norm(s->ops->audit_prune(s, before));
+}
+
+int store_user_purge(struct store *s, const char *user)
+{
+	if (chk(s, user, "user_purge") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->user_purge(s, user));
+}

@@ -1,0 +1,224 @@
+/*
+ * The SQLite schema and its migrations. PRAGMA user_version holds the version; migration N
+ * takes a database from N-1 to N and sets user_version = N itself, inside one transaction.
+ * Append new migrations; never edit one that has shipped.
+ *
+ * One model for every backend: column types and constraints are kept to what PostgreSQL
+ * also has (TEXT, INTEGER/BIGINT, BLOB/BYTEA, composite primary keys, ON CONFLICT). The user
+ * column is called `username` because `user` is a reserved word in PostgreSQL.
+ */
+#include <string.h>
+
+#include "store_backend.h"
+#include "store_sqlite.h"
+
+struct migration {
+	int version;
+	const char *sql;
+};
+
+/* clang-format off */
+static const struct migration migrations[] = {
+	{1,
+	 "CREATE TABLE totp ("
+	 " username TEXT NOT NULL PRIMARY KEY,"
+	 " sealed BLOB NOT NULL,"
+	 " algorithm INTEGER NOT NULL,"
+	 " digits INTEGER NOT NULL,"
+	 " period INTEGER NOT NULL,"
+	 " created INTEGER NOT NULL);"
+	 "CREATE TABLE totp_pending ("
+	 " username TEXT NOT NULL PRIMARY KEY,"
+	 " sealed BLOB NOT NULL,"
+	 " algorithm INTEGER NOT NULL,"
+	 " digits INTEGER NOT NULL,"
+	 " period INTEGER NOT NULL,"
+	 " created INTEGER NOT NULL);"
+	 "CREATE TABLE login_state ("
+	 " username TEXT NOT NULL PRIMARY KEY,"
+	 " last_step INTEGER NOT NULL DEFAULT -1,"
+	 " failures INTEGER NOT NULL DEFAULT 0,"
+	 " locked_until INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE TABLE backup_codes ("
+	 " username TEXT NOT NULL,"
+	 " hash BLOB NOT NULL,"
+	 " used_at INTEGER,"
+	 " PRIMARY KEY (username, hash));"
+	 "CREATE TABLE app_passwords ("
+	 " username TEXT NOT NULL,"
+	 " name TEXT NOT NULL,"
+	 " services TEXT NOT NULL DEFAULT '',"
+	 " hash BLOB NOT NULL,"
+	 " created INTEGER NOT NULL,"
+	 " last_used INTEGER NOT NULL DEFAULT 0,"
+	 " PRIMARY KEY (username, name),"
+	 " UNIQUE (username, hash));"
+	 "CREATE TABLE contacts ("
+	 " username TEXT NOT NULL,"
+	 " kind INTEGER NOT NULL,"
+	 " sealed BLOB NOT NULL,"
+	 " verified INTEGER NOT NULL DEFAULT 0,"
+	 " updated INTEGER NOT NULL,"
+	 " PRIMARY KEY (username, kind));"
+	 "CREATE TABLE questions ("
+	 " username TEXT NOT NULL PRIMARY KEY,"
+	 " question TEXT NOT NULL,"
+	 " answer_hash TEXT NOT NULL,"
+	 " updated INTEGER NOT NULL);"
+	 "CREATE TABLE tokens ("
+	 " username TEXT NOT NULL,"
+	 " channel TEXT NOT NULL,"
+	 " purpose TEXT NOT NULL,"
+	 " hash BLOB NOT NULL,"
+	 " expires INTEGER NOT NULL,"
+	 " attempts INTEGER NOT NULL DEFAULT 0,"
+	 " used INTEGER NOT NULL DEFAULT 0,"
+	 " PRIMARY KEY (username, channel, purpose));"
+	 /* Rate limits: one row per event (exact sliding window), pruned per key at each hit
+	  * and capped at STORE_COUNTER_CAP rows per key by the code. */
+	 "CREATE TABLE counters ("
+	 " key TEXT NOT NULL,"
+	 " time INTEGER NOT NULL);"
+	 "CREATE INDEX counters_key_time ON counters (key, time);"
+	 "CREATE TABLE audit ("
+	 " id INTEGER PRIMARY KEY,"
+	 " time INTEGER NOT NULL,"
+	 " username TEXT,"
+	 " ruid INTEGER NOT NULL,"
+	 " event TEXT NOT NULL,"
+	 " method TEXT NOT NULL DEFAULT '',"
+	 " detail TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX audit_username ON audit (username, id);"
+	 "CREATE INDEX audit_time ON audit (time);"
+	 "PRAGMA application_id = 1885433202;" /* STORE_SQLITE_APP_ID */
+	 "PRAGMA user_version = 1;"},
+};
+/* clang-format on */
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+_Static_assert(STORE_SQLITE_APP_ID == 1885433202, "application_id in migration 1");
+
+/* One integer from a constant query. 0, or an SQLite error code. */
+static int query_int(sqlite3 *db, const char *sql, long long *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			rc = SQLITE_ERROR;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void quiet_exec(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	(void)rc;
+}
+
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	long long ver = -1;
+	int rc, r = -1;
+
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		store_put_err(err, errlen, "cannot update the schema of %s: %s", path,
+			      store_sqlite_why(rc));
+		return -1;
+	}
+	/* Another process may have migrated since we looked. */
+	rc = query_int(db, "PRAGMA user_version", &ver);
+	if (rc != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; i < N_MIGRATIONS; i++) {
+		long long now = -1;
+
+		if (migrations[i].version <= ver)
+			continue;
+		rc = sqlite3_exec(db, migrations[i].sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+		rc = query_int(db, "PRAGMA user_version", &now);
+		if (rc != SQLITE_OK)
+			goto fail;
+		if (now != migrations[i].version) {
+			store_put_err(err, errlen, "schema migration %d of %s did not set its version",
+				      migrations[i].version, path);
+			goto undo;
+		}
+	}
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	r = 0;
+	goto out;
+fail:
+	store_put_err(err, errlen, "cannot update the schema of %s: %s", path,
+		      store_sqlite_why(rc));
+undo:
+	if (!sqlite3_get_autocommit(db))
+		quiet_exec(db, "ROLLBACK");
+out:
+	return r;
+}
+
+int store_sqlite_schema(sqlite3 *db, int create, const char *path, char *err, size_t errlen)
+{
+	long long ver = 0, app = 0, objects = 0;
+	int rc;
+
+	rc = query_int(db, "PRAGMA user_version", &ver);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA application_id", &app);
+	if (rc != SQLITE_OK) {
+		store_put_err(err, errlen, "cannot read %s: %s", path, store_sqlite_why(rc));
+		return -1;
+	}
+	if (ver == STORE_SQLITE_SCHEMA && app == STORE_SQLITE_APP_ID)
+		return 0; /* the login path: nothing else to do */
+	if (app != STORE_SQLITE_APP_ID && (app != 0 || ver != 0)) {
+		store_put_err(err, errlen,
+			      "%s is not a pam_recover store (another program's database); move it "
+			      "away, then run: pam-recover admin init",
+			      path);
+		return -1;
+	}
+	if (ver > STORE_SQLITE_SCHEMA) {
+		store_put_err(err, errlen,
+			      "%s has schema version %lld, newer than this pam_recover knows (%d); "
+			      "install the pam_recover version that wrote it (or newer)",
+			      path, ver, STORE_SQLITE_SCHEMA);
+		return -1;
+	}
+	if (ver <= 0) {
+		if (!create) {
+			store_put_err(err, errlen,
+				      "%s has no pam_recover schema (run: pam-recover admin init)",
+				      path);
+			return -1;
+		}
+		rc = query_int(db, "SELECT count(*) FROM sqlite_master", &objects);
+		if (rc != SQLITE_OK) {
+			store_put_err(err, errlen, "cannot read %s: %s", path, store_sqlite_why(rc));
+			return -1;
+		}
+		if (objects != 0) {
+			store_put_err(err, errlen,
+				      "%s holds tables but no pam_recover schema; move it away, then "
+				      "run: pam-recover admin init",
+				      path);
+			return -1;
+		}
+	}
+	return migrate(db, path, err, errlen);
+}

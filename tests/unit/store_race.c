@@ -1,0 +1,277 @@
+/*
+ * Replay protection across processes: N processes, each with its own connection, call
+ * store_step_cas() for the same user and step at the same moment (released together by a
+ * pipe barrier). Exactly one must win, every round. Then the same barrier for store_fail()
+ * and store_counter_hit(): no increment may be lost.
+ *
+ * usage: store_race [-n PROCESSES] [-r ROUNDS] [-k HITS_PER_PROCESS]
+ * Exit status: 0 all rounds correct, 1 a wrong result, 2 a setup error, 77 skipped (not root).
+ */
+#define _XOPEN_SOURCE 700
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define USER "racer"
+#define MAX_PROCS 64
+
+enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER };
+
+/* Child exit statuses. */
+enum { C_WON = 0, C_LOST = 1, C_ERROR = 2 };
+
+static struct cfg g_cfg;
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static int read_full(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const char *buf, size_t n)
+{
+	size_t put = 0;
+
+	while (put < n) {
+		ssize_t r = write(fd, buf + put, n - put);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		put += (size_t)r;
+	}
+	return 0;
+}
+
+/* One racer: open, say ready, wait for the go, do the job, report by exit status. */
+static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
+{
+	struct store *s = NULL;
+	char err[256], c = 'R';
+	int r = C_ERROR, n, locked;
+
+	if (store_open(&g_cfg, 0, &s, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "store_race: child: %s\n", err);
+		c = 'E';
+	}
+	if (write_full(ready_w, &c, 1) != 0 || c == 'E' || read_full(go_r, &c, 1) != 0)
+		goto out;
+	switch (job) {
+	case JOB_CAS:
+		n = store_step_cas(s, USER, step);
+		r = n == STORE_OK ? C_WON : n == STORE_CONFLICT ? C_LOST : C_ERROR;
+		break;
+	case JOB_FAIL:
+		r = C_WON;
+		for (int i = 0; i < hits && r == C_WON; i++)
+			if (store_fail(s, USER, 1000, 0, 60, &n, &locked) != STORE_OK)
+				r = C_ERROR;
+		break;
+	case JOB_COUNTER:
+		r = C_WON;
+		for (int i = 0; i < hits && r == C_WON; i++)
+			if (store_counter_hit(s, "race", 1000, 3600, &n) != STORE_OK)
+				r = C_ERROR;
+		break;
+	}
+	if (r == C_ERROR)
+		fprintf(stderr, "store_race: child: %s\n", store_errmsg(s));
+out:
+	store_close(s);
+	_exit(r);
+}
+
+/*
+ * Start `procs` racers, release them together, count the outcomes.
+ * 0, or -1 on a setup error (fork, pipe).
+ */
+static int round_run(int procs, enum job job, int64_t step, int hits, int *won, int *lost,
+		     int *errors)
+{
+	int ready[2] = {-1, -1}, go[2] = {-1, -1}, started = 0, r = -1;
+	pid_t pids[MAX_PROCS];
+	char buf[MAX_PROCS];
+
+	*won = *lost = *errors = 0;
+	if (pipe(ready) != 0 || pipe(go) != 0) {
+		perror("store_race: pipe");
+		goto out;
+	}
+	for (; started < procs; started++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			perror("store_race: fork");
+			goto out;
+		}
+		if (pid == 0) {
+			close(ready[0]);
+			close(go[1]);
+			child(ready[1], go[0], job, step, hits);
+		}
+		pids[started] = pid;
+	}
+	close(ready[1]);
+	ready[1] = -1;
+	close(go[0]);
+	go[0] = -1;
+	/* Barrier: everyone has opened the store; then one write releases them all. */
+	if (read_full(ready[0], buf, (size_t)procs) != 0) {
+		fprintf(stderr, "store_race: a racer died before the start\n");
+		goto out;
+	}
+	if (memchr(buf, 'E', (size_t)procs) != NULL)
+		(*errors)++;
+	memset(buf, 'G', sizeof(buf));
+	if (write_full(go[1], buf, (size_t)procs) != 0) {
+		perror("store_race: write");
+		goto out;
+	}
+	r = 0;
+out:
+	if (go[1] >= 0)
+		close(go[1]); /* on a setup error the racers see EOF and leave */
+	for (int i = 0; i < started; i++) {
+		int st = 0;
+		pid_t w;
+
+		do
+			w = waitpid(pids[i], &st, 0);
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			(*errors)++;
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == C_WON)
+			(*won)++;
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == C_LOST)
+			(*lost)++;
+		else
+			(*errors)++;
+	}
+	if (ready[0] >= 0)
+		close(ready[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	if (go[0] >= 0)
+		close(go[0]);
+	return r;
+}
+
+static int parse(const char *s, int min, int max, int *out)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/store_race.XXXXXX", spec[128], err[256];
+	struct store *s = NULL;
+	struct store_login_state ls;
+	int procs = 8, rounds = 100, hits = 50, opt, rc = 2, bad = 0;
+	int won, lost, errors, tot_won = 0, tot_lost = 0, tot_err = 0, count = 0;
+
+	while ((opt = getopt(argc, argv, "n:r:k:")) != -1) {
+		if ((opt == 'n' && parse(optarg, 2, MAX_PROCS, &procs) == 0) ||
+		    (opt == 'r' && parse(optarg, 1, 100000, &rounds) == 0) ||
+		    (opt == 'k' && parse(optarg, 1, STORE_COUNTER_CAP, &hits) == 0))
+			continue;
+		fprintf(stderr, "usage: store_race [-n 2..%d] [-r ROUNDS] [-k HITS]\n", MAX_PROCS);
+		return 2;
+	}
+	if (procs * hits > STORE_COUNTER_CAP) { /* the counter check needs an exact count */
+		fprintf(stderr, "store_race: -n x -k must be at most %d\n", STORE_COUNTER_CAP);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "store_race: needs root (the store must be root's); skipped\n");
+		return 77;
+	}
+	if (mkdtemp(dir) == NULL) {
+		perror("store_race: mkdtemp");
+		return 2;
+	}
+	snprintf(spec, sizeof(spec), "sqlite:%s/db/state.db", dir);
+	g_cfg.store = spec;
+	if (store_open(&g_cfg, STORE_CREATE, &s, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "store_race: %s\n", err);
+		goto out;
+	}
+	store_close(s); /* never carry a connection across fork() */
+	s = NULL;
+
+	for (int r = 1; r <= rounds; r++) {
+		if (round_run(procs, JOB_CAS, r, 0, &won, &lost, &errors) != 0)
+			goto out;
+		tot_won += won;
+		tot_lost += lost;
+		tot_err += errors;
+		if (won != 1 || errors != 0) {
+			fprintf(stderr, "store_race: round %d: %d winners, %d errors (want 1, 0)\n", r,
+				won, errors);
+			bad++;
+		}
+	}
+	printf("store_step_cas: %d processes x %d rounds: %d rounds with exactly one winner; "
+	       "%d accepted, %d refused, %d errors\n",
+	       procs, rounds, rounds - bad, tot_won, tot_lost, tot_err);
+
+	/* Concurrent increments: none may be lost. */
+	if (round_run(procs, JOB_FAIL, 0, hits, &won, &lost, &errors) != 0 ||
+	    round_run(procs, JOB_COUNTER, 0, hits, &won, &lost, &errors) != 0)
+		goto out;
+	if (errors != 0)
+		bad++;
+	if (store_open(&g_cfg, 0, &s, err, sizeof(err)) != STORE_OK ||
+	    store_state_get(s, USER, &ls) != STORE_OK ||
+	    store_counter_get(s, "race", 1000, 3600, &count) != STORE_OK) {
+		fprintf(stderr, "store_race: %s\n", s ? store_errmsg(s) : err);
+		goto out;
+	}
+	printf("store_fail: %d processes x %d: failures = %d (want %d)\n", procs, hits,
+	       ls.failures, procs * hits);
+	printf("store_counter_hit: %d processes x %d: count = %d (want %d)\n", procs, hits, count,
+	       procs * hits);
+	if (ls.failures != procs * hits || count != procs * hits)
+		bad++;
+	rc = bad == 0 ? 0 : 1;
+	printf("store_race: %s\n", rc == 0 ? "ok" : "FAILED");
+out:
+	store_close(s);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
