@@ -1,0 +1,511 @@
+/*
+ * `pam-recover admin ...`: root only. Dispatch, show, list, disable-2fa and unlock here;
+ * init and enrol in admin_enrol.c, the importers in admin_import.c, audit in admin_audit.c.
+ * Every change is one store transaction with an audit event (never a secret).
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "contacts.h"
+#include "helper.h"
+#include "out.h"
+
+struct admin_verb {
+	const char *name;
+	verb_fn fn;
+	const char *usage;
+};
+
+static int admin_show(struct hctx *h, int argc, char **argv);
+static int admin_list(struct hctx *h, int argc, char **argv);
+static int admin_disable(struct hctx *h, int argc, char **argv);
+static int admin_unlock(struct hctx *h, int argc, char **argv);
+
+static const struct admin_verb admin_verbs[] = {
+	{"init", admin_init,
+	 "init\n"
+	 "    Create the sealing key (key_file) and the store with safe owners and modes.\n"
+	 "    Idempotent: an existing key is checked and kept, the schema brought up to date.\n"},
+	{"enrol", admin_enrol,
+	 "enrol USER [--algorithm sha1|sha256|sha512] [--digits 6|8] [--force]\n"
+	 "    Give USER a new TOTP secret and a fresh set of backup codes, and print the\n"
+	 "    otpauth:// URI, the secret and the backup codes once. Refused if USER is already\n"
+	 "    enrolled, unless --force (the old secret and backup codes stop working).\n"},
+	{"import-oath", admin_import_oath,
+	 "import-oath FILE [--force]\n"
+	 "    Import TOTP users from a pam_oath usersfile (HOTP/T30[/6|8] user - hexsecret ...).\n"
+	 "    All or nothing: a bad line is reported with its number and nothing is imported.\n"
+	 "    Users already enrolled are an error unless --force.\n"},
+	{"import-google-authenticator", admin_import_google,
+	 "import-google-authenticator USER FILE [--force]\n"
+	 "    Import USER's ~/.google_authenticator: the secret, STEP_SIZE, and the scratch codes\n"
+	 "    as backup codes. HOTP (counter-based) files are refused.\n"},
+	{"show", admin_show,
+	 "show USER\n"
+	 "    2FA state, algorithm, backup codes left, lock, app passwords, contacts (masked).\n"},
+	{"list", admin_list, "list\n    The enrolled users with the date of enrolment.\n"},
+	{"disable-2fa", admin_disable,
+	 "disable-2fa USER\n    Remove USER's TOTP secret and backup codes (2FA off).\n"},
+	{"unlock", admin_unlock,
+	 "unlock USER\n    Lift a lock after too many failed codes and clear the failure count.\n"},
+	{"audit", admin_audit, "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
+	{"set-contact", admin_set_contact,
+	 "set-contact USER email|phone|telegram VALUE\n"
+	 "    Set USER's recovery e-mail, phone number (+...) or Telegram chat id, verified.\n"},
+	{"remove-contact", admin_remove_contact,
+	 "remove-contact USER email|phone|telegram|question\n"
+	 "    Remove one of USER's recovery contacts, or the security question.\n"},
+};
+#define N_ADMIN_VERBS (sizeof(admin_verbs) / sizeof(admin_verbs[0]))
+
+static void admin_usage(FILE *f)
+{
+	fputs("Usage: pam-recover [--config PATH] [--json] admin COMMAND [ARGS...]   (root only)\n\n",
+	      f);
+	for (size_t i = 0; i < N_ADMIN_VERBS; i++)
+		fprintf(f, "  %s", admin_verbs[i].usage);
+	fputs("\nEvery command takes --json (one JSON object per line) and --help.\n", f);
+}
+
+static int verb_help(const char *name)
+{
+	for (size_t i = 0; i < N_ADMIN_VERBS; i++)
+		if (strcmp(admin_verbs[i].name, name) == 0)
+			printf("Usage: pam-recover admin %s", admin_verbs[i].usage);
+	return HX_OK;
+}
+
+int cmd_admin(struct hctx *h, int argc, char **argv)
+{
+	if (argc == 2 && hx_is_help(argv[1])) {
+		admin_usage(stdout);
+		return HX_OK;
+	}
+	if (h->ruid != 0)
+		return out_fail(HX_NOPERM, "admin: only root may run admin commands");
+	if (argc < 2) {
+		admin_usage(stderr);
+		return HX_USAGE;
+	}
+	for (size_t i = 0; i < N_ADMIN_VERBS; i++)
+		if (strcmp(argv[1], admin_verbs[i].name) == 0)
+			return admin_verbs[i].fn(h, argc - 1, argv + 1);
+	char esc[64];
+	rc_log_escape(argv[1], esc, sizeof(esc));
+	return out_fail(HX_USAGE, "admin: unknown command: %s (see pam-recover admin --help)", esc);
+}
+
+int admin_parse(struct hctx *h, const char *verb, int argc, char **argv,
+		const struct hx_opt *opts, size_t nopts, char **pos, int want, int *done)
+{
+	int npos = 0;
+	char name[64];
+	int r;
+
+	if (rc_snprintf(name, sizeof(name), "admin %s", verb) < 0)
+		name[0] = '\0';
+	r = hx_parse_opts(h, name, argc, argv, opts, nopts, pos, want, &npos);
+	if (r == HX_PARSE_HELP) {
+		*done = verb_help(verb);
+		return -1;
+	}
+	if (r != 0) {
+		*done = r;
+		return -1;
+	}
+	if (npos != want) {
+		*done = out_fail(HX_USAGE, "%s: expected %d argument%s (see --help)", name, want,
+				 want == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- shared by show / disable-2fa / unlock ---- */
+
+/* The user must be a valid name and known: in passwd, a virtual mail user, or in the store. */
+static int known_user(const char *verb, struct store *s, const char *user)
+{
+	struct store_totp t;
+	int r;
+
+	if (strchr(user, '@') != NULL || getpwnam(user) != NULL)
+		return 0;
+	r = store_totp_get(s, user, &t);
+	rc_wipe(&t, sizeof(t));
+	if (r == STORE_OK)
+		return 0;
+	if (r == STORE_NOTFOUND)
+		return out_fail(HX_NOUSER, "%s: no such user: %s", verb, user);
+	return out_fail(HX_IOERR, "%s: store error: %s", verb, store_errmsg(s));
+}
+
+/* parse, validate the name, load config, open key and store. */
+static int open_for_user(struct hctx *h, const char *verb, int argc, char **argv,
+			 struct cfg *c, struct seal_key *k, struct store **s, const char **user)
+{
+	char *pos[1];
+	char name[64];
+	int done = HX_USAGE, r;
+
+	*s = NULL;
+	if (admin_parse(h, verb, argc, argv, NULL, 0, pos, 1, &done) != 0)
+		return done;
+	*user = pos[0];
+	if (rc_snprintf(name, sizeof(name), "admin %s", verb) < 0)
+		name[0] = '\0';
+	if (!rc_user_name_ok(*user)) {
+		char esc[HX_USER_MAX];
+		rc_log_escape(*user, esc, sizeof(esc));
+		return out_fail(HX_DATAERR, "%s: not a valid user name: \"%s\"", name, esc);
+	}
+	if ((r = hx_load_config(h, c)) != 0)
+		return r;
+	if ((r = hx_open(h, c, STORE_DURABLE, k, s)) != 0 ||
+	    (r = known_user(name, *s, *user)) != 0) {
+		hx_close(k, *s);
+		*s = NULL;
+		cfg_free(c);
+		return r;
+	}
+	return 0;
+}
+
+/* ---- show ---- */
+
+struct app_list_ctx {
+	struct json_object *arr;
+	int count;
+};
+
+static int show_app(void *vctx, const struct store_app_password *a)
+{
+	struct app_list_ctx *ctx = vctx;
+	char created[40], used[40];
+
+	ctx->count++;
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_str(o, "name", a->name);
+		oj_str(o, "services", a->services);
+		hx_time_iso(a->created, created, sizeof(created));
+		oj_str(o, "created", created);
+		if (a->last_used > 0) {
+			hx_time_iso(a->last_used, used, sizeof(used));
+			oj_str(o, "last_used", used);
+		} else
+			oj_str(o, "last_used", NULL);
+		oj_push(ctx->arr, o);
+	} else {
+		hx_time_human(a->created, created, sizeof(created));
+		hx_time_human(a->last_used, used, sizeof(used));
+		out_info("  app password %-20s services %-20s created %s, last used %s", a->name,
+			 a->services[0] ? a->services : "(any)", created,
+			 a->last_used > 0 ? used : "never");
+	}
+	return 0;
+}
+
+/* The contacts, masked: pushed onto arr (json) or printed. */
+static void show_contacts(struct store *s, const struct seal_key *k, const char *user,
+			  struct json_object *arr)
+{
+	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+		char value[CONTACT_VALUE_MAX + 1], masked[CONTACT_VALUE_MAX + 1];
+		const char *kname = hx_contact_kind_name(kind);
+		int verified = 0;
+
+		int cr = contact_read(s, k, user, kind, value, sizeof(value), &verified);
+		if (cr == HX_NOUSER) {
+			if (arr == NULL)
+				out_info("  recovery %s: none", kname);
+			continue;
+		}
+		if (cr == HX_OK)
+			hx_mask_contact(kind, value, masked, sizeof(masked));
+		if (arr != NULL) {
+			struct json_object *co = oj_object();
+			oj_str(co, "kind", kname);
+			oj_str(co, "value", cr == HX_OK ? masked : NULL);
+			oj_bool(co, "verified", cr == HX_OK && verified);
+			oj_push(arr, co);
+		} else if (cr == HX_OK)
+			out_info("  recovery %s: %s (%s)", kname, masked,
+				 verified ? "verified" : "not verified");
+		else
+			out_info("  recovery %s: (%s)", kname,
+				 cr == HX_IOERR ? "store error" : "unreadable: tampered or wrong key");
+		RC_WIPE_ARRAY(value);
+	}
+}
+
+static int admin_show(struct hctx *h, int argc, char **argv)
+{
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	struct store_totp t, pend;
+	struct store_login_state st;
+	struct store_question q;
+	const char *user = NULL;
+	char when[40];
+	int r, left = 0;
+	int64_t now = rc_now();
+	struct app_list_ctx apps = {NULL, 0};
+	struct json_object *o = NULL;
+
+	memset(&k, 0, sizeof(k));
+	memset(&t, 0, sizeof(t));
+	memset(&pend, 0, sizeof(pend));
+	memset(&st, 0, sizeof(st));
+	memset(&q, 0, sizeof(q));
+	if ((r = open_for_user(h, "show", argc, argv, &c, &k, &s, &user)) != 0)
+		return r;
+
+	int tr = store_totp_get(s, user, &t);
+	int pr = store_pending_get(s, user, &pend);
+	int sr = store_state_get(s, user, &st);
+	int br = store_backup_count(s, user, &left);
+	int qr = store_question_get(s, user, &q);
+	if ((tr != STORE_OK && tr != STORE_NOTFOUND) || (pr != STORE_OK && pr != STORE_NOTFOUND) ||
+	    sr != STORE_OK || (br != STORE_OK && br != STORE_NOTFOUND) ||
+	    (qr != STORE_OK && qr != STORE_NOTFOUND)) {
+		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	int enrolled = tr == STORE_OK, pending = pr == STORE_OK, question = qr == STORE_OK;
+	int locked = st.locked_until > now;
+	if (br == STORE_NOTFOUND)
+		left = 0;
+
+	if (out_json_mode()) {
+		struct json_object *contacts = oj_array();
+		o = oj_object();
+		oj_str(o, "user", user);
+		oj_bool(o, "totp_enabled", enrolled);
+		oj_str(o, "algorithm", enrolled ? hx_algo_name(t.algorithm) : NULL);
+		oj_int(o, "digits", enrolled ? t.digits : 0);
+		oj_int(o, "period", enrolled ? t.period : 0);
+		hx_time_iso(t.created, when, sizeof(when));
+		oj_str(o, "enrolled", enrolled ? when : NULL);
+		oj_bool(o, "pending_enrolment", pending);
+		oj_int(o, "backup_codes_left", left);
+		oj_bool(o, "locked", locked);
+		hx_time_iso(st.locked_until, when, sizeof(when));
+		oj_str(o, "locked_until", locked ? when : NULL);
+		oj_int(o, "failures", st.failures);
+		apps.arr = oj_array();
+		oj_put(o, "app_passwords", apps.arr);
+		oj_put(o, "contacts", contacts);
+		oj_bool(o, "security_question", question);
+		if (store_app_list(s, user, show_app, &apps) < 0) {
+			r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
+			goto out;
+		}
+		show_contacts(s, &k, user, contacts);
+		out_json(o);
+		o = NULL;
+		r = HX_OK;
+		goto out;
+	}
+
+	out_info("user %s", user);
+	if (enrolled) {
+		hx_time_human(t.created, when, sizeof(when));
+		out_info("  2-step verification: on (%s, %d digits, %d s), enrolled %s",
+			 hx_algo_name(t.algorithm), t.digits, t.period, when);
+	} else
+		out_info("  2-step verification: off");
+	if (pending)
+		out_info("  a re-enrolment is waiting for its first code");
+	out_info("  backup codes left: %d", left);
+	if (locked) {
+		hx_time_human(st.locked_until, when, sizeof(when));
+		out_info("  locked until %s after %d failures (`pam-recover admin unlock %s`)", when,
+			 st.failures, user);
+	} else
+		out_info("  not locked; %d failed code%s since the last success", st.failures,
+			 st.failures == 1 ? "" : "s");
+	if (store_app_list(s, user, show_app, &apps) < 0) {
+		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	if (apps.count == 0)
+		out_info("  app passwords: none");
+	show_contacts(s, &k, user, NULL);
+	out_info("  security question: %s", question ? "set" : "not set");
+	r = HX_OK;
+out:
+	if (o != NULL)
+		json_object_put(o);
+	rc_wipe(&t, sizeof(t));
+	rc_wipe(&pend, sizeof(pend));
+	rc_wipe(&q, sizeof(q));
+	hx_close(&k, s);
+	cfg_free(&c);
+	return r;
+}
+
+/* ---- list ---- */
+
+struct list_ctx {
+	struct json_object *arr;
+	int count;
+};
+
+static int list_one(void *vctx, const char *user, int64_t created)
+{
+	struct list_ctx *ctx = vctx;
+	char when[40];
+
+	ctx->count++;
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_str(o, "user", user);
+		hx_time_iso(created, when, sizeof(when));
+		oj_str(o, "enrolled", when);
+		oj_push(ctx->arr, o);
+	} else {
+		char esc[HX_USER_MAX];
+		rc_log_escape(user, esc, sizeof(esc));
+		hx_time_human(created, when, sizeof(when));
+		printf("%-32s %s\n", esc, when);
+	}
+	return 0;
+}
+
+static int admin_list(struct hctx *h, int argc, char **argv)
+{
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	struct list_ctx ctx = {NULL, 0};
+	int r, done = HX_USAGE;
+
+	memset(&k, 0, sizeof(k));
+	if (admin_parse(h, "list", argc, argv, NULL, 0, NULL, 0, &done) != 0)
+		return done;
+	if ((r = hx_load_config(h, &c)) != 0)
+		return r;
+	if ((r = hx_open(h, &c, 0, &k, &s)) != 0)
+		goto out_cfg;
+	if (out_json_mode())
+		ctx.arr = oj_array();
+	if (store_totp_list(s, list_one, &ctx) < 0) {
+		if (ctx.arr != NULL)
+			json_object_put(ctx.arr);
+		r = out_fail(HX_IOERR, "admin list: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	if (ctx.arr != NULL)
+		out_json(ctx.arr);
+	else if (ctx.count == 0)
+		out_info("(no user is enrolled)");
+	r = HX_OK;
+out:
+	hx_close(&k, s);
+out_cfg:
+	cfg_free(&c);
+	return r;
+}
+
+/* ---- disable-2fa, unlock ---- */
+
+static int admin_disable(struct hctx *h, int argc, char **argv)
+{
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	const char *user = NULL;
+	int r, dr = STORE_ERR;
+
+	memset(&k, 0, sizeof(k));
+	if ((r = open_for_user(h, "disable-2fa", argc, argv, &c, &k, &s, &user)) != 0)
+		return r;
+	if (hx_txn_begin(s) != 0) {
+		r = out_fail(HX_IOERR, "admin disable-2fa: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	dr = store_totp_delete(s, user);
+	int pr = dr == STORE_ERR ? STORE_ERR : store_pending_delete(s, user);
+	int ok = (dr == STORE_OK || dr == STORE_NOTFOUND) && (pr == STORE_OK || pr == STORE_NOTFOUND);
+	if (ok && dr == STORE_OK)
+		ok = store_audit_add(s, user, (long)h->ruid, "disable-2fa", "admin", "") == STORE_OK;
+	if (hx_txn_end(s, ok) != 0) {
+		r = out_fail(HX_IOERR, "admin disable-2fa: nothing changed, store error: %s",
+			     store_errmsg(s));
+		goto out;
+	}
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", user);
+		oj_bool(o, "changed", dr == STORE_OK);
+		out_json(o);
+	} else if (dr == STORE_OK)
+		out_info("2-step verification is off for %s: TOTP secret and backup codes removed.",
+			 user);
+	else
+		out_info("%s had no 2-step verification; nothing changed.", user);
+	r = HX_OK;
+out:
+	hx_close(&k, s);
+	cfg_free(&c);
+	return r;
+}
+
+static int admin_unlock(struct hctx *h, int argc, char **argv)
+{
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	struct store_login_state st;
+	const char *user = NULL;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	if ((r = open_for_user(h, "unlock", argc, argv, &c, &k, &s, &user)) != 0)
+		return r;
+	if (store_state_get(s, user, &st) != STORE_OK) {
+		r = out_fail(HX_IOERR, "admin unlock: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	int was_locked = st.locked_until > rc_now();
+	if (hx_txn_begin(s) != 0) {
+		r = out_fail(HX_IOERR, "admin unlock: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	int ur = store_unlock(s, user);
+	int ok = ur == STORE_OK || ur == STORE_NOTFOUND;
+	/* The per-uid limit of `check` for this user's own account goes too. */
+	const struct passwd *pw = getpwnam(user);
+	if (ok && pw != NULL) {
+		char key[64];
+		if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)pw->pw_uid) > 0) {
+			int cr = store_counter_clear(s, key);
+			ok = cr == STORE_OK || cr == STORE_NOTFOUND;
+		}
+	}
+	ok = ok && store_audit_add(s, user, (long)h->ruid, "unlock", "admin",
+				   was_locked ? "was locked" : "was not locked") == STORE_OK;
+	if (hx_txn_end(s, ok) != 0) {
+		r = out_fail(HX_IOERR, "admin unlock: nothing changed, store error: %s",
+			     store_errmsg(s));
+		goto out;
+	}
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", user);
+		oj_bool(o, "was_locked", was_locked);
+		out_json(o);
+	} else
+		out_info("%s is unlocked%s; the failure count is cleared.", user,
+			 was_locked ? "" : " (was not locked)");
+	r = HX_OK;
+out:
+	hx_close(&k, s);
+	cfg_free(&c);
+	return r;
+}

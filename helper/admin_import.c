@@ -1,0 +1,598 @@
+/*
+ * `admin import-oath FILE` and `admin import-google-authenticator USER FILE`: bring users of
+ * pam_oath and google-authenticator over. All or nothing: one transaction, and the first bad
+ * line stops the import with FILE:LINE and what is wrong (never the secret).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "helper.h"
+#include "out.h"
+#include "secret.h"
+#include "totp.h"
+
+#define OATH_FILE_MAX (64u * 1024 * 1024)
+#define GA_FILE_MAX (64u * 1024)
+#define IMPORT_BACKUP_MAX 50
+#define PERIOD_MIN 15
+#define PERIOD_MAX 300
+
+/*
+ * Open a file an administrator named: no symlink (last component), a regular file, owned by
+ * root or by `owner` (the user whose file it is), not writable by group or others, bounded.
+ * Returns the content (NUL-terminated, wipe and free with rc_free_secret) or NULL with why.
+ */
+static char *read_admin_file(const char *path, uid_t owner, size_t max, const char **why,
+			     int *missing)
+{
+	struct stat st;
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	*why = NULL;
+	*missing = fd < 0 && errno == ENOENT;
+	if (fd < 0) {
+		*why = errno == ELOOP ? "is a symbolic link" : errno == ENOENT ? "does not exist"
+									: strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0)
+		*why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*why = "is not a regular file";
+	else if (st.st_uid != 0 && st.st_uid != owner)
+		*why = owner == 0 ? "is not owned by root" : "is owned by neither root nor the user";
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		*why = "is writable by group or others";
+	else if ((size_t)st.st_size > max)
+		*why = "is too large";
+	else if (fcntl(fd, F_SETFL, 0) != 0)
+		*why = strerror(errno);
+	else if (rc_read_all(fd, max, &buf, NULL) != 0) {
+		*why = errno == EINVAL ? "contains a NUL byte" : errno == EFBIG ? "is too large"
+									 : "cannot be read";
+		buf = NULL;
+	}
+	close(fd);
+	return buf;
+}
+
+/* Next line of buf (modified in place); NULL at the end. */
+static char *next_line(char **cursor)
+{
+	char *p = *cursor, *nl;
+
+	if (p == NULL || *p == '\0')
+		return NULL;
+	nl = strchr(p, '\n');
+	if (nl != NULL) {
+		*nl = '\0';
+		*cursor = nl + 1;
+	} else
+		*cursor = p + strlen(p);
+	size_t n = strlen(p);
+	if (n > 0 && p[n - 1] == '\r')
+		p[n - 1] = '\0';
+	return p;
+}
+
+static int existing_enrolment(struct store *s, const char *user)
+{
+	struct store_totp t;
+	int r = store_totp_get(s, user, &t);
+	rc_wipe(&t, sizeof(t));
+	return r;
+}
+
+/* Enrol user with secret (and backup code hashes) inside the caller's transaction. */
+static int put_user(struct store *s, const struct seal_key *k, const char *user,
+		    const unsigned char *secret, size_t len, const struct totp_params *p,
+		    const unsigned char (*hashes)[STORE_HASH_LEN], size_t nhashes, long ruid,
+		    const char *event, const char **why)
+{
+	struct store_totp t;
+	int r = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.algorithm = p->algorithm;
+	t.digits = p->digits;
+	t.period = p->period;
+	t.created = rc_now();
+	if (len + SEAL_OVERHEAD > sizeof(t.sealed) ||
+	    seal_encrypt(k, user, "totp", secret, len, t.sealed, &t.sealed_len) != 0) {
+		*why = "cannot seal the secret";
+		goto out;
+	}
+	int pr;
+	if (store_totp_put(s, user, &t) != STORE_OK ||
+	    ((pr = store_pending_delete(s, user)) != STORE_OK && pr != STORE_NOTFOUND) ||
+	    store_backup_replace(s, user, hashes, nhashes) != STORE_OK ||
+	    store_audit_add(s, user, ruid, event, "admin", "") != STORE_OK) {
+		*why = store_errmsg(s);
+		goto out;
+	}
+	r = 0;
+out:
+	rc_wipe(&t, sizeof(t));
+	return r;
+}
+
+static int target_ok(const char *user, const char **why)
+{
+	if (!rc_user_name_ok(user)) {
+		*why = "not a valid user name";
+		return 0;
+	}
+	if (strchr(user, '@') == NULL && getpwnam(user) == NULL) {
+		*why = "no such user";
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- a set of names, to find a user given twice in a usersfile ---- */
+
+struct nameset {
+	char **name;
+	int *line;
+	size_t cap, n;
+};
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static size_t nameset_slot(const struct nameset *ns, const char *s)
+{
+	size_t i = (size_t)(name_hash(s) & (ns->cap - 1));
+	while (ns->name[i] != NULL && strcmp(ns->name[i], s) != 0)
+		i = (i + 1) & (ns->cap - 1);
+	return i;
+}
+
+/* Add s; returns 0, or the line it was first seen on. */
+static int nameset_add(struct nameset *ns, const char *s, int line)
+{
+	if (ns->cap == 0 || (ns->n + 1) * 2 > ns->cap) {
+		struct nameset big = {NULL, NULL, ns->cap ? ns->cap * 2 : 64, 0};
+		big.name = xcalloc(big.cap, sizeof(char *));
+		big.line = xcalloc(big.cap, sizeof(int));
+		for (size_t i = 0; i < ns->cap; i++) {
+			if (ns->name[i] == NULL)
+				continue;
+			size_t j = nameset_slot(&big, ns->name[i]);
+			big.name[j] = ns->name[i];
+			big.line[j] = ns->line[i];
+		}
+		big.n = ns->n;
+		free(ns->name);
+		free(ns->line);
+		*ns = big;
+	}
+	size_t i = nameset_slot(ns, s);
+	if (ns->name[i] != NULL)
+		return ns->line[i];
+	ns->name[i] = xstrdup(s);
+	ns->line[i] = line;
+	ns->n++;
+	return 0;
+}
+
+static void nameset_free(struct nameset *ns)
+{
+	for (size_t i = 0; i < ns->cap; i++)
+		free(ns->name[i]);
+	free(ns->name);
+	free(ns->line);
+}
+
+/* ---- pam_oath usersfile ---- */
+
+/* "HOTP/T30", "HOTP/T30/6", "HOTP/T60/8" (optionally "/SHA256" or "/SHA512" after the digits). */
+static int parse_oath_type(char *type, struct totp_params *p, const char **why)
+{
+	char *parts[5];
+	int n = 0;
+	long v;
+
+	for (char *save = NULL, *t = strtok_r(type, "/", &save); t != NULL;
+	     t = strtok_r(NULL, "/", &save)) {
+		if (n == 5) {
+			*why = "unknown token type";
+			return -1;
+		}
+		parts[n++] = t;
+	}
+	if (n == 0 || strcmp(parts[0], "HOTP") != 0) {
+		*why = "unknown token type (expected HOTP/T30...)";
+		return -1;
+	}
+	if (n == 1 || parts[1][0] == 'E') {
+		*why = "event-based HOTP is not supported: only TOTP (HOTP/T30...) entries can be "
+		       "imported";
+		return -1;
+	}
+	if (n > 4 || parts[1][0] != 'T' || rc_parse_long(parts[1] + 1, PERIOD_MIN, PERIOD_MAX, &v) != 0) {
+		*why = "bad TOTP type (expected HOTP/T<seconds>[/<digits>], seconds 15..300)";
+		return -1;
+	}
+	p->period = (int)v;
+	p->digits = 6;
+	p->algorithm = CFG_ALGO_SHA1;
+	if (n >= 3) {
+		if (rc_parse_long(parts[2], 6, 8, &v) != 0 || v == 7) {
+			*why = "only 6- and 8-digit codes are supported";
+			return -1;
+		}
+		p->digits = (int)v;
+	}
+	if (n == 4 && (p->algorithm = hx_algo_parse(parts[3])) < 0) {
+		*why = "unknown hash (expected SHA1, SHA256 or SHA512)";
+		return -1;
+	}
+	return 0;
+}
+
+static int import_oath_lines(struct hctx *h, struct store *s, const struct seal_key *k,
+			     char *buf, int force, int *line_no, int *count, char *why_buf,
+			     size_t why_len)
+{
+	struct nameset seen = {NULL, NULL, 0, 0};
+	unsigned char secret[TOTP_SECRET_MAX];
+	const unsigned char none[1][STORE_HASH_LEN] = {{0}};
+	const char *why = NULL;
+	char *cursor = buf, *line;
+	int r = -1;
+
+	*line_no = 0;
+	*count = 0;
+	while ((line = next_line(&cursor)) != NULL) {
+		char *save = NULL, *f[4];
+		struct totp_params p;
+		size_t len = 0;
+		int nf = 0;
+
+		(*line_no)++;
+		line += strspn(line, " \t");
+		if (*line == '\0' || *line == '#')
+			continue;
+		for (char *t = strtok_r(line, " \t", &save); t != NULL && nf < 4;
+		     t = strtok_r(NULL, " \t", &save))
+			f[nf++] = t; /* further columns (counter, time) are ignored */
+		if (nf < 4) {
+			why = "expected TYPE USER PIN SECRET";
+			goto out;
+		}
+		if (parse_oath_type(f[0], &p, &why) != 0)
+			goto out;
+		if (!target_ok(f[1], &why))
+			goto out;
+		if (strcmp(f[2], "-") != 0 && strcmp(f[2], "+") != 0) {
+			why = "a PIN in the password column is not supported (use - ; the password "
+			      "is checked by the module before pam_recover)";
+			goto out;
+		}
+		if (totp_hex_decode(f[3], secret, sizeof(secret), &len) != 0 || len == 0) {
+			why = "the secret is not a hex string of at most 64 bytes";
+			goto out;
+		}
+		int first = nameset_add(&seen, f[1], *line_no);
+		if (first != 0) {
+			if (rc_snprintf(why_buf, why_len, "user %s is also on line %d (one secret per "
+					"user)", f[1], first) < 0)
+				why_buf[0] = '\0';
+			why = why_buf;
+			goto out;
+		}
+		int er = existing_enrolment(s, f[1]);
+		if (er != STORE_OK && er != STORE_NOTFOUND) {
+			why = store_errmsg(s);
+			goto out;
+		}
+		if (er == STORE_OK && !force) {
+			why = "user is already enrolled (--force replaces the secret)";
+			goto out;
+		}
+		if (put_user(s, k, f[1], secret, len, &p, none, 0, (long)h->ruid, "import-oath", &why) != 0)
+			goto out;
+		(*count)++;
+	}
+	r = 0;
+out:
+	if (r != 0 && why != why_buf) {
+		if (rc_snprintf(why_buf, why_len, "%s", why != NULL ? why : "error") < 0)
+			why_buf[0] = '\0';
+	}
+	RC_WIPE_ARRAY(secret);
+	nameset_free(&seen);
+	return r;
+}
+
+int admin_import_oath(struct hctx *h, int argc, char **argv)
+{
+	int force = 0, npos = 0, r, line_no = 0, count = 0, missing = 0;
+	const struct hx_opt opts[] = {{"force", NULL, &force}};
+	char *pos[1], why_buf[512] = "", esc[256];
+	const char *why = NULL;
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	char *buf = NULL;
+
+	memset(&k, 0, sizeof(k));
+	r = hx_parse_opts(h, "admin import-oath", argc, argv, opts, 1, pos, 1, &npos);
+	if (r == HX_PARSE_HELP) {
+		out_text("Usage: pam-recover admin import-oath FILE [--force]\n"
+			 "  Lines: HOTP/T30[/6|/8] USER - HEXSECRET [...]; blank and # lines skipped.\n");
+		return HX_OK;
+	}
+	if (r != 0)
+		return r;
+	if (npos != 1)
+		return out_fail(HX_USAGE, "admin import-oath: expected FILE (see --help)");
+	rc_log_escape(pos[0], esc, sizeof(esc));
+	if ((buf = read_admin_file(pos[0], 0, OATH_FILE_MAX, &why, &missing)) == NULL)
+		return out_fail(missing ? HX_NOUSER : HX_DATAERR, "admin import-oath: %s %s",
+				esc, why);
+	if ((r = hx_load_config(h, &c)) != 0)
+		goto out_buf;
+	if (sodium_init() < 0 || totp_init() != 0) {
+		r = out_fail(HX_SOFTWARE, "admin import-oath: cannot initialise the crypto libraries");
+		goto out_cfg;
+	}
+	if ((r = hx_open(h, &c, STORE_DURABLE, &k, &s)) != 0)
+		goto out_cfg;
+	if (hx_txn_begin(s) != 0) {
+		r = out_fail(HX_IOERR, "admin import-oath: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	int ok = import_oath_lines(h, s, &k, buf, force, &line_no, &count, why_buf,
+				   sizeof(why_buf)) == 0;
+	if (hx_txn_end(s, ok) != 0) {
+		if (ok)
+			r = out_fail(HX_IOERR, "admin import-oath: nothing imported, store error: %s",
+				     store_errmsg(s));
+		else
+			r = out_fail(HX_DATAERR, "admin import-oath: %s:%d: %s; nothing imported", esc,
+				     line_no, why_buf);
+		goto out;
+	}
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_int(o, "imported", count);
+		out_json(o);
+	} else
+		out_info("imported %d user%s from %s", count, count == 1 ? "" : "s", esc);
+	r = HX_OK;
+out:
+	hx_close(&k, s);
+out_cfg:
+	cfg_free(&c);
+out_buf:
+	rc_free_secret(buf);
+	return r;
+}
+
+/* ---- ~/.google_authenticator ---- */
+
+struct ga_file {
+	unsigned char secret[TOTP_SECRET_MAX];
+	size_t len;
+	int period;
+	int ncodes;
+	char codes[IMPORT_BACKUP_MAX][SECRET_BACKUP_DIGITS + 1];
+};
+
+static int all_digits(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int parse_ga_option(char *opt, struct ga_file *g, const char **why)
+{
+	char *save = NULL;
+	char *name = strtok_r(opt, " \t", &save);
+	char *arg = strtok_r(NULL, " \t", &save);
+	long v;
+
+	if (name == NULL) {
+		*why = "empty option line";
+		return -1;
+	}
+	if (strcmp(name, "TOTP_AUTH") == 0)
+		return 0;
+	if (strcmp(name, "HOTP_COUNTER") == 0) {
+		*why = "counter-based HOTP is not supported: only time-based (TOTP) secrets can be "
+		       "imported";
+		return -1;
+	}
+	if (strcmp(name, "STEP_SIZE") == 0) {
+		if (arg == NULL || rc_parse_long(arg, PERIOD_MIN, PERIOD_MAX, &v) != 0) {
+			*why = "STEP_SIZE must be 15..300 seconds";
+			return -1;
+		}
+		g->period = (int)v;
+		return 0;
+	}
+	if (strcmp(name, "WINDOW_SIZE") == 0) {
+		if (arg == NULL || rc_parse_long(arg, 1, 100, &v) != 0) {
+			*why = "bad WINDOW_SIZE";
+			return -1;
+		}
+		return 0; /* the site's `window` applies */
+	}
+	if (strcmp(name, "RATE_LIMIT") == 0 || strcmp(name, "DISALLOW_REUSE") == 0)
+		return 0; /* `deny` and replay protection apply */
+	*why = "unknown option";
+	return -1;
+}
+
+static int parse_ga(char *buf, struct ga_file *g, int *line_no, const char **why)
+{
+	char *cursor = buf, *line;
+	int in_codes = 0;
+
+	*line_no = 0;
+	g->period = 30;
+	g->ncodes = 0;
+	g->len = 0;
+	while ((line = next_line(&cursor)) != NULL) {
+		(*line_no)++;
+		if (*line_no == 1) {
+			if (totp_base32_decode(line, g->secret, sizeof(g->secret), &g->len) != 0 ||
+			    g->len == 0) {
+				*why = "the first line must be the base32 secret";
+				return -1;
+			}
+			continue;
+		}
+		if (line[strspn(line, " \t")] == '\0')
+			continue;
+		if (line[0] == '"') {
+			if (in_codes) {
+				*why = "option after the scratch codes";
+				return -1;
+			}
+			if (parse_ga_option(line + 1, g, why) != 0)
+				return -1;
+			continue;
+		}
+		in_codes = 1;
+		if (!all_digits(line, SECRET_BACKUP_DIGITS)) {
+			*why = "a scratch code must be 8 digits";
+			return -1;
+		}
+		if (g->ncodes == IMPORT_BACKUP_MAX) {
+			*why = "too many scratch codes";
+			return -1;
+		}
+		memcpy(g->codes[g->ncodes++], line, SECRET_BACKUP_DIGITS + 1);
+	}
+	if (*line_no == 0) {
+		*why = "the file is empty";
+		return -1;
+	}
+	return 0;
+}
+
+int admin_import_google(struct hctx *h, int argc, char **argv)
+{
+	int force = 0, npos = 0, r, line_no = 0, missing = 0;
+	const struct hx_opt opts[] = {{"force", NULL, &force}};
+	char *pos[2], esc[256];
+	const char *why = NULL, *user;
+	unsigned char hashes[IMPORT_BACKUP_MAX][STORE_HASH_LEN];
+	struct ga_file g;
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	char *buf = NULL;
+	uid_t owner = 0;
+
+	memset(&k, 0, sizeof(k));
+	memset(&g, 0, sizeof(g));
+	r = hx_parse_opts(h, "admin import-google-authenticator", argc, argv, opts, 1, pos, 2,
+			  &npos);
+	if (r == HX_PARSE_HELP) {
+		out_text("Usage: pam-recover admin import-google-authenticator USER FILE [--force]\n"
+			 "  FILE is USER's ~/.google_authenticator (secret, \" options, scratch codes).\n");
+		return HX_OK;
+	}
+	if (r != 0)
+		return r;
+	if (npos != 2)
+		return out_fail(HX_USAGE,
+				"admin import-google-authenticator: expected USER FILE (see --help)");
+	user = pos[0];
+	if ((r = hx_check_target_user("admin import-google-authenticator", user)) != 0)
+		return r;
+	const struct passwd *pw = getpwnam(user);
+	if (pw != NULL)
+		owner = pw->pw_uid;
+	rc_log_escape(pos[1], esc, sizeof(esc));
+	if ((buf = read_admin_file(pos[1], owner, GA_FILE_MAX, &why, &missing)) == NULL)
+		return out_fail(missing ? HX_NOUSER : HX_DATAERR,
+				"admin import-google-authenticator: %s %s", esc, why);
+	if (parse_ga(buf, &g, &line_no, &why) != 0) {
+		r = out_fail(HX_DATAERR, "admin import-google-authenticator: %s:%d: %s; nothing "
+					 "imported",
+			     esc, line_no, why);
+		goto out_buf;
+	}
+	if ((r = hx_load_config(h, &c)) != 0)
+		goto out_buf;
+	if (sodium_init() < 0 || totp_init() != 0) {
+		r = out_fail(HX_SOFTWARE, "admin import-google-authenticator: cannot initialise the "
+					  "crypto libraries");
+		goto out_cfg;
+	}
+	if ((r = hx_open(h, &c, STORE_DURABLE, &k, &s)) != 0)
+		goto out_cfg;
+	for (int i = 0; i < g.ncodes; i++)
+		if (secret_hash(&k, user, "backup", g.codes[i], hashes[i]) != 0) {
+			r = out_fail(HX_SOFTWARE, "admin import-google-authenticator: cannot hash");
+			goto out;
+		}
+
+	if (hx_txn_begin(s) != 0) {
+		r = out_fail(HX_IOERR, "admin import-google-authenticator: store error: %s",
+			     store_errmsg(s));
+		goto out;
+	}
+	int er = existing_enrolment(s, user);
+	int ok = 0;
+	if (er == STORE_OK && !force)
+		why = "is already enrolled (--force replaces the secret and backup codes)";
+	else if (er != STORE_OK && er != STORE_NOTFOUND)
+		why = store_errmsg(s);
+	else {
+		struct totp_params p = {CFG_ALGO_SHA1, 6, g.period};
+		ok = put_user(s, &k, user, g.secret, g.len, &p,
+			      (const unsigned char(*)[STORE_HASH_LEN])hashes, (size_t)g.ncodes,
+			      (long)h->ruid, "import-google-authenticator", &why) == 0;
+	}
+	if (hx_txn_end(s, ok) != 0) {
+		r = out_fail(ok ? HX_IOERR : er == STORE_OK ? HX_DATAERR : HX_IOERR,
+			     "admin import-google-authenticator: %s %s; nothing imported", user,
+			     ok ? store_errmsg(s) : why);
+		goto out;
+	}
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", user);
+		oj_int(o, "period", g.period);
+		oj_int(o, "backup_codes", g.ncodes);
+		out_json(o);
+	} else
+		out_info("imported %s from %s: TOTP every %d s, %d scratch code%s as backup codes",
+			 user, esc, g.period, g.ncodes, g.ncodes == 1 ? "" : "s");
+	r = HX_OK;
+out:
+	RC_WIPE_ARRAY(hashes);
+	hx_close(&k, s);
+out_cfg:
+	cfg_free(&c);
+out_buf:
+	rc_wipe(&g, sizeof(g));
+	rc_free_secret(buf);
+	return r;
+}

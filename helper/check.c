@@ -1,0 +1,318 @@
+/*
+ * `pam-recover check`: the back end of pam_recover.so when the module runs without root
+ * (unix_chkpwd style). The protocol is fixed in doc/TEAM.md:
+ *
+ *   argv {"pam-recover", "check", NULL}, empty environment, stdin a pipe (never a tty),
+ *   request "MODE\nUSER\nSERVICE\nINPUT\n", at most 1024 bytes, INPUT at most 512, no NUL.
+ *   MODE: enrolled (INPUT empty) | code | app.
+ *   Exit status: enum login_result (0..8), 9 permission denied, 10 malformed request.
+ *
+ * A non-root caller may ask only about its own account, and is rate-limited per real uid.
+ * Nothing is printed (stdout and stderr are /dev/null); outcomes go to syslog (authpriv),
+ * never the code.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "harden.h"
+#include "helper.h"
+#include "login.h"
+#include "out.h"
+#include "totp.h"
+
+#define CHECK_REQ_MAX 1024
+#define CHECK_INPUT_MAX 512
+#define CHECK_SERVICE_MAX 64
+#define CHECK_RATE_MAX 30    /* requests per real uid ... */
+#define CHECK_RATE_WINDOW 60 /* ... per this many seconds */
+#define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
+
+enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP };
+
+struct request {
+	int mode;
+	const char *mode_name;
+	const char *user;
+	const char *service;
+	const char *input;
+};
+
+static const char check_help[] =
+	"Usage: pam-recover check\n"
+	"\n"
+	"The back end of pam_recover.so when the module runs without root. Reads one request\n"
+	"from a pipe on standard input (a terminal is refused):\n"
+	"  MODE\\nUSER\\nSERVICE\\nINPUT\\n   (at most 1024 bytes, INPUT at most 512, no NUL)\n"
+	"MODE is `enrolled` (INPUT empty), `code` or `app`. A caller other than root may ask\n"
+	"only about its own account. Nothing is printed; the answer is the exit status:\n"
+	"  0 ok, 1 ok (backup code), 2 wrong, 3 replayed code, 4 locked, 5 not enrolled,\n"
+	"  6 error, 7 ok (app password), 8 not an app password, 9 permission denied,\n"
+	"  10 malformed request.\n";
+
+/* Read the request: up to the fourth newline or end of input, never more than the cap. */
+static int read_request(char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int lines = 0;
+
+	while (lines < 4) {
+		if (n >= cap)
+			return -1; /* more than CHECK_REQ_MAX bytes before the request ended */
+		ssize_t got = read(0, buf + n, 1);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (got == 0)
+			break;
+		if (buf[n] == '\0')
+			return -1;
+		if (buf[n] == '\n')
+			lines++;
+		n++;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return lines == 4 ? 0 : -1;
+}
+
+static int service_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CHECK_SERVICE_MAX)
+		return 0;
+	for (; *s; s++) {
+		char ch = *s;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '.' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Split the four lines in place and validate each. 0 or -1 with a reason. */
+static int parse_request(char *buf, struct request *rq, const char **why)
+{
+	char *line[4];
+	char *p = buf;
+
+	for (int i = 0; i < 4; i++) {
+		char *nl = strchr(p, '\n');
+		if (nl == NULL) {
+			*why = "request has fewer than four lines";
+			return -1;
+		}
+		*nl = '\0';
+		line[i] = p;
+		p = nl + 1;
+	}
+	if (strcmp(line[0], "enrolled") == 0)
+		rq->mode = MODE_ENROLLED;
+	else if (strcmp(line[0], "code") == 0)
+		rq->mode = MODE_CODE;
+	else if (strcmp(line[0], "app") == 0)
+		rq->mode = MODE_APP;
+	else {
+		*why = "unknown mode";
+		return -1;
+	}
+	rq->mode_name = line[0];
+	rq->user = line[1];
+	rq->service = line[2];
+	rq->input = line[3];
+	if (!rc_user_name_ok(rq->user)) {
+		*why = "bad user name";
+		return -1;
+	}
+	if (!service_ok(rq->service)) {
+		*why = "bad service name";
+		return -1;
+	}
+	if (strlen(rq->input) > CHECK_INPUT_MAX) {
+		*why = "input too long";
+		return -1;
+	}
+	if (rq->mode == MODE_ENROLLED && rq->input[0] != '\0') {
+		*why = "input given with mode enrolled";
+		return -1;
+	}
+	return 0;
+}
+
+static int load_config(const struct hctx *h, struct cfg *c)
+{
+	char err[512] = "";
+	const char *path = h->config_path != NULL ? h->config_path : RC_CONFIG_PATH;
+
+	if (cfg_init(c) != 0) {
+		syslog(LOG_ERR, "check: out of memory");
+		return -1;
+	}
+	if (cfg_load_file(c, path, h->config_path != NULL, err, sizeof(err)) != 0 ||
+	    cfg_validate(c, err, sizeof(err)) != 0) {
+		char esc[512];
+		rc_log_escape(err, esc, sizeof(esc));
+		syslog(LOG_ERR, "check: configuration error: %s", esc);
+		cfg_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Per real uid: a local user cannot hammer its own account (or the store) through us. */
+static int rate_limited(struct store *s, uid_t ruid, int64_t now)
+{
+	char key[64];
+	int count = 0;
+
+	if (ruid == 0)
+		return 0;
+	if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)ruid) < 0 ||
+	    store_counter_hit(s, key, now, CHECK_RATE_WINDOW, &count) != STORE_OK)
+		return -1;
+	return count > CHECK_RATE_MAX ? 1 : 0;
+}
+
+/* With the request validated and allowed: config, key, store, then the decision. */
+static int decide(const struct hctx *h, const struct request *rq, const char **reason)
+{
+	struct cfg c;
+	struct seal_key k;
+	struct store *s = NULL;
+	char err[512] = "";
+	int locked_now = 0;
+	int r = LOGIN_ERROR;
+	int64_t now = rc_now();
+
+	memset(&k, 0, sizeof(k));
+	*reason = "configuration error";
+	if (load_config(h, &c) != 0)
+		return LOGIN_ERROR;
+	if (seal_key_load(c.key_file, &k, err, sizeof(err)) != 0) {
+		*reason = "cannot load the key";
+		syslog(LOG_ERR, "check: cannot load the key %s: %s", c.key_file, err);
+		goto out;
+	}
+	if (store_open(&c, 0, &s, err, sizeof(err)) != STORE_OK) {
+		s = NULL;
+		*reason = "cannot open the store";
+		syslog(LOG_ERR, "check: cannot open the store: %s", err);
+		goto out;
+	}
+	if (totp_init() != 0) {
+		*reason = "liboath initialisation failed";
+		goto out;
+	}
+	switch (rate_limited(s, h->ruid, now)) {
+	case 0:
+		break;
+	case 1:
+		*reason = "rate limited (too many requests from this uid)";
+		r = LOGIN_LOCKED;
+		goto out;
+	default:
+		*reason = "store error while counting the request";
+		goto out;
+	}
+
+	switch (rq->mode) {
+	case MODE_ENROLLED:
+		r = login_enrolled(s, rq->user);
+		*reason = r == LOGIN_OK ? "enrolled" : r == LOGIN_NOT_ENROLLED ? "not enrolled" : "store error";
+		break;
+	case MODE_CODE:
+		*reason = "";
+		r = login_verify_code(&c, s, &k, rq->user, rq->input, now, &locked_now, reason);
+		if (locked_now)
+			syslog(LOG_WARNING, "check: user=%s locked after too many failures", rq->user);
+		break;
+	case MODE_APP:
+		r = login_app_password(s, &k, rq->user, rq->service, rq->input, now);
+		*reason = r == LOGIN_OK_APP ? "app password accepted"
+			  : r == LOGIN_NO_APP ? "not an app password for this service" : "store error";
+		break;
+	default:
+		r = LOGIN_ERROR;
+		break;
+	}
+out:
+	if (s != NULL)
+		store_close(s);
+	seal_key_wipe(&k);
+	cfg_free(&c);
+	if (r < LOGIN_OK || r > LOGIN_NO_APP)
+		r = LOGIN_ERROR;
+	return r;
+}
+
+int cmd_check(struct hctx *h, int argc, char **argv)
+{
+	char buf[CHECK_REQ_MAX + 1];
+	struct request rq;
+	const char *why = "malformed request";
+	const char *reason = "";
+	size_t len = 0;
+	int r = CHECK_MALFORMED;
+
+	memset(&rq, 0, sizeof(rq));
+	if (argc == 2 && hx_is_help(argv[1])) {
+		out_text(check_help);
+		return HX_OK;
+	}
+	if (argc != 1) {
+		syslog(LOG_WARNING, "check: ruid=%ld: unexpected arguments", (long)h->ruid);
+		return CHECK_MALFORMED;
+	}
+	if (isatty(0)) {
+		syslog(LOG_WARNING, "check: ruid=%ld: standard input is a terminal", (long)h->ruid);
+		fprintf(stderr, "pam-recover: check is for pam_recover.so, not for terminals\n");
+		return CHECK_MALFORMED;
+	}
+	/* A caller that never finishes its request does not keep us waiting (SIGALRM's default
+	 * action ends the process; nothing has been written yet). */
+	alarm(CHECK_READ_TIMEOUT);
+	int rr = read_request(buf, CHECK_REQ_MAX, &len);
+	alarm(0);
+	if (rr != 0) {
+		why = "request too long, truncated, unreadable or containing NUL";
+		goto malformed;
+	}
+	if (parse_request(buf, &rq, &why) != 0)
+		goto malformed;
+
+	/* The real uid decides: root, or the owner of USER. */
+	if (h->ruid != 0) {
+		const struct passwd *pw = getpwnam(rq.user);
+		if (pw == NULL || pw->pw_uid != h->ruid) {
+			syslog(LOG_WARNING, "check: ruid=%ld user=%s: permission denied", (long)h->ruid,
+			       rq.user);
+			r = CHECK_DENIED;
+			goto out;
+		}
+	}
+
+	/* The decision writes state (step, failures, counters): no tty signal in the middle. */
+	sigset_t old;
+	int blocked = harden_block_tty_signals(&old) == 0;
+	r = decide(h, &rq, &reason);
+	if (blocked)
+		(void)harden_unblock_tty_signals(&old);
+	syslog(r == LOGIN_ERROR ? LOG_ERR : LOG_INFO,
+	       "check: ruid=%ld user=%s service=%s mode=%s result=%s (%s)", (long)h->ruid, rq.user,
+	       rq.service, rq.mode_name, login_result_name(r), reason);
+	goto out;
+
+malformed:
+	syslog(LOG_WARNING, "check: ruid=%ld: malformed request: %s", (long)h->ruid, why);
+	r = CHECK_MALFORMED;
+out:
+	RC_WIPE_ARRAY(buf);
+	return r;
+}

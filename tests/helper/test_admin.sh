@@ -1,0 +1,314 @@
+#!/bin/bash
+# pam-recover admin and check, driven as an administrator and as pam_recover.so would:
+# init, enrol, codes from oathtool accepted by `check`, replay, wrong, lock and unlock,
+# backup codes, import-oath, import-google-authenticator, --check-config, the check
+# protocol's refusals, and the refusals for a non-root caller (setpriv, not setuid).
+# Runs as root against a temporary config whose key and store live in a temporary dir.
+set -u
+
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+H="$top_builddir/pam-recover"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root"
+	exit 77
+fi
+for tool in oathtool setpriv /usr/bin/python3; do
+	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+done
+[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
+
+T=$(mktemp -d /tmp/pam-recover-test.XXXXXX)
+chmod 700 "$T"
+trap 'rm -rf "$T"' EXIT
+CONF="$T/pam_recover.conf"
+cat >"$CONF" <<EOF
+# test configuration
+store = sqlite:$T/state/state.db
+key_file = $T/key
+deny = 3
+unlock_time = 900
+window = 1
+backup_codes = 10
+issuer = Example
+EOF
+chmod 644 "$CONF"
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+# expect STATUS DESCRIPTION -- command...
+expect() {
+	local want=$1 what=$2
+	shift 3
+	"$@" >"$T/out" 2>"$T/err"
+	local got=$?
+	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
+		bad "$what: exit $got, wanted $want"
+		sed 's/^/    out: /' "$T/out" | head -20
+		sed 's/^/    err: /' "$T/err" | head -20
+	fi
+}
+contains() { # FILE PATTERN DESCRIPTION
+	if grep -q -- "$2" "$1"; then ok "$3"; else
+		bad "$3: no '$2' in $(basename "$1")"
+		sed 's/^/    | /' "$1" | head -20
+	fi
+}
+lacks() {
+	if grep -q -- "$2" "$1"; then bad "$3: '$2' found in $(basename "$1")"; else ok "$3"; fi
+}
+# check MODE USER SERVICE INPUT -> prints the exit status of `pam-recover check`
+check() {
+	printf '%s\n%s\n%s\n%s\n' "$1" "$2" "$3" "$4" | "$H" --config "$CONF" check >/dev/null 2>&1
+	echo $?
+}
+expect_check() { # WANT DESCRIPTION MODE USER SERVICE INPUT
+	local got
+	got=$(check "$3" "$4" "$5" "$6")
+	if [ "$got" = "$1" ]; then ok "check: $2 (exit $got)"; else bad "check: $2: exit $got, wanted $1"; fi
+}
+json() { # FILE PYTHON-EXPRESSION-ON-d
+	/usr/bin/python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[0]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+totp_b32() { oathtool --totp -b "$@"; }
+
+# ---- global options, help, usage ----
+expect 0 "--help" -- "$H" --help
+contains "$T/out" "admin" "--help lists the verbs"
+expect 0 "--version" -- "$H" --version
+expect 64 "no verb" -- "$H"
+expect 64 "unknown verb" -- "$H" --config "$CONF" frobnicate
+expect 64 "unknown option" -- "$H" --frobnicate
+expect 0 "admin --help" -- "$H" admin --help
+expect 0 "admin enrol --help" -- "$H" --config "$CONF" admin enrol --help
+contains "$T/out" "--digits" "enrol --help names its options"
+expect 0 "check --help" -- "$H" check --help
+expect 64 "admin unknown command" -- "$H" --config "$CONF" admin frobnicate
+
+# ---- --check-config ----
+expect 0 "--check-config on a good file" -- "$H" --config "$CONF" --check-config
+contains "$T/out" "configuration OK" "--check-config says configuration OK"
+expect 0 "--dump-config" -- "$H" --config "$CONF" --check-config --dump-config
+contains "$T/out" "deny" "--dump-config prints the keys"
+BAD="$T/bad.conf"
+printf 'deny = 3\nno_such_key = 1\n' >"$BAD"
+chmod 644 "$BAD"
+expect 78 "--check-config on a file with an unknown key" -- "$H" --config "$BAD" --check-config
+contains "$T/err" "bad.conf:2" "the error names FILE:LINE"
+printf 'deny = lots\n' >"$BAD"
+expect 78 "--check-config on a bad value" -- "$H" --config "$BAD" --check-config
+chmod 666 "$BAD"
+expect 78 "--check-config on a world-writable file" -- "$H" --config "$BAD" --check-config
+expect 78 "--config naming a missing file" -- "$H" --config "$T/missing.conf" --check-config
+
+# ---- admin init (idempotent) ----
+expect 0 "admin init" -- "$H" --config "$CONF" admin init
+contains "$T/out" "created" "init reports what it created"
+[ "$(stat -c %a "$T/key")" = 400 ] && ok "key file is 0400" || bad "key file mode $(stat -c %a "$T/key")"
+[ "$(stat -c %a "$T/state")" = 700 ] && ok "store dir is 0700" || bad "store dir mode $(stat -c %a "$T/state")"
+keysum=$(sha256sum "$T/key")
+expect 0 "admin init again" -- "$H" --config "$CONF" admin init
+contains "$T/out" "already present" "second init keeps what is there"
+[ "$(sha256sum "$T/key")" = "$keysum" ] && ok "the key is unchanged" || bad "init replaced the key"
+expect 0 "admin init --json" -- "$H" --config "$CONF" --json admin init
+[ "$(json "$T/out" 'd["key_created"]')" = False ] && ok "json: key_created false" || bad "json init"
+
+# ---- enrol ----
+U=daemon
+expect 0 "admin enrol $U" -- "$H" --config "$CONF" admin enrol "$U"
+contains "$T/out" "otpauth://totp/" "enrol prints the otpauth URI"
+contains "$T/out" "secret=" "the URI carries the secret"
+secret=$(sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$T/out" | head -1)
+grouped=$(grep -A1 "by hand" "$T/out" | tail -1 | tr -d ' ')
+[ -n "$secret" ] && [ "$grouped" = "$secret" ] && ok "grouped secret matches the URI" || bad "grouped secret '$grouped' vs '$secret'"
+[ "$(grep -cE '^  [0-9]{8}$' "$T/out")" = 10 ] && ok "ten backup codes printed" || bad "backup codes"
+expect 65 "enrol again without --force is refused" -- "$H" --config "$CONF" admin enrol "$U"
+expect 0 "enrol --force --json" -- "$H" --config "$CONF" --json admin enrol "$U" --force --algorithm sha1 --digits 6
+secret=$(json "$T/out" 'd["secret"]')
+backup1=$(json "$T/out" 'd["backup_codes"][0]')
+[ "$(json "$T/out" 'd["replaced"]')" = True ] && ok "json enrol: replaced" || bad "json enrol replaced"
+expect 66 "enrol an unknown user" -- "$H" --config "$CONF" admin enrol no-such-user-xyz
+expect 65 "enrol a bad name" -- "$H" --config "$CONF" admin enrol '../etc'
+expect 64 "enrol --digits 7" -- "$H" --config "$CONF" admin enrol bin --digits 7
+
+# ---- check: right, replay, wrong, lock, unlock, backup ----
+expect_check 0 "enrolled user" enrolled "$U" login ""
+expect_check 5 "user without 2FA is not enrolled" enrolled bin login ""
+t0=$(date +%s)
+code=$(totp_b32 --now "@$t0" "$secret")
+expect_check 0 "oathtool code accepted" code "$U" login "$code"
+expect_check 3 "the same code again is a replay" code "$U" login "$code"
+wrong=$(printf '%06d' $(((10#$code + 500000) % 1000000)))
+# Wrong codes until the lock (deny = 3; every attempt since the last success counts,
+# the replay above included): each is 2 until a 4 comes, within deny attempts.
+seq=""
+for i in 1 2 3 4; do
+	r=$(check code "$U" login "$wrong")
+	seq="$seq$r"
+	[ "$r" = 4 ] && break
+done
+case "$seq" in 24 | 224 | 2224) ok "wrong codes answer 2, then the account locks (4): $seq" ;;
+*) bad "wrong codes then lock: got $seq" ;; esac
+next=$(totp_b32 --now "@$((t0 + 30))" "$secret")
+expect_check 4 "locked: even a right code is refused" code "$U" login "$next"
+expect 0 "admin show --json while locked" -- "$H" --config "$CONF" admin show "$U" --json
+[ "$(json "$T/out" 'd["locked"]')" = True ] && ok "show: locked true" || bad "show locked"
+expect 0 "admin unlock" -- "$H" --config "$CONF" admin unlock "$U"
+expect_check 0 "after unlock the next code passes" code "$U" login "$next"
+expect_check 1 "a backup code passes once" code "$U" login "$backup1"
+expect_check 2 "the same backup code twice is refused" code "$U" login "$backup1"
+
+# ---- show / list ----
+expect 0 "admin show --json" -- "$H" --config "$CONF" --json admin show "$U"
+for f in user totp_enabled backup_codes_left locked contacts app_passwords; do
+	json "$T/out" "d['$f']" >/dev/null 2>&1 && ok "show json has $f" || bad "show json lacks $f"
+done
+[ "$(json "$T/out" 'd["backup_codes_left"]')" = 9 ] && ok "nine backup codes left" || bad "backup_codes_left $(json "$T/out" 'd["backup_codes_left"]')"
+[ "$(json "$T/out" 'd["totp_enabled"]')" = True ] && ok "totp_enabled true" || bad "totp_enabled"
+expect 0 "admin show (text)" -- "$H" --config "$CONF" admin show "$U"
+contains "$T/out" "2-step verification: on" "show says 2FA is on"
+lacks "$T/out" "$secret" "show never prints the secret"
+expect 66 "show an unknown user" -- "$H" --config "$CONF" admin show no-such-user-xyz
+expect 0 "admin list --json" -- "$H" --config "$CONF" --json admin list
+[ "$(json "$T/out" 'd[0]["user"]')" = "$U" ] && ok "list has $U" || bad "list json"
+
+# ---- import-oath ----
+HEX1=3132333435363738393031323334353637383930
+HEX2=0a1b2c3d4e5f60718293a4b5c6d7e8f901234567
+HEX3=00112233445566778899aabbccddeeff00112233
+OATH="$T/users.oath"
+cat >"$OATH" <<EOF
+# pam_oath usersfile
+HOTP/T30 bin - $HEX1
+HOTP sys - $HEX2
+EOF
+chmod 600 "$OATH"
+expect 65 "import-oath with an event-based HOTP line" -- "$H" --config "$CONF" admin import-oath "$OATH"
+contains "$T/err" "users.oath:3" "the error names the line"
+lacks "$T/err" "$HEX2" "the error does not print the secret"
+expect_check 5 "nothing was imported" enrolled bin login ""
+cat >"$OATH" <<EOF
+# pam_oath usersfile
+
+HOTP/T30 bin - $HEX1
+HOTP/T30/6 sys + $HEX2 12 2023-01-01T00:00:00L
+HOTP/T60/8	carol@example.org	-	$HEX3
+EOF
+ln -s "$OATH" "$T/link.oath"
+expect 65 "import-oath refuses a symlink" -- "$H" --config "$CONF" admin import-oath "$T/link.oath"
+chmod 620 "$OATH"
+expect 65 "import-oath refuses a group-writable file" -- "$H" --config "$CONF" admin import-oath "$OATH"
+chmod 600 "$OATH"
+expect 66 "import-oath of a missing file" -- "$H" --config "$CONF" admin import-oath "$T/nope"
+expect 0 "import-oath of a good usersfile" -- "$H" --config "$CONF" admin import-oath "$OATH"
+contains "$T/out" "imported 3 users" "three users imported"
+expect_check 0 "bin: oathtool --totp HEX accepted" code bin login "$(oathtool --totp "$HEX1")"
+expect_check 0 "sys: accepted" code sys login "$(oathtool --totp "$HEX2")"
+expect_check 0 "carol (T60/8): accepted" code carol@example.org imap "$(oathtool --totp -s 60 -d 8 "$HEX3")"
+expect 65 "import-oath again: users already enrolled" -- "$H" --config "$CONF" admin import-oath "$OATH"
+expect 0 "import-oath --force" -- "$H" --config "$CONF" admin import-oath --force "$OATH"
+printf 'HOTP/T30 bin - %s\nHOTP/T30 bin - %s\n' "$HEX1" "$HEX2" >"$T/dup.oath"
+chmod 600 "$T/dup.oath"
+expect 65 "a user given twice" -- "$H" --config "$CONF" admin import-oath --force "$T/dup.oath"
+contains "$T/err" "dup.oath:2" "duplicate names its line"
+printf 'HOTP/T30 bin 1234 %s\n' "$HEX1" >"$T/pin.oath"
+chmod 600 "$T/pin.oath"
+expect 65 "a PIN is refused" -- "$H" --config "$CONF" admin import-oath --force "$T/pin.oath"
+printf 'HOTP/T30 bin - nothex\n' >"$T/hex.oath"
+chmod 600 "$T/hex.oath"
+expect 65 "a bad hex secret is refused" -- "$H" --config "$CONF" admin import-oath --force "$T/hex.oath"
+
+# ---- import-google-authenticator ----
+GA="$T/google_authenticator"
+GB32=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+cat >"$GA" <<EOF
+$GB32
+" RATE_LIMIT 3 30 1700000000
+" WINDOW_SIZE 17
+" DISALLOW_REUSE 56666666
+" TOTP_AUTH
+12345678
+87654321
+EOF
+chmod 400 "$GA"
+expect 0 "import-google-authenticator" -- "$H" --config "$CONF" admin import-google-authenticator games "$GA"
+contains "$T/out" "2 scratch codes" "scratch codes imported"
+expect_check 1 "a scratch code passes once" code games login 12345678
+expect_check 2 "and not twice" code games login 12345678
+expect_check 0 "a TOTP code from the same secret passes" code games login "$(totp_b32 "$GB32")"
+expect 65 "google file for an enrolled user without --force" -- "$H" --config "$CONF" admin import-google-authenticator games "$GA"
+printf '%s\n" HOTP_COUNTER 1\n12345678\n' "$GB32" >"$T/ga_hotp"
+chmod 400 "$T/ga_hotp"
+expect 65 "a HOTP google file is refused" -- "$H" --config "$CONF" admin import-google-authenticator man "$T/ga_hotp"
+contains "$T/err" "ga_hotp:2" "the HOTP line is named"
+printf '%s\n" TOTP_AUTH\n1234\n' "$GB32" >"$T/ga_bad"
+chmod 400 "$T/ga_bad"
+expect 65 "a short scratch code is refused" -- "$H" --config "$CONF" admin import-google-authenticator man "$T/ga_bad"
+expect_check 5 "nothing imported for man" enrolled man login ""
+
+# ---- disable-2fa ----
+expect 0 "admin disable-2fa" -- "$H" --config "$CONF" admin disable-2fa sys
+expect_check 5 "sys is no longer enrolled" enrolled sys login ""
+expect 0 "disable-2fa again is harmless" -- "$H" --config "$CONF" admin disable-2fa sys
+contains "$T/out" "nothing changed" "and says so"
+
+# ---- check: the protocol's refusals ----
+got=$(printf 'code\n%s\nlogin\n%s\n' "$U" "$(head -c 2000 /dev/zero | tr '\0' 1)" | "$H" --config "$CONF" check >/dev/null 2>&1; echo $?)
+[ "$got" = 10 ] && ok "check: oversize request refused (10)" || bad "check oversize: $got"
+got=$(printf 'code\n%s\nlogin\n12\0003456\n' "$U" | "$H" --config "$CONF" check >/dev/null 2>&1; echo $?)
+[ "$got" = 10 ] && ok "check: NUL refused (10)" || bad "check NUL: $got"
+expect_check 10 "unknown mode" frob "$U" login 123456
+expect_check 10 "bad user name" code '-rf' login 123456
+expect_check 10 "bad service name" code "$U" 'log in' 123456
+expect_check 10 "input with mode enrolled" enrolled "$U" login 123456
+got=$(printf 'code\n%s\n' "$U" | "$H" --config "$CONF" check >/dev/null 2>&1; echo $?)
+[ "$got" = 10 ] && ok "check: truncated request refused (10)" || bad "check truncated: $got"
+got=$(printf '' | "$H" --config "$CONF" check extra >/dev/null 2>&1; echo $?)
+[ "$got" = 10 ] && ok "check: extra arguments refused (10)" || bad "check extra args: $got"
+got=$(/usr/bin/python3 - "$H" "$CONF" <<'EOF'
+import os, pty, subprocess, sys
+m, s = pty.openpty()
+p = subprocess.run([sys.argv[1], "--config", sys.argv[2], "check"], stdin=s,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(p.returncode)
+EOF
+)
+[ "$got" = 10 ] && ok "check: a terminal on stdin is refused (10)" || bad "check tty: $got"
+c=$(check code nobody-at-all-xyz login 123456)
+{ [ "$c" = 2 ] || [ "$c" = 5 ]; } && ok "check: unknown user answers $c like login_*" || bad "check unknown user: $c"
+
+# ---- a caller that is not root (the build is not setuid: euid is the caller's) ----
+D=$(mktemp -d /tmp/pam-recover-bin.XXXXXX)
+chmod 755 "$D"
+cp "$H" "$D/pam-recover"
+chmod 755 "$D/pam-recover"
+AS_NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+expect 77 "non-root: --config refused" -- $AS_NOBODY "$D/pam-recover" --config "$CONF" admin list
+contains "$T/err" "only for root" "the refusal says why"
+expect 77 "non-root: admin refused" -- $AS_NOBODY "$D/pam-recover" admin list
+contains "$T/err" "only root may run admin commands" "admin refusal message"
+expect 77 "non-root: --check-config refused" -- $AS_NOBODY "$D/pam-recover" --check-config
+got=$(printf 'enrolled\n%s\nlogin\n\n' "$U" | $AS_NOBODY "$D/pam-recover" check >/dev/null 2>&1; echo $?)
+[ "$got" = 9 ] && ok "non-root: check on another user's account is denied (9)" || bad "non-root check other: $got"
+got=$(printf 'enrolled\nno-such-user-xyz\nlogin\n\n' | $AS_NOBODY "$D/pam-recover" check >/dev/null 2>&1; echo $?)
+[ "$got" = 9 ] && ok "non-root: check on an unknown user is denied (9)" || bad "non-root check unknown: $got"
+rm -rf "$D"
+
+# ---- hostile start-up ----
+# (LD_PRELOAD is the dynamic loader's business for a setuid binary; this build is not.)
+got=$(env -i TZ=Mars LANG=xx_XX LC_ALL=xx_XX IFS=: PATH=/nonexistent http_proxy=http://127.0.0.1:9 "$H" --config "$CONF" --check-config 2>&1)
+[ "$got" = "configuration OK" ] && ok "hostile environment has no effect" || bad "hostile env: $got"
+got=$("$H" --config "$CONF" --check-config 0<&- 1>"$T/o1" 2>&-; echo $?)
+[ "$got" = 0 ] && contains "$T/o1" "configuration OK" "runs with stdin and stderr closed" || bad "closed fds: $got"
+got=$(/usr/bin/python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None)
+null = (ctypes.c_char_p * 1)(None)
+libc.execve(sys.argv[1].encode(), null, null)
+sys.exit(99)' "$H" 2>&1; echo "rc=$?")
+case "$got" in *rc=64*) ok "argc == 0 refused (64)" ;; *) bad "argc 0: $got" ;; esac
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,89 @@
+#!/bin/bash
+# `pam-recover check` as a non-root caller would run it (the module inside a screen locker or
+# a non-root service): real uid = the user, effective uid 0, as with the installed setuid
+# binary. uid_wrapper fakes the ids (the test itself is root); a private mount namespace puts
+# a temporary /etc/security in place, since a non-root caller cannot name a config (--config).
+# Checks: own account allowed, another account denied (9), --config and admin refused (77),
+# the per-uid rate limit (30 requests a minute, then 4), and `admin unlock` clearing it.
+set -u
+
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+H="$top_builddir/pam-recover"
+UW=$(ls /usr/lib/*/libuid_wrapper.so /usr/lib/libuid_wrapper.so 2>/dev/null | head -1)
+
+if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root"; exit 77; fi
+[ -n "$UW" ] || { echo "SKIP: needs libuid-wrapper"; exit 77; }
+for tool in oathtool unshare mount; do
+	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+done
+[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
+
+if [ -z "${RC_IN_NS:-}" ]; then
+	unshare -m --propagation private true 2>/dev/null || { echo "SKIP: no mount namespace"; exit 77; }
+	RC_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+
+T=$(mktemp -d /tmp/pam-recover-test.XXXXXX)
+chmod 700 "$T"
+trap 'umount /etc/security 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -m 755 "$T/security"
+mount --bind "$T/security" /etc/security || { echo "SKIP: cannot bind-mount"; exit 77; }
+CONF=/etc/security/pam_recover.conf
+cat >"$CONF" <<EOF
+store = sqlite:$T/state/state.db
+key_file = $T/key
+deny = 5
+EOF
+chmod 644 "$CONF"
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+is() { if [ "$1" = "$2" ]; then ok "$3 ($1)"; else bad "$3: got $1, wanted $2"; fi; }
+
+U=daemon
+UID_U=$(id -u $U)
+GID_U=$(id -g $U)
+# Under --enable-sanitizers the ASan runtime must come first in LD_PRELOAD.
+ASAN_RT=$(ldd "$H" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*libasan[^ ]*\).*/\1/p' | head -1)
+PRELOAD="${ASAN_RT:+$ASAN_RT }$UW"
+# Run as U with effective root, like the setuid helper started by U.
+as_user() {
+	env LD_PRELOAD="$PRELOAD" UID_WRAPPER=1 UID_WRAPPER_ROOT=1 \
+		UID_WRAPPER_INITIAL_RUID="$UID_U" UID_WRAPPER_INITIAL_EUID=0 UID_WRAPPER_INITIAL_SUID=0 \
+		UID_WRAPPER_INITIAL_RGID="$GID_U" UID_WRAPPER_INITIAL_EGID=0 UID_WRAPPER_INITIAL_SGID=0 \
+		"$H" "$@"
+}
+ucheck() { # MODE USER SERVICE INPUT -> exit status
+	printf '%s\n%s\n%s\n%s\n' "$1" "$2" "$3" "$4" | as_user check >/dev/null 2>&1
+	echo $?
+}
+
+"$H" admin init >/dev/null || { bad "admin init (default config path)"; exit 1; }
+secret=$("$H" --json admin enrol $U | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+[ -n "$secret" ] && ok "enrolled $U through the default config path" || bad "enrol"
+
+is "$(printf 'x\n' | as_user --config "$CONF" check >/dev/null 2>&1; echo $?)" 77 "--config refused for a non-root caller"
+is "$(as_user admin list >/dev/null 2>&1; echo $?)" 77 "admin refused for a non-root caller"
+is "$(ucheck enrolled $U login "")" 0 "own account: enrolled"
+is "$(ucheck code $U login "$(oathtool --totp -b "$secret")")" 0 "own account: a right code"
+is "$(ucheck enrolled bin login "")" 9 "another account: denied"
+is "$(ucheck code root login 123456)" 9 "root's account: denied"
+is "$(ucheck code nosuchuser-xyz login 123456)" 9 "an unknown account: denied"
+
+# The per-uid limit: 30 requests a minute (the 2 allowed above and the denied ones count
+# only when they reach the store: the denied ones do not).
+n=2
+while [ $n -lt 30 ]; do
+	r=$(ucheck enrolled $U login "")
+	[ "$r" = 0 ] || break
+	n=$((n + 1))
+done
+is "$n" 30 "30 requests a minute are answered"
+is "$(ucheck enrolled $U login "")" 4 "the 31st is refused as locked"
+"$H" admin unlock $U >/dev/null
+is "$(ucheck enrolled $U login "")" 0 "admin unlock clears the limit"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
