@@ -25,14 +25,32 @@ int channel_from_name(const char *name); /* -1 if unknown */
 int channel_send(const struct cfg *c, int kind, const char *to, const char *subject,
 		 const char *text, char *err, size_t errlen);
 
+/*
+ * The same, naming the one-time code that `text` carries, for sms_body templates that use
+ * {code} (channel_send finds it as the first run of SECRET_CODE_DIGITS digits in text).
+ * code may be NULL.
+ */
+int channel_send_code(const struct cfg *c, int kind, const char *to, const char *subject,
+		      const char *text, const char *code, char *err, size_t errlen);
+
+/* Is the channel configured (smtp_url; sms_url; telegram_token_file)? 1 or 0;
+ * when 0, why gets the sentence that says which key to set. */
+int channel_configured(const struct cfg *c, int kind, char *why, size_t n);
+
 /* Validators (also fuzzed): 1 valid, 0 not. */
 int channel_email_ok(const char *addr); /* no CR/LF/controls, one '@', sane length */
 int channel_phone_ok(const char *num);  /* ^\+[0-9]{6,15}$ */
-int channel_chat_ok(const char *id);    /* -?[0-9]{1,20} */
+int channel_chat_ok(const char *id);    /* -?[1-9][0-9]{0,18}, fits in int64 */
 /* Is the address on one of cfg->local_domains (refused as a recovery address)? */
 int channel_email_is_local(const struct cfg *c, const char *addr);
 
-/* Masked forms for hints and status: "a***e@example.org", "+37*******12", "chat …89". */
+/* Masked forms for hints and status: "a***e@example.org", "+37*******12", "chat …89".
+ * Always NUL-terminated (n > 0); a value that is not valid for the kind gives "***". */
 void channel_mask(int kind, const char *value, char *out, size_t n);
+
+/* A phone number as people type it ("+371 2612-3456", "(+1) 555.123.4567") in E.164 form
+ * ("+37126123456"): drops spaces, dashes, dots and brackets. 0, or -1 if it is still not
+ * E.164 after that (out is then ""). */
+int channel_phone_normalise(const char *in, char *out, size_t n);
 
 #endif

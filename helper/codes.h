@@ -30,4 +30,29 @@ int code_issue(struct store *s, const struct seal_key *k, const char *user,
 int code_check(struct store *s, const struct seal_key *k, const char *user, const char *channel,
 	       const char *purpose, const char *typed, int max_tries, int64_t now) RC_MUST_CHECK;
 
+/* Purposes of the contact verbs: "verify" confirms the stored (unverified) contact;
+ * "verify-new" confirms a value not stored yet (it replaces a verified contact only once its
+ * code is typed). */
+#define CODE_PURPOSE_VERIFY "verify"
+#define CODE_PURPOSE_VERIFY_NEW "verify-new"
+
+/* Void the live code of (user, channel, purpose), e.g. after its message could not be sent.
+ * HX_OK (also when there was none) or HX_IOERR. */
+int code_void(struct store *s, const char *user, const char *channel, const char *purpose);
+
+/* Void both verification codes of a channel (the contact was removed or replaced). */
+int code_void_verify(struct store *s, const char *user, const char *channel);
+
+/*
+ * Send quotas: at most cfg->sends_per_hour codes per user and channel per hour, and for
+ * "sms" at most cfg->sms_daily_budget messages a day for the whole host (0 = no budget).
+ * code_quota_check looks without counting (HX_OK, HX_TEMPFAIL with a message in err, or
+ * HX_IOERR); code_quota_count counts one send that went out (HX_OK or HX_IOERR). A send that
+ * failed is not counted: an outage must not use up the user's quota.
+ */
+int code_quota_check(struct store *s, const struct cfg *c, const char *user,
+		     const char *channel, int64_t now, char *err, size_t n) RC_MUST_CHECK;
+int code_quota_count(struct store *s, const struct cfg *c, const char *user,
+		     const char *channel, int64_t now) RC_MUST_CHECK;
+
 #endif

@@ -9,6 +9,11 @@
 
 #define CONTACT_VALUE_MAX 256
 
+/* The seal's field name (associated data) of a contact kind: "contact:email",
+ * "contact:phone", "contact:telegram"; NULL for an unknown kind. Every reader of a sealed
+ * contact goes through contact_read so that this stays in one place. */
+const char *contact_seal_field(int kind);
+
 /*
  * Read and unseal a contact. HX_OK with the value, HX_NOUSER if none is set, HX_SOFTWARE
  * if it does not open (tampered). *verified gets the flag.
@@ -19,6 +24,10 @@ int contact_read(struct store *s, const struct seal_key *k, const char *user, in
 /* Seal and store (verified as given: root's set-contact passes 1, users 0 until proven). */
 int contact_write(struct store *s, const struct seal_key *k, const char *user, int kind,
 		  const char *value, int verified);
+
+/* "email", "phone", "telegram" -> CONTACT_*; "question" -> CONTACT_QUESTION; else -1. */
+#define CONTACT_QUESTION 3
+int contact_kind_parse(const char *word);
 
 /* Verbs. */
 int cmd_contact(struct hctx *h, int argc, char **argv);       /* contact set|remove|list */

@@ -1,0 +1,405 @@
+/*
+ * Recovery contacts: sealed at rest (seal field "contact:KIND", so a sealed e-mail copied
+ * into the phone slot or to another user does not open), and `pam-recover contact` with its
+ * sub-verbs: set and verify (contact_set.c), the question (contact_question.c), list and
+ * remove (here).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "codes.h"
+#include "contact_int.h"
+#include "identity.h"
+#include "out.h"
+#include "text.h"
+
+static const char contact_usage[] =
+	"Usage: pam-recover contact set email ADDRESS | phone NUMBER | telegram | question\n"
+	"       pam-recover contact verify email | phone | telegram [--resend]\n"
+	"       pam-recover contact remove email | phone | telegram | question\n"
+	"       pam-recover contact list\n"
+	"  (each also takes --user USER (root only), --json and --help)\n"
+	"\n"
+	"Recovery contacts let you reset a forgotten password with `pam-recover reset`: a code\n"
+	"goes to your recovery e-mail, your phone (SMS) or your Telegram chat, or you answer\n"
+	"your security question. Changing them asks for your password first.\n"
+	"\n"
+	"A new e-mail address, phone number or Telegram chat counts only once you have typed\n"
+	"the code sent to it. Press Enter at the code prompt to finish later with\n"
+	"`pam-recover contact verify KIND`. While you already have a verified contact of that\n"
+	"kind, the new one replaces it only when its code is typed in the same run.\n"
+	"A recovery e-mail must not be on this host's own mail domains: you could not read it\n"
+	"while locked out.\n"
+	"\n"
+	"Exit status: 0 done, 1 wrong or expired code, 64 usage, 65 not a valid address or\n"
+	"number, or refused, 66 no such contact, 69 the mail server or gateway cannot be\n"
+	"reached (nothing changed), 75 too many tries or sends (try later), 77 permission\n"
+	"denied, 78 not set up on this host; see pam-recover(8).\n";
+
+static const char *const fields[] = {"contact:email", "contact:phone", "contact:telegram"};
+static const char *const words[] = {"email", "phone", "telegram", "question"};
+
+const char *contact_seal_field(int kind)
+{
+	if (kind < CONTACT_EMAIL || kind > CONTACT_TELEGRAM)
+		return NULL;
+	return fields[kind];
+}
+
+int contact_kind_parse(const char *word)
+{
+	if (word == NULL)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(word, words[i]) == 0)
+			return i;
+	if (strcmp(word, "e-mail") == 0 || strcmp(word, "mail") == 0)
+		return CONTACT_EMAIL;
+	if (strcmp(word, "sms") == 0)
+		return CONTACT_PHONE;
+	return -1;
+}
+
+int contact_read(struct store *s, const struct seal_key *k, const char *user, int kind,
+		 char *out, size_t n, int *verified)
+{
+	struct store_contact sc;
+	unsigned char plain[STORE_SEALED_MAX];
+	size_t plen = 0;
+	int r = HX_SOFTWARE, gr;
+
+	memset(&sc, 0, sizeof(sc));
+	if (out != NULL && n > 0)
+		out[0] = '\0';
+	if (verified != NULL)
+		*verified = 0;
+	if (s == NULL || k == NULL || user == NULL || contact_seal_field(kind) == NULL ||
+	    out == NULL || n == 0)
+		goto out;
+	gr = store_contact_get(s, user, kind, &sc);
+	if (gr == STORE_NOTFOUND) {
+		r = HX_NOUSER;
+		goto out;
+	}
+	if (gr != STORE_OK) {
+		r = HX_IOERR;
+		goto out;
+	}
+	if (seal_decrypt(k, user, contact_seal_field(kind), sc.sealed, sc.sealed_len, plain,
+			 &plen) != 0 ||
+	    plen == 0 || plen >= n || memchr(plain, '\0', plen) != NULL)
+		goto out; /* tampered, moved, or not ours */
+	memcpy(out, plain, plen);
+	out[plen] = '\0';
+	if (verified != NULL)
+		*verified = sc.verified != 0;
+	r = HX_OK;
+out:
+	RC_WIPE_ARRAY(plain);
+	rc_wipe(&sc, sizeof(sc));
+	return r;
+}
+
+int contact_write(struct store *s, const struct seal_key *k, const char *user, int kind,
+		  const char *value, int verified)
+{
+	struct store_contact sc;
+	size_t len;
+	int r = HX_SOFTWARE;
+
+	memset(&sc, 0, sizeof(sc));
+	if (s == NULL || k == NULL || user == NULL || value == NULL ||
+	    contact_seal_field(kind) == NULL)
+		goto out;
+	len = strlen(value);
+	if (len == 0 || len > CONTACT_VALUE_MAX || len + SEAL_OVERHEAD > sizeof(sc.sealed)) {
+		r = HX_DATAERR;
+		goto out;
+	}
+	sc.kind = kind;
+	sc.verified = verified != 0;
+	sc.updated = rc_now();
+	if (seal_encrypt(k, user, contact_seal_field(kind), (const unsigned char *)value, len,
+			 sc.sealed, &sc.sealed_len) != 0)
+		goto out;
+	r = store_contact_put(s, user, &sc) == STORE_OK ? HX_OK : HX_IOERR;
+out:
+	rc_wipe(&sc, sizeof(sc));
+	return r;
+}
+
+/* ---- shared by the sub-verbs ---- */
+
+const char *ct_label(int kind)
+{
+	static const char *const labels[] = {"recovery e-mail", "phone number", "Telegram chat",
+					     "security question"};
+	return kind >= 0 && kind <= CONTACT_QUESTION ? labels[kind] : "contact";
+}
+
+const char *ct_channel(int kind)
+{
+	return channel_name(kind); /* CONTACT_* and CHANNEL_* share their numbers */
+}
+
+unsigned ct_method_bit(int kind)
+{
+	static const unsigned bits[] = {CFG_METHOD_EMAIL, CFG_METHOD_SMS, CFG_METHOD_TELEGRAM,
+					CFG_METHOD_QUESTION};
+	return kind >= 0 && kind <= CONTACT_QUESTION ? bits[kind] : 0;
+}
+
+int ct_available(const struct uverb *u, int kind)
+{
+	char why[256];
+
+	if ((u->cfg.reset_method_mask & ct_method_bit(kind)) == 0)
+		return out_fail(HX_CONFIG,
+				"%s: resets by %s are turned off on this host (reset_methods = %s); "
+				"ask the administrator",
+				u->name, ct_label(kind),
+				u->cfg.reset_methods != NULL ? u->cfg.reset_methods : "none");
+	if (kind != CONTACT_QUESTION && !channel_configured(&u->cfg, kind, why, sizeof(why)))
+		return out_fail(HX_CONFIG, "%s: %s", u->name, why);
+	return HX_OK;
+}
+
+void ct_mask(int kind, const char *value, char *out, size_t n)
+{
+	channel_mask(kind, value, out, n);
+}
+
+int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, char *out,
+	     size_t n)
+{
+	char esc[80];
+
+	rc_log_escape(in != NULL ? in : "", esc, sizeof(esc));
+	switch (kind) {
+	case CONTACT_EMAIL:
+		if (in == NULL || text_normalise_email(in, out, n) != 0 || !channel_email_ok(out))
+			return out_fail(HX_DATAERR,
+					"%s: \"%s\" is not an e-mail address this tool accepts (one "
+					"address, local@domain.tld, no spaces, quotes or line breaks)",
+					verb, esc);
+		if (channel_email_is_local(c, out)) {
+			const char *dom = strrchr(out, '@') + 1;
+			return out_fail(HX_DATAERR,
+					"%s: %s is on this host's own mail domain (%s). A reset code "
+					"sent there lands in the mailbox you cannot open while you are "
+					"locked out; give an address at another provider",
+					verb, esc, dom);
+		}
+		return HX_OK;
+	case CONTACT_PHONE:
+		if (channel_phone_normalise(in, out, n) != 0)
+			return out_fail(HX_DATAERR,
+					"%s: \"%s\" is not a phone number in international form: write "
+					"+, the country code and the number, e.g. +37126123456",
+					verb, esc);
+		return HX_OK;
+	case CONTACT_TELEGRAM:
+		if (in == NULL || !channel_chat_ok(in) || rc_snprintf(out, n, "%s", in) < 0)
+			return out_fail(HX_DATAERR, "%s: \"%s\" is not a Telegram chat id (digits)",
+					verb, esc);
+		return HX_OK;
+	default:
+		return out_fail(HX_USAGE, "%s: unknown contact kind", verb);
+	}
+}
+
+/* ---- contact list ---- */
+
+static const char list_usage[] =
+	"Usage: pam-recover contact list [--user USER] [--json]\n"
+	"\n"
+	"Your recovery contacts, masked, whether each is verified, and your security question.\n"
+	"  --json  {\"user\":...,\"contacts\":[{\"kind\":\"email\",\"value\":\"a***e@example.org\",\n"
+	"          \"verified\":true},...],\"security_question\":TEXT or null}\n";
+
+static int ct_list(struct hctx *h, int argc, char **argv)
+{
+	struct uverb u;
+	struct store_question q;
+	struct json_object *o = NULL, *arr = NULL;
+	char value[CONTACT_VALUE_MAX + 1], masked[CONTACT_VALUE_MAX + 16];
+	int r, done = HX_USAGE, npos = 0, qr, count = 0;
+
+	memset(&u, 0, sizeof(u));
+	memset(&q, 0, sizeof(q));
+	u.name = "contact list";
+	if (uv_parse(h, &u, list_usage, argc, argv, NULL, 0, NULL, 0, 0, &npos, &done) != 0)
+		return done;
+	if ((r = uv_open(h, &u)) != 0)
+		goto out;
+	if (out_json_mode()) {
+		o = oj_object();
+		arr = oj_array();
+		oj_str(o, "user", u.user);
+		oj_put(o, "contacts", arr);
+	} else
+		out_info("Recovery contacts of %s:", u.user);
+	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+		int verified = 0;
+		int cr = contact_read(u.store, &u.key, u.user, kind, value, sizeof(value), &verified);
+		if (cr == HX_IOERR) {
+			r = out_fail(HX_IOERR, "contact list: store error: %s", store_errmsg(u.store));
+			goto out;
+		}
+		if (cr == HX_NOUSER) {
+			if (arr == NULL)
+				out_info("  %-18s none", ct_label(kind));
+			continue;
+		}
+		count++;
+		if (cr == HX_OK)
+			ct_mask(kind, value, masked, sizeof(masked));
+		if (arr != NULL) {
+			struct json_object *c = oj_object();
+			oj_str(c, "kind", words[kind]);
+			oj_str(c, "value", cr == HX_OK ? masked : NULL);
+			oj_bool(c, "verified", verified);
+			oj_push(arr, c);
+		} else if (cr != HX_OK)
+			out_info("  %-18s (unreadable: ask the administrator to set it again)",
+				 ct_label(kind));
+		else if (verified)
+			out_info("  %-18s %s (verified)", ct_label(kind), masked);
+		else
+			out_info("  %-18s %s (not verified yet: `pam-recover contact verify %s`)",
+				 ct_label(kind), masked, words[kind]);
+	}
+	qr = store_question_get(u.store, u.user, &q);
+	if (qr != STORE_OK && qr != STORE_NOTFOUND) {
+		r = out_fail(HX_IOERR, "contact list: store error: %s", store_errmsg(u.store));
+		goto out;
+	}
+	if (qr == STORE_OK) {
+		q.question[sizeof(q.question) - 1] = '\0';
+		count++;
+	}
+	if (o != NULL) {
+		oj_str(o, "security_question", qr == STORE_OK ? q.question : NULL);
+		out_json(o);
+		o = NULL;
+	} else {
+		char esc[sizeof(q.question)];
+		if (text_utf8_ok(q.question, 0))
+			memcpy(esc, q.question, sizeof(esc));
+		else
+			rc_log_escape(q.question, esc, sizeof(esc));
+		if (qr == STORE_OK)
+			out_info("  %-18s \"%s\"", ct_label(CONTACT_QUESTION), esc);
+		else
+			out_info("  %-18s none", ct_label(CONTACT_QUESTION));
+		if (count == 0)
+			out_info("You have no way to reset a forgotten password yet: add one with "
+				 "`pam-recover contact set email ADDRESS` (or phone, telegram, "
+				 "question).");
+	}
+	r = HX_OK;
+out:
+	if (o != NULL)
+		json_object_put(o);
+	RC_WIPE_ARRAY(value);
+	RC_WIPE_ARRAY(masked);
+	rc_wipe(&q, sizeof(q));
+	uv_close(&u);
+	return r;
+}
+
+/* ---- contact remove ---- */
+
+static const char remove_usage[] =
+	"Usage: pam-recover contact remove email|phone|telegram|question [--user USER] [--json]\n"
+	"\n"
+	"Remove a recovery contact or the security question, after your password. Codes sent\n"
+	"to it for verification stop working.\n";
+
+static int ct_remove(struct hctx *h, int argc, char **argv)
+{
+	struct uverb u;
+	char *pos[1];
+	int r, done = HX_USAGE, npos = 0, kind, dr = STORE_ERR, ok;
+
+	memset(&u, 0, sizeof(u));
+	u.name = "contact remove";
+	if (uv_parse(h, &u, remove_usage, argc, argv, NULL, 0, pos, 1, 1, &npos, &done) != 0)
+		return done;
+	kind = contact_kind_parse(pos[0]);
+	if (kind < 0) {
+		char esc[40];
+		rc_log_escape(pos[0], esc, sizeof(esc));
+		return out_fail(HX_USAGE, "contact remove: \"%s\" is not email, phone, telegram or "
+					  "question",
+				esc);
+	}
+	if ((r = uv_open(h, &u)) != 0)
+		goto out;
+	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
+		goto out;
+	if (hx_txn_begin(u.store) != 0) {
+		r = uv_store_fail(&u);
+		goto out;
+	}
+	if (kind == CONTACT_QUESTION)
+		dr = store_question_delete(u.store, u.user);
+	else
+		dr = store_contact_delete(u.store, u.user, kind);
+	ok = dr == STORE_OK || dr == STORE_NOTFOUND;
+	if (ok && kind != CONTACT_QUESTION)
+		ok = code_void_verify(u.store, u.user, ct_channel(kind)) == HX_OK;
+	if (ok && dr == STORE_OK)
+		ok = uv_audit(h, &u, "contact-remove", words[kind]) == 0;
+	if (hx_txn_end(u.store, ok) != 0) {
+		r = uv_store_fail(&u);
+		goto out;
+	}
+	if (dr == STORE_OK)
+		uv_log(h, &u, "contact-remove", words[kind]);
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", u.user);
+		oj_str(o, "kind", words[kind]);
+		oj_bool(o, "changed", dr == STORE_OK);
+		out_json(o);
+	} else if (dr == STORE_OK)
+		out_info("The %s of %s is removed.", ct_label(kind), u.user);
+	else
+		out_info("%s had no %s; nothing changed.", u.user, ct_label(kind));
+	r = HX_OK;
+out:
+	uv_close(&u);
+	return r;
+}
+
+int cmd_contact(struct hctx *h, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+
+	if (sub == NULL) {
+		fputs(contact_usage, stderr);
+		return HX_USAGE;
+	}
+	if (hx_is_help(sub)) {
+		out_text(contact_usage);
+		return HX_OK;
+	}
+	if (strcmp(sub, "set") == 0)
+		return ct_set(h, argc - 1, argv + 1);
+	if (strcmp(sub, "verify") == 0)
+		return ct_verify(h, argc - 1, argv + 1);
+	if (strcmp(sub, "remove") == 0)
+		return ct_remove(h, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0)
+		return ct_list(h, argc - 1, argv + 1);
+	{
+		char esc[40];
+		rc_log_escape(sub, esc, sizeof(esc));
+		fputs(contact_usage, stderr);
+		return out_fail(HX_USAGE, "contact: unknown sub-command \"%s\" (set, verify, remove, "
+					  "list)",
+				esc);
+	}
+}

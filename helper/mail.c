@@ -1,0 +1,301 @@
+/*
+ * The e-mail channel. The message is built here (RFC 5322 + MIME, CRLF) and submitted with
+ * libcurl: smtp:// with STARTTLS required (CURLUSESSL_ALL: TRY would fall back to clear text
+ * silently), smtps:// for implicit TLS, clear text only for a loopback server and only when
+ * smtp_tls = none says so (cfg_validate enforces the loopback part).
+ */
+#include "mail.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "channel.h"
+#include "config.h"
+#include "helper.h"
+#include "net.h"
+
+int mail_header_ok(const char *v)
+{
+	size_t n = 0;
+
+	if (v == NULL)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++, n++)
+		if (*p < 0x20 || *p == 0x7f || n >= MAIL_LINE_MAX - 80)
+			return 0;
+	return 1;
+}
+
+/* A growing buffer for the message. */
+struct mbuf {
+	char *d;
+	size_t len, cap;
+	int bad;
+};
+
+static void add(struct mbuf *b, const char *s, size_t n)
+{
+	if (b->bad)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = realloc(b->d, cap);
+		if (d == NULL) {
+			b->bad = 1;
+			return;
+		}
+		b->d = d;
+		b->cap = cap;
+	}
+	memcpy(b->d + b->len, s, n);
+	b->len += n;
+	b->d[b->len] = '\0';
+}
+
+static void adds(struct mbuf *b, const char *s)
+{
+	add(b, s, strlen(s));
+}
+
+static int is_ascii(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* Length of the UTF-8 sequence starting with lead byte c (1 for a stray byte). */
+static size_t utf8_len(unsigned char c)
+{
+	if (c >= 0xf0 && c < 0xf8)
+		return 4;
+	if (c >= 0xe0)
+		return 3;
+	if (c >= 0xc0)
+		return 2;
+	return 1;
+}
+
+/* Subject: as is when ASCII, else RFC 2047 "=?UTF-8?B?...?=" words of at most 45 input
+ * bytes each (60 base64 characters), never splitting a UTF-8 sequence, folded with CRLF SP. */
+static void add_subject(struct mbuf *b, const char *s)
+{
+	if (is_ascii(s)) {
+		adds(b, s);
+		return;
+	}
+	size_t len = strlen(s), i = 0;
+	int first = 1;
+	while (i < len) {
+		size_t take = 0;
+		while (i + take < len) {
+			size_t l = utf8_len((unsigned char)s[i + take]);
+			if (take + l > 45 || i + take + l > len)
+				break;
+			take += l;
+		}
+		if (take == 0)
+			take = 1; /* a broken sequence at the end: send the byte */
+		char enc[sodium_base64_ENCODED_LEN(45, sodium_base64_VARIANT_ORIGINAL)];
+		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)s + i, take,
+				  sodium_base64_VARIANT_ORIGINAL);
+		if (!first)
+			adds(b, "\r\n ");
+		adds(b, "=?UTF-8?B?");
+		adds(b, enc);
+		adds(b, "?=");
+		first = 0;
+		i += take;
+	}
+}
+
+static const char *domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	return at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+}
+
+int mail_build(const char *from, const char *to, const char *subject, const char *text,
+	       int64_t now, char **out, size_t *len, char *err, size_t n)
+{
+	struct mbuf b = {NULL, 0, 0, 0};
+	char date[64], id[80];
+	unsigned char rnd[16];
+	char hex[sizeof(rnd) * 2 + 1];
+	struct tm tm;
+	time_t t = (time_t)now;
+	int r = -1;
+
+	*out = NULL;
+	*len = 0;
+	if (!mail_header_ok(from) || !mail_header_ok(to) || !mail_header_ok(subject) ||
+	    strlen(subject) > MAIL_SUBJECT_MAX) {
+		snprintf(err, n, "a header (From, To or Subject) contains a line break or a "
+				 "control character, or is too long: refused");
+		goto out;
+	}
+	if (text == NULL || strlen(text) > MAIL_TEXT_MAX) {
+		snprintf(err, n, "the message text is missing or too long");
+		goto out;
+	}
+	/* Date in the "C" locale (the helper never calls setlocale), always UTC. */
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0) {
+		snprintf(err, n, "cannot format the date");
+		goto out;
+	}
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	if (rc_snprintf(id, sizeof(id), "<%s.%lld@", hex, (long long)now) < 0)
+		goto out;
+
+	adds(&b, "Date: ");
+	adds(&b, date);
+	adds(&b, "\r\nMessage-ID: ");
+	adds(&b, id);
+	adds(&b, domain_of(from));
+	adds(&b, ">\r\nFrom: ");
+	adds(&b, from);
+	adds(&b, "\r\nTo: ");
+	adds(&b, to);
+	adds(&b, "\r\nSubject: ");
+	add_subject(&b, subject);
+	adds(&b, "\r\nMIME-Version: 1.0\r\n"
+		 "Content-Type: text/plain; charset=UTF-8\r\n"
+		 "Content-Transfer-Encoding: 8bit\r\n"
+		 "Auto-Submitted: auto-generated\r\n"
+		 "\r\n");
+	/* Body: LF -> CRLF; a CR of the caller's is refused (no bare CR in 8bit text). */
+	for (const char *p = text; *p != '\0';) {
+		size_t l = strcspn(p, "\n");
+		if (memchr(p, '\r', l) != NULL || l > MAIL_LINE_MAX) {
+			snprintf(err, n, "the message text has a carriage return or a line over %d "
+					 "bytes",
+				 MAIL_LINE_MAX);
+			goto out;
+		}
+		add(&b, p, l);
+		adds(&b, "\r\n");
+		p += l;
+		if (*p == '\n')
+			p++;
+	}
+	if (b.bad) {
+		snprintf(err, n, "out of memory");
+		goto out;
+	}
+	*out = b.d;
+	*len = b.len;
+	b.d = NULL;
+	r = 0;
+out:
+	if (b.d != NULL) {
+		rc_wipe(b.d, b.cap);
+		free(b.d);
+	}
+	return r;
+}
+
+/* Upload source for curl. */
+struct upload {
+	const char *d;
+	size_t len, pos;
+};
+
+static size_t feed(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct upload *u = ud;
+	size_t room = size * nmemb, left = u->len - u->pos;
+	size_t n = left < room ? left : room;
+
+	memcpy(buf, u->d + u->pos, n);
+	u->pos += n;
+	return n;
+}
+
+int mail_send(const struct privsep_req *r, struct privsep_res *res)
+{
+	char errbuf[CURL_ERROR_SIZE], berr[200];
+	char envelope_from[300], envelope_to[300];
+	struct curl_slist *rcpt = NULL;
+	struct upload up = {NULL, 0, 0};
+	char *msg = NULL;
+	size_t msglen = 0;
+	CURL *e = NULL;
+	CURLcode rc;
+	int ok;
+
+	res->status = HX_SOFTWARE;
+	if (r->url == NULL || r->from == NULL || r->to == NULL || r->subject == NULL ||
+	    r->text == NULL)
+		return net_fail(res, HX_SOFTWARE, "incomplete mail request");
+	if (!channel_email_ok(r->to) || strpbrk(r->from, "<>\r\n") != NULL)
+		return net_fail(res, HX_DATAERR, "not a valid e-mail address: refused");
+	if (r->tls == CFG_TLS_NONE && !cfg_url_is_loopback(r->url))
+		return net_fail(res, HX_CONFIG, "smtp_tls = none is only allowed for a mail server "
+						 "on this host");
+	if (mail_build(r->from, r->to, r->subject, r->text, rc_now(), &msg, &msglen, berr,
+		       sizeof(berr)) != 0)
+		return net_fail(res, HX_DATAERR, "%s", berr);
+	if (rc_snprintf(envelope_from, sizeof(envelope_from), "<%s>", r->from) < 0 ||
+	    rc_snprintf(envelope_to, sizeof(envelope_to), "<%s>", r->to) < 0 ||
+	    (rcpt = curl_slist_append(NULL, envelope_to)) == NULL) {
+		net_fail(res, HX_DATAERR, "an address is too long");
+		goto out;
+	}
+	e = net_easy(r->url, "smtp,smtps", errbuf, NULL);
+	if (e == NULL) {
+		net_fail(res, HX_SOFTWARE, "cannot set up the SMTP client (libcurl)");
+		goto out;
+	}
+	up.d = msg;
+	up.len = msglen;
+	ok = curl_easy_setopt(e, CURLOPT_USE_SSL,
+			      (long)(r->tls == CFG_TLS_NONE ? CURLUSESSL_NONE : CURLUSESSL_ALL)) ==
+		     CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_MAIL_FROM, envelope_from) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_READFUNCTION, feed) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_READDATA, &up) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msglen) == CURLE_OK;
+	if (ok && r->user != NULL)
+		ok = curl_easy_setopt(e, CURLOPT_USERNAME, r->user) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_PASSWORD, r->secret != NULL ? r->secret : "") ==
+			     CURLE_OK;
+	if (ok && r->ca != NULL) {
+		struct curl_blob blob;
+		blob.data = (void *)(uintptr_t)r->ca;
+		blob.len = strlen(r->ca);
+		blob.flags = CURL_BLOB_COPY;
+		ok = curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+	}
+	if (!ok) {
+		net_fail(res, HX_SOFTWARE, "cannot set up the SMTP client (libcurl options)");
+		goto out;
+	}
+	rc = curl_easy_perform(e);
+	if (rc != CURLE_OK) {
+		net_curl_fail(res, rc, errbuf, "the mail server", r->url, "smtp_url");
+		goto out;
+	}
+	res->status = HX_OK;
+	res->err[0] = '\0';
+out:
+	if (e != NULL)
+		curl_easy_cleanup(e);
+	curl_slist_free_all(rcpt);
+	if (msg != NULL) {
+		rc_wipe(msg, msglen);
+		free(msg);
+	}
+	return res->status;
+}
