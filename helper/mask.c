@@ -1,6 +1,7 @@
 /* Recovery contacts as shown to people: kind names and masking. */
 #include <string.h>
 
+#include "channel.h"
 #include "helper.h"
 
 static const char *const kind_names[] = {"email", "phone", "telegram"};
@@ -12,47 +13,16 @@ const char *hx_contact_kind_name(int kind)
 	return kind_names[kind];
 }
 
-/* keep `head` leading and `tail` trailing bytes of s[0..len), stars between. */
-static void mask_span(const char *s, size_t len, size_t head, size_t tail, char *out, size_t n)
-{
-	size_t o = 0;
-
-	if (n == 0)
-		return;
-	if (head + tail >= len) {
-		/* too short to show anything safely */
-		head = len > 1 ? 1 : 0;
-		tail = 0;
-	}
-	for (size_t i = 0; i < len && o + 1 < n; i++)
-		out[o++] = (i < head || i >= len - tail) ? s[i] : '*';
-	out[o] = '\0';
-}
-
+/* One masking for status, admin show, contact list and reset hints (channel_mask). The
+ * store's contact kinds and the channel kinds share their numbering. */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n)
 {
+	_Static_assert((int)CONTACT_EMAIL == (int)CHANNEL_EMAIL && (int)CONTACT_PHONE == (int)CHANNEL_SMS &&
+			       (int)CONTACT_TELEGRAM == (int)CHANNEL_TELEGRAM,
+		       "contact and channel kinds must match");
 	if (n == 0)
 		return;
 	out[0] = '\0';
-	if (value == NULL)
-		return;
-	if (kind == CONTACT_EMAIL) {
-		const char *at = strrchr(value, '@');
-		if (at == NULL || at == value) {
-			mask_span(value, strlen(value), 1, 0, out, n);
-			return;
-		}
-		/* "alice@example.org" -> "a***@example.org": the length of the local part is hidden */
-		size_t need = 1 + 3 + strlen(at) + 1;
-		if (need > n) {
-			mask_span(value, strlen(value), 1, 0, out, n);
-			return;
-		}
-		out[0] = value[0];
-		memcpy(out + 1, "***", 3);
-		memcpy(out + 4, at, strlen(at) + 1);
-		return;
-	}
-	/* phone "+31612345612" -> "+3********12"; telegram chat id likewise */
-	mask_span(value, strlen(value), 2, 2, out, n);
+	if (value != NULL)
+		channel_mask(kind, value, out, n);
 }
