@@ -18,7 +18,11 @@ int identity_target(const struct hctx *h, const char *opt_user, char *out, size_
  * password, checked through the PAM auth+account stack of the service `pam-recover`.
  * Root (and root acting with --user) passes without a password. Failures are counted per
  * user (store counter "confirm:USER", `deny` per unlock_time) before checking.
- * Returns HX_OK, HX_WRONG (wrong password), HX_TEMPFAIL (too many tries), or HX_SOFTWARE.
+ * Returns HX_OK, HX_WRONG (wrong password), HX_TEMPFAIL (too many tries), or HX_SOFTWARE;
+ * also HX_NOPERM (the account stack refuses: expired password or account), HX_DATAERR
+ * (the typed input was refused: too long, NUL byte, end of input) and HX_IOERR (store). A
+ * message has been printed for every status but HX_OK. With --json the password is the
+ * "password" field of the request on standard input (see tty.h).
  */
 int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
 		     const char *user);

@@ -1,0 +1,109 @@
+/* `pam-recover admin audit [USER] [--limit N]`: the audit events, newest first (root only). */
+#include <stdio.h>
+#include <string.h>
+
+#include "helper.h"
+#include "out.h"
+
+#define AUDIT_LIMIT_DEFAULT 100
+#define AUDIT_LIMIT_MAX 1000000
+
+static const char audit_usage[] =
+	"Usage: pam-recover admin audit [USER] [--limit N] [--json]\n"
+	"  The audit events (enrolments, backup codes, app passwords, resets, admin changes),\n"
+	"  newest first: time, user, real uid of the caller, event, method, detail. Never a\n"
+	"  secret. USER: only that user's events. --limit N: at most N events (default 100,\n"
+	"  0 = all).\n";
+
+struct audit_ctx {
+	struct json_object *arr;
+	int count;
+};
+
+static int audit_one(void *vctx, const struct store_audit *a)
+{
+	struct audit_ctx *ctx = vctx;
+	char when[40], user[HX_USER_MAX], detail[256];
+
+	ctx->count++;
+	if (ctx->arr != NULL) {
+		struct json_object *o = oj_object();
+		hx_time_iso(a->time, when, sizeof(when));
+		oj_str(o, "time", when);
+		oj_str(o, "user", a->user);
+		oj_int(o, "ruid", a->ruid);
+		oj_str(o, "event", a->event);
+		oj_str(o, "method", a->method);
+		oj_str(o, "detail", a->detail);
+		oj_push(ctx->arr, o);
+		return 0;
+	}
+	if (ctx->count == 1)
+		printf("%-20s %-24s %6s %-20s %-8s %s\n", "TIME", "USER", "RUID", "EVENT", "METHOD",
+		       "DETAIL");
+	hx_time_human(a->time, when, sizeof(when));
+	rc_log_escape(a->user, user, sizeof(user));
+	rc_log_escape(a->detail, detail, sizeof(detail));
+	printf("%-20s %-24s %6ld %-20s %-8s %s\n", when, user[0] != '\0' ? user : "-", a->ruid,
+	       a->event, a->method[0] != '\0' ? a->method : "-", detail);
+	return 0;
+}
+
+int admin_audit(struct hctx *h, int argc, char **argv)
+{
+	const char *limit_s = NULL;
+	const struct hx_opt opts[] = {{"limit", &limit_s, NULL}};
+	char *pos[1] = {NULL};
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	struct audit_ctx ctx = {NULL, 0};
+	struct json_object *o = NULL;
+	long limit = AUDIT_LIMIT_DEFAULT;
+	int npos = 0, r;
+
+	memset(&k, 0, sizeof(k));
+	r = hx_parse_opts(h, "admin audit", argc, argv, opts, 1, pos, 1, &npos);
+	if (r == HX_PARSE_HELP) {
+		out_text(audit_usage);
+		return HX_OK;
+	}
+	if (r != 0)
+		return r;
+	if (limit_s != NULL && rc_parse_long(limit_s, 0, AUDIT_LIMIT_MAX, &limit) != 0)
+		return out_fail(HX_USAGE, "admin audit: --limit must be a number from 0 to %d",
+				AUDIT_LIMIT_MAX);
+	const char *user = npos == 1 ? pos[0] : NULL;
+	if (user != NULL && !rc_user_name_ok(user)) {
+		char esc[HX_USER_MAX];
+		rc_log_escape(user, esc, sizeof(esc));
+		return out_fail(HX_DATAERR, "admin audit: not a valid user name: \"%s\"", esc);
+	}
+	if ((r = hx_load_config(h, &c)) != 0)
+		return r;
+	if ((r = hx_open(h, &c, 0, &k, &s)) != 0)
+		goto out_cfg;
+	if (out_json_mode()) {
+		o = oj_object();
+		ctx.arr = oj_array();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", user);
+		oj_put(o, "events", ctx.arr);
+	}
+	if (store_audit_list(s, user, (int)limit, audit_one, &ctx) < 0) {
+		if (o != NULL)
+			json_object_put(o);
+		r = out_fail(HX_IOERR, "admin audit: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	if (o != NULL)
+		out_json(o);
+	else if (ctx.count == 0)
+		out_info(user != NULL ? "(no audit events for this user)" : "(no audit events)");
+	r = HX_OK;
+out:
+	hx_close(&k, s);
+out_cfg:
+	cfg_free(&c);
+	return r;
+}

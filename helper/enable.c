@@ -1,0 +1,383 @@
+/*
+ * `pam-recover enable`: turn on 2-step verification the way seed 002 describes. A new secret
+ * is kept as a pending enrolment (an earlier secret stays active) until the first code from
+ * the app verifies; then secret, replay step, backup codes and audit event are committed in
+ * one transaction. Replacing an active secret takes a current code or a backup code first
+ * (besides the password), so a stolen password cannot move 2FA to another phone.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "helper.h"
+#include "identity.h"
+#include "login.h"
+#include "out.h"
+#include "qr.h"
+#include "totp.h"
+#include "tty.h"
+#include "uverb.h"
+
+#define ENABLE_SECRET_LEN 20
+#define ENABLE_BACKUP_MAX 50
+#define ENABLE_URI_MAX 1024
+#define ENABLE_CODE_MAX 32
+
+static const char enable_usage[] =
+	"Usage: pam-recover enable [--user USER] [--json]\n"
+	"\n"
+	"Turn on 2-step verification for your account. After your password, a barcode (QR\n"
+	"code) is shown: scan it with a code generator app on your phone (FreeOTP, Google\n"
+	"Authenticator or any TOTP app), or type the key shown under \"Can't scan the barcode?\".\n"
+	"Then enter the first code the app shows. Only when it is right is 2-step verification\n"
+	"activated; ten backup codes are then printed once.\n"
+	"\n"
+	"When it is already on, running it again asks first for a code from the app (or a\n"
+	"backup code), then gives a new secret; the current one and its backup codes keep\n"
+	"working until the new one is verified. Lost the phone and the backup codes? Reset\n"
+	"the password (`pam-recover reset`) or ask the administrator.\n"
+	"\n"
+	"  --user USER  act for USER (root only; no password is asked)\n"
+	"  --json       one JSON object per step on stdout; input objects on stdin:\n"
+	"               {\"password\":\"...\"} (non-root), {\"current_code\":\"...\"} (when\n"
+	"               already on), then {\"code\":\"123456\"} (the first code of the new\n"
+	"               secret, after the object that shows it)\n"
+	"\n"
+	"Exit status: 0 activated, 1 wrong password or code (nothing changed), 75 too many\n"
+	"wrong passwords, 77 permission denied; see pam-recover(8).\n";
+
+struct enrolment {
+	struct totp_params p;
+	unsigned char secret[ENABLE_SECRET_LEN];
+	struct store_totp t; /* the sealed secret, as stored pending */
+	char b32[64];
+	char grouped[80];
+	char uri[ENABLE_URI_MAX];
+	char label[HX_USER_MAX + 256];
+	char issuer_buf[256];
+	const char *issuer;
+};
+
+static void enrolment_wipe(struct enrolment *e)
+{
+	rc_wipe(e, sizeof(*e));
+}
+
+/* "ABCDEFGH..." -> "ABCD EFGH ..." */
+static void group4(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; in[i] != '\0' && o + 2 < n; i++) {
+		if (i > 0 && i % 4 == 0)
+			out[o++] = ' ';
+		out[o++] = in[i];
+	}
+	out[o] = '\0';
+}
+
+static int make_enrolment(struct uverb *u, struct enrolment *e)
+{
+	e->p.algorithm = u->cfg.algorithm;
+	e->p.digits = u->cfg.digits;
+	e->p.period = u->cfg.period;
+	randombytes_buf(e->secret, sizeof(e->secret));
+	e->t.algorithm = e->p.algorithm;
+	e->t.digits = e->p.digits;
+	e->t.period = e->p.period;
+	e->t.created = rc_now();
+	e->issuer = hx_issuer(&u->cfg, e->issuer_buf, sizeof(e->issuer_buf));
+	if (seal_encrypt(&u->key, u->user, "totp", e->secret, sizeof(e->secret), e->t.sealed,
+			 &e->t.sealed_len) != 0 ||
+	    totp_base32_encode(e->secret, sizeof(e->secret), e->b32, sizeof(e->b32)) != 0 ||
+	    hx_totp_label(u->user, e->label, sizeof(e->label)) != 0 ||
+	    totp_uri(e->issuer, e->label, e->secret, sizeof(e->secret), &e->p, e->uri,
+		     sizeof(e->uri)) != 0)
+		return -1;
+	group4(e->b32, e->grouped, sizeof(e->grouped));
+	return 0;
+}
+
+/* Show what the app needs: barcode, URI, key by hand; or the JSON object of this step. */
+static int show_enrolment(const struct uverb *u, const struct enrolment *e, int replacing)
+{
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", u->user);
+		oj_str(o, "step", "verify");
+		oj_str(o, "uri", e->uri);
+		oj_str(o, "secret", e->b32);
+		oj_str(o, "issuer", e->issuer);
+		oj_str(o, "label", e->label);
+		oj_str(o, "algorithm", hx_algo_name(e->p.algorithm));
+		oj_int(o, "digits", e->p.digits);
+		oj_int(o, "period", e->p.period);
+		oj_bool(o, "replacing", replacing);
+		out_json(o);
+		return 0;
+	}
+	out_info("2-step verification for %s", e->label);
+	if (replacing)
+		out_info("Your current app entry and backup codes keep working until the new code "
+			 "is verified.");
+	out_info("%s", "");
+	out_info("1) Install a code generator app on your phone (FreeOTP, Google Authenticator,");
+	out_info("   or any other TOTP app).");
+	out_info("2) Scan this barcode with the app:");
+	out_info("%s", "");
+	fflush(stdout);
+	if (qr_print(stdout, e->uri) != 0)
+		out_info("   (the barcode cannot be drawn; use the key below)");
+	out_info("%s", "");
+	out_info("Can't scan the barcode? Add the account in the app by hand:");
+	out_info("   account: %s", e->label);
+	out_info("   key:     %s", e->grouped);
+	out_info("   type:    time based, %s, %d digits, every %d seconds",
+		 hx_algo_name(e->p.algorithm), e->p.digits, e->p.period);
+	out_info("or open this link on the phone:");
+	out_info("   %s", e->uri);
+	out_info("%s", "");
+	out_info("3) Open the app, generate the code for this account and enter it here.");
+	return 0;
+}
+
+static int all_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* The pending row is still the one this run wrote (no second `enable` raced us). */
+static int pending_is_ours(struct uverb *u, const struct enrolment *e, int *ours)
+{
+	struct store_totp cur;
+	int r;
+
+	*ours = 0;
+	memset(&cur, 0, sizeof(cur));
+	r = store_pending_get(u->store, u->user, &cur);
+	if (r == STORE_OK)
+		*ours = cur.sealed_len == e->t.sealed_len &&
+			sodium_memcmp(cur.sealed, e->t.sealed, cur.sealed_len) == 0;
+	rc_wipe(&cur, sizeof(cur));
+	return r == STORE_OK || r == STORE_NOTFOUND ? 0 : -1;
+}
+
+static void show_done(const struct uverb *u, const struct enrolment *e, int replaced,
+		      char (*codes)[SECRET_BACKUP_DIGITS + 1], size_t ncodes)
+{
+	if (out_json_mode()) {
+		struct json_object *o = oj_object(), *a = oj_array();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", u->user);
+		oj_bool(o, "totp_enabled", 1);
+		oj_bool(o, "replaced", replaced);
+		oj_str(o, "algorithm", hx_algo_name(e->p.algorithm));
+		oj_int(o, "digits", e->p.digits);
+		oj_int(o, "period", e->p.period);
+		for (size_t i = 0; i < ncodes; i++)
+			oj_push_str(a, codes[i]);
+		oj_put(o, "backup_codes", a);
+		out_json(o);
+		return;
+	}
+	out_info("%s", "");
+	out_info("2-step verification is activated for your account (%s).", u->user);
+	if (replaced)
+		out_info("The previous secret and backup codes no longer work: remove the old entry "
+			 "from the app.");
+	out_info("%s", "");
+	out_info("Backup codes: each works once, in place of a code from the app, when the phone");
+	out_info("is not at hand. They are shown only now: write them down or print them and keep");
+	out_info("them somewhere safe.");
+	for (size_t i = 0; i < ncodes; i += 2) {
+		if (i + 1 < ncodes)
+			out_info("   %s   %s", codes[i], codes[i + 1]);
+		else
+			out_info("   %s", codes[i]);
+	}
+	out_info("%s", "");
+	out_info("The next time you log in, after you have entered your login and password, you");
+	out_info("will be asked for a %d-digit code generated by the app on your phone.",
+		 e->p.digits);
+}
+
+/* Already on: whoever replaces the secret shows a current code or a backup code first, so a
+ * password alone cannot move 2-step verification to another phone. */
+static int prove_current(const struct hctx *h, struct uverb *u)
+{
+	char code[ENABLE_CODE_MAX];
+	const char *reason = NULL;
+	int locked_now = 0, lr, r;
+
+	code[0] = '\0';
+	out_info("2-step verification is already on for %s. To replace it, first give a code",
+		 u->user);
+	out_info("from the app as it is set up now, or one of your backup codes.");
+	r = tty_ask("current_code", "Current code from the app, or a backup code: ", 1, code,
+		    sizeof(code));
+	if (r != HX_OK)
+		goto out;
+	lr = login_verify_code(&u->cfg, u->store, &u->key, u->user, code, rc_now(), &locked_now,
+			       &reason);
+	if (lr == LOGIN_OK || lr == LOGIN_OK_BACKUP) {
+		r = HX_OK;
+		goto out;
+	}
+	uv_log(h, u, "enable-refused", login_result_name(lr));
+	r = uv_code_refused(u, lr, locked_now, reason, "2-step verification stays as it is");
+out:
+	RC_WIPE_ARRAY(code);
+	return r;
+}
+
+/* No activation after all: drop this run's pending secret (best effort; a later `enable`
+ * replaces it anyway). */
+static void drop_pending(const struct hctx *h, struct uverb *u, const struct enrolment *e,
+			 const char *why)
+{
+	int ours = 0;
+
+	if (hx_txn_begin(u->store) != 0)
+		return;
+	int ok = pending_is_ours(u, e, &ours) == 0;
+	if (ok && ours) {
+		int pr = store_pending_delete(u->store, u->user);
+		ok = (pr == STORE_OK || pr == STORE_NOTFOUND) &&
+		     uv_audit(h, u, "enable-failed", why) == 0;
+	}
+	if (hx_txn_end(u->store, ok) != 0)
+		out_warn("enable: could not remove the unverified secret: %s",
+			 store_errmsg(u->store));
+	uv_log(h, u, "enable-failed", why);
+}
+
+/* The code was wrong: say how to go on. */
+static int missed_code(int replacing)
+{
+	return out_fail(HX_WRONG,
+			"enable: that code does not match; 2-step verification %s. If you missed the "
+			"first code, repeat `pam-recover enable`: erase the entry in the app, scan the "
+			"new barcode and enter the first code it shows. If codes never match, set the "
+			"time on your phone automatically.",
+			replacing ? "stays on with your current secret" : "is still off");
+}
+
+int cmd_enable(struct hctx *h, int argc, char **argv)
+{
+	struct uverb u;
+	struct enrolment e;
+	struct store_totp old;
+	char code[ENABLE_CODE_MAX], norm[ENABLE_CODE_MAX], prompt[64];
+	char codes[ENABLE_BACKUP_MAX][SECRET_BACKUP_DIGITS + 1];
+	unsigned char hashes[ENABLE_BACKUP_MAX][STORE_HASH_LEN];
+	size_t ncodes = 0;
+	int64_t step = -1;
+	int r, done = HX_USAGE, npos = 0, replacing = 0, ours = 0;
+
+	memset(&u, 0, sizeof(u));
+	memset(&e, 0, sizeof(e));
+	memset(&old, 0, sizeof(old));
+	memset(codes, 0, sizeof(codes));
+	memset(hashes, 0, sizeof(hashes));
+	code[0] = norm[0] = '\0';
+	u.name = "enable";
+	if (uv_parse(h, &u, enable_usage, argc, argv, NULL, 0, NULL, 0, 0, &npos, &done) != 0)
+		return done;
+	if ((r = uv_open(h, &u)) != 0)
+		goto out;
+	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
+		goto out;
+
+	r = store_totp_get(u.store, u.user, &old);
+	if (r != STORE_OK && r != STORE_NOTFOUND) {
+		r = uv_store_fail(&u);
+		goto out;
+	}
+	replacing = r == STORE_OK;
+	if (replacing && (r = prove_current(h, &u)) != HX_OK)
+		goto out;
+	if (make_enrolment(&u, &e) != 0) {
+		r = out_fail(HX_SOFTWARE, "enable: cannot make the secret; nothing changed");
+		goto out;
+	}
+
+	/* Pending until verified: a re-enrolment leaves the active secret alone. */
+	if (hx_txn_begin(u.store) != 0) {
+		r = uv_store_fail(&u);
+		goto out;
+	}
+	int ok = store_pending_put(u.store, u.user, &e.t) == STORE_OK &&
+		 uv_audit(h, &u, "enable-start", replacing ? "re-enrolment pending" : "pending") == 0;
+	if (hx_txn_end(u.store, ok) != 0) {
+		r = uv_store_fail(&u);
+		goto out;
+	}
+
+	show_enrolment(&u, &e, replacing);
+	if (rc_snprintf(prompt, sizeof(prompt), "Code from the app (%d digits): ", e.p.digits) < 0)
+		prompt[0] = '\0';
+	if ((r = tty_ask("code", prompt, 0, code, sizeof(code))) != HX_OK) {
+		drop_pending(h, &u, &e, "no first code");
+		goto out;
+	}
+	if (secret_normalise(code, norm, sizeof(norm)) != 0 ||
+	    strlen(norm) != (size_t)e.p.digits || !all_digits(norm) ||
+	    totp_verify(e.secret, sizeof(e.secret), &e.p, rc_now(), u.cfg.window, norm, &step) != 0) {
+		drop_pending(h, &u, &e, "first code did not verify");
+		r = missed_code(replacing);
+		goto out;
+	}
+
+	ncodes = u.cfg.backup_codes > 0 ? (size_t)u.cfg.backup_codes : 0;
+	if (ncodes > ENABLE_BACKUP_MAX)
+		ncodes = ENABLE_BACKUP_MAX;
+	if (hx_make_backup_codes(&u.key, u.user, ncodes, codes, hashes) != 0) {
+		drop_pending(h, &u, &e, "cannot make backup codes");
+		r = out_fail(HX_SOFTWARE, "enable: cannot make backup codes; nothing changed");
+		goto out;
+	}
+
+	/* One transaction: active secret, its first step used, no pending, new backup codes. */
+	if (hx_txn_begin(u.store) != 0) {
+		r = uv_store_fail(&u);
+		goto out;
+	}
+	int pr = STORE_ERR;
+	ok = pending_is_ours(&u, &e, &ours) == 0;
+	if (ok && !ours) {
+		(void)hx_txn_end(u.store, 0);
+		r = out_fail(HX_TEMPFAIL, "enable: another `pam-recover enable` for %s started "
+					  "meanwhile; nothing changed. Finish that one, or repeat this one",
+			     u.user);
+		goto out;
+	}
+	ok = ok && store_totp_put(u.store, u.user, &e.t) == STORE_OK &&
+	     store_step_cas(u.store, u.user, step) == STORE_OK &&
+	     ((pr = store_pending_delete(u.store, u.user)) == STORE_OK || pr == STORE_NOTFOUND) &&
+	     store_backup_replace(u.store, u.user, (const unsigned char(*)[STORE_HASH_LEN])hashes,
+				  ncodes) == STORE_OK &&
+	     uv_audit(h, &u, "enable", replacing ? "replaced the earlier secret" : "") == 0;
+	if (hx_txn_end(u.store, ok) != 0) {
+		r = uv_store_fail(&u);
+		goto out;
+	}
+	uv_log(h, &u, "enable", replacing ? "replaced the earlier secret" : "");
+	show_done(&u, &e, replacing, codes, ncodes);
+	r = HX_OK;
+out:
+	enrolment_wipe(&e);
+	rc_wipe(&old, sizeof(old));
+	RC_WIPE_ARRAY(code);
+	RC_WIPE_ARRAY(norm);
+	RC_WIPE_ARRAY(codes);
+	RC_WIPE_ARRAY(hashes);
+	uv_close(&u);
+	return r;
+}

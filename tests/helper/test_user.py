@@ -1,0 +1,590 @@
+#!/usr/bin/python3
+"""
+The self-service verbs of pam-recover driven the way a user drives them: through a
+pseudo-terminal (pexpect) for the interactive ones, with codes from oathtool, the QR code
+decoded by zbarimg (both qrencode's own PNG of the URI and the half-block art the helper
+draws), the login decision asked through `pam-recover check`, and app passwords tried
+through the real libpam (pam_wrapper + pypamtest) with the built pam_recover.so.
+
+As root, with the built helper and --config/--user (the password confirmation of non-root
+callers is covered by tests/helper/test_setuid.py).
+
+usage: test_user.py [BUILDDIR]   (make check passes top_builddir in the environment)
+       HX_ONLY=REGEX selects cases.
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hxlib import (Sandbox, Skip, case, check, need_root_and_tools, now_step,  # noqa: E402
+                   parse_json_lines, run_cases, sanitizer_build, totp, write)
+
+LOGIN_OK, LOGIN_OK_BACKUP, LOGIN_WRONG, LOGIN_REPLAY = 0, 1, 2, 3
+HALF = {" ": (0, 0), "\u2580": (1, 0), "\u2584": (0, 1), "\u2588": (1, 1)}
+
+SB = None
+
+
+def sandbox():
+    global SB
+    if SB is None:
+        SB = Sandbox("user").init()
+    return SB
+
+
+# ---------------------------------------------------------------------------------------------
+# screens
+
+def enable_screen(sb, user, current=None):
+    """Start `enable` on a pty (answering the current-code question of a re-enrolment);
+    return (session, screen up to the code prompt, key, uri)."""
+    c = sb.spawn(["enable", "--user", user])
+    if current is not None:
+        c.expect("Current code from the app, or a backup code: ")
+        c.sendline(current)
+    c.expect(r"Code from the app \(6 digits\): ")
+    screen = c.before
+    m = re.search(r"key:\s+((?:[A-Z2-7]{4} ?)+)", screen)
+    check(m, f"no key on the screen: {screen[-800:]!r}")
+    key = m.group(1).replace(" ", "")
+    u = re.search(r"(otpauth://totp/\S+)", screen)
+    check(u, "no otpauth URI on the screen")
+    check(f"secret={key}" in u.group(1), "the key by hand is not the URI's secret")
+    check("Can't scan the barcode?" in screen, "no \"Can't scan the barcode?\" help")
+    return c, screen, key, u.group(1)
+
+
+def finish(c):
+    import pexpect
+    c.expect(pexpect.EOF)
+    out = c.before
+    c.close()
+    return out, c.exitstatus
+
+
+def backup_codes_from(text):
+    codes = []
+    for line in text.splitlines():
+        m = re.fullmatch(r"\s+(\d{8})(?:\s+(\d{8}))?\s*", line)
+        if m:
+            codes += [g for g in m.groups() if g]
+    return codes
+
+
+def art_to_pgm(screen, path, scale=4):
+    """The helper's half-block QR art back into pixels (PGM, which zbarimg reads)."""
+    rows = []
+    for line in screen.splitlines():
+        m = re.search(r"\x1b\[30;107m(.*?)\x1b\[0m", line)
+        if not m:
+            continue
+        art = m.group(1)
+        check(all(ch in HALF for ch in art), f"unexpected glyph in the QR art: {art!r}")
+        rows.append([HALF[ch][0] for ch in art])
+        rows.append([HALF[ch][1] for ch in art])
+    check(len(rows) > 40, f"no QR art found ({len(rows)} rows)")
+    width = len(rows[0])
+    check(all(len(r) == width for r in rows), "QR art lines differ in width")
+    # The quiet zone: the outer 4 modules (2 text lines) are light on every side.
+    for r in rows[:4] + rows[-4:]:
+        check(not any(r), "no light quiet zone above/below the symbol")
+    for r in rows:
+        check(not any(r[:4]) and not any(r[-4:]), "no light quiet zone left/right")
+    with open(path, "wb") as f:
+        f.write(b"P5 %d %d 255\n" % (width * scale, len(rows) * scale))
+        for r in rows:
+            line = bytes(0 if px else 255 for px in r for _ in range(scale))
+            for _ in range(scale):
+                f.write(line)
+
+
+def zbar(path):
+    r = subprocess.run(["zbarimg", "--raw", "-q", path], capture_output=True, text=True)
+    check(r.returncode == 0, f"zbarimg could not decode {path} ({r.returncode})")
+    return r.stdout.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# enable
+
+@case("enable-qr-first-code-backup-codes")
+def t_enable():
+    sb = sandbox()
+    user = sb.new_user()
+    c, screen, key, uri = enable_screen(sb, user)
+    check(uri.startswith("otpauth://totp/Example%20Mail:") or
+          uri.startswith("otpauth://totp/Example Mail:"), f"issuer not from the config: {uri}")
+    check("issuer=Example" in uri, f"no issuer parameter: {uri}")
+    check(user.replace("@", "%40") in uri or user in uri, f"label is not user@host: {uri}")
+    # The key by hand comes in groups of four.
+    check(re.search(r"key:\s+[A-Z2-7]{4} [A-Z2-7]{4} ", screen), "key is not grouped by four")
+    # QR: the art on the screen decodes to exactly the URI...
+    pgm = os.path.join(sb.tmp, "art.pgm")
+    art_to_pgm(screen, pgm)
+    check(zbar(pgm) == uri, "the terminal QR code does not decode to the otpauth URI")
+    # ... and qrencode's own rendering of that URI decodes to it as well.
+    png = os.path.join(sb.tmp, "uri.png")
+    subprocess.run(["qrencode", "-o", png, uri], check=True)
+    check(zbar(png) == uri, "qrencode's PNG of the URI does not decode back")
+
+    first = totp(key, now_step())
+    c.sendline(first)
+    out, st = finish(c)
+    check(st == 0, f"enable exit {st}: {out[-600:]!r}")
+    check("2-step verification is activated for your account" in out,
+          "no activation confirmation")
+    codes = backup_codes_from(out)
+    check(len(codes) == 10 and len(set(codes)) == 10, f"not ten backup codes: {codes}")
+    check("you will be asked for a 6-digit code" in out.replace("\r\n", " ").replace("\n", " "),
+          "no word on the next login")
+    s = sb.status(user)
+    check(s["totp_enabled"] is True and s["backup_codes_left"] == 10 and
+          s["algorithm"] == "sha1" and not s["pending_enrolment"], f"status after enable: {s}")
+    # The enrolment code itself cannot be replayed at login; the next one works.
+    check(sb.check_code(user, first) == LOGIN_REPLAY, "the first code can be replayed")
+    check(sb.check_code(user, totp(key, now_step() + 1)) == LOGIN_OK, "next code not accepted")
+    check(sb.check_code(user, codes[0]) == LOGIN_OK_BACKUP, "a printed backup code fails")
+
+
+@case("enable-missed-first-code-then-repeat")
+def t_enable_missed():
+    sb = sandbox()
+    user = sb.new_user()
+    c, _, key, _ = enable_screen(sb, user)
+    right = totp(key, now_step())
+    c.sendline("%06d" % ((int(right) + 1) % 1000000))
+    out, st = finish(c)
+    check(st == 1, f"a wrong first code gave exit {st}")
+    flat = " ".join(out.split())
+    check("If you missed the first code, repeat `pam-recover enable`" in flat,
+          f"no 'repeat' advice: {flat!r}")
+    s = sb.status(user)
+    check(s["totp_enabled"] is False and s["pending_enrolment"] is False,
+          f"state after a missed code: {s}")
+    check(sb.check_code(user, right) != LOGIN_OK, "an unverified secret logs in")
+    # Repeating all the steps works.
+    c, _, key2, _ = enable_screen(sb, user)
+    check(key2 != key, "the repeat shows the same secret")
+    c.sendline(totp(key2, now_step()))
+    out, st = finish(c)
+    check(st == 0 and "is activated" in out, f"repeat failed ({st})")
+
+
+@case("re-enrol-keeps-old-secret-until-verified")
+def t_reenrol():
+    sb = sandbox()
+    user = sb.new_user()
+    old, old_codes, s0 = sb.enable_json(user)
+    # Replacing needs a current code or backup code first: a wrong one changes nothing.
+    c = sb.spawn(["enable", "--user", user])
+    c.expect("Current code from the app, or a backup code: ")
+    c.sendline("%06d" % ((int(totp(old, s0 + 1)) + 3) % 1000000))
+    out, st = finish(c)
+    check(st == 1 and "wrong code" in out, f"re-enrol with a wrong current code: {st} {out!r}")
+    check(sb.status(user)["pending_enrolment"] is False, "a wrong current code made a secret")
+    # A re-enrolment is waiting for its first code: the old secret still logs in.
+    c, _, new, _ = enable_screen(sb, user, current=totp(old, s0 + 1))
+    check(sb.status(user)["pending_enrolment"] is True, "no pending enrolment shown")
+    check(sb.check_code(user, totp(old, s0 + 2)) == LOGIN_OK,
+          "the old secret stopped working before the new one was verified")
+    check(sb.check_code(user, totp(new, s0 + 3)) == LOGIN_WRONG,
+          "the unverified new secret logs in")
+    # A wrong first code: the old secret stays.
+    c.sendline("000000" if totp(new, now_step()) != "000000" else "111111")
+    out, st = finish(c)
+    check(st == 1 and "stays on with your current secret" in " ".join(out.split()),
+          f"wrong code on re-enrol: exit {st}")
+    check(sb.check_code(user, totp(old, s0 + 3)) == LOGIN_OK, "old secret lost after a miss")
+    # Verified (this time the current proof is a backup code): the new secret replaces the
+    # old, with new backup codes.
+    c, _, new, _ = enable_screen(sb, user, current=old_codes[0])
+    c.sendline(totp(new, now_step()))
+    out, st = finish(c)
+    check(st == 0, f"re-enrol exit {st}")
+    check("previous secret and backup codes no longer work" in " ".join(out.split()),
+          "no word that the old secret is gone")
+    check(sb.check_code(user, totp(old, s0 + 4)) == LOGIN_WRONG, "old secret still works")
+    check(sb.check_code(user, old_codes[1]) == LOGIN_WRONG, "old backup codes still work")
+    check(sb.check_code(user, totp(new, now_step() + 1)) == LOGIN_OK, "new secret fails")
+    new_codes = backup_codes_from(out)
+    check(sb.check_code(user, new_codes[0]) == LOGIN_OK_BACKUP, "new backup codes fail")
+
+
+# ---------------------------------------------------------------------------------------------
+# disable
+
+def disable_with(sb, user, code):
+    c = sb.spawn(["disable", "--user", user])
+    c.expect("Code from the app, or a backup code: ")
+    c.sendline(code)
+    return finish(c)
+
+
+@case("disable-with-code")
+def t_disable_code():
+    sb = sandbox()
+    user = sb.new_user()
+    secret, _, s0 = sb.enable_json(user)
+    out, st = disable_with(sb, user, totp(secret, s0 + 1))
+    check(st == 0 and "2-step verification is off" in out, f"disable exit {st}: {out!r}")
+    s = sb.status(user)
+    check(s["totp_enabled"] is False and s["backup_codes_left"] == 0, f"after disable: {s}")
+    check(sb.check_code(user, totp(secret, s0 + 2)) != LOGIN_OK, "secret works after disable")
+    # Already off: nothing to do, exit 0, and no prompt.
+    r = sb.run(["disable", "--user", user])
+    check(r.returncode == 0 and "already off" in r.stdout, f"disable when off: {r.returncode}")
+
+
+@case("disable-with-backup-code")
+def t_disable_backup():
+    sb = sandbox()
+    user = sb.new_user()
+    _, codes, _ = sb.enable_json(user)
+    out, st = disable_with(sb, user, codes[3][:4] + "-" + codes[3][4:])
+    check(st == 0 and "2-step verification is off" in out, f"disable exit {st}: {out!r}")
+    check(sb.status(user)["totp_enabled"] is False, "still on")
+
+
+@case("disable-wrong-code-stays-on")
+def t_disable_wrong():
+    sb = sandbox()
+    user = sb.new_user()
+    secret, _, s0 = sb.enable_json(user)
+    good = totp(secret, s0 + 1)
+    out, st = disable_with(sb, user, "%06d" % ((int(good) + 7) % 1000000))
+    check(st == 1 and "stays on" in " ".join(out.split()), f"wrong code: exit {st}: {out!r}")
+    check(sb.status(user)["totp_enabled"] is True, "turned off by a wrong code")
+    # The same step cannot be used twice: the code that logged in is refused as a replay.
+    check(sb.check_code(user, good) == LOGIN_OK, "good code refused")
+    out, st = disable_with(sb, user, good)
+    check(st == 1 and "already used" in out, f"replayed code: exit {st}: {out!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# backup codes
+
+@case("backup-codes-new-set-invalidates-old")
+def t_backup_codes():
+    sb = sandbox()
+    user = sb.new_user()
+    _, old_codes, _ = sb.enable_json(user)
+    c = sb.spawn(["backup-codes", "--user", user])
+    out, st = finish(c)
+    check(st == 0 and "the old codes no longer work" in out, f"backup-codes exit {st}")
+    new_codes = backup_codes_from(out)
+    check(len(new_codes) == 10 and not set(new_codes) & set(old_codes), "not a fresh set")
+    check(sb.check_code(user, old_codes[0]) == LOGIN_WRONG, "an old backup code still works")
+    check(sb.check_code(user, new_codes[0]) == LOGIN_OK_BACKUP, "a new backup code fails")
+    check(sb.check_code(user, new_codes[0]) == LOGIN_WRONG, "a backup code works twice")
+    r = sb.run(["backup-codes", "status", "--user", user])
+    check(r.returncode == 0 and "9 unused backup codes" in r.stdout, f"status: {r.stdout!r}")
+    j = sb.json(["backup-codes", "status", "--user", user])
+    check(j["backup_codes_left"] == 9 and j["totp_enabled"] is True, f"json status: {j}")
+    # Not enrolled: no codes to make.
+    other = sb.new_user()
+    r = sb.run(["backup-codes", "--user", other])
+    check(r.returncode == 65 and "pam-recover enable" in r.stderr, f"not enrolled: {r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# app passwords: the command
+
+def app_add(sb, user, name, services=None):
+    args = ["app-password", "add", name, "--user", user]
+    if services:
+        args += ["--service", services]
+    c = sb.spawn(args)
+    out, st = finish(c)
+    check(st == 0, f"app-password add exit {st}: {out!r}")
+    m = re.search(r"^\s+([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})\s*$", out, re.M)
+    check(m, f"no app password shown: {out!r}")
+    return m.group(1)
+
+
+@case("app-password-add-list-revoke")
+def t_app_cli():
+    sb = sandbox()
+    user = sb.new_user()
+    pw = app_add(sb, user, "thunderbird", "imap,SMTP")
+    r = sb.run(["app-password", "list", "--user", user])
+    check(r.returncode == 0 and re.search(r"thunderbird\s+imap,smtp\s+\d{4}-", r.stdout) and
+          "never" in r.stdout, f"list: {r.stdout!r}")
+    j = sb.json(["app-password", "list", "--user", user])
+    a = j["app_passwords"]
+    check(len(a) == 1 and a[0]["name"] == "thunderbird" and a[0]["services"] == "imap,smtp"
+          and a[0]["last_used"] is None and a[0]["created"].endswith("Z"), f"json list: {j}")
+    check(sb.status(user)["app_passwords"][0]["name"] == "thunderbird", "not in status")
+    # The password is shown once and stored only as a keyed hash.
+    with open(sb.db, "rb") as f:
+        db = f.read()
+    check(pw.encode() not in db and pw.replace("-", "").encode() not in db,
+          "the app password is in the store in clear")
+    # Same name twice, bad names, bad services.
+    r = sb.run(["app-password", "add", "thunderbird", "--user", user])
+    check(r.returncode == 65 and "exists already" in r.stderr, f"duplicate: {r}")
+    for bad in ["", "-x", "a b", "x" * 64, "tab\there", "../etc"]:
+        r = sb.run(["app-password", "add", "--user", user, "--", bad])
+        check(r.returncode in (64, 65), f"bad name {bad!r} accepted ({r.returncode})")
+    r = sb.run(["app-password", "add", "phone", "--service", "imap;rm", "--user", user])
+    check(r.returncode == 65 and "--service" in r.stderr, f"bad service: {r}")
+    # JSON add shows the password once.
+    j = sb.json(["app-password", "add", "phone", "--service", "pop3", "--user", user])
+    check(re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", j["password"]), f"json add: {j}")
+    # Revoke.
+    r = sb.run(["app-password", "revoke", "thunderbird", "--user", user])
+    check(r.returncode == 0 and "revoked" in r.stdout, f"revoke: {r}")
+    r = sb.run(["app-password", "revoke", "thunderbird", "--user", user])
+    check(r.returncode == 65 and "no app password called" in r.stderr, f"revoke twice: {r}")
+    names = [x["name"] for x in sb.json(["app-password", "list", "--user", user])["app_passwords"]]
+    check(names == ["phone"], f"after revoke: {names}")
+
+
+# ---------------------------------------------------------------------------------------------
+# app passwords through the real libpam
+
+PAMTEST = r'''
+import json, sys, pypamtest
+req = json.loads(sys.argv[1])
+try:
+    tc = pypamtest.TestCase(pypamtest.PAMTEST_AUTHENTICATE)
+    pypamtest.run_pamtest(req["user"], req["service"], [tc], req["answers"])
+    print("OK")
+except pypamtest.PamTestError as e:
+    print("ERR " + str(e))
+'''
+
+
+def find_pam_wrapper_dir():
+    for d in glob.glob("/usr/lib/*/pam_wrapper") + glob.glob("/usr/lib*/pam_wrapper"):
+        if os.path.exists(os.path.join(d, "pam_matrix.so")):
+            return d
+    raise Skip("pam_matrix.so not found (libpam-wrapper)")
+
+
+class PamStack:
+    def __init__(self, sb):
+        self.sb = sb
+        self.pwdir = find_pam_wrapper_dir()
+        self.module = os.path.join(sb.build, ".libs", "pam_recover.so")
+        if not os.path.exists(self.module):
+            raise Skip("pam_recover.so is not built")
+        self.svc = os.path.join(sb.tmp, "svc")
+        os.makedirs(self.svc, exist_ok=True)
+        self.passdb = os.path.join(sb.tmp, "passdb")
+        self.script = os.path.join(sb.tmp, "pamtest.py")
+        write(self.script, PAMTEST)
+        write(os.path.join(self.svc, "other"), "auth required pam_deny.so\n"
+              "account required pam_deny.so\npassword required pam_deny.so\n"
+              "session required pam_deny.so\n", 0o644)
+        mod = f"{self.module} config={sb.cfg}"
+        matrix = f"{self.pwdir}/pam_matrix.so passdb={self.passdb}"
+        for service in ("imap", "pop3"):
+            write(os.path.join(self.svc, service),
+                  f"auth [success=done default=ignore] {mod} app_passwords\n"
+                  f"auth requisite {mod} forward_pass\n"
+                  f"auth required {matrix} use_first_pass\n"
+                  f"account required {matrix}\n", 0o644)
+
+    def add_user(self, user, password):
+        with open(self.passdb, "a") as f:
+            for service in ("imap", "pop3"):
+                f.write(f"{user}:{password}:{service}\n")
+        os.chmod(self.passdb, 0o600)
+
+    def auth(self, user, service, *answers):
+        """One authentication; answers: the hidden prompts in order (pam_matrix always asks
+        for the password itself, after the module has split password and code)."""
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LD_PRELOAD": "libpam_wrapper.so",
+               "PAM_WRAPPER": "1", "PAM_WRAPPER_SERVICE_DIR": self.svc}
+        if sanitizer_build(self.module):
+            # The sanitizer runtime must come first; python itself leaks by design.
+            asan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                                  text=True).stdout.strip()
+            env.update({"LD_PRELOAD": f"{asan} libpam_wrapper.so",
+                        "PAM_WRAPPER_DISABLE_DEEPBIND": "1",
+                        "ASAN_OPTIONS": "detect_leaks=0:exitcode=23",
+                        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=23"})
+        r = subprocess.run(["/usr/bin/python3", self.script,
+                            json.dumps({"user": user, "service": service,
+                                        "answers": list(answers)})],
+                           capture_output=True, text=True, env=env, timeout=60)
+        check(r.returncode == 0 and r.stdout.strip(), f"pypamtest crashed: {r.stderr[-500:]}")
+        return r.stdout.strip() == "OK"
+
+
+@case("app-password-through-libpam")
+def t_app_pam():
+    try:
+        import pypamtest  # noqa: F401
+    except ImportError:
+        raise Skip("python3-pypamtest is not installed")
+    sb = sandbox()
+    stack = PamStack(sb)
+    user = sb.new_user("mail")
+    stack.add_user(user, "Mail-Pass1")
+    secret, _, s0 = sb.enable_json(user)
+    pw = app_add(sb, user, "laptop-imap", "imap")
+    # The mail program's one field: app password accepted on the service it was made for.
+    check(stack.auth(user, "imap", pw), "app password refused on imap")
+    check(stack.auth(user, "imap", pw.replace("-", "").upper()),
+          "app password without dashes refused")
+    used = sb.json(["app-password", "list", "--user", user])["app_passwords"][0]["last_used"]
+    check(used is not None, "last_used not stamped")
+    # On another service it falls through to password+code, which it is not: refused.
+    check(not stack.auth(user, "pop3", pw), "app password for imap accepted on pop3")
+    # That path itself works (password followed by the code), so the refusal is the service.
+    check(stack.auth(user, "pop3", "Mail-Pass1" + totp(secret, s0 + 1), "Mail-Pass1"),
+          "password+code refused on pop3 (control)")
+    check(not stack.auth(user, "imap", "Mail-Pass1"), "the bare password passes")
+    # Revoked: refused everywhere.
+    r = sb.run(["app-password", "revoke", "laptop-imap", "--user", user])
+    check(r.returncode == 0, f"revoke failed: {r.stderr}")
+    check(not stack.auth(user, "imap", pw), "revoked app password accepted")
+
+
+# ---------------------------------------------------------------------------------------------
+# status, audit, JSON protocol, help
+
+@case("status-human-and-json")
+def t_status():
+    sb = sandbox()
+    user = sb.new_user()
+    r = sb.run(["status", "--user", user])
+    check(r.returncode == 0 and "2-step verification: off" in r.stdout and
+          "pam-recover enable" in r.stdout, f"status off: {r.stdout!r}")
+    sb.enable_json(user)
+    r = sb.run(["status", "--user", user])
+    check(r.returncode == 0 and re.search(r"2-step verification: on \(sha1, 6 digits", r.stdout)
+          and "backup codes left:   10" in r.stdout and "not locked" in r.stdout,
+          f"status on: {r.stdout!r}")
+    j = sb.status(user)
+    for k in ("user", "totp_enabled", "algorithm", "backup_codes_left", "locked", "contacts",
+              "app_passwords"):
+        check(k in j, f"status --json lacks {k}: {j}")
+    check(j["user"] == user and j["locked"] is False, f"status json: {j}")
+    r = sb.run(["status", "--user", "no-such-user-xyz"])
+    check(r.returncode == 66, f"unknown user: {r.returncode}")
+
+
+@case("audit-events-without-secrets")
+def t_audit():
+    sb = sandbox()
+    user = sb.new_user()
+    secret, codes, _ = sb.enable_json(user)
+    pw = sb.json(["app-password", "add", "x1", "--user", user])["password"]
+    sb.json(["backup-codes", "--user", user])
+    j = sb.json(["admin", "audit", user])
+    events = [e["event"] for e in j["events"]]
+    for ev in ("enable-start", "enable", "app-password-add", "backup-codes"):
+        check(ev in events, f"no {ev} audit event: {events}")
+    check(all(e["user"] == user and e["method"] == "root" for e in j["events"]),
+          f"audit rows: {j['events']}")
+    check(len(sb.json(["admin", "audit", user, "--limit", "1"])["events"]) == 1, "--limit 1")
+    r = sb.run(["admin", "audit"])
+    check(r.returncode == 0 and user in r.stdout, "admin audit (all) lacks the user")
+    text = json.dumps(j) + r.stdout
+    for s in [secret, pw, pw.replace("-", "")] + codes:
+        check(s not in text, "a secret is in the audit trail")
+    with open(sb.db, "rb") as f:
+        db = f.read()
+    for s in [secret, pw.replace("-", "")] + codes:
+        check(s.encode() not in db, "a secret is in the store in clear")
+
+
+@case("enable-json-protocol-re-enrol")
+def t_enable_json():
+    """--json: one object per step out, request objects in; a re-enrolment takes the current
+    proof as "current_code" and the new first code as "code"."""
+    import json as _json
+    sb = sandbox()
+    user = sb.new_user()
+    old, codes, s0 = sb.enable_json(user)
+    p = subprocess.Popen(sb.cmd(["enable", "--user", user], json_out=True),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=sb.env())
+    p.stdin.write(_json.dumps({"current_code": codes[5]}) + "\n")
+    p.stdin.flush()
+    first = _json.loads(p.stdout.readline())
+    check(first["step"] == "verify" and first["replacing"] is True and
+          first["uri"].startswith("otpauth://totp/") and first["secret"] != old, f"{first}")
+    p.stdin.write(_json.dumps({"code": totp(first["secret"], now_step())}) + "\n")
+    out, err = p.communicate(timeout=60)
+    done = parse_json_lines(out)
+    check(p.returncode == 0 and done["replaced"] is True and len(done["backup_codes"]) == 10,
+          f"json re-enrol: {p.returncode} {out!r} {err!r}")
+    check(sb.check_code(user, codes[6]) == LOGIN_WRONG, "old backup code works after re-enrol")
+
+
+@case("json-input-refused-clearly")
+def t_json_input():
+    sb = sandbox()
+    user = sb.new_user()
+    secret, _, _ = sb.enable_json(user)
+    for stdin, want in [("not json\n", "not one JSON object"),
+                        ('{"cod":"123456"}\n', 'no "code" field'),
+                        ('{"code":123456}\n', "must be a string"),
+                        ('{"code":"' + "1" * 5000 + '"}\n', "longer than"),
+                        ('{"code":"12\\u00003456"}\n', "NUL byte"),
+                        ('{"code":"12\x003456"}\n', "NUL byte"),
+                        ("", "end of file")]:
+        r = sb.run(["disable", "--user", user], json_out=True, stdin=stdin)
+        check(r.returncode == 65 and want in r.stderr, f"{stdin[:30]!r}: {r.returncode} {r.stderr}")
+        j = parse_json_lines(r.stdout)
+        check(j["ok"] is False and j["status"] == 65 and want in j["error"], f"json error: {j}")
+    check(sb.status(user)["totp_enabled"] is True, "bad input changed the state")
+
+
+@case("help-for-every-verb")
+def t_help():
+    sb = sandbox()
+    for verb in (["enable"], ["disable"], ["backup-codes"], ["app-password"], ["status"],
+                 ["admin", "audit"]):
+        r = sb.run(verb + ["--help"])
+        check(r.returncode == 0 and ("Usage: pam-recover " + " ".join(verb)) in r.stdout,
+              f"{verb} --help: {r.returncode} {r.stdout[:80]!r}")
+    r = sb.run(["--help"])
+    for verb in ("enable", "disable", "backup-codes", "app-password", "status"):
+        check(re.search(rf"^\s+{verb}\s", r.stdout, re.M), f"{verb} not in --help")
+    r = sb.run(["app-password", "frobnicate"])
+    check(r.returncode == 64, f"unknown subcommand: {r.returncode}")
+    r = sb.run(["enable", "--bogus"])
+    check(r.returncode == 64, f"unknown option: {r.returncode}")
+
+
+@case("ctrl-c-at-hidden-prompt-restores-echo")
+def t_ctrl_c():
+    import pexpect
+    sb = sandbox()
+    user = sb.new_user()
+    sb.enable_json(user)
+    sh = pexpect.spawn("/bin/bash", ["--norc", "--noprofile"], encoding="utf-8", timeout=15,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PS1": "PROMPT> "})
+    sh.expect("PROMPT> ")
+    sh.sendline(" ".join(sb.cmd(["disable", "--user", user])))
+    sh.expect("Code from the app, or a backup code: ")
+    sh.sendintr()
+    sh.expect("PROMPT> ")
+    sh.sendline("stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo; echo rc=$?")
+    sh.expect(r"rc=\d")
+    check(re.search(r"^echo\r?$", sh.before, re.M), f"echo not restored: {sh.before!r}")
+    sh.sendline("exit")
+    sh.expect(pexpect.EOF)
+    check(sb.status(user)["totp_enabled"] is True, "interrupted disable changed the state")
+
+
+if __name__ == "__main__":
+    need_root_and_tools("oathtool", "zbarimg", "qrencode")
+    try:
+        import pexpect  # noqa: F401
+    except ImportError:
+        print("SKIP: python3-pexpect is not installed")
+        sys.exit(77)
+    try:
+        run_cases("helper-user")
+    finally:
+        if SB is not None and not os.environ.get("HX_KEEP"):
+            SB.cleanup()
