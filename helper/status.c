@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "contacts.h"
 #include "helper.h"
 #include "out.h"
 #include "uverb.h"
@@ -66,47 +67,36 @@ static int count_app(void *vctx, const struct store_app_password *a)
 /* One contact, masked, into arr (json) or printed. 0, or -1 on a store error. */
 static int show_contact(struct uverb *u, int kind, struct json_object *arr)
 {
-	struct store_contact sc;
-	unsigned char plain[STORE_SEALED_MAX];
-	char value[STORE_SEALED_MAX + 1], masked[STORE_SEALED_MAX + 1];
+	char value[CONTACT_VALUE_MAX], masked[CONTACT_VALUE_MAX];
 	const char *kname = hx_contact_kind_name(kind);
-	size_t plen = 0;
-	int readable = 0, r = -1;
+	int verified = 0, r = -1;
+	int cr = contact_read(u->store, &u->key, u->user, kind, value, sizeof(value), &verified);
 
-	memset(&sc, 0, sizeof(sc));
 	masked[0] = '\0';
-	int cr = store_contact_get(u->store, u->user, kind, &sc);
-	if (cr == STORE_NOTFOUND) {
+	if (cr == HX_NOUSER) {
 		if (arr == NULL)
 			out_info("  recovery %-11s %s", kname, "none");
 		r = 0;
 		goto out;
 	}
-	if (cr != STORE_OK)
+	if (cr != HX_OK && cr != HX_SOFTWARE)
 		goto out;
-	if (seal_decrypt(&u->key, u->user, kname, sc.sealed, sc.sealed_len, plain, &plen) == 0 &&
-	    plen < sizeof(value)) {
-		memcpy(value, plain, plen);
-		value[plen] = '\0';
+	if (cr == HX_OK)
 		hx_mask_contact(kind, value, masked, sizeof(masked));
-		readable = 1;
-	}
 	if (arr != NULL) {
 		struct json_object *co = oj_object();
 		oj_str(co, "kind", kname);
-		oj_str(co, "value", readable ? masked : NULL);
-		oj_bool(co, "verified", sc.verified);
+		oj_str(co, "value", cr == HX_OK ? masked : NULL);
+		oj_bool(co, "verified", verified);
 		oj_push(arr, co);
-	} else if (readable)
+	} else if (cr == HX_OK)
 		out_info("  recovery %-11s %s (%s)", kname, masked,
-			 sc.verified ? "verified" : "not verified yet");
+			 verified ? "verified" : "not verified yet");
 	else
 		out_info("  recovery %-11s %s", kname, "(unreadable: ask the administrator)");
 	r = 0;
 out:
-	RC_WIPE_ARRAY(plain);
 	RC_WIPE_ARRAY(value);
-	rc_wipe(&sc, sizeof(sc));
 	return r;
 }
 

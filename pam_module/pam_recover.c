@@ -130,19 +130,32 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 	int r = PAM_AUTH_ERR, known, enrolled, grace = 0, which = 0, locked_now = 0, res;
 
 	memset(&in, 0, sizeof(in));
-	known = user_exists(user);
-	enrolled = known ? backend_enrolled(pamh, b, user, service) : LOGIN_NOT_ENROLLED;
+	enrolled = backend_enrolled(pamh, b, user, service);
 	if (enrolled == LOGIN_ERROR) {
 		r = PAM_AUTHINFO_UNAVAIL;
 		goto out;
 	}
+	/* Virtual mail users (user@domain) need not be in passwd; enrolled names are known. */
+	known = enrolled == LOGIN_OK || strchr(user, '@') != NULL || user_exists(user);
 	if (known && enrolled == LOGIN_NOT_ENROLLED &&
 	    login_nullok_applies(c, rc_now(), &grace)) {
 		if (grace && !(flags & PAM_SILENT))
-			pam_info(pamh, "2-step verification will be required after %s: enable it "
-				       "now with `pam-recover enable`.",
+			pam_info(pamh, "Please enable 2-step verification with `pam-recover enable` "
+				       "before the end of %s; after that day you cannot log in "
+				       "without a verification code.",
 				 c->enforce_after);
 		pam_syslog(pamh, LOG_INFO, "user %s: no 2-step verification, nullok", user);
+		/* forward_pass: the password module after us takes PAM_AUTHTOK (use_first_pass);
+		 * make sure it is there, asked for as it would have been. */
+		if (c->forward_pass) {
+			const char *tok = NULL;
+			r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
+			if (r != PAM_SUCCESS) {
+				if (r != PAM_CONV_AGAIN)
+					r = PAM_AUTH_ERR;
+				goto out;
+			}
+		}
 		r = PAM_IGNORE;
 		goto out;
 	}
