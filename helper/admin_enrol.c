@@ -109,19 +109,6 @@ int hx_make_backup_codes(const struct seal_key *k, const char *user, size_t n,
 	return 0;
 }
 
-/* "ABCDEFGH..." -> "ABCD EFGH ..." */
-static void group4(const char *in, char *out, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; in[i] != '\0' && o + 2 < n; i++) {
-		if (i > 0 && i % 4 == 0)
-			out[o++] = ' ';
-		out[o++] = in[i];
-	}
-	out[o] = '\0';
-}
-
 /* --algorithm / --digits over the site defaults. 0 or an exit status. */
 static int enrol_params(const struct cfg *c, const char *algo_s, const char *digits_s,
 			struct totp_params *p)
@@ -163,7 +150,7 @@ static void enrol_print(const char *user, const struct totp_params *p, const cha
 		out_json(o);
 		return;
 	}
-	group4(b32, grouped, sizeof(grouped));
+	hx_group4(b32, grouped, sizeof(grouped));
 	out_info("2-step verification is on for %s (%s, %d digits, %d s)%s.", user,
 		 hx_algo_name(p->algorithm), p->digits, p->period,
 		 replaced ? "; the old secret and backup codes no longer work" : "");

@@ -64,19 +64,6 @@ static void enrolment_wipe(struct enrolment *e)
 	rc_wipe(e, sizeof(*e));
 }
 
-/* "ABCDEFGH..." -> "ABCD EFGH ..." */
-static void group4(const char *in, char *out, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; in[i] != '\0' && o + 2 < n; i++) {
-		if (i > 0 && i % 4 == 0)
-			out[o++] = ' ';
-		out[o++] = in[i];
-	}
-	out[o] = '\0';
-}
-
 static int make_enrolment(struct uverb *u, struct enrolment *e)
 {
 	e->p.algorithm = u->cfg.algorithm;
@@ -95,7 +82,7 @@ static int make_enrolment(struct uverb *u, struct enrolment *e)
 	    totp_uri(e->issuer, e->label, e->secret, sizeof(e->secret), &e->p, e->uri,
 		     sizeof(e->uri)) != 0)
 		return -1;
-	group4(e->b32, e->grouped, sizeof(e->grouped));
+	hx_group4(e->b32, e->grouped, sizeof(e->grouped));
 	return 0;
 }
 

@@ -138,5 +138,7 @@ int hx_make_backup_codes(const struct seal_key *k, const char *user, size_t n,
 const char *hx_contact_kind_name(int kind);
 /* Masked for display: "a***@example.org", "+3*******12", "1*****89". */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n);
+/* A secret in groups of four for typing: "ABCD EFGH ..." (mask.c). */
+void hx_group4(const char *in, char *out, size_t n);
 
 #endif

@@ -1,4 +1,4 @@
-/* Recovery contacts as shown to people: kind names and masking. */
+/* Things as shown to people: contact kinds, masking, secrets in groups of four. */
 #include <string.h>
 
 #include "channel.h"
@@ -25,4 +25,19 @@ void hx_mask_contact(int kind, const char *value, char *out, size_t n)
 	out[0] = '\0';
 	if (value != NULL)
 		channel_mask(kind, value, out, n);
+}
+
+/* "ABCDEFGH..." -> "ABCD EFGH ..." (a base32 secret typed by hand into an app). */
+void hx_group4(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; in[i] != '\0' && o + 2 < n; i++) {
+		if (i > 0 && i % 4 == 0)
+			out[o++] = ' ';
+		out[o++] = in[i];
+	}
+	out[o] = '\0';
 }
