@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "contacts.h"
+#include "doctor.h"
 #include "helper.h"
 #include "out.h"
 
@@ -49,6 +50,9 @@ static const struct admin_verb admin_verbs[] = {
 	 "disable-2fa USER\n    Remove USER's TOTP secret and backup codes (2FA off).\n"},
 	{"unlock", admin_unlock,
 	 "unlock USER\n    Lift a lock after too many failed codes and clear the failure count.\n"},
+	{"reset-password", admin_reset_password,
+	 "reset-password USER [--suggest]\n    Set USER's password (typed twice, or --suggest: a strong one, shown once),\n"
+	 "    checked against the password policy; 2-step verification is not changed.\n"},
 	{"audit", admin_audit, "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
 	{"set-contact", admin_set_contact,
 	 "set-contact USER email|phone|telegram VALUE\n"
@@ -56,6 +60,15 @@ static const struct admin_verb admin_verbs[] = {
 	{"remove-contact", admin_remove_contact,
 	 "remove-contact USER email|phone|telegram|question\n"
 	 "    Remove one of USER's recovery contacts, or the security question.\n"},
+	{"doctor", admin_doctor,
+	 "doctor [--pamd DIR] [--services LIST] [--dovecot-conf PATH] [--sshd-config PATH]\n"
+	 "    Read the configuration, the key, the store and the PAM service files (DIR, default\n"
+	 "    /etc/pam.d), and report what would lock people out or let them in without a code,\n"
+	 "    with FILE:LINE and what to do. --services: the services that must ask for a code\n"
+	 "    (default: sshd, dovecot and the service of Dovecot's pam passdb, where present).\n"
+	 "    Dovecot's and sshd's settings are read from /etc unless --pamd is given; then\n"
+	 "    only from --dovecot-conf and --sshd-config.\n"
+	 "    Exit status: 0 nothing found, 1 warnings only, 2 errors.\n"},
 };
 #define N_ADMIN_VERBS (sizeof(admin_verbs) / sizeof(admin_verbs[0]))
 

@@ -1,0 +1,190 @@
+/*
+ * Sending a reset code: the per-caller and per-account quotas, the message (and for e-mail
+ * the reset_url link), the code issued and sent through the channel, and on a failed send
+ * the code voided and the quota left untouched ("nothing used up").
+ */
+#include "reset.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "codes.h"
+#include "out.h"
+#include "text.h"
+
+#define MAIL_SUBJECT "Reset your password"
+
+/* reset_url with {code} and {user} filled in, URL-escaped. 0 or -1. */
+static int make_link(const struct reset *r, const char *code, char *out, size_t n)
+{
+	char user_esc[HX_USER_MAX * 3 + 1];
+	size_t o = 0;
+
+	if (text_url_escape(r->user, user_esc, sizeof(user_esc)) != 0)
+		return -1;
+	for (const char *p = r->cfg.reset_url; *p != '\0';) {
+		const char *put = NULL;
+		size_t skip = 1;
+		if (strncmp(p, "{code}", 6) == 0) {
+			put = code; /* digits: nothing to escape */
+			skip = 6;
+		} else if (strncmp(p, "{user}", 6) == 0) {
+			put = user_esc;
+			skip = 6;
+		}
+		size_t len = put != NULL ? strlen(put) : 1;
+		if (o + len + 1 > n)
+			return -1;
+		memcpy(out + o, put != NULL ? put : p, len);
+		o += len;
+		p += skip;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static void host_name(char *out, size_t n)
+{
+	if (gethostname(out, n) != 0)
+		snprintf(out, n, "this host");
+	out[n - 1] = '\0';
+}
+
+/* The message that carries the code. */
+static int code_text(const struct reset *r, int m, const char *code, int ttl, char *out, size_t n)
+{
+	char host[256], link[1024];
+	int minutes = (ttl + 59) / 60;
+
+	host_name(host, sizeof(host));
+	if (m != RM_EMAIL)
+		return rc_snprintf(out, n,
+				   "%s: your password reset code for %s is %s (valid %d min). "
+				   "Never give it to anyone.",
+				   host, r->user, code, minutes) < 0 ? -1 : 0;
+	link[0] = '\0';
+	if (r->cfg.reset_url != NULL && make_link(r, code, link, sizeof(link)) != 0)
+		return -1;
+	return rc_snprintf(out, n,
+			   "Someone, hopefully you, asked to reset the password of the account %s "
+			   "on %s.\n\n"
+			   "Your code: %s\n\n"
+			   "Type it where you asked for it, or run `pam-recover reset --code`.%s%s%s\n"
+			   "The code works once and for %d minutes.\n\n"
+			   "If you did not ask for this, ignore this message: your password has not "
+			   "changed.\n",
+			   r->user, host, code, link[0] ? "\nOr open this link:\n\n" : "", link,
+			   link[0] ? "\n" : "", minutes) < 0 ? -1 : 0;
+}
+
+/* Per-caller send limit (non-root callers). HX_OK, or an exit status after the error. */
+static int caller_sends(struct reset *r)
+{
+	char key[64];
+	int count = 0;
+
+	if (r->h->ruid == 0)
+		return HX_OK;
+	if (rc_snprintf(key, sizeof(key), "reset-caller-send:%ld", (long)r->h->ruid) < 0 ||
+	    store_counter_hit(r->store, key, rc_now(), 3600, &count) != STORE_OK)
+		return reset_store_fail(r);
+	if (count > RESET_CALLER_SENDS) {
+		reset_error(r, "rate_limited", 1,
+			    "Too many codes were requested from here in the last hour; nothing was "
+			    "sent. Try again later.");
+		return HX_TEMPFAIL;
+	}
+	return HX_OK;
+}
+
+/*
+ * Send a reset code by method m to `to` (NULL: nothing is sent, the unknown-user and
+ * wrong-address path). `count_fake`: count the send quota even so (SMS and Telegram, where
+ * no address is typed, so that unknown users run into the same limit). HX_OK, HX_WRONG (quota:
+ * choose another method), or an exit status that ends the run.
+ */
+int reset_send_code(struct reset *r, int m, const char *to, int count_fake)
+{
+	const char *ch = reset_method_id(m);
+	int ttl = m == RM_EMAIL ? r->cfg.email_code_ttl : r->cfg.sms_code_ttl;
+	char code[SECRET_CODE_DIGITS + 16], text[2048], err[512];
+	int rc, ok;
+	int64_t now = rc_now();
+
+	code[0] = '\0';
+	if ((rc = caller_sends(r)) != HX_OK)
+		goto out;
+	rc = code_quota_check(r->store, &r->cfg, r->user, ch, now, err, sizeof(err));
+	if (rc == HX_TEMPFAIL) {
+		reset_audit(r, "reset-rate-limited", ch, err);
+		reset_error(r, "rate_limited", 0,
+			    "Too many codes were sent this way for this account: %s.", err);
+		rc = HX_WRONG;
+		goto out;
+	}
+	if (rc != HX_OK) {
+		rc = reset_store_fail(r);
+		goto out;
+	}
+	if (to == NULL) {
+		rc = HX_OK;
+		/* The account's quota counts as if sent (so unknown names run into the same
+		 * limit), but not the host's SMS budget: nothing was sent, and fake sends must
+		 * not use up the budget of real users. */
+		struct cfg no_budget = r->cfg; /* shallow: only read, never freed */
+		no_budget.sms_daily_budget = 0;
+		if (count_fake && (hx_txn_begin(r->store) != 0 ||
+				   hx_txn_end(r->store, code_quota_count(r->store, &no_budget, r->user,
+									 ch, now) == HX_OK) != 0))
+			rc = reset_store_fail(r);
+		reset_audit(r, "reset-code-not-sent", ch,
+			    r->known ? "the address typed does not match" : "unknown user");
+		goto out;
+	}
+	if (hx_txn_begin(r->store) != 0) {
+		rc = reset_store_fail(r);
+		goto out;
+	}
+	ok = code_issue(r->store, &r->key, r->user, ch, RESET_PURPOSE, ttl, now, code,
+			sizeof(code)) == 0;
+	if (hx_txn_end(r->store, ok) != 0) {
+		rc = reset_store_fail(r);
+		goto out;
+	}
+	if (code_text(r, m, code, ttl, text, sizeof(text)) != 0) {
+		rc = HX_SOFTWARE;
+		reset_error(r, "internal", 1, "The message could not be made; nothing was sent.");
+		goto void_code;
+	}
+	rc = channel_send_code(&r->cfg, reset_method_channel(m), to, MAIL_SUBJECT, text, code, err,
+			       sizeof(err));
+	if (rc != HX_OK) {
+		syslog(LOG_WARNING, "reset: user=%s code by %s not sent: %s", r->user, ch, err);
+		reset_audit(r, "reset-send-failed", ch, err);
+		reset_error(r, "unavailable", 1,
+			    "The code could not be sent: %s. Nothing was used up; try again later.",
+			    err);
+		if (rc == HX_WRONG)
+			rc = HX_UNAVAIL;
+		goto void_code;
+	}
+	if (hx_txn_begin(r->store) != 0 ||
+	    hx_txn_end(r->store, code_quota_count(r->store, &r->cfg, r->user, ch, now) == HX_OK) != 0)
+		syslog(LOG_ERR, "reset: user=%s could not count the send by %s", r->user, ch);
+	reset_audit(r, "reset-code-sent", ch, "");
+	syslog(LOG_INFO, "reset: ruid=%ld user=%s code sent by %s", (long)r->h->ruid, r->user, ch);
+	rc = HX_OK;
+	goto out;
+void_code:
+	/* The code never reached anyone: void it, so nothing half-done is left behind. */
+	if (hx_txn_begin(r->store) != 0 ||
+	    hx_txn_end(r->store, code_void(r->store, r->user, ch, RESET_PURPOSE) == HX_OK) != 0)
+		syslog(LOG_ERR, "reset: user=%s could not void an unsent code", r->user);
+out:
+	RC_WIPE_ARRAY(code);
+	RC_WIPE_ARRAY(text);
+	return rc;
+}
