@@ -1,0 +1,278 @@
+/*
+ * The doctor reads two other daemons' settings, only as far as the checks need:
+ * Dovecot's auth_cache_size (and the PAM service of its pam passdb), following !include and
+ * !include_try; sshd's PermitRootLogin (the first value wins, as in sshd), following Include
+ * and stopping at the first Match block of each file.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "doctor.h"
+#include "out.h"
+
+#define CONF_MAX_DEPTH 8
+#define CONF_MAX_LINE 4096
+#define SECTION_MAX 16
+
+static void trim(char *s)
+{
+	size_t n = strlen(s), k = 0;
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	while (isspace((unsigned char)s[k]))
+		k++;
+	if (k > 0)
+		memmove(s, s + k, n - k + 1);
+}
+
+/* Relative include paths are taken from the including file's directory. */
+static int include_pattern(const char *from, const char *name, char *out, size_t n)
+{
+	const char *slash = strrchr(from, '/');
+
+	if (name[0] == '/' || slash == NULL)
+		return rc_snprintf(out, n, "%s", name) < 0 ? -1 : 0;
+	return rc_snprintf(out, n, "%.*s/%s", (int)(slash - from), from, name) < 0 ? -1 : 0;
+}
+
+/* ---- Dovecot ---- */
+
+struct dove {
+	struct doctor *d;
+	char sections[SECTION_MAX][32];
+	int depth;
+	int passdb_pam;      /* inside a passdb section whose driver is pam */
+	char passdb_args[256];
+};
+
+/* auth_cache_size = 0 (or "0 M") turns the cache off; any other size turns it on. */
+static int size_nonzero(const char *v)
+{
+	if (!isdigit((unsigned char)v[0]))
+		return 0; /* not a plain size: not judged */
+	for (; isdigit((unsigned char)*v); v++)
+		if (*v != '0')
+			return 1;
+	return 0;
+}
+
+static void unquote(char *v)
+{
+	size_t n = strlen(v);
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		memmove(v, v + 1, n - 2);
+		v[n - 2] = '\0';
+	}
+}
+
+/* The PAM service from passdb args: the last word that is not an option. */
+static void passdb_service(struct dove *x, const char *args)
+{
+	char buf[256], *save = NULL, *w, *last = NULL;
+
+	if (rc_snprintf(buf, sizeof(buf), "%s", args) < 0)
+		return;
+	for (w = strtok_r(buf, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
+		if (strchr(w, '=') == NULL)
+			last = w;
+	if (last != NULL && strchr(last, '%') == NULL) {
+		free(x->d->dovecot_service);
+		x->d->dovecot_service = xstrdup(last);
+	}
+}
+
+static int dovecot_file(struct dove *x, const char *path, int depth, int required);
+
+static void dovecot_line(struct dove *x, const char *path, int lineno, char *s, int depth)
+{
+	char *eq, *open;
+
+	trim(s);
+	if (s[0] == '\0' || s[0] == '#')
+		return;
+	if (strncmp(s, "!include", 8) == 0) {
+		int try = strncmp(s, "!include_try", 12) == 0;
+		char *name = s + (try ? 12 : 8), pat[4096];
+		glob_t g;
+
+		trim(name);
+		unquote(name);
+		if (include_pattern(path, name, pat, sizeof(pat)) != 0)
+			return;
+		if (glob(pat, 0, NULL, &g) == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				(void)dovecot_file(x, g.gl_pathv[i], depth + 1, 0);
+		}
+		globfree(&g);
+		return;
+	}
+	if (strcmp(s, "}") == 0) {
+		if (x->depth > 0 && strcmp(x->sections[x->depth - 1], "passdb") == 0) {
+			if (x->passdb_pam && x->passdb_args[0] != '\0')
+				passdb_service(x, x->passdb_args);
+			x->passdb_pam = 0;
+			x->passdb_args[0] = '\0';
+		}
+		if (x->depth > 0)
+			x->depth--;
+		return;
+	}
+	eq = strchr(s, '=');
+	open = strrchr(s, '{');
+	if (open != NULL && (eq == NULL || eq > open) && open[1] == '\0') {
+		/* "name {" or "name arg {" */
+		size_t n = strcspn(s, " \t{");
+		if (x->depth < SECTION_MAX) {
+			snprintf(x->sections[x->depth], sizeof(x->sections[0]), "%.*s", (int)n, s);
+			x->depth++;
+		}
+		if (n == 6 && strncmp(s, "passdb", 6) == 0) {
+			char rest[64];
+			snprintf(rest, sizeof(rest), "%.*s", (int)(open - s - n), s + n);
+			trim(rest);
+			x->passdb_pam = strcmp(rest, "pam") == 0; /* Dovecot 2.4: passdb pam { } */
+			x->passdb_args[0] = '\0';
+		}
+		return;
+	}
+	if (eq == NULL)
+		return;
+	*eq = '\0';
+	char *key = s, *val = eq + 1;
+	trim(key);
+	trim(val);
+	unquote(val);
+	if (x->depth == 0 && strcmp(key, "auth_cache_size") == 0) {
+		x->d->dovecot_cache_on = size_nonzero(val);
+		free(x->d->dovecot_cache_file);
+		x->d->dovecot_cache_file = xstrdup(path);
+		x->d->dovecot_cache_line = lineno;
+		snprintf(x->d->dovecot_cache_value, sizeof(x->d->dovecot_cache_value), "%.60s", val);
+	} else if (x->depth > 0 && strcmp(x->sections[x->depth - 1], "passdb") == 0) {
+		if (strcmp(key, "driver") == 0)
+			x->passdb_pam = strcmp(val, "pam") == 0;
+		else if (strcmp(key, "args") == 0)
+			snprintf(x->passdb_args, sizeof(x->passdb_args), "%.250s", val);
+	} else if (strcmp(key, "passdb_pam_service_name") == 0 && val[0] != '\0') {
+		free(x->d->dovecot_service);
+		x->d->dovecot_service = xstrdup(val);
+	}
+}
+
+static int dovecot_file(struct dove *x, const char *path, int depth, int required)
+{
+	FILE *f;
+	char line[CONF_MAX_LINE];
+	int lineno = 0;
+
+	if (depth > CONF_MAX_DEPTH)
+		return 0;
+	f = fopen(path, "re");
+	if (f == NULL)
+		return required ? -1 : 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		dovecot_line(x, path, lineno, line, depth);
+	}
+	fclose(f);
+	return 0;
+}
+
+int dr_read_dovecot(struct doctor *d, const char *path)
+{
+	struct dove x;
+
+	memset(&x, 0, sizeof(x));
+	x.d = d;
+	return dovecot_file(&x, path, 0, 1);
+}
+
+int dr_dovecot_service(const struct doctor *d, const char *service)
+{
+	static const char *const names[] = {"dovecot", "imap", "pop3", "submission",
+					    "managesieve", "sieve", "lmtp", "smtp"};
+
+	if (d->dovecot_service != NULL && strcmp(service, d->dovecot_service) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(service, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- sshd ---- */
+
+struct sshd {
+	struct doctor *d;
+	int have_root; /* PermitRootLogin seen */
+};
+
+static int sshd_file(struct sshd *x, const char *path, int depth, int required);
+
+static void sshd_include(struct sshd *x, char *args, int depth)
+{
+	char *save = NULL, pat[4096];
+
+	for (char *w = strtok_r(args, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		glob_t g;
+		unquote(w);
+		if (include_pattern("/etc/ssh/sshd_config", w, pat, sizeof(pat)) != 0)
+			continue;
+		if (glob(pat, 0, NULL, &g) == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				(void)sshd_file(x, g.gl_pathv[i], depth + 1, 0);
+		globfree(&g);
+	}
+}
+
+static int sshd_file(struct sshd *x, const char *path, int depth, int required)
+{
+	FILE *f;
+	char line[CONF_MAX_LINE];
+
+	if (depth > CONF_MAX_DEPTH)
+		return 0;
+	f = fopen(path, "re");
+	if (f == NULL)
+		return required ? -1 : 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *s = line, *val;
+		size_t n;
+
+		trim(s);
+		if (s[0] == '\0' || s[0] == '#')
+			continue;
+		n = strcspn(s, " \t=");
+		val = s + n;
+		val += strspn(val, " \t");
+		if (*val == '=')
+			val++;
+		val += strspn(val, " \t");
+		s[n] = '\0';
+		if (strcasecmp(s, "Match") == 0)
+			break; /* conditional from here on */
+		if (strcasecmp(s, "Include") == 0)
+			sshd_include(x, val, depth);
+		else if (strcasecmp(s, "PermitRootLogin") == 0 && !x->have_root) {
+			x->have_root = 1;
+			x->d->sshd_root_pam = strncasecmp(val, "yes", 3) == 0 &&
+					      (val[3] == '\0' || isspace((unsigned char)val[3]));
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+int dr_read_sshd(struct doctor *d, const char *path)
+{
+	struct sshd x = {d, 0};
+
+	d->sshd_root_pam = 0; /* OpenSSH's default, prohibit-password: root never reaches PAM */
+	return sshd_file(&x, path, 0, 1);
+}

@@ -1,0 +1,250 @@
+#!/bin/bash
+# `pam-recover admin doctor` on good and broken stacks (tests/helper/doctor/): the exit status
+# (0 clean, 1 warnings only, 2 errors, 64 usage, 66 cannot read, 77 not root), the finding
+# text with FILE:LINE, and --json. Runs as root against a temporary config, key and store;
+# the stacks live in temporary directories (--pamd), never in /etc/pam.d.
+set -u
+
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+H="$top_builddir/pam-recover"
+MOD="$top_builddir/.libs/pam_recover.so"
+FIX="$top_srcdir/tests/helper/doctor"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root"
+	exit 77
+fi
+for tool in setpriv /usr/bin/python3; do
+	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+done
+[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
+[ -f "$MOD" ] || { echo "FAIL: $MOD not built"; exit 1; }
+
+T=$(mktemp -d /tmp/pam-recover-doctor.XXXXXX)
+chmod 700 "$T"
+trap 'rm -rf "$T"' EXIT
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+# expect STATUS DESCRIPTION -- command...
+expect() {
+	local want=$1 what=$2
+	shift 3
+	"$@" >"$T/out" 2>"$T/err"
+	local got=$?
+	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
+		bad "$what: exit $got, wanted $want"
+		sed 's/^/    out: /' "$T/out" | head -30
+		sed 's/^/    err: /' "$T/err" | head -10
+	fi
+}
+contains() { # FILE TEXT DESCRIPTION
+	if grep -qF -- "$2" "$1"; then ok "$3"; else
+		bad "$3: no '$2' in $(basename "$1")"
+		sed 's/^/    | /' "$1" | head -30
+	fi
+}
+lacks() {
+	if grep -qF -- "$2" "$1"; then bad "$3: '$2' found in $(basename "$1")"; else ok "$3"; fi
+}
+json() { # FILE PYTHON-EXPRESSION-ON-d
+	/usr/bin/python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[0]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# A configuration, key and store; root is enrolled (the console stack asks root for a code).
+conf() { # FILE STORE-DIR [EXTRA-LINES]
+	printf 'store = sqlite:%s/state.db\nkey_file = %s/key\n%s' "$2" "$T" "${3:-}" >"$1"
+	chmod 644 "$1"
+}
+CONF="$T/pam_recover.conf"
+conf "$CONF" "$T/state"
+"$H" --config "$CONF" admin init >/dev/null || { echo "FAIL: admin init"; exit 1; }
+"$H" --config "$CONF" admin enrol root >/dev/null || { echo "FAIL: admin enrol root"; exit 1; }
+
+# The good stacks: Debian's common-* and the shipped examples, naming the built module.
+good() { # DIR
+	rm -rf "$1"
+	mkdir -p "$1"
+	cp "$FIX"/common/* "$1"/
+	for f in "$top_srcdir"/conf/pam.d/*; do
+		sed "s#pam_recover\.so#$MOD#g" "$f" >"$1/$(basename "$f")"
+	done
+}
+# The same with 2-step verification mandatory: no nullok on the module lines.
+mandatory() { # DIR
+	good "$1"
+	sed -i "s#\($MOD.*\) nullok#\1#" "$1"/*
+	! grep -q "$MOD.*nullok" "$1"/* || { echo "FAIL: mandatory(): nullok left"; exit 1; }
+}
+# The good stacks with the files of FIXTURE-DIR laid over them.
+stack() { # DIR FIXTURE-DIR
+	good "$1"
+	for f in "$2"/*; do
+		sed "s#@MODULE@#$MOD#g" "$f" >"$1/$(basename "$f")"
+	done
+}
+# The line of the first pam_recover.so line in a shipped example (they change).
+at() { echo "$P/$1:$(grep -n "^auth.*$MOD" "$P/$1" | head -1 | cut -d: -f1)"; }
+doctor() { "$H" --config "${DCONF:-$CONF}" admin doctor --pamd "$P" "$@"; }
+doctor_json() { "$H" --config "${DCONF:-$CONF}" --json admin doctor --pamd "$P" "$@"; }
+P="$T/pamd"
+
+# ---- the good case ----
+good "$P"
+expect 0 "good: the shipped examples (opt-in: nullok without a date is a policy)" -- doctor
+contains "$T/out" "No problems found" "good: says so"
+contains "$T/out" "4 services use pam_recover.so" "good: counts sshd, dovecot, login, su"
+expect 0 "good: --json" -- doctor_json
+[ "$(json "$T/out" 'd["ok"], d["findings"]')" = "(True, [])" ] && ok "good: json ok, no findings" ||
+	bad "good: json $(cat "$T/out")"
+mandatory "$P"
+expect 0 "good: the shipped examples without nullok (root is enrolled)" -- doctor
+stack "$P" "$FIX/syntax"
+expect 0 "good: continuations, [...] with spaces, comments, substack, include" -- doctor
+
+# ---- broken stacks ----
+# broken NAME STATUS FILE:LINE TEXT
+broken() {
+	stack "$P" "$FIX/broken/$1"
+	expect "$2" "broken/$1" -- doctor
+	contains "$T/out" "$P/$3" "broken/$1: names $3"
+	contains "$T/out" "$4" "broken/$1: says what is wrong"
+	contains "$T/out" "fix: " "broken/$1: says what to do"
+}
+broken sufficient 2 "sshd:4: pam_recover.so is \`sufficient\` here" \
+	"a wrong or missing code is ignored and the password alone logs in"
+contains "$T/out" "use \`required\` (or \`requisite\`)" "broken/sufficient: the fix is required"
+broken code-alone 2 "sshd:3:" "a right code alone logs in"
+broken missing 2 "sshd: pam_recover.so is not in this stack" "logins to sshd need no code"
+broken forward-no-ufp 2 "dovecot:5: pam_unix.so follows a forward_pass line ($P/dovecot:3) without use_first_pass" \
+	"Dovecot answers that prompt with the password and code"
+broken app-no-forward 2 "dovecot:2:" "no pam_recover.so line after this app_passwords line asks for a code"
+broken success-done 2 "sshd:3: [success=done default=ignore] belongs on the app_passwords line only" \
+	"the password alone logs in"
+broken dash-missing 2 "sshd:3: pam_recover.so is not installed at /nonexistent/security/pam_recover.so" \
+	"libpam skips this line silently and nobody is asked for a code"
+broken dash-present 1 "sshd:3: the leading '-'" "logins would then need no code"
+contains "$T/out" "0 errors" "broken/dash-present: a warning, not an error"
+broken jump-over 2 "sshd:2: the jump in [success=2 default=ignore] skips pam_recover.so" \
+	"the password alone logs in"
+broken deny-after 2 "sshd:4: pam_deny.so is reached even with the right password and code" \
+	"nobody can log in"
+broken bad-control 2 "sshd:3: libpam cannot read the control (unknown return value 'defualt')" \
+	"even the right password and code are refused"
+
+# --json on a broken stack
+stack "$P" "$FIX/broken/sufficient"
+expect 2 "broken: --json" -- doctor_json
+[ "$(json "$T/out" 'd["ok"]')" = False ] && ok "json: ok false" || bad "json: ok"
+[ "$(json "$T/out" 'sorted(d["findings"][0])')" = "['file', 'fix', 'line', 'message', 'severity']" ] &&
+	ok "json: the finding's fields" || bad "json fields: $(cat "$T/out")"
+[ "$(json "$T/out" '(d["findings"][0]["severity"], d["findings"][0]["line"], d["findings"][0]["file"].endswith("/sshd"))')" = "('error', 4, True)" ] &&
+	ok "json: severity, line (a number), file" || bad "json values: $(cat "$T/out")"
+
+# ---- Dovecot's authentication cache ----
+good "$P"
+expect 2 "dovecot: auth_cache_size = 10M" -- doctor --dovecot-conf "$FIX/dovecot-cache/dovecot.conf"
+contains "$T/out" "$FIX/dovecot-cache/conf.d/10-auth.conf:3: Dovecot's authentication cache is on (auth_cache_size = 10M)" \
+	"dovecot: names the setting (through !include)"
+contains "$T/out" "set auth_cache_size = 0" "dovecot: says what to do"
+mkdir -p "$T/dc/conf.d"
+printf '!include conf.d/*.conf\n' >"$T/dc/dovecot.conf"
+printf 'auth_cache_size = 0\n' >"$T/dc/conf.d/10-auth.conf"
+expect 0 "dovecot: auth_cache_size = 0 is fine" -- doctor --dovecot-conf "$T/dc/dovecot.conf"
+expect 66 "dovecot: a named file that is missing" -- doctor --dovecot-conf "$T/nonexistent.conf"
+
+# ---- nullok and the enforcement date ----
+good "$P"
+NCONF="$T/nullok.conf"
+conf "$NCONF" "$T/state" "enforce_after = 2000-01-01
+"
+DCONF=$NCONF expect 2 "the shipped examples (nullok) after the enforcement date" -- doctor
+contains "$T/out" "$(at sshd): nullok (a module argument) is still on but enforce_after = 2000-01-01 has passed" \
+	"nullok: names the module argument and the date"
+mandatory "$P"
+conf "$NCONF" "$T/state" "nullok = yes
+enforce_after = 2000-01-01
+"
+DCONF=$NCONF expect 2 "nullok after the enforcement date" -- doctor
+contains "$T/out" "nullok (set in $NCONF) is still on but enforce_after = 2000-01-01 has passed" \
+	"nullok: names the date"
+contains "$T/out" "users without 2-step verification are refused here" "nullok: says who is refused"
+contains "$T/out" "$(at sshd):" "nullok: at the sshd line"
+conf "$NCONF" "$T/state" "nullok = yes
+enforce_after = 9999-12-31
+"
+DCONF=$NCONF expect 0 "nullok during the grace period" -- doctor
+conf "$NCONF" "$T/state" "nullok = yes
+"
+DCONF=$NCONF expect 0 "nullok without an end date (opt-in)" -- doctor
+
+# ---- key, store and config owners and modes ----
+good "$P"
+chmod 644 "$T/key"
+expect 2 "key mode 0644" -- doctor
+contains "$T/out" "$T/key: the sealing key is open to group or others (mode 0644" "key: names the mode"
+contains "$T/out" "chmod 0400 $T/key" "key: the fix"
+chmod 400 "$T/key"
+chmod 755 "$T/state"
+expect 2 "store directory mode 0755" -- doctor
+contains "$T/out" "$T/state: the store directory is open to group or others (mode 0755; it must be root 0700)" \
+	"store dir: names the mode"
+chmod 700 "$T/state"
+chmod 640 "$T/state/state.db"
+expect 2 "store file mode 0640" -- doctor
+contains "$T/out" "must be root 0600" "store file: names the mode"
+chmod 600 "$T/state/state.db"
+chmod 666 "$CONF"
+expect 2 "config writable by others" -- doctor
+contains "$T/out" "the configuration is writable by group or others (mode 0666)" "config: names the mode"
+chmod 644 "$CONF"
+BCONF="$T/bad.conf"
+conf "$BCONF" "$T/state" "no_such_key = 1
+"
+DCONF=$BCONF expect 2 "config with an unknown key" -- doctor
+contains "$T/out" "$BCONF:3: unknown key 'no_such_key'" "config: FILE:LINE of the parser"
+expect 0 "all fixed again" -- doctor
+
+# ---- root without 2-step verification ----
+RCONF="$T/noroot.conf"
+conf "$RCONF" "$T/state2"
+"$H" --config "$RCONF" admin init >/dev/null
+good "$P"
+DCONF=$RCONF expect 0 "root not enrolled, nullok on the console: fine" -- doctor
+mandatory "$P"
+DCONF=$RCONF expect 2 "root not enrolled, the console asks for a code" -- doctor
+contains "$T/out" "$(at login): root has not enabled 2-step verification and the console login refuses it" \
+	"root: the console"
+contains "$T/out" "\`su\` to root is refused" "root: su (a warning)"
+lacks "$T/out" "over SSH" "root: sshd is no way in for root without PermitRootLogin yes"
+DCONF=$RCONF expect 2 "root not enrolled, PermitRootLogin yes" -- doctor --sshd-config "$FIX/sshd_config-root"
+contains "$T/out" "$(at sshd): root has not enabled 2-step verification: root logins over SSH (PermitRootLogin yes) are refused, and so is the console" \
+	"root: ssh and console"
+sed -i '/pam_recover/d' "$P/login"
+DCONF=$RCONF expect 1 "root not enrolled, the console lets root in" -- doctor --sshd-config "$FIX/sshd_config-root"
+contains "$T/out" "(the console still lets root in)" "root: ssh refused is a warning when the console works"
+
+# ---- services ----
+good "$P"
+expect 2 "--services names a service without a file" -- doctor --services sshd,imap
+contains "$T/out" "there is no $P/imap: libpam runs the \`other\` stack for imap" "services: the missing one"
+stack "$P" "$FIX/broken/missing"
+expect 0 "--services without sshd: sshd need not ask" -- doctor --services dovecot
+
+# ---- usage and refusals ----
+expect 0 "doctor --help" -- "$H" admin doctor --help
+contains "$T/out" "--pamd DIR" "help: names the options"
+expect 64 "unknown option" -- "$H" --config "$CONF" admin doctor --frobnicate
+expect 64 "a stray argument" -- "$H" --config "$CONF" admin doctor extra
+expect 64 "--pamd with a relative path" -- "$H" --config "$CONF" admin doctor --pamd pam.d
+expect 66 "--pamd that is not a directory" -- "$H" --config "$CONF" admin doctor --pamd "$T/nonexistent"
+expect 66 "--sshd-config that is missing" -- doctor --sshd-config "$T/nonexistent"
+expect 77 "not root" -- setpriv --reuid=65534 --regid=65534 --clear-groups "$H" admin doctor
+expect 0 "admin --help lists doctor" -- "$H" admin --help
+contains "$T/out" "doctor [--pamd DIR]" "admin --help: doctor"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
