@@ -166,7 +166,6 @@ static const char *str_value(const struct cfg *c, const struct key *k)
 static void derive(struct cfg *c)
 {
 	c->reset_method_mask = cfg_methods_mask(c->reset_methods);
-	c->enforce_after_time = c->enforce_after != NULL ? cfg_date_time(c->enforce_after) : 0;
 }
 
 void cfg_free(struct cfg *c)

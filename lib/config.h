@@ -99,9 +99,6 @@ struct cfg {
 	int sms_daily_budget;        /* SMS per day for the whole host, 0 = unlimited (100) */
 	int question_daily_attempts; /* security-question tries per user per day, 1..50 (5) */
 	char *questions;             /* '|' separated offered questions; NULL = users write own */
-
-	/* Derived when enforce_after is set: 00:00 UTC of that day, seconds since the epoch. */
-	int64_t enforce_after_time;  /* 0 = unset */
 };
 
 /* Fill `c` (uninitialised) with the built-in defaults (strings are allocated). 0 or -1

@@ -632,23 +632,3 @@ const char *cfg_check_date(const char *v, char *why, size_t n)
 	return NULL;
 }
 
-int64_t cfg_date_time(const char *v)
-{
-	long y;
-	long m;
-	long d;
-	int64_t era;
-	int64_t yoe;
-	int64_t doy;
-	int64_t doe;
-
-	if (v == NULL || parse_date(v, &y, &m, &d) != 0)
-		return 0;
-	/* days from civil (H. Hinnant), y >= 1970 so no negative eras */
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468) * 86400;
-}

@@ -36,8 +36,6 @@ const char *cfg_check_domains(const char *v, char *why, size_t n);
 
 /* Bits of CFG_METHOD_* for a list that passed cfg_check_methods. */
 unsigned cfg_methods_mask(const char *v);
-/* 00:00 UTC of a date that passed cfg_check_date, in seconds since the epoch. */
-int64_t cfg_date_time(const char *v);
 /* Host part of an URL is 127.0.0.0/8, ::1 or localhost: 1, else 0. */
 int cfg_check_url_loopback(const char *url);
 /* The host of an URL (for messages), escaped, into out. */
