@@ -31,6 +31,7 @@
 #define CHECK_RATE_MAX 30    /* requests per real uid ... */
 #define CHECK_RATE_WINDOW 60 /* ... per this many seconds */
 #define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
+#define CHECK_CAND_MAX 16     /* one forward_pass candidate code */
 
 enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP };
 
@@ -166,6 +167,28 @@ static int load_config(const struct hctx *h, struct cfg *c)
 	return 0;
 }
 
+static int digits_only(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* "DDDDDD DDDDDDDD" (forward_pass: the 6- and the 8-digit tail) into two candidates. */
+static int split_candidates(const char *in, char a[CHECK_CAND_MAX], char b[CHECK_CAND_MAX])
+{
+	const char *sp = strchr(in, ' ');
+
+	if (sp == NULL || sp - in != 6 || strlen(sp + 1) != 8 || !digits_only(in, 6) ||
+	    !digits_only(sp + 1, 8))
+		return -1;
+	memcpy(a, in, 6);
+	a[6] = '\0';
+	memcpy(b, sp + 1, 9);
+	return 0;
+}
+
 /* Per real uid: a local user cannot hammer its own account (or the store) through us. */
 static int rate_limited(struct store *s, uid_t ruid, int64_t now)
 {
@@ -227,12 +250,28 @@ static int decide(const struct hctx *h, const struct request *rq, const char **r
 		r = login_enrolled(s, rq->user);
 		*reason = r == LOGIN_OK ? "enrolled" : r == LOGIN_NOT_ENROLLED ? "not enrolled" : "store error";
 		break;
-	case MODE_CODE:
+	case MODE_CODE: {
+		/* TEAM.md: one code, or forward_pass's 6- and 8-digit tails separated by one
+		 * space, checked as ONE attempt. Anything else is one code (spaces in a typed
+		 * code are dropped by secret_normalise). */
+		char cand[2][CHECK_CAND_MAX];
+		const char *codes[2];
+		int n = 1, which = 0;
+
+		codes[0] = rq->input;
+		if (split_candidates(rq->input, cand[0], cand[1]) == 0) {
+			codes[0] = cand[0];
+			codes[1] = cand[1];
+			n = 2;
+		}
 		*reason = "";
-		r = login_verify_code(&c, s, &k, rq->user, rq->input, now, &locked_now, reason);
+		r = login_verify_codes(&c, s, &k, rq->user, codes, n, now, &locked_now, reason,
+				       &which);
+		RC_WIPE_ARRAY(cand);
 		if (locked_now)
 			syslog(LOG_WARNING, "check: user=%s locked after too many failures", rq->user);
 		break;
+	}
 	case MODE_APP:
 		r = login_app_password(s, &k, rq->user, rq->service, rq->input, now);
 		*reason = r == LOGIN_OK_APP ? "app password accepted"

@@ -107,7 +107,12 @@ static int check_app_password(pam_handle_t *pamh, const struct cfg *c, struct ba
 	const char *tok = NULL;
 	int r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
 
-	if (r != PAM_SUCCESS || tok == NULL || tok[0] == '\0')
+	/* Only "this is not an app password" may become PAM_IGNORE; errors stay errors. */
+	if (r == PAM_CONV_AGAIN)
+		return PAM_INCOMPLETE;
+	if (r != PAM_SUCCESS)
+		return r == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_AUTH_ERR;
+	if (tok == NULL || tok[0] == '\0')
 		return PAM_IGNORE;
 	r = backend_app(pamh, b, user, service, tok);
 	if (r == LOGIN_OK_APP) {

@@ -57,8 +57,7 @@ static void round_trip(const struct cfg *c)
 		fprintf(stderr, "dump changed on the round trip:\n%s---\n%s", a, b);
 		abort();
 	}
-	if (d.reset_method_mask != c->reset_method_mask ||
-	    d.enforce_after_time != c->enforce_after_time)
+	if (d.reset_method_mask != c->reset_method_mask)
 		abort();
 	free(a);
 	free(b);
