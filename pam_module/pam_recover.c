@@ -220,10 +220,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	int r = PAM_AUTHINFO_UNAVAIL, opened = 0;
 
 	memset(&b, 0, sizeof(b));
-	if (cfg_init(&c) != 0)
-		return PAM_BUF_ERR;
-	if (cfg_load_module(&c, argc, argv, err, sizeof(err)) != 0 ||
-	    cfg_validate(&c, err, sizeof(err)) != 0) {
+	/* cfg_load_module initialises c itself (defaults, file, arguments, validation). */
+	if (cfg_load_module(&c, argc, argv, err, sizeof(err)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "configuration error, refusing: %s", err);
 		goto out;
 	}

@@ -22,8 +22,12 @@ TIMEOUT = 90
 
 class Flow:
     def __init__(self, argv):
+        env = dict(os.environ)
+        for k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"):  # sanitizer builds only
+            if os.environ.get("E2E_CHILD_" + k):
+                env[k] = os.environ["E2E_CHILD_" + k]
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=subprocess.PIPE, text=True, env=env)
         self.timer = threading.Timer(TIMEOUT, self.p.kill)
         self.timer.start()
 
