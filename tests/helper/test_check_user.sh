@@ -2,7 +2,7 @@
 # `pam-recover check` as a non-root caller would run it (the module inside a screen locker or
 # a non-root service): real uid = the user, effective uid 0, as with the installed setuid
 # binary. uid_wrapper fakes the ids (the test itself is root); a private mount namespace puts
-# a temporary /etc/security in place, since a non-root caller cannot name a config (--config).
+# a temporary /etc/security (the compiled-in config directory) in place, since a non-root caller cannot name a config (--config).
 # Checks: own account allowed, another account denied (9), --config and admin refused (77),
 # the per-uid rate limit (30 requests a minute, then 4), and `admin unlock` clearing it.
 set -u
@@ -25,10 +25,15 @@ fi
 
 T=$(mktemp -d /tmp/pam-recover-test.XXXXXX)
 chmod 700 "$T"
-trap 'umount /etc/security 2>/dev/null; rm -rf "$T"' EXIT
+# The directory of the config path compiled into the helper (/etc/security in a normal
+# build, somewhere under the _inst prefix in `make distcheck`).
+CONF=$(strings -a "$H" | grep -m1 '^/.*/pam_recover\.conf$')
+[ -n "$CONF" ] || { echo "FAIL - cannot find the compiled-in config path in $H"; exit 1; }
+SECDIR=$(dirname "$CONF")
+mkdir -p "$SECDIR"
+trap 'umount "$SECDIR" 2>/dev/null; rm -rf "$T"' EXIT
 mkdir -m 755 "$T/security"
-mount --bind "$T/security" /etc/security || { echo "SKIP: cannot bind-mount"; exit 77; }
-CONF=/etc/security/pam_recover.conf
+mount --bind "$T/security" "$SECDIR" || { echo "SKIP: cannot bind-mount"; exit 77; }
 cat >"$CONF" <<EOF
 store = sqlite:$T/state/state.db
 key_file = $T/key
