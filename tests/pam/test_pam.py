@@ -57,6 +57,10 @@ class Fail(Exception):
     pass
 
 
+class GateFail(Fail):
+    """A racer died before pam_authenticate: nothing of the module ran yet (infrastructure)."""
+
+
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
@@ -499,12 +503,13 @@ def t_bad_input(e):
 def t_lock_time(e):
     u = e.new_user()
     s = e.enrol(u)["secret"]
-    lock = 15 if e.wrap else 3  # under valgrind one login takes seconds
+    lock = 15 if e.wrap else 5  # under valgrind one login takes seconds
     svc = e.exact("deny=3", f"unlock_time={lock}")
     bad = wrong_code(s)
+    # Wait for a fresh step first: waiting after the failures could outlast the lock.
+    step_margin(10)
     for _ in range(3):
         expect(e.drive(svc, u, [bad]), "PAM_AUTH_ERR")
-    step_margin(8)
     expect(e.drive(svc, u, [totp(s)]), "PAM_AUTH_ERR")  # locked: even the right code
     time.sleep(lock + 0.5)
     step_margin()
@@ -942,10 +947,13 @@ def race_once(e, svc, user, code, procs):
                 left = deadline - time.time()
                 r, _, _ = select.select([p.stdout], [], [], max(left, 0))
                 if not r:
-                    raise Fail("a racer never became ready")
+                    raise GateFail("a racer never became ready")
                 ch = os.read(p.stdout.fileno(), 1)  # unbuffered: select() sees the rest
                 if not ch:
-                    raise Fail("a racer died before the gate: " + p.stderr.read().decode())
+                    p.kill()
+                    rc = p.wait()
+                    raise GateFail(f"a racer ended before the gate (status {rc}, output "
+                                   f"{line!r}, stderr {p.stderr.read().decode()!r})")
                 line += ch
             check(line == b"READY\n", f"unexpected racer output {line!r}")
         for p in ps:  # open the gate for all at once
@@ -971,12 +979,21 @@ def t_race(e):
     e.enrol(u)
     deadline = time.time() + e.args.race_budget
     done = 0
+    retried = []
     for rep in range(reps):
         if time.time() > deadline:
             raise Fail(f"time budget {e.args.race_budget}s spent after {done} of {reps} rounds")
         s = e.enrol(u, extra=["--force"])["secret"]  # a fresh secret and state each round
-        step_margin()
-        runs = race_once(e, svc, u, totp(s), procs)
+        try:
+            runs = race_once(e, svc, u, totp(s), procs)
+        except GateFail as g:
+            # Before the gate only pam_start has run (no code of the module): a process lost
+            # there says nothing about the module. Start the round again, at most twice.
+            if len(retried) >= 2:
+                raise
+            retried.append(str(g))
+            s = e.enrol(u, extra=["--force"])["secret"]
+            runs = race_once(e, svc, u, totp(s), procs)
         for r in runs:
             check(r.ok(), f"round {rep}: a racer failed: " + r.describe())
         rcs = [r.module_rc for r in runs]
@@ -985,7 +1002,10 @@ def t_race(e):
         check(rcs.count("PAM_AUTH_ERR") == procs - 1,
               f"round {rep}: the losers must get PAM_AUTH_ERR (replay): {rcs}")
         done += 1
-    return f"{done} rounds of {procs} processes: exactly one accepted each time"
+    note = f"{done} rounds of {procs} processes: exactly one accepted each time"
+    if retried:
+        note += f"; {len(retried)} round(s) started again: " + "; ".join(retried)
+    return note
 
 
 # --------------------------------------------------------------------------------------------
