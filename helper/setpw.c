@@ -165,7 +165,7 @@ static int run(const char *key, const char *cmdline, const char *user, const cha
 	struct runcmd cmd;
 	char output[RUNCMD_OUT_MAX + 1];
 	const char *why = NULL;
-	int r = HX_SOFTWARE;
+	int r = HX_SOFTWARE, rr;
 
 	*status = -1;
 	if (runcmd_split(cmdline, user, &cmd, &why) != 0) {
@@ -173,12 +173,14 @@ static int run(const char *key, const char *cmdline, const char *user, const cha
 		r = HX_CONFIG;
 		goto out;
 	}
-	if (runcmd_run(&cmd, input, RUNCMD_TIMEOUT, status, output, sizeof(output)) != 0) {
+	rr = runcmd_run(&cmd, input, RUNCMD_TIMEOUT, status, output, sizeof(output));
+	/* Before the output can reach any message: never echo the password back. */
+	if (secret != NULL && secret[0] != '\0' && strstr(output, secret) != NULL)
+		snprintf(output, sizeof(output), "(its output repeats the password: not shown)");
+	if (rr != 0) {
 		snprintf(err, n, "cannot run %s (%s): %s", key, cmd.argv[0], output);
 		goto out;
 	}
-	if (secret != NULL && secret[0] != '\0' && strstr(output, secret) != NULL)
-		snprintf(output, sizeof(output), "(its output repeats the password: not shown)");
 	if (*status == 0) {
 		r = HX_OK;
 		goto out;
