@@ -21,9 +21,28 @@ done
 [ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
 [ -f "$MOD" ] || { echo "FAIL: $MOD not built"; exit 1; }
 
+# Doctor looks at the host's accounts (who nullok still lets in). The suite brings its own:
+# it runs in a private mount namespace where /etc/passwd is the test's list, so the result
+# never depends on which users the host happens to have.
+if [ -z "${RC_DOCTOR_ACCOUNTS:-}" ]; then
+	unshare -m --propagation private true 2>/dev/null ||
+		{ echo "SKIP: cannot make a private mount namespace (unshare -m)"; exit 77; }
+	exec unshare -m --propagation private env RC_DOCTOR_ACCOUNTS=1 bash "$0" "$@"
+fi
+
 T=$(mktemp -d /tmp/pam-recover-doctor.XXXXXX)
 chmod 700 "$T"
 trap 'rm -rf "$T"' EXIT
+
+# root, a system account, nobody, and one account with a login shell that is not enrolled.
+cat >"$T/passwd" <<'PASSWD'
+root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+rcdoctor1:x:1501:1501:doctor test user:/nonexistent:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+PASSWD
+chmod 644 "$T/passwd"
+mount --bind "$T/passwd" /etc/passwd || { echo "FAIL: cannot bind the test's /etc/passwd"; exit 1; }
 
 pass=0
 fail=0
@@ -173,6 +192,9 @@ contains "$T/out" "nullok (set in $NCONF) is still on but enforce_after = 2000-0
 	"nullok: names the date"
 contains "$T/out" "users without 2-step verification are refused here" "nullok: says who is refused"
 contains "$T/out" "$(at sshd):" "nullok: at the sshd line"
+"$H" --config "$NCONF" admin enrol rcdoctor1 >/dev/null || bad "admin enrol rcdoctor1"
+DCONF=$NCONF expect 1 "nullok after the enforcement date, every login account enrolled: a warning" -- doctor
+"$H" --config "$NCONF" admin disable-2fa rcdoctor1 >/dev/null || bad "admin disable-2fa rcdoctor1"
 conf "$NCONF" "$T/state" "nullok = yes
 enforce_after = 9999-12-31
 "
