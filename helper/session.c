@@ -65,6 +65,13 @@ int hx_check_target_user(const char *verb, const char *user)
 	return 0;
 }
 
+int hx_user_canonical(const struct cfg *c, char *user)
+{
+	if (c == NULL || user == NULL)
+		return -1;
+	return rc_user_name_canonical(c->user_name_case, user, user, strlen(user) + 1);
+}
+
 int hx_totp_label(const char *user, char *out, size_t n)
 {
 	char host[256];

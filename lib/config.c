@@ -43,6 +43,8 @@ static const char *const tls_words[] = { "starttls", "tls", "none", NULL };
 static const int tls_values[] = { CFG_TLS_STARTTLS, CFG_TLS_IMPLICIT, CFG_TLS_NONE };
 static const char *const sms_type_words[] = { "form", "json", NULL };
 static const int sms_type_values[] = { CFG_SMS_FORM, CFG_SMS_JSON };
+static const char *const name_case_words[] = { "auto", "insensitive", "exact", NULL };
+static const int name_case_values[] = { RC_NAME_AUTO, RC_NAME_INSENSITIVE, RC_NAME_EXACT };
 
 #define F(f) offsetof(struct cfg, f)
 #define K_BOOL(n, f, d) { n, KT_BOOL, F(f), 0, 1, d, NULL, NULL, NULL, NULL }
@@ -72,6 +74,7 @@ static const struct key keys[] = {
 	K_BOOL("app_passwords", app_passwords, 0),
 	K_BOOL("debug", debug, 0),
 	K_STR("prompt", prompt, "Verification code: ", cfg_check_prompt),
+	K_ENUM("user_name_case", user_name_case, name_case_words, name_case_values, RC_NAME_AUTO),
 
 	K_INT("password_min_length", pw_min_length, 6, 128, 8),
 	K_BOOL("password_require_upper", pw_require_upper, 1),
