@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -233,13 +234,98 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A value (or key) as it may appear in a message: escaped, at most 60 characters. */
+/* Is the parameter name at p (len bytes) one whose value is a credential? */
+static int secret_param(const char *p, size_t len)
+{
+	static const char *const words[] = { "pass", "pwd", "secret", "token", "key", "auth",
+					     "sig", "cred" };
+	char name[32];
+	size_t i;
+
+	if (len == 0 || len >= sizeof(name))
+		return 0;
+	for (i = 0; i < len; i++)
+		name[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]);
+	name[len] = '\0';
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * Credentials in text that may reach a message or a log become "***": the user part of
+ * scheme://user:password@host (the whole of it: a token may stand in the user name) and the
+ * value of a password-like parameter (password=, passfile=, token=, api_key=, ...). `in` is
+ * len bytes (not NUL-terminated); out gets at most n - 1 of them and a NUL.
+ */
+static void redact(const char *in, size_t len, char *out, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	if (n == 0)
+		return;
+#define PUT(ch)                                                                            \
+	do {                                                                               \
+		if (o + 1 < n)                                                             \
+			out[o++] = (ch);                                                   \
+	} while (0)
+#define PUTS(str)                                                                          \
+	do {                                                                               \
+		for (const char *q_ = (str); *q_ != '\0'; q_++)                            \
+			PUT(*q_);                                                          \
+	} while (0)
+	while (i < len) {
+		if (len - i >= 3 && memcmp(in + i, "://", 3) == 0) {
+			size_t a = i + 3, at = 0;
+
+			PUTS("://");
+			for (; a < len && strchr("/?#\"' \t", in[a]) == NULL; a++)
+				if (in[a] == '@')
+					at = a;
+			if (at != 0) {
+				PUTS("***");
+				i = at;
+			} else {
+				i += 3;
+			}
+			continue;
+		}
+		if (i == 0 || strchr("?&; \t", in[i - 1]) != NULL) {
+			size_t e = i;
+
+			while (e < len && (isalnum((unsigned char)in[e]) || in[e] == '_' ||
+					   in[e] == '-' || in[e] == '.'))
+				e++;
+			if (e < len && in[e] == '=' && secret_param(in + i, e - i)) {
+				for (; i <= e; i++)
+					PUT(in[i]);
+				PUTS("***");
+				while (i < len && strchr("&;# \t\"'", in[i]) == NULL)
+					i++;
+				continue;
+			}
+		}
+		PUT(in[i]);
+		i++;
+	}
+#undef PUTS
+#undef PUT
+	out[o] = '\0';
+}
+
+/* A value (or key) as it may appear in a message: credentials redacted, escaped, at most 60
+ * characters. */
 static void shown(const char *v, size_t len, char *out, size_t n)
 {
+	char red[CFG_MAX_LINE + 1];
 	char tmp[64];
-	size_t l = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+	size_t l;
 
-	memcpy(tmp, v, l);
+	redact(v, len, red, sizeof(red));
+	len = strlen(red);
+	l = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+	memcpy(tmp, red, l);
 	tmp[l] = '\0';
 	if (len > 60)
 		memcpy(tmp + 57, "...", 4);
