@@ -264,7 +264,8 @@ class Cases:
         self.check(locked, "helper/wrong_codes_as_BOB_lock_bob", st.stdout)
         r = helper(cfg, "admin", "unlock", "BOB@EXAMPLE.COM")
         st = helper(cfg, "admin", "show", BOB)
-        self.check(r.returncode == 0 and not any(o.get("locked") for o in json_lines(st.stdout)),
+        self.check(locked and r.returncode == 0 and
+                   not any(o.get("locked") for o in json_lines(st.stdout)),
                    "helper/admin_unlock_BOB@EXAMPLE.COM_unlocks_bob",
                    f"{r.returncode} {r.stderr} {st.stdout}")
 
