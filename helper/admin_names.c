@@ -154,27 +154,27 @@ static int move_user(struct store *s, const struct seal_key *k, const char *from
 	       "nothing changed";
 	/* Read and seal again first, so nothing is removed before everything is in hand. */
 	r = store_totp_get(s, from, &t);
-	if ((have_t = r == STORE_OK) &&
-	    (reseal(k, from, to, "totp", t.sealed, &t.sealed_len, sizeof(t.sealed)) != 0))
-		goto fail;
 	if (r != STORE_OK && r != STORE_NOTFOUND)
 		goto store_fail;
+	have_t = r == STORE_OK;
+	if (have_t && reseal(k, from, to, "totp", t.sealed, &t.sealed_len, sizeof(t.sealed)) != 0)
+		goto fail;
 	if (have_t && store_state_get(s, from, &st) != STORE_OK)
 		goto store_fail;
 	r = store_pending_get(s, from, &p);
-	if ((have_p = r == STORE_OK) &&
-	    reseal(k, from, to, "totp", p.sealed, &p.sealed_len, sizeof(p.sealed)) != 0)
-		goto fail;
 	if (r != STORE_OK && r != STORE_NOTFOUND)
 		goto store_fail;
+	have_p = r == STORE_OK;
+	if (have_p && reseal(k, from, to, "totp", p.sealed, &p.sealed_len, sizeof(p.sealed)) != 0)
+		goto fail;
 	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
 		r = store_contact_get(s, from, kind, &sc[kind]);
-		if ((have_c[kind] = r == STORE_OK) &&
-		    reseal(k, from, to, contact_seal_field(kind), sc[kind].sealed,
-			   &sc[kind].sealed_len, sizeof(sc[kind].sealed)) != 0)
-			goto fail;
 		if (r != STORE_OK && r != STORE_NOTFOUND)
 			goto store_fail;
+		have_c[kind] = r == STORE_OK;
+		if (have_c[kind] && reseal(k, from, to, contact_seal_field(kind), sc[kind].sealed,
+					   &sc[kind].sealed_len, sizeof(sc[kind].sealed)) != 0)
+			goto fail;
 	}
 	r = store_question_get(s, from, &q);
 	if (r != STORE_OK && r != STORE_NOTFOUND)

@@ -318,13 +318,25 @@ class Cases:
         # An earlier version kept names as typed: enrol under exact, as it would have.
         exact = write_config(tmp, "old-exact", "user_name_case = exact\n", store="old")
         carol = self.enrol(exact, "Carol@Example.com")
+        r = helper(exact, "admin", "set-contact", "Carol@Example.com", "email",
+                   "carol@elsewhere.org")
+        if r.returncode != 0:
+            raise SystemExit(f"FAIL: names/setup: set-contact (old): {r.stderr}")
         got = self.login("old", "carol@example.com", [PASSWORD])
         self.check(got == PAM_AUTHINFO_UNAVAIL,
                    "old_store/other_spelling_in_store_fails_closed",
                    f"got {got} (PAM_SUCCESS would be the password alone passing nullok)")
         r = helper(cfg, "admin", "canonicalise-names")
-        self.check(r.returncode == 0, "old_store/canonicalise_names_runs",
+        moved = json_lines(r.stdout)
+        self.check(r.returncode == 0 and len(moved) == 1 and
+                   moved[0].get("from") == "Carol@Example.com" and
+                   moved[0].get("to") == "carol@example.com" and
+                   moved[0].get("backup_codes_removed") == 10,
+                   "old_store/canonicalise_names_moves_carol_and_counts_backup_codes",
                    f"{r.returncode} {r.stdout} {r.stderr}")
+        st = helper(cfg, "admin", "show", "carol@example.com")
+        self.check('"kind":"email","value":"c***l@elsewhere.org","verified":true' in st.stdout,
+                   "old_store/contact_sealed_again_under_the_canonical_name", st.stdout)
         got = self.login("old", "carol@example.com", [PASSWORD, "000000"])
         self.check(got == PAM_AUTH_ERR, "old_store/after_canonicalise_wrong_code_refused",
                    f"got {got}")
