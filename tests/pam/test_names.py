@@ -20,8 +20,8 @@ does not know as enrolled passes on the password alone. With bob@example.com enr
   name step of `reset --json`; `admin enrol BOB@example.com` is refused as already enrolled;
 - a store written before names were canonical (a row under Bob@Example.com) makes the login
   of bob@example.com fail closed (PAM_AUTHINFO_UNAVAIL, never PAM_IGNORE) until
-  `pam-recover admin canonicalise-names` has moved the row; the command refuses, changing
-  nothing, when two spellings collide.
+  `pam-recover admin canonicalise-names` has moved the row (and `admin doctor` names that
+  command until then); the command refuses, changing nothing, when two spellings collide.
 
 Runs as root (the module opens the store directly); skipped otherwise.
 Env: top_builddir (default ../.. of this file). Output: "PASS: names/..." or
@@ -326,6 +326,11 @@ class Cases:
         self.check(got == PAM_AUTHINFO_UNAVAIL,
                    "old_store/other_spelling_in_store_fails_closed",
                    f"got {got} (PAM_SUCCESS would be the password alone passing nullok)")
+        pamd = os.path.join(tmp, "pamd-empty")
+        os.makedirs(pamd, exist_ok=True)
+        r = helper(cfg, "admin", "doctor", "--pamd", pamd, json_out=False)
+        self.check("canonicalise-names" in r.stdout + r.stderr,
+                   "old_store/admin_doctor_names_the_fix", r.stdout + r.stderr)
         r = helper(cfg, "admin", "canonicalise-names")
         moved = json_lines(r.stdout)
         self.check(r.returncode == 0 and len(moved) == 1 and
@@ -337,6 +342,9 @@ class Cases:
         st = helper(cfg, "admin", "show", "carol@example.com")
         self.check('"kind":"email","value":"c***l@elsewhere.org","verified":true' in st.stdout,
                    "old_store/contact_sealed_again_under_the_canonical_name", st.stdout)
+        r = helper(cfg, "admin", "doctor", "--pamd", pamd, json_out=False)
+        self.check("canonicalise-names" not in r.stdout + r.stderr,
+                   "old_store/admin_doctor_satisfied_after_the_move", r.stdout + r.stderr)
         got = self.login("old", "carol@example.com", [PASSWORD, "000000"])
         self.check(got == PAM_AUTH_ERR, "old_store/after_canonicalise_wrong_code_refused",
                    f"got {got}")
