@@ -256,7 +256,8 @@ static int secret_param(const char *p, size_t len)
 /*
  * Credentials in text that may reach a message or a log become "***": the user part of
  * scheme://user:password@host (the whole of it: a token may stand in the user name) and the
- * value of a password-like parameter (password=, passfile=, token=, api_key=, ...). `in` is
+ * value of a password-like parameter (password=, passfile=, token=, api_key=, ...), up to
+ * the next '&' or blank. `in` is
  * len bytes (not NUL-terminated); out gets at most n - 1 of them and a NUL.
  */
 static void redact(const char *in, size_t len, char *out, size_t n)
@@ -279,8 +280,10 @@ static void redact(const char *in, size_t len, char *out, size_t n)
 		if (len - i >= 3 && memcmp(in + i, "://", 3) == 0) {
 			size_t a = i + 3, at = 0;
 
+			/* The last '@' before the end of the URL: a password may hold '/', '?',
+			 * '#' or '@' unencoded (an '@' in a path hides a little too much). */
 			PUTS("://");
-			for (; a < len && strchr("/?#\"' \t", in[a]) == NULL; a++)
+			for (; a < len && strchr("\"' \t", in[a]) == NULL; a++)
 				if (in[a] == '@')
 					at = a;
 			if (at != 0) {
@@ -301,7 +304,7 @@ static void redact(const char *in, size_t len, char *out, size_t n)
 				for (; i <= e; i++)
 					PUT(in[i]);
 				PUTS("***");
-				while (i < len && strchr("&;# \t\"'", in[i]) == NULL)
+				while (i < len && strchr("& \t\"'", in[i]) == NULL)
 					i++;
 				continue;
 			}

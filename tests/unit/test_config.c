@@ -900,6 +900,9 @@ static void test_messages_hide_credentials(void **state)
 		"sms_url = http://gw.example.org/send?token=S3cretPw&to={to}\n",
 		"sms_url = http://gw.example.org/a/very/long/path/to/the/gateway/send?Api-Key=S3cretPw\n",
 		"smtp://mailer:S3cretPw@mail.example.org\n",
+		"smtp_url = smtp://mailer:pa/S3cretPw@mail.example.org\n", /* '/' unencoded */
+		"smtp_url = smtp://mailer:pa@S3cretPw@mail.example.org\n", /* '@' unencoded */
+		"store = postgresql://db.example.org/pam?password=ab;S3cretPw#x\n",
 	};
 	static const char *const args[] = {
 		"smtp_url=smtp://mailer:S3cretPw@mail.example.org",
