@@ -54,6 +54,12 @@ static const struct admin_verb admin_verbs[] = {
 	 "reset-password USER [--suggest]\n    Set USER's password (typed twice, or --suggest: a strong one, shown once),\n"
 	 "    checked against the password policy; 2-step verification is not changed.\n"},
 	{"audit", admin_audit, "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
+	{"canonicalise-names", admin_canonicalise_names,
+	 "canonicalise-names [--keep NAME[,NAME...]] [--dry-run]\n"
+	 "    Move the data of every name stored in another spelling to its canonical form\n"
+	 "    (user_name_case), in one transaction; backup codes and app passwords of a moved\n"
+	 "    name are removed (bound to the old spelling). Two spellings that both hold data\n"
+	 "    are refused (exit 65, nothing changed) unless --keep names the one to keep.\n"},
 	{"set-contact", admin_set_contact,
 	 "set-contact USER email|phone|telegram VALUE\n"
 	 "    Set USER's recovery e-mail, phone number (+...) or Telegram chat id, verified.\n"},
@@ -168,13 +174,14 @@ static int open_for_user(struct hctx *h, const char *verb, int argc, char **argv
 	*user = pos[0];
 	if (rc_snprintf(name, sizeof(name), "admin %s", verb) < 0)
 		name[0] = '\0';
-	if (!rc_user_name_ok(*user)) {
-		char esc[HX_USER_MAX];
-		rc_log_escape(*user, esc, sizeof(esc));
-		return out_fail(HX_DATAERR, "%s: not a valid user name: \"%s\"", name, esc);
-	}
 	if ((r = hx_load_config(h, c)) != 0)
 		return r;
+	if (hx_user_canonical(c, pos[0]) != 0 || !rc_user_name_ok(*user)) {
+		char esc[HX_USER_MAX];
+		rc_log_escape(*user, esc, sizeof(esc));
+		cfg_free(c);
+		return out_fail(HX_DATAERR, "%s: not a valid user name: \"%s\"", name, esc);
+	}
 	if ((r = hx_open(h, c, STORE_DURABLE, k, s)) != 0 ||
 	    (r = known_user(name, *s, *user)) != 0) {
 		hx_close(k, *s);

@@ -74,13 +74,14 @@ int admin_audit(struct hctx *h, int argc, char **argv)
 		return out_fail(HX_USAGE, "admin audit: --limit must be a number from 0 to %d",
 				AUDIT_LIMIT_MAX);
 	const char *user = npos == 1 ? pos[0] : NULL;
-	if (user != NULL && !rc_user_name_ok(user)) {
-		char esc[HX_USER_MAX];
-		rc_log_escape(user, esc, sizeof(esc));
-		return out_fail(HX_DATAERR, "admin audit: not a valid user name: \"%s\"", esc);
-	}
 	if ((r = hx_load_config(h, &c)) != 0)
 		return r;
+	if (user != NULL && (hx_user_canonical(&c, pos[0]) != 0 || !rc_user_name_ok(user))) {
+		char esc[HX_USER_MAX];
+		rc_log_escape(user, esc, sizeof(esc));
+		r = out_fail(HX_DATAERR, "admin audit: not a valid user name: \"%s\"", esc);
+		goto out_cfg;
+	}
 	if ((r = hx_open(h, &c, 0, &k, &s)) != 0)
 		goto out_cfg;
 	if (out_json_mode()) {

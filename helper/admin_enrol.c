@@ -189,10 +189,13 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 	if (admin_parse(h, "enrol", argc, argv, opts, 3, pos, 1, &done) != 0)
 		return done;
 	const char *user = pos[0];
-	if ((r = hx_check_target_user("admin enrol", user)) != 0)
-		return r;
 	if ((r = hx_load_config(h, &c)) != 0)
 		return r;
+	if (hx_user_canonical(&c, pos[0]) != 0 ||
+	    (r = hx_check_target_user("admin enrol", user)) != 0) {
+		r = r != 0 ? r : HX_DATAERR;
+		goto out_cfg;
+	}
 	if ((r = enrol_params(&c, algo_s, digits_s, &p)) != 0)
 		goto out_cfg;
 	if (sodium_init() < 0 || totp_init() != 0) {

@@ -245,8 +245,8 @@ static int parse_oath_type(char *type, struct totp_params *p, const char **why)
 	return 0;
 }
 
-static int import_oath_lines(struct hctx *h, struct store *s, const struct seal_key *k,
-			     char *buf, int force, int *line_no, int *count, char *why_buf,
+static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *s,
+			     const struct seal_key *k, char *buf, int force, int *line_no, int *count, char *why_buf,
 			     size_t why_len)
 {
 	struct nameset seen = {NULL, NULL, 0, 0};
@@ -277,7 +277,8 @@ static int import_oath_lines(struct hctx *h, struct store *s, const struct seal_
 		}
 		if (parse_oath_type(f[0], &p, &why) != 0)
 			goto out;
-		if (!target_ok(f[1], &why))
+		/* One user, one name: two spellings of a name are the same user (a duplicate). */
+		if (hx_user_canonical(c, f[1]) != 0 || !target_ok(f[1], &why))
 			goto out;
 		if (strcmp(f[2], "-") != 0 && strcmp(f[2], "+") != 0) {
 			why = "a PIN in the password column is not supported (use - ; the password "
@@ -358,7 +359,7 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 		r = out_fail(HX_IOERR, "admin import-oath: store error: %s", store_errmsg(s));
 		goto out;
 	}
-	int ok = import_oath_lines(h, s, &k, buf, force, &line_no, &count, why_buf,
+	int ok = import_oath_lines(h, &c, s, &k, buf, force, &line_no, &count, why_buf,
 				   sizeof(why_buf)) == 0;
 	if (hx_txn_end(s, ok) != 0) {
 		if (ok)
@@ -539,6 +540,10 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 	}
 	if ((r = hx_load_config(h, &c)) != 0)
 		goto out_buf;
+	if (hx_user_canonical(&c, pos[0]) != 0) {
+		r = out_fail(HX_DATAERR, "admin import-google-authenticator: not a valid user name");
+		goto out_cfg;
+	}
 	if (sodium_init() < 0 || totp_init() != 0) {
 		r = out_fail(HX_SOFTWARE, "admin import-google-authenticator: cannot initialise the "
 					  "crypto libraries");

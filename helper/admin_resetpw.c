@@ -76,11 +76,14 @@ int admin_reset_password(struct hctx *h, int argc, char **argv)
 	if (admin_parse(h, "reset-password", argc, argv, o, 1, pos, 1, &done) != 0)
 		return done;
 	user = pos[0];
-	if ((rc = hx_check_target_user("admin reset-password", user)) != 0)
-		return rc;
 	if ((rc = hx_load_config(h, &c)) != 0)
 		return rc;
 	have_cfg = 1;
+	if (hx_user_canonical(&c, pos[0]) != 0 ||
+	    (rc = hx_check_target_user("admin reset-password", user)) != 0) {
+		rc = rc != 0 ? rc : HX_DATAERR;
+		goto out;
+	}
 	if ((rc = hx_open(h, &c, STORE_DURABLE, &k, &s)) != 0) {
 		s = NULL;
 		goto out;

@@ -38,7 +38,7 @@ enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP };
 struct request {
 	int mode;
 	const char *mode_name;
-	const char *user;
+	char *user; /* made canonical in place (user_name_case) once the config is loaded */
 	const char *service;
 	const char *input;
 };
@@ -204,7 +204,7 @@ static int rate_limited(struct store *s, uid_t ruid, int64_t now)
 }
 
 /* With the request validated and allowed: config, key, store, then the decision. */
-static int decide(const struct hctx *h, const struct request *rq, const char **reason)
+static int decide(const struct hctx *h, struct request *rq, const char **reason)
 {
 	struct cfg c;
 	struct seal_key k;
@@ -218,6 +218,13 @@ static int decide(const struct hctx *h, const struct request *rq, const char **r
 	*reason = "configuration error";
 	if (load_config(h, &c) != 0)
 		return LOGIN_ERROR;
+	/* One user, one name: the store knows the user by the canonical form (same length). */
+	if (rc_user_name_canonical(c.user_name_case, rq->user, rq->user, strlen(rq->user) + 1) !=
+		    0 ||
+	    !rc_user_name_ok(rq->user)) {
+		*reason = "bad user name";
+		goto out;
+	}
 	if (seal_key_load(c.key_file, &k, err, sizeof(err)) != 0) {
 		*reason = "cannot load the key";
 		syslog(LOG_ERR, "check: cannot load the key %s: %s", c.key_file, err);

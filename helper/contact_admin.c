@@ -50,16 +50,17 @@ static int admin_open(struct hctx *h, struct uverb *u, const char *usage, int ar
 		*done = out_fail(HX_USAGE, "%s: expected %d arguments (see --help)", u->name, want);
 		return -1;
 	}
-	if ((r = hx_check_target_user(u->name, pos[0])) != 0 ||
-	    rc_snprintf(u->user, sizeof(u->user), "%s", pos[0]) < 0) {
-		*done = r != 0 ? r : HX_DATAERR;
-		return -1;
-	}
 	if ((r = hx_load_config(h, &u->cfg)) != 0) {
 		*done = r;
 		return -1;
 	}
 	u->have_cfg = 1;
+	if (hx_user_canonical(&u->cfg, pos[0]) != 0 ||
+	    (r = hx_check_target_user(u->name, pos[0])) != 0 ||
+	    rc_snprintf(u->user, sizeof(u->user), "%s", pos[0]) < 0) {
+		*done = r != 0 ? r : HX_DATAERR;
+		return -1;
+	}
 	if (sodium_init() < 0) {
 		*done = out_fail(HX_SOFTWARE, "%s: cannot initialise libsodium", u->name);
 		return -1;

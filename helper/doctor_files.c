@@ -16,6 +16,7 @@
 #include "store.h"
 
 #define LOCKOUT "pam_recover.so refuses it, so every login through the module fails"
+#define NAME_SHOWN_MAX 160 /* room for one escaped name in a finding */
 
 static void parent_dir(const char *path, char *out, size_t n)
 {
@@ -182,6 +183,48 @@ static int check_db_file(struct doctor *d, const char *path, int required)
 	return 0;
 }
 
+struct spellings {
+	int mode;
+	int count;
+	char first[NAME_SHOWN_MAX];
+};
+
+static int other_spelling(void *ctx, const char *user)
+{
+	struct spellings *sp = ctx;
+	char canon[HX_USER_MAX];
+
+	if (rc_user_name_canonical(sp->mode, user, canon, sizeof(canon)) == 0 &&
+	    strcmp(canon, user) == 0)
+		return 0;
+	if (sp->count++ == 0)
+		rc_log_escape(user, sp->first, sizeof(sp->first));
+	return 0;
+}
+
+/* One user, one name: names kept in another spelling than the canonical form (a store from
+ * before names were canonical, or user_name_case changed) fail their logins. */
+static void check_names(struct doctor *d, const struct cfg *c, struct store *s,
+			const char *path)
+{
+	struct spellings sp = {c->user_name_case, 0, ""};
+
+	if (c->user_name_case == RC_NAME_EXACT)
+		return;
+	if (store_user_names(s, other_spelling, &sp) != STORE_OK) {
+		dr_add(d, DR_ERROR, path, 0, "see the message", "the store cannot be read (%s)",
+		       store_errmsg(s));
+		return;
+	}
+	if (sp.count > 0)
+		dr_add(d, DR_ERROR, path, 0, "run `pam-recover admin canonicalise-names`",
+		       "%d user name%s stored in another spelling than the canonical form of "
+		       "user_name_case (first: %s): logins and commands for %s fail until the "
+		       "data is moved",
+		       sp.count, sp.count == 1 ? " is" : "s are", sp.first,
+		       sp.count == 1 ? "it" : "them");
+}
+
 static void check_store(struct doctor *d, const struct cfg *c)
 {
 	const char *path;
@@ -215,12 +258,14 @@ static void check_store(struct doctor *d, const struct cfg *c)
 			bad = 1;
 	if (bad)
 		return;
-	if (store_open(c, 0, &s, err, sizeof(err)) != STORE_OK)
+	if (store_open(c, 0, &s, err, sizeof(err)) != STORE_OK) {
 		dr_add(d, DR_ERROR, path, 0, "see the message; `pam-recover admin init` repairs modes",
 		       "the store cannot be opened (%s): every login through pam_recover.so fails",
 		       err);
-	else
-		store_close(s);
+		return;
+	}
+	check_names(d, c, s, path);
+	store_close(s);
 }
 
 /* The channels' secret files: a wrong mode breaks recovery, it does not lock anyone out. */

@@ -73,6 +73,7 @@ int admin_enrol(struct hctx *h, int argc, char **argv);    /* admin_enrol.c */
 int admin_import_oath(struct hctx *h, int argc, char **argv);             /* admin_import.c */
 int admin_import_google(struct hctx *h, int argc, char **argv);           /* admin_import.c */
 int admin_audit(struct hctx *h, int argc, char **argv);    /* admin_audit.c */
+int admin_canonicalise_names(struct hctx *h, int argc, char **argv); /* admin_names.c */
 int cmd_enable(struct hctx *h, int argc, char **argv);     /* enable.c */
 int cmd_disable(struct hctx *h, int argc, char **argv);    /* disable.c */
 int cmd_backup_codes(struct hctx *h, int argc, char **argv); /* backup_codes.c */
@@ -104,6 +105,11 @@ void hx_close(struct seal_key *k, struct store *s);
 /* A user an admin names: allowlisted; must exist in passwd unless it is a virtual mail user
  * (contains '@'). 0 or an exit status after printing why. */
 int hx_check_target_user(const char *verb, const char *user);
+
+/* One user, one name: make a user name given on the command line, typed or read from a file
+ * canonical in place (user_name_case of c; the length does not change), before any other
+ * check or use. 0, or -1 for NULL. */
+int hx_user_canonical(const struct cfg *c, char *user) RC_MUST_CHECK;
 
 /* otpauth label: "user@host", or the user itself when it already holds an '@'. 0 or -1. */
 int hx_totp_label(const char *user, char *out, size_t n);

@@ -21,7 +21,8 @@
 #define PASSWORD_MAX 512 /* PAM_MAX_RESP_SIZE */
 #define CONFIRM_WINDOW_DEFAULT 900
 
-int identity_target(const struct hctx *h, const char *opt_user, char *out, size_t n)
+int identity_target(const struct hctx *h, const struct cfg *c, const char *opt_user, char *out,
+		    size_t n)
 {
 	const struct passwd *pw;
 	const char *name;
@@ -53,7 +54,7 @@ int identity_target(const struct hctx *h, const char *opt_user, char *out, size_
 		}
 		name = pw->pw_name;
 	}
-	if (rc_snprintf(out, n, "%s", name) < 0)
+	if (rc_snprintf(out, n, "%s", name) < 0 || hx_user_canonical(c, out) != 0)
 		return out_fail(HX_DATAERR, "the user name is too long");
 	return HX_OK;
 }

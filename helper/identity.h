@@ -9,9 +9,11 @@
 /*
  * The account a user verb acts on: the caller's own (getpwuid(getuid())), or, for root only,
  * the one named by `--user USER` (opt_user non-NULL). A non-root caller naming anyone else
- * gets HX_NOPERM. Returns HX_OK and writes the name into out.
+ * gets HX_NOPERM. Returns HX_OK and writes the canonical form of the name (user_name_case
+ * of c) into out.
  */
-int identity_target(const struct hctx *h, const char *opt_user, char *out, size_t n);
+int identity_target(const struct hctx *h, const struct cfg *c, const char *opt_user, char *out,
+		    size_t n);
 
 /*
  * "Enter your password and press Confirm" (seed 002): a non-root caller types its current

@@ -83,7 +83,8 @@ int cmd_reset(struct hctx *h, int argc, char **argv)
 
 	if (hx_load_config(h, &r.cfg) != 0) {
 		rc = setup_error(&r, HX_CONFIG, "config",
-				 "The configuration of pam_recover cannot be loaded; nothing changed.");
+				 "The configuration of pam_recover has an error; nothing changed. The "
+				 "administrator can run `pam-recover --check-config`.");
 		goto out;
 	}
 	r.have_cfg = 1;

@@ -129,7 +129,8 @@ static int step_user(struct reset *r)
 		if ((rc = reset_ask(r, st, "user", "User name: ", 0, name, sizeof(name))) != HX_OK)
 			goto out;
 		trim(name);
-		if (rc_user_name_ok(name))
+		/* One user, one name: the canonical form (user_name_case) from here on. */
+		if (hx_user_canonical(&r->cfg, name) == 0 && rc_user_name_ok(name))
 			break;
 		char esc[64];
 		rc_log_escape(name, esc, sizeof(esc));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,16 @@ int hx_load_config(const struct hctx *h, struct cfg *c)
 	if (cfg_load_file(c, path, h->config_path != NULL, err, sizeof(err)) != 0 ||
 	    cfg_validate(c, err, sizeof(err)) != 0) {
 		cfg_free(c);
+		if (h->ruid != 0) {
+			/* The text names keys, values and paths of a file the caller may not read
+			 * (credentials are redacted by the parser): the log gets it, not them. */
+			char esc[512];
+
+			rc_log_escape(err[0] ? err : "configuration error", esc, sizeof(esc));
+			syslog(LOG_ERR, "ruid=%ld: configuration error: %s", (long)h->ruid, esc);
+			return out_fail(HX_CONFIG, "the configuration has an error; the administrator "
+						   "can run `pam-recover --check-config`");
+		}
 		return out_fail(HX_CONFIG, "%s", err[0] ? err : "configuration error");
 	}
 	return 0;
@@ -30,11 +41,19 @@ int hx_open(const struct hctx *h, const struct cfg *c, int store_flags, struct s
 	    struct store **s)
 {
 	char err[512] = "";
-	(void)h;
 
 	*s = NULL;
 	if (seal_key_load(c->key_file, k, err, sizeof(err)) != 0) {
 		seal_key_wipe(k);
+		if (h->ruid != 0) {
+			char esc[512];
+
+			rc_log_escape(err[0] ? err : "error", esc, sizeof(esc));
+			syslog(LOG_ERR, "ruid=%ld: cannot load the key: %s", (long)h->ruid, esc);
+			return out_fail(HX_CONFIG, "pam_recover is not set up correctly (the key "
+						   "cannot be used); the administrator can run "
+						   "`pam-recover admin doctor`");
+		}
 		return out_fail(HX_CONFIG, "cannot load the key %s: %s (has `pam-recover admin init` run?)",
 				c->key_file, err[0] ? err : "error");
 	}
@@ -63,6 +82,13 @@ int hx_check_target_user(const char *verb, const char *user)
 	if (strchr(user, '@') == NULL && getpwnam(user) == NULL)
 		return out_fail(HX_NOUSER, "%s: no such user: %s", verb, user);
 	return 0;
+}
+
+int hx_user_canonical(const struct cfg *c, char *user)
+{
+	if (c == NULL || user == NULL)
+		return -1;
+	return rc_user_name_canonical(c->user_name_case, user, user, strlen(user) + 1);
 }
 
 int hx_totp_label(const char *user, char *out, size_t n)

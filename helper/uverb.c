@@ -54,11 +54,11 @@ int uv_open(struct hctx *h, struct uverb *u)
 
 	memset(&u->key, 0, sizeof(u->key));
 	u->store = NULL;
-	if ((r = identity_target(h, u->opt_user, u->user, sizeof(u->user))) != HX_OK)
-		return r;
 	if ((r = hx_load_config(h, &u->cfg)) != 0)
 		return r;
 	u->have_cfg = 1;
+	if ((r = identity_target(h, &u->cfg, u->opt_user, u->user, sizeof(u->user))) != HX_OK)
+		return r;
 	if (sodium_init() < 0 || totp_init() != 0)
 		return out_fail(HX_SOFTWARE, "%s: cannot initialise the crypto libraries", u->name);
 	return hx_open(h, &u->cfg, STORE_DURABLE, &u->key, &u->store);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,8 @@ static const char *const tls_words[] = { "starttls", "tls", "none", NULL };
 static const int tls_values[] = { CFG_TLS_STARTTLS, CFG_TLS_IMPLICIT, CFG_TLS_NONE };
 static const char *const sms_type_words[] = { "form", "json", NULL };
 static const int sms_type_values[] = { CFG_SMS_FORM, CFG_SMS_JSON };
+static const char *const name_case_words[] = { "auto", "insensitive", "exact", NULL };
+static const int name_case_values[] = { RC_NAME_AUTO, RC_NAME_INSENSITIVE, RC_NAME_EXACT };
 
 #define F(f) offsetof(struct cfg, f)
 #define K_BOOL(n, f, d) { n, KT_BOOL, F(f), 0, 1, d, NULL, NULL, NULL, NULL }
@@ -72,6 +75,7 @@ static const struct key keys[] = {
 	K_BOOL("app_passwords", app_passwords, 0),
 	K_BOOL("debug", debug, 0),
 	K_STR("prompt", prompt, "Verification code: ", cfg_check_prompt),
+	K_ENUM("user_name_case", user_name_case, name_case_words, name_case_values, RC_NAME_AUTO),
 
 	K_INT("password_min_length", pw_min_length, 6, 128, 8),
 	K_BOOL("password_require_upper", pw_require_upper, 1),
@@ -230,13 +234,101 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A value (or key) as it may appear in a message: escaped, at most 60 characters. */
+/* Is the parameter name at p (len bytes) one whose value is a credential? */
+static int secret_param(const char *p, size_t len)
+{
+	static const char *const words[] = { "pass", "pwd", "secret", "token", "key", "auth",
+					     "sig", "cred" };
+	char name[32];
+	size_t i;
+
+	if (len == 0 || len >= sizeof(name))
+		return 0;
+	for (i = 0; i < len; i++)
+		name[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]);
+	name[len] = '\0';
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * Credentials in text that may reach a message or a log become "***": the user part of
+ * scheme://user:password@host (the whole of it: a token may stand in the user name) and the
+ * value of a password-like parameter (password=, passfile=, token=, api_key=, ...), up to
+ * the next '&' or blank. `in` is
+ * len bytes (not NUL-terminated); out gets at most n - 1 of them and a NUL.
+ */
+static void redact(const char *in, size_t len, char *out, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	if (n == 0)
+		return;
+#define PUT(ch)                                                                            \
+	do {                                                                               \
+		if (o + 1 < n)                                                             \
+			out[o++] = (ch);                                                   \
+	} while (0)
+#define PUTS(str)                                                                          \
+	do {                                                                               \
+		for (const char *q_ = (str); *q_ != '\0'; q_++)                            \
+			PUT(*q_);                                                          \
+	} while (0)
+	while (i < len) {
+		if (len - i >= 3 && memcmp(in + i, "://", 3) == 0) {
+			size_t a = i + 3, at = 0;
+
+			/* The last '@' before the end of the URL: a password may hold '/', '?',
+			 * '#' or '@' unencoded (an '@' in a path hides a little too much). */
+			PUTS("://");
+			for (; a < len && strchr("\"' \t", in[a]) == NULL; a++)
+				if (in[a] == '@')
+					at = a;
+			if (at != 0) {
+				PUTS("***");
+				i = at;
+			} else {
+				i += 3;
+			}
+			continue;
+		}
+		if (i == 0 || strchr("?&; \t", in[i - 1]) != NULL) {
+			size_t e = i;
+
+			while (e < len && (isalnum((unsigned char)in[e]) || in[e] == '_' ||
+					   in[e] == '-' || in[e] == '.'))
+				e++;
+			if (e < len && in[e] == '=' && secret_param(in + i, e - i)) {
+				for (; i <= e; i++)
+					PUT(in[i]);
+				PUTS("***");
+				while (i < len && strchr("& \t\"'", in[i]) == NULL)
+					i++;
+				continue;
+			}
+		}
+		PUT(in[i]);
+		i++;
+	}
+#undef PUTS
+#undef PUT
+	out[o] = '\0';
+}
+
+/* A value (or key) as it may appear in a message: credentials redacted, escaped, at most 60
+ * characters. */
 static void shown(const char *v, size_t len, char *out, size_t n)
 {
+	char red[CFG_MAX_LINE + 1];
 	char tmp[64];
-	size_t l = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+	size_t l;
 
-	memcpy(tmp, v, l);
+	redact(v, len, red, sizeof(red));
+	len = strlen(red);
+	l = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+	memcpy(tmp, red, l);
 	tmp[l] = '\0';
 	if (len > 60)
 		memcpy(tmp + 57, "...", 4);

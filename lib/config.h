@@ -60,6 +60,7 @@ struct cfg {
 	int app_passwords;
 	int debug;
 	char *prompt; /* default "Verification code: " */
+	int user_name_case; /* enum rc_name_case: how names are compared (default auto) */
 
 	/* Password policy and setting. */
 	int pw_min_length;  /* default 8 */

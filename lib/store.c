@@ -74,6 +74,8 @@ int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, 
 			      "unknown store type in 'store' (expected sqlite:/absolute/path or "
 			      "postgresql://...)");
 	}
+	if (r == STORE_OK && *out != NULL)
+		(*out)->name_case = cfg->user_name_case;
 	if (r != STORE_OK && *out != NULL) {
 		store_close(*out);
 		*out = NULL;
@@ -212,12 +214,24 @@ void store_rollback(struct store *s)
 
 int store_totp_get(struct store *s, const char *user, struct store_totp *out)
 {
+	char other[STORE_USER_MAX + 1];
+	int r;
+
 	if (chk(s, user, "totp_get") != STORE_OK)
 		return STORE_ERR;
 	if (out == NULL)
 		return store_set_err(s, "totp_get: no place for the result");
 	memset(out, 0, sizeof(*out));
-	return norm(s->ops->totp_get(s, user, out));
+	r = norm(s->ops->totp_get(s, user, out));
+	if (r != STORE_NOTFOUND || !rc_user_name_folds(s->name_case, user))
+		return r;
+	/* Not enrolled under this name: fail closed if the user is under another spelling. */
+	r = norm(s->ops->user_spelling(s, user, other, sizeof(other)));
+	if (r == STORE_OK)
+		return store_set_err(s, "the store holds this user under another spelling of the "
+					"name (written before user names were canonical): run "
+					"`pam-recover admin canonicalise-names`");
+	return r;
 }
 
 int store_totp_put(struct store *s, const char *user, const struct store_totp *t)
@@ -643,4 +657,13 @@ int store_user_purge(struct store *s, const char *user)
 	if (chk(s, user, "user_purge") != STORE_OK)
 		return STORE_ERR;
 	return norm(s->ops->user_purge(s, user));
+}
+
+int store_user_names(struct store *s, int (*cb)(void *ctx, const char *user), void *ctx)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (cb == NULL)
+		return store_set_err(s, "user_names: no callback");
+	return norm(s->ops->user_names(s, cb, ctx));
 }

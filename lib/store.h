@@ -229,4 +229,17 @@ int store_audit_prune(struct store *s, int64_t before) RC_MUST_CHECK;
  * nothing. */
 int store_user_purge(struct store *s, const char *user) RC_MUST_CHECK;
 
+/*
+ * One user, one name. Callers pass canonical names (rc_user_name_canonical with the
+ * user_name_case the store was opened with). A store written before names were canonical
+ * may still hold a row under another spelling: then store_totp_get of a name whose case is
+ * ignored, which finds no row of its own, fails with STORE_ERR ("another spelling ...: run
+ * `pam-recover admin canonicalise-names`") instead of STORE_NOTFOUND, so a login never
+ * passes as "not enrolled" (nullok) for an enrolled user.
+ */
+/* Every name that holds user data (not audit, not counters), in order; cb may not call the
+ * store. Stops early when cb returns non-zero. */
+int store_user_names(struct store *s, int (*cb)(void *ctx, const char *user), void *ctx)
+	RC_MUST_CHECK;
+
 #endif

@@ -90,12 +90,18 @@ struct store_ops {
 	int (*audit_prune)(struct store *s, int64_t before);
 
 	int (*user_purge)(struct store *s, const char *user);
+	/* Another spelling of `user` (same name but for ASCII case) that holds a TOTP row,
+	 * into out (n >= STORE_USER_MAX + 1): STORE_OK, or STORE_NOTFOUND. */
+	int (*user_spelling)(struct store *s, const char *user, char *out, size_t n);
+	/* Every name that holds a row of user data (not audit, not counters), in order. */
+	int (*user_names)(struct store *s, int (*cb)(void *ctx, const char *user), void *ctx);
 };
 
 struct store {
 	const struct store_ops *ops;
 	char err[256]; /* last error, never a value from a row or an argument */
 	int in_tx;     /* inside store_begin()..store_commit()/store_rollback() */
+	int name_case; /* cfg->user_name_case (enum rc_name_case), set by store_open */
 };
 
 /* Set s->err (printf style). Returns STORE_ERR for `return store_set_err(...)`. */

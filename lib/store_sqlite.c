@@ -183,6 +183,14 @@ static const char *const sql_text[S_COUNT] = {
 };
 
 #define SQL_TOTP_LIST "SELECT username, created FROM totp ORDER BY username"
+/* lower() folds ASCII only, as rc_user_name_canonical does; the index of migration 3. */
+#define SQL_USER_SPELLING                                                                  \
+	"SELECT username FROM totp WHERE lower(username) = lower(?1) AND username <> ?1 LIMIT 1"
+#define SQL_USER_NAMES                                                                     \
+	"SELECT username FROM totp UNION SELECT username FROM totp_pending "                \
+	"UNION SELECT username FROM login_state UNION SELECT username FROM backup_codes "   \
+	"UNION SELECT username FROM app_passwords UNION SELECT username FROM contacts "     \
+	"UNION SELECT username FROM questions UNION SELECT username FROM tokens ORDER BY 1"
 #define SQL_APP_LIST                                                                       \
 	"SELECT name, services, hash, created, last_used FROM app_passwords "              \
 	"WHERE username = ?1 ORDER BY name"
@@ -1352,6 +1360,49 @@ static int sq_user_purge(struct store *s, const char *user)
 	return op_end(q, r, "user_purge");
 }
 
+static int sq_user_spelling(struct store *s, const char *user, char *out, size_t n)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = prep_once(q, SQL_USER_SPELLING, "user_spelling");
+	int r, rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, "user_spelling");
+	}
+	r = row(q, st, "user_spelling");
+	if (r == STORE_OK)
+		r = col_text(q, st, 0, out, n, "user_spelling");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sq_user_names(struct store *s, int (*cb)(void *ctx, const char *user), void *ctx)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = prep_once(q, SQL_USER_NAMES, "user_names");
+	char user[STORE_USER_MAX + 1];
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	while ((r = row(q, st, "user_names")) == STORE_OK) {
+		if (col_text(q, st, 0, user, sizeof(user), "user_names") != STORE_OK) {
+			r = STORE_ERR;
+			break;
+		}
+		if (cb(ctx, user) != 0)
+			break;
+	}
+	if (r == STORE_NOTFOUND)
+		r = STORE_OK;
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* ---- open and close ---- */
 
 static void sq_close(struct store *s)
@@ -1411,6 +1462,8 @@ static const struct store_ops sqlite_ops = {
 	.audit_list = sq_audit_list,
 	.audit_prune = sq_audit_prune,
 	.user_purge = sq_user_purge,
+	.user_spelling = sq_user_spelling,
+	.user_names = sq_user_names,
 };
 
 sqlite3 *store_sqlite_db(struct store *s)

@@ -349,6 +349,36 @@ int rc_user_name_ok(const char *user)
 	return unix_name_ok(user, len);
 }
 
+int rc_user_name_folds(int mode, const char *user)
+{
+	if (user == NULL)
+		return 0;
+	if (mode == RC_NAME_INSENSITIVE)
+		return 1;
+	return mode == RC_NAME_AUTO && strchr(user, '@') != NULL;
+}
+
+int rc_user_name_canonical(int mode, const char *in, char *out, size_t n)
+{
+	size_t len, i;
+	int fold;
+
+	if (out == NULL || n == 0)
+		return -1;
+	if (in == NULL || (len = strnlen(in, n)) >= n) {
+		out[0] = '\0';
+		return -1;
+	}
+	fold = rc_user_name_folds(mode, in);
+	for (i = 0; i < len; i++) {
+		char ch = in[i];
+
+		out[i] = fold && ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
 int64_t rc_now(void)
 {
 	return (int64_t)time(NULL);

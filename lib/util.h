@@ -55,6 +55,24 @@ void rc_log_escape(const char *in, char *out, size_t n);
  * not start and end with a letter or digit, or that has "..". 1 if acceptable, else 0. */
 int rc_user_name_ok(const char *user);
 
+/* How user names are compared: the config key user_name_case. */
+enum rc_name_case {
+	RC_NAME_AUTO = 0,        /* names with '@' (virtual mail users) ignore case; plain exact */
+	RC_NAME_INSENSITIVE = 1, /* every name ignores case */
+	RC_NAME_EXACT = 2,       /* every name as typed */
+};
+
+/* 1 if `mode` (enum rc_name_case) ignores the case of `user`, else 0 (also for NULL). */
+int rc_user_name_folds(int mode, const char *user);
+
+/*
+ * The one canonical form of a user name, used as the key of every store row: ASCII letters
+ * lower-cased when rc_user_name_folds(mode, in), every other byte unchanged (so the length
+ * is the same). out (n bytes) may be `in` itself. 0, or -1 when in is NULL or does not fit
+ * (out is then "" when n > 0). The result still has to pass rc_user_name_ok.
+ */
+int rc_user_name_canonical(int mode, const char *in, char *out, size_t n) RC_MUST_CHECK;
+
 /* time(NULL). No override: tests move the clock with faketime(1). */
 int64_t rc_now(void);
 

@@ -42,9 +42,15 @@ void backend_close(struct backend *b)
 int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 		     const char *service)
 {
+	int r;
+
 	if (b->via_helper)
 		return helper_call(pamh, "enrolled", user, service, "");
-	return login_enrolled(b->store, user);
+	r = login_enrolled(b->store, user);
+	if (r == LOGIN_ERROR) /* never a value: store errors name no secret */
+		pam_syslog(pamh, LOG_ERR, "user %s: store error: %s", user,
+			   store_errmsg(b->store));
+	return r;
 }
 
 int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,

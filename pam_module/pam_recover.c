@@ -216,7 +216,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct cfg c;
 	struct backend b;
 	const char *user = NULL, *service = NULL;
-	char err[512];
+	char err[512], canon[129];
 	int r = PAM_AUTHINFO_UNAVAIL, opened = 0;
 
 	memset(&b, 0, sizeof(b));
@@ -230,7 +230,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		r = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
 		goto out;
 	}
-	if (!rc_user_name_ok(user)) {
+	/* One user, one name: from here on the canonical form (user_name_case), which keys
+	 * every store row; PAM_USER itself is left as the application gave it. */
+	if (rc_user_name_canonical(c.user_name_case, user, canon, sizeof(canon)) != 0 ||
+	    !rc_user_name_ok(canon)) {
 		char esc[160];
 
 		rc_log_escape(user, esc, sizeof(esc));
@@ -238,6 +241,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		r = PAM_USER_UNKNOWN;
 		goto out;
 	}
+	user = canon;
 	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
 	    service == NULL)
 		service = "";

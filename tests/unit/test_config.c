@@ -887,6 +887,53 @@ static void test_sample_config(void **state)
 	free(sample);
 }
 
+/* Credentials in a refused value never reach a message (the messages go to syslog and, for
+ * root, to the terminal): file lines and module arguments, as the user part of a URL or as
+ * a password-like parameter, also past the 60 characters a message shows. */
+static void test_messages_hide_credentials(void **state)
+{
+	static const char *const lines[] = {
+		"smtp_url = smtp://mailer:S3cretPw@mail.example.org:587\n",
+		"store = postgresql://pam:S3cretPw@db.example.org/pam\n",
+		"store = postgresql://db.example.org/pam?sslmode=require&password=S3cretPw\n",
+		"reset_url = https://S3cretPw@www.example.org/reset/{code}\n",
+		"sms_url = http://gw.example.org/send?token=S3cretPw&to={to}\n",
+		"sms_url = http://gw.example.org/a/very/long/path/to/the/gateway/send?Api-Key=S3cretPw\n",
+		"smtp://mailer:S3cretPw@mail.example.org\n",
+		"smtp_url = smtp://mailer:pa/S3cretPw@mail.example.org\n", /* '/' unencoded */
+		"smtp_url = smtp://mailer:pa@S3cretPw@mail.example.org\n", /* '@' unencoded */
+		"store = postgresql://db.example.org/pam?password=ab;S3cretPw#x\n",
+	};
+	static const char *const args[] = {
+		"smtp_url=smtp://mailer:S3cretPw@mail.example.org",
+		"store=postgres://x:S3cretPw@h/db",
+	};
+	char err[512];
+	struct cfg c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		assert_int_equal(cfg_init(&c), 0);
+		err[0] = '\0';
+		assert_int_equal(cfg_parse_buffer(&c, "t.conf", lines[i], strlen(lines[i]), err,
+						  sizeof(err)),
+				 -1);
+		if (strstr(err, "S3cret") != NULL ||
+		    (strstr(err, "***") == NULL && strstr(err, "...") == NULL))
+			fail_msg("line %zu: %s", i, err);
+		cfg_free(&c);
+	}
+	for (i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		assert_int_equal(cfg_init(&c), 0);
+		err[0] = '\0';
+		assert_int_equal(cfg_apply_arg(&c, args[i], err, sizeof(err)), -1);
+		if (strstr(err, "S3cret") != NULL || strstr(err, "***") == NULL)
+			fail_msg("argument %zu: %s", i, err);
+		cfg_free(&c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -896,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_line_and_file_limits),
 		cmocka_unit_test(test_long_value_in_message),
+		cmocka_unit_test(test_messages_hide_credentials),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_module),

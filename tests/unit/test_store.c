@@ -1072,6 +1072,66 @@ static void test_user_purge(void **state)
 	assert_int_equal(store_question_get(f->s, "bob", &q), STORE_OK);
 }
 
+/* One user, one name: a name whose case is ignored and which has no row of its own, while
+ * another spelling of it is enrolled, is an error, never "not enrolled". */
+struct names_seen {
+	char all[512];
+};
+
+static int names_cb(void *ctx, const char *user)
+{
+	struct names_seen *ns = ctx;
+	size_t l = strlen(ns->all);
+
+	snprintf(ns->all + l, sizeof(ns->all) - l, "%s%s", l ? " " : "", user);
+	return 0;
+}
+
+static void test_user_spellings(void **state)
+{
+	struct fx *f = *state;
+	struct store_totp t = mk_totp(3), g;
+	struct store_contact c;
+	struct names_seen ns;
+	sqlite3_stmt *st = NULL;
+
+	memset(&c, 0, sizeof(c));
+	c.sealed_len = 10;
+	assert_int_equal(store_totp_put(f->s, "Bob@Example.com", &t), STORE_OK);
+	assert_int_equal(store_totp_get(f->s, "Bob@Example.com", &g), STORE_OK);
+	assert_int_equal(store_totp_get(f->s, "bob@example.com", &g), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(f->s), "another spelling"));
+	assert_non_null(strstr(store_errmsg(f->s), "canonicalise-names"));
+	assert_null(strstr(store_errmsg(f->s), "Bob@")); /* never a value from a row */
+	assert_int_equal(store_totp_get(f->s, "carol@example.com", &g), STORE_NOTFOUND);
+	/* plain names are exact under auto: no other spelling is looked for */
+	assert_int_equal(store_totp_put(f->s, "Dave", &t), STORE_OK);
+	assert_int_equal(store_totp_get(f->s, "dave", &g), STORE_NOTFOUND);
+	/* exact: names as typed */
+	f->cfg.user_name_case = RC_NAME_EXACT;
+	assert_int_equal(reopen(f, 0), STORE_OK);
+	assert_int_equal(store_totp_get(f->s, "bob@example.com", &g), STORE_NOTFOUND);
+	/* insensitive: plain names too */
+	f->cfg.user_name_case = RC_NAME_INSENSITIVE;
+	assert_int_equal(reopen(f, 0), STORE_OK);
+	assert_int_equal(store_totp_get(f->s, "dave", &g), STORE_ERR);
+	/* every name that holds data, once, in order; audit rows do not count */
+	assert_int_equal(store_contact_put(f->s, "erin@example.com", &c), STORE_OK);
+	assert_int_equal(store_audit_add(f->s, "frank@example.com", 0, "x", "", ""), STORE_OK);
+	populate(f, "alice");
+	memset(&ns, 0, sizeof(ns));
+	assert_int_equal(store_user_names(f->s, names_cb, &ns), STORE_OK);
+	assert_string_equal(ns.all, "Bob@Example.com Dave alice erin@example.com");
+	/* the lookup is an index probe (migration 3) */
+	assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(f->s),
+					    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
+					    "name = 'totp_username_lower'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	sqlite3_finalize(st);
+}
+
 /* ================= transactions, errors ================= */
 
 static void test_transactions(void **state)
@@ -1227,6 +1287,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_audit, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_user_purge, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_user_spellings, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, fx_setup_open, fx_teardown),

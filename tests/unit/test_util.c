@@ -386,6 +386,55 @@ static void test_user_name(void **state)
 	assert_false(rc_user_name_ok(longmail));
 }
 
+/* ---- rc_user_name_canonical ---- */
+
+static void test_user_name_canonical(void **state)
+{
+	static const struct {
+		int mode;
+		const char *in, *out;
+	} cases[] = {
+		{ RC_NAME_AUTO, "BOB@Example.COM", "bob@example.com" },
+		{ RC_NAME_AUTO, "bob@example.com", "bob@example.com" },
+		{ RC_NAME_AUTO, "Alice.Smith+Tag@Mail.example.org", "alice.smith+tag@mail.example.org" },
+		{ RC_NAME_AUTO, "Root", "Root" }, /* plain names exact (then refused as malformed) */
+		{ RC_NAME_INSENSITIVE, "Root", "root" },
+		{ RC_NAME_INSENSITIVE, "BOB@X.Y", "bob@x.y" },
+		{ RC_NAME_EXACT, "BOB@Example.COM", "BOB@Example.COM" },
+		{ RC_NAME_AUTO, "caf\xc3\x89@x.y", "caf\xc3\x89@x.y" }, /* ASCII only */
+	};
+	char out[130], inplace[130];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(rc_user_name_canonical(cases[i].mode, cases[i].in, out, sizeof(out)),
+				 0);
+		assert_string_equal(out, cases[i].out);
+		/* in place, as the helper does with argv */
+		strcpy(inplace, cases[i].in);
+		assert_int_equal(rc_user_name_canonical(cases[i].mode, inplace, inplace,
+							strlen(inplace) + 1),
+				 0);
+		assert_string_equal(inplace, cases[i].out);
+		/* canonical twice is canonical once */
+		assert_int_equal(rc_user_name_canonical(cases[i].mode, out, inplace,
+							sizeof(inplace)),
+				 0);
+		assert_string_equal(inplace, out);
+	}
+	assert_true(rc_user_name_folds(RC_NAME_AUTO, "a@b"));
+	assert_false(rc_user_name_folds(RC_NAME_AUTO, "ab"));
+	assert_false(rc_user_name_folds(RC_NAME_EXACT, "a@b"));
+	assert_true(rc_user_name_folds(RC_NAME_INSENSITIVE, "ab"));
+	assert_false(rc_user_name_folds(RC_NAME_INSENSITIVE, NULL));
+	/* does not fit: -1 and "" */
+	assert_int_equal(rc_user_name_canonical(RC_NAME_AUTO, "ABCD@X.Y", out, 8), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(rc_user_name_canonical(RC_NAME_AUTO, NULL, out, sizeof(out)), -1);
+	assert_int_equal(rc_user_name_canonical(RC_NAME_AUTO, "a@b", NULL, 10), -1);
+}
+
 /* ---- rc_now, rc_snprintf ---- */
 
 static void test_now(void **state)
@@ -424,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_read_all_pipe),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_user_name),
+		cmocka_unit_test(test_user_name_canonical),
 		cmocka_unit_test(test_now),
 		cmocka_unit_test(test_snprintf),
 	};
