@@ -318,7 +318,7 @@ def inner(user, password, prefix):
     W.user, W.password, W.prefix = user, password, prefix
     pw = pwd.getpwnam(user)
     W.uid, W.gid = pw.pw_uid, pw.pw_gid
-    W.helper = os.path.join(prefix, "sbin", "pam-recover")
+    W.helper = os.path.join(prefix, "bin", "pam-recover")
     W.sb = Sandbox("suid", extra_cfg="")
     # deny = 3 for this sandbox's counters
     text = open(W.sb.cfg).read().replace("deny = 5", "deny = 3")
@@ -409,8 +409,8 @@ def outer():
         signal.signal(s, on_signal)
     try:
         os.chmod(prefix, 0o755)
-        os.mkdir(os.path.join(prefix, "sbin"), 0o755)
-        dest = os.path.join(prefix, "sbin", "pam-recover")
+        os.mkdir(os.path.join(prefix, "bin"), 0o755)
+        dest = os.path.join(prefix, "bin", "pam-recover")
         shutil.copy(helper, dest)
         os.chown(dest, 0, 0)
         os.chmod(dest, 0o4755)
