@@ -86,14 +86,14 @@ def art_to_pgm(screen, path, scale=4):
         check(all(ch in HALF for ch in art), f"unexpected glyph in the QR art: {art!r}")
         rows.append([HALF[ch][0] for ch in art])
         rows.append([HALF[ch][1] for ch in art])
-    check(len(rows) > 40, f"no QR art found ({len(rows)} rows)")
+    check(len(rows) > 24, f"no QR art found ({len(rows)} rows)")
     width = len(rows[0])
     check(all(len(r) == width for r in rows), "QR art lines differ in width")
-    # The quiet zone: the outer 4 modules (2 text lines) are light on every side.
-    for r in rows[:4] + rows[-4:]:
+    # The quiet zone: at least the outer 2 modules (1 text line) are light on every side.
+    for r in rows[:2] + rows[-2:]:
         check(not any(r), "no light quiet zone above/below the symbol")
     for r in rows:
-        check(not any(r[:4]) and not any(r[-4:]), "no light quiet zone left/right")
+        check(not any(r[:2]) and not any(r[-2:]), "no light quiet zone left/right")
     with open(path, "wb") as f:
         f.write(b"P5 %d %d 255\n" % (width * scale, len(rows) * scale))
         for r in rows:
@@ -118,8 +118,19 @@ def t_enable():
     c, screen, key, uri = enable_screen(sb, user)
     check(uri.startswith("otpauth://totp/Example%20Mail:") or
           uri.startswith("otpauth://totp/Example Mail:"), f"issuer not from the config: {uri}")
-    check("issuer=Example" in uri, f"no issuer parameter: {uri}")
-    check(user.replace("@", "%40") in uri or user in uri, f"label is not user@host: {uri}")
+    check(user.replace("@", "%40") in uri or user in uri, f"label is not the user: {uri}")
+    # Minimal: the issuer only as the label's prefix, the defaults (SHA1, 6, 30) left out.
+    check(re.fullmatch(r"otpauth://totp/[^?]+\?secret=[A-Z2-7]+", uri), f"URI not minimal: {uri}")
+    # At the code prompt the whole barcode is on an 80x24 screen: it is the last thing before
+    # the prompt, and its lines plus the prompt line are at most 24, each at most 80 wide.
+    lines = screen.replace("\r\n", "\n").split("\n")
+    art = [i for i, ln in enumerate(lines) if "\x1b[30;107m" in ln]
+    check(art and art == list(range(art[0], art[-1] + 1)), "QR art lines not together")
+    check(all(not ln.strip() for ln in lines[art[-1] + 1:]),
+          f"text between the barcode and the prompt: {lines[art[-1] + 1:]!r}")
+    check(len(art) + 1 <= 24, f"barcode ({len(art)} lines) + prompt do not fit 24 lines")
+    widths = {len(re.sub(r"\x1b\[[0-9;]*m", "", lines[i])) for i in art}
+    check(max(widths) <= 80, f"barcode wider than 80 columns: {widths}")
     # The key by hand comes in groups of four.
     check(re.search(r"key:\s+[A-Z2-7]{4} [A-Z2-7]{4} ", screen), "key is not grouped by four")
     # QR: the art on the screen decodes to exactly the URI...
@@ -135,6 +146,8 @@ def t_enable():
     c.sendline(first)
     out, st = finish(c)
     check(st == 0, f"enable exit {st}: {out[-600:]!r}")
+    # The first code is typed hidden, like the codes of disable and reset.
+    check(not out.lstrip().startswith(first), f"the first code was echoed: {out[:80]!r}")
     check("2-step verification is activated for your account" in out,
           "no activation confirmation")
     codes = backup_codes_from(out)
@@ -150,18 +163,70 @@ def t_enable():
     check(sb.check_code(user, codes[0]) == LOGIN_OK_BACKUP, "a printed backup code fails")
 
 
+@case("admin-enrol-qr-on-a-terminal-only")
+def t_admin_enrol_qr():
+    """`admin enrol` draws the barcode when its output is a terminal (the phone scans it off
+    the admin's screen), and prints none into a pipe, where a script reads the URI."""
+    import pexpect
+    sb = sandbox()
+    user = sb.new_user()
+    c = sb.spawn(["admin", "enrol", user])
+    c.expect(pexpect.EOF)
+    screen = c.before
+    c.close()
+    check(c.exitstatus == 0, f"admin enrol on a pty: {c.exitstatus} {screen[-300:]!r}")
+    u = re.search(r"(otpauth://totp/\S+)", screen)
+    check(u, "no URI on the screen")
+    pgm = os.path.join(sb.tmp, "enrol.pgm")
+    art_to_pgm(screen, pgm)
+    check(zbar(pgm) == u.group(1), "the barcode of admin enrol does not decode to its URI")
+    r = sb.run(["admin", "enrol", "--force", user])
+    check(r.returncode == 0 and "otpauth://" in r.stdout and "\x1b[" not in r.stdout,
+          f"admin enrol into a pipe: {r.returncode} {r.stdout[:200]!r}")
+    # root's backup codes are not "handed to root": the admin keeps them off the host.
+    r = sb.run(["admin", "enrol", "root"])
+    flat = " ".join(r.stdout.split())
+    check(r.returncode == 0 and "hand them to root" not in flat and
+          "somewhere safe off this host" in flat, f"admin enrol root: {flat[-200:]!r}")
+    r = sb.run(["admin", "disable-2fa", "root"])
+    check(r.returncode == 0, f"admin disable-2fa root: {r.returncode} {r.stderr}")
+
+
+@case("enable-three-tries-on-one-secret")
+def t_enable_tries():
+    """A mistyped first code is not the end: two wrong codes, then the right one, on the
+    same secret (the barcode already scanned keeps working)."""
+    sb = sandbox()
+    user = sb.new_user()
+    c, _, key, _ = enable_screen(sb, user)
+    right = totp(key, now_step())
+    for left in (2, 1):
+        c.sendline("%06d" % ((int(right) + 1) % 1000000))
+        c.expect(r"Code from the app \(6 digits\): ")
+        flat = " ".join(c.before.split())
+        check("That code does not match" in flat and f"{left} tr" in flat,
+              f"no retry message with {left} left: {flat!r}")
+    check(sb.status(user)["pending_enrolment"] is True, "the secret was dropped before 3 tries")
+    c.sendline(totp(key, now_step()))
+    out, st = finish(c)
+    check(st == 0 and "is activated" in out, f"third try failed ({st}): {out[-300:]!r}")
+    check(sb.check_code(user, totp(key, now_step() + 1)) == LOGIN_OK, "the secret does not log in")
+
+
 @case("enable-missed-first-code-then-repeat")
 def t_enable_missed():
     sb = sandbox()
     user = sb.new_user()
     c, _, key, _ = enable_screen(sb, user)
     right = totp(key, now_step())
+    for _ in range(2):
+        c.sendline("%06d" % ((int(right) + 1) % 1000000))
+        c.expect(r"Code from the app \(6 digits\): ")
     c.sendline("%06d" % ((int(right) + 1) % 1000000))
     out, st = finish(c)
     check(st == 1, f"a wrong first code gave exit {st}")
     flat = " ".join(out.split())
-    check("If you missed the first code, repeat `pam-recover enable`" in flat,
-          f"no 'repeat' advice: {flat!r}")
+    check("Repeat `pam-recover enable`" in flat, f"no 'repeat' advice: {flat!r}")
     s = sb.status(user)
     check(s["totp_enabled"] is False and s["pending_enrolment"] is False,
           f"state after a missed code: {s}")
@@ -193,8 +258,11 @@ def t_reenrol():
           "the old secret stopped working before the new one was verified")
     check(sb.check_code(user, totp(new, s0 + 3)) == LOGIN_WRONG,
           "the unverified new secret logs in")
-    # A wrong first code: the old secret stays.
-    c.sendline("000000" if totp(new, now_step()) != "000000" else "111111")
+    # Three wrong first codes: the old secret stays.
+    for i in range(3):
+        c.sendline("000000" if totp(new, now_step()) != "000000" else "111111")
+        if i < 2:
+            c.expect(r"Code from the app \(6 digits\): ")
     out, st = finish(c)
     check(st == 1 and "stays on with your current secret" in " ".join(out.split()),
           f"wrong code on re-enrol: exit {st}")
@@ -511,6 +579,13 @@ def t_enable_json():
     first = _json.loads(p.stdout.readline())
     check(first["step"] == "verify" and first["replacing"] is True and
           first["uri"].startswith("otpauth://totp/") and first["secret"] != old, f"{first}")
+    # A wrong first code: the same secret, tries left, and the next code object is read.
+    right = totp(first["secret"], now_step())
+    p.stdin.write(_json.dumps({"code": "%06d" % ((int(right) + 1) % 1000000)}) + "\n")
+    p.stdin.flush()
+    again = _json.loads(p.stdout.readline())
+    check(again.get("ok") is False and again.get("step") == "verify" and
+          again.get("tries_left") == 2, f"after a wrong first code: {again}")
     p.stdin.write(_json.dumps({"code": totp(first["secret"], now_step())}) + "\n")
     out, err = p.communicate(timeout=60)
     done = parse_json_lines(out)
