@@ -276,6 +276,14 @@ def t_self_service():
           f"app-password add --json: {r.returncode} {r.stderr!r}")
     r = as_user(["app-password", "list"])
     check(r.returncode == 0 and "phone" in r.stdout, f"list: {r.stdout!r}")
+    # A name already taken is refused before the password is asked (not after typing it).
+    import pexpect
+    c = spawn_user(["app-password", "add", "phone"])
+    i = c.expect([f"Password for {W.user}: ", pexpect.EOF])
+    check(i == 1, "app-password add asked for the password before refusing a taken name")
+    c.close()
+    check(c.exitstatus == 65 and "exists already" in c.before,
+          f"taken name: {c.exitstatus} {c.before!r}")
     c = spawn_user(["app-password", "revoke", "phone"])
     give_password(c)
     out, st = finish(c)

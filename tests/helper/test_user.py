@@ -463,11 +463,14 @@ class PamStack:
                 f.write(f"{user}:{password}:{service}\n")
         os.chmod(self.passdb, 0o600)
 
-    def auth(self, user, service, *answers):
+    def auth(self, user, service, *answers, log=None):
         """One authentication; answers: the hidden prompts in order (pam_matrix always asks
-        for the password itself, after the module has split password and code)."""
+        for the password itself, after the module has split password and code). log: a
+        list that gets the modules' syslog lines (pam_wrapper shows them on stderr)."""
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LD_PRELOAD": "libpam_wrapper.so",
                "PAM_WRAPPER": "1", "PAM_WRAPPER_SERVICE_DIR": self.svc}
+        if log is not None:
+            env["PAM_WRAPPER_DEBUGLEVEL"] = "2"
         if sanitizer_build(self.module):
             # The sanitizer runtime must come first; python itself leaks by design.
             asan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
@@ -481,7 +484,45 @@ class PamStack:
                                         "answers": list(answers)})],
                            capture_output=True, text=True, env=env, timeout=60)
         check(r.returncode == 0 and r.stdout.strip(), f"pypamtest crashed: {r.stderr[-500:]}")
+        if log is not None:
+            log.extend(ln for ln in r.stderr.splitlines() if "SYSLOG" in ln)
         return r.stdout.strip() == "OK"
+
+
+@case("app-password-add-warns-about-unknown-service")
+def t_app_service_warning():
+    """--service names a PAM service: when no /etc/pam.d file of that name checks app
+    passwords, the password could never log in: say so (Dovecot's service name is the
+    passdb's `args =`, default dovecot). /etc/pam.d is a directory of this test's own,
+    bound over the real one in a private mount namespace."""
+    import shutil
+    if shutil.which("unshare") is None:
+        raise Skip("needs unshare")
+    sb = sandbox()
+    user = sb.new_user()
+    pamd = os.path.join(sb.tmp, "pam.d-warn")
+    os.makedirs(pamd, exist_ok=True)
+    write(os.path.join(pamd, "imap"), "# IMAP\n"
+          "auth [success=done default=ignore] pam_recover.so app_passwords\n"
+          "auth required pam_unix.so\n", 0o644)
+    write(os.path.join(pamd, "pop3"), "auth required pam_unix.so\n"
+          "# auth [success=done default=ignore] pam_recover.so app_passwords\n", 0o644)
+
+    def add(name, services):
+        cmd = " ".join(["mount --bind", pamd, "/etc/pam.d && exec"] +
+                       sb.cmd(["app-password", "add", name, "--service", services,
+                               "--user", user]))
+        return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", cmd],
+                              capture_output=True, text=True, env=sb.env(), timeout=60)
+
+    r = add("ok1", "imap")
+    check(r.returncode == 0 and "warning" not in r.stderr, f"imap: {r.returncode} {r.stderr!r}")
+    r = add("w1", "imap,pop3,smtp")
+    flat = " ".join(r.stderr.split())
+    check(r.returncode == 0, f"add with a warning failed: {r.returncode} {r.stderr!r}")
+    check('"pop3"' in flat and '"smtp"' in flat and '"imap"' not in flat,
+          f"warnings for the wrong services: {flat!r}")
+    check("args =" in flat and "dovecot" in flat, f"no word on Dovecot's service: {flat!r}")
 
 
 @case("app-password-through-libpam")
@@ -502,8 +543,13 @@ def t_app_pam():
           "app password without dashes refused")
     used = sb.json(["app-password", "list", "--user", user])["app_passwords"][0]["last_used"]
     check(used is not None, "last_used not stamped")
-    # On another service it falls through to password+code, which it is not: refused.
-    check(not stack.auth(user, "pop3", pw), "app password for imap accepted on pop3")
+    # On another service it falls through to password+code, which it is not: refused, and
+    # the refusal is logged at NOTICE with the app password's name and services (the mail
+    # program is set up with the wrong service: the admin needs to see why).
+    log = []
+    check(not stack.auth(user, "pop3", pw, log=log), "app password for imap accepted on pop3")
+    check(any("SYSLOG(5)" in ln and "app password laptop-imap (imap) is not for pop3" in ln
+              for ln in log), f"no NOTICE for the app password of another service: {log}")
     # That path itself works (password followed by the code), so the refusal is the service.
     check(stack.auth(user, "pop3", "Mail-Pass1" + totp(secret, s0 + 1), "Mail-Pass1"),
           "password+code refused on pop3 (control)")
