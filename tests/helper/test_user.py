@@ -307,6 +307,44 @@ def t_disable_code():
     check(r.returncode == 0 and "already off" in r.stdout, f"disable when off: {r.returncode}")
 
 
+@case("disable-offers-to-revoke-app-passwords")
+def t_disable_apps():
+    """disable says what becomes of the app passwords and offers to delete them; Enter
+    deletes (as mail providers do with 2-step verification off), "n" keeps them; without a
+    terminal (JSON) they are deleted unless --keep-app-passwords."""
+    sb = sandbox()
+    for answer, kept in (("", False), ("n", True)):
+        user = sb.new_user()
+        secret, _, s0 = sb.enable_json(user)
+        app_add(sb, user, "phone", "imap")
+        app_add(sb, user, "laptop", "imap")
+        c = sb.spawn(["disable", "--user", user])
+        c.expect("Code from the app, or a backup code: ")
+        c.sendline(totp(secret, s0 + 1))
+        c.expect(r"Delete the app passwords\? \[Y/n\] ")
+        flat = " ".join(c.before.split())
+        check("2 app passwords (laptop, phone)" in flat and "would still work" in flat,
+              f"no word on the app passwords: {flat!r}")
+        c.sendline(answer)
+        out, st = finish(c)
+        flat = " ".join(out.split())
+        check(st == 0 and "2-step verification is off" in flat, f"disable: {st} {flat!r}")
+        left = sb.json(["app-password", "list", "--user", user])["app_passwords"]
+        check(len(left) == (2 if kept else 0), f"answer {answer!r}: app passwords {left}")
+        check(("still work" in flat) == kept and ("are deleted" in flat) == (not kept),
+              f"answer {answer!r}: the result is not said: {flat!r}")
+    for opts, kept in (([], False), (["--keep-app-passwords"], True)):
+        user = sb.new_user()
+        secret, _, s0 = sb.enable_json(user)
+        app_add(sb, user, "phone", "imap")
+        j = sb.json(["disable", "--user", user] + opts,
+                    stdin=json.dumps({"code": totp(secret, s0 + 1)}) + "\n")
+        left = sb.json(["app-password", "list", "--user", user])["app_passwords"]
+        check(len(left) == (1 if kept else 0) and
+              j.get("app_passwords_revoked") == (0 if kept else 1) and
+              j.get("app_passwords_kept") == (1 if kept else 0), f"json {opts}: {j} {left}")
+
+
 @case("disable-with-backup-code")
 def t_disable_backup():
     sb = sandbox()
