@@ -73,11 +73,11 @@ static int code_text(const struct reset *r, int m, const char *code, int ttl, ch
 			   "on %s.\n\n"
 			   "Your code: %s\n\n"
 			   "Type it where you asked for it, or run `pam-recover reset --code`.%s%s%s\n"
-			   "The code works once and for %d minutes.\n\n"
+			   "The code works once and for %d minute%s.\n\n"
 			   "If you did not ask for this, ignore this message: your password has not "
 			   "changed.\n",
 			   r->user, host, code, link[0] ? "\nOr open this link:\n\n" : "", link,
-			   link[0] ? "\n" : "", minutes) < 0 ? -1 : 0;
+			   link[0] ? "\n" : "", minutes, minutes == 1 ? "" : "s") < 0 ? -1 : 0;
 }
 
 /* Per-caller send limit (non-root callers). HX_OK, or an exit status after the error. */

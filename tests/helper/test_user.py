@@ -345,6 +345,27 @@ def t_disable_apps():
               j.get("app_passwords_kept") == (1 if kept else 0), f"json {opts}: {j} {left}")
 
 
+@case("one-minute-not-one-minutes")
+def t_one_minute():
+    """unlock_time = 60: the lock message says "1 minute", not "1 minutes"."""
+    sb = Sandbox("minute")
+    try:
+        text = open(sb.cfg).read().replace("deny = 5", "deny = 1")
+        write(sb.cfg, text.replace("unlock_time = 900", "unlock_time = 60"))
+        sb.init()
+        user = sb.new_user()
+        secret, _, s0 = sb.enable_json(user)
+        out, st = disable_with(sb, user, "%06d" % ((int(totp(secret, s0 + 1)) + 7) % 1000000))
+        flat = " ".join(out.split())
+        check(st == 1 and "locked for 1 minute;" in flat and "1 minutes" not in flat,
+              f"lock message: {st} {flat!r}")
+        r = sb.run(["disable", "--user", user], stdin=totp(secret, s0 + 2) + "\n")
+        flat = " ".join(r.stderr.split())
+        check(r.returncode == 75 and "up to 1 minute," in flat, f"locked: {r.returncode} {flat!r}")
+    finally:
+        sb.cleanup()
+
+
 @case("disable-with-backup-code")
 def t_disable_backup():
     sb = sandbox()
