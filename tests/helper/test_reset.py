@@ -606,6 +606,9 @@ def t_email_real():
     check(f"https://mail.example.net/reset?user={user}&code={code}" in mail["data"],
           f"no reset link in the mail: {mail['data'][:600]!r}")
     check("Subject: Reset your password" in mail["data"], "code mail subject")
+    # The site is named as the contact confirmations name it: the issuer (Example Mail).
+    check(f"account {user} on Example Mail" in " ".join(mail["data"].split()),
+          f"the code mail does not name the issuer: {mail['data'][:600]!r}")
     # After: the new password logs in with no code asked; the old one fails.
     check(login(sb, user, [new]), "the new password does not log in (or a code was asked)")
     check(not login(sb, user, [old]), "the old password still logs in")
@@ -621,7 +624,7 @@ def t_email_real():
     check(len(ns) == 1, f"{len(ns)} notices to the recovery address")
     text = ns[0]["data"]
     for word in ("was reset", user, "recovery e-mail", "2-step verification was turned off",
-                 "help@example.net"):
+                 "help@example.net", "on Example Mail"):
         check(word in text, f"the notice lacks {word!r}: {text[:800]!r}")
     check(new not in text and old not in text and code not in text,
           "the notice contains a password or the code")
