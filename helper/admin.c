@@ -11,6 +11,7 @@
 #include "doctor.h"
 #include "helper.h"
 #include "out.h"
+#include "reset.h"
 
 struct admin_verb {
 	const char *name;
@@ -49,7 +50,8 @@ static const struct admin_verb admin_verbs[] = {
 	{"disable-2fa", admin_disable,
 	 "disable-2fa USER\n    Remove USER's TOTP secret and backup codes (2FA off).\n"},
 	{"unlock", admin_unlock,
-	 "unlock USER\n    Lift a lock after too many failed codes and clear the failure count.\n"},
+	 "unlock USER\n    Lift a lock after too many failed codes and clear the failure count;\n"
+	 "    also lift the locks of the reset methods (too many wrong codes or answers).\n"},
 	{"reset-password", admin_reset_password,
 	 "reset-password USER [--suggest]\n    Set USER's password (typed twice, or --suggest: a strong one, shown once),\n"
 	 "    checked against the password policy; 2-step verification is not changed.\n"},
@@ -468,6 +470,36 @@ out:
 	return r;
 }
 
+/* Clear the reset's counters for `user`: the lock of each method (reset-lock:METHOD:USER),
+ * the codes tried to keep 2FA (reset-totp:USER) and the question's daily tries
+ * (question:USER). *nlocked gets the number of methods that were locked. 0 or -1 (store). */
+static int clear_reset_locks(const struct cfg *c, struct store *s, const char *user,
+			     int *nlocked)
+{
+	char key[HX_USER_MAX + 32];
+	int window = c->unlock_time > 0 ? c->unlock_time : RESET_LOCK_DEFAULT;
+
+	*nlocked = 0;
+	for (int m = 0; m < RM_COUNT + 2; m++) {
+		int count = 0, w, cr;
+
+		if (m < RM_COUNT)
+			w = rc_snprintf(key, sizeof(key), "reset-lock:%s:%s", reset_method_id(m), user);
+		else
+			w = rc_snprintf(key, sizeof(key), m == RM_COUNT ? "reset-totp:%s" : "question:%s",
+					user);
+		if (w < 0)
+			return -1;
+		if (m < RM_COUNT &&
+		    store_counter_get(s, key, rc_now(), window, &count) == STORE_OK && count > 0)
+			(*nlocked)++;
+		cr = store_counter_clear(s, key);
+		if (cr != STORE_OK && cr != STORE_NOTFOUND)
+			return -1;
+	}
+	return 0;
+}
+
 static int admin_unlock(struct hctx *h, int argc, char **argv)
 {
 	struct cfg c;
@@ -475,7 +507,7 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 	struct seal_key k;
 	struct store_login_state st;
 	const char *user = NULL;
-	int r;
+	int r, reset_locks = 0;
 
 	memset(&k, 0, sizeof(k));
 	if ((r = open_for_user(h, "unlock", argc, argv, &c, &k, &s, &user)) != 0)
@@ -500,8 +532,13 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 			ok = cr == STORE_OK || cr == STORE_NOTFOUND;
 		}
 	}
+	/* The locks of the reset methods (too many wrong codes or answers) go too. */
+	ok = ok && clear_reset_locks(&c, s, user, &reset_locks) == 0;
 	ok = ok && store_audit_add(s, user, (long)h->ruid, "unlock", "admin",
-				   was_locked ? "was locked" : "was not locked") == STORE_OK;
+				   was_locked ? (reset_locks > 0 ? "was locked, reset methods unlocked"
+								: "was locked")
+					      : (reset_locks > 0 ? "reset methods unlocked"
+								 : "was not locked")) == STORE_OK;
 	if (hx_txn_end(s, ok) != 0) {
 		r = out_fail(HX_IOERR, "admin unlock: nothing changed, store error: %s",
 			     store_errmsg(s));
@@ -512,10 +549,15 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 		oj_bool(o, "ok", 1);
 		oj_str(o, "user", user);
 		oj_bool(o, "was_locked", was_locked);
+		oj_int(o, "reset_methods_unlocked", reset_locks);
 		out_json(o);
-	} else
+	} else {
 		out_info("%s is unlocked%s; the failure count is cleared.", user,
 			 was_locked ? "" : " (was not locked)");
+		if (reset_locks > 0)
+			out_info("%d locked reset method%s of %s can be used again.", reset_locks,
+				 reset_locks == 1 ? "" : "s", user);
+	}
 	r = HX_OK;
 out:
 	hx_close(&k, s);

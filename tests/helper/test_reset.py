@@ -841,6 +841,17 @@ def t_lock():
     check(e["code"] == "locked", f"the right code after the lock: {e}")
     c.finish()
     check(all(o.get("step") != "password" for o in c.log), "a locked code was accepted")
+    # admin unlock lifts the method's lock too: e-mail is offered again and sends a code.
+    j = sb.json(["admin", "unlock", user])
+    check(j.get("reset_methods_unlocked", 0) >= 1, f"admin unlock: {j}")
+    since = len(W.mails())
+    r, m = start(sb, user, "email")
+    check({x["id"] for x in m["methods"]} == {"email", "question"}, f"after unlock: {m}")
+    r.expect("email")
+    r.send({"email": addr})
+    r.expect("code")
+    mail_code(addr, since)
+    r.finish()
     # The login is not affected: the question still works.
     r, _ = start(sb, user, "question")
     r.expect("answer")
