@@ -5,7 +5,9 @@
  */
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "contacts.h"
 #include "doctor.h"
@@ -46,7 +48,10 @@ static const struct admin_verb admin_verbs[] = {
 	{"show", admin_show,
 	 "show USER\n"
 	 "    2FA state, algorithm, backup codes left, lock, app passwords, contacts (masked).\n"},
-	{"list", admin_list, "list\n    The enrolled users with the date of enrolment.\n"},
+	{"list", admin_list,
+	 "list [--all]\n    The enrolled users with the date of enrolment. --all: every account with a\n"
+	 "    login shell (and every enrolled virtual user), with a header: 2FA on or off, since,\n"
+	 "    backup codes left, locked, recovery contacts.\n"},
 	{"disable-2fa", admin_disable,
 	 "disable-2fa USER\n    Remove USER's TOTP secret and backup codes (2FA off).\n"},
 	{"unlock", admin_unlock,
@@ -390,21 +395,186 @@ static int list_one(void *vctx, const char *user, int64_t created)
 	return 0;
 }
 
+/* ---- list --all ---- */
+
+/* A login shell: set, and not one of those that refuse logins. */
+static int login_shell(const char *shell)
+{
+	const char *base;
+
+	if (shell == NULL || shell[0] == '\0')
+		return 0;
+	base = strrchr(shell, '/');
+	base = base != NULL ? base + 1 : shell;
+	return strcmp(base, "nologin") != 0 && strcmp(base, "false") != 0;
+}
+
+/* One line (or object) of `list --all`. 0 or -1 (store). */
+static int all_one(struct store *s, const struct seal_key *k, const char *user,
+		   struct json_object *arr, int *unverified)
+{
+	struct store_totp t;
+	struct store_login_state st;
+	struct store_question q;
+	char when[40], contacts[64], value[CONTACT_VALUE_MAX + 1], esc[HX_USER_MAX];
+	int left = 0, r = -1;
+	size_t o = 0;
+	struct json_object *o_ver = NULL, *o_unv = NULL;
+
+	memset(&t, 0, sizeof(t));
+	memset(&st, 0, sizeof(st));
+	memset(&q, 0, sizeof(q));
+	int tr = store_totp_get(s, user, &t);
+	int sr = store_state_get(s, user, &st);
+	int br = store_backup_count(s, user, &left);
+	int qr = store_question_get(s, user, &q);
+	if ((tr != STORE_OK && tr != STORE_NOTFOUND) || sr != STORE_OK ||
+	    (br != STORE_OK && br != STORE_NOTFOUND) || (qr != STORE_OK && qr != STORE_NOTFOUND))
+		goto out;
+	if (br == STORE_NOTFOUND)
+		left = 0;
+	int enrolled = tr == STORE_OK, locked = st.locked_until > rc_now();
+	if (arr != NULL) {
+		o_ver = oj_array();
+		o_unv = oj_array();
+	}
+	contacts[0] = '\0';
+	for (int kind = CONTACT_EMAIL; kind <= CONTACT_QUESTION; kind++) {
+		int verified = 1, have;
+		if (kind == CONTACT_QUESTION)
+			have = qr == STORE_OK;
+		else
+			have = contact_read(s, k, user, kind, value, sizeof(value), &verified) == HX_OK;
+		RC_WIPE_ARRAY(value);
+		if (!have)
+			continue;
+		const char *name = kind == CONTACT_QUESTION ? "question" : hx_contact_kind_name(kind);
+		if (arr != NULL) {
+			oj_push_str(verified ? o_ver : o_unv, name);
+			continue;
+		}
+		int w = snprintf(contacts + o, sizeof(contacts) - o, "%s%s%s", o > 0 ? "," : "", name,
+				 verified ? "" : "?");
+		if (w > 0 && (size_t)w < sizeof(contacts) - o)
+			o += (size_t)w;
+		*unverified |= !verified;
+	}
+	if (arr != NULL) {
+		struct json_object *j = oj_object();
+		oj_str(j, "user", user);
+		oj_bool(j, "totp_enabled", enrolled);
+		hx_time_iso(t.created, when, sizeof(when));
+		oj_str(j, "enrolled", enrolled ? when : NULL);
+		oj_int(j, "backup_codes_left", left);
+		oj_bool(j, "locked", locked);
+		oj_put(j, "contacts", o_ver);
+		oj_put(j, "contacts_unverified", o_unv);
+		o_ver = o_unv = NULL;
+		oj_push(arr, j);
+	} else {
+		rc_log_escape(user, esc, sizeof(esc));
+		if (enrolled) {
+			time_t tt = (time_t)t.created;
+			struct tm tm;
+			if (gmtime_r(&tt, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d", &tm) == 0)
+				snprintf(when, sizeof(when), "-");
+		} else
+			snprintf(when, sizeof(when), "-");
+		printf("%-32s %-4s %-10s %6d  %-6s %s\n", esc, enrolled ? "on" : "off", when, left,
+		       locked ? "yes" : "no", contacts[0] != '\0' ? contacts : "-");
+	}
+	r = 0;
+out:
+	if (o_ver != NULL)
+		json_object_put(o_ver);
+	if (o_unv != NULL)
+		json_object_put(o_unv);
+	rc_wipe(&t, sizeof(t));
+	rc_wipe(&q, sizeof(q));
+	return r;
+}
+
+struct virt_ctx {
+	char (*names)[HX_USER_MAX];
+	size_t n, max;
+};
+
+/* Enrolled names that the passwd pass does not list: virtual mail users, and accounts
+ * without a login shell. */
+static int virt_one(void *vctx, const char *user, int64_t created)
+{
+	struct virt_ctx *v = vctx;
+
+	const struct passwd *pw = getpwnam(user);
+
+	(void)created;
+	if ((pw != NULL && login_shell(pw->pw_shell)) || v->n >= v->max)
+		return 0;
+	if (rc_snprintf(v->names[v->n], HX_USER_MAX, "%s", user) >= 0)
+		v->n++;
+	return 0;
+}
+
+#define LIST_VIRTUAL_MAX 10000
+
+static int list_all(struct store *s, const struct seal_key *k)
+{
+	struct json_object *arr = out_json_mode() ? oj_array() : NULL;
+	struct virt_ctx v = {NULL, 0, LIST_VIRTUAL_MAX};
+	const struct passwd *pw;
+	int unverified = 0, r = HX_IOERR, bad = 0;
+
+	v.names = xcalloc(LIST_VIRTUAL_MAX, sizeof(*v.names));
+	if (store_totp_list(s, virt_one, &v) < 0)
+		goto out;
+	if (arr == NULL)
+		printf("%-32s %-4s %-10s %6s  %-6s %s\n", "USER", "2FA", "SINCE", "BACKUP", "LOCKED",
+		       "CONTACTS");
+	setpwent();
+	while (!bad && (pw = getpwent()) != NULL)
+		if (login_shell(pw->pw_shell) && all_one(s, k, pw->pw_name, arr, &unverified) != 0)
+			bad = 1;
+	endpwent();
+	for (size_t i = 0; !bad && i < v.n; i++)
+		if (all_one(s, k, v.names[i], arr, &unverified) != 0)
+			bad = 1;
+	if (bad)
+		goto out;
+	if (arr != NULL) {
+		out_json(arr);
+		arr = NULL;
+	} else if (unverified)
+		printf("(?: a recovery contact not verified yet)\n");
+	r = HX_OK;
+out:
+	if (r != HX_OK)
+		r = out_fail(HX_IOERR, "admin list: store error: %s", store_errmsg(s));
+	if (arr != NULL)
+		json_object_put(arr);
+	free(v.names);
+	return r;
+}
+
 static int admin_list(struct hctx *h, int argc, char **argv)
 {
 	struct cfg c;
 	struct store *s = NULL;
 	struct seal_key k;
 	struct list_ctx ctx = {NULL, 0};
-	int r, done = HX_USAGE;
+	int r, done = HX_USAGE, all = 0;
+	const struct hx_opt opts[] = {{"all", NULL, &all}};
 
 	memset(&k, 0, sizeof(k));
-	if (admin_parse(h, "list", argc, argv, NULL, 0, NULL, 0, &done) != 0)
+	if (admin_parse(h, "list", argc, argv, opts, 1, NULL, 0, &done) != 0)
 		return done;
 	if ((r = hx_load_config(h, &c)) != 0)
 		return r;
 	if ((r = hx_open(h, &c, 0, &k, &s)) != 0)
 		goto out_cfg;
+	if (all) {
+		r = list_all(s, &k);
+		goto out;
+	}
 	if (out_json_mode())
 		ctx.arr = oj_array();
 	if (store_totp_list(s, list_one, &ctx) < 0) {

@@ -622,6 +622,50 @@ def t_app_pam():
 # ---------------------------------------------------------------------------------------------
 # status, audit, JSON protocol, help
 
+@case("admin-list-all-accounts")
+def t_admin_list_all():
+    """admin list --all: every account with a login shell (those with nologin or false left
+    out) and every enrolled virtual user, with a header and 2FA, since, backup codes left,
+    locked and contacts. The accounts are this test's own: a passwd file bound over
+    /etc/passwd in a private mount namespace."""
+    import shutil
+    if shutil.which("unshare") is None:
+        raise Skip("needs unshare")
+    sb = sandbox()
+    virt = sb.new_user()
+    sb.enable_json(virt)
+    passwd = os.path.join(sb.tmp, "passwd-list")
+    write(passwd, "root:x:0:0:root:/root:/bin/bash\n"
+          "lsalice:x:61001:61001::/nonexistent:/bin/bash\n"
+          "lsbob:x:61002:61002::/nonexistent:/bin/sh\n"
+          "lsdaemon:x:61003:61003::/nonexistent:/usr/sbin/nologin\n"
+          "lsfalse:x:61004:61004::/nonexistent:/bin/false\n", 0o644)
+    h = " ".join(sb.cmd([]))
+    script = (f"mount --bind {passwd} /etc/passwd && "
+              f"{h} admin enrol lsalice >/dev/null && "
+              f"{h} admin set-contact lsalice email lsalice@mail.example >/dev/null && "
+              f"{h} admin list --all && echo ==== && {h} --json admin list --all")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, env=sb.env(), timeout=60)
+    check(r.returncode == 0, f"admin list --all: {r.returncode} {r.stderr!r}")
+    text, js = r.stdout.split("====\n")
+    lines = text.splitlines()
+    check(lines[0].split() == ["USER", "2FA", "SINCE", "BACKUP", "LOCKED", "CONTACTS"],
+          f"header: {lines[0]!r}")
+    rows = {ln.split()[0]: ln.split() for ln in lines[1:] if ln.strip()}
+    check("lsdaemon" not in rows and "lsfalse" not in rows, f"nologin accounts listed: {rows}")
+    check(rows.get("lsbob", [])[1:] == ["off", "-", "0", "no", "-"], f"lsbob: {rows.get('lsbob')}")
+    a = rows.get("lsalice", [])
+    check(a[1] == "on" and re.fullmatch(r"\d{4}-\d\d-\d\d", a[2]) and a[3] == "10" and
+          a[4] == "no" and a[5] == "email", f"lsalice: {a}")
+    check(rows.get(virt, [None, None])[1] == "on", f"the virtual user is missing: {rows}")
+    j = {o["user"]: o for o in json.loads(js)}
+    check(set(j) >= {"root", "lsalice", "lsbob", virt} and "lsdaemon" not in j, f"json: {list(j)}")
+    check(j["lsalice"]["contacts"] == ["email"] and j["lsalice"]["backup_codes_left"] == 10 and
+          j["lsalice"]["totp_enabled"] is True and j["lsbob"]["totp_enabled"] is False,
+          f"json rows: {j['lsalice']} {j['lsbob']}")
+
+
 @case("status-human-and-json")
 def t_status():
     sb = sandbox()
