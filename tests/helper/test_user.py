@@ -703,6 +703,13 @@ def t_audit():
     check(len(sb.json(["admin", "audit", user, "--limit", "1"])["events"]) == 1, "--limit 1")
     r = sb.run(["admin", "audit"])
     check(r.returncode == 0 and user in r.stdout, "admin audit (all) lacks the user")
+    # Who did it is shown by name (root), not as a bare uid.
+    lines = [ln.split() for ln in r.stdout.splitlines()]
+    check(lines[0][:3] == ["TIME", "USER", "BY"], f"audit header: {lines[0]}")
+    mine = [ln for ln in lines[1:] if user in ln]
+    check(mine and all(ln[ln.index(user) + 1] == "root" for ln in mine),
+          f"the caller is not named: {mine[:3]}")
+    check(all(e.get("caller") == "root" for e in j["events"]), f"json caller: {j['events'][:2]}")
     text = json.dumps(j) + r.stdout
     for s in [secret, pw, pw.replace("-", "")] + codes:
         check(s not in text, "a secret is in the audit trail")
