@@ -945,6 +945,11 @@ void cfg_dump(const struct cfg *c, FILE *out)
 			break;
 		case KT_STR:
 			v = str_value(c, k);
+			/* The effective value: without password_command, the reset sets passwords
+			 * through this PAM service. */
+			if (v == NULL && strcmp(k->name, "password_service") == 0 &&
+			    c->password_command == NULL)
+				v = CFG_PASSWORD_SERVICE_DEFAULT;
 			if (v == NULL) {
 				fprintf(out, "# %s is not set\n", k->name);
 			} else if (!needs_quotes(v)) {
