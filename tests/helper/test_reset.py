@@ -601,6 +601,9 @@ def t_email_real():
     posts_before = open(W.post_log).read().count(f"kick {user} ")
     done, code, mail = email_reset(sb, user, addr, new)
     check(done["two_factor"] == "off" and done["notified"] == ["email"], f"done: {done}")
+    # A web user may have no shell: the JSON message names no command to run.
+    check("pam-recover enable" not in done["message"] and "2-step verification is off" in
+          done["message"], f"done message: {done['message']!r}")
     check(done["post_reset"] == "ok", f"post_reset_command: {done}")
     # The code mail: the code, the link with the user and code URL-escaped, no password.
     check(f"https://mail.example.net/reset?user={user}&code={code}" in mail["data"],
@@ -665,8 +668,9 @@ def t_sms_terminal():
     c = sb.spawn(["reset"], timeout=30)
     c.expect("User name: ")
     c.sendline(user)
-    c.expect(r"\[1-(\d)\] ")
+    c.expect(r"Method \(1(?:-(\d))?\): ")
     menu = c.before
+    check("[1-1]" not in menu + c.after, f"the method prompt: {c.after!r}")
     m = re.search(r"(\d)\) Mobile phone \(SMS\)\s+(\S+)", menu)
     check(m, f"no SMS method in the menu: {menu!r}")
     check(number[:3] in m.group(2) and number not in menu, f"the hint is not masked: {menu!r}")
@@ -677,6 +681,11 @@ def t_sms_terminal():
     code = code_in(body)
     req = [x for x in W.http()[since:] if x["path"] == "/sms"][-1]
     check(req.get("peer_uid") not in (0, "0"), f"the SMS went out as root: {req.get('peer_uid')}")
+    # A wrong code: the error, then the prompt again without the paragraph repeated.
+    c.sendline("%08d" % ((int(code) + 1) % 10 ** 8))
+    c.expect("The code is wrong or has expired")
+    c.expect("Code: ")
+    check("A code was sent" not in c.before, f"the paragraph is repeated: {c.before!r}")
     c.sendline(code)
     c.expect("New password: ")
     c.sendline("short")
@@ -714,7 +723,7 @@ def t_question_terminal():
     c = sb.spawn(["reset"], timeout=60)
     c.expect("User name: ")
     c.sendline(user)
-    c.expect(r"\[1-(\d)\] ")
+    c.expect(r"Method \(1(?:-(\d))?\): ")
     m = re.search(r"(\d)\) Security question", c.before)
     check(m, f"no question in the menu: {c.before!r}")
     c.sendline(m.group(1))
