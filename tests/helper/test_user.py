@@ -780,10 +780,30 @@ def t_help():
     r = sb.run(["--help"])
     for verb in ("enable", "disable", "backup-codes", "app-password", "status"):
         check(re.search(rf"^\s+{verb}\s", r.stdout, re.M), f"{verb} not in --help")
+    # Every exit status of the helper's own (helper/helper.h) is listed.
+    hdr = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "helper",
+                            "helper.h")).read()
+    enum = hdr[hdr.index("HX_OK = 0"):hdr.index("};", hdr.index("HX_OK = 0"))]
+    statuses = re.findall(r"HX_\w+ = (\d+)", enum)
+    flat = " ".join(r.stdout.split())
+    for st in statuses:
+        check(re.search(rf"\b{st} [a-z]", flat), f"exit status {st} not in --help")
     r = sb.run(["app-password", "frobnicate"])
     check(r.returncode == 64, f"unknown subcommand: {r.returncode}")
     r = sb.run(["enable", "--bogus"])
     check(r.returncode == 64, f"unknown option: {r.returncode}")
+
+
+@case("missing-key-one-hint")
+def t_missing_key_hint():
+    """A missing key file: one hint to run admin init, not two."""
+    sb = Sandbox("nokey")
+    try:
+        r = sb.run(["status", "--user", sb.new_user()])
+        check(r.returncode == 78 and r.stderr.count("admin init") == 1,
+              f"missing key: {r.returncode} {r.stderr!r}")
+    finally:
+        sb.cleanup()
 
 
 @case("ctrl-c-at-hidden-prompt-restores-echo")
