@@ -220,10 +220,17 @@ static int show_app(void *vctx, const struct store_app_password *a)
 	} else {
 		hx_time_human(a->created, created, sizeof(created));
 		hx_time_human(a->last_used, used, sizeof(used));
-		out_info("  app password %-20s services %-20s created %s, last used %s", a->name,
+		out_info("    %-20s services %-16s created %s, last used %s", a->name,
 			 a->services[0] ? a->services : "(any)", created,
 			 a->last_used > 0 ? used : "never");
 	}
+	return 0;
+}
+
+static int count_app(void *vctx, const struct store_app_password *a)
+{
+	(void)a;
+	(*(int *)vctx)++;
 	return 0;
 }
 
@@ -239,7 +246,7 @@ static void show_contacts(struct store *s, const struct seal_key *k, const char 
 		int cr = contact_read(s, k, user, kind, value, sizeof(value), &verified);
 		if (cr == HX_NOUSER) {
 			if (arr == NULL)
-				out_info("  recovery %s: none", kname);
+				out_info(HX_FIELD "none", hx_contact_field(kind));
 			continue;
 		}
 		if (cr == HX_OK)
@@ -251,10 +258,10 @@ static void show_contacts(struct store *s, const struct seal_key *k, const char 
 			oj_bool(co, "verified", cr == HX_OK && verified);
 			oj_push(arr, co);
 		} else if (cr == HX_OK)
-			out_info("  recovery %s: %s (%s)", kname, masked,
-				 verified ? "verified" : "not verified");
+			out_info(HX_FIELD "%s (%s)", hx_contact_field(kind), masked,
+				 verified ? "verified" : "not verified yet");
 		else
-			out_info("  recovery %s: (%s)", kname,
+			out_info(HX_FIELD "(%s)", hx_contact_field(kind),
 				 cr == HX_IOERR ? "store error" : "unreadable: tampered or wrong key");
 		RC_WIPE_ARRAY(value);
 	}
@@ -330,31 +337,36 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 
-	out_info("user %s", user);
+	out_info("Account %s", user);
 	if (enrolled) {
 		hx_time_human(t.created, when, sizeof(when));
-		out_info("  2-step verification: on (%s, %d digits, %d s), enrolled %s",
+		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s", "2-step verification:",
 			 hx_algo_name(t.algorithm), t.digits, t.period, when);
 	} else
-		out_info("  2-step verification: off");
+		out_info(HX_FIELD "off", "2-step verification:");
 	if (pending)
-		out_info("  a re-enrolment is waiting for its first code");
-	out_info("  backup codes left: %d", left);
+		out_info("  a new secret is waiting for its first code");
+	out_info(HX_FIELD "%d", "backup codes left:", left);
 	if (locked) {
 		hx_time_human(st.locked_until, when, sizeof(when));
-		out_info("  locked until %s after %d failures (`pam-recover admin unlock %s`)", when,
-			 st.failures, user);
+		out_info(HX_FIELD "locked until %s after %d wrong codes (`pam-recover admin unlock "
+				  "%s`)",
+			 "logins:", when, st.failures, user);
 	} else
-		out_info("  not locked; %d failed code%s since the last success", st.failures,
-			 st.failures == 1 ? "" : "s");
+		out_info(HX_FIELD "not locked (%d wrong code%s since the last success)", "logins:",
+			 st.failures, st.failures == 1 ? "" : "s");
+	int napps = 0;
+	if (store_app_list(s, user, count_app, &napps) < 0) {
+		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	out_info(HX_FIELD "%d", "app passwords:", napps);
 	if (store_app_list(s, user, show_app, &apps) < 0) {
 		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
 		goto out;
 	}
-	if (apps.count == 0)
-		out_info("  app passwords: none");
 	show_contacts(s, &k, user, NULL);
-	out_info("  security question: %s", question ? "set" : "not set");
+	out_info(HX_FIELD "%s", hx_contact_field(CONTACT_QUESTION), question ? "set" : "not set");
 	r = HX_OK;
 out:
 	if (o != NULL)

@@ -687,6 +687,35 @@ def t_status():
     check(r.returncode == 66, f"unknown user: {r.returncode}")
 
 
+@case("same-labels-status-contact-list-admin-show")
+def t_same_labels():
+    """status, contact list and admin show name the same things the same way: the lines of
+    the recovery contacts are identical, and every label the three share is spelt alike."""
+    sb = sandbox()
+    user = sb.new_user()
+    sb.enable_json(user)
+    r = sb.run(["admin", "set-contact", user, "email", "same.labels@mail.example"])
+    check(r.returncode == 0, f"set-contact: {r.stderr}")
+    outs = {}
+    for name, args in (("status", ["status", "--user", user]),
+                       ("contact list", ["contact", "list", "--user", user]),
+                       ("admin show", ["admin", "show", user])):
+        r = sb.run(args)
+        check(r.returncode == 0, f"{name}: {r.returncode} {r.stderr}")
+        outs[name] = {m.group(1): m.group(2).strip() for m in
+                      re.finditer(r"^  (\S[^:]*):\s+(.*)$", r.stdout, re.M)}
+    contact_labels = ("recovery e-mail", "recovery phone", "recovery Telegram",
+                      "security question")
+    for name, fields in outs.items():
+        for lab in contact_labels:
+            check(lab in fields, f"{name} has no {lab!r} line: {sorted(fields)}")
+            check(fields[lab] == outs["status"][lab],
+                  f"{lab}: {name} says {fields[lab]!r}, status {outs['status'][lab]!r}")
+    for lab in ("2-step verification", "backup codes left", "logins", "app passwords"):
+        check(lab in outs["status"] and lab in outs["admin show"],
+              f"{lab!r} not in both status and admin show: {sorted(outs['admin show'])}")
+
+
 @case("audit-events-without-secrets")
 def t_audit():
     sb = sandbox()
