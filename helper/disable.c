@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "helper.h"
 #include "identity.h"
@@ -55,8 +56,8 @@ static int app_one(void *vctx, const struct store_app_password *a)
 	return 0;
 }
 
-/* Delete the app passwords too? The options decide; else, on a terminal, the user (Enter:
- * yes); else yes. 1 revoke, 0 keep, or -1 with *r set (no answer). */
+/* Delete the app passwords too? The options decide; else, when standard input is a terminal,
+ * the user (Enter: yes); else yes. 1 revoke, 0 keep, or -1 with *r set (no answer). */
 static int ask_revoke(const struct uverb *u, const struct apps *ap, int keep, int revoke,
 		      int *r)
 {
@@ -64,7 +65,9 @@ static int ask_revoke(const struct uverb *u, const struct apps *ap, int keep, in
 
 	if (keep || revoke)
 		return revoke;
-	if (out_json_mode())
+	/* Only a person at a terminal is asked; a script that pipes the code in gets the
+	 * default without a question it would not answer. */
+	if (out_json_mode() || !isatty(STDIN_FILENO))
 		return 1;
 	out_info("%s has %d app password%s (%s). They stood in for password + code; with 2-step",
 		 u->user, ap->count, ap->count == 1 ? "" : "s", ap->names);

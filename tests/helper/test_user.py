@@ -333,6 +333,13 @@ def t_disable_apps():
         check(len(left) == (2 if kept else 0), f"answer {answer!r}: app passwords {left}")
         check(("still work" in flat) == kept and ("are deleted" in flat) == (not kept),
               f"answer {answer!r}: the result is not said: {flat!r}")
+    # Not a terminal (a script pipes the code in): no question, the default.
+    user = sb.new_user()
+    secret, _, s0 = sb.enable_json(user)
+    app_add(sb, user, "phone", "imap")
+    r = sb.run(["disable", "--user", user], stdin=totp(secret, s0 + 1) + "\n")
+    check(r.returncode == 0 and "are deleted" in r.stdout and "[Y/n]" not in r.stdout + r.stderr,
+          f"disable from a pipe: {r.returncode} {r.stdout!r} {r.stderr!r}")
     for opts, kept in (([], False), (["--keep-app-passwords"], True)):
         user = sb.new_user()
         secret, _, s0 = sb.enable_json(user)
