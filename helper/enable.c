@@ -354,7 +354,11 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	 * hidden like every code; then it is dropped and enable starts over. */
 	for (int tries = 1;; tries++) {
 		if ((r = tty_ask("code", prompt, 1, code, sizeof(code))) != HX_OK) {
-			drop_pending(h, &u, &e, "no first code");
+			drop_pending(h, &u, &e, tries > 1 ? "first code did not verify"
+							  : "no first code");
+			/* Input ended after a wrong code: the code did not verify (exit 1). */
+			if (tries > 1 && r == HX_DATAERR)
+				r = missed_code(replacing);
 			goto out;
 		}
 		if (first_code_ok(&u, &e, code, &step))

@@ -784,6 +784,12 @@ def t_enable_json():
     check(p.returncode == 0 and done["replaced"] is True and len(done["backup_codes"]) == 10,
           f"json re-enrol: {p.returncode} {out!r} {err!r}")
     check(sb.check_code(user, codes[6]) == LOGIN_WRONG, "old backup code works after re-enrol")
+    # A front end that sends one wrong code and ends its input: the code did not verify (1).
+    other = sb.new_user()
+    r = sb.run(["enable", "--user", other], json_out=True,
+               stdin=_json.dumps({"code": "000000"}) + "\n")
+    check(r.returncode == 1 and sb.status(other)["pending_enrolment"] is False,
+          f"one wrong code then end of input: {r.returncode} {r.stderr[-200:]!r}")
 
 
 @case("json-input-refused-clearly")
