@@ -5,12 +5,15 @@
  */
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "contacts.h"
 #include "doctor.h"
 #include "helper.h"
 #include "out.h"
+#include "reset.h"
 
 struct admin_verb {
 	const char *name;
@@ -45,11 +48,15 @@ static const struct admin_verb admin_verbs[] = {
 	{"show", admin_show,
 	 "show USER\n"
 	 "    2FA state, algorithm, backup codes left, lock, app passwords, contacts (masked).\n"},
-	{"list", admin_list, "list\n    The enrolled users with the date of enrolment.\n"},
+	{"list", admin_list,
+	 "list [--all]\n    The enrolled users with the date of enrolment. --all: every account with a\n"
+	 "    login shell (and every enrolled virtual user), with a header: 2FA on or off, since,\n"
+	 "    backup codes left, locked, recovery contacts.\n"},
 	{"disable-2fa", admin_disable,
 	 "disable-2fa USER\n    Remove USER's TOTP secret and backup codes (2FA off).\n"},
 	{"unlock", admin_unlock,
-	 "unlock USER\n    Lift a lock after too many failed codes and clear the failure count.\n"},
+	 "unlock USER\n    Lift a lock after too many failed codes and clear the failure count;\n"
+	 "    also lift the locks of the reset methods (too many wrong codes or answers).\n"},
 	{"reset-password", admin_reset_password,
 	 "reset-password USER [--suggest]\n    Set USER's password (typed twice, or --suggest: a strong one, shown once),\n"
 	 "    checked against the password policy; 2-step verification is not changed.\n"},
@@ -220,10 +227,17 @@ static int show_app(void *vctx, const struct store_app_password *a)
 	} else {
 		hx_time_human(a->created, created, sizeof(created));
 		hx_time_human(a->last_used, used, sizeof(used));
-		out_info("  app password %-20s services %-20s created %s, last used %s", a->name,
+		out_info("    %-20s services %-16s created %s, last used %s", a->name,
 			 a->services[0] ? a->services : "(any)", created,
 			 a->last_used > 0 ? used : "never");
 	}
+	return 0;
+}
+
+static int count_app(void *vctx, const struct store_app_password *a)
+{
+	(void)a;
+	(*(int *)vctx)++;
 	return 0;
 }
 
@@ -239,7 +253,7 @@ static void show_contacts(struct store *s, const struct seal_key *k, const char 
 		int cr = contact_read(s, k, user, kind, value, sizeof(value), &verified);
 		if (cr == HX_NOUSER) {
 			if (arr == NULL)
-				out_info("  recovery %s: none", kname);
+				out_info(HX_FIELD "none", hx_contact_field(kind));
 			continue;
 		}
 		if (cr == HX_OK)
@@ -251,10 +265,10 @@ static void show_contacts(struct store *s, const struct seal_key *k, const char 
 			oj_bool(co, "verified", cr == HX_OK && verified);
 			oj_push(arr, co);
 		} else if (cr == HX_OK)
-			out_info("  recovery %s: %s (%s)", kname, masked,
-				 verified ? "verified" : "not verified");
+			out_info(HX_FIELD "%s (%s)", hx_contact_field(kind), masked,
+				 verified ? "verified" : "not verified yet");
 		else
-			out_info("  recovery %s: (%s)", kname,
+			out_info(HX_FIELD "(%s)", hx_contact_field(kind),
 				 cr == HX_IOERR ? "store error" : "unreadable: tampered or wrong key");
 		RC_WIPE_ARRAY(value);
 	}
@@ -330,31 +344,36 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 
-	out_info("user %s", user);
+	out_info("Account %s", user);
 	if (enrolled) {
 		hx_time_human(t.created, when, sizeof(when));
-		out_info("  2-step verification: on (%s, %d digits, %d s), enrolled %s",
+		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s", "2-step verification:",
 			 hx_algo_name(t.algorithm), t.digits, t.period, when);
 	} else
-		out_info("  2-step verification: off");
+		out_info(HX_FIELD "off", "2-step verification:");
 	if (pending)
-		out_info("  a re-enrolment is waiting for its first code");
-	out_info("  backup codes left: %d", left);
+		out_info("  a new secret is waiting for its first code");
+	out_info(HX_FIELD "%d", "backup codes left:", left);
 	if (locked) {
 		hx_time_human(st.locked_until, when, sizeof(when));
-		out_info("  locked until %s after %d failures (`pam-recover admin unlock %s`)", when,
-			 st.failures, user);
+		out_info(HX_FIELD "locked until %s after %d wrong codes (`pam-recover admin unlock "
+				  "%s`)",
+			 "logins:", when, st.failures, user);
 	} else
-		out_info("  not locked; %d failed code%s since the last success", st.failures,
-			 st.failures == 1 ? "" : "s");
+		out_info(HX_FIELD "not locked (%d wrong code%s since the last success)", "logins:",
+			 st.failures, st.failures == 1 ? "" : "s");
+	int napps = 0;
+	if (store_app_list(s, user, count_app, &napps) < 0) {
+		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	out_info(HX_FIELD "%d", "app passwords:", napps);
 	if (store_app_list(s, user, show_app, &apps) < 0) {
 		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
 		goto out;
 	}
-	if (apps.count == 0)
-		out_info("  app passwords: none");
 	show_contacts(s, &k, user, NULL);
-	out_info("  security question: %s", question ? "set" : "not set");
+	out_info(HX_FIELD "%s", hx_contact_field(CONTACT_QUESTION), question ? "set" : "not set");
 	r = HX_OK;
 out:
 	if (o != NULL)
@@ -395,21 +414,186 @@ static int list_one(void *vctx, const char *user, int64_t created)
 	return 0;
 }
 
+/* ---- list --all ---- */
+
+/* A login shell: set, and not one of those that refuse logins. */
+static int login_shell(const char *shell)
+{
+	const char *base;
+
+	if (shell == NULL || shell[0] == '\0')
+		return 0;
+	base = strrchr(shell, '/');
+	base = base != NULL ? base + 1 : shell;
+	return strcmp(base, "nologin") != 0 && strcmp(base, "false") != 0;
+}
+
+/* One line (or object) of `list --all`. 0 or -1 (store). */
+static int all_one(struct store *s, const struct seal_key *k, const char *user,
+		   struct json_object *arr, int *unverified)
+{
+	struct store_totp t;
+	struct store_login_state st;
+	struct store_question q;
+	char when[40], contacts[64], value[CONTACT_VALUE_MAX + 1], esc[HX_USER_MAX];
+	int left = 0, r = -1;
+	size_t o = 0;
+	struct json_object *o_ver = NULL, *o_unv = NULL;
+
+	memset(&t, 0, sizeof(t));
+	memset(&st, 0, sizeof(st));
+	memset(&q, 0, sizeof(q));
+	int tr = store_totp_get(s, user, &t);
+	int sr = store_state_get(s, user, &st);
+	int br = store_backup_count(s, user, &left);
+	int qr = store_question_get(s, user, &q);
+	if ((tr != STORE_OK && tr != STORE_NOTFOUND) || sr != STORE_OK ||
+	    (br != STORE_OK && br != STORE_NOTFOUND) || (qr != STORE_OK && qr != STORE_NOTFOUND))
+		goto out;
+	if (br == STORE_NOTFOUND)
+		left = 0;
+	int enrolled = tr == STORE_OK, locked = st.locked_until > rc_now();
+	if (arr != NULL) {
+		o_ver = oj_array();
+		o_unv = oj_array();
+	}
+	contacts[0] = '\0';
+	for (int kind = CONTACT_EMAIL; kind <= CONTACT_QUESTION; kind++) {
+		int verified = 1, have;
+		if (kind == CONTACT_QUESTION)
+			have = qr == STORE_OK;
+		else
+			have = contact_read(s, k, user, kind, value, sizeof(value), &verified) == HX_OK;
+		RC_WIPE_ARRAY(value);
+		if (!have)
+			continue;
+		const char *name = kind == CONTACT_QUESTION ? "question" : hx_contact_kind_name(kind);
+		if (arr != NULL) {
+			oj_push_str(verified ? o_ver : o_unv, name);
+			continue;
+		}
+		int w = snprintf(contacts + o, sizeof(contacts) - o, "%s%s%s", o > 0 ? "," : "", name,
+				 verified ? "" : "?");
+		if (w > 0 && (size_t)w < sizeof(contacts) - o)
+			o += (size_t)w;
+		*unverified |= !verified;
+	}
+	if (arr != NULL) {
+		struct json_object *j = oj_object();
+		oj_str(j, "user", user);
+		oj_bool(j, "totp_enabled", enrolled);
+		hx_time_iso(t.created, when, sizeof(when));
+		oj_str(j, "enrolled", enrolled ? when : NULL);
+		oj_int(j, "backup_codes_left", left);
+		oj_bool(j, "locked", locked);
+		oj_put(j, "contacts", o_ver);
+		oj_put(j, "contacts_unverified", o_unv);
+		o_ver = o_unv = NULL;
+		oj_push(arr, j);
+	} else {
+		rc_log_escape(user, esc, sizeof(esc));
+		if (enrolled) {
+			time_t tt = (time_t)t.created;
+			struct tm tm;
+			if (gmtime_r(&tt, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d", &tm) == 0)
+				snprintf(when, sizeof(when), "-");
+		} else
+			snprintf(when, sizeof(when), "-");
+		printf("%-32s %-4s %-10s %6d  %-6s %s\n", esc, enrolled ? "on" : "off", when, left,
+		       locked ? "yes" : "no", contacts[0] != '\0' ? contacts : "-");
+	}
+	r = 0;
+out:
+	if (o_ver != NULL)
+		json_object_put(o_ver);
+	if (o_unv != NULL)
+		json_object_put(o_unv);
+	rc_wipe(&t, sizeof(t));
+	rc_wipe(&q, sizeof(q));
+	return r;
+}
+
+struct virt_ctx {
+	char (*names)[HX_USER_MAX];
+	size_t n, max;
+};
+
+/* Enrolled names that the passwd pass does not list: virtual mail users, and accounts
+ * without a login shell. */
+static int virt_one(void *vctx, const char *user, int64_t created)
+{
+	struct virt_ctx *v = vctx;
+
+	const struct passwd *pw = getpwnam(user);
+
+	(void)created;
+	if ((pw != NULL && login_shell(pw->pw_shell)) || v->n >= v->max)
+		return 0;
+	if (rc_snprintf(v->names[v->n], HX_USER_MAX, "%s", user) >= 0)
+		v->n++;
+	return 0;
+}
+
+#define LIST_VIRTUAL_MAX 10000
+
+static int list_all(struct store *s, const struct seal_key *k)
+{
+	struct json_object *arr = out_json_mode() ? oj_array() : NULL;
+	struct virt_ctx v = {NULL, 0, LIST_VIRTUAL_MAX};
+	const struct passwd *pw;
+	int unverified = 0, r = HX_IOERR, bad = 0;
+
+	v.names = xcalloc(LIST_VIRTUAL_MAX, sizeof(*v.names));
+	if (store_totp_list(s, virt_one, &v) < 0)
+		goto out;
+	if (arr == NULL)
+		printf("%-32s %-4s %-10s %6s  %-6s %s\n", "USER", "2FA", "SINCE", "BACKUP", "LOCKED",
+		       "CONTACTS");
+	setpwent();
+	while (!bad && (pw = getpwent()) != NULL)
+		if (login_shell(pw->pw_shell) && all_one(s, k, pw->pw_name, arr, &unverified) != 0)
+			bad = 1;
+	endpwent();
+	for (size_t i = 0; !bad && i < v.n; i++)
+		if (all_one(s, k, v.names[i], arr, &unverified) != 0)
+			bad = 1;
+	if (bad)
+		goto out;
+	if (arr != NULL) {
+		out_json(arr);
+		arr = NULL;
+	} else if (unverified)
+		printf("(?: a recovery contact not verified yet)\n");
+	r = HX_OK;
+out:
+	if (r != HX_OK)
+		r = out_fail(HX_IOERR, "admin list: store error: %s", store_errmsg(s));
+	if (arr != NULL)
+		json_object_put(arr);
+	free(v.names);
+	return r;
+}
+
 static int admin_list(struct hctx *h, int argc, char **argv)
 {
 	struct cfg c;
 	struct store *s = NULL;
 	struct seal_key k;
 	struct list_ctx ctx = {NULL, 0};
-	int r, done = HX_USAGE;
+	int r, done = HX_USAGE, all = 0;
+	const struct hx_opt opts[] = {{"all", NULL, &all}};
 
 	memset(&k, 0, sizeof(k));
-	if (admin_parse(h, "list", argc, argv, NULL, 0, NULL, 0, &done) != 0)
+	if (admin_parse(h, "list", argc, argv, opts, 1, NULL, 0, &done) != 0)
 		return done;
 	if ((r = hx_load_config(h, &c)) != 0)
 		return r;
 	if ((r = hx_open(h, &c, 0, &k, &s)) != 0)
 		goto out_cfg;
+	if (all) {
+		r = list_all(s, &k);
+		goto out;
+	}
 	if (out_json_mode())
 		ctx.arr = oj_array();
 	if (store_totp_list(s, list_one, &ctx) < 0) {
@@ -475,6 +659,36 @@ out:
 	return r;
 }
 
+/* Clear the reset's counters for `user`: the lock of each method (reset-lock:METHOD:USER),
+ * the codes tried to keep 2FA (reset-totp:USER) and the question's daily tries
+ * (question:USER). *nlocked gets the number of methods that were locked. 0 or -1 (store). */
+static int clear_reset_locks(const struct cfg *c, struct store *s, const char *user,
+			     int *nlocked)
+{
+	char key[HX_USER_MAX + 32];
+	int window = c->unlock_time > 0 ? c->unlock_time : RESET_LOCK_DEFAULT;
+
+	*nlocked = 0;
+	for (int m = 0; m < RM_COUNT + 2; m++) {
+		int count = 0, w, cr;
+
+		if (m < RM_COUNT)
+			w = rc_snprintf(key, sizeof(key), "reset-lock:%s:%s", reset_method_id(m), user);
+		else
+			w = rc_snprintf(key, sizeof(key), m == RM_COUNT ? "reset-totp:%s" : "question:%s",
+					user);
+		if (w < 0)
+			return -1;
+		if (m < RM_COUNT &&
+		    store_counter_get(s, key, rc_now(), window, &count) == STORE_OK && count > 0)
+			(*nlocked)++;
+		cr = store_counter_clear(s, key);
+		if (cr != STORE_OK && cr != STORE_NOTFOUND)
+			return -1;
+	}
+	return 0;
+}
+
 static int admin_unlock(struct hctx *h, int argc, char **argv)
 {
 	struct cfg c;
@@ -482,7 +696,7 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 	struct seal_key k;
 	struct store_login_state st;
 	const char *user = NULL;
-	int r;
+	int r, reset_locks = 0;
 
 	memset(&k, 0, sizeof(k));
 	if ((r = open_for_user(h, "unlock", argc, argv, &c, &k, &s, &user)) != 0)
@@ -507,8 +721,13 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 			ok = cr == STORE_OK || cr == STORE_NOTFOUND;
 		}
 	}
+	/* The locks of the reset methods (too many wrong codes or answers) go too. */
+	ok = ok && clear_reset_locks(&c, s, user, &reset_locks) == 0;
 	ok = ok && store_audit_add(s, user, (long)h->ruid, "unlock", "admin",
-				   was_locked ? "was locked" : "was not locked") == STORE_OK;
+				   was_locked ? (reset_locks > 0 ? "was locked, reset methods unlocked"
+								: "was locked")
+					      : (reset_locks > 0 ? "reset methods unlocked"
+								 : "was not locked")) == STORE_OK;
 	if (hx_txn_end(s, ok) != 0) {
 		r = out_fail(HX_IOERR, "admin unlock: nothing changed, store error: %s",
 			     store_errmsg(s));
@@ -519,10 +738,15 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 		oj_bool(o, "ok", 1);
 		oj_str(o, "user", user);
 		oj_bool(o, "was_locked", was_locked);
+		oj_int(o, "reset_methods_unlocked", reset_locks);
 		out_json(o);
-	} else
+	} else {
 		out_info("%s is unlocked%s; the failure count is cleared.", user,
 			 was_locked ? "" : " (was not locked)");
+		if (reset_locks > 0)
+			out_info("%d locked reset method%s of %s can be used again.", reset_locks,
+				 reset_locks == 1 ? "" : "s", user);
+	}
 	r = HX_OK;
 out:
 	hx_close(&k, s);

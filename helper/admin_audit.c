@@ -1,4 +1,5 @@
 /* `pam-recover admin audit [USER] [--limit N]`: the audit events, newest first (root only). */
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,19 +12,28 @@
 static const char audit_usage[] =
 	"Usage: pam-recover admin audit [USER] [--limit N] [--json]\n"
 	"  The audit events (enrolments, backup codes, app passwords, resets, admin changes),\n"
-	"  newest first: time, user, real uid of the caller, event, method, detail. Never a\n"
-	"  secret. USER: only that user's events. --limit N: at most N events (default 100,\n"
-	"  0 = all).\n";
+	"  newest first: time, user, the caller (by account name; #UID for a uid without\n"
+	"  one), event, method, detail. Never a secret. USER: only that user's events.\n"
+	"  --limit N: at most N events (default 100, 0 = all).\n";
 
 struct audit_ctx {
 	struct json_object *arr;
 	int count;
 };
 
+/* The caller's account name for a real uid ("#UID" when it has none now). */
+static void caller_name(long ruid, char *out, size_t n)
+{
+	const struct passwd *pw = ruid >= 0 ? getpwuid((uid_t)ruid) : NULL;
+
+	if (pw == NULL || rc_snprintf(out, n, "%s", pw->pw_name) < 0)
+		snprintf(out, n, "#%ld", ruid);
+}
+
 static int audit_one(void *vctx, const struct store_audit *a)
 {
 	struct audit_ctx *ctx = vctx;
-	char when[40], user[HX_USER_MAX], detail[256];
+	char when[40], user[HX_USER_MAX], detail[256], by[HX_USER_MAX], byesc[HX_USER_MAX];
 
 	ctx->count++;
 	if (ctx->arr != NULL) {
@@ -32,6 +42,8 @@ static int audit_one(void *vctx, const struct store_audit *a)
 		oj_str(o, "time", when);
 		oj_str(o, "user", a->user);
 		oj_int(o, "ruid", a->ruid);
+		caller_name(a->ruid, by, sizeof(by));
+		oj_str(o, "caller", by[0] != '#' ? by : NULL);
 		oj_str(o, "event", a->event);
 		oj_str(o, "method", a->method);
 		oj_str(o, "detail", a->detail);
@@ -39,12 +51,14 @@ static int audit_one(void *vctx, const struct store_audit *a)
 		return 0;
 	}
 	if (ctx->count == 1)
-		printf("%-20s %-24s %6s %-20s %-8s %s\n", "TIME", "USER", "RUID", "EVENT", "METHOD",
+		printf("%-20s %-24s %-12s %-20s %-8s %s\n", "TIME", "USER", "BY", "EVENT", "METHOD",
 		       "DETAIL");
 	hx_time_human(a->time, when, sizeof(when));
 	rc_log_escape(a->user, user, sizeof(user));
 	rc_log_escape(a->detail, detail, sizeof(detail));
-	printf("%-20s %-24s %6ld %-20s %-8s %s\n", when, user[0] != '\0' ? user : "-", a->ruid,
+	caller_name(a->ruid, by, sizeof(by));
+	rc_log_escape(by, byesc, sizeof(byesc));
+	printf("%-20s %-24s %-12s %-20s %-8s %s\n", when, user[0] != '\0' ? user : "-", byesc,
 	       a->event, a->method[0] != '\0' ? a->method : "-", detail);
 	return 0;
 }

@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "helper.h"
 #include "out.h"
+#include "qr.h"
 #include "secret.h"
 #include "totp.h"
 
@@ -156,12 +158,23 @@ static void enrol_print(const char *user, const struct totp_params *p, const cha
 		 replaced ? "; the old secret and backup codes no longer work" : "");
 	out_info("Add it to the authenticator app with this URI (or a QR code of it):");
 	out_info("  %s", uri);
+	/* On a terminal, the barcode too (the phone scans it off the screen); never into a file
+	 * or a pipe, where a script reads the URI. */
+	if (isatty(STDOUT_FILENO)) {
+		fflush(stdout);
+		if (qr_print(stdout, uri, 0, 0, NULL) < 0)
+			out_info("  (the barcode cannot be drawn; use the URI or the key)");
+	}
 	out_info("Can't scan the barcode? Enter this key by hand (time based):");
 	out_info("  %s", grouped);
 	out_info("Backup codes (each works once, in place of a code from the app):");
 	for (size_t i = 0; i < ncodes; i++)
 		out_info("  %s", codes[i]);
-	out_info("These are shown only now: hand them to %s and keep no copy.", user);
+	if (strcmp(user, "root") == 0)
+		out_info("These are shown only now: keep them somewhere safe off this host (a "
+			 "console that asks root for a code is a lockout without them).");
+	else
+		out_info("These are shown only now: hand them to %s and keep no copy.", user);
 	RC_WIPE_ARRAY(grouped);
 }
 
@@ -178,7 +191,7 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 	struct store_totp t, old;
 	struct totp_params p;
 	unsigned char secret[ENROL_SECRET_LEN];
-	char b32[64], uri[URI_MAX], label[300], host[256];
+	char b32[64], uri[URI_MAX], host[256];
 	char codes[BACKUP_MAX][SECRET_BACKUP_DIGITS + 1];
 	unsigned char hashes[BACKUP_MAX][STORE_HASH_LEN];
 	size_t ncodes;
@@ -231,8 +244,7 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 	if (seal_encrypt(&k, user, "totp", secret, sizeof(secret), t.sealed, &t.sealed_len) != 0 ||
 	    hx_make_backup_codes(&k, user, ncodes, codes, hashes) != 0 ||
 	    totp_base32_encode(secret, sizeof(secret), b32, sizeof(b32)) != 0 ||
-	    hx_totp_label(user, label, sizeof(label)) != 0 ||
-	    totp_uri(hx_issuer(&c, host, sizeof(host)), label, secret, sizeof(secret), &p, uri,
+	    totp_uri(hx_issuer(&c, host, sizeof(host)), user, secret, sizeof(secret), &p, uri,
 		     sizeof(uri)) != 0) {
 		r = out_fail(HX_SOFTWARE, "admin enrol: cannot make the secret");
 		goto out;

@@ -5,6 +5,7 @@
  * to the PAM services it was made for.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 
 #define APP_NAME_MAX 63
 #define APP_SERVICE_MAX 63
+#define APP_PAMD_DIR "/etc/pam.d" /* where libpam reads the services */
 
 static const char app_usage[] =
 	"Usage: pam-recover app-password add NAME [--service SERVICE[,SERVICE...]] [--user USER]\n"
@@ -89,9 +91,79 @@ static int bad_name(const char *verb, const char *name)
 			verb, esc, strlen(name) > APP_NAME_MAX ? "..." : "", APP_NAME_MAX);
 }
 
+struct name_ctx {
+	const char *name;
+	int taken;
+};
+
+static int name_one(void *vctx, const struct store_app_password *a)
+{
+	struct name_ctx *ctx = vctx;
+
+	if (strcmp(a->name, ctx->name) == 0)
+		ctx->taken = 1;
+	return 0;
+}
+
+/* Does /etc/pam.d/SERVICE check app passwords (a pam_recover.so line with app_passwords)?
+ * 1 yes, 0 no or unreadable. A plain read of root's files, for a warning only. */
+static int service_checks_app_passwords(const char *service)
+{
+	char path[PATH_MAX], line[1024];
+	int found = 0;
+	FILE *f;
+
+	if (rc_snprintf(path, sizeof(path), "%s/%s", APP_PAMD_DIR, service) < 0 ||
+	    (f = fopen(path, "re")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char *save = NULL, *tok;
+		int module = 0;
+
+		line[strcspn(line, "#\n")] = '\0';
+		for (tok = strtok_r(line, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
+			const char *base = strrchr(tok, '/');
+			base = base != NULL ? base + 1 : tok;
+			if (strcmp(base, "pam_recover.so") == 0)
+				module = 1;
+			else if (module && (strcmp(tok, "app_passwords") == 0 ||
+					    strcmp(tok, "app_passwords=yes") == 0 ||
+					    strcmp(tok, "app_passwords=true") == 0 ||
+					    strcmp(tok, "app_passwords=1") == 0))
+				found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Warn about each service in `list` ("imap,smtp") where no app password can ever log in. */
+static void warn_services(const char *verb, const char *list)
+{
+	char svc[APP_SERVICE_MAX + 1];
+
+	for (const char *p = list; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		if (len < sizeof(svc)) {
+			memcpy(svc, p, len);
+			svc[len] = '\0';
+			if (!service_checks_app_passwords(svc))
+				out_warn("%s: no PAM service \"%s\" in %s checks app passwords (a "
+					 "pam_recover.so line with app_passwords): this app password "
+					 "cannot log in there. Dovecot's service is the name in its "
+					 "passdb's `args =` (default: dovecot); ask the administrator "
+					 "which name to use.",
+					 verb, svc, APP_PAMD_DIR);
+		}
+		p += len;
+		p += *p == ',';
+	}
+}
+
 static int app_add(const struct hctx *h, struct uverb *u, const char *name,
 		   const char *service_opt)
 {
+	struct name_ctx taken = {name, 0};
 	struct store_app_password a;
 	char pw[SECRET_APP_PW_LEN + 1], norm[SECRET_APP_PW_LEN + 1], detail[400];
 	int r, ar = STORE_ERR;
@@ -111,6 +183,21 @@ static int app_add(const struct hctx *h, struct uverb *u, const char *name,
 			     u->name, esc);
 		goto out;
 	}
+	/* A taken name is refused before the password is asked (the store refuses it again
+	 * at the insert, should another run take it meanwhile). */
+	if (store_app_list(u->store, u->user, name_one, &taken) < 0) {
+		r = uv_store_fail(u);
+		goto out;
+	}
+	if (taken.taken) {
+		r = out_fail(HX_DATAERR, "%s: an app password called \"%s\" exists already: "
+					 "choose another name, or revoke it first "
+					 "(`pam-recover app-password revoke %s`); nothing changed",
+			     u->name, a.name, a.name);
+		goto out;
+	}
+	if (a.services[0] != '\0')
+		warn_services(u->name, a.services);
 	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK)
 		goto out;
 	a.created = rc_now();

@@ -279,11 +279,17 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 			syslog(LOG_WARNING, "check: user=%s locked after too many failures", rq->user);
 		break;
 	}
-	case MODE_APP:
-		r = login_app_password(s, &k, rq->user, rq->service, rq->input, now);
+	case MODE_APP: {
+		char other[200];
+		r = login_app_password_other(s, &k, rq->user, rq->service, rq->input, now, other,
+					     sizeof(other));
 		*reason = r == LOGIN_OK_APP ? "app password accepted"
 			  : r == LOGIN_NO_APP ? "not an app password for this service" : "store error";
+		if (r == LOGIN_NO_APP && other[0] != '\0')
+			syslog(LOG_NOTICE, "check: user=%s: refused: app password %s is not for %s",
+			       rq->user, other, rq->service);
 		break;
+	}
 	default:
 		r = LOGIN_ERROR;
 		break;

@@ -83,10 +83,10 @@ static int compose(const struct uverb *u, int kind, const char *code, char *subj
 				   "recovery e-mail of the account %s on %s.\n\n"
 				   "Your confirmation code: %s\n\n"
 				   "Type it where pam-recover asks for it. It is valid for %d "
-				   "minutes and works once.\n\n"
+				   "minute%s and works once.\n\n"
 				   "If this was not you, ignore this message: nothing changes "
 				   "without the code.\n",
-				   u->user, name, code, minutes) < 0
+				   u->user, name, code, minutes, minutes == 1 ? "" : "s") < 0
 			       ? -1
 			       : 0;
 	return rc_snprintf(text, tn,
@@ -149,8 +149,9 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 	}
 	uv_log(h, u, "contact-code-sent", detail);
 	if (!out_json_mode())
-		out_info("A code was sent to %s. It is valid for %d minutes.", masked,
-			 (ttl_of(&u->cfg, kind) + 59) / 60);
+		out_info("A code was sent to %s. It is valid for %d minute%s.", masked,
+			 (ttl_of(&u->cfg, kind) + 59) / 60,
+			 (ttl_of(&u->cfg, kind) + 59) / 60 == 1 ? "" : "s");
 	r = HX_OK;
 out:
 	RC_WIPE_ARRAY(code);
@@ -301,9 +302,10 @@ static int finish_later(const struct uverb *u, int kind, const char *value, cons
 		else
 			out_info("%s is saved as your %s but does not count until it is verified: "
 				 "run `pam-recover contact verify %s` and type the code within %d "
-				 "minutes.",
+				 "minute%s.",
 				 masked, ct_label(kind), hx_contact_kind_name(kind),
-				 (ttl_of(&u->cfg, kind) + 59) / 60);
+				 (ttl_of(&u->cfg, kind) + 59) / 60,
+				 (ttl_of(&u->cfg, kind) + 59) / 60 == 1 ? "" : "s");
 		(void)ask_status; /* saved and sent: a consistent state however the prompt ended */
 		return HX_OK;
 	}

@@ -248,7 +248,7 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 		}
 		if (cr == HX_NOUSER) {
 			if (arr == NULL)
-				out_info("  %-18s none", ct_label(kind));
+				out_info(HX_FIELD "none", hx_contact_field(kind));
 			continue;
 		}
 		count++;
@@ -261,13 +261,13 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 			oj_bool(c, "verified", verified);
 			oj_push(arr, c);
 		} else if (cr != HX_OK)
-			out_info("  %-18s (unreadable: ask the administrator to set it again)",
-				 ct_label(kind));
+			out_info(HX_FIELD "(unreadable: ask the administrator to set it again)",
+				 hx_contact_field(kind));
 		else if (verified)
-			out_info("  %-18s %s (verified)", ct_label(kind), masked);
+			out_info(HX_FIELD "%s (verified)", hx_contact_field(kind), masked);
 		else
-			out_info("  %-18s %s (not verified yet: `pam-recover contact verify %s`)",
-				 ct_label(kind), masked, words[kind]);
+			out_info(HX_FIELD "%s (not verified yet: `pam-recover contact verify %s`)",
+				 hx_contact_field(kind), masked, words[kind]);
 	}
 	qr = store_question_get(u.store, u.user, &q);
 	if (qr != STORE_OK && qr != STORE_NOTFOUND) {
@@ -289,9 +289,9 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 		else
 			rc_log_escape(q.question, esc, sizeof(esc));
 		if (qr == STORE_OK)
-			out_info("  %-18s \"%s\"", ct_label(CONTACT_QUESTION), esc);
+			out_info(HX_FIELD "\"%s\"", hx_contact_field(CONTACT_QUESTION), esc);
 		else
-			out_info("  %-18s none", ct_label(CONTACT_QUESTION));
+			out_info(HX_FIELD "not set", hx_contact_field(CONTACT_QUESTION));
 		if (count == 0)
 			out_info("You have no way to reset a forgotten password yet: add one with "
 				 "`pam-recover contact set email ADDRESS` (or phone, telegram, "

@@ -23,6 +23,9 @@
 #define ENABLE_BACKUP_MAX 50
 #define ENABLE_URI_MAX 1024
 #define ENABLE_CODE_MAX 32
+#define ENABLE_TRIES 3	       /* first codes tried against one new secret before starting over */
+#define ENABLE_SCREEN_LINES 24 /* the terminal the barcode and the code prompt must fit */
+#define ENABLE_SCREEN_COLS 80
 
 static const char enable_usage[] =
 	"Usage: pam-recover enable [--user USER] [--json]\n"
@@ -30,8 +33,8 @@ static const char enable_usage[] =
 	"Turn on 2-step verification for your account. After your password, a barcode (QR\n"
 	"code) is shown: scan it with a code generator app on your phone (FreeOTP, Google\n"
 	"Authenticator or any TOTP app), or type the key shown under \"Can't scan the barcode?\".\n"
-	"Then enter the first code the app shows. Only when it is right is 2-step verification\n"
-	"activated; ten backup codes are then printed once.\n"
+	"Then enter the first code the app shows (three tries). Only when it is right is 2-step\n"
+	"verification activated; ten backup codes are then printed once.\n"
 	"\n"
 	"When it is already on, running it again asks first for a code from the app (or a\n"
 	"backup code), then gives a new secret; the current one and its backup codes keep\n"
@@ -42,7 +45,8 @@ static const char enable_usage[] =
 	"  --json       one JSON object per step on stdout; input objects on stdin:\n"
 	"               {\"password\":\"...\"} (non-root), {\"current_code\":\"...\"} (when\n"
 	"               already on), then {\"code\":\"123456\"} (the first code of the new\n"
-	"               secret, after the object that shows it)\n"
+	"               secret, after the object that shows it; a wrong one is answered\n"
+	"               {\"ok\":false,\"step\":\"verify\",\"tries_left\":N,...})\n"
 	"\n"
 	"Exit status: 0 activated, 1 wrong password or code (nothing changed), 75 too many\n"
 	"wrong passwords, 77 permission denied; see pam-recover(8).\n";
@@ -79,7 +83,7 @@ static int make_enrolment(struct uverb *u, struct enrolment *e)
 			 &e->t.sealed_len) != 0 ||
 	    totp_base32_encode(e->secret, sizeof(e->secret), e->b32, sizeof(e->b32)) != 0 ||
 	    hx_totp_label(u->user, e->label, sizeof(e->label)) != 0 ||
-	    totp_uri(e->issuer, e->label, e->secret, sizeof(e->secret), &e->p, e->uri,
+	    totp_uri(e->issuer, u->user, e->secret, sizeof(e->secret), &e->p, e->uri,
 		     sizeof(e->uri)) != 0)
 		return -1;
 	hx_group4(e->b32, e->grouped, sizeof(e->grouped));
@@ -112,21 +116,24 @@ static int show_enrolment(const struct uverb *u, const struct enrolment *e, int 
 	out_info("%s", "");
 	out_info("1) Install a code generator app on your phone (FreeOTP, Google Authenticator,");
 	out_info("   or any other TOTP app).");
-	out_info("2) Scan this barcode with the app:");
-	out_info("%s", "");
-	fflush(stdout);
-	if (qr_print(stdout, e->uri) != 0)
-		out_info("   (the barcode cannot be drawn; use the key below)");
-	out_info("%s", "");
-	out_info("Can't scan the barcode? Add the account in the app by hand:");
-	out_info("   account: %s", e->label);
-	out_info("   key:     %s", e->grouped);
-	out_info("   type:    time based, %s, %d digits, every %d seconds",
+	out_info("   Can't scan the barcode? Add the account in the app by hand:");
+	out_info("      account: %s", e->label);
+	out_info("      key:     %s", e->grouped);
+	out_info("      type:    time based, %s, %d digits, every %d seconds",
 		 hx_algo_name(e->p.algorithm), e->p.digits, e->p.period);
-	out_info("or open this link on the phone:");
-	out_info("   %s", e->uri);
+	out_info("   or open this link on the phone:");
+	out_info("      %s", e->uri);
 	out_info("%s", "");
-	out_info("3) Open the app, generate the code for this account and enter it here.");
+	/* The barcode comes last, right above the code prompt, so that on an 80x24 terminal the
+	 * whole symbol is on the screen when the code is asked. */
+	out_info("2) Scan this barcode with the app, then enter the code the app shows:");
+	fflush(stdout);
+	int qr = qr_print(stdout, e->uri, ENABLE_SCREEN_LINES - 2, ENABLE_SCREEN_COLS, NULL);
+	if (qr < 0)
+		out_info("   (the barcode cannot be drawn; use the key above)");
+	else if (qr > 0)
+		out_info("   (make the window taller to see all of the barcode, or use the key above)");
+	fflush(stdout);
 	return 0;
 }
 
@@ -245,15 +252,48 @@ static void drop_pending(const struct hctx *h, struct uverb *u, const struct enr
 	uv_log(h, u, "enable-failed", why);
 }
 
-/* The code was wrong: say how to go on. */
+/* The code was wrong, ENABLE_TRIES times: say how to go on. */
 static int missed_code(int replacing)
 {
 	return out_fail(HX_WRONG,
-			"enable: that code does not match; 2-step verification %s. If you missed the "
-			"first code, repeat `pam-recover enable`: erase the entry in the app, scan the "
-			"new barcode and enter the first code it shows. If codes never match, set the "
-			"time on your phone automatically.",
+			"enable: that code does not match either; 2-step verification %s. Repeat "
+			"`pam-recover enable`: erase the entry in the app, scan the new barcode and "
+			"enter the code it shows. If codes never match, set the time on your phone "
+			"automatically.",
 			replacing ? "stays on with your current secret" : "is still off");
+}
+
+/* A wrong first code with tries left: the same secret, another try. */
+static void wrong_try(int left)
+{
+	static const char msg[] = "That code does not match. Check that it comes from the entry "
+				  "just added to the app, and that the phone's time is right.";
+
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 0);
+		oj_str(o, "step", "verify");
+		oj_str(o, "error", msg);
+		oj_int(o, "tries_left", left);
+		out_json(o);
+		return;
+	}
+	out_info("%s", msg);
+	out_info("%d %s left.", left, left == 1 ? "try" : "tries");
+}
+
+/* Is `code` the current code of the new secret? *step gets its time step. */
+static int first_code_ok(const struct uverb *u, const struct enrolment *e, const char *code,
+			 int64_t *step)
+{
+	char norm[ENABLE_CODE_MAX];
+	int ok = secret_normalise(code, norm, sizeof(norm)) == 0 &&
+		 strlen(norm) == (size_t)e->p.digits && all_digits(norm) &&
+		 totp_verify(e->secret, sizeof(e->secret), &e->p, rc_now(), u->cfg.window, norm,
+			     step) == 0;
+
+	RC_WIPE_ARRAY(norm);
+	return ok;
 }
 
 int cmd_enable(struct hctx *h, int argc, char **argv)
@@ -261,7 +301,7 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	struct uverb u;
 	struct enrolment e;
 	struct store_totp old;
-	char code[ENABLE_CODE_MAX], norm[ENABLE_CODE_MAX], prompt[64];
+	char code[ENABLE_CODE_MAX], prompt[64];
 	char codes[ENABLE_BACKUP_MAX][SECRET_BACKUP_DIGITS + 1];
 	unsigned char hashes[ENABLE_BACKUP_MAX][STORE_HASH_LEN];
 	size_t ncodes = 0;
@@ -273,7 +313,7 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	memset(&old, 0, sizeof(old));
 	memset(codes, 0, sizeof(codes));
 	memset(hashes, 0, sizeof(hashes));
-	code[0] = norm[0] = '\0';
+	code[0] = '\0';
 	u.name = "enable";
 	if (uv_parse(h, &u, enable_usage, argc, argv, NULL, 0, NULL, 0, 0, &npos, &done) != 0)
 		return done;
@@ -310,16 +350,26 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	show_enrolment(&u, &e, replacing);
 	if (rc_snprintf(prompt, sizeof(prompt), "Code from the app (%d digits): ", e.p.digits) < 0)
 		prompt[0] = '\0';
-	if ((r = tty_ask("code", prompt, 0, code, sizeof(code))) != HX_OK) {
-		drop_pending(h, &u, &e, "no first code");
-		goto out;
-	}
-	if (secret_normalise(code, norm, sizeof(norm)) != 0 ||
-	    strlen(norm) != (size_t)e.p.digits || !all_digits(norm) ||
-	    totp_verify(e.secret, sizeof(e.secret), &e.p, rc_now(), u.cfg.window, norm, &step) != 0) {
-		drop_pending(h, &u, &e, "first code did not verify");
-		r = missed_code(replacing);
-		goto out;
+	/* ENABLE_TRIES tries on this secret (a mistyped code, a scan of the wrong entry), typed
+	 * hidden like every code; then it is dropped and enable starts over. */
+	for (int tries = 1;; tries++) {
+		if ((r = tty_ask("code", prompt, 1, code, sizeof(code))) != HX_OK) {
+			drop_pending(h, &u, &e, tries > 1 ? "first code did not verify"
+							  : "no first code");
+			/* Input ended after a wrong code: the code did not verify (exit 1). */
+			if (tries > 1 && r == HX_DATAERR)
+				r = missed_code(replacing);
+			goto out;
+		}
+		if (first_code_ok(&u, &e, code, &step))
+			break;
+		RC_WIPE_ARRAY(code);
+		if (tries >= ENABLE_TRIES) {
+			drop_pending(h, &u, &e, "first code did not verify");
+			r = missed_code(replacing);
+			goto out;
+		}
+		wrong_try(ENABLE_TRIES - tries);
 	}
 
 	ncodes = u.cfg.backup_codes > 0 ? (size_t)u.cfg.backup_codes : 0;
@@ -362,7 +412,6 @@ out:
 	enrolment_wipe(&e);
 	rc_wipe(&old, sizeof(old));
 	RC_WIPE_ARRAY(code);
-	RC_WIPE_ARRAY(norm);
 	RC_WIPE_ARRAY(codes);
 	RC_WIPE_ARRAY(hashes);
 	uv_close(&u);

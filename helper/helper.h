@@ -142,6 +142,11 @@ int hx_make_backup_codes(const struct seal_key *k, const char *user, size_t n,
 /* "email", "phone", "telegram"; NULL for an unknown kind. (Not the seal field name: that is
  * contact_seal_field() in contacts.c, "contact:KIND"; read contacts with contact_read().) */
 const char *hx_contact_kind_name(int kind);
+/* One set of labels for status, contact list and admin show: "recovery e-mail:",
+ * "recovery phone:", "recovery Telegram:", "security question:" (kind 3); printed with
+ * HX_FIELD, the layout of every "label: value" line of those three commands. */
+const char *hx_contact_field(int kind);
+#define HX_FIELD "  %-20s "
 /* Masked for display: "a***@example.org", "+3*******12", "1*****89". */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n);
 /* A secret in groups of four for typing: "ABCD EFGH ..." (mask.c). */

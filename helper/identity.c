@@ -210,8 +210,8 @@ int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
 		       (long)h->ruid, count);
 		if (c->deny > 0 && count >= c->deny)
 			r = out_fail(HX_WRONG, "wrong password; nothing changed. That was the last "
-					       "try: wait %d minutes before trying again",
-				     (window + 59) / 60);
+					       "try: wait %d minute%s before trying again",
+				     (window + 59) / 60, (window + 59) / 60 == 1 ? "" : "s");
 		else if (c->deny > 0)
 			r = out_fail(HX_WRONG, "wrong password; nothing changed. Run the command "
 					       "again (%d tr%s left)",
@@ -224,9 +224,9 @@ int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
 locked:
 	syslog(LOG_NOTICE, "confirm: user=%s ruid=%ld refused: too many wrong passwords", user,
 	       (long)h->ruid);
-	r = out_fail(HX_TEMPFAIL, "too many wrong passwords for %s: try again in %d minutes; "
+	r = out_fail(HX_TEMPFAIL, "too many wrong passwords for %s: try again in %d minute%s; "
 				  "nothing changed",
-		     user, (window + 59) / 60);
+		     user, (window + 59) / 60, (window + 59) / 60 == 1 ? "" : "s");
 out:
 	RC_WIPE_ARRAY(password);
 	return r;

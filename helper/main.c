@@ -54,9 +54,9 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-14s %s\n", verbs[i].name, verbs[i].summary);
 	fputs("\nExit status: 0 ok, 1 wrong code or proof, 64 usage, 65 bad input, 66 no such user\n"
-	      "or file, 70 internal error, 73 cannot create, 74 store I/O error, 75 try later,\n"
-	      "77 permission denied, 78 configuration error. `check` answers with the codes of\n"
-	      "pam-recover(8).\n",
+	      "or file, 69 mail server or gateway unreachable, 70 internal error, 73 cannot\n"
+	      "create, 74 store I/O error, 75 try later, 77 permission denied, 78 configuration\n"
+	      "error. `check` answers with the codes of pam-recover(8).\n",
 	      f);
 }
 

@@ -13,6 +13,14 @@ const char *hx_contact_kind_name(int kind)
 	return kind_names[kind];
 }
 
+const char *hx_contact_field(int kind)
+{
+	static const char *const fields[] = {"recovery e-mail:", "recovery phone:",
+					     "recovery Telegram:", "security question:"};
+
+	return kind >= 0 && kind <= 3 ? fields[kind] : "?";
+}
+
 /* One masking for status, admin show, contact list and reset hints (channel_mask). The
  * store's contact kinds and the channel kinds share their numbering. */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n)

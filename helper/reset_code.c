@@ -55,14 +55,15 @@ int reset_code_step(struct reset *r, int method, int real)
 		else if (method == RM_EMAIL)
 			snprintf(msg, sizeof(msg),
 				 "If the address matches the recovery address of the account, a code "
-				 "was sent to it; it is valid for %d minutes. Enter the code (an empty "
+				 "was sent to it; it is valid for %d minute%s. Enter the code (an empty "
 				 "line goes back to the methods).",
-				 (ttl + 59) / 60);
+				 (ttl + 59) / 60, (ttl + 59) / 60 == 1 ? "" : "s");
 		else
 			snprintf(msg, sizeof(msg),
-				 "A code was sent by %s to %s; it is valid for %d minutes. Enter the "
+				 "A code was sent by %s to %s; it is valid for %d minute%s. Enter the "
 				 "code (an empty line goes back to the methods).",
-				 method == RM_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60);
+				 method == RM_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60,
+				 (ttl + 59) / 60 == 1 ? "" : "s");
 		oj_str(st, "message", msg);
 		if ((rc = reset_ask(r, st, "code", "Code: ", 0, typed, sizeof(typed))) != HX_OK)
 			goto out;

@@ -152,9 +152,10 @@ static void notify(struct reset *r, int apps_cleared, struct json_object *sent,
 	char host[256], when[64], how[256], support[300], text[2048], shorttext[480];
 	char value[CONTACT_VALUE_MAX], err[512];
 
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "this host");
-	host[sizeof(host) - 1] = '\0';
+	/* The site as the code and contact messages name it: the issuer, else the host name. */
+	const char *site = hx_issuer(&r->cfg, host, sizeof(host));
+	if (site != host)
+		snprintf(host, sizeof(host), "%s", site);
 	hx_time_human(rc_now(), when, sizeof(when));
 	proof_words(r, how, sizeof(how));
 	if (r->cfg.support_contact != NULL)
@@ -241,8 +242,12 @@ int reset_password_step(struct reset *r)
 	}
 	if (rc_snprintf(msg, sizeof(msg), "Your password has been reset. %s%s%s",
 			r->keep_2fa ? "2-step verification stays on."
-				    : "2-step verification is off: turn it on again with "
-				      "`pam-recover enable`.",
+			/* A web front end's user may have no shell: no command for them. */
+			: r->ui == &reset_ui_json
+				? "2-step verification is off: the authenticator app and the "
+				  "backup codes no longer work; turn it on again as soon as you can."
+				: "2-step verification is off: turn it on again with "
+				  "`pam-recover enable`.",
 			json_object_array_length(sent) > 0
 				? " A notice was sent to your recovery contacts."
 				: "",

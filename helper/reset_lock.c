@@ -55,8 +55,8 @@ void reset_lock_method(struct reset *r, int m)
 void reset_locked_error(struct reset *r, int m)
 {
 	reset_error(r, "locked", 0,
-		    "Too many wrong tries: %s is locked for this account for %d minutes. Choose "
+		    "Too many wrong tries: %s is locked for this account for %d minute%s. Choose "
 		    "another method, or try again later.",
 		    m == RM_QUESTION ? "the security question" : "this method",
-		    (reset_lock_window(r) + 59) / 60);
+		    (reset_lock_window(r) + 59) / 60, (reset_lock_window(r) + 59) / 60 == 1 ? "" : "s");
 }

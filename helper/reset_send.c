@@ -46,11 +46,14 @@ static int make_link(const struct reset *r, const char *code, char *out, size_t 
 	return 0;
 }
 
-static void host_name(char *out, size_t n)
+/* The site's name as every message gives it (the contact confirmations, the notices): the
+ * configured issuer, else the host name. */
+static void host_name(const struct reset *r, char *out, size_t n)
 {
-	if (gethostname(out, n) != 0)
-		snprintf(out, n, "this host");
-	out[n - 1] = '\0';
+	const char *name = hx_issuer(&r->cfg, out, n);
+
+	if (name != out)
+		snprintf(out, n, "%s", name);
 }
 
 /* The message that carries the code. */
@@ -59,7 +62,7 @@ static int code_text(const struct reset *r, int m, const char *code, int ttl, ch
 	char host[256], link[1024];
 	int minutes = (ttl + 59) / 60;
 
-	host_name(host, sizeof(host));
+	host_name(r, host, sizeof(host));
 	if (m != RM_EMAIL)
 		return rc_snprintf(out, n,
 				   "%s: your password reset code for %s is %s (valid %d min). "
@@ -73,11 +76,11 @@ static int code_text(const struct reset *r, int m, const char *code, int ttl, ch
 			   "on %s.\n\n"
 			   "Your code: %s\n\n"
 			   "Type it where you asked for it, or run `pam-recover reset --code`.%s%s%s\n"
-			   "The code works once and for %d minutes.\n\n"
+			   "The code works once and for %d minute%s.\n\n"
 			   "If you did not ask for this, ignore this message: your password has not "
 			   "changed.\n",
 			   r->user, host, code, link[0] ? "\nOr open this link:\n\n" : "", link,
-			   link[0] ? "\n" : "", minutes) < 0 ? -1 : 0;
+			   link[0] ? "\n" : "", minutes, minutes == 1 ? "" : "s") < 0 ? -1 : 0;
 }
 
 /* Per-caller send limit (non-root callers). HX_OK, or an exit status after the error. */

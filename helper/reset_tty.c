@@ -58,7 +58,14 @@ static int ask_method(struct json_object *methods, const char *prompt, char *out
 			 hint != NULL && hint[0] ? "  " : "", hint != NULL ? hint : "");
 		tty_note(buf);
 	}
-	snprintf(buf, sizeof(buf), "%s[1-%zu] ", prompt, count);
+	/* "Method (1-3): "; with one method only, "Method (1): ". */
+	size_t plen = strlen(prompt);
+	while (plen > 0 && (prompt[plen - 1] == ' ' || prompt[plen - 1] == ':'))
+		plen--;
+	if (count == 1)
+		snprintf(buf, sizeof(buf), "%.*s (1): ", (int)plen, prompt);
+	else
+		snprintf(buf, sizeof(buf), "%.*s (1-%zu): ", (int)plen, prompt, count);
 	if ((rc = tty_ask("method", buf, 0, out, n)) != HX_OK)
 		return rc;
 	if (rc_parse_long(out, 1, (long)count, &pick) == 0) {
@@ -67,6 +74,8 @@ static int ask_method(struct json_object *methods, const char *prompt, char *out
 	}
 	return HX_OK;
 }
+
+static char last_msg[2048]; /* the paragraph of the step asked last */
 
 static int tty_ask_step(struct reset *r, struct json_object *step, const char *field,
 			const char *prompt, int secret, char *out, size_t n, const char *prompt2,
@@ -77,8 +86,12 @@ static int tty_ask_step(struct reset *r, struct json_object *step, const char *f
 	int rc;
 
 	(void)r;
-	if (msg != NULL)
+	/* A step asked again (after a wrong code or answer) does not repeat its paragraph: the
+	 * error said what went wrong, the prompt is enough. */
+	if (msg != NULL && strcmp(msg, last_msg) != 0) {
 		line("", msg, NULL);
+		snprintf(last_msg, sizeof(last_msg), "%s", msg);
+	}
 	if (question != NULL)
 		line("Security question: ", question, NULL);
 	if (json_object_object_get_ex(step, "methods", &methods) &&

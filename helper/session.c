@@ -54,8 +54,11 @@ int hx_open(const struct hctx *h, const struct cfg *c, int store_flags, struct s
 						   "cannot be used); the administrator can run "
 						   "`pam-recover admin doctor`");
 		}
-		return out_fail(HX_CONFIG, "cannot load the key %s: %s (has `pam-recover admin init` run?)",
-				c->key_file, err[0] ? err : "error");
+		/* The reason names the fix when it knows it (a missing file: admin init). */
+		return out_fail(HX_CONFIG, "cannot load the key %s: %s%s", c->key_file,
+				err[0] ? err : "error",
+				strstr(err, "admin init") != NULL ? ""
+								  : " (has `pam-recover admin init` run?)");
 	}
 	if (store_open(c, store_flags, s, err, sizeof(err)) != STORE_OK) {
 		seal_key_wipe(k);

@@ -22,7 +22,7 @@
 
 #include "config.h"
 
-#define SETPW_DEFAULT_SERVICE "pam-recover"
+#define SETPW_DEFAULT_SERVICE CFG_PASSWORD_SERVICE_DEFAULT
 #define SETPW_MAX_PROMPTS 4
 #define SETPW_ERR_MAX 512
 

@@ -75,7 +75,7 @@ static int show_contact(struct uverb *u, int kind, struct json_object *arr)
 	masked[0] = '\0';
 	if (cr == HX_NOUSER) {
 		if (arr == NULL)
-			out_info("  recovery %-11s %s", kname, "none");
+			out_info(HX_FIELD "none", hx_contact_field(kind));
 		r = 0;
 		goto out;
 	}
@@ -90,10 +90,10 @@ static int show_contact(struct uverb *u, int kind, struct json_object *arr)
 		oj_bool(co, "verified", verified);
 		oj_push(arr, co);
 	} else if (cr == HX_OK)
-		out_info("  recovery %-11s %s (%s)", kname, masked,
+		out_info(HX_FIELD "%s (%s)", hx_contact_field(kind), masked,
 			 verified ? "verified" : "not verified yet");
 	else
-		out_info("  recovery %-11s %s", kname, "(unreadable: ask the administrator)");
+		out_info(HX_FIELD "(unreadable: ask the administrator)", hx_contact_field(kind));
 	r = 0;
 out:
 	RC_WIPE_ARRAY(value);
@@ -168,30 +168,32 @@ static int print_human(struct uverb *u, const struct status *st)
 	out_info("Account %s", u->user);
 	if (st->enrolled) {
 		hx_time_human(st->t.created, when, sizeof(when));
-		out_info("  2-step verification: on (%s, %d digits, every %d s) since %s",
+		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s", "2-step verification:",
 			 hx_algo_name(st->t.algorithm), st->t.digits, st->t.period, when);
-		out_info("  backup codes left:   %d%s", st->left,
+		out_info(HX_FIELD "%d%s", "backup codes left:", st->left,
 			 st->left <= STATUS_FEW_CODES ? " (make a new set: `pam-recover backup-codes`)"
 						      : "");
 	} else
-		out_info("  2-step verification: off (turn it on with `pam-recover enable`)");
+		out_info(HX_FIELD "off (turn it on with `pam-recover enable`)",
+			 "2-step verification:");
 	if (st->pending)
 		out_info("  a new secret is waiting for its first code: repeat `pam-recover enable` "
 			 "to finish");
 	if (st->locked) {
 		hx_time_human(st->st.locked_until, when, sizeof(when));
-		out_info("  logins:              locked until %s after %d wrong codes (wait, or ask "
-			 "the administrator)",
-			 when, st->st.failures);
+		out_info(HX_FIELD "locked until %s after %d wrong codes (wait, or ask the "
+				  "administrator)",
+			 "logins:", when, st->st.failures);
 	} else
-		out_info("  logins:              not locked");
-	out_info("  app passwords:       %d", st->napps);
+		out_info(HX_FIELD "not locked", "logins:");
+	out_info(HX_FIELD "%d", "app passwords:", st->napps);
 	if (store_app_list(u->store, u->user, show_app, NULL) < 0)
 		goto fail;
 	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++)
 		if (show_contact(u, kind, NULL) != 0)
 			goto fail;
-	out_info("  security question:   %s", st->question ? "set" : "not set");
+	out_info(HX_FIELD "%s", hx_contact_field(CONTACT_QUESTION),
+		 st->question ? "set" : "not set");
 	return HX_OK;
 fail:
 	return out_fail(HX_IOERR, "status: store error: %s", store_errmsg(u->store));

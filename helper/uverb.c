@@ -107,9 +107,9 @@ int uv_code_refused(const struct uverb *u, int lr, int locked_now, const char *r
 	switch (lr) {
 	case LOGIN_LOCKED:
 		return out_fail(HX_TEMPFAIL, "%s: too many wrong codes: try again in up to %d "
-					     "minutes, or ask the administrator (`pam-recover admin "
+					     "minute%s, or ask the administrator (`pam-recover admin "
 					     "unlock`); %s",
-				u->name, minutes, unchanged);
+				u->name, minutes, minutes == 1 ? "" : "s", unchanged);
 	case LOGIN_REPLAY:
 		return out_fail(HX_WRONG, "%s: that code was already used; wait for the next code "
 					  "in the app and run the command again; %s",
@@ -117,8 +117,8 @@ int uv_code_refused(const struct uverb *u, int lr, int locked_now, const char *r
 	case LOGIN_WRONG:
 		if (locked_now)
 			return out_fail(HX_WRONG, "%s: wrong code; that was the last try: locked for "
-						  "%d minutes; %s",
-					u->name, minutes, unchanged);
+						  "%d minute%s; %s",
+					u->name, minutes, minutes == 1 ? "" : "s", unchanged);
 		return out_fail(HX_WRONG, "%s: wrong code; %s. Check that the time on your phone is "
 					  "right (set it automatically), or use one of your backup codes",
 				u->name, unchanged);

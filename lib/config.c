@@ -746,17 +746,18 @@ out:
 	return r;
 }
 
-static const char *open_hint(const char *why)
+/* What to do about why (the command to run, with the file's name). */
+static void open_hint(const char *why, const char *name, char *out, size_t n)
 {
+	out[0] = '\0';
 	if (why == NULL)
-		return "";
+		return;
 	if (strcmp(why, "is not owned by root") == 0)
-		return " (chown root:root it)";
-	if (strcmp(why, "is writable by group or others") == 0)
-		return " (chmod go-w it)";
-	if (strcmp(why, "is a symbolic link") == 0)
-		return " (name the real file, not a link to it)";
-	return "";
+		snprintf(out, n, " (run: chown root:root %s)", name);
+	else if (strcmp(why, "is writable by group or others") == 0)
+		snprintf(out, n, " (run: chmod go-w %s)", name);
+	else if (strcmp(why, "is a symbolic link") == 0)
+		snprintf(out, n, " (name the real file, not a link to it)");
 }
 
 int cfg_load_file(struct cfg *c, const char *path, int required, char *err, size_t errlen)
@@ -782,9 +783,12 @@ int cfg_load_file(struct cfg *c, const char *path, int required, char *err, size
 		if (errno == EFBIG)
 			seterr(err, errlen, "%s: the file is larger than %d bytes", name,
 			       CFG_MAX_FILE);
-		else
+		else {
+			char hint[300];
+			open_hint(why, name, hint, sizeof(hint));
 			seterr(err, errlen, "%s: %s%s", name, why != NULL ? why : "cannot be opened",
-			       open_hint(why));
+			       hint);
+		}
 		goto out;
 	}
 	if (rc_read_all(fd, CFG_MAX_FILE, &buf, &len) != 0) {
@@ -1037,6 +1041,11 @@ void cfg_dump(const struct cfg *c, FILE *out)
 			break;
 		case KT_STR:
 			v = str_value(c, k);
+			/* The effective value: without password_command, the reset sets passwords
+			 * through this PAM service. */
+			if (v == NULL && strcmp(k->name, "password_service") == 0 &&
+			    c->password_command == NULL)
+				v = CFG_PASSWORD_SERVICE_DEFAULT;
 			if (v == NULL) {
 				fprintf(out, "# %s is not set\n", k->name);
 			} else if (!needs_quotes(v)) {

@@ -21,6 +21,10 @@
 #define RC_KEY_DEFAULT "/etc/security/pam_recover.key"
 #endif
 
+/* The PAM service whose password stack a reset uses when neither password_service nor
+ * password_command is set. */
+#define CFG_PASSWORD_SERVICE_DEFAULT "pam-recover"
+
 #define CFG_MAX_FILE (256 * 1024)
 #define CFG_MAX_LINE 4096
 

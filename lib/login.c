@@ -202,11 +202,20 @@ static int service_allowed(const char *list, const char *service)
 int login_app_password(struct store *s, const struct seal_key *k, const char *user,
 		       const char *service, const char *typed, int64_t now)
 {
+	return login_app_password_other(s, k, user, service, typed, now, NULL, 0);
+}
+
+int login_app_password_other(struct store *s, const struct seal_key *k, const char *user,
+			     const char *service, const char *typed, int64_t now, char *other,
+			     size_t n)
+{
 	struct store_app_password a;
 	unsigned char h[STORE_HASH_LEN];
 	char norm[CODE_MAX];
 	int r = LOGIN_ERROR, sr;
 
+	if (other != NULL && n > 0)
+		other[0] = '\0';
 	memset(&a, 0, sizeof(a));
 	if (secret_normalise(typed, norm, sizeof(norm)) != 0) {
 		r = LOGIN_NO_APP; /* longer than any app password */
@@ -222,6 +231,9 @@ int login_app_password(struct store *s, const struct seal_key *k, const char *us
 	if (sr != STORE_OK)
 		goto out;
 	r = service_allowed(a.services, service) ? LOGIN_OK_APP : LOGIN_NO_APP;
+	if (r == LOGIN_NO_APP && other != NULL && n > 0 &&
+	    rc_snprintf(other, n, "%s (%s)", a.name, a.services) < 0)
+		other[0] = '\0';
 out:
 	RC_WIPE_ARRAY(h);
 	RC_WIPE_ARRAY(norm);

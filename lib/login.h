@@ -52,6 +52,12 @@ int login_nullok_applies(const struct cfg *c, int64_t now, int *grace);
 /* Check an app password for `service`: LOGIN_OK_APP, LOGIN_NO_APP or LOGIN_ERROR. */
 int login_app_password(struct store *s, const struct seal_key *k, const char *user,
 		       const char *service, const char *typed, int64_t now) RC_MUST_CHECK;
+/* The same; when the result is LOGIN_NO_APP because `typed` is one of the user's app
+ * passwords but made for other services, `other` (n bytes, may be NULL) gets its name and
+ * services ("NAME (imap,smtp)") for the log; else "". */
+int login_app_password_other(struct store *s, const struct seal_key *k, const char *user,
+			     const char *service, const char *typed, int64_t now, char *other,
+			     size_t n) RC_MUST_CHECK;
 
 const char *login_result_name(int r);
 

@@ -170,7 +170,7 @@ int policy_describe(const struct cfg *c, char *out, size_t n)
 		goto out;
 	if (k > 0 && (put(out, n, &o, ", with ") != 0 || put_list(out, n, &o, items, k) != 0))
 		goto out;
-	if (put(out, n, &o, "; not the user name; at most 256 bytes.") != 0)
+	if (put(out, n, &o, "; not containing the user name; at most 256 bytes.") != 0)
 		goto out;
 	r = 0;
 out:

@@ -44,7 +44,8 @@ unsigned policy_check(const struct cfg *c, const char *user, const char *pw) RC_
 int policy_message(const struct cfg *c, unsigned flaws, char *out, size_t n) RC_MUST_CHECK;
 
 /* The rule as a sentence for prompts: "At least 8 characters, with upper- and lower-case
- * letters, a digit and a symbol; not the user name." 0 or -1 (out = ""). */
+ * letters, a digit and a symbol; not containing the user name; at most 256 bytes." 0 or -1
+ * (out = ""). */
 int policy_describe(const struct cfg *c, char *out, size_t n) RC_MUST_CHECK;
 
 /*

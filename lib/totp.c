@@ -187,7 +187,7 @@ int totp_uri(const char *issuer, const char *label, const unsigned char *secret,
 	     const struct totp_params *p, char *out, size_t outlen)
 {
 	static const char *const names[] = {"SHA1", "SHA256", "SHA512"};
-	char b32[TOTP_SECRET_MAX * 2], iss[256], lab[512];
+	char b32[TOTP_SECRET_MAX * 2], iss[256], lab[512], algo[32], digits[16], period[16];
 	int r = -1;
 
 	if (p->algorithm < 0 || p->algorithm > 2 || len > TOTP_SECRET_MAX)
@@ -195,9 +195,17 @@ int totp_uri(const char *issuer, const char *label, const unsigned char *secret,
 	if (totp_base32_encode(secret, len, b32, sizeof(b32)) != 0 ||
 	    uri_escape(issuer, iss, sizeof(iss)) != 0 || uri_escape(label, lab, sizeof(lab)) != 0)
 		goto out;
-	if (rc_snprintf(out, outlen,
-			"otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=%s&digits=%d&period=%d",
-			iss, lab, b32, iss, names[p->algorithm], p->digits, p->period) < 0)
+	/* Minimal, so that its QR code fits a terminal: the issuer is the label's prefix (which
+	 * every app reads as the issuer; no issuer= parameter repeating it), and parameters at
+	 * the defaults every app assumes (SHA1, 6 digits, 30 s) are left out. */
+	algo[0] = digits[0] = period[0] = '\0';
+	if ((p->algorithm != 0 &&
+	     rc_snprintf(algo, sizeof(algo), "&algorithm=%s", names[p->algorithm]) < 0) ||
+	    (p->digits != 6 && rc_snprintf(digits, sizeof(digits), "&digits=%d", p->digits) < 0) ||
+	    (p->period != 30 && rc_snprintf(period, sizeof(period), "&period=%d", p->period) < 0))
+		goto out;
+	if (rc_snprintf(out, outlen, "otpauth://totp/%s:%s?secret=%s%s%s%s", iss, lab, b32, algo,
+			digits, period) < 0)
 		goto out;
 	r = 0;
 out:

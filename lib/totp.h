@@ -42,7 +42,9 @@ int totp_base32_decode(const char *in, unsigned char *out, size_t outmax, size_t
 int totp_hex_decode(const char *in, unsigned char *out, size_t outmax, size_t *outlen)
 	RC_MUST_CHECK;
 
-/* otpauth://totp/ISSUER:USER?secret=...&issuer=...&algorithm=...&digits=...&period=... */
+/* otpauth://totp/ISSUER:ACCOUNT?secret=...[&algorithm=...][&digits=...][&period=...], each
+ * parameter only when it differs from SHA1, 6, 30 (a short URI, a small QR code); issuer and
+ * account percent-encoded. 0 or -1 (too long). */
 int totp_uri(const char *issuer, const char *label, const unsigned char *secret, size_t len,
 	     const struct totp_params *p, char *out, size_t outlen) RC_MUST_CHECK;
 

@@ -79,9 +79,12 @@ int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, c
 }
 
 int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,
-		const char *typed)
+		const char *typed, char *other, size_t n)
 {
+	if (n > 0)
+		other[0] = '\0';
 	if (b->via_helper)
 		return helper_call(pamh, "app", user, service, typed);
-	return login_app_password(b->store, &b->key, user, service, typed, rc_now());
+	return login_app_password_other(b->store, &b->key, user, service, typed, rc_now(), other,
+					n);
 }

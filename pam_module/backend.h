@@ -24,7 +24,9 @@ int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,
 		   const char *service, const char *const *codes, int n, int *which,
 		   int *locked_now, const char **reason);
+/* `other` (n bytes): see login_app_password_other; filled when the store is read here (root);
+ * through the helper, `pam-recover check` logs it. */
 int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,
-		const char *typed);
+		const char *typed, char *other, size_t n);
 
 #endif

@@ -15,7 +15,7 @@
 #include "util.h"
 
 #ifndef RC_HELPER_PATH
-#define RC_HELPER_PATH "/usr/sbin/pam-recover"
+#define RC_HELPER_PATH "/usr/bin/pam-recover"
 #endif
 #define REQUEST_MAX 1024
 

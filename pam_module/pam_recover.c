@@ -105,6 +105,7 @@ static int check_app_password(pam_handle_t *pamh, const struct cfg *c, struct ba
 			      const char *user, const char *service)
 {
 	const char *tok = NULL;
+	char other[200];
 	int r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
 
 	/* Only "this is not an app password" may become PAM_IGNORE; errors stay errors. */
@@ -114,7 +115,10 @@ static int check_app_password(pam_handle_t *pamh, const struct cfg *c, struct ba
 		return r == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_AUTH_ERR;
 	if (tok == NULL || tok[0] == '\0')
 		return PAM_IGNORE;
-	r = backend_app(pamh, b, user, service, tok);
+	r = backend_app(pamh, b, user, service, tok, other, sizeof(other));
+	if (r == LOGIN_NO_APP && other[0] != '\0')
+		pam_syslog(pamh, LOG_NOTICE, "user %s: refused: app password %s is not for %s", user,
+			   other, service);
 	if (r == LOGIN_OK_APP) {
 		pam_syslog(pamh, LOG_NOTICE, "user %s: accepted (app password)", user);
 		return PAM_SUCCESS;

@@ -601,11 +601,17 @@ def t_email_real():
     posts_before = open(W.post_log).read().count(f"kick {user} ")
     done, code, mail = email_reset(sb, user, addr, new)
     check(done["two_factor"] == "off" and done["notified"] == ["email"], f"done: {done}")
+    # A web user may have no shell: the JSON message names no command to run.
+    check("pam-recover enable" not in done["message"] and "2-step verification is off" in
+          done["message"], f"done message: {done['message']!r}")
     check(done["post_reset"] == "ok", f"post_reset_command: {done}")
     # The code mail: the code, the link with the user and code URL-escaped, no password.
     check(f"https://mail.example.net/reset?user={user}&code={code}" in mail["data"],
           f"no reset link in the mail: {mail['data'][:600]!r}")
     check("Subject: Reset your password" in mail["data"], "code mail subject")
+    # The site is named as the contact confirmations name it: the issuer (Example Mail).
+    check(f"account {user} on Example Mail" in " ".join(mail["data"].split()),
+          f"the code mail does not name the issuer: {mail['data'][:600]!r}")
     # After: the new password logs in with no code asked; the old one fails.
     check(login(sb, user, [new]), "the new password does not log in (or a code was asked)")
     check(not login(sb, user, [old]), "the old password still logs in")
@@ -621,7 +627,7 @@ def t_email_real():
     check(len(ns) == 1, f"{len(ns)} notices to the recovery address")
     text = ns[0]["data"]
     for word in ("was reset", user, "recovery e-mail", "2-step verification was turned off",
-                 "help@example.net"):
+                 "help@example.net", "on Example Mail"):
         check(word in text, f"the notice lacks {word!r}: {text[:800]!r}")
     check(new not in text and old not in text and code not in text,
           "the notice contains a password or the code")
@@ -662,8 +668,9 @@ def t_sms_terminal():
     c = sb.spawn(["reset"], timeout=30)
     c.expect("User name: ")
     c.sendline(user)
-    c.expect(r"\[1-(\d)\] ")
+    c.expect(r"Method \(1(?:-(\d))?\): ")
     menu = c.before
+    check("[1-1]" not in menu + c.after, f"the method prompt: {c.after!r}")
     m = re.search(r"(\d)\) Mobile phone \(SMS\)\s+(\S+)", menu)
     check(m, f"no SMS method in the menu: {menu!r}")
     check(number[:3] in m.group(2) and number not in menu, f"the hint is not masked: {menu!r}")
@@ -674,6 +681,11 @@ def t_sms_terminal():
     code = code_in(body)
     req = [x for x in W.http()[since:] if x["path"] == "/sms"][-1]
     check(req.get("peer_uid") not in (0, "0"), f"the SMS went out as root: {req.get('peer_uid')}")
+    # A wrong code: the error, then the prompt again without the paragraph repeated.
+    c.sendline("%08d" % ((int(code) + 1) % 10 ** 8))
+    c.expect("The code is wrong or has expired")
+    c.expect("Code: ")
+    check("A code was sent" not in c.before, f"the paragraph is repeated: {c.before!r}")
     c.sendline(code)
     c.expect("New password: ")
     c.sendline("short")
@@ -711,7 +723,7 @@ def t_question_terminal():
     c = sb.spawn(["reset"], timeout=60)
     c.expect("User name: ")
     c.sendline(user)
-    c.expect(r"\[1-(\d)\] ")
+    c.expect(r"Method \(1(?:-(\d))?\): ")
     m = re.search(r"(\d)\) Security question", c.before)
     check(m, f"no question in the menu: {c.before!r}")
     c.sendline(m.group(1))
@@ -838,6 +850,17 @@ def t_lock():
     check(e["code"] == "locked", f"the right code after the lock: {e}")
     c.finish()
     check(all(o.get("step") != "password" for o in c.log), "a locked code was accepted")
+    # admin unlock lifts the method's lock too: e-mail is offered again and sends a code.
+    j = sb.json(["admin", "unlock", user])
+    check(j.get("reset_methods_unlocked", 0) >= 1, f"admin unlock: {j}")
+    since = len(W.mails())
+    r, m = start(sb, user, "email")
+    check({x["id"] for x in m["methods"]} == {"email", "question"}, f"after unlock: {m}")
+    r.expect("email")
+    r.send({"email": addr})
+    r.expect("code")
+    mail_code(addr, since)
+    r.finish()
     # The login is not affected: the question still works.
     r, _ = start(sb, user, "question")
     r.expect("answer")

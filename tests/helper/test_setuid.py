@@ -276,6 +276,14 @@ def t_self_service():
           f"app-password add --json: {r.returncode} {r.stderr!r}")
     r = as_user(["app-password", "list"])
     check(r.returncode == 0 and "phone" in r.stdout, f"list: {r.stdout!r}")
+    # A name already taken is refused before the password is asked (not after typing it).
+    import pexpect
+    c = spawn_user(["app-password", "add", "phone"])
+    i = c.expect([f"Password for {W.user}: ", pexpect.EOF])
+    check(i == 1, "app-password add asked for the password before refusing a taken name")
+    c.close()
+    check(c.exitstatus == 65 and "exists already" in c.before,
+          f"taken name: {c.exitstatus} {c.before!r}")
     c = spawn_user(["app-password", "revoke", "phone"])
     give_password(c)
     out, st = finish(c)
@@ -318,7 +326,7 @@ def inner(user, password, prefix):
     W.user, W.password, W.prefix = user, password, prefix
     pw = pwd.getpwnam(user)
     W.uid, W.gid = pw.pw_uid, pw.pw_gid
-    W.helper = os.path.join(prefix, "sbin", "pam-recover")
+    W.helper = os.path.join(prefix, "bin", "pam-recover")
     W.sb = Sandbox("suid", extra_cfg="")
     # deny = 3 for this sandbox's counters
     text = open(W.sb.cfg).read().replace("deny = 5", "deny = 3")
@@ -409,8 +417,8 @@ def outer():
         signal.signal(s, on_signal)
     try:
         os.chmod(prefix, 0o755)
-        os.mkdir(os.path.join(prefix, "sbin"), 0o755)
-        dest = os.path.join(prefix, "sbin", "pam-recover")
+        os.mkdir(os.path.join(prefix, "bin"), 0o755)
+        dest = os.path.join(prefix, "bin", "pam-recover")
         shutil.copy(helper, dest)
         os.chown(dest, 0, 0)
         os.chmod(dest, 0o4755)

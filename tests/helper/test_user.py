@@ -86,14 +86,14 @@ def art_to_pgm(screen, path, scale=4):
         check(all(ch in HALF for ch in art), f"unexpected glyph in the QR art: {art!r}")
         rows.append([HALF[ch][0] for ch in art])
         rows.append([HALF[ch][1] for ch in art])
-    check(len(rows) > 40, f"no QR art found ({len(rows)} rows)")
+    check(len(rows) > 24, f"no QR art found ({len(rows)} rows)")
     width = len(rows[0])
     check(all(len(r) == width for r in rows), "QR art lines differ in width")
-    # The quiet zone: the outer 4 modules (2 text lines) are light on every side.
-    for r in rows[:4] + rows[-4:]:
+    # The quiet zone: at least the outer 2 modules (1 text line) are light on every side.
+    for r in rows[:2] + rows[-2:]:
         check(not any(r), "no light quiet zone above/below the symbol")
     for r in rows:
-        check(not any(r[:4]) and not any(r[-4:]), "no light quiet zone left/right")
+        check(not any(r[:2]) and not any(r[-2:]), "no light quiet zone left/right")
     with open(path, "wb") as f:
         f.write(b"P5 %d %d 255\n" % (width * scale, len(rows) * scale))
         for r in rows:
@@ -118,8 +118,19 @@ def t_enable():
     c, screen, key, uri = enable_screen(sb, user)
     check(uri.startswith("otpauth://totp/Example%20Mail:") or
           uri.startswith("otpauth://totp/Example Mail:"), f"issuer not from the config: {uri}")
-    check("issuer=Example" in uri, f"no issuer parameter: {uri}")
-    check(user.replace("@", "%40") in uri or user in uri, f"label is not user@host: {uri}")
+    check(user.replace("@", "%40") in uri or user in uri, f"label is not the user: {uri}")
+    # Minimal: the issuer only as the label's prefix, the defaults (SHA1, 6, 30) left out.
+    check(re.fullmatch(r"otpauth://totp/[^?]+\?secret=[A-Z2-7]+", uri), f"URI not minimal: {uri}")
+    # At the code prompt the whole barcode is on an 80x24 screen: it is the last thing before
+    # the prompt, and its lines plus the prompt line are at most 24, each at most 80 wide.
+    lines = screen.replace("\r\n", "\n").split("\n")
+    art = [i for i, ln in enumerate(lines) if "\x1b[30;107m" in ln]
+    check(art and art == list(range(art[0], art[-1] + 1)), "QR art lines not together")
+    check(all(not ln.strip() for ln in lines[art[-1] + 1:]),
+          f"text between the barcode and the prompt: {lines[art[-1] + 1:]!r}")
+    check(len(art) + 1 <= 24, f"barcode ({len(art)} lines) + prompt do not fit 24 lines")
+    widths = {len(re.sub(r"\x1b\[[0-9;]*m", "", lines[i])) for i in art}
+    check(max(widths) <= 80, f"barcode wider than 80 columns: {widths}")
     # The key by hand comes in groups of four.
     check(re.search(r"key:\s+[A-Z2-7]{4} [A-Z2-7]{4} ", screen), "key is not grouped by four")
     # QR: the art on the screen decodes to exactly the URI...
@@ -135,6 +146,8 @@ def t_enable():
     c.sendline(first)
     out, st = finish(c)
     check(st == 0, f"enable exit {st}: {out[-600:]!r}")
+    # The first code is typed hidden, like the codes of disable and reset.
+    check(not out.lstrip().startswith(first), f"the first code was echoed: {out[:80]!r}")
     check("2-step verification is activated for your account" in out,
           "no activation confirmation")
     codes = backup_codes_from(out)
@@ -150,18 +163,70 @@ def t_enable():
     check(sb.check_code(user, codes[0]) == LOGIN_OK_BACKUP, "a printed backup code fails")
 
 
+@case("admin-enrol-qr-on-a-terminal-only")
+def t_admin_enrol_qr():
+    """`admin enrol` draws the barcode when its output is a terminal (the phone scans it off
+    the admin's screen), and prints none into a pipe, where a script reads the URI."""
+    import pexpect
+    sb = sandbox()
+    user = sb.new_user()
+    c = sb.spawn(["admin", "enrol", user])
+    c.expect(pexpect.EOF)
+    screen = c.before
+    c.close()
+    check(c.exitstatus == 0, f"admin enrol on a pty: {c.exitstatus} {screen[-300:]!r}")
+    u = re.search(r"(otpauth://totp/\S+)", screen)
+    check(u, "no URI on the screen")
+    pgm = os.path.join(sb.tmp, "enrol.pgm")
+    art_to_pgm(screen, pgm)
+    check(zbar(pgm) == u.group(1), "the barcode of admin enrol does not decode to its URI")
+    r = sb.run(["admin", "enrol", "--force", user])
+    check(r.returncode == 0 and "otpauth://" in r.stdout and "\x1b[" not in r.stdout,
+          f"admin enrol into a pipe: {r.returncode} {r.stdout[:200]!r}")
+    # root's backup codes are not "handed to root": the admin keeps them off the host.
+    r = sb.run(["admin", "enrol", "root"])
+    flat = " ".join(r.stdout.split())
+    check(r.returncode == 0 and "hand them to root" not in flat and
+          "somewhere safe off this host" in flat, f"admin enrol root: {flat[-200:]!r}")
+    r = sb.run(["admin", "disable-2fa", "root"])
+    check(r.returncode == 0, f"admin disable-2fa root: {r.returncode} {r.stderr}")
+
+
+@case("enable-three-tries-on-one-secret")
+def t_enable_tries():
+    """A mistyped first code is not the end: two wrong codes, then the right one, on the
+    same secret (the barcode already scanned keeps working)."""
+    sb = sandbox()
+    user = sb.new_user()
+    c, _, key, _ = enable_screen(sb, user)
+    right = totp(key, now_step())
+    for left in (2, 1):
+        c.sendline("%06d" % ((int(right) + 1) % 1000000))
+        c.expect(r"Code from the app \(6 digits\): ")
+        flat = " ".join(c.before.split())
+        check("That code does not match" in flat and f"{left} tr" in flat,
+              f"no retry message with {left} left: {flat!r}")
+    check(sb.status(user)["pending_enrolment"] is True, "the secret was dropped before 3 tries")
+    c.sendline(totp(key, now_step()))
+    out, st = finish(c)
+    check(st == 0 and "is activated" in out, f"third try failed ({st}): {out[-300:]!r}")
+    check(sb.check_code(user, totp(key, now_step() + 1)) == LOGIN_OK, "the secret does not log in")
+
+
 @case("enable-missed-first-code-then-repeat")
 def t_enable_missed():
     sb = sandbox()
     user = sb.new_user()
     c, _, key, _ = enable_screen(sb, user)
     right = totp(key, now_step())
+    for _ in range(2):
+        c.sendline("%06d" % ((int(right) + 1) % 1000000))
+        c.expect(r"Code from the app \(6 digits\): ")
     c.sendline("%06d" % ((int(right) + 1) % 1000000))
     out, st = finish(c)
     check(st == 1, f"a wrong first code gave exit {st}")
     flat = " ".join(out.split())
-    check("If you missed the first code, repeat `pam-recover enable`" in flat,
-          f"no 'repeat' advice: {flat!r}")
+    check("Repeat `pam-recover enable`" in flat, f"no 'repeat' advice: {flat!r}")
     s = sb.status(user)
     check(s["totp_enabled"] is False and s["pending_enrolment"] is False,
           f"state after a missed code: {s}")
@@ -193,8 +258,11 @@ def t_reenrol():
           "the old secret stopped working before the new one was verified")
     check(sb.check_code(user, totp(new, s0 + 3)) == LOGIN_WRONG,
           "the unverified new secret logs in")
-    # A wrong first code: the old secret stays.
-    c.sendline("000000" if totp(new, now_step()) != "000000" else "111111")
+    # Three wrong first codes: the old secret stays.
+    for i in range(3):
+        c.sendline("000000" if totp(new, now_step()) != "000000" else "111111")
+        if i < 2:
+            c.expect(r"Code from the app \(6 digits\): ")
     out, st = finish(c)
     check(st == 1 and "stays on with your current secret" in " ".join(out.split()),
           f"wrong code on re-enrol: exit {st}")
@@ -237,6 +305,72 @@ def t_disable_code():
     # Already off: nothing to do, exit 0, and no prompt.
     r = sb.run(["disable", "--user", user])
     check(r.returncode == 0 and "already off" in r.stdout, f"disable when off: {r.returncode}")
+
+
+@case("disable-offers-to-revoke-app-passwords")
+def t_disable_apps():
+    """disable says what becomes of the app passwords and offers to delete them; Enter
+    deletes (as mail providers do with 2-step verification off), "n" keeps them; without a
+    terminal (JSON) they are deleted unless --keep-app-passwords."""
+    sb = sandbox()
+    for answer, kept in (("", False), ("n", True)):
+        user = sb.new_user()
+        secret, _, s0 = sb.enable_json(user)
+        app_add(sb, user, "phone", "imap")
+        app_add(sb, user, "laptop", "imap")
+        c = sb.spawn(["disable", "--user", user])
+        c.expect("Code from the app, or a backup code: ")
+        c.sendline(totp(secret, s0 + 1))
+        c.expect(r"Delete the app passwords\? \[Y/n\] ")
+        flat = " ".join(c.before.split())
+        check("2 app passwords (laptop, phone)" in flat and "would still work" in flat,
+              f"no word on the app passwords: {flat!r}")
+        c.sendline(answer)
+        out, st = finish(c)
+        flat = " ".join(out.split())
+        check(st == 0 and "2-step verification is off" in flat, f"disable: {st} {flat!r}")
+        left = sb.json(["app-password", "list", "--user", user])["app_passwords"]
+        check(len(left) == (2 if kept else 0), f"answer {answer!r}: app passwords {left}")
+        check(("still work" in flat) == kept and ("are deleted" in flat) == (not kept),
+              f"answer {answer!r}: the result is not said: {flat!r}")
+    # Not a terminal (a script pipes the code in): no question, the default.
+    user = sb.new_user()
+    secret, _, s0 = sb.enable_json(user)
+    app_add(sb, user, "phone", "imap")
+    r = sb.run(["disable", "--user", user], stdin=totp(secret, s0 + 1) + "\n")
+    check(r.returncode == 0 and "are deleted" in r.stdout and "[Y/n]" not in r.stdout + r.stderr,
+          f"disable from a pipe: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    for opts, kept in (([], False), (["--keep-app-passwords"], True)):
+        user = sb.new_user()
+        secret, _, s0 = sb.enable_json(user)
+        app_add(sb, user, "phone", "imap")
+        j = sb.json(["disable", "--user", user] + opts,
+                    stdin=json.dumps({"code": totp(secret, s0 + 1)}) + "\n")
+        left = sb.json(["app-password", "list", "--user", user])["app_passwords"]
+        check(len(left) == (1 if kept else 0) and
+              j.get("app_passwords_revoked") == (0 if kept else 1) and
+              j.get("app_passwords_kept") == (1 if kept else 0), f"json {opts}: {j} {left}")
+
+
+@case("one-minute-not-one-minutes")
+def t_one_minute():
+    """unlock_time = 60: the lock message says "1 minute", not "1 minutes"."""
+    sb = Sandbox("minute")
+    try:
+        text = open(sb.cfg).read().replace("deny = 5", "deny = 1")
+        write(sb.cfg, text.replace("unlock_time = 900", "unlock_time = 60"))
+        sb.init()
+        user = sb.new_user()
+        secret, _, s0 = sb.enable_json(user)
+        out, st = disable_with(sb, user, "%06d" % ((int(totp(secret, s0 + 1)) + 7) % 1000000))
+        flat = " ".join(out.split())
+        check(st == 1 and "locked for 1 minute;" in flat and "1 minutes" not in flat,
+              f"lock message: {st} {flat!r}")
+        r = sb.run(["disable", "--user", user], stdin=totp(secret, s0 + 2) + "\n")
+        flat = " ".join(r.stderr.split())
+        check(r.returncode == 75 and "up to 1 minute," in flat, f"locked: {r.returncode} {flat!r}")
+    finally:
+        sb.cleanup()
 
 
 @case("disable-with-backup-code")
@@ -395,11 +529,14 @@ class PamStack:
                 f.write(f"{user}:{password}:{service}\n")
         os.chmod(self.passdb, 0o600)
 
-    def auth(self, user, service, *answers):
+    def auth(self, user, service, *answers, log=None):
         """One authentication; answers: the hidden prompts in order (pam_matrix always asks
-        for the password itself, after the module has split password and code)."""
+        for the password itself, after the module has split password and code). log: a
+        list that gets the modules' syslog lines (pam_wrapper shows them on stderr)."""
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LD_PRELOAD": "libpam_wrapper.so",
                "PAM_WRAPPER": "1", "PAM_WRAPPER_SERVICE_DIR": self.svc}
+        if log is not None:
+            env["PAM_WRAPPER_DEBUGLEVEL"] = "2"
         if sanitizer_build(self.module):
             # The sanitizer runtime must come first; python itself leaks by design.
             asan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
@@ -413,7 +550,45 @@ class PamStack:
                                         "answers": list(answers)})],
                            capture_output=True, text=True, env=env, timeout=60)
         check(r.returncode == 0 and r.stdout.strip(), f"pypamtest crashed: {r.stderr[-500:]}")
+        if log is not None:
+            log.extend(ln for ln in r.stderr.splitlines() if "SYSLOG" in ln)
         return r.stdout.strip() == "OK"
+
+
+@case("app-password-add-warns-about-unknown-service")
+def t_app_service_warning():
+    """--service names a PAM service: when no /etc/pam.d file of that name checks app
+    passwords, the password could never log in: say so (Dovecot's service name is the
+    passdb's `args =`, default dovecot). /etc/pam.d is a directory of this test's own,
+    bound over the real one in a private mount namespace."""
+    import shutil
+    if shutil.which("unshare") is None:
+        raise Skip("needs unshare")
+    sb = sandbox()
+    user = sb.new_user()
+    pamd = os.path.join(sb.tmp, "pam.d-warn")
+    os.makedirs(pamd, exist_ok=True)
+    write(os.path.join(pamd, "imap"), "# IMAP\n"
+          "auth [success=done default=ignore] pam_recover.so app_passwords\n"
+          "auth required pam_unix.so\n", 0o644)
+    write(os.path.join(pamd, "pop3"), "auth required pam_unix.so\n"
+          "# auth [success=done default=ignore] pam_recover.so app_passwords\n", 0o644)
+
+    def add(name, services):
+        cmd = " ".join(["mount --bind", pamd, "/etc/pam.d && exec"] +
+                       sb.cmd(["app-password", "add", name, "--service", services,
+                               "--user", user]))
+        return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", cmd],
+                              capture_output=True, text=True, env=sb.env(), timeout=60)
+
+    r = add("ok1", "imap")
+    check(r.returncode == 0 and "warning" not in r.stderr, f"imap: {r.returncode} {r.stderr!r}")
+    r = add("w1", "imap,pop3,smtp")
+    flat = " ".join(r.stderr.split())
+    check(r.returncode == 0, f"add with a warning failed: {r.returncode} {r.stderr!r}")
+    check('"pop3"' in flat and '"smtp"' in flat and '"imap"' not in flat,
+          f"warnings for the wrong services: {flat!r}")
+    check("args =" in flat and "dovecot" in flat, f"no word on Dovecot's service: {flat!r}")
 
 
 @case("app-password-through-libpam")
@@ -434,8 +609,13 @@ def t_app_pam():
           "app password without dashes refused")
     used = sb.json(["app-password", "list", "--user", user])["app_passwords"][0]["last_used"]
     check(used is not None, "last_used not stamped")
-    # On another service it falls through to password+code, which it is not: refused.
-    check(not stack.auth(user, "pop3", pw), "app password for imap accepted on pop3")
+    # On another service it falls through to password+code, which it is not: refused, and
+    # the refusal is logged at NOTICE with the app password's name and services (the mail
+    # program is set up with the wrong service: the admin needs to see why).
+    log = []
+    check(not stack.auth(user, "pop3", pw, log=log), "app password for imap accepted on pop3")
+    check(any("SYSLOG(5)" in ln and "app password laptop-imap (imap) is not for pop3" in ln
+              for ln in log), f"no NOTICE for the app password of another service: {log}")
     # That path itself works (password followed by the code), so the refusal is the service.
     check(stack.auth(user, "pop3", "Mail-Pass1" + totp(secret, s0 + 1), "Mail-Pass1"),
           "password+code refused on pop3 (control)")
@@ -448,6 +628,50 @@ def t_app_pam():
 
 # ---------------------------------------------------------------------------------------------
 # status, audit, JSON protocol, help
+
+@case("admin-list-all-accounts")
+def t_admin_list_all():
+    """admin list --all: every account with a login shell (those with nologin or false left
+    out) and every enrolled virtual user, with a header and 2FA, since, backup codes left,
+    locked and contacts. The accounts are this test's own: a passwd file bound over
+    /etc/passwd in a private mount namespace."""
+    import shutil
+    if shutil.which("unshare") is None:
+        raise Skip("needs unshare")
+    sb = sandbox()
+    virt = sb.new_user()
+    sb.enable_json(virt)
+    passwd = os.path.join(sb.tmp, "passwd-list")
+    write(passwd, "root:x:0:0:root:/root:/bin/bash\n"
+          "lsalice:x:61001:61001::/nonexistent:/bin/bash\n"
+          "lsbob:x:61002:61002::/nonexistent:/bin/sh\n"
+          "lsdaemon:x:61003:61003::/nonexistent:/usr/sbin/nologin\n"
+          "lsfalse:x:61004:61004::/nonexistent:/bin/false\n", 0o644)
+    h = " ".join(sb.cmd([]))
+    script = (f"mount --bind {passwd} /etc/passwd && "
+              f"{h} admin enrol lsalice >/dev/null && "
+              f"{h} admin set-contact lsalice email lsalice@mail.example >/dev/null && "
+              f"{h} admin list --all && echo ==== && {h} --json admin list --all")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, env=sb.env(), timeout=60)
+    check(r.returncode == 0, f"admin list --all: {r.returncode} {r.stderr!r}")
+    text, js = r.stdout.split("====\n")
+    lines = text.splitlines()
+    check(lines[0].split() == ["USER", "2FA", "SINCE", "BACKUP", "LOCKED", "CONTACTS"],
+          f"header: {lines[0]!r}")
+    rows = {ln.split()[0]: ln.split() for ln in lines[1:] if ln.strip()}
+    check("lsdaemon" not in rows and "lsfalse" not in rows, f"nologin accounts listed: {rows}")
+    check(rows.get("lsbob", [])[1:] == ["off", "-", "0", "no", "-"], f"lsbob: {rows.get('lsbob')}")
+    a = rows.get("lsalice", [])
+    check(a[1] == "on" and re.fullmatch(r"\d{4}-\d\d-\d\d", a[2]) and a[3] == "10" and
+          a[4] == "no" and a[5] == "email", f"lsalice: {a}")
+    check(rows.get(virt, [None, None])[1] == "on", f"the virtual user is missing: {rows}")
+    j = {o["user"]: o for o in json.loads(js)}
+    check(set(j) >= {"root", "lsalice", "lsbob", virt} and "lsdaemon" not in j, f"json: {list(j)}")
+    check(j["lsalice"]["contacts"] == ["email"] and j["lsalice"]["backup_codes_left"] == 10 and
+          j["lsalice"]["totp_enabled"] is True and j["lsbob"]["totp_enabled"] is False,
+          f"json rows: {j['lsalice']} {j['lsbob']}")
+
 
 @case("status-human-and-json")
 def t_status():
@@ -470,6 +694,35 @@ def t_status():
     check(r.returncode == 66, f"unknown user: {r.returncode}")
 
 
+@case("same-labels-status-contact-list-admin-show")
+def t_same_labels():
+    """status, contact list and admin show name the same things the same way: the lines of
+    the recovery contacts are identical, and every label the three share is spelt alike."""
+    sb = sandbox()
+    user = sb.new_user()
+    sb.enable_json(user)
+    r = sb.run(["admin", "set-contact", user, "email", "same.labels@mail.example"])
+    check(r.returncode == 0, f"set-contact: {r.stderr}")
+    outs = {}
+    for name, args in (("status", ["status", "--user", user]),
+                       ("contact list", ["contact", "list", "--user", user]),
+                       ("admin show", ["admin", "show", user])):
+        r = sb.run(args)
+        check(r.returncode == 0, f"{name}: {r.returncode} {r.stderr}")
+        outs[name] = {m.group(1): m.group(2).strip() for m in
+                      re.finditer(r"^  (\S[^:]*):\s+(.*)$", r.stdout, re.M)}
+    contact_labels = ("recovery e-mail", "recovery phone", "recovery Telegram",
+                      "security question")
+    for name, fields in outs.items():
+        for lab in contact_labels:
+            check(lab in fields, f"{name} has no {lab!r} line: {sorted(fields)}")
+            check(fields[lab] == outs["status"][lab],
+                  f"{lab}: {name} says {fields[lab]!r}, status {outs['status'][lab]!r}")
+    for lab in ("2-step verification", "backup codes left", "logins", "app passwords"):
+        check(lab in outs["status"] and lab in outs["admin show"],
+              f"{lab!r} not in both status and admin show: {sorted(outs['admin show'])}")
+
+
 @case("audit-events-without-secrets")
 def t_audit():
     sb = sandbox()
@@ -486,6 +739,13 @@ def t_audit():
     check(len(sb.json(["admin", "audit", user, "--limit", "1"])["events"]) == 1, "--limit 1")
     r = sb.run(["admin", "audit"])
     check(r.returncode == 0 and user in r.stdout, "admin audit (all) lacks the user")
+    # Who did it is shown by name (root), not as a bare uid.
+    lines = [ln.split() for ln in r.stdout.splitlines()]
+    check(lines[0][:3] == ["TIME", "USER", "BY"], f"audit header: {lines[0]}")
+    mine = [ln for ln in lines[1:] if user in ln]
+    check(mine and all(ln[ln.index(user) + 1] == "root" for ln in mine),
+          f"the caller is not named: {mine[:3]}")
+    check(all(e.get("caller") == "root" for e in j["events"]), f"json caller: {j['events'][:2]}")
     text = json.dumps(j) + r.stdout
     for s in [secret, pw, pw.replace("-", "")] + codes:
         check(s not in text, "a secret is in the audit trail")
@@ -511,12 +771,25 @@ def t_enable_json():
     first = _json.loads(p.stdout.readline())
     check(first["step"] == "verify" and first["replacing"] is True and
           first["uri"].startswith("otpauth://totp/") and first["secret"] != old, f"{first}")
+    # A wrong first code: the same secret, tries left, and the next code object is read.
+    right = totp(first["secret"], now_step())
+    p.stdin.write(_json.dumps({"code": "%06d" % ((int(right) + 1) % 1000000)}) + "\n")
+    p.stdin.flush()
+    again = _json.loads(p.stdout.readline())
+    check(again.get("ok") is False and again.get("step") == "verify" and
+          again.get("tries_left") == 2, f"after a wrong first code: {again}")
     p.stdin.write(_json.dumps({"code": totp(first["secret"], now_step())}) + "\n")
     out, err = p.communicate(timeout=60)
     done = parse_json_lines(out)
     check(p.returncode == 0 and done["replaced"] is True and len(done["backup_codes"]) == 10,
           f"json re-enrol: {p.returncode} {out!r} {err!r}")
     check(sb.check_code(user, codes[6]) == LOGIN_WRONG, "old backup code works after re-enrol")
+    # A front end that sends one wrong code and ends its input: the code did not verify (1).
+    other = sb.new_user()
+    r = sb.run(["enable", "--user", other], json_out=True,
+               stdin=_json.dumps({"code": "000000"}) + "\n")
+    check(r.returncode == 1 and sb.status(other)["pending_enrolment"] is False,
+          f"one wrong code then end of input: {r.returncode} {r.stderr[-200:]!r}")
 
 
 @case("json-input-refused-clearly")
@@ -549,10 +822,30 @@ def t_help():
     r = sb.run(["--help"])
     for verb in ("enable", "disable", "backup-codes", "app-password", "status"):
         check(re.search(rf"^\s+{verb}\s", r.stdout, re.M), f"{verb} not in --help")
+    # Every exit status of the helper's own (helper/helper.h) is listed.
+    hdr = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "helper",
+                            "helper.h")).read()
+    enum = hdr[hdr.index("HX_OK = 0"):hdr.index("};", hdr.index("HX_OK = 0"))]
+    statuses = re.findall(r"HX_\w+ = (\d+)", enum)
+    flat = " ".join(r.stdout.split())
+    for st in statuses:
+        check(re.search(rf"\b{st} [a-z]", flat), f"exit status {st} not in --help")
     r = sb.run(["app-password", "frobnicate"])
     check(r.returncode == 64, f"unknown subcommand: {r.returncode}")
     r = sb.run(["enable", "--bogus"])
     check(r.returncode == 64, f"unknown option: {r.returncode}")
+
+
+@case("missing-key-one-hint")
+def t_missing_key_hint():
+    """A missing key file: one hint to run admin init, not two."""
+    sb = Sandbox("nokey")
+    try:
+        r = sb.run(["status", "--user", sb.new_user()])
+        check(r.returncode == 78 and r.stderr.count("admin init") == 1,
+              f"missing key: {r.returncode} {r.stderr!r}")
+    finally:
+        sb.cleanup()
 
 
 @case("ctrl-c-at-hidden-prompt-restores-echo")

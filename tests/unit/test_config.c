@@ -577,6 +577,7 @@ static void test_load_file(void **state)
 {
 	char err[512];
 	char link[128];
+	char want[300];
 	char path[128];
 	struct cfg c;
 	const char *p;
@@ -606,12 +607,15 @@ static void test_load_file(void **state)
 	expect_load_error(path, 1, "does not exist");
 
 	p = tmpfile_with("gw.conf", "window = 4\n", 0664);
-	expect_load_error(p, 0, "is writable by group or others (chmod go-w it)");
+	FMT(want, sizeof(want), "is writable by group or others (run: chmod go-w %s)", p);
+	expect_load_error(p, 0, want);
 	p = tmpfile_with("ow.conf", "window = 4\n", 0602);
-	expect_load_error(p, 1, "is writable by group or others (chmod go-w it)");
+	FMT(want, sizeof(want), "is writable by group or others (run: chmod go-w %s)", p);
+	expect_load_error(p, 1, want);
 	p = tmpfile_with("user.conf", "window = 4\n", 0644);
 	assert_int_equal(chown(p, 65534, 65534), 0);
-	expect_load_error(p, 0, "is not owned by root (chown root:root it)");
+	FMT(want, sizeof(want), "is not owned by root (run: chown root:root %s)", p);
+	expect_load_error(p, 0, want);
 	p = tmpfile_with("real.conf", "window = 4\n", 0644);
 	FMT(link, sizeof(link), "%s/link.conf", tmpdir);
 	assert_int_equal(symlink(p, link), 0);

@@ -128,7 +128,7 @@ static void test_message(void **state)
 	assert_string_equal(msg, "");
 	assert_int_equal(policy_describe(&cfg, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "At least 8 characters, with upper- and lower-case letters, a "
-				 "digit and a symbol; not the user name; at most 256 bytes.");
+				 "digit and a symbol; not containing the user name; at most 256 bytes.");
 }
 
 static void test_suggest(void **state)

@@ -129,7 +129,19 @@ static void test_uri(void **state)
 				  6, &p, uri, sizeof(uri)),
 			 0);
 	assert_string_equal(uri, "otpauth://totp/Mail%20Host:alice%40mx.example?secret=MZXW6YTBOI"
-				 "&issuer=Mail%20Host&algorithm=SHA256&digits=6&period=30");
+				 "&algorithm=SHA256");
+	/* The defaults (SHA1, 6 digits, 30 s) are left out: a short URI, a small QR code. */
+	p.algorithm = CFG_ALGO_SHA1;
+	assert_int_equal(totp_uri("Mail Host", "alice", (const unsigned char *)"foobar", 6, &p,
+				  uri, sizeof(uri)),
+			 0);
+	assert_string_equal(uri, "otpauth://totp/Mail%20Host:alice?secret=MZXW6YTBOI");
+	p.digits = 8;
+	p.period = 60;
+	assert_int_equal(totp_uri("M", "a", (const unsigned char *)"foobar", 6, &p, uri,
+				  sizeof(uri)),
+			 0);
+	assert_string_equal(uri, "otpauth://totp/M:a?secret=MZXW6YTBOI&digits=8&period=60");
 	assert_int_equal(totp_uri("x", "y", (const unsigned char *)"foobar", 6, &p, uri, 20), -1);
 }
 

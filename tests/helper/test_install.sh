@@ -1,0 +1,92 @@
+#!/bin/bash
+# `make install` into a DESTDIR, as a package build or an administrator would run it, and the
+# layout it leaves: the helper in $(bindir) (beside passwd, on users' PATH) setuid root, none in
+# $(sbindir); the module in the PAM directory without libtool's .la; the helper's own PAM
+# service /etc/pam.d/pam-recover installed when there is none and kept when there is one; the
+# module's compiled-in helper path naming the installed helper; `make uninstall` removing the
+# shipped files and keeping the edited ones.
+set -u
+
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+fails=0
+pass() { echo "PASS: install/$1"; }
+fail() {
+	echo "FAIL: install/$1: $2"
+	fails=$((fails + 1))
+}
+
+vars=$(make -s --no-print-directory -C "$top_builddir" print-install-dirs 2>/dev/null | grep "^bindir=") || {
+	echo "FAIL: install/dirs: make print-install-dirs failed"
+	exit 1
+}
+eval "$vars"
+for v in bindir sbindir pamdir sysconfdir; do
+	[ -n "${!v:-}" ] || { echo "FAIL: install/dirs: no $v from make"; exit 1; }
+done
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/pam_recover-install.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+log=$D.log
+if ! make -C "$top_builddir" install DESTDIR="$D" >"$log" 2>&1; then
+	tail -n 30 "$log"
+	rm -f "$log"
+	echo "FAIL: install/make-install: make install failed"
+	exit 1
+fi
+
+h=$D$bindir/pam-recover
+if [ -x "$h" ] && [ ! -e "$D$sbindir/pam-recover" ]; then
+	pass helper-in-bindir
+else
+	fail helper-in-bindir "want $bindir/pam-recover, not $sbindir: $(find "$D" -name pam-recover)"
+fi
+if [ "$(id -u)" = 0 ]; then
+	if [ "$(stat -c '%U:%G %a' "$h" 2>/dev/null)" = "root:root 4755" ]; then
+		pass helper-setuid-root
+	else
+		fail helper-setuid-root "$(stat -c '%U:%G %a' "$h" 2>&1)"
+	fi
+else
+	echo "SKIP: install/helper-setuid-root: needs root"
+fi
+
+if [ -e "$D$pamdir/pam_recover.so" ] && [ -z "$(find "$D$pamdir" -name '*.la')" ]; then
+	pass module-without-la
+else
+	fail module-without-la "$(ls -l "$D$pamdir" 2>&1)"
+fi
+
+if strings -a "$D$pamdir/pam_recover.so" | grep -qxF "$bindir/pam-recover"; then
+	pass module-helper-path
+else
+	fail module-helper-path "the module does not name $bindir/pam-recover: \
+$(strings -a "$D$pamdir/pam_recover.so" | grep -F /pam-recover)"
+fi
+
+svc=$D$sysconfdir/pam.d/pam-recover
+if cmp -s "$svc" "$top_srcdir/conf/pam.d/pam-recover" &&
+	[ "$(stat -c %a "$svc")" = 644 ]; then
+	pass pamd-service-installed
+else
+	fail pamd-service-installed "$(ls -l "$svc" 2>&1)"
+fi
+
+# A site's own service file and config survive a second install and an uninstall.
+echo "# edited by the site" >>"$svc"
+cp "$svc" "$D/svc.edited"
+if make -C "$top_builddir" install DESTDIR="$D" >"$log" 2>&1 && cmp -s "$svc" "$D/svc.edited"; then
+	pass pamd-service-kept
+else
+	fail pamd-service-kept "a second make install replaced the edited $sysconfdir/pam.d/pam-recover"
+fi
+if make -C "$top_builddir" uninstall DESTDIR="$D" >"$log" 2>&1 && cmp -s "$svc" "$D/svc.edited" &&
+	[ ! -e "$h" ] && [ ! -e "$D$sysconfdir/security/pam_recover.conf" ]; then
+	pass uninstall-keeps-edited
+else
+	fail uninstall-keeps-edited "$(tail -n 5 "$log"; ls -lR "$D$sysconfdir" 2>&1 | head -20)"
+fi
+rm -f "$log"
+
+[ "$fails" -eq 0 ] || exit 1
+exit 0
