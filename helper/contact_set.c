@@ -20,6 +20,7 @@
 #include "contact_int.h"
 #include "identity.h"
 #include "out.h"
+#include "quota.h"
 #include "telegram.h"
 #include "tty.h"
 
@@ -98,26 +99,50 @@ static int compose(const struct uverb *u, int kind, const char *code, char *subj
 		       : 0;
 }
 
+/*
+ * Reserve the send under every quota (caller, account, destination, SMS budget) and issue
+ * its code, in one transaction, before anything goes out: parallel runs cannot pass a limit.
+ * `peek`: only look (roll back even when allowed). HX_OK, or an exit status after the message.
+ */
+static int reserve(struct hctx *h, struct uverb *u, int kind, const char *value,
+		   const char *purpose, int peek, char *code, size_t n)
+{
+	char caller[QUOTA_CALLER_MAX];
+	const char *chan = ct_channel(kind);
+	int64_t now = rc_now();
+	int qr = QUOTA_ERROR, ok;
+
+	if (quota_caller((long)h->ruid, NULL, caller, sizeof(caller)) != 0)
+		return out_fail(HX_SOFTWARE, "%s: internal error (caller)", u->name);
+	const struct quota_req q = {caller, u->user, chan, value};
+	if (hx_txn_begin(u->store) != 0)
+		return uv_store_fail(u);
+	qr = quota_reserve(u->store, &u->cfg, &u->key, &q, now);
+	ok = !peek && qr == QUOTA_OK &&
+	     code_issue(u->store, &u->key, u->user, chan, purpose, ttl_of(&u->cfg, kind), now, code,
+			n) == 0;
+	if (hx_txn_end(u->store, ok) != 0 && !peek && qr == QUOTA_OK)
+		return uv_store_fail(u);
+	if (qr == QUOTA_ERROR)
+		return uv_store_fail(u);
+	if (qr != QUOTA_OK) {
+		uv_log(h, u, "contact-send-limited", chan);
+		return out_fail(HX_TEMPFAIL, "%s: %s; nothing was sent", u->name, quota_message(qr));
+	}
+	return HX_OK;
+}
+
 int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		 const char *purpose)
 {
 	char code[SECRET_CODE_DIGITS + 1], subject[300], text[1200], err[512], masked[300];
 	const char *chan = ct_channel(kind);
-	int64_t now = rc_now();
 	int r, ok;
 
 	code[0] = text[0] = '\0';
 	ct_mask(kind, value, masked, sizeof(masked));
-	if ((r = code_quota_check(u->store, &u->cfg, u->user, chan, now, err, sizeof(err))) !=
-	    HX_OK) {
-		r = out_fail(r, "%s: %s; nothing was sent", u->name, err);
+	if ((r = reserve(h, u, kind, value, purpose, 0, code, sizeof(code))) != HX_OK)
 		goto out;
-	}
-	if (code_issue(u->store, &u->key, u->user, chan, purpose, ttl_of(&u->cfg, kind), now, code,
-		       sizeof(code)) != 0) {
-		r = uv_store_fail(u);
-		goto out;
-	}
 	if (compose(u, kind, code, subject, sizeof(subject), text, sizeof(text)) != 0) {
 		(void)code_void(u->store, u->user, chan, purpose);
 		r = out_fail(HX_SOFTWARE, "%s: the message does not fit; nothing was sent", u->name);
@@ -125,7 +150,7 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 	}
 	r = channel_send_code(&u->cfg, kind, value, subject, text, code, err, sizeof(err));
 	if (r != HX_OK) {
-		/* Nothing went out: the code is void and the quota untouched. */
+		/* The code is void; the reservation stays counted (quota.h). */
 		(void)code_void(u->store, u->user, chan, purpose);
 		uv_log(h, u, "contact-send-failed", chan);
 		r = out_fail(r, "%s: could not send the code to %s: %s. Nothing changed.", u->name,
@@ -136,8 +161,8 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		r = uv_store_fail(u);
 		goto out;
 	}
-	ok = code_quota_count(u->store, &u->cfg, u->user, chan, now) == HX_OK;
-	if (ok && strcmp(purpose, CODE_PURPOSE_VERIFY) == 0)
+	ok = 1;
+	if (strcmp(purpose, CODE_PURPOSE_VERIFY) == 0)
 		ok = contact_write(u->store, &u->key, u->user, kind, value, 0) == HX_OK;
 	char detail[320];
 	if (rc_snprintf(detail, sizeof(detail), "%s %s", hx_contact_kind_name(kind), masked) < 0)
@@ -379,9 +404,11 @@ static int link_telegram(struct hctx *h, struct uverb *u, const char *old, int o
 	int r;
 
 	start[0] = chat[0] = '\0';
-	if ((r = code_quota_check(u->store, &u->cfg, u->user, "telegram", rc_now(), err,
-				  sizeof(err))) != HX_OK)
-		return out_fail(r, "%s: %s; nothing was sent", u->name, err);
+	/* Over a limit already: say so before the user links a chat (nothing counted yet; the
+	 * code sent to the chat is reserved when it goes out). */
+	if ((r = reserve(h, u, CONTACT_TELEGRAM, NULL, CODE_PURPOSE_VERIFY, 1, start,
+			 sizeof(start))) != HX_OK)
+		return r;
 	if ((r = channel_tg_botname(&u->cfg, bot, sizeof(bot), err, sizeof(err))) != HX_OK)
 		return out_fail(r, "%s: %s; nothing changed", u->name, err);
 	if (secret_digits(start, SECRET_CODE_DIGITS) != 0 ||

@@ -94,30 +94,6 @@ static void trim(char *s)
 	s[len - start] = '\0';
 }
 
-/* Per-caller limit on starts (non-root callers: the `recover` account, a web front end). */
-static int caller_limit(struct reset *r)
-{
-	char key[64];
-	int count = 0;
-
-	if (r->h->ruid == 0)
-		return HX_OK;
-	if (rc_snprintf(key, sizeof(key), "reset-caller:%ld", (long)r->h->ruid) < 0 ||
-	    store_counter_hit(r->store, key, rc_now(), 3600, &count) != STORE_OK) {
-		reset_error(r, "store", 1, "The state store cannot be used; nothing changed.");
-		return HX_IOERR;
-	}
-	if (count > RESET_CALLER_STARTS) {
-		syslog(LOG_NOTICE, "reset: ruid=%ld refused: too many resets started this hour",
-		       (long)r->h->ruid);
-		reset_error(r, "rate_limited", 1,
-			    "Too many password resets were started from here in the last hour. "
-			    "Try again later.");
-		return HX_TEMPFAIL;
-	}
-	return HX_OK;
-}
-
 static int step_user(struct reset *r)
 {
 	char name[RESET_INPUT_MAX];
@@ -140,9 +116,8 @@ static int step_user(struct reset *r)
 		}
 		reset_error(r, "invalid_user", 0, "\"%s\" is not a valid user name.", esc);
 	}
+	/* No limit is counted for typing a name: only sends and answers count (quota.h). */
 	memcpy(r->user, name, strlen(name) + 1);
-	if ((rc = caller_limit(r)) != HX_OK)
-		goto out;
 	int e = login_enrolled(r->store, r->user);
 	if (e == LOGIN_ERROR) {
 		reset_error(r, "store", 1, "The state store cannot be used; nothing changed.");
@@ -245,6 +220,8 @@ static int after_proof(struct reset *r)
 {
 	int rc;
 
+	if (!r->enrolled)
+		r->need = 1; /* two proofs are for accounts with 2-step verification */
 	if (r->totp_asked || !r->enrolled || !r->cfg.reset_keep_2fa_with_code)
 		return HX_OK;
 	r->totp_asked = 1;
@@ -279,7 +256,9 @@ int reset_run(struct reset *r)
 			    support);
 		return HX_NOPERM;
 	}
-	r->need = r->enrolled && r->cfg.reset_require_two_proofs ? 2 : 1;
+	/* proofs_needed is the same for every name (what the host may ask); whether a second
+	 * proof is really needed shows only after a first proof (settle_need). */
+	r->need = r->cfg.reset_require_two_proofs ? 2 : 1;
 
 	if (r->code_mode) {
 		int m = r->code_channel != NULL ? reset_method_parse(r->code_channel) : -1;
