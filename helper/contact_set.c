@@ -18,6 +18,7 @@
 
 #include "codes.h"
 #include "contact_int.h"
+#include "factor.h"
 #include "identity.h"
 #include "out.h"
 #include "quota.h"
@@ -33,7 +34,8 @@ static const char set_usage[] =
 	"       pam-recover contact set telegram [--user USER] [--json]\n"
 	"       pam-recover contact set question [--question TEXT] [--user USER] [--json]\n"
 	"\n"
-	"Set a recovery contact, after your password. A code is sent to the new e-mail address\n"
+	"Set a recovery contact, after your password (and, while 2-step verification is on, a\n"
+	"current code from the app). A code is sent to the new e-mail address\n"
 	"or phone number (SMS), and you type it here; press Enter instead to finish later with\n"
 	"`pam-recover contact verify email|phone`. NUMBER is in international form (+ and the\n"
 	"country code). For Telegram you send a start code to the site's bot (a link is shown),\n"
@@ -49,7 +51,8 @@ static const char set_usage[] =
 	"                       <- {\"ready\":\"yes\"}\n"
 	"                   {\"step\":\"question\",\"questions\":[...]} <- {\"question\":TEXT or N}\n"
 	"                   {\"step\":\"answer\"} <- {\"answer\":...}\n"
-	"                   (and {\"password\":...} first, for a caller that is not root)\n"
+	"                   (and {\"password\":...} first, for a caller that is not root, then\n"
+	"                   {\"current_code\":...} while 2-step verification is on)\n"
 	"\n"
 	"Exit status: 0 done (or saved, to be verified later), 1 wrong or expired code, 65 not\n"
 	"a valid address or number, or on this host's own mail domain, 69 the message could\n"
@@ -477,7 +480,8 @@ int ct_set(struct hctx *h, int argc, char **argv)
 		if ((r = ct_value(&u.cfg, u.name, kind, pos[1], value, sizeof(value))) != HX_OK)
 			goto out;
 	}
-	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
+	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK ||
+	    (r = factor_prove(h, &u, "current_code", NULL, 0, "nothing changed", NULL)) != HX_OK)
 		goto out;
 	if (kind == CONTACT_QUESTION) {
 		r = ct_set_question(h, &u, opt_question);

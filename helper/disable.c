@@ -6,23 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "factor.h"
 #include "helper.h"
 #include "identity.h"
 #include "login.h"
 #include "out.h"
-#include "tty.h"
 #include "uverb.h"
 
-#define DISABLE_CODE_MAX 64
 
 static const char disable_usage[] =
 	"Usage: pam-recover disable [--user USER] [--json]\n"
 	"\n"
 	"Turn off 2-step verification for your account: enter your password, then a current\n"
-	"code from the app or one of your backup codes. The secret and the backup codes are\n"
-	"removed; app passwords stay (see `pam-recover app-password list`). Turn it on again\n"
-	"any time with `pam-recover enable`.\n"
+	"code from the app (with --lost-app: one of your backup codes, and your recovery\n"
+	"contacts are told). The secret and the backup codes are removed; app passwords stay\n"
+	"(see `pam-recover app-password list`). Turn it on again any time with\n"
+	"`pam-recover enable`.\n"
 	"\n"
+	"  --lost-app   the app is lost: give a backup code instead of a code from the app\n"
 	"  --user USER  act for USER (root only; no password is asked, a code still is;\n"
 	"               `pam-recover admin disable-2fa USER` needs none)\n"
 	"  --json       JSON output; input objects on stdin: {\"password\":\"...\"} (non-root)\n"
@@ -56,14 +57,14 @@ static int say_off(const struct uverb *u, int changed, const char *how)
 int cmd_disable(struct hctx *h, int argc, char **argv)
 {
 	struct uverb u;
-	char code[DISABLE_CODE_MAX];
-	const char *reason = NULL, *how;
-	int r, done = HX_USAGE, npos = 0, locked_now = 0, lr, dr = STORE_ERR, pr = STORE_ERR;
+	const char *how;
+	int r, done = HX_USAGE, npos = 0, lr, dr = STORE_ERR, pr = STORE_ERR;
+	int lost_app = 0, by_backup = 0;
+	const struct hx_opt opts[] = {{"lost-app", NULL, &lost_app}};
 
 	memset(&u, 0, sizeof(u));
-	code[0] = '\0';
 	u.name = "disable";
-	if (uv_parse(h, &u, disable_usage, argc, argv, NULL, 0, NULL, 0, 0, &npos, &done) != 0)
+	if (uv_parse(h, &u, disable_usage, argc, argv, opts, 1, NULL, 0, 0, &npos, &done) != 0)
 		return done;
 	if ((r = uv_open(h, &u)) != 0)
 		goto out;
@@ -78,21 +79,12 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 	}
 	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
 		goto out;
-	if ((r = tty_ask("code", "Code from the app, or a backup code: ", 1, code,
-			 sizeof(code))) != HX_OK)
+	/* A current code from the app; a backup code only with --lost-app (factor.h). */
+	if ((r = factor_prove(h, &u, "code", "Code from the app, or a backup code: ",
+			      lost_app ? FACTOR_LOST_APP : 0, "2-step verification stays on",
+			      &by_backup)) != HX_OK)
 		goto out;
-
-	lr = login_verify_code(&u.cfg, u.store, &u.key, u.user, code, rc_now(), &locked_now,
-			       &reason);
-	if (lr == LOGIN_NOT_ENROLLED) {
-		r = say_off(&u, 0, NULL);
-		goto out;
-	}
-	if (lr != LOGIN_OK && lr != LOGIN_OK_BACKUP) {
-		uv_log(h, &u, "disable-refused", login_result_name(lr));
-		r = uv_code_refused(&u, lr, locked_now, reason, "2-step verification stays on");
-		goto out;
-	}
+	lr = by_backup ? LOGIN_OK_BACKUP : LOGIN_OK;
 	how = lr == LOGIN_OK ? "code" : "backup-code";
 
 	if (hx_txn_begin(u.store) != 0) {
@@ -110,8 +102,9 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 	}
 	uv_log(h, &u, "disable", how);
 	r = say_off(&u, dr == STORE_OK, how);
+	if (by_backup && h->ruid != 0 && dr == STORE_OK)
+		factor_notify(h, &u, "2-step verification was turned off");
 out:
-	RC_WIPE_ARRAY(code);
 	uv_close(&u);
 	return r;
 }
