@@ -108,11 +108,10 @@ static int compose(const struct uverb *u, int kind, const char *code, char *subj
  * `peek`: only look (roll back even when allowed). HX_OK, or an exit status after the message.
  */
 static int reserve(struct hctx *h, struct uverb *u, int kind, const char *value,
-		   const char *purpose, int peek, char *code, size_t n)
+		   const char *purpose, int peek, char *code, size_t n, int64_t now)
 {
 	char caller[QUOTA_CALLER_MAX];
 	const char *chan = ct_channel(kind);
-	int64_t now = rc_now();
 	int qr = QUOTA_ERROR, ok;
 
 	if (quota_caller((long)h->ruid, NULL, caller, sizeof(caller)) != 0)
@@ -135,26 +134,43 @@ static int reserve(struct hctx *h, struct uverb *u, int kind, const char *value,
 	return HX_OK;
 }
 
+/* A reserved send that did not go out: its code void, its reservation given back. */
+static void unsend(struct hctx *h, struct uverb *u, int kind, const char *value,
+		   const char *purpose, int64_t now)
+{
+	char caller[QUOTA_CALLER_MAX];
+	const struct quota_req q = {caller, u->user, ct_channel(kind), value};
+
+	if (quota_caller((long)h->ruid, NULL, caller, sizeof(caller)) != 0 ||
+	    hx_txn_begin(u->store) != 0 ||
+	    hx_txn_end(u->store, code_void(u->store, u->user, ct_channel(kind), purpose) == HX_OK &&
+					 quota_release(u->store, &u->cfg, &u->key, &q, now) ==
+						 QUOTA_OK) != 0)
+		out_warn("%s: could not give back the unsent code: %s", u->name,
+			 store_errmsg(u->store));
+}
+
 int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		 const char *purpose)
 {
 	char code[SECRET_CODE_DIGITS + 1], subject[300], text[1200], err[512], masked[300];
 	const char *chan = ct_channel(kind);
+	int64_t now = rc_now();
 	int r, ok;
 
 	code[0] = text[0] = '\0';
 	ct_mask(kind, value, masked, sizeof(masked));
-	if ((r = reserve(h, u, kind, value, purpose, 0, code, sizeof(code))) != HX_OK)
+	if ((r = reserve(h, u, kind, value, purpose, 0, code, sizeof(code), now)) != HX_OK)
 		goto out;
 	if (compose(u, kind, code, subject, sizeof(subject), text, sizeof(text)) != 0) {
-		(void)code_void(u->store, u->user, chan, purpose);
+		unsend(h, u, kind, value, purpose, now);
 		r = out_fail(HX_SOFTWARE, "%s: the message does not fit; nothing was sent", u->name);
 		goto out;
 	}
 	r = channel_send_code(&u->cfg, kind, value, subject, text, code, err, sizeof(err));
 	if (r != HX_OK) {
-		/* The code is void; the reservation stays counted (quota.h). */
-		(void)code_void(u->store, u->user, chan, purpose);
+		/* Nothing went out: the code is void and the quota given back. */
+		unsend(h, u, kind, value, purpose, now);
 		uv_log(h, u, "contact-send-failed", chan);
 		r = out_fail(r, "%s: could not send the code to %s: %s. Nothing changed.", u->name,
 			     masked, err);
@@ -410,7 +426,7 @@ static int link_telegram(struct hctx *h, struct uverb *u, const char *old, int o
 	/* Over a limit already: say so before the user links a chat (nothing counted yet; the
 	 * code sent to the chat is reserved when it goes out). */
 	if ((r = reserve(h, u, CONTACT_TELEGRAM, NULL, CODE_PURPOSE_VERIFY, 1, start,
-			 sizeof(start))) != HX_OK)
+			 sizeof(start), rc_now())) != HX_OK)
 		return r;
 	if ((r = channel_tg_botname(&u->cfg, bot, sizeof(bot), err, sizeof(err))) != HX_OK)
 		return out_fail(r, "%s: %s; nothing changed", u->name, err);

@@ -137,6 +137,33 @@ int quota_reserve(struct store *s, const struct cfg *c, const struct seal_key *k
 	return QUOTA_OK;
 }
 
+static int unhit(struct store *s, const char *key, int64_t when)
+{
+	int r = store_counter_release(s, key, when);
+
+	return r == STORE_OK || r == STORE_NOTFOUND ? 0 : -1;
+}
+
+int quota_release(struct store *s, const struct cfg *c, const struct seal_key *k,
+		  const struct quota_req *q, int64_t now)
+{
+	char ckey[KEY_MAX], akey[KEY_MAX], dkey[KEY_MAX];
+	int caller = q->caller != NULL && q->caller[0] != '\0';
+	int send = q->user != NULL && q->channel != NULL;
+	int dest = send && q->dest != NULL;
+	int sms = send && strcmp(q->channel, "sms") == 0;
+
+	if ((caller && rc_snprintf(ckey, sizeof(ckey), "send-caller:%s", q->caller) < 0) ||
+	    (send && rc_snprintf(akey, sizeof(akey), "send:%s:%s", q->channel, q->user) < 0) ||
+	    (dest && dest_key(k, q->channel, q->dest, dkey, sizeof(dkey)) != 0))
+		return QUOTA_ERROR;
+	if ((caller && unhit(s, ckey, now) != 0) || (send && unhit(s, akey, now) != 0) ||
+	    (dest && unhit(s, dkey, now) != 0) ||
+	    (sms && dest && c->sms_daily_budget > 0 && unhit(s, "sms:budget", now) != 0))
+		return QUOTA_ERROR;
+	return QUOTA_OK;
+}
+
 const char *quota_message(int result)
 {
 	switch (result) {

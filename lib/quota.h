@@ -14,8 +14,9 @@
  *                account (keyed by a keyed hash of the value, never the value itself)
  *   SMS budget   sms_daily_budget for the whole host: checked for every SMS request, counted
  *                only for an SMS that really goes out
- * A reservation stays counted when the send then fails: a gateway may have delivered a
- * message before it failed, and the counts must not show whether anything was sent.
+ * During a reset a reservation stays counted when the send then fails: the counts must not
+ * show whether anything was sent. Contact verification (the caller's own address) gives a
+ * failed send back (quota_release), so that an outage does not use up the user's quota.
  */
 #ifndef RC_QUOTA_H
 #define RC_QUOTA_H
@@ -62,6 +63,11 @@ int quota_caller(long ruid, const char *client, char *out, size_t n) RC_MUST_CHE
  * destination, budget. `k` keys the destination hash.
  */
 int quota_reserve(struct store *s, const struct cfg *c, const struct seal_key *k,
+		  const struct quota_req *q, int64_t now) RC_MUST_CHECK;
+
+/* Take back what quota_reserve(q, now) counted (one hit under each of its limits), inside
+ * the caller's transaction. QUOTA_OK or QUOTA_ERROR. */
+int quota_release(struct store *s, const struct cfg *c, const struct seal_key *k,
 		  const struct quota_req *q, int64_t now) RC_MUST_CHECK;
 
 /* A sentence for people about a refused reservation ("... try again in an hour"). */
