@@ -61,8 +61,8 @@ int reset_code_step(struct reset *r, int method, int real)
 				 (ttl + 59) / 60);
 		else
 			snprintf(msg, sizeof(msg),
-				 "A code is on its way by %s to %s; it is valid for %d minutes. Enter "
-				 "the code (an empty line goes back to the methods). If nothing arrives "
+				 "A code was sent by %s to %s; it is valid for %d minutes. Enter the "
+				 "code (an empty line goes back to the methods). If nothing arrives "
 				 "within a few minutes, try again later or choose another method.",
 				 method == RM_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60);
 		oj_str(st, "message", msg);

@@ -155,11 +155,15 @@ static int step_method(struct reset *r, int *rc)
 	char id[64];
 
 	for (int bad = 0;; bad++) {
-		struct json_object *st = reset_step(
-			"method", r->proofs == 0
-					  ? "Choose how to prove that the account is yours."
-					  : "This account has 2-step verification: prove it is yours "
-					    "a second way.");
+		char msg[600], support[400];
+		support_text(r, support, sizeof(support));
+		if (rc_snprintf(msg, sizeof(msg), "%s None of these works for you? %s",
+				r->proofs == 0 ? "Choose how to prove that the account is yours."
+					       : "This account has 2-step verification: prove it is "
+						 "yours a second way.",
+				support) < 0)
+			snprintf(msg, sizeof(msg), "Choose how to prove that the account is yours.");
+		struct json_object *st = reset_step("method", msg);
 		struct json_object *arr = oj_array();
 		int offered = 0;
 		for (int i = 0; i < r->n_offers; i++) {
@@ -176,8 +180,6 @@ static int step_method(struct reset *r, int *rc)
 		oj_int(st, "proofs_needed", r->need);
 		if (offered == 0) {
 			json_object_put(st);
-			char support[400];
-			support_text(r, support, sizeof(support));
 			reset_error(r, "no_method", 1,
 				    "No other way to prove that the account is yours is set up; "
 				    "nothing changed. %s",
