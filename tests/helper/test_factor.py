@@ -11,6 +11,8 @@ The password alone never takes over the second factor: pam-recover installed as 
   (and only a backup code); the other backup codes stop working, and the verified recovery
   contact gets a notice through a real SMTP server (aiosmtpd, smtp_sink.py).
 - Root with --user is asked as before (backup-codes needs no code).
+- The per-caller limit of a reset counts the caller's uid; `reset --client ADDRESS` is
+  refused unless the caller is in frontend_users, and then counts per client.
 
 The helper is copied setuid root into a temporary prefix; a user is created for the test and
 removed at the end, whatever happens; in a private mount namespace the compiled-in
@@ -40,7 +42,7 @@ CLEAN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class World:
-    user = password = uid = gid = helper = sb = None
+    user = password = uid = gid = helper = sb = conf = None
     mail_dir = None
     procs = []
 
@@ -261,6 +263,57 @@ def t_root():
     check(r.returncode == 0, f"root's disable --user: {r.returncode} {r.stderr!r}")
 
 
+def with_config(extra, fn):
+    """Run fn with `extra` appended to the configuration the setuid helper reads."""
+    with open(W.conf) as f:
+        saved = f.read()
+    try:
+        write(W.conf, saved + extra, 0o644)
+        fn()
+    finally:
+        write(W.conf, saved, 0o644)
+
+
+def reset_question(args, name, answers):
+    stdin = lines({"user": name}, {"method": "question"}, *({"answer": a} for a in answers))
+    r = as_user(["reset"] + args, stdin)
+    objs = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    return r.returncode, objs
+
+
+@case("reset-caller-limit-per-uid-and-client-only-for-front-ends")
+def t_caller():
+    def body():
+        unknown = "nobody%d@example.org" % os.getpid()
+        # --client from an ordinary account: refused before anything else.
+        rc, objs = reset_question(["--client", "198.51.100.9"], unknown, ["x"])
+        check(rc == 77 and objs and objs[-1].get("code") == "not_allowed",
+              f"--client from a non-front-end account: {rc} {objs[-1:]}")
+        # The caller's uid: two answers checked, then the limit (names typed count nothing).
+        for _ in range(3):
+            as_user(["reset"], lines({"user": unknown}))
+        rc, objs = reset_question([], unknown, ["a", "b", "c"])
+        codes = [o.get("code") for o in objs if o.get("step") == "error"]
+        check(codes == ["wrong_answer", "wrong_answer", "rate_limited"] and rc == 75,
+              f"per-uid limit: {rc} {codes}")
+    with_config("reset_methods = question\ncaller_requests_per_hour = 2\n", body)
+
+    def front():
+        unknown = "nobody%dfe@example.org" % os.getpid()  # its own daily question cap
+        rc, objs = reset_question(["--client", "198.51.100.9"], unknown, ["a", "b"])
+        codes = [o.get("code") for o in objs if o.get("step") == "error"]
+        check(codes == ["wrong_answer", "wrong_answer"], f"front end, client 1: {rc} {codes}")
+        # The uid itself is not held back by its clients' counts: another client goes on.
+        rc, objs = reset_question(["--client", "198.51.100.10"], unknown, ["a"])
+        codes = [o.get("code") for o in objs if o.get("step") == "error"]
+        check(codes == ["wrong_answer"], f"front end, client 2: {rc} {codes}")
+        rc, objs = reset_question(["--client", "198.51.100.9"], unknown, ["a"])
+        check(rc == 75 and objs[-1].get("code") == "rate_limited",
+              f"front end, client 1 again: {rc} {objs[-1:]}")
+    with_config(f"reset_methods = question\ncaller_requests_per_hour = 2\n"
+                f"frontend_users = nobody, {W.user}\n", front)
+
+
 # ---------------------------------------------------------------------------------------------
 # set-up
 
@@ -303,6 +356,7 @@ def inner(user, password, prefix):
             print(f"SKIP: cannot place the default configuration ({conf_path})")
             return 77
         etcsec = os.path.dirname(conf_path)
+        W.conf = conf_path
         sec_copy = os.path.join(W.sb.tmp, "security")
         shutil.copytree(etcsec, sec_copy, symlinks=True)
         shutil.copy(W.sb.cfg, os.path.join(sec_copy, os.path.basename(conf_path)))
