@@ -204,10 +204,12 @@ static void show_done(const struct uverb *u, const struct enrolment *e, int repl
  * to another phone. */
 static int prove_current(const struct hctx *h, struct uverb *u, int lost_app, int *by_backup)
 {
-	out_info("2-step verification is already on for %s. To replace it, first give a code",
-		 u->user);
-	out_info("from the app as it is set up now%s.",
-		 h->ruid == 0 ? ", or one of your backup codes" : "");
+	if (h->ruid == 0) {
+		out_info("2-step verification is already on for %s. To replace it, first give a "
+			 "code",
+			 u->user);
+		out_info("from the app as it is set up now, or one of your backup codes.");
+	}
 	return factor_prove(h, u, "current_code", "Current code from the app, or a backup code: ",
 			    lost_app ? FACTOR_LOST_APP : 0, "2-step verification stays as it is",
 			    by_backup);

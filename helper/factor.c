@@ -73,8 +73,9 @@ int factor_prove(const struct hctx *h, struct uverb *u, const char *field,
 				 "your backup codes.",
 				 u->user);
 		else
-			out_info("2-step verification is on for %s: give the code the app shows now.",
-				 u->user);
+			out_info("2-step verification is on for %s: %s, give the code the app shows "
+				 "now.",
+				 u->user, strcmp(u->name, "enable") == 0 ? "to replace it" : "first");
 	}
 	if ((r = tty_ask(field, prompt, 1, code, sizeof(code))) != HX_OK)
 		goto out;

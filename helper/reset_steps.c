@@ -94,6 +94,31 @@ static void trim(char *s)
 	s[len - start] = '\0';
 }
 
+/* Is the caller at its limit already? Only looks (rolled back). HX_OK or an exit status. */
+static int caller_over(struct reset *r)
+{
+	const struct quota_req q = {r->caller, NULL, NULL, NULL};
+	int qr;
+
+	if (r->caller[0] == '\0')
+		return HX_OK;
+	if (hx_txn_begin(r->store) != 0)
+		return reset_store_fail(r);
+	qr = quota_reserve(r->store, &r->cfg, &r->key, &q, rc_now());
+	(void)hx_txn_end(r->store, 0);
+	if (qr == QUOTA_ERROR)
+		return reset_store_fail(r);
+	if (qr == QUOTA_CALLER) {
+		syslog(LOG_NOTICE, "reset: caller %s refused: caller_requests_per_hour reached",
+		       r->caller);
+		reset_error(r, "rate_limited", 1,
+			    "Too many codes or answers were asked for from here in the last hour. "
+			    "Try again later.");
+		return HX_TEMPFAIL;
+	}
+	return HX_OK;
+}
+
 static int step_user(struct reset *r)
 {
 	char name[RESET_INPUT_MAX];
@@ -116,8 +141,11 @@ static int step_user(struct reset *r)
 		}
 		reset_error(r, "invalid_user", 0, "\"%s\" is not a valid user name.", esc);
 	}
-	/* No limit is counted for typing a name: only sends and answers count (quota.h). */
+	/* No limit is counted for typing a name: only sends and answers count (quota.h). A
+	 * caller already over its limit is refused here, before anything is written. */
 	memcpy(r->user, name, strlen(name) + 1);
+	if ((rc = caller_over(r)) != HX_OK)
+		goto out;
 	int e = login_enrolled(r->store, r->user);
 	if (e == LOGIN_ERROR) {
 		reset_error(r, "store", 1, "The state store cannot be used; nothing changed.");

@@ -263,10 +263,32 @@ def t_root():
     check(r.returncode == 0, f"root's disable --user: {r.returncode} {r.stderr!r}")
 
 
+@case("contact-set-limited-per-caller-uid")
+def t_contact_caller():
+    secret, codes = enrol()
+    W.sb.run(["admin", "remove-contact", W.user, "email"])
+
+    def body():
+        results = []
+        for i in range(3):
+            r = as_user(["contact", "set", "email", f"c{i}x{os.getpid()}@mail.example"],
+                        lines({"password": W.password, "current_code": next_code(secret)}))
+            results.append((r.returncode, r.stderr.strip()[-120:]))
+        check([rc for rc, _ in results] == [0, 0, 75] and "from here" in results[2][1],
+              f"contact set per caller: {results}")
+    with_config("caller_requests_per_hour = 2\n", body)
+
+
 def with_config(extra, fn):
-    """Run fn with `extra` appended to the configuration the setuid helper reads."""
+    """Run fn with `extra` appended to the configuration the setuid helper reads, and the
+    per-caller counts of earlier cases cleared."""
+    import sqlite3
     with open(W.conf) as f:
         saved = f.read()
+    db = sqlite3.connect(W.sb.db)
+    with db:
+        db.execute("DELETE FROM counters WHERE key LIKE 'send-caller:%'")
+    db.close()
     try:
         write(W.conf, saved + extra, 0o644)
         fn()

@@ -180,6 +180,15 @@ def t_caller():
     finals = [o[-1] for _, o in res if o and o[-1].get("code") == "rate_limited"]
     check(len(finals) == PARALLEL - 4 and all(o["final"] for o in finals),
           f"{len(finals)} final rate_limited answers")
+    # Over its limit, the client is refused right after the name, and nothing is written.
+    before = len(sb.json(["admin", "audit", users[0]])["events"])
+    r = sb.run(["reset", "--client", "198.51.100.7"], json_out=True,
+               stdin=json.dumps({"user": users[0]}) + "\n")
+    objs = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    check(r.returncode == 75 and steps(objs) == ["user", "rate_limited"],
+          f"over the limit: {r.returncode} {steps(objs)}")
+    check(len(sb.json(["admin", "audit", users[0]])["events"]) == before,
+          "a caller over its limit wrote to the store")
     # Another client of the same front end is not held back by this one.
     other = number()
     rc, objs = reset_sms(sb, phone_user(sb, other), client="2001:db8:1:2::99")
