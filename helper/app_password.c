@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "helper.h"
+#include "factor.h"
 #include "identity.h"
 #include "out.h"
 #include "uverb.h"
@@ -26,14 +27,16 @@ static const char app_usage[] =
 	"App passwords let mail programs (IMAP, POP3, SMTP) log in where no code can be typed.\n"
 	"Each is random, shown once, and works only on the services it was made for (PAM\n"
 	"service names such as imap, pop3, smtp; without --service: every service where the\n"
-	"administrator allows app passwords). Adding and revoking ask for your password.\n"
+	"administrator allows app passwords). Adding and revoking ask for your password;\n"
+	"while 2-step verification is on, adding also asks for a current code from the app.\n"
 	"\n"
 	"  add NAME     make a new app password called NAME (letters, digits, . _ -)\n"
 	"  list         name, services, created, last used\n"
 	"  revoke NAME  the programs that use it can no longer log in\n"
 	"  --service    comma-separated PAM services the password is for\n"
 	"  --user USER  act for USER (root only; no password is asked)\n"
-	"  --json       JSON output; input on stdin: {\"password\":\"...\"} (non-root)\n"
+	"  --json       JSON output; input on stdin: {\"password\":\"...\"} (non-root), then\n"
+	"               {\"current_code\":\"...\"} for add while 2-step verification is on\n"
 	"\n"
 	"Exit status: 0 ok, 1 wrong password, 64 usage, 65 bad name or service, or no such app\n"
 	"password, 75 too many wrong passwords, 77 permission denied; see pam-recover(8).\n";
@@ -198,7 +201,9 @@ static int app_add(const struct hctx *h, struct uverb *u, const char *name,
 	}
 	if (a.services[0] != '\0')
 		warn_services(u->name, a.services);
-	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK)
+	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK ||
+	    (r = factor_prove(h, u, "current_code", NULL, 0, "no app password was made",
+			      NULL)) != HX_OK)
 		goto out;
 	a.created = rc_now();
 	if (secret_app_password(pw) != 0 || secret_normalise(pw, norm, sizeof(norm)) != 0 ||

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "helper.h"
+#include "factor.h"
 #include "identity.h"
 #include "login.h"
 #include "out.h"
@@ -21,11 +22,12 @@ static const char backup_usage[] =
 	"Backup codes log you in when the phone is not at hand: each works once, in place of\n"
 	"a code from the app.\n"
 	"\n"
-	"  (no argument)  after your password, make a new set and show it once; the old\n"
-	"                 codes stop working\n"
+	"  (no argument)  after your password and a current code from the app, make a new\n"
+	"                 set and show it once; the old codes stop working\n"
 	"  status         how many unused codes are left\n"
 	"  --user USER    act for USER (root only; no password is asked)\n"
-	"  --json         JSON output; input on stdin: {\"password\":\"...\"} (non-root)\n"
+	"  --json         JSON output; input on stdin: {\"password\":\"...\"} and\n"
+	"                 {\"current_code\":\"...\"} (non-root)\n"
 	"\n"
 	"Exit status: 0 ok, 1 wrong password, 65 2-step verification is off, 75 too many wrong\n"
 	"passwords, 77 permission denied; see pam-recover(8).\n";
@@ -108,7 +110,9 @@ static int new_set(const struct hctx *h, struct uverb *u)
 		r = uv_store_fail(u);
 		goto out;
 	}
-	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK)
+	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK ||
+	    (r = factor_prove(h, u, "current_code", NULL, 0, "the backup codes stay as they are",
+			      NULL)) != HX_OK)
 		goto out;
 	if (hx_make_backup_codes(&u->key, u->user, n, codes, hashes) != 0) {
 		r = out_fail(HX_SOFTWARE, "backup-codes: cannot make the codes; nothing changed");

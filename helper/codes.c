@@ -1,8 +1,8 @@
 /*
  * One-time codes sent through a channel: SECRET_CODE_DIGITS random digits, stored only as a
  * keyed hash bound to user, channel and purpose; one live code per (user, channel, purpose);
- * the try is counted before the compare; constant-time compare; single use; and the send
- * quotas that go with them.
+ * the try is counted before the compare; constant-time compare; single use. (The send
+ * quotas that go with them are in lib/quota.c.)
  */
 #include "codes.h"
 
@@ -10,9 +10,6 @@
 #include <string.h>
 
 #include "helper.h"
-
-#define HOUR 3600
-#define DAY 86400
 
 /* "code:CHANNEL:PURPOSE": what the hash is bound to besides the user. */
 static int bound_purpose(const char *channel, const char *purpose, char *out, size_t n)
@@ -123,57 +120,4 @@ int code_void_verify(struct store *s, const char *user, const char *channel)
 	int r = code_void(s, user, channel, CODE_PURPOSE_VERIFY);
 
 	return r == HX_OK ? code_void(s, user, channel, CODE_PURPOSE_VERIFY_NEW) : r;
-}
-
-static int quota_key(const char *user, const char *channel, char *out, size_t n)
-{
-	return rc_snprintf(out, n, "send:%s:%s", channel, user) < 0 ? -1 : 0;
-}
-
-int code_quota_check(struct store *s, const struct cfg *c, const char *user,
-		     const char *channel, int64_t now, char *err, size_t n)
-{
-	char key[300];
-	int count = 0;
-
-	if (quota_key(user, channel, key, sizeof(key)) != 0 ||
-	    store_counter_get(s, key, now, HOUR, &count) != STORE_OK) {
-		snprintf(err, n, "store error: %s", store_errmsg(s));
-		return HX_IOERR;
-	}
-	if (count >= c->sends_per_hour) {
-		snprintf(err, n,
-			 "%d codes were sent by %s in the last hour, the most this host allows; "
-			 "try again in an hour",
-			 count, channel);
-		return HX_TEMPFAIL;
-	}
-	if (strcmp(channel, "sms") == 0 && c->sms_daily_budget > 0) {
-		if (store_counter_get(s, "sms:budget", now, DAY, &count) != STORE_OK) {
-			snprintf(err, n, "store error: %s", store_errmsg(s));
-			return HX_IOERR;
-		}
-		if (count >= c->sms_daily_budget) {
-			snprintf(err, n, "this host has sent as many SMS today as it may "
-					 "(sms_daily_budget); try again tomorrow or use another "
-					 "method");
-			return HX_TEMPFAIL;
-		}
-	}
-	return HX_OK;
-}
-
-int code_quota_count(struct store *s, const struct cfg *c, const char *user,
-		     const char *channel, int64_t now)
-{
-	char key[300];
-	int count = 0;
-
-	if (quota_key(user, channel, key, sizeof(key)) != 0 ||
-	    store_counter_hit(s, key, now, HOUR, &count) != STORE_OK)
-		return HX_IOERR;
-	if (strcmp(channel, "sms") == 0 && c->sms_daily_budget > 0 &&
-	    store_counter_hit(s, "sms:budget", now, DAY, &count) != STORE_OK)
-		return HX_IOERR;
-	return HX_OK;
 }

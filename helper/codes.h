@@ -43,16 +43,6 @@ int code_void(struct store *s, const char *user, const char *channel, const char
 /* Void both verification codes of a channel (the contact was removed or replaced). */
 int code_void_verify(struct store *s, const char *user, const char *channel);
 
-/*
- * Send quotas: at most cfg->sends_per_hour codes per user and channel per hour, and for
- * "sms" at most cfg->sms_daily_budget messages a day for the whole host (0 = no budget).
- * code_quota_check looks without counting (HX_OK, HX_TEMPFAIL with a message in err, or
- * HX_IOERR); code_quota_count counts one send that went out (HX_OK or HX_IOERR). A send that
- * failed is not counted: an outage must not use up the user's quota.
- */
-int code_quota_check(struct store *s, const struct cfg *c, const char *user,
-		     const char *channel, int64_t now, char *err, size_t n) RC_MUST_CHECK;
-int code_quota_count(struct store *s, const struct cfg *c, const char *user,
-		     const char *channel, int64_t now) RC_MUST_CHECK;
+/* Send quotas are reserved before a send: see quota.h (lib/). */
 
 #endif

@@ -18,8 +18,10 @@
 
 #include "codes.h"
 #include "contact_int.h"
+#include "factor.h"
 #include "identity.h"
 #include "out.h"
+#include "quota.h"
 #include "telegram.h"
 #include "tty.h"
 
@@ -32,7 +34,8 @@ static const char set_usage[] =
 	"       pam-recover contact set telegram [--user USER] [--json]\n"
 	"       pam-recover contact set question [--question TEXT] [--user USER] [--json]\n"
 	"\n"
-	"Set a recovery contact, after your password. A code is sent to the new e-mail address\n"
+	"Set a recovery contact, after your password (and, while 2-step verification is on, a\n"
+	"current code from the app). A code is sent to the new e-mail address\n"
 	"or phone number (SMS), and you type it here; press Enter instead to finish later with\n"
 	"`pam-recover contact verify email|phone`. NUMBER is in international form (+ and the\n"
 	"country code). For Telegram you send a start code to the site's bot (a link is shown),\n"
@@ -48,7 +51,8 @@ static const char set_usage[] =
 	"                       <- {\"ready\":\"yes\"}\n"
 	"                   {\"step\":\"question\",\"questions\":[...]} <- {\"question\":TEXT or N}\n"
 	"                   {\"step\":\"answer\"} <- {\"answer\":...}\n"
-	"                   (and {\"password\":...} first, for a caller that is not root)\n"
+	"                   (and {\"password\":...} first, for a caller that is not root, then\n"
+	"                   {\"current_code\":...} while 2-step verification is on)\n"
 	"\n"
 	"Exit status: 0 done (or saved, to be verified later), 1 wrong or expired code, 65 not\n"
 	"a valid address or number, or on this host's own mail domain, 69 the message could\n"
@@ -98,6 +102,54 @@ static int compose(const struct uverb *u, int kind, const char *code, char *subj
 		       : 0;
 }
 
+/*
+ * Reserve the send under every quota (caller, account, destination, SMS budget) and issue
+ * its code, in one transaction, before anything goes out: parallel runs cannot pass a limit.
+ * `peek`: only look (roll back even when allowed). HX_OK, or an exit status after the message.
+ */
+static int reserve(struct hctx *h, struct uverb *u, int kind, const char *value,
+		   const char *purpose, int peek, char *code, size_t n, int64_t now)
+{
+	char caller[QUOTA_CALLER_MAX];
+	const char *chan = ct_channel(kind);
+	int qr = QUOTA_ERROR, ok;
+
+	if (quota_caller((long)h->ruid, NULL, caller, sizeof(caller)) != 0)
+		return out_fail(HX_SOFTWARE, "%s: internal error (caller)", u->name);
+	const struct quota_req q = {caller, u->user, chan, value};
+	if (hx_txn_begin(u->store) != 0)
+		return uv_store_fail(u);
+	qr = quota_reserve(u->store, &u->cfg, &u->key, &q, now);
+	ok = !peek && qr == QUOTA_OK &&
+	     code_issue(u->store, &u->key, u->user, chan, purpose, ttl_of(&u->cfg, kind), now, code,
+			n) == 0;
+	if (hx_txn_end(u->store, ok) != 0 && !peek && qr == QUOTA_OK)
+		return uv_store_fail(u);
+	if (qr == QUOTA_ERROR)
+		return uv_store_fail(u);
+	if (qr != QUOTA_OK) {
+		uv_log(h, u, "contact-send-limited", chan);
+		return out_fail(HX_TEMPFAIL, "%s: %s; nothing was sent", u->name, quota_message(qr));
+	}
+	return HX_OK;
+}
+
+/* A reserved send that did not go out: its code void, its reservation given back. */
+static void unsend(struct hctx *h, struct uverb *u, int kind, const char *value,
+		   const char *purpose, int64_t now)
+{
+	char caller[QUOTA_CALLER_MAX];
+	const struct quota_req q = {caller, u->user, ct_channel(kind), value};
+
+	if (quota_caller((long)h->ruid, NULL, caller, sizeof(caller)) != 0 ||
+	    hx_txn_begin(u->store) != 0 ||
+	    hx_txn_end(u->store, code_void(u->store, u->user, ct_channel(kind), purpose) == HX_OK &&
+					 quota_release(u->store, &u->cfg, &u->key, &q, now) ==
+						 QUOTA_OK) != 0)
+		out_warn("%s: could not give back the unsent code: %s", u->name,
+			 store_errmsg(u->store));
+}
+
 int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		 const char *purpose)
 {
@@ -108,25 +160,17 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 
 	code[0] = text[0] = '\0';
 	ct_mask(kind, value, masked, sizeof(masked));
-	if ((r = code_quota_check(u->store, &u->cfg, u->user, chan, now, err, sizeof(err))) !=
-	    HX_OK) {
-		r = out_fail(r, "%s: %s; nothing was sent", u->name, err);
+	if ((r = reserve(h, u, kind, value, purpose, 0, code, sizeof(code), now)) != HX_OK)
 		goto out;
-	}
-	if (code_issue(u->store, &u->key, u->user, chan, purpose, ttl_of(&u->cfg, kind), now, code,
-		       sizeof(code)) != 0) {
-		r = uv_store_fail(u);
-		goto out;
-	}
 	if (compose(u, kind, code, subject, sizeof(subject), text, sizeof(text)) != 0) {
-		(void)code_void(u->store, u->user, chan, purpose);
+		unsend(h, u, kind, value, purpose, now);
 		r = out_fail(HX_SOFTWARE, "%s: the message does not fit; nothing was sent", u->name);
 		goto out;
 	}
 	r = channel_send_code(&u->cfg, kind, value, subject, text, code, err, sizeof(err));
 	if (r != HX_OK) {
-		/* Nothing went out: the code is void and the quota untouched. */
-		(void)code_void(u->store, u->user, chan, purpose);
+		/* Nothing went out: the code is void and the quota given back. */
+		unsend(h, u, kind, value, purpose, now);
 		uv_log(h, u, "contact-send-failed", chan);
 		r = out_fail(r, "%s: could not send the code to %s: %s. Nothing changed.", u->name,
 			     masked, err);
@@ -136,8 +180,8 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		r = uv_store_fail(u);
 		goto out;
 	}
-	ok = code_quota_count(u->store, &u->cfg, u->user, chan, now) == HX_OK;
-	if (ok && strcmp(purpose, CODE_PURPOSE_VERIFY) == 0)
+	ok = 1;
+	if (strcmp(purpose, CODE_PURPOSE_VERIFY) == 0)
 		ok = contact_write(u->store, &u->key, u->user, kind, value, 0) == HX_OK;
 	char detail[320];
 	if (rc_snprintf(detail, sizeof(detail), "%s %s", hx_contact_kind_name(kind), masked) < 0)
@@ -381,9 +425,11 @@ static int link_telegram(struct hctx *h, struct uverb *u, const char *old, int o
 	int r;
 
 	start[0] = chat[0] = '\0';
-	if ((r = code_quota_check(u->store, &u->cfg, u->user, "telegram", rc_now(), err,
-				  sizeof(err))) != HX_OK)
-		return out_fail(r, "%s: %s; nothing was sent", u->name, err);
+	/* Over a limit already: say so before the user links a chat (nothing counted yet; the
+	 * code sent to the chat is reserved when it goes out). */
+	if ((r = reserve(h, u, CONTACT_TELEGRAM, NULL, CODE_PURPOSE_VERIFY, 1, start,
+			 sizeof(start), rc_now())) != HX_OK)
+		return r;
 	if ((r = channel_tg_botname(&u->cfg, bot, sizeof(bot), err, sizeof(err))) != HX_OK)
 		return out_fail(r, "%s: %s; nothing changed", u->name, err);
 	if (secret_digits(start, SECRET_CODE_DIGITS) != 0 ||
@@ -452,7 +498,8 @@ int ct_set(struct hctx *h, int argc, char **argv)
 		if ((r = ct_value(&u.cfg, u.name, kind, pos[1], value, sizeof(value))) != HX_OK)
 			goto out;
 	}
-	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
+	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK ||
+	    (r = factor_prove(h, &u, "current_code", NULL, 0, "nothing changed", NULL)) != HX_OK)
 		goto out;
 	if (kind == CONTACT_QUESTION) {
 		r = ct_set_question(h, &u, opt_question);

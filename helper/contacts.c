@@ -9,6 +9,7 @@
 
 #include "codes.h"
 #include "contact_int.h"
+#include "factor.h"
 #include "identity.h"
 #include "out.h"
 #include "text.h"
@@ -22,7 +23,8 @@ static const char contact_usage[] =
 	"\n"
 	"Recovery contacts let you reset a forgotten password with `pam-recover reset`: a code\n"
 	"goes to your recovery e-mail, your phone (SMS) or your Telegram chat, or you answer\n"
-	"your security question. Changing them asks for your password first.\n"
+	"your security question. Changing them asks for your password first, and while\n"
+	"2-step verification is on also for a current code from the app.\n"
 	"\n"
 	"A new e-mail address, phone number or Telegram chat counts only once you have typed\n"
 	"the code sent to it. Press Enter at the code prompt to finish later with\n"
@@ -313,8 +315,9 @@ out:
 static const char remove_usage[] =
 	"Usage: pam-recover contact remove email|phone|telegram|question [--user USER] [--json]\n"
 	"\n"
-	"Remove a recovery contact or the security question, after your password. Codes sent\n"
-	"to it for verification stop working.\n";
+	"Remove a recovery contact or the security question, after your password (and, while\n"
+	"2-step verification is on, a current code from the app: JSON field \"current_code\").\n"
+	"Codes sent to it for verification stop working.\n";
 
 static int ct_remove(struct hctx *h, int argc, char **argv)
 {
@@ -336,7 +339,8 @@ static int ct_remove(struct hctx *h, int argc, char **argv)
 	}
 	if ((r = uv_open(h, &u)) != 0)
 		goto out;
-	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
+	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK ||
+	    (r = factor_prove(h, &u, "current_code", NULL, 0, "nothing changed", NULL)) != HX_OK)
 		goto out;
 	if (hx_txn_begin(u.store) != 0) {
 		r = uv_store_fail(&u);

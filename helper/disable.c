@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "factor.h"
 #include "helper.h"
 #include "identity.h"
 #include "login.h"
@@ -15,19 +16,20 @@
 #include "tty.h"
 #include "uverb.h"
 
-#define DISABLE_CODE_MAX 64
 #define DISABLE_NAMES_MAX 256 /* app password names listed in the question */
 
 static const char disable_usage[] =
 	"Usage: pam-recover disable [--user USER] [--json]\n"
 	"\n"
 	"Turn off 2-step verification for your account: enter your password, then a current\n"
-	"code from the app or one of your backup codes. The secret and the backup codes are\n"
-	"removed. App passwords are deleted too by default, as mail providers do when 2-step\n"
-	"verification goes off (they stood in for password + code); on a terminal you are\n"
-	"asked, with deleting as the answer to Enter. Turn it on again any time with\n"
-	"`pam-recover enable`.\n"
+	"code from the app (with --lost-app: one of your backup codes, and your recovery\n"
+	"contacts are told). The secret and the backup codes are removed. App passwords are\n"
+	"deleted too by default, as mail providers do when 2-step verification goes off (they\n"
+	"stood in for password + code); on a terminal you are asked, with deleting as the\n"
+	"answer to Enter. Turn it on again any time with `pam-recover enable`.\n"
 	"\n"
+	"  --lost-app              the app is lost: give a backup code instead of a code\n"
+	"                          from the app\n"
 	"  --keep-app-passwords    keep the app passwords working (not asked)\n"
 	"  --revoke-app-passwords  delete them (not asked; the default without a terminal)\n"
 	"  --user USER  act for USER (root only; no password is asked, a code still is;\n"
@@ -120,19 +122,18 @@ static int say_off(const struct uverb *u, int changed, const char *how, int apps
 int cmd_disable(struct hctx *h, int argc, char **argv)
 {
 	struct uverb u;
-	char code[DISABLE_CODE_MAX];
-	const char *reason = NULL, *how;
+	const char *how;
 	struct apps ap;
-	int r, done = HX_USAGE, npos = 0, locked_now = 0, lr, dr = STORE_ERR, pr = STORE_ERR;
-	int keep = 0, revoke = 0, revoking = 0, ar = STORE_OK;
-	const struct hx_opt opts[] = {{"keep-app-passwords", NULL, &keep},
+	int r, done = HX_USAGE, npos = 0, lr, dr = STORE_ERR, pr = STORE_ERR;
+	int keep = 0, revoke = 0, revoking = 0, ar = STORE_OK, lost_app = 0, by_backup = 0;
+	const struct hx_opt opts[] = {{"lost-app", NULL, &lost_app},
+				      {"keep-app-passwords", NULL, &keep},
 				      {"revoke-app-passwords", NULL, &revoke}};
 
 	memset(&u, 0, sizeof(u));
 	memset(&ap, 0, sizeof(ap));
-	code[0] = '\0';
 	u.name = "disable";
-	if (uv_parse(h, &u, disable_usage, argc, argv, opts, 2, NULL, 0, 0, &npos, &done) != 0)
+	if (uv_parse(h, &u, disable_usage, argc, argv, opts, 3, NULL, 0, 0, &npos, &done) != 0)
 		return done;
 	if (keep && revoke)
 		return out_fail(HX_USAGE, "disable: --keep-app-passwords or --revoke-app-passwords, "
@@ -150,21 +151,12 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 	}
 	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
 		goto out;
-	if ((r = tty_ask("code", "Code from the app, or a backup code: ", 1, code,
-			 sizeof(code))) != HX_OK)
+	/* A current code from the app; a backup code only with --lost-app (factor.h). */
+	if ((r = factor_prove(h, &u, "code", "Code from the app, or a backup code: ",
+			      lost_app ? FACTOR_LOST_APP : 0, "2-step verification stays on",
+			      &by_backup)) != HX_OK)
 		goto out;
-
-	lr = login_verify_code(&u.cfg, u.store, &u.key, u.user, code, rc_now(), &locked_now,
-			       &reason);
-	if (lr == LOGIN_NOT_ENROLLED) {
-		r = say_off(&u, 0, NULL, 0, 0);
-		goto out;
-	}
-	if (lr != LOGIN_OK && lr != LOGIN_OK_BACKUP) {
-		uv_log(h, &u, "disable-refused", login_result_name(lr));
-		r = uv_code_refused(&u, lr, locked_now, reason, "2-step verification stays on");
-		goto out;
-	}
+	lr = by_backup ? LOGIN_OK_BACKUP : LOGIN_OK;
 	how = lr == LOGIN_OK ? "code" : "backup-code";
 	if (store_app_list(u.store, u.user, app_one, &ap) < 0) {
 		r = uv_store_fail(&u);
@@ -193,8 +185,9 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 	}
 	uv_log(h, &u, "disable", how);
 	r = say_off(&u, dr == STORE_OK, how, ap.count, revoking);
+	if (by_backup && h->ruid != 0 && dr == STORE_OK)
+		factor_notify(h, &u, "2-step verification was turned off");
 out:
-	RC_WIPE_ARRAY(code);
 	uv_close(&u);
 	return r;
 }

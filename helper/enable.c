@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "factor.h"
 #include "helper.h"
 #include "identity.h"
 #include "login.h"
@@ -36,11 +37,14 @@ static const char enable_usage[] =
 	"Then enter the first code the app shows (three tries). Only when it is right is 2-step\n"
 	"verification activated; ten backup codes are then printed once.\n"
 	"\n"
-	"When it is already on, running it again asks first for a code from the app (or a\n"
-	"backup code), then gives a new secret; the current one and its backup codes keep\n"
-	"working until the new one is verified. Lost the phone and the backup codes? Reset\n"
-	"the password (`pam-recover reset`) or ask the administrator.\n"
+	"When it is already on, running it again asks first for a current code from the app,\n"
+	"then gives a new secret; the current one and its backup codes keep working until\n"
+	"the new one is verified. Lost the phone? Run `pam-recover enable --lost-app`: a\n"
+	"backup code then stands in for the app, the other backup codes are replaced by a\n"
+	"new set, and your recovery contacts are told. Lost the backup codes too? Reset the\n"
+	"password (`pam-recover reset`) or ask the administrator.\n"
 	"\n"
+	"  --lost-app   the app is lost: give a backup code instead of a code from the app\n"
 	"  --user USER  act for USER (root only; no password is asked)\n"
 	"  --json       one JSON object per step on stdout; input objects on stdin:\n"
 	"               {\"password\":\"...\"} (non-root), {\"current_code\":\"...\"} (when\n"
@@ -202,33 +206,20 @@ static void show_done(const struct uverb *u, const struct enrolment *e, int repl
 		 e->p.digits);
 }
 
-/* Already on: whoever replaces the secret shows a current code or a backup code first, so a
- * password alone cannot move 2-step verification to another phone. */
-static int prove_current(const struct hctx *h, struct uverb *u)
+/* Already on: whoever replaces the secret shows a current code from the app first (or, with
+ * --lost-app, a backup code: factor.h), so a password alone cannot move 2-step verification
+ * to another phone. */
+static int prove_current(const struct hctx *h, struct uverb *u, int lost_app, int *by_backup)
 {
-	char code[ENABLE_CODE_MAX];
-	const char *reason = NULL;
-	int locked_now = 0, lr, r;
-
-	code[0] = '\0';
-	out_info("2-step verification is already on for %s. To replace it, first give a code",
-		 u->user);
-	out_info("from the app as it is set up now, or one of your backup codes.");
-	r = tty_ask("current_code", "Current code from the app, or a backup code: ", 1, code,
-		    sizeof(code));
-	if (r != HX_OK)
-		goto out;
-	lr = login_verify_code(&u->cfg, u->store, &u->key, u->user, code, rc_now(), &locked_now,
-			       &reason);
-	if (lr == LOGIN_OK || lr == LOGIN_OK_BACKUP) {
-		r = HX_OK;
-		goto out;
+	if (h->ruid == 0) {
+		out_info("2-step verification is already on for %s. To replace it, first give a "
+			 "code",
+			 u->user);
+		out_info("from the app as it is set up now, or one of your backup codes.");
 	}
-	uv_log(h, u, "enable-refused", login_result_name(lr));
-	r = uv_code_refused(u, lr, locked_now, reason, "2-step verification stays as it is");
-out:
-	RC_WIPE_ARRAY(code);
-	return r;
+	return factor_prove(h, u, "current_code", "Current code from the app, or a backup code: ",
+			    lost_app ? FACTOR_LOST_APP : 0, "2-step verification stays as it is",
+			    by_backup);
 }
 
 /* No activation after all: drop this run's pending secret (best effort; a later `enable`
@@ -306,7 +297,8 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	unsigned char hashes[ENABLE_BACKUP_MAX][STORE_HASH_LEN];
 	size_t ncodes = 0;
 	int64_t step = -1;
-	int r, done = HX_USAGE, npos = 0, replacing = 0, ours = 0;
+	int r, done = HX_USAGE, npos = 0, replacing = 0, ours = 0, lost_app = 0, by_backup = 0;
+	const struct hx_opt opts[] = {{"lost-app", NULL, &lost_app}};
 
 	memset(&u, 0, sizeof(u));
 	memset(&e, 0, sizeof(e));
@@ -315,7 +307,7 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	memset(hashes, 0, sizeof(hashes));
 	code[0] = '\0';
 	u.name = "enable";
-	if (uv_parse(h, &u, enable_usage, argc, argv, NULL, 0, NULL, 0, 0, &npos, &done) != 0)
+	if (uv_parse(h, &u, enable_usage, argc, argv, opts, 1, NULL, 0, 0, &npos, &done) != 0)
 		return done;
 	if ((r = uv_open(h, &u)) != 0)
 		goto out;
@@ -328,7 +320,7 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	replacing = r == STORE_OK;
-	if (replacing && (r = prove_current(h, &u)) != HX_OK)
+	if (replacing && (r = prove_current(h, &u, lost_app, &by_backup)) != HX_OK)
 		goto out;
 	if (make_enrolment(&u, &e) != 0) {
 		r = out_fail(HX_SOFTWARE, "enable: cannot make the secret; nothing changed");
@@ -400,13 +392,18 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	     ((pr = store_pending_delete(u.store, u.user)) == STORE_OK || pr == STORE_NOTFOUND) &&
 	     store_backup_replace(u.store, u.user, (const unsigned char(*)[STORE_HASH_LEN])hashes,
 				  ncodes) == STORE_OK &&
-	     uv_audit(h, &u, "enable", replacing ? "replaced the earlier secret" : "") == 0;
+	     uv_audit(h, &u, "enable",
+		      !replacing  ? ""
+		      : by_backup ? "replaced the earlier secret (app lost; proven with a backup code)"
+				  : "replaced the earlier secret") == 0;
 	if (hx_txn_end(u.store, ok) != 0) {
 		r = uv_store_fail(&u);
 		goto out;
 	}
 	uv_log(h, &u, "enable", replacing ? "replaced the earlier secret" : "");
 	show_done(&u, &e, replacing, codes, ncodes);
+	if (by_backup && h->ruid != 0)
+		factor_notify(h, &u, "2-step verification was set up again on a new phone");
 	r = HX_OK;
 out:
 	enrolment_wipe(&e);

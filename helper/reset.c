@@ -5,6 +5,7 @@
  */
 #include "reset.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -18,6 +19,7 @@
 static const char reset_usage[] =
 	"Usage: pam-recover reset [--json]\n"
 	"       pam-recover reset --code [--channel email|sms|telegram] [--json]\n"
+	"       (both also take --client ADDRESS)\n"
 	"\n"
 	"Reset a forgotten password: give the user name, choose how to prove the account is\n"
 	"yours (a code to the recovery e-mail address, which you type in full; a code by SMS or\n"
@@ -29,13 +31,17 @@ static const char reset_usage[] =
 	"             enter the user name and the code, then go on with the new password.\n"
 	"             The code is asked for, never taken from the command line.\n"
 	"  --channel  with --code: the channel the code came by (default: any).\n"
+	"  --client ADDRESS\n"
+	"             the IP address of the client a web front end serves, so that the\n"
+	"             per-caller limit (caller_requests_per_hour) applies per client (root\n"
+	"             and the accounts in frontend_users only).\n"
 	"  --json     one JSON object per line each way, for a web front end (see\n"
 	"             pam-recover(8), \"RESET PROTOCOL\").\n"
 	"\n"
-	"Exit status: 0 the password was reset, 1 the proof failed, 65 input ended or was\n"
-	"unusable, 69 a code could not be sent (nothing used up), 74 store error, 75 too many\n"
-	"tries or requests (try later), 77 no usable recovery method or reset is off,\n"
-	"78 configuration error.\n";
+	"Exit status: 0 the password was reset, 1 the proof failed, 64 usage, 65 input ended\n"
+	"or was unusable, 74 store error, 75 too many tries or requests (try later), 77 no\n"
+	"usable recovery method, reset is off, or --client not allowed, 78 configuration\n"
+	"error.\n";
 
 /* Report a set-up failure in the run's own format (the helper's plumbing printed details
  * on stderr). */
@@ -45,14 +51,55 @@ static int setup_error(struct reset *r, int status, const char *code, const char
 	return status;
 }
 
+/* Is the caller's real uid one of frontend_users? */
+static int is_frontend(const struct reset *r)
+{
+	const char *p = r->cfg.frontend_users;
+	char name[HX_USER_MAX];
+
+	for (; p != NULL && *p != '\0';) {
+		p += strspn(p, ", ");
+		size_t len = strcspn(p, ", ");
+		if (len == 0)
+			break;
+		if (len < sizeof(name)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			const struct passwd *pw = getpwnam(name);
+			if (pw != NULL && pw->pw_uid == r->h->ruid)
+				return 1;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+/* The key of the per-caller limit: the caller's uid, or the client address a front end
+ * passes with --client (root or a frontend_users account only). HX_OK or an exit status. */
+static int reset_caller(struct reset *r, const char *client)
+{
+	if (client != NULL && r->h->ruid != 0 && !is_frontend(r)) {
+		syslog(LOG_WARNING, "reset: ruid=%ld refused: --client without frontend_users",
+		       (long)r->h->ruid);
+		return setup_error(r, HX_NOPERM, "not_allowed",
+				   "--client is for a web front end: only root and the accounts "
+				   "named in frontend_users may pass a client address.");
+	}
+	if (quota_caller((long)r->h->ruid, client, r->caller, sizeof(r->caller)) != 0)
+		return setup_error(r, HX_USAGE, "invalid_client",
+				   "--client takes the client's IPv4 or IPv6 address.");
+	return HX_OK;
+}
+
 int cmd_reset(struct hctx *h, int argc, char **argv)
 {
-	const char *channel = NULL;
+	const char *channel = NULL, *client = NULL;
 	int code_flag = 0, npos = 0, rc;
 	char *pos[2];
 	const struct hx_opt opts[] = {
 		{"code", NULL, &code_flag},
 		{"channel", &channel, NULL},
+		{"client", &client, NULL},
 	};
 	struct reset r;
 
@@ -93,6 +140,8 @@ int cmd_reset(struct hctx *h, int argc, char **argv)
 				 "The crypto libraries cannot be initialised; nothing changed.");
 		goto out;
 	}
+	if ((rc = reset_caller(&r, client)) != HX_OK)
+		goto out;
 	if ((rc = hx_open(h, &r.cfg, STORE_DURABLE, &r.key, &r.store)) != 0) {
 		r.store = NULL;
 		rc = setup_error(&r, rc, rc == HX_CONFIG ? "config" : "store",

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "helper.h"
+#include "quota.h"
 
 #define RESET_PURPOSE "reset"
 #define RESET_INPUT_MAX 1024     /* one typed value (tty.h's TTY_LINE_MAX) */
@@ -31,8 +32,6 @@
 #define RESET_PASSWORD_TRIES 5   /* refused new passwords before the run ends */
 #define RESET_TOTP_TRIES 3       /* wrong codes at the keep-2FA step before going on without */
 #define RESET_SEND_FLOOR_MS 1500 /* the e-mail/SMS/Telegram step takes at least this long */
-#define RESET_CALLER_STARTS 30   /* resets a non-root caller (real uid) may start per hour */
-#define RESET_CALLER_SENDS 30    /* codes a non-root caller may have sent per hour */
 #define RESET_LOCK_DEFAULT 900   /* seconds a method stays locked when unlock_time is 0 */
 
 /* Methods, as bits and as JSON ids ("email", "sms", "telegram", "question"). */
@@ -96,6 +95,7 @@ struct reset {
 	int asks;         /* questions asked in this run (RESET_MAX_ASKS) */
 	int code_mode;    /* started with --code */
 	const char *code_channel; /* --channel for --code, or NULL: any channel */
+	char caller[QUOTA_CALLER_MAX]; /* the per-caller limit's key (quota_caller); "": none */
 };
 
 /* reset_steps.c: the flow. Returns the exit status. */
@@ -129,9 +129,10 @@ int reset_prove(struct reset *r, int method);
  * HX_OK with r->last_method set, HX_WRONG, or an exit status that ends the run. */
 int reset_code_step(struct reset *r, int method, int real);
 /* reset_send.c: send a reset code by method m to `to` (NULL: nothing is sent: unknown
- * user or wrong address). `count_fake`: count the send quota even then (SMS, Telegram).
- * HX_OK, HX_WRONG (quota: choose another method), or an exit status that ends the run. */
-int reset_send_code(struct reset *r, int m, const char *to, int count_fake);
+ * user or wrong address); reserved under every quota first, real or not (quota.h).
+ * HX_OK (also when nothing went out), HX_WRONG (quota: choose another method), or an exit
+ * status that ends the run. */
+int reset_send_code(struct reset *r, int m, const char *to);
 
 /* reset_keep.c: the keep-2FA step (optional TOTP / backup code). HX_OK (kept or not), or
  * an exit status. */

@@ -56,12 +56,14 @@ int reset_code_step(struct reset *r, int method, int real)
 			snprintf(msg, sizeof(msg),
 				 "If the address matches the recovery address of the account, a code "
 				 "was sent to it; it is valid for %d minute%s. Enter the code (an empty "
-				 "line goes back to the methods).",
+				 "line goes back to the methods). If nothing arrives within a few "
+				 "minutes, try again later or choose another method.",
 				 (ttl + 59) / 60, (ttl + 59) / 60 == 1 ? "" : "s");
 		else
 			snprintf(msg, sizeof(msg),
 				 "A code was sent by %s to %s; it is valid for %d minute%s. Enter the "
-				 "code (an empty line goes back to the methods).",
+				 "code (an empty line goes back to the methods). If nothing arrives "
+				 "within a few minutes, try again later or choose another method.",
 				 method == RM_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60,
 				 (ttl + 59) / 60 == 1 ? "" : "s");
 		oj_str(st, "message", msg);

@@ -3,9 +3,9 @@
  * chat whose channel is set up on this host, and the security question, each only when
  * reset_methods allows it.
  *
- * Unknown user names get a plausible list instead, derived from a keyed hash of the name
- * (so the same name always shows the same list, and nobody without the key can tell it
- * from a real one): the e-mail method whenever it is available, the others now and then,
+ * Unknown user names, and accounts without a usable method, get a plausible list instead,
+ * derived from a keyed hash of the name (so the same name always shows the same list, and
+ * nobody without the key can tell it from a real one): the e-mail method whenever it is available, the others now and then,
  * with made-up masked hints and a question from the configured list.
  */
 #include "reset.h"
@@ -171,6 +171,13 @@ int reset_methods(struct reset *r)
 	}
 	if (!r->known)
 		fake_offers(r);
+	else if (r->n_offers == 0) {
+		/* A real account without a usable recovery method gets the same kind of answer as
+		 * an unknown name (a plausible list; nothing is ever sent): the answer must not
+		 * tell which names are accounts. The code steps point to support. */
+		reset_audit(r, "reset-no-method", NULL, "no usable recovery method");
+		fake_offers(r);
+	}
 out:
 	RC_WIPE_ARRAY(value);
 	return rc;

@@ -77,7 +77,7 @@ static int prove_email(struct reset *r)
 	}
 	int64_t start = reset_clock_ms();
 	match = address_matches(r, typed, real, sizeof(real));
-	rc = reset_send_code(r, RM_EMAIL, match ? real : NULL, 0);
+	rc = reset_send_code(r, RM_EMAIL, match ? real : NULL);
 	reset_pad(start, RESET_SEND_FLOOR_MS);
 	if (rc == HX_OK)
 		rc = reset_code_step(r, RM_EMAIL, match);
@@ -97,12 +97,36 @@ static int prove_phone(struct reset *r, int m)
 	if (r->known && contact_read(r->store, &r->key, r->user, m, value, sizeof(value),
 				     &verified) == HX_OK && verified)
 		have = 1;
-	rc = reset_send_code(r, m, have ? value : NULL, 1);
+	rc = reset_send_code(r, m, have ? value : NULL);
 	reset_pad(start, RESET_SEND_FLOOR_MS);
 	if (rc == HX_OK)
 		rc = reset_code_step(r, m, have);
 	RC_WIPE_ARRAY(value);
 	return rc;
+}
+
+/* One answer checked, under caller_requests_per_hour. HX_OK, or an exit status. */
+static int caller_answer(struct reset *r)
+{
+	const struct quota_req q = {r->caller, NULL, NULL, NULL};
+	int qr = QUOTA_ERROR;
+
+	if (r->caller[0] == '\0')
+		return HX_OK;
+	if (hx_txn_begin(r->store) != 0)
+		return reset_store_fail(r);
+	qr = quota_reserve(r->store, &r->cfg, &r->key, &q, rc_now());
+	if (hx_txn_end(r->store, qr == QUOTA_OK) != 0 && qr == QUOTA_OK)
+		return reset_store_fail(r);
+	if (qr == QUOTA_CALLER) {
+		syslog(LOG_NOTICE, "reset: caller %s refused: caller_requests_per_hour reached",
+		       r->caller);
+		reset_error(r, "rate_limited", 1,
+			    "Too many answers were checked from here in the last hour. Try again "
+			    "later.");
+		return HX_TEMPFAIL;
+	}
+	return qr == QUOTA_OK ? HX_OK : reset_store_fail(r);
 }
 
 static int prove_question(struct reset *r)
@@ -138,7 +162,10 @@ static int prove_question(struct reset *r)
 			rc = HX_WRONG;
 			goto out;
 		}
-		/* Count the try before checking it (a daily cap per account). */
+		/* Count the try before checking it: the caller's limit (nothing written when it
+		 * is reached), then the daily cap per account. */
+		if ((rc = caller_answer(r)) != HX_OK)
+			goto out;
 		if (store_counter_hit(r->store, key, rc_now(), 86400, &count) != STORE_OK) {
 			rc = reset_store_fail(r);
 			goto out;

@@ -1,7 +1,8 @@
 /*
- * Sending a reset code: the per-caller and per-account quotas, the message (and for e-mail
- * the reset_url link), the code issued and sent through the channel, and on a failed send
- * the code voided and the quota left untouched ("nothing used up").
+ * Sending a reset code: the send reserved under the caller's, the account's and the
+ * destination's limits before it happens (quota.h), the message (and for e-mail the
+ * reset_url link), the code issued and sent through the channel, and on a failed send the
+ * code voided with the same answer as a send that went out.
  */
 #include "reset.h"
 
@@ -13,6 +14,7 @@
 #include "channel.h"
 #include "codes.h"
 #include "out.h"
+#include "quota.h"
 #include "text.h"
 
 #define MAIL_SUBJECT "Reset your password"
@@ -83,78 +85,86 @@ static int code_text(const struct reset *r, int m, const char *code, int ttl, ch
 			   link[0] ? "\n" : "", minutes, minutes == 1 ? "" : "s") < 0 ? -1 : 0;
 }
 
-/* Per-caller send limit (non-root callers). HX_OK, or an exit status after the error. */
-static int caller_sends(struct reset *r)
+/*
+ * Reserve the send under every quota (quota.h) and, when a message will go out, issue its
+ * code, in one transaction. *qr gets the QUOTA_* result. 0, or -1 (store).
+ */
+static int reserve(struct reset *r, const char *ch, const char *to, int ttl, int64_t now,
+		   char *code, size_t n, int *qr)
 {
-	char key[64];
-	int count = 0;
+	const struct quota_req q = {r->caller, r->user, ch, to};
 
-	if (r->h->ruid == 0)
-		return HX_OK;
-	if (rc_snprintf(key, sizeof(key), "reset-caller-send:%ld", (long)r->h->ruid) < 0 ||
-	    store_counter_hit(r->store, key, rc_now(), 3600, &count) != STORE_OK)
-		return reset_store_fail(r);
-	if (count > RESET_CALLER_SENDS) {
-		reset_error(r, "rate_limited", 1,
-			    "Too many codes were requested from here in the last hour; nothing was "
-			    "sent. Try again later.");
-		return HX_TEMPFAIL;
-	}
-	return HX_OK;
+	if (hx_txn_begin(r->store) != 0)
+		return -1;
+	*qr = quota_reserve(r->store, &r->cfg, &r->key, &q, now);
+	int ok = *qr == QUOTA_OK &&
+		 (to == NULL || code_issue(r->store, &r->key, r->user, ch, RESET_PURPOSE, ttl, now,
+					   code, n) == 0);
+	if (hx_txn_end(r->store, ok) != 0 && (*qr == QUOTA_OK || *qr == QUOTA_ERROR))
+		return -1;
+	return 0;
 }
 
 /*
  * Send a reset code by method m to `to` (NULL: nothing is sent, the unknown-user and
- * wrong-address path). `count_fake`: count the send quota even so (SMS and Telegram, where
- * no address is typed, so that unknown users run into the same limit). HX_OK, HX_WRONG (quota:
- * choose another method), or an exit status that ends the run.
+ * wrong-address path). Every request is reserved first, real or not, under the caller's and
+ * the account's limits (and the host's SMS budget is checked), so that an unknown name, a
+ * wrong address and a real one meet the same limits; only a real send counts under its
+ * destination and the budget. A destination over its own limit, a send that fails, and a
+ * wrong address all give the answer of a send that went out (the audit and syslog say
+ * what happened). HX_OK, HX_WRONG (the account's quota or the budget: choose another
+ * method), or an exit status that ends the run.
  */
-int reset_send_code(struct reset *r, int m, const char *to, int count_fake)
+int reset_send_code(struct reset *r, int m, const char *to)
 {
 	const char *ch = reset_method_id(m);
 	int ttl = m == RM_EMAIL ? r->cfg.email_code_ttl : r->cfg.sms_code_ttl;
 	char code[SECRET_CODE_DIGITS + 16], text[2048], err[512];
-	int rc, ok;
+	int rc, qr = QUOTA_ERROR;
 	int64_t now = rc_now();
 
 	code[0] = '\0';
-	if ((rc = caller_sends(r)) != HX_OK)
+	if (reserve(r, ch, to, ttl, now, code, sizeof(code), &qr) != 0) {
+		rc = reset_store_fail(r);
 		goto out;
-	rc = code_quota_check(r->store, &r->cfg, r->user, ch, now, err, sizeof(err));
-	if (rc == HX_TEMPFAIL) {
-		reset_audit(r, "reset-rate-limited", ch, err);
-		reset_error(r, "rate_limited", 0,
-			    "Too many codes were sent this way for this account: %s.", err);
+	}
+	if (qr == QUOTA_DESTINATION) {
+		/* Counted like a wrong address (caller and account), and nothing is sent. */
+		syslog(LOG_NOTICE, "reset: user=%s code by %s not sent: destination_sends_per_day "
+				   "reached",
+		       r->user, ch);
+		reset_audit(r, "reset-rate-limited", ch, quota_message(qr));
+		to = NULL;
+		if (reserve(r, ch, NULL, ttl, now, code, sizeof(code), &qr) != 0) {
+			rc = reset_store_fail(r);
+			goto out;
+		}
+	}
+	if (qr == QUOTA_CALLER) {
+		syslog(LOG_NOTICE, "reset: caller %s refused: caller_requests_per_hour reached",
+		       r->caller);
+		reset_error(r, "rate_limited", 1,
+			    "Too many codes were requested from here in the last hour; nothing was "
+			    "sent. Try again later.");
+		rc = HX_TEMPFAIL;
+		goto out;
+	}
+	if (qr == QUOTA_ACCOUNT || qr == QUOTA_BUDGET) {
+		reset_audit(r, "reset-rate-limited", ch, quota_message(qr));
+		reset_error(r, "rate_limited", 0, "Too many codes were sent this way for this "
+						  "account: %s.",
+			    quota_message(qr));
 		rc = HX_WRONG;
 		goto out;
 	}
-	if (rc != HX_OK) {
+	if (qr != QUOTA_OK) {
 		rc = reset_store_fail(r);
 		goto out;
 	}
 	if (to == NULL) {
-		rc = HX_OK;
-		/* The account's quota counts as if sent (so unknown names run into the same
-		 * limit), but not the host's SMS budget: nothing was sent, and fake sends must
-		 * not use up the budget of real users. */
-		struct cfg no_budget = r->cfg; /* shallow: only read, never freed */
-		no_budget.sms_daily_budget = 0;
-		if (count_fake && (hx_txn_begin(r->store) != 0 ||
-				   hx_txn_end(r->store, code_quota_count(r->store, &no_budget, r->user,
-									 ch, now) == HX_OK) != 0))
-			rc = reset_store_fail(r);
 		reset_audit(r, "reset-code-not-sent", ch,
 			    r->known ? "the address typed does not match" : "unknown user");
-		goto out;
-	}
-	if (hx_txn_begin(r->store) != 0) {
-		rc = reset_store_fail(r);
-		goto out;
-	}
-	ok = code_issue(r->store, &r->key, r->user, ch, RESET_PURPOSE, ttl, now, code,
-			sizeof(code)) == 0;
-	if (hx_txn_end(r->store, ok) != 0) {
-		rc = reset_store_fail(r);
+		rc = HX_OK;
 		goto out;
 	}
 	if (code_text(r, m, code, ttl, text, sizeof(text)) != 0) {
@@ -165,20 +175,15 @@ int reset_send_code(struct reset *r, int m, const char *to, int count_fake)
 	rc = channel_send_code(&r->cfg, reset_method_channel(m), to, MAIL_SUBJECT, text, code, err,
 			       sizeof(err));
 	if (rc != HX_OK) {
+		/* The answer stays that of a send that went out: an outage must not tell a right
+		 * address from a wrong one. The administrator sees it in syslog and the audit. */
 		syslog(LOG_WARNING, "reset: user=%s code by %s not sent: %s", r->user, ch, err);
 		reset_audit(r, "reset-send-failed", ch, err);
-		reset_error(r, "unavailable", 1,
-			    "The code could not be sent: %s. Nothing was used up; try again later.",
-			    err);
-		if (rc == HX_WRONG)
-			rc = HX_UNAVAIL;
+		rc = HX_OK;
 		goto void_code;
 	}
-	if (hx_txn_begin(r->store) != 0 ||
-	    hx_txn_end(r->store, code_quota_count(r->store, &r->cfg, r->user, ch, now) == HX_OK) != 0)
-		syslog(LOG_ERR, "reset: user=%s could not count the send by %s", r->user, ch);
 	reset_audit(r, "reset-code-sent", ch, "");
-	syslog(LOG_INFO, "reset: ruid=%ld user=%s code sent by %s", (long)r->h->ruid, r->user, ch);
+	syslog(LOG_INFO, "reset: ruid=%ld user=%s code by %s sent", (long)r->h->ruid, r->user, ch);
 	rc = HX_OK;
 	goto out;
 void_code:

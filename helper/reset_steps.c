@@ -94,24 +94,25 @@ static void trim(char *s)
 	s[len - start] = '\0';
 }
 
-/* Per-caller limit on starts (non-root callers: the `recover` account, a web front end). */
-static int caller_limit(struct reset *r)
+/* Is the caller at its limit already? Only looks (rolled back). HX_OK or an exit status. */
+static int caller_over(struct reset *r)
 {
-	char key[64];
-	int count = 0;
+	const struct quota_req q = {r->caller, NULL, NULL, NULL};
+	int qr;
 
-	if (r->h->ruid == 0)
+	if (r->caller[0] == '\0')
 		return HX_OK;
-	if (rc_snprintf(key, sizeof(key), "reset-caller:%ld", (long)r->h->ruid) < 0 ||
-	    store_counter_hit(r->store, key, rc_now(), 3600, &count) != STORE_OK) {
-		reset_error(r, "store", 1, "The state store cannot be used; nothing changed.");
-		return HX_IOERR;
-	}
-	if (count > RESET_CALLER_STARTS) {
-		syslog(LOG_NOTICE, "reset: ruid=%ld refused: too many resets started this hour",
-		       (long)r->h->ruid);
+	if (hx_txn_begin(r->store) != 0)
+		return reset_store_fail(r);
+	qr = quota_reserve(r->store, &r->cfg, &r->key, &q, rc_now());
+	(void)hx_txn_end(r->store, 0);
+	if (qr == QUOTA_ERROR)
+		return reset_store_fail(r);
+	if (qr == QUOTA_CALLER) {
+		syslog(LOG_NOTICE, "reset: caller %s refused: caller_requests_per_hour reached",
+		       r->caller);
 		reset_error(r, "rate_limited", 1,
-			    "Too many password resets were started from here in the last hour. "
+			    "Too many codes or answers were asked for from here in the last hour. "
 			    "Try again later.");
 		return HX_TEMPFAIL;
 	}
@@ -141,8 +142,10 @@ static int step_user(struct reset *r)
 		}
 		reset_error(r, "invalid_user", 0, "\"%s\" is not a valid user name.", esc);
 	}
+	/* No limit is counted for typing a name: only sends and answers count (quota.h). A
+	 * caller already over its limit is refused here, before anything is written. */
 	memcpy(r->user, name, strlen(name) + 1);
-	if ((rc = caller_limit(r)) != HX_OK)
+	if ((rc = caller_over(r)) != HX_OK)
 		goto out;
 	int e = login_enrolled(r->store, r->user);
 	if (e == LOGIN_ERROR) {
@@ -181,11 +184,15 @@ static int step_method(struct reset *r, int *rc)
 	char id[64];
 
 	for (int bad = 0;; bad++) {
-		struct json_object *st = reset_step(
-			"method", r->proofs == 0
-					  ? "Choose how to prove that the account is yours."
-					  : "This account has 2-step verification: prove it is yours "
-					    "a second way.");
+		char msg[600], support[400];
+		support_text(r, support, sizeof(support));
+		if (rc_snprintf(msg, sizeof(msg), "%s None of these works for you? %s",
+				r->proofs == 0 ? "Choose how to prove that the account is yours."
+					       : "This account has 2-step verification: prove it is "
+						 "yours a second way.",
+				support) < 0)
+			snprintf(msg, sizeof(msg), "Choose how to prove that the account is yours.");
+		struct json_object *st = reset_step("method", msg);
 		struct json_object *arr = oj_array();
 		int offered = 0;
 		for (int i = 0; i < r->n_offers; i++) {
@@ -202,8 +209,6 @@ static int step_method(struct reset *r, int *rc)
 		oj_int(st, "proofs_needed", r->need);
 		if (offered == 0) {
 			json_object_put(st);
-			char support[400];
-			support_text(r, support, sizeof(support));
 			reset_error(r, "no_method", 1,
 				    "No other way to prove that the account is yours is set up; "
 				    "nothing changed. %s",
@@ -246,6 +251,8 @@ static int after_proof(struct reset *r)
 {
 	int rc;
 
+	if (!r->enrolled)
+		r->need = 1; /* two proofs are for accounts with 2-step verification */
 	if (r->totp_asked || !r->enrolled || !r->cfg.reset_keep_2fa_with_code)
 		return HX_OK;
 	r->totp_asked = 1;
@@ -280,7 +287,9 @@ int reset_run(struct reset *r)
 			    support);
 		return HX_NOPERM;
 	}
-	r->need = r->enrolled && r->cfg.reset_require_two_proofs ? 2 : 1;
+	/* proofs_needed is the same for every name (what the host may ask); whether a second
+	 * proof is really needed shows only after a first proof (settle_need). */
+	r->need = r->cfg.reset_require_two_proofs ? 2 : 1;
 
 	if (r->code_mode) {
 		int m = r->code_channel != NULL ? reset_method_parse(r->code_channel) : -1;

@@ -95,6 +95,9 @@ static const struct key keys[] = {
 	K_INT("code_attempts", code_attempts, 1, 20, 5),
 	K_INT("sends_per_hour", sends_per_hour, 1, 100, 3),
 	K_INT("sms_daily_budget", sms_daily_budget, 0, 100000, 100),
+	K_INT("destination_sends_per_day", destination_sends_per_day, 1, 1000, 10),
+	K_INT("caller_requests_per_hour", caller_requests_per_hour, 1, 100000, 30),
+	K_STR("frontend_users", frontend_users, NULL, cfg_check_user_list),
 	K_INT("question_daily_attempts", question_daily_attempts, 1, 50, 5),
 	K_STR("questions", questions, NULL, cfg_check_questions),
 

@@ -102,6 +102,9 @@ struct cfg {
 	int code_attempts;           /* wrong guesses before a code is void, 1..20 (5) */
 	int sends_per_hour;          /* codes sent per user and channel per hour, 1..100 (3) */
 	int sms_daily_budget;        /* SMS per day for the whole host, 0 = unlimited (100) */
+	int destination_sends_per_day; /* codes to one address/number/chat a day, 1..1000 (10) */
+	int caller_requests_per_hour;  /* codes sent + answers checked per caller, 1..100000 (30) */
+	char *frontend_users;        /* accounts that may pass `reset --client ADDRESS`; NULL = none */
 	int question_daily_attempts; /* security-question tries per user per day, 1..50 (5) */
 	char *questions;             /* '|' separated offered questions; NULL = users write own */
 };

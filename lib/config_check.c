@@ -15,6 +15,8 @@
 #include "config.h"
 #include "util.h"
 
+#define CFG_USER_NAME_MAX 256
+
 static int is_digit(char ch)
 {
 	return ch >= '0' && ch <= '9';
@@ -468,6 +470,33 @@ const char *cfg_check_domains(const char *v, char *why, size_t n)
 }
 
 /* ---- lists ---- */
+
+const char *cfg_check_user_list(const char *v, char *why, size_t n)
+{
+	const char *p = v;
+	char name[CFG_USER_NAME_MAX];
+	int count = 0;
+
+	(void)why;
+	(void)n;
+	for (;;) {
+		size_t len;
+
+		p += strspn(p, ", ");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, ", ");
+		if (len >= sizeof(name))
+			return "is not a list of system user names (separated by commas or spaces)";
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (strchr(name, '@') != NULL || !rc_user_name_ok(name))
+			return "is not a list of system user names (separated by commas or spaces)";
+		count++;
+		p += len;
+	}
+	return count > 0 ? NULL : "is not a list of system user names (separated by commas or spaces)";
+}
 
 static const char *const method_names[] = { "email", "sms", "telegram", "question" };
 _Static_assert(CFG_METHOD_EMAIL == 1 && CFG_METHOD_SMS == 2 && CFG_METHOD_TELEGRAM == 4 &&

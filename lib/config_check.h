@@ -32,6 +32,8 @@ const char *cfg_check_reset_url(const char *v, char *why, size_t n);
 const char *cfg_check_sms_url(const char *v, char *why, size_t n);
 const char *cfg_check_sms_body(const char *v, char *why, size_t n);
 const char *cfg_check_telegram_api(const char *v, char *why, size_t n);
+/* Comma/space separated system user names (frontend_users). */
+const char *cfg_check_user_list(const char *v, char *why, size_t n);
 const char *cfg_check_domains(const char *v, char *why, size_t n);
 
 /* Bits of CFG_METHOD_* for a list that passed cfg_check_methods. */

@@ -38,15 +38,16 @@ static int all_digits(const char *s)
 /* TOTP first (replay-checked), then a backup code. Returns a LOGIN_* result. */
 static int try_code(struct store *s, const struct seal_key *k, const char *user,
 		    const struct store_totp *t, const unsigned char *secret, size_t slen,
-		    const struct cfg *c, const char *code, int64_t now, const char **reason)
+		    const struct cfg *c, const char *code, unsigned accept, int64_t now,
+		    const char **reason)
 {
 	struct totp_params p = {t->algorithm, t->digits, t->period};
 	unsigned char h[STORE_HASH_LEN];
 	int64_t step = -1;
 	int r = LOGIN_WRONG, sr;
 
-	if (strlen(code) == (size_t)t->digits && all_digits(code) &&
-	    totp_verify(secret, slen, &p, now, c->window, code, &step) == 0) {
+	if ((accept & LOGIN_ACCEPT_TOTP) && strlen(code) == (size_t)t->digits &&
+	    all_digits(code) && totp_verify(secret, slen, &p, now, c->window, code, &step) == 0) {
 		sr = store_step_cas(s, user, step);
 		if (sr == STORE_OK) {
 			*reason = "valid code";
@@ -60,7 +61,8 @@ static int try_code(struct store *s, const struct seal_key *k, const char *user,
 		}
 		goto out;
 	}
-	if (strlen(code) == SECRET_BACKUP_DIGITS && all_digits(code)) {
+	if ((accept & LOGIN_ACCEPT_BACKUP) && strlen(code) == SECRET_BACKUP_DIGITS &&
+	    all_digits(code)) {
 		if (secret_hash(k, user, "backup", code, h) != 0) {
 			r = LOGIN_ERROR;
 			goto out;
@@ -83,9 +85,9 @@ out:
 	return r;
 }
 
-int login_verify_codes(const struct cfg *c, struct store *s, const struct seal_key *k,
-		       const char *user, const char *const *codes, int n, int64_t now,
-		       int *locked_now, const char **reason, int *which)
+static int verify_codes(const struct cfg *c, struct store *s, const struct seal_key *k,
+			const char *user, const char *const *codes, int n, unsigned accept,
+			int64_t now, int *locked_now, const char **reason, int *which)
 {
 	struct store_totp t;
 	struct store_login_state st;
@@ -141,7 +143,7 @@ int login_verify_codes(const struct cfg *c, struct store *s, const struct seal_k
 	for (int i = 0; i < n && r == LOGIN_WRONG; i++) {
 		if (secret_normalise(codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
 			continue;
-		r = try_code(s, k, user, &t, secret, slen, c, norm, now, reason);
+		r = try_code(s, k, user, &t, secret, slen, c, norm, accept, now, reason);
 		*which = i;
 	}
 	if (r == LOGIN_OK || r == LOGIN_OK_BACKUP)
@@ -153,6 +155,14 @@ out:
 	return r;
 }
 
+int login_verify_codes(const struct cfg *c, struct store *s, const struct seal_key *k,
+		       const char *user, const char *const *codes, int n, int64_t now,
+		       int *locked_now, const char **reason, int *which)
+{
+	return verify_codes(c, s, k, user, codes, n, LOGIN_ACCEPT_TOTP | LOGIN_ACCEPT_BACKUP, now,
+			    locked_now, reason, which);
+}
+
 int login_verify_code(const struct cfg *c, struct store *s, const struct seal_key *k,
 		      const char *user, const char *code, int64_t now, int *locked_now,
 		      const char **reason)
@@ -160,6 +170,15 @@ int login_verify_code(const struct cfg *c, struct store *s, const struct seal_ke
 	int which;
 
 	return login_verify_codes(c, s, k, user, &code, 1, now, locked_now, reason, &which);
+}
+
+int login_verify_code_as(const struct cfg *c, struct store *s, const struct seal_key *k,
+			 const char *user, const char *code, unsigned accept, int64_t now,
+			 int *locked_now, const char **reason)
+{
+	int which;
+
+	return verify_codes(c, s, k, user, &code, 1, accept, now, locked_now, reason, &which);
 }
 
 int login_nullok_applies(const struct cfg *c, int64_t now, int *grace)

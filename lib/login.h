@@ -37,6 +37,17 @@ int login_verify_code(const struct cfg *c, struct store *s, const struct seal_ke
 		      const char **reason) RC_MUST_CHECK;
 
 /*
+ * The same, accepting only the kinds of code in `accept` (LOGIN_ACCEPT_*): a code of another
+ * kind is a wrong code (counted, lockable like any other). For the helper's proofs of the
+ * second factor, where a backup code is not always enough.
+ */
+#define LOGIN_ACCEPT_TOTP 1u   /* a current code from the app */
+#define LOGIN_ACCEPT_BACKUP 2u /* an unused backup code */
+int login_verify_code_as(const struct cfg *c, struct store *s, const struct seal_key *k,
+			 const char *user, const char *code, unsigned accept, int64_t now,
+			 int *locked_now, const char **reason) RC_MUST_CHECK;
+
+/*
  * The same with up to LOGIN_MAX_CANDIDATES codes counted as ONE attempt (forward_pass: the
  * 6-digit and the 8-digit tail of one typed string). *which gets the index that matched.
  */

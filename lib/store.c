@@ -603,6 +603,13 @@ int store_counter_clear(struct store *s, const char *key)
 	return norm(s->ops->counter_clear(s, key));
 }
 
+int store_counter_release(struct store *s, const char *key, int64_t when)
+{
+	if (chk_key(s, key, when, 1, "counter_release") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->counter_release(s, key, when));
+}
+
 int store_counter_prune(struct store *s, int64_t before)
 {
 	if (s == NULL)

@@ -203,6 +203,9 @@ int store_counter_hit(struct store *s, const char *key, int64_t now, int window_
 int store_counter_get(struct store *s, const char *key, int64_t now, int window_s,
 		      int *count_out) RC_MUST_CHECK;
 int store_counter_clear(struct store *s, const char *key) RC_MUST_CHECK;
+/* Take back one hit of `key` made at `when` (a reservation whose send never happened).
+ * STORE_OK, or STORE_NOTFOUND when there is no such hit (pruned, or never made). */
+int store_counter_release(struct store *s, const char *key, int64_t when) RC_MUST_CHECK;
 /* Delete every counter row older than `before` (housekeeping for keys no longer hit). */
 int store_counter_prune(struct store *s, int64_t before) RC_MUST_CHECK;
 

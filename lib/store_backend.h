@@ -81,6 +81,7 @@ struct store_ops {
 	int (*counter_get)(struct store *s, const char *key, int64_t now, int window_s,
 			   int *count_out);
 	int (*counter_clear)(struct store *s, const char *key);
+	int (*counter_release)(struct store *s, const char *key, int64_t when);
 	int (*counter_prune)(struct store *s, int64_t before);
 
 	int (*audit_add)(struct store *s, int64_t now, const char *user, long ruid,

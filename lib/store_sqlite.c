@@ -80,6 +80,7 @@ enum sid {
 	S_CTR_COUNT,
 	S_CTR_ADD,
 	S_CTR_CLEAR,
+	S_CTR_RELEASE,
 	S_CTR_PRUNE,
 	S_AUDIT_ADD,
 	S_AUDIT_PRUNE,
@@ -175,6 +176,8 @@ static const char *const sql_text[S_COUNT] = {
 	[S_CTR_COUNT] = "SELECT count(*) FROM counters WHERE key = ?1 AND time >= ?2",
 	[S_CTR_ADD] = "INSERT INTO counters (key, time) VALUES (?1, ?2)",
 	[S_CTR_CLEAR] = "DELETE FROM counters WHERE key = ?1",
+	[S_CTR_RELEASE] = "DELETE FROM counters WHERE rowid = (SELECT rowid FROM counters "
+			  "WHERE key = ?1 AND time = ?2 LIMIT 1)",
 	[S_CTR_PRUNE] = "DELETE FROM counters WHERE time < ?1",
 
 	[S_AUDIT_ADD] = "INSERT INTO audit (time, username, ruid, event, method, detail) "
@@ -1266,6 +1269,16 @@ static int sq_counter_clear(struct store *s, const char *key)
 	return run1(SQ(s), S_CTR_CLEAR, key, "counter_clear", NULL);
 }
 
+static int sq_counter_release(struct store *s, const char *key, int64_t when)
+{
+	struct sq *q = SQ(s);
+	int r = ctr_run(q, S_CTR_RELEASE, key, when, "counter_release", NULL);
+
+	if (r == STORE_OK && sqlite3_changes(q->db) == 0)
+		r = STORE_NOTFOUND;
+	return r;
+}
+
 static int sq_counter_prune(struct store *s, int64_t before)
 {
 	return run_i64(SQ(s), S_CTR_PRUNE, before, "counter_prune");
@@ -1457,6 +1470,7 @@ static const struct store_ops sqlite_ops = {
 	.counter_hit = sq_counter_hit,
 	.counter_get = sq_counter_get,
 	.counter_clear = sq_counter_clear,
+	.counter_release = sq_counter_release,
 	.counter_prune = sq_counter_prune,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,

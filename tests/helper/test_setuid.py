@@ -261,16 +261,19 @@ def t_enable():
 def t_self_service():
     if getattr(W, "secret", None) is None:
         raise Skip("needs the enrolment of the previous case")
-    # backup codes: a new set after the password
+    # backup codes: a new set after the password and a current code from the app
     c = spawn_user(["backup-codes"])
     give_password(c)
+    c.expect("Current code from the app: ")
+    c.sendline(totp(W.secret, now_step() + 1))
     out, st = finish(c)
     check(st == 0 and "the old codes no longer work" in out, f"backup-codes: {st} {out!r}")
     new_codes = re.findall(r"\b\d{8}\b", out)
     check(len(new_codes) == 10, f"codes: {new_codes}")
     # app password, in JSON with the password on stdin
     r = as_user(["--json", "app-password", "add", "phone", "--service", "imap"],
-                stdin=json.dumps({"password": W.password}) + "\n")
+                stdin=json.dumps({"password": W.password,
+                                  "current_code": totp(W.secret, now_step() + 2)}) + "\n")
     j = parse_json_lines(r.stdout)
     check(r.returncode == 0 and re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", j["password"]),
           f"app-password add --json: {r.returncode} {r.stderr!r}")
@@ -293,10 +296,10 @@ def t_self_service():
     mine = {(e["event"], e["ruid"], e["method"]) for e in events}
     for ev in ("enable", "backup-codes", "app-password-add", "app-password-revoke"):
         check((ev, W.uid, "self") in mine, f"no audit event {ev} by uid {W.uid}: {mine}")
-    # disable: password, then a backup code
-    c = spawn_user(["disable"])
+    # disable with a lost app: password, then a backup code
+    c = spawn_user(["disable", "--lost-app"])
     give_password(c)
-    c.expect("Code from the app, or a backup code: ")
+    c.expect("one of your backup codes: ")
     c.sendline(new_codes[0])
     out, st = finish(c)
     check(st == 0 and "2-step verification is off" in out, f"disable: {st} {out!r}")

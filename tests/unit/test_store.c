@@ -915,6 +915,14 @@ static void test_counters(void **state)
 	assert_int_equal(store_counter_hit(f->s, "send:alice", 1091, 60, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(count_rows(f, "send:alice"), 1); /* pruned */
+	/* release takes back exactly one hit made at that time */
+	assert_int_equal(store_counter_hit(f->s, "send:alice", 1091, 60, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_counter_release(f->s, "send:alice", 1091), STORE_OK);
+	assert_int_equal(store_counter_get(f->s, "send:alice", 1091, 60, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_counter_release(f->s, "send:alice", 1090), STORE_NOTFOUND);
+	assert_int_equal(store_counter_release(f->s, "send:bob", 1091), STORE_NOTFOUND);
 	assert_int_equal(store_counter_clear(f->s, "send:alice"), STORE_OK);
 	assert_int_equal(store_counter_get(f->s, "send:alice", 1091, 60, &n), STORE_OK);
 	assert_int_equal(n, 0);
