@@ -54,6 +54,11 @@ struct doctor {
 	char dovecot_cache_value[64];
 	char *dovecot_service; /* PAM service named by passdb pam args (NULL: none) */
 
+	/* what dr_check_key_store found out (for --check-config's summary) */
+	long long schema_have, schema_want;
+	int store_opens;
+	int key_opens; /* the key opens the store's key-check record */
+
 	/* sshd: PermitRootLogin lets root reach the PAM stack (only "yes" does) */
 	int sshd_root_pam;
 
@@ -218,6 +223,12 @@ int dr_read_dovecot(struct doctor *d, const char *path);
 int dr_read_sshd(struct doctor *d, const char *path);
 /* Is `service` one Dovecot authenticates through? */
 int dr_dovecot_service(const struct doctor *d, const char *service);
+
+/* `pam-recover --check-config` after the configuration has loaded: its file's owner and
+ * mode, the key (owner, mode, 32 bytes, opens the store's key-check record), the store
+ * (reachable, schema version) and an enforce_after date that has passed (a warning). Prints
+ * the findings and a summary; HX_OK, or HX_CONFIG when there is an error (doctor.c). */
+int dr_check_config(const struct hctx *h, const struct cfg *c);
 
 /* The verb (doctor.c). */
 int admin_doctor(struct hctx *h, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "keycheck.h"
 #include "seal.h"
 #include "store.h"
 
@@ -121,15 +122,15 @@ void dr_check_config_file(struct doctor *d, const char *path, int explicit_path)
 	}
 }
 
-static void check_key(struct doctor *d, const char *key)
+/* The key file; *k is loaded when it is usable (1 returned), for the key-check record. */
+static int check_key(struct doctor *d, const char *key, struct seal_key *k)
 {
 	struct stat sb;
-	struct seal_key k;
 	char fix[4200], err[512];
 
 	if (stat_trusted(d, key, "the sealing key", 0,
 			 "run `pam-recover admin init` (or restore the key from a backup)", &sb) != 0)
-		return;
+		return 0;
 	if (sb.st_uid != 0 || (sb.st_mode & 077) != 0) {
 		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0400 %s", key, key) < 0)
 			fix[0] = '\0';
@@ -138,7 +139,7 @@ static void check_key(struct doctor *d, const char *key)
 		       "0600): " LOCKOUT ", and whoever can read it can open the TOTP secrets",
 		       sb.st_uid != 0 ? "not owned by root" : "open to group or others",
 		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);
-		return;
+		return 0;
 	}
 	if (sb.st_size != SEAL_KEY_LEN) {
 		dr_add(d, DR_ERROR, key, 0,
@@ -146,13 +147,75 @@ static void check_key(struct doctor *d, const char *key)
 		       "unreadable)",
 		       "the sealing key holds %lld bytes, not %d: " LOCKOUT, (long long)sb.st_size,
 		       SEAL_KEY_LEN);
-		return;
+		return 0;
 	}
 	check_parent(d, key);
-	memset(&k, 0, sizeof(k));
-	if (seal_key_load(key, &k, err, sizeof(err)) != 0)
+	if (seal_key_load(key, k, err, sizeof(err)) != 0) {
 		dr_add(d, DR_ERROR, key, 0, "run `pam-recover admin init`", "%s: " LOCKOUT, err);
-	seal_key_wipe(&k);
+		return 0;
+	}
+	return 1;
+}
+
+/* Does the key open what the store was sealed with? */
+static void check_key_record(struct doctor *d, const struct cfg *c, struct store *s,
+			     const struct seal_key *k, const char *store_path)
+{
+	switch (keycheck_verify(s, k)) {
+	case KEYCHECK_OK:
+		d->key_opens = 1;
+		return;
+	case KEYCHECK_WRONG_KEY:
+		dr_add(d, DR_ERROR, c->key_file, 0,
+		       "restore the key file the store was made with (from a backup); a new key "
+		       "cannot open the secrets already enrolled",
+		       "the sealing key does not open the store's key-check record (sealed at "
+		       "`admin init` with another key): every enrolled login fails "
+		       "(PAM_AUTHINFO_UNAVAIL)");
+		return;
+	case KEYCHECK_MISSING:
+		dr_add(d, DR_WARNING, store_path, 0,
+		       "run `pam-recover admin init`: it checks the key against an enrolled "
+		       "user's secret and seals the record",
+		       "the store has no key-check record (it was made before pam_recover kept "
+		       "one): whether the key opens its records cannot be checked");
+		return;
+	default:
+		dr_add(d, DR_ERROR, store_path, 0, "restore the store from a backup",
+		       "the store's key-check record cannot be read (%s)", store_errmsg(s));
+		return;
+	}
+}
+
+/* The schema version, read before anything migrates it. 0 to go on. */
+static int check_schema(struct doctor *d, const struct cfg *c, const char *path)
+{
+	long long have = 0, want = 0;
+	char err[512];
+
+	if (store_schema_peek(c, &have, &want, err, sizeof(err)) != STORE_OK) {
+		dr_add(d, DR_ERROR, path, 0, "see the message; `pam-recover admin init` repairs modes",
+		       "the store cannot be read (%s): every login through pam_recover.so fails",
+		       err);
+		return -1;
+	}
+	d->schema_have = have;
+	d->schema_want = want;
+	if (have == 0) {
+		dr_add(d, DR_ERROR, path, 0, "run `pam-recover admin init`",
+		       "the store has no pam_recover schema: every login through pam_recover.so "
+		       "fails");
+		return -1;
+	}
+	if (have > want) {
+		dr_add(d, DR_ERROR, path, 0,
+		       "install the pam_recover version that wrote the store (or a newer one)",
+		       "the store has schema version %lld, newer than this pam_recover knows "
+		       "(%lld): every login through pam_recover.so fails",
+		       have, want);
+		return -1;
+	}
+	return 0;
 }
 
 /* The database, and SQLite's side files when they are there. 0 if all is well. */
@@ -182,7 +245,7 @@ static int check_db_file(struct doctor *d, const char *path, int required)
 	return 0;
 }
 
-static void check_store(struct doctor *d, const struct cfg *c)
+static void check_store(struct doctor *d, const struct cfg *c, const struct seal_key *k)
 {
 	const char *path;
 	char dir[4096], side[4200], fix[4200], err[512];
@@ -213,14 +276,18 @@ static void check_store(struct doctor *d, const struct cfg *c)
 		if (rc_snprintf(side, sizeof(side), "%s%s", path, sides[i]) > 0 &&
 		    check_db_file(d, side, 0) != 0)
 			bad = 1;
-	if (bad)
+	if (bad || check_schema(d, c, path) != 0)
 		return;
-	if (store_open(c, 0, &s, err, sizeof(err)) != STORE_OK)
+	if (store_open(c, 0, &s, err, sizeof(err)) != STORE_OK) {
 		dr_add(d, DR_ERROR, path, 0, "see the message; `pam-recover admin init` repairs modes",
 		       "the store cannot be opened (%s): every login through pam_recover.so fails",
 		       err);
-	else
-		store_close(s);
+		return;
+	}
+	d->store_opens = 1;
+	if (k != NULL)
+		check_key_record(d, c, s, k, path);
+	store_close(s);
 }
 
 /* The channels' secret files: a wrong mode breaks recovery, it does not lock anyone out. */
@@ -250,9 +317,14 @@ static void check_secret(struct doctor *d, const char *key, const char *path)
 
 void dr_check_key_store(struct doctor *d, const struct cfg *c)
 {
+	struct seal_key k;
+	int have_key = 0;
+
+	memset(&k, 0, sizeof(k));
 	if (c->key_file != NULL)
-		check_key(d, c->key_file);
-	check_store(d, c);
+		have_key = check_key(d, c->key_file, &k);
+	check_store(d, c, have_key ? &k : NULL);
+	seal_key_wipe(&k);
 	check_secret(d, "smtp_password_file", c->smtp_password_file);
 	check_secret(d, "sms_auth_file", c->sms_auth_file);
 	check_secret(d, "telegram_token_file", c->telegram_token_file);

@@ -90,6 +90,10 @@ struct store_ops {
 	int (*audit_prune)(struct store *s, int64_t before);
 
 	int (*user_purge)(struct store *s, const char *user);
+
+	int (*keycheck_get)(struct store *s, unsigned char *sealed, size_t cap, size_t *len);
+	int (*keycheck_put)(struct store *s, const unsigned char *sealed, size_t len,
+			    int64_t created);
 };
 
 struct store {
@@ -114,6 +118,9 @@ int store_fs_check(const char *path, int create, char *err, size_t errlen) RC_MU
 
 /* Backends. `path` / `uri` is cfg->store without the scheme prefix (sqlite) or whole. */
 int store_sqlite_open(const char *path, int flags, struct store **out, char *err,
+		      size_t errlen) RC_MUST_CHECK;
+/* store_schema_peek for sqlite (store_sqlite_schema.c). */
+int store_sqlite_peek(const char *path, long long *have, long long *want, char *err,
 		      size_t errlen) RC_MUST_CHECK;
 
 #endif

@@ -92,6 +92,15 @@ static const struct migration migrations[] = {
 	 "CREATE INDEX audit_time ON audit (time);"
 	 "PRAGMA application_id = 1885433202;" /* STORE_SQLITE_APP_ID */
 	 "PRAGMA user_version = 1;"},
+	/* The key-check record: one value sealed with the store's key at `admin init`, so a
+	 * key_file that is not the one the records were sealed with is found before a login
+	 * fails on it. */
+	{6,
+	 "CREATE TABLE key_check ("
+	 " id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),"
+	 " sealed BLOB NOT NULL,"
+	 " created INTEGER NOT NULL);"
+	 "PRAGMA user_version = 6;"},
 };
 /* clang-format on */
 
@@ -221,4 +230,41 @@ int store_sqlite_schema(sqlite3 *db, int create, const char *path, char *err, si
 		}
 	}
 	return migrate(db, path, err, errlen);
+}
+
+int store_sqlite_peek(const char *path, long long *have, long long *want, char *err,
+		      size_t errlen)
+{
+	sqlite3 *db = NULL;
+	long long ver = 0, app = 0;
+	int rc, r = -1, oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+#ifdef SQLITE_OPEN_NOFOLLOW
+	oflags |= SQLITE_OPEN_NOFOLLOW;
+#endif
+	*have = 0;
+	*want = STORE_SQLITE_SCHEMA;
+	if (store_fs_check(path, 0, err, errlen) != 0)
+		return -1;
+	rc = sqlite3_open_v2(path, &db, oflags, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, 5000);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA user_version", &ver);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA application_id", &app);
+	if (rc != SQLITE_OK) {
+		store_put_err(err, errlen, "cannot read %s: %s", path, store_sqlite_why(rc));
+		goto out;
+	}
+	if (app != STORE_SQLITE_APP_ID && (app != 0 || ver != 0)) {
+		store_put_err(err, errlen, "%s is not a pam_recover store (another program's database)",
+			      path);
+		goto out;
+	}
+	*have = ver;
+	r = 0;
+out:
+	sqlite3_close(db);
+	return r;
 }
