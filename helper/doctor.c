@@ -448,6 +448,7 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 	if (d.services != NULL)
 		check_named_services(&d, names, nnames);
 	/* the console: login, or `other` when there is no login file */
+	dr_check_sshd(&d, keep[0].exists ? &keep[0] : NULL);
 	dr_check_root(&d, keep[0].exists ? &keep[0] : NULL,
 		      keep[1].exists ? &keep[1] : keep[3].exists ? &keep[3] : NULL,
 		      keep[2].exists ? &keep[2] : NULL);
@@ -463,6 +464,7 @@ out:
 	free(seen);
 	free(d.dovecot_cache_file);
 	free(d.dovecot_service);
+	dr_sshd_free(&d);
 	cfg_free(&d.base);
 	dr_free_findings(&d);
 	return r;

@@ -8,7 +8,9 @@
  *   doctor_stack.c  the checks on one service's auth stack (bypass, lockout, forward_pass ...)
  *   doctor_files.c  owners and modes of the config, key, store and secret files
  *   doctor_users.c  who is enrolled: root, and the accounts nullok no longer lets in
- *   doctor_conf.c   the other daemons' settings: Dovecot's auth cache, sshd's PermitRootLogin
+ *   doctor_conf.c   reading the other daemons' settings: Dovecot (auth cache, PAM service),
+ *                   sshd (UsePAM, KbdInteractiveAuthentication, PasswordAuthentication, ...)
+ *   doctor_sshd.c   whether sshd, as configured, asks for the code
  */
 #ifndef RC_DOCTOR_H
 #define RC_DOCTOR_H
@@ -18,6 +20,45 @@
 
 #include "config.h"
 #include "helper.h"
+
+/* ---- sshd's settings (doctor_conf.c) ---- */
+
+enum {
+	DR_SSHD_USEPAM,
+	DR_SSHD_KBDINT,
+	DR_SSHD_PASSWORD,
+	DR_SSHD_PUBKEY,
+	DR_SSHD_METHODS,
+	DR_SSHD_ROOT,
+	DR_SSHD_NOPT
+};
+
+struct dr_sshd_opt {
+	int set;         /* 0: sshd's default applies */
+	char value[256]; /* the first value outside Match blocks (the one sshd uses) */
+	char *file;
+	int line;
+};
+
+/* A setting inside a Match block: it applies to some connections only. */
+struct dr_sshd_match {
+	int opt;
+	char value[128];
+	char *file;
+	int line;
+	char *match_file;
+	int match_line;
+};
+
+#define DR_SSHD_MATCH_MAX 16
+
+struct dr_sshd {
+	int read;
+	char *main_file;
+	struct dr_sshd_opt opt[DR_SSHD_NOPT];
+	struct dr_sshd_match match[DR_SSHD_MATCH_MAX];
+	size_t nmatch;
+};
 
 /* ---- findings ---- */
 
@@ -61,6 +102,7 @@ struct doctor {
 
 	/* sshd: PermitRootLogin lets root reach the PAM stack (only "yes" does) */
 	int sshd_root_pam;
+	struct dr_sshd sshd;
 
 	struct dr_finding *v;
 	size_t n, cap;
@@ -221,6 +263,12 @@ int dr_unenrolled_accounts(const struct cfg *c, char *names, size_t n, int *more
 /* Dovecot and sshd settings (doctor_conf.c). 0, or -1 when a named file cannot be read. */
 int dr_read_dovecot(struct doctor *d, const char *path);
 int dr_read_sshd(struct doctor *d, const char *path);
+void dr_sshd_free(struct doctor *d);
+/* "UsePAM", "KbdInteractiveAuthentication", ... for DR_SSHD_*. */
+const char *dr_sshd_keyword(int opt);
+/* Does sshd, as configured, ask for the code, hand the password to the code prompt, or
+ * never use PAM? Findings on the settings that decide it (doctor_sshd.c). */
+void dr_check_sshd(struct doctor *d, const struct dr_stack *sshd);
 /* Is `service` one Dovecot authenticates through? */
 int dr_dovecot_service(const struct doctor *d, const char *service);
 
