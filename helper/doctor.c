@@ -363,8 +363,8 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 		{"sshd-config", &sshd, NULL},
 	};
 	struct doctor d;
-	struct dr_stack st, keep[4];
-	static const char *const keep_names[4] = {"sshd", "login", "su", "other"};
+	struct dr_stack st, keep[5];
+	static const char *const keep_names[5] = {"sshd", "login", "su", "other", "pam-recover"};
 	char **names = NULL, **seen = NULL;
 	size_t nnames = 0, nseen = 0, nused = 0;
 	struct stat sb;
@@ -437,7 +437,7 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 			dr_check_stack(&d, &st, expected);
 			check_line_stores(&d, &st, &seen, &nseen);
 		}
-		for (int j = 0; j < 4; j++)
+		for (int j = 0; j < 5; j++)
 			if (strcmp(names[i], keep_names[j]) == 0)
 				k = j;
 		if (k >= 0)
@@ -449,12 +449,14 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 		check_named_services(&d, names, nnames);
 	/* the console: login, or `other` when there is no login file */
 	dr_check_sshd(&d, keep[0].exists ? &keep[0] : NULL);
+	dr_check_helper(&d, RC_HELPER_PATH);
+	dr_check_helper_service(&d, keep[4].exists ? &keep[4] : NULL);
 	dr_check_root(&d, keep[0].exists ? &keep[0] : NULL,
 		      keep[1].exists ? &keep[1] : keep[3].exists ? &keep[3] : NULL,
 		      keep[2].exists ? &keep[2] : NULL);
 	r = report(&d, nused);
 out:
-	for (int j = 0; j < 4; j++)
+	for (int j = 0; j < 5; j++)
 		dr_pam_free(&keep[j]);
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i]);

@@ -163,6 +163,10 @@ struct dr_line {
 	enum dr_kind kind;
 	int argc;
 	char **argv;
+	/* pam_recover lines: the one-field pair (split_pass hands the password on and keeps the
+	 * code; forwarded_code, after the password module, checks it) */
+	int split_pass;
+	int forwarded_code;
 	/* pam_recover lines: the effective configuration (file + this line's arguments) */
 	struct cfg cfg;
 	int cfg_ok;
@@ -194,6 +198,8 @@ int dr_parse_control(int *actions, const char *tok, char *err, size_t errlen);
 int dr_keyword_control(int *actions, const char *tok);
 char *dr_find_module(const char *mod);
 enum dr_kind dr_classify(const struct dr_line *l);
+/* A boolean module argument: "name" or "name=yes" (1), "name=no" (0), absent (-1). */
+int dr_line_flag(const struct dr_line *l, const char *name);
 /* Is `arg` among the line's arguments (exact, or "arg=..." when arg ends with '=')? */
 int dr_line_has_arg(const struct dr_line *l, const char *arg);
 /* Base name of the line's module ("pam_unix.so"). */
@@ -246,6 +252,11 @@ void dr_check_stack(struct doctor *d, struct dr_stack *st, int expected);
  * there is no login file), over SSH, by su? NULL: no such file. */
 void dr_check_root(struct doctor *d, struct dr_stack *sshd, struct dr_stack *console,
 		   struct dr_stack *su);
+/* The helper's own service (pam-recover): present, and lets a right password through?
+ * `other` is its stand-in when it is missing (doctor_stack.c). */
+void dr_check_helper_service(struct doctor *d, struct dr_stack *svc);
+/* The installed helper: there, root-owned, setuid, not writable by others (doctor_files.c). */
+void dr_check_helper(struct doctor *d, const char *path);
 /* Does this stack use pam_recover.so (any line)? */
 int dr_stack_uses_module(const struct dr_stack *st);
 
@@ -259,6 +270,8 @@ int dr_enrolled(const struct cfg *c, const char *user);
  * (-1: cannot tell), the first few names comma-separated in `names`, *more if there are
  * more than fit. */
 int dr_unenrolled_accounts(const struct cfg *c, char *names, size_t n, int *more);
+/* The same without root (root has checks of its own). */
+int dr_unenrolled_users(const struct cfg *c, char *names, size_t n, int *more);
 
 /* Dovecot and sshd settings (doctor_conf.c). 0, or -1 when a named file cannot be read. */
 int dr_read_dovecot(struct doctor *d, const char *path);

@@ -329,3 +329,29 @@ void dr_check_key_store(struct doctor *d, const struct cfg *c)
 	check_secret(d, "sms_auth_file", c->sms_auth_file);
 	check_secret(d, "telegram_token_file", c->telegram_token_file);
 }
+
+void dr_check_helper(struct doctor *d, const char *path)
+{
+	struct stat sb;
+	char fix[4200];
+
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		dr_add(d, DR_ERROR, path, 0, "install it (make install)",
+		       "the helper pam-recover is not installed there: users cannot enable 2-step "
+		       "verification or reset a password, and logins through programs that do "
+		       "not run as root (screen lockers) fail");
+		return;
+	}
+	if (sb.st_uid != 0 || (sb.st_mode & S_ISUID) == 0 || (sb.st_mode & 022) != 0) {
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 4755 %s", path, path) < 0)
+			fix[0] = '\0';
+		dr_add(d, DR_ERROR, path, 0, fix,
+		       "the helper is %s (mode %04o, owner uid %ld): users cannot enable 2-step "
+		       "verification or reset a password, and logins through programs that do not "
+		       "run as root (screen lockers) fail",
+		       sb.st_uid != 0		? "not owned by root"
+		       : (sb.st_mode & 022) != 0 ? "writable by group or others"
+						 : "not setuid root",
+		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);
+	}
+}

@@ -2,7 +2,10 @@
 # `pam-recover admin doctor` on good and broken stacks (tests/helper/doctor/): the exit status
 # (0 clean, 1 warnings only, 2 errors, 64 usage, 66 cannot read, 77 not root), the finding
 # text with FILE:LINE, and --json. Runs as root against a temporary config, key and store;
-# the stacks live in temporary directories (--pamd), never in /etc/pam.d.
+# the stacks live in temporary directories (--pamd), never in /etc/pam.d. The doctor runs
+# in a private mount namespace that holds the test's own /etc/passwd (its accounts), its
+# own /etc/ssh and the helper installed setuid root at its compiled-in path, so nothing
+# depends on the host's users, sshd settings or installation.
 set -u
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -15,7 +18,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: needs root"
 	exit 77
 fi
-for tool in setpriv /usr/bin/python3; do
+for tool in setpriv unshare mount /usr/bin/python3; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
 done
 [ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
@@ -24,6 +27,30 @@ done
 T=$(mktemp -d /tmp/pam-recover-doctor.XXXXXX)
 chmod 700 "$T"
 trap 'rm -rf "$T"' EXIT
+
+# The helper's compiled-in path (the module runs it; the doctor checks it).
+HELPER_PATH=$(tr '\0' '\n' <"$H" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover$' | head -1)
+[ -n "$HELPER_PATH" ] || { echo "FAIL: no helper path in $H"; exit 1; }
+HDIR="$T/helper-dir"   # mounted over dirname(HELPER_PATH) in the namespace
+mkdir -p "$HDIR" "$T/etc-ssh/sshd_config.d"
+install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
+# accounts: root (enrolled below) and system accounts without a login shell
+PASSWD="$T/passwd"
+accounts() { # [EXTRA-LINES]
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/bash' \
+		'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin' \
+		'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >"$PASSWD"
+	[ -z "${1:-}" ] || printf '%s\n' "$1" >>"$PASSWD"
+}
+accounts
+# ns COMMAND...: run in a private mount namespace with the test's passwd, /etc/ssh and helper
+ns() {
+	unshare -m --propagation private /bin/sh -c '
+		mount --bind "$1" /etc/passwd && mount --bind "$2" "$3" &&
+			mount --bind "$4" /etc/ssh || exit 70
+		shift 4
+		exec "$@"' ns "$PASSWD" "$HDIR" "$(dirname "$HELPER_PATH")" "$T/etc-ssh" "$@"
+}
 
 pass=0
 fail=0
@@ -72,6 +99,10 @@ good() { # DIR
 	for f in "$top_srcdir"/conf/pam.d/*; do
 		sed "s#pam_recover\.so#$MOD#g" "$f" >"$1/$(basename "$f")"
 	done
+	# the one-field stack for Dovecot (split_pass, pam_unix requisite, forwarded_code)
+	for f in "$FIX"/good/*; do
+		sed "s#@MODULE@#$MOD#g" "$f" >"$1/$(basename "$f")"
+	done
 }
 # The same with 2-step verification mandatory: no nullok on the module lines.
 mandatory() { # DIR
@@ -88,8 +119,8 @@ stack() { # DIR FIXTURE-DIR
 }
 # The line of the first pam_recover.so line in a shipped example (they change).
 at() { echo "$P/$1:$(grep -n "^auth.*$MOD" "$P/$1" | head -1 | cut -d: -f1)"; }
-doctor() { "$H" --config "${DCONF:-$CONF}" admin doctor --pamd "$P" "$@"; }
-doctor_json() { "$H" --config "${DCONF:-$CONF}" --json admin doctor --pamd "$P" "$@"; }
+doctor() { ns "$H" --config "${DCONF:-$CONF}" admin doctor --pamd "$P" "$@"; }
+doctor_json() { ns "$H" --config "${DCONF:-$CONF}" --json admin doctor --pamd "$P" "$@"; }
 P="$T/pamd"
 
 # ---- the good case ----
@@ -157,11 +188,22 @@ expect 0 "dovecot: auth_cache_size = 0 is fine" -- doctor --dovecot-conf "$T/dc/
 expect 66 "dovecot: a named file that is missing" -- doctor --dovecot-conf "$T/nonexistent.conf"
 
 # ---- nullok and the enforcement date ----
+# accounts of this test: alice and bob have a login shell and no 2-step verification, carol
+# has none (nologin); root is enrolled
+USERS='alice:x:1001:1001:Alice:/home/alice:/bin/bash
+bob:x:1002:1002:Bob:/home/bob:/bin/sh
+carol:x:1003:1003:Carol:/home/carol:/usr/sbin/nologin'
 good "$P"
 NCONF="$T/nullok.conf"
 conf "$NCONF" "$T/state" "enforce_after = 2000-01-01
 "
+DCONF=$NCONF expect 1 "nullok after the enforcement date, everyone with a login shell enrolled: a warning" -- doctor
+contains "$T/out" "$(at sshd): nullok (a module argument) is still on but enforce_after = 2000-01-01 has passed" \
+	"nullok, all enrolled: names the module argument and the date"
+accounts "$USERS"
 DCONF=$NCONF expect 2 "the shipped examples (nullok) after the enforcement date" -- doctor
+contains "$T/out" "accounts with a login shell not yet enrolled: alice, bob" "nullok: names the accounts refused"
+lacks "$T/out" "carol" "nullok: not an account without a login shell"
 contains "$T/out" "$(at sshd): nullok (a module argument) is still on but enforce_after = 2000-01-01 has passed" \
 	"nullok: names the module argument and the date"
 mandatory "$P"
@@ -180,6 +222,21 @@ DCONF=$NCONF expect 0 "nullok during the grace period" -- doctor
 conf "$NCONF" "$T/state" "nullok = yes
 "
 DCONF=$NCONF expect 0 "nullok without an end date (opt-in)" -- doctor
+
+# ---- nullok removed while accounts are not enrolled ----
+mandatory "$P"
+expect 2 "no nullok while alice and bob are not enrolled" -- doctor
+contains "$T/out" "$(at sshd): without nullok, users without 2-step verification are refused here, and 2 accounts with a login shell are not enrolled: alice, bob" \
+	"no nullok: names the accounts at the line"
+contains "$T/out" "fix: enrol them first" "no nullok: says what to do"
+lacks "$T/out" "carol" "no nullok: not an account without a login shell"
+ns "$H" --config "$CONF" admin enrol alice >/dev/null && ns "$H" --config "$CONF" admin enrol bob >/dev/null ||
+	bad "enrol alice and bob"
+expect 0 "no nullok once alice and bob are enrolled" -- doctor
+ns "$H" --config "$CONF" admin disable-2fa alice >/dev/null || bad "disable-2fa alice"
+expect 2 "no nullok, alice's 2-step verification switched off again" -- doctor
+contains "$T/out" "1 account with a login shell is not enrolled: alice" "no nullok: names alice alone"
+accounts
 
 # ---- key, store and config owners and modes ----
 good "$P"
