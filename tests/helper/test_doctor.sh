@@ -166,6 +166,64 @@ broken deny-after 2 "sshd:4: pam_deny.so is reached even with the right password
 broken bad-control 2 "sshd:3: libpam cannot read the control (unknown return value 'defualt')" \
 	"even the right password and code are refused"
 
+# the one-field stack (Dovecot: IMAP, POP3, SMTP AUTH)
+broken forward-pass 2 "dovecot:3: forward_pass checks the code before the password module has checked the password" \
+	"anyone who knows a user name can send wrong codes"
+contains "$T/out" "fix: use the four lines for one-field services: auth [success=done default=ignore] pam_recover.so app_passwords; auth requisite pam_recover.so split_pass nullok; auth requisite pam_unix.so use_first_pass; auth required pam_recover.so forwarded_code nullok" \
+	"broken/forward-pass: suggests the four-line stack"
+broken dovecot-no-module 2 "dovecot: pam_recover.so is not in this stack" "logins to dovecot need no code"
+contains "$T/out" "fix: use the four lines for one-field services: auth [success=done default=ignore] pam_recover.so app_passwords; auth requisite pam_recover.so split_pass nullok" \
+	"broken/dovecot-no-module: suggests the four-line stack, not the sshd line"
+lacks "$T/out" "add \`auth required pam_recover.so\`" "broken/dovecot-no-module: not the sshd line"
+broken dovecot-plain 2 "dovecot:3: dovecot has one password field (Dovecot gives it to every hidden prompt)" \
+	"every enrolled login fails and counts toward the lock"
+contains "$T/out" "split_pass nullok" "broken/dovecot-plain: suggests the four-line stack"
+broken split-no-forwarded 2 "dovecot:3: split_pass splits the code off and hands the password on, but no later \`forwarded_code\` line checks the code" \
+	"the password alone logs in"
+broken split-required 2 "dovecot:4: pam_unix.so is \`required\` between split_pass ($P/dovecot:3) and forwarded_code ($P/dovecot:5)" \
+	"anyone who knows a user name can lock the user out"
+contains "$T/out" "fix: make this line \`requisite\`" "broken/split-required: the fix"
+broken split-no-ufp 2 "dovecot:4: pam_unix.so follows a split_pass line ($P/dovecot:3) without use_first_pass" \
+	"Dovecot answers that prompt with the password and code"
+broken forwarded-no-split 2 "dovecot:4: forwarded_code checks the code that a split_pass line kept, but no split_pass line comes before it" \
+	"every enrolled login fails"
+# a service that Dovecot's passdb names is a one-field service too
+stack "$P" "$FIX/broken/dovecot-plain"
+cp "$P/dovecot" "$P/mail"
+mkdir -p "$T/dm"
+printf 'passdb {\n  driver = pam\n  args = session=yes mail\n}\nauth_cache_size = 0\n' >"$T/dm/dovecot.conf"
+expect 2 "a service named by Dovecot's passdb: the sshd line is an error there" -- doctor --dovecot-conf "$T/dm/dovecot.conf"
+contains "$T/out" "$P/mail:3: mail has one password field" "passdb service: named"
+
+# a misspelt module name: libpam refuses every login (not "no code")
+broken typo 2 "sshd:3: pam_recovr.so is not installed (pam_recover.so misspelt?)" \
+	"every login to this service is refused, even with the right password"
+lacks "$T/out" "need no code" "broken/typo: not reported as logins without a code"
+# the code before the password: whoever knows a user name can lock users out
+broken before-password 2 "sshd:2: pam_recover.so asks for the code before pam_unix.so" \
+	"each counts toward the lock"
+contains "$T/out" "fix: move this line after the password module" "broken/before-password: the fix"
+# the helper's own PAM service
+broken helper-service-denies 2 "pam-recover: $P/pam-recover refuses even the right password" \
+	"nobody can enable 2-step verification"
+good "$P"
+rm "$P/pam-recover"
+expect 2 "no pam-recover service" -- doctor
+contains "$T/out" "$P/pam-recover: there is no $P/pam-recover: the helper confirms users' passwords through it" \
+	"no pam-recover service: named"
+contains "$T/out" "fix: install it" "no pam-recover service: the fix"
+# the installed helper: setuid root
+good "$P"
+chmod 0755 "$HDIR/pam-recover"
+expect 2 "the helper is not setuid" -- doctor
+contains "$T/out" "$HELPER_PATH: the helper is not setuid root (mode 0755, owner uid 0)" "helper: names the mode"
+contains "$T/out" "fix: chown root:root $HELPER_PATH; chmod 4755 $HELPER_PATH" "helper: the fix"
+rm "$HDIR/pam-recover"
+expect 2 "the helper is not installed" -- doctor
+contains "$T/out" "$HELPER_PATH: the helper pam-recover is not installed there" "helper missing: named"
+install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
+expect 0 "the helper setuid root again" -- doctor
+
 # --json on a broken stack
 stack "$P" "$FIX/broken/sufficient"
 expect 2 "broken: --json" -- doctor_json
@@ -283,6 +341,65 @@ contains "$T/out" "$(at sshd): root has not enabled 2-step verification: root lo
 sed -i '/pam_recover/d' "$P/login"
 DCONF=$RCONF expect 1 "root not enrolled, the console lets root in" -- doctor --sshd-config "$FIX/sshd_config-root"
 contains "$T/out" "(the console still lets root in)" "root: ssh refused is a warning when the console works"
+
+# ---- sshd's settings (read as sshd does: Include, the first value wins, Match apart) ----
+# Debian 12's stock sshd_config (openssh-server 9.2), read with the test's /etc/ssh
+STOCK="$T/etc-ssh/sshd_config"
+cp "$FIX/sshd_config-debian12" "$STOCK"
+DROPIN="$T/etc-ssh/sshd_config.d/pam_recover.conf"
+NS_DROPIN=/etc/ssh/sshd_config.d/pam_recover.conf # the same, as the doctor sees it
+good "$P"
+expect 2 "sshd: Debian's stock sshd_config" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "/etc/ssh/sshd_config:62: KbdInteractiveAuthentication no: sshd never asks for the code" \
+	"sshd stock: names the file and line"
+contains "$T/out" "hands the password to every PAM prompt, the code prompt included: every enrolled user is refused, and each try counts toward the lock" \
+	"sshd stock: says what happens"
+contains "$T/out" "fix: put \`KbdInteractiveAuthentication yes\`, \`PasswordAuthentication no\` and \`AuthenticationMethods keyboard-interactive\`" \
+	"sshd stock: the change to make"
+# the README's drop-in: read through the stock file's Include, before its line 62
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods keyboard-interactive\n' >"$DROPIN"
+expect 0 "sshd: stock sshd_config with the drop-in" -- doctor --sshd-config /etc/ssh/sshd_config
+printf 'KbdInteractiveAuthentication yes\n' >"$DROPIN"
+expect 1 "sshd: keyboard-interactive on, passwords and keys still on (warnings)" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "warning: /etc/ssh/sshd_config: PasswordAuthentication yes (sshd's default): a client that sends its password by the password method" \
+	"sshd: the password method"
+contains "$T/out" "warning: /etc/ssh/sshd_config: PubkeyAuthentication yes (sshd's default): logins with a key never run the PAM auth stack" \
+	"sshd: key logins"
+printf 'ChallengeResponseAuthentication no\nKbdInteractiveAuthentication yes\n' >"$DROPIN"
+expect 2 "sshd: ChallengeResponseAuthentication (the old name) comes first" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "$NS_DROPIN:1: KbdInteractiveAuthentication no: sshd never asks for the code" \
+	"sshd: the first value wins, under its old name"
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods publickey\n' >"$DROPIN"
+expect 2 "sshd: AuthenticationMethods publickey" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "$NS_DROPIN:3: AuthenticationMethods publickey: no SSH login runs the PAM auth stack" \
+	"sshd: AuthenticationMethods without keyboard-interactive"
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods publickey,keyboard-interactive\n' >"$DROPIN"
+expect 0 "sshd: AuthenticationMethods publickey,keyboard-interactive" -- doctor --sshd-config /etc/ssh/sshd_config
+sed 's/^UsePAM yes/UsePAM no/' "$FIX/sshd_config-debian12" >"$STOCK"
+expect 2 "sshd: UsePAM no" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "/etc/ssh/sshd_config:85: UsePAM no: sshd never runs $P/sshd, so no SSH login is asked for a code" \
+	"sshd: UsePAM no"
+cp "$FIX/sshd_config-debian12" "$STOCK"
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods keyboard-interactive\nMatch User backup\n    AuthenticationMethods publickey\n' >"$DROPIN"
+expect 1 "sshd: a Match block changes the methods for some connections" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "warning: $NS_DROPIN:5: \`AuthenticationMethods publickey\` is inside the Match block at $NS_DROPIN:4" \
+	"sshd: the Match block is noted"
+rm -f "$DROPIN"
+# a relative Include is taken from /etc/ssh
+printf 'Include pam_recover-test.conf\nUsePAM yes\n' >"$T/etc-ssh/relative"
+printf 'KbdInteractiveAuthentication no\n' >"$T/etc-ssh/pam_recover-test.conf"
+expect 2 "sshd: a relative Include" -- doctor --sshd-config /etc/ssh/relative
+contains "$T/out" "/etc/ssh/pam_recover-test.conf:1: KbdInteractiveAuthentication no" "sshd: the included file is named"
+
+# ---- the key against the store's key-check record ----
+good "$P"
+cp -p "$T/key" "$T/key.good"
+head -c 32 /dev/urandom >"$T/key"
+expect 2 "another valid key" -- doctor
+contains "$T/out" "$T/key: the sealing key does not open the store's key-check record" "key-check: names the key"
+contains "$T/out" "every enrolled login fails (PAM_AUTHINFO_UNAVAIL)" "key-check: says what happens"
+cp -p "$T/key.good" "$T/key"
+expect 0 "the store's own key again" -- doctor
 
 # ---- services ----
 good "$P"
