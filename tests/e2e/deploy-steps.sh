@@ -128,7 +128,6 @@ has "3: ... at /etc/ssh/sshd_config:$line" "$T/out" "/etc/ssh/sshd_config:$line:
 
 # ---- 4: sshd asks for the code ----
 cat >/etc/ssh/sshd_config.d/pam_recover.conf <<'EOF'
-# pam_recover: the password and the code through keyboard-interactive
 KbdInteractiveAuthentication yes
 PasswordAuthentication no
 AuthenticationMethods keyboard-interactive
@@ -179,6 +178,7 @@ for i in $(seq 150); do
 	sleep 0.1
 done
 [ "$up" = 1 ] || die "7: sshd and Dovecot start" "$(tail -n 5 "$T/sshd.log" "$T/dovecot.out" "$T/dovecot.log" 2>&1 | tr '\n' ' ')"
+# (systemctl reload ssh dovecot: the test starts them here, with the installed configuration)
 run "7: admin doctor on the live files: no problems" 0 pam-recover admin doctor
 has "7: ... it read /etc/pam.d" "$T/out" "No problems found (/etc/pam.d: 2 services use pam_recover.so)"
 
