@@ -3,7 +3,8 @@
  * which ways of logging in reach /etc/pam.d/sshd and ask for the code. With UsePAM yes,
  * keyboard-interactive runs the auth stack and shows each prompt to the user; the password
  * method runs the same stack but answers every hidden prompt, the code prompt included, with
- * the password, so an enrolled user is refused and each try counts toward the lock.
+ * the password, so an enrolled user is refused, and a password short enough to be read
+ * as a code (up to 15 characters) counts as a failed code toward the lock.
  */
 #include <stdio.h>
 #include <string.h>
@@ -147,8 +148,8 @@ void dr_check_sshd(struct doctor *d, const struct dr_stack *sshd)
 		dr_add(d, DR_ERROR, file, line, FIX_SSHD,
 		       "%s: sshd never asks for the code; SSH passwords go through the password "
 		       "method (%s), which hands the password to every PAM prompt, the code prompt "
-		       "included: every enrolled user is refused, and each try counts toward the "
-		       "lock",
+		       "included: every enrolled user is refused, and each try can count toward "
+		       "the lock",
 		       shown(x, opt, "yes", a, sizeof(a)),
 		       shown(x, DR_SSHD_PASSWORD, "yes", b, sizeof(b)));
 	} else if (!p.code) {
@@ -167,8 +168,8 @@ void dr_check_sshd(struct doctor *d, const struct dr_stack *sshd)
 			       "password and then the code)",
 			       "%s: a client that sends its password by the password method "
 			       "(PreferredAuthentications=password, or after keyboard-interactive) has "
-			       "it handed to the code prompt: refused, and each try counts toward the "
-			       "lock",
+			       "it handed to the code prompt: refused, and each try can count toward "
+			       "the lock",
 			       shown(x, DR_SSHD_PASSWORD, "yes", a, sizeof(a)));
 		}
 		if (p.keyonly) {

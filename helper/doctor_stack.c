@@ -202,6 +202,14 @@ static int check_forward_pass(struct doctor *d, const struct dr_stack *st, size_
 	return 1;
 }
 
+static int forwarded_after(const struct dr_stack *st, size_t i)
+{
+	for (size_t k = i + 1; k < st->n; k++)
+		if (is_forwarded(&st->v[k]))
+			return 1;
+	return 0;
+}
+
 /* The code line of a two-prompt service (sshd, login): after the password module. */
 static void check_code_after_password(struct doctor *d, const struct dr_stack *st, size_t i)
 {
@@ -348,7 +356,9 @@ static void check_line(struct doctor *d, const struct dr_stack *st, size_t i, in
 		check_app_line(d, st, i);
 		return;
 	}
-	check_nullok(d, l);
+	/* the forwarded_code line after a split_pass line decides who is refused */
+	if (!l->split_pass || !forwarded_after(st, i))
+		check_nullok(d, l);
 	if (is_forward_pass(l))
 		dr_add(d, DR_ERROR, l->file, l->lineno, FIX_ONE_FIELD,
 		       "forward_pass checks the code before the password module has checked the "

@@ -352,7 +352,7 @@ good "$P"
 expect 2 "sshd: Debian's stock sshd_config" -- doctor --sshd-config /etc/ssh/sshd_config
 contains "$T/out" "/etc/ssh/sshd_config:62: KbdInteractiveAuthentication no: sshd never asks for the code" \
 	"sshd stock: names the file and line"
-contains "$T/out" "hands the password to every PAM prompt, the code prompt included: every enrolled user is refused, and each try counts toward the lock" \
+contains "$T/out" "hands the password to every PAM prompt, the code prompt included: every enrolled user is refused, and each try can count toward the lock" \
 	"sshd stock: says what happens"
 contains "$T/out" "fix: put \`KbdInteractiveAuthentication yes\`, \`PasswordAuthentication no\` and \`AuthenticationMethods keyboard-interactive\`" \
 	"sshd stock: the change to make"
