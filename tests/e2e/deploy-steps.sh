@@ -11,6 +11,7 @@ skip() { nskip=$((nskip + 1)); echo "SKIP $1${2:+: $2}"; }
 PIDS=()
 finish() {
 	local pid
+	trap - EXIT
 	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	echo "deploy: $npass passed, $nfail failed, $nskip skipped"
@@ -43,7 +44,8 @@ has() { # NAME FILE TEXT
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/ov/etc/up,workdir=$T/ov/etc/work" /etc &&
 	mount -t overlay overlay -o "lowerdir=/usr,upperdir=$T/ov/usr/up,workdir=$T/ov/usr/work" /usr &&
 	mount -t overlay overlay -o "lowerdir=/var,upperdir=$T/ov/var/up,workdir=$T/ov/var/work" /var &&
-	mount -t tmpfs -o mode=0755 tmpfs /run && mount -t tmpfs -o mode=0700 tmpfs /root ||
+	mount -t overlay overlay -o "lowerdir=/root,upperdir=$T/ov/root/up,workdir=$T/ov/root/work" /root &&
+	mount -t tmpfs -o mode=0755 tmpfs /run ||
 	die "namespace" "cannot mount the overlays"
 mkdir -m 0755 /run/sshd
 # the packages' configuration as installed (whatever this host has changed in its copies)
