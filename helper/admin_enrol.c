@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "helper.h"
+#include "keycheck.h"
 #include "out.h"
 #include "qr.h"
 #include "secret.h"
@@ -48,7 +49,7 @@ int admin_init(struct hctx *h, int argc, char **argv)
 	struct seal_key k;
 	struct stat st;
 	char err[512] = "";
-	int key_created = 0, store_created = 0, done = HX_USAGE;
+	int key_created = 0, store_created = 0, kc_created = 0, done = HX_USAGE;
 	int r;
 
 	memset(&k, 0, sizeof(k));
@@ -68,6 +69,22 @@ int admin_init(struct hctx *h, int argc, char **argv)
 			     c.store, err);
 		goto out;
 	}
+	/* The key-check record: sealed now in a new store (or one made before the record
+	 * existed); in a store that has one, it proves this key is the store's key. */
+	r = keycheck_ensure(s, &k, rc_now(), &kc_created);
+	if (r == KEYCHECK_WRONG_KEY) {
+		r = out_fail(HX_CONFIG,
+			     "admin init: the key file %s does not open the records of the store %s "
+			     "(another key): every enrolled login would fail; restore the key the "
+			     "store was made with",
+			     c.key_file, c.store);
+		goto out;
+	}
+	if (r != KEYCHECK_OK) {
+		r = out_fail(HX_IOERR, "admin init: cannot check the key against the store %s: %s",
+			     c.store, store_errmsg(s));
+		goto out;
+	}
 	if (key_created || store_created) {
 		char detail[64];
 		if (rc_snprintf(detail, sizeof(detail), "key %s, store %s",
@@ -83,6 +100,7 @@ int admin_init(struct hctx *h, int argc, char **argv)
 		oj_bool(o, "key_created", key_created);
 		oj_str(o, "store", c.store);
 		oj_bool(o, "store_created", store_created);
+		oj_bool(o, "key_check_created", kc_created);
 		out_json(o);
 	} else {
 		out_info("key file %s: %s", c.key_file,
@@ -90,6 +108,9 @@ int admin_init(struct hctx *h, int argc, char **argv)
 				     : "already present, kept");
 		out_info("store %s: %s", c.store,
 			 store_created ? "created" : "already present, schema up to date");
+		out_info("key check: %s", kc_created ? "sealed in the store (admin doctor and "
+						       "--check-config check the key against it)"
+						     : "the key opens the store's key-check record");
 	}
 	r = HX_OK;
 out:

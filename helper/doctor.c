@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "doctor.h"
+#include "login.h"
 #include "out.h"
 
 #define DOCTOR_WARNINGS 1
@@ -189,6 +190,9 @@ static void check_line_stores(struct doctor *d, const struct dr_stack *st, char 
 
 /* ---- report ---- */
 
+static void print_findings(const struct doctor *d, FILE *f, const char *prefix);
+static void json_findings(const struct doctor *d, struct json_object *o);
+
 static int report(const struct doctor *d, size_t nused)
 {
 	int errors = 0, warnings = 0;
@@ -200,45 +204,12 @@ static int report(const struct doctor *d, size_t nused)
 			warnings++;
 	}
 	if (out_json_mode()) {
-		struct json_object *o = oj_object(), *arr = oj_array();
+		struct json_object *o = oj_object();
 		oj_bool(o, "ok", errors == 0 && warnings == 0);
-		for (int sev = DR_ERROR; sev >= DR_WARNING; sev--)
-			for (size_t i = 0; i < d->n; i++) {
-				const struct dr_finding *f = &d->v[i];
-				if (f->severity != sev)
-					continue;
-				struct json_object *fo = oj_object();
-				oj_str(fo, "severity", sev == DR_ERROR ? "error" : "warning");
-				oj_str(fo, "file", f->file);
-				if (f->line > 0)
-					oj_int(fo, "line", f->line);
-				else
-					oj_put(fo, "line", NULL);
-				oj_str(fo, "message", f->message);
-				oj_str(fo, "fix", f->fix);
-				oj_push(arr, fo);
-			}
-		oj_put(o, "findings", arr);
+		json_findings(d, o);
 		out_json(o);
 	} else {
-		for (int sev = DR_ERROR; sev >= DR_WARNING; sev--)
-			for (size_t i = 0; i < d->n; i++) {
-				const struct dr_finding *f = &d->v[i];
-				char where[4200], msg[2100], fix[2100];
-				if (f->severity != sev)
-					continue;
-				if (f->file == NULL)
-					where[0] = '\0';
-				else if (f->line > 0)
-					snprintf(where, sizeof(where), "%s:%d: ", f->file, f->line);
-				else
-					snprintf(where, sizeof(where), "%s: ", f->file);
-				rc_log_escape(f->message, msg, sizeof(msg));
-				rc_log_escape(f->fix, fix, sizeof(fix));
-				printf("%s: %s%s\n", sev == DR_ERROR ? "error" : "warning", where, msg);
-				if (fix[0] != '\0')
-					printf("    fix: %s\n", fix);
-			}
+		print_findings(d, stdout, "");
 		if (errors + warnings == 0)
 			printf("No problems found (%s: %zu service%s use%s pam_recover.so).\n",
 			       d->pamd, nused, nused == 1 ? "" : "s", nused == 1 ? "s" : "");
@@ -247,6 +218,122 @@ static int report(const struct doctor *d, size_t nused)
 			       errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
 	}
 	return errors > 0 ? DOCTOR_ERRORS : warnings > 0 ? DOCTOR_WARNINGS : HX_OK;
+}
+
+/* ---- --check-config ---- */
+
+/* enforce_after has passed: nullok no longer lets anyone in without a code. */
+static void check_enforce_date(struct doctor *d, const struct cfg *c)
+{
+	struct cfg t = *c; /* shallow: only read */
+	int grace = 0;
+
+	if (c->enforce_after == NULL)
+		return;
+	t.nullok = 1;
+	if (!login_nullok_applies(&t, d->now, &grace))
+		dr_add(d, DR_WARNING, d->config_shown, 0,
+		       "enrol the remaining users, then remove enforce_after (and nullok); or move "
+		       "the date",
+		       "enforce_after = %s has passed: nullok no longer lets users without 2-step "
+		       "verification in (`pam-recover admin doctor` names them)",
+		       c->enforce_after);
+}
+
+static void print_findings(const struct doctor *d, FILE *f, const char *prefix)
+{
+	for (int sev = DR_ERROR; sev >= DR_WARNING; sev--)
+		for (size_t i = 0; i < d->n; i++) {
+			const struct dr_finding *x = &d->v[i];
+			char where[4200], msg[2100], fix[2100];
+			if (x->severity != sev)
+				continue;
+			if (x->file == NULL)
+				where[0] = '\0';
+			else if (x->line > 0)
+				snprintf(where, sizeof(where), "%s:%d: ", x->file, x->line);
+			else
+				snprintf(where, sizeof(where), "%s: ", x->file);
+			rc_log_escape(x->message, msg, sizeof(msg));
+			rc_log_escape(x->fix, fix, sizeof(fix));
+			fprintf(f, "%s%s: %s%s\n", prefix, sev == DR_ERROR ? "error" : "warning", where,
+				msg);
+			if (fix[0] != '\0')
+				fprintf(f, "    fix: %s\n", fix);
+		}
+}
+
+static void json_findings(const struct doctor *d, struct json_object *o)
+{
+	struct json_object *arr = oj_array();
+
+	for (int sev = DR_ERROR; sev >= DR_WARNING; sev--)
+		for (size_t i = 0; i < d->n; i++) {
+			const struct dr_finding *f = &d->v[i];
+			if (f->severity != sev)
+				continue;
+			struct json_object *fo = oj_object();
+			oj_str(fo, "severity", sev == DR_ERROR ? "error" : "warning");
+			oj_str(fo, "file", f->file);
+			if (f->line > 0)
+				oj_int(fo, "line", f->line);
+			else
+				oj_put(fo, "line", NULL);
+			oj_str(fo, "message", f->message);
+			oj_str(fo, "fix", f->fix);
+			oj_push(arr, fo);
+		}
+	oj_put(o, "findings", arr);
+}
+
+int dr_check_config(const struct hctx *h, const struct cfg *c)
+{
+	struct doctor d;
+	int errors = 0, r;
+
+	memset(&d, 0, sizeof(d));
+	d.config_path = h->config_path;
+	d.config_shown = h->config_path != NULL ? h->config_path : RC_CONFIG_PATH;
+	d.now = rc_now();
+	d.base_ok = 1; /* hx_load_config has loaded and validated it */
+	dr_check_config_file(&d, d.config_shown, h->config_path != NULL);
+	dr_check_key_store(&d, c);
+	check_enforce_date(&d, c);
+	for (size_t i = 0; i < d.n; i++)
+		errors += d.v[i].severity == DR_ERROR;
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", errors == 0);
+		oj_str(o, "config", d.config_shown);
+		oj_str(o, "key_file", c->key_file);
+		oj_bool(o, "key_opens_store", d.key_opens);
+		oj_str(o, "store", c->store);
+		if (d.schema_have > 0)
+			oj_int(o, "schema_version", d.schema_have);
+		else
+			oj_put(o, "schema_version", NULL);
+		json_findings(&d, o);
+		out_json(o);
+	} else {
+		print_findings(&d, stderr, "pam-recover: ");
+		if (d.key_opens)
+			printf("key %s: root, 32 bytes, opens the store's key-check record\n",
+			       c->key_file);
+		if (d.store_opens)
+			printf("store %s: reachable, schema version %lld%s\n", c->store,
+			       d.schema_have,
+			       d.schema_have < d.schema_want ? " (brought up to date when next opened)"
+							     : "");
+		if (errors == 0)
+			printf("configuration OK\n");
+		else
+			fprintf(stderr, "pam-recover: %d error%s: logins through pam_recover.so fail "
+					"until %s fixed\n",
+				errors, errors == 1 ? "" : "s", errors == 1 ? "it is" : "they are");
+	}
+	r = errors > 0 ? HX_CONFIG : HX_OK;
+	dr_free_findings(&d);
+	return r;
 }
 
 /* ---- the verb ---- */
@@ -276,8 +363,8 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 		{"sshd-config", &sshd, NULL},
 	};
 	struct doctor d;
-	struct dr_stack st, keep[4];
-	static const char *const keep_names[4] = {"sshd", "login", "su", "other"};
+	struct dr_stack st, keep[5];
+	static const char *const keep_names[5] = {"sshd", "login", "su", "other", "pam-recover"};
 	char **names = NULL, **seen = NULL;
 	size_t nnames = 0, nseen = 0, nused = 0;
 	struct stat sb;
@@ -350,7 +437,7 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 			dr_check_stack(&d, &st, expected);
 			check_line_stores(&d, &st, &seen, &nseen);
 		}
-		for (int j = 0; j < 4; j++)
+		for (int j = 0; j < 5; j++)
 			if (strcmp(names[i], keep_names[j]) == 0)
 				k = j;
 		if (k >= 0)
@@ -361,12 +448,15 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 	if (d.services != NULL)
 		check_named_services(&d, names, nnames);
 	/* the console: login, or `other` when there is no login file */
+	dr_check_sshd(&d, keep[0].exists ? &keep[0] : NULL);
+	dr_check_helper(&d, RC_HELPER_PATH);
+	dr_check_helper_service(&d, keep[4].exists ? &keep[4] : NULL);
 	dr_check_root(&d, keep[0].exists ? &keep[0] : NULL,
 		      keep[1].exists ? &keep[1] : keep[3].exists ? &keep[3] : NULL,
 		      keep[2].exists ? &keep[2] : NULL);
 	r = report(&d, nused);
 out:
-	for (int j = 0; j < 4; j++)
+	for (int j = 0; j < 5; j++)
 		dr_pam_free(&keep[j]);
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i]);
@@ -376,6 +466,7 @@ out:
 	free(seen);
 	free(d.dovecot_cache_file);
 	free(d.dovecot_service);
+	dr_sshd_free(&d);
 	cfg_free(&d.base);
 	dr_free_findings(&d);
 	return r;

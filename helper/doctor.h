@@ -8,7 +8,9 @@
  *   doctor_stack.c  the checks on one service's auth stack (bypass, lockout, forward_pass ...)
  *   doctor_files.c  owners and modes of the config, key, store and secret files
  *   doctor_users.c  who is enrolled: root, and the accounts nullok no longer lets in
- *   doctor_conf.c   the other daemons' settings: Dovecot's auth cache, sshd's PermitRootLogin
+ *   doctor_conf.c   reading the other daemons' settings: Dovecot (auth cache, PAM service),
+ *                   sshd (UsePAM, KbdInteractiveAuthentication, PasswordAuthentication, ...)
+ *   doctor_sshd.c   whether sshd, as configured, asks for the code
  */
 #ifndef RC_DOCTOR_H
 #define RC_DOCTOR_H
@@ -18,6 +20,45 @@
 
 #include "config.h"
 #include "helper.h"
+
+/* ---- sshd's settings (doctor_conf.c) ---- */
+
+enum {
+	DR_SSHD_USEPAM,
+	DR_SSHD_KBDINT,
+	DR_SSHD_PASSWORD,
+	DR_SSHD_PUBKEY,
+	DR_SSHD_METHODS,
+	DR_SSHD_ROOT,
+	DR_SSHD_NOPT
+};
+
+struct dr_sshd_opt {
+	int set;         /* 0: sshd's default applies */
+	char value[256]; /* the first value outside Match blocks (the one sshd uses) */
+	char *file;
+	int line;
+};
+
+/* A setting inside a Match block: it applies to some connections only. */
+struct dr_sshd_match {
+	int opt;
+	char value[128];
+	char *file;
+	int line;
+	char *match_file;
+	int match_line;
+};
+
+#define DR_SSHD_MATCH_MAX 16
+
+struct dr_sshd {
+	int read;
+	char *main_file;
+	struct dr_sshd_opt opt[DR_SSHD_NOPT];
+	struct dr_sshd_match match[DR_SSHD_MATCH_MAX];
+	size_t nmatch;
+};
 
 /* ---- findings ---- */
 
@@ -54,8 +95,14 @@ struct doctor {
 	char dovecot_cache_value[64];
 	char *dovecot_service; /* PAM service named by passdb pam args (NULL: none) */
 
+	/* what dr_check_key_store found out (for --check-config's summary) */
+	long long schema_have, schema_want;
+	int store_opens;
+	int key_opens; /* the key opens the store's key-check record */
+
 	/* sshd: PermitRootLogin lets root reach the PAM stack (only "yes" does) */
 	int sshd_root_pam;
+	struct dr_sshd sshd;
 
 	struct dr_finding *v;
 	size_t n, cap;
@@ -116,6 +163,10 @@ struct dr_line {
 	enum dr_kind kind;
 	int argc;
 	char **argv;
+	/* pam_recover lines: the one-field pair (split_pass hands the password on and keeps the
+	 * code; forwarded_code, after the password module, checks it) */
+	int split_pass;
+	int forwarded_code;
 	/* pam_recover lines: the effective configuration (file + this line's arguments) */
 	struct cfg cfg;
 	int cfg_ok;
@@ -147,6 +198,8 @@ int dr_parse_control(int *actions, const char *tok, char *err, size_t errlen);
 int dr_keyword_control(int *actions, const char *tok);
 char *dr_find_module(const char *mod);
 enum dr_kind dr_classify(const struct dr_line *l);
+/* A boolean module argument: "name" or "name=yes" (1), "name=no" (0), absent (-1). */
+int dr_line_flag(const struct dr_line *l, const char *name);
 /* Is `arg` among the line's arguments (exact, or "arg=..." when arg ends with '=')? */
 int dr_line_has_arg(const struct dr_line *l, const char *arg);
 /* Base name of the line's module ("pam_unix.so"). */
@@ -199,6 +252,11 @@ void dr_check_stack(struct doctor *d, struct dr_stack *st, int expected);
  * there is no login file), over SSH, by su? NULL: no such file. */
 void dr_check_root(struct doctor *d, struct dr_stack *sshd, struct dr_stack *console,
 		   struct dr_stack *su);
+/* The helper's own service (pam-recover): present, and lets a right password through?
+ * `other` is its stand-in when it is missing (doctor_stack.c). */
+void dr_check_helper_service(struct doctor *d, struct dr_stack *svc);
+/* The installed helper: there, root-owned, setuid, not writable by others (doctor_files.c). */
+void dr_check_helper(struct doctor *d, const char *path);
 /* Does this stack use pam_recover.so (any line)? */
 int dr_stack_uses_module(const struct dr_stack *st);
 
@@ -212,12 +270,26 @@ int dr_enrolled(const struct cfg *c, const char *user);
  * (-1: cannot tell), the first few names comma-separated in `names`, *more if there are
  * more than fit. */
 int dr_unenrolled_accounts(const struct cfg *c, char *names, size_t n, int *more);
+/* The same without root (root has checks of its own). */
+int dr_unenrolled_users(const struct cfg *c, char *names, size_t n, int *more);
 
 /* Dovecot and sshd settings (doctor_conf.c). 0, or -1 when a named file cannot be read. */
 int dr_read_dovecot(struct doctor *d, const char *path);
 int dr_read_sshd(struct doctor *d, const char *path);
+void dr_sshd_free(struct doctor *d);
+/* "UsePAM", "KbdInteractiveAuthentication", ... for DR_SSHD_*. */
+const char *dr_sshd_keyword(int opt);
+/* Does sshd, as configured, ask for the code, hand the password to the code prompt, or
+ * never use PAM? Findings on the settings that decide it (doctor_sshd.c). */
+void dr_check_sshd(struct doctor *d, const struct dr_stack *sshd);
 /* Is `service` one Dovecot authenticates through? */
 int dr_dovecot_service(const struct doctor *d, const char *service);
+
+/* `pam-recover --check-config` after the configuration has loaded: its file's owner and
+ * mode, the key (owner, mode, 32 bytes, opens the store's key-check record), the store
+ * (reachable, schema version) and an enforce_after date that has passed (a warning). Prints
+ * the findings and a summary; HX_OK, or HX_CONFIG when there is an error (doctor.c). */
+int dr_check_config(const struct hctx *h, const struct cfg *c);
 
 /* The verb (doctor.c). */
 int admin_doctor(struct hctx *h, int argc, char **argv);

@@ -1,8 +1,8 @@
 /*
  * The doctor reads two other daemons' settings, only as far as the checks need:
  * Dovecot's auth_cache_size (and the PAM service of its pam passdb), following !include and
- * !include_try; sshd's PermitRootLogin (the first value wins, as in sshd), following Include
- * and stopping at the first Match block of each file.
+ * !include_try; sshd's PAM and authentication settings (the first value wins, as in sshd),
+ * following Include, with what Match blocks set kept apart (they apply to some connections).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -208,43 +208,89 @@ int dr_dovecot_service(const struct doctor *d, const char *service)
 
 /* ---- sshd ---- */
 
-struct sshd {
-	struct doctor *d;
-	int have_root; /* PermitRootLogin seen */
+static const char *const sshd_keywords[DR_SSHD_NOPT] = {
+	[DR_SSHD_USEPAM] = "UsePAM",
+	[DR_SSHD_KBDINT] = "KbdInteractiveAuthentication",
+	[DR_SSHD_PASSWORD] = "PasswordAuthentication",
+	[DR_SSHD_PUBKEY] = "PubkeyAuthentication",
+	[DR_SSHD_METHODS] = "AuthenticationMethods",
+	[DR_SSHD_ROOT] = "PermitRootLogin",
 };
 
-static int sshd_file(struct sshd *x, const char *path, int depth, int required);
+const char *dr_sshd_keyword(int opt)
+{
+	return opt >= 0 && opt < DR_SSHD_NOPT ? sshd_keywords[opt] : "?";
+}
 
-static void sshd_include(struct sshd *x, char *args, int depth)
+/* The option a keyword sets, or -1 (ChallengeResponseAuthentication is sshd's old name for
+ * KbdInteractiveAuthentication). */
+static int sshd_option(const char *kw)
+{
+	if (strcasecmp(kw, "ChallengeResponseAuthentication") == 0)
+		return DR_SSHD_KBDINT;
+	for (int i = 0; i < DR_SSHD_NOPT; i++)
+		if (strcasecmp(kw, sshd_keywords[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int sshd_file(struct doctor *d, const char *path, int depth, int required, int in_match,
+		     const char *match_file, int match_line);
+
+static void sshd_include(struct doctor *d, char *args, int depth, int in_match,
+			 const char *match_file, int match_line)
 {
 	char *save = NULL, pat[4096];
 
 	for (char *w = strtok_r(args, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
 		glob_t g;
 		unquote(w);
+		/* sshd takes relative Include paths from /etc/ssh, whichever file names them */
 		if (include_pattern("/etc/ssh/sshd_config", w, pat, sizeof(pat)) != 0)
 			continue;
 		if (glob(pat, 0, NULL, &g) == 0)
 			for (size_t i = 0; i < g.gl_pathc; i++)
-				(void)sshd_file(x, g.gl_pathv[i], depth + 1, 0);
+				(void)sshd_file(d, g.gl_pathv[i], depth + 1, 0, in_match, match_file,
+						match_line);
 		globfree(&g);
 	}
 }
 
-static int sshd_file(struct sshd *x, const char *path, int depth, int required)
+static void sshd_note_match(struct doctor *d, int opt, const char *val, const char *path,
+			    int lineno, const char *match_file, int match_line)
+{
+	struct dr_sshd_match *m;
+
+	if (d->sshd.nmatch >= DR_SSHD_MATCH_MAX)
+		return;
+	m = &d->sshd.match[d->sshd.nmatch++];
+	m->opt = opt;
+	snprintf(m->value, sizeof(m->value), "%.120s", val);
+	m->file = xstrdup(path);
+	m->line = lineno;
+	m->match_file = xstrdup(match_file);
+	m->match_line = match_line;
+}
+
+static int sshd_file(struct doctor *d, const char *path, int depth, int required, int in_match,
+		     const char *match_file, int match_line)
 {
 	FILE *f;
-	char line[CONF_MAX_LINE];
+	char line[CONF_MAX_LINE], mfile[4096];
+	int lineno = 0, mline = match_line;
 
 	if (depth > CONF_MAX_DEPTH)
 		return 0;
 	f = fopen(path, "re");
 	if (f == NULL)
 		return required ? -1 : 0;
+	snprintf(mfile, sizeof(mfile), "%s", match_file != NULL ? match_file : "");
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *s = line, *val;
 		size_t n;
+		int opt;
 
+		lineno++;
 		trim(s);
 		if (s[0] == '\0' || s[0] == '#')
 			continue;
@@ -255,15 +301,31 @@ static int sshd_file(struct sshd *x, const char *path, int depth, int required)
 			val++;
 		val += strspn(val, " \t");
 		s[n] = '\0';
-		if (strcasecmp(s, "Match") == 0)
-			break; /* conditional from here on */
-		if (strcasecmp(s, "Include") == 0)
-			sshd_include(x, val, depth);
-		else if (strcasecmp(s, "PermitRootLogin") == 0 && !x->have_root) {
-			x->have_root = 1;
-			x->d->sshd_root_pam = strncasecmp(val, "yes", 3) == 0 &&
-					      (val[3] == '\0' || isspace((unsigned char)val[3]));
+		if (strcasecmp(s, "Match") == 0) {
+			/* conditional until the next Match or the end of this file; "Match all"
+			 * ends the conditional part */
+			in_match = strcasecmp(val, "all") != 0;
+			snprintf(mfile, sizeof(mfile), "%s", path);
+			mline = lineno;
+			continue;
 		}
+		if (strcasecmp(s, "Include") == 0) {
+			sshd_include(d, val, depth, in_match, mfile, mline);
+			continue;
+		}
+		if ((opt = sshd_option(s)) < 0)
+			continue;
+		unquote(val);
+		if (in_match) {
+			sshd_note_match(d, opt, val, path, lineno, mfile, mline);
+			continue;
+		}
+		if (d->sshd.opt[opt].set)
+			continue; /* the first value wins */
+		d->sshd.opt[opt].set = 1;
+		snprintf(d->sshd.opt[opt].value, sizeof(d->sshd.opt[opt].value), "%.250s", val);
+		d->sshd.opt[opt].file = xstrdup(path);
+		d->sshd.opt[opt].line = lineno;
 	}
 	fclose(f);
 	return 0;
@@ -271,8 +333,26 @@ static int sshd_file(struct sshd *x, const char *path, int depth, int required)
 
 int dr_read_sshd(struct doctor *d, const char *path)
 {
-	struct sshd x = {d, 0};
+	const struct dr_sshd_opt *root;
 
 	d->sshd_root_pam = 0; /* OpenSSH's default, prohibit-password: root never reaches PAM */
-	return sshd_file(&x, path, 0, 1);
+	if (sshd_file(d, path, 0, 1, 0, NULL, 0) != 0)
+		return -1;
+	d->sshd.read = 1;
+	d->sshd.main_file = xstrdup(path);
+	root = &d->sshd.opt[DR_SSHD_ROOT];
+	d->sshd_root_pam = root->set && strcasecmp(root->value, "yes") == 0;
+	return 0;
+}
+
+void dr_sshd_free(struct doctor *d)
+{
+	for (int i = 0; i < DR_SSHD_NOPT; i++)
+		free(d->sshd.opt[i].file);
+	for (size_t i = 0; i < d->sshd.nmatch; i++) {
+		free(d->sshd.match[i].file);
+		free(d->sshd.match[i].match_file);
+	}
+	free(d->sshd.main_file);
+	memset(&d->sshd, 0, sizeof(d->sshd));
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "keycheck.h"
 #include "seal.h"
 #include "store.h"
 
@@ -122,15 +123,15 @@ void dr_check_config_file(struct doctor *d, const char *path, int explicit_path)
 	}
 }
 
-static void check_key(struct doctor *d, const char *key)
+/* The key file; *k is loaded when it is usable (1 returned), for the key-check record. */
+static int check_key(struct doctor *d, const char *key, struct seal_key *k)
 {
 	struct stat sb;
-	struct seal_key k;
 	char fix[4200], err[512];
 
 	if (stat_trusted(d, key, "the sealing key", 0,
 			 "run `pam-recover admin init` (or restore the key from a backup)", &sb) != 0)
-		return;
+		return 0;
 	if (sb.st_uid != 0 || (sb.st_mode & 077) != 0) {
 		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0400 %s", key, key) < 0)
 			fix[0] = '\0';
@@ -139,7 +140,7 @@ static void check_key(struct doctor *d, const char *key)
 		       "0600): " LOCKOUT ", and whoever can read it can open the TOTP secrets",
 		       sb.st_uid != 0 ? "not owned by root" : "open to group or others",
 		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);
-		return;
+		return 0;
 	}
 	if (sb.st_size != SEAL_KEY_LEN) {
 		dr_add(d, DR_ERROR, key, 0,
@@ -147,13 +148,75 @@ static void check_key(struct doctor *d, const char *key)
 		       "unreadable)",
 		       "the sealing key holds %lld bytes, not %d: " LOCKOUT, (long long)sb.st_size,
 		       SEAL_KEY_LEN);
-		return;
+		return 0;
 	}
 	check_parent(d, key);
-	memset(&k, 0, sizeof(k));
-	if (seal_key_load(key, &k, err, sizeof(err)) != 0)
+	if (seal_key_load(key, k, err, sizeof(err)) != 0) {
 		dr_add(d, DR_ERROR, key, 0, "run `pam-recover admin init`", "%s: " LOCKOUT, err);
-	seal_key_wipe(&k);
+		return 0;
+	}
+	return 1;
+}
+
+/* Does the key open what the store was sealed with? */
+static void check_key_record(struct doctor *d, const struct cfg *c, struct store *s,
+			     const struct seal_key *k, const char *store_path)
+{
+	switch (keycheck_verify(s, k)) {
+	case KEYCHECK_OK:
+		d->key_opens = 1;
+		return;
+	case KEYCHECK_WRONG_KEY:
+		dr_add(d, DR_ERROR, c->key_file, 0,
+		       "restore the key file the store was made with (from a backup); a new key "
+		       "cannot open the secrets already enrolled",
+		       "the sealing key does not open the store's key-check record (sealed at "
+		       "`admin init` with another key): every enrolled login fails "
+		       "(PAM_AUTHINFO_UNAVAIL)");
+		return;
+	case KEYCHECK_MISSING:
+		dr_add(d, DR_WARNING, store_path, 0,
+		       "run `pam-recover admin init`: it checks the key against an enrolled "
+		       "user's secret and seals the record",
+		       "the store has no key-check record (it was made before pam_recover kept "
+		       "one): whether the key opens its records cannot be checked");
+		return;
+	default:
+		dr_add(d, DR_ERROR, store_path, 0, "restore the store from a backup",
+		       "the store's key-check record cannot be read (%s)", store_errmsg(s));
+		return;
+	}
+}
+
+/* The schema version, read before anything migrates it. 0 to go on. */
+static int check_schema(struct doctor *d, const struct cfg *c, const char *path)
+{
+	long long have = 0, want = 0;
+	char err[512];
+
+	if (store_schema_peek(c, &have, &want, err, sizeof(err)) != STORE_OK) {
+		dr_add(d, DR_ERROR, path, 0, "see the message; `pam-recover admin init` repairs modes",
+		       "the store cannot be read (%s): every login through pam_recover.so fails",
+		       err);
+		return -1;
+	}
+	d->schema_have = have;
+	d->schema_want = want;
+	if (have == 0) {
+		dr_add(d, DR_ERROR, path, 0, "run `pam-recover admin init`",
+		       "the store has no pam_recover schema: every login through pam_recover.so "
+		       "fails");
+		return -1;
+	}
+	if (have > want) {
+		dr_add(d, DR_ERROR, path, 0,
+		       "install the pam_recover version that wrote the store (or a newer one)",
+		       "the store has schema version %lld, newer than this pam_recover knows "
+		       "(%lld): every login through pam_recover.so fails",
+		       have, want);
+		return -1;
+	}
+	return 0;
 }
 
 /* The database, and SQLite's side files when they are there. 0 if all is well. */
@@ -225,7 +288,7 @@ static void check_names(struct doctor *d, const struct cfg *c, struct store *s,
 		       sp.count == 1 ? "it" : "them");
 }
 
-static void check_store(struct doctor *d, const struct cfg *c)
+static void check_store(struct doctor *d, const struct cfg *c, const struct seal_key *k)
 {
 	const char *path;
 	char dir[4096], side[4200], fix[4200], err[512];
@@ -256,7 +319,7 @@ static void check_store(struct doctor *d, const struct cfg *c)
 		if (rc_snprintf(side, sizeof(side), "%s%s", path, sides[i]) > 0 &&
 		    check_db_file(d, side, 0) != 0)
 			bad = 1;
-	if (bad)
+	if (bad || check_schema(d, c, path) != 0)
 		return;
 	if (store_open(c, 0, &s, err, sizeof(err)) != STORE_OK) {
 		dr_add(d, DR_ERROR, path, 0, "see the message; `pam-recover admin init` repairs modes",
@@ -265,6 +328,9 @@ static void check_store(struct doctor *d, const struct cfg *c)
 		return;
 	}
 	check_names(d, c, s, path);
+	d->store_opens = 1;
+	if (k != NULL)
+		check_key_record(d, c, s, k, path);
 	store_close(s);
 }
 
@@ -295,10 +361,41 @@ static void check_secret(struct doctor *d, const char *key, const char *path)
 
 void dr_check_key_store(struct doctor *d, const struct cfg *c)
 {
+	struct seal_key k;
+	int have_key = 0;
+
+	memset(&k, 0, sizeof(k));
 	if (c->key_file != NULL)
-		check_key(d, c->key_file);
-	check_store(d, c);
+		have_key = check_key(d, c->key_file, &k);
+	check_store(d, c, have_key ? &k : NULL);
+	seal_key_wipe(&k);
 	check_secret(d, "smtp_password_file", c->smtp_password_file);
 	check_secret(d, "sms_auth_file", c->sms_auth_file);
 	check_secret(d, "telegram_token_file", c->telegram_token_file);
+}
+
+void dr_check_helper(struct doctor *d, const char *path)
+{
+	struct stat sb;
+	char fix[4200];
+
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		dr_add(d, DR_ERROR, path, 0, "install it (make install)",
+		       "the helper pam-recover is not installed there: users cannot enable 2-step "
+		       "verification or reset a password, and logins through programs that do "
+		       "not run as root (screen lockers) fail");
+		return;
+	}
+	if (sb.st_uid != 0 || (sb.st_mode & S_ISUID) == 0 || (sb.st_mode & 022) != 0) {
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 4755 %s", path, path) < 0)
+			fix[0] = '\0';
+		dr_add(d, DR_ERROR, path, 0, fix,
+		       "the helper is %s (mode %04o, owner uid %ld): users cannot enable 2-step "
+		       "verification or reset a password, and logins through programs that do not "
+		       "run as root (screen lockers) fail",
+		       sb.st_uid != 0		? "not owned by root"
+		       : (sb.st_mode & 022) != 0 ? "writable by group or others"
+						 : "not setuid root",
+		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);
+	}
 }

@@ -70,6 +70,24 @@ int dr_line_has_arg(const struct dr_line *l, const char *arg)
 	return 0;
 }
 
+int dr_line_flag(const struct dr_line *l, const char *name)
+{
+	size_t n = strlen(name);
+	int r = -1;
+
+	for (int i = 0; i < l->argc; i++) {
+		const char *a = l->argv[i];
+		if (strncmp(a, name, n) != 0)
+			continue;
+		if (a[n] == '\0')
+			r = 1;
+		else if (a[n] == '=')
+			r = strcasecmp(a + n + 1, "no") != 0 && strcasecmp(a + n + 1, "false") != 0 &&
+			    strcasecmp(a + n + 1, "off") != 0 && strcmp(a + n + 1, "0") != 0;
+	}
+	return r;
+}
+
 void dr_set_default(int *actions, int act)
 {
 	for (int i = 0; i < DR_NRET; i++)

@@ -126,8 +126,18 @@ static void load_line_cfg(struct doctor *d, struct dr_line *l)
 		}
 		argv[argc++] = config_arg;
 	}
-	for (int i = 0; i < l->argc && argc < PAMD_MAX_ARGS; i++)
-		argv[argc++] = l->argv[i];
+	/* The one-field pair is the line's own business: taken here, so that the rest of the
+	 * configuration is judged the same with or without it. */
+	l->split_pass = dr_line_flag(l, "split_pass") == 1;
+	l->forwarded_code = dr_line_flag(l, "forwarded_code") == 1;
+	for (int i = 0; i < l->argc && argc < PAMD_MAX_ARGS; i++) {
+		const char *a = l->argv[i];
+		if (strncmp(a, "split_pass", 10) == 0 && (a[10] == '\0' || a[10] == '='))
+			continue;
+		if (strncmp(a, "forwarded_code", 14) == 0 && (a[14] == '\0' || a[14] == '='))
+			continue;
+		argv[argc++] = a;
+	}
 	argv[argc] = NULL;
 	l->cfg_ok = cfg_load_module(&l->cfg, argc, argv, l->cfg_err, sizeof(l->cfg_err)) == 0;
 	if (l->cfg_ok)

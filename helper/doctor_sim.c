@@ -29,6 +29,8 @@ static int recover_answer(const struct dr_line *l, enum dr_scenario sc, int64_t 
 		return PAM_AUTHINFO_UNAVAIL; /* the module refuses to run with a broken config */
 	if (l->cfg.app_passwords)
 		return sc == DR_SC_APP ? PAM_SUCCESS : PAM_IGNORE;
+	if (l->split_pass) /* splits the field; checks nothing (a user without 2FA: ignored) */
+		return sc == DR_SC_ROOT || sc == DR_SC_ROOT_LATER ? PAM_IGNORE : PAM_SUCCESS;
 	switch (sc) {
 	case DR_SC_NO_PASSWORD:
 	case DR_SC_GOOD:

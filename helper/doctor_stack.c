@@ -12,6 +12,13 @@
 #include "login.h"
 
 #define FIX_REQUIRED "use `required` (or `requisite`) on this line: auth required pam_recover.so"
+/* The stack for services with one password field (Dovecot: IMAP, POP3, SMTP AUTH). */
+#define ONE_FIELD_STACK                                                                    \
+	"auth [success=done default=ignore] pam_recover.so app_passwords; "                  \
+	"auth requisite pam_recover.so split_pass nullok; "                                  \
+	"auth requisite pam_unix.so use_first_pass; "                                        \
+	"auth required pam_recover.so forwarded_code nullok"
+#define FIX_ONE_FIELD "use the four lines for one-field services: " ONE_FIELD_STACK
 
 static int is_recover(const struct dr_line *l)
 {
@@ -24,10 +31,25 @@ static int is_app(const struct dr_line *l)
 					 : dr_line_has_arg(l, "app_passwords"));
 }
 
-/* A pam_recover.so line that asks for a code (not the app_passwords line). */
+static int is_split(const struct dr_line *l)
+{
+	return is_recover(l) && !is_app(l) && l->split_pass;
+}
+
+static int is_forwarded(const struct dr_line *l)
+{
+	return is_recover(l) && !is_app(l) && !l->split_pass && l->forwarded_code;
+}
+
+static int is_forward_pass(const struct dr_line *l)
+{
+	return is_recover(l) && (l->cfg_ok ? l->cfg.forward_pass : dr_line_has_arg(l, "forward_pass"));
+}
+
+/* A pam_recover.so line that checks a code (not the app_passwords or split_pass line). */
 static int is_code(const struct dr_line *l)
 {
-	return is_recover(l) && !is_app(l);
+	return is_recover(l) && !is_app(l) && !l->split_pass;
 }
 
 static int is_password(const struct dr_line *l)
@@ -80,13 +102,37 @@ static void list_unenrolled(const struct cfg *c, char *out, size_t n, int *count
 		out[0] = '\0';
 }
 
+/* Without nullok, users who have not enrolled are refused: name them. */
+static void check_no_nullok(struct doctor *d, const struct dr_line *l)
+{
+	char names[300];
+	int more = 0, count;
+
+	if (!l->cfg_ok || l->cfg.nullok)
+		return;
+	count = dr_unenrolled_users(&l->cfg, names, sizeof(names), &more);
+	if (count <= 0)
+		return;
+	dr_add(d, DR_ERROR, l->file, l->lineno,
+	       "enrol them first (they run `pam-recover enable`, or `pam-recover admin enrol "
+	       "USER`), or keep nullok on this line (with enforce_after = DATE in "
+	       "pam_recover.conf) until they have",
+	       "without nullok, users without 2-step verification are refused here, and %d "
+	       "account%s with a login shell %s not enrolled: %s%s",
+	       count, count == 1 ? "" : "s", count == 1 ? "is" : "are", names, more ? ", ..." : "");
+}
+
 static void check_nullok(struct doctor *d, const struct dr_line *l)
 {
 	int grace = 0, count = 0;
 	char where[300], who[400];
 
-	if (!l->cfg_ok || !l->cfg.nullok)
+	if (!l->cfg_ok)
 		return;
+	if (!l->cfg.nullok) {
+		check_no_nullok(d, l);
+		return;
+	}
 	if (dr_line_has_arg(l, "nullok") || dr_line_has_arg(l, "nullok="))
 		snprintf(where, sizeof(where), "nullok (a module argument)");
 	else if (rc_snprintf(where, sizeof(where), "nullok (set in %s)", d->config_shown) < 0)
@@ -156,18 +202,123 @@ static int check_forward_pass(struct doctor *d, const struct dr_stack *st, size_
 	return 1;
 }
 
+static int forwarded_after(const struct dr_stack *st, size_t i)
+{
+	for (size_t k = i + 1; k < st->n; k++)
+		if (is_forwarded(&st->v[k]))
+			return 1;
+	return 0;
+}
+
+/* The code line of a two-prompt service (sshd, login): after the password module. */
+static void check_code_after_password(struct doctor *d, const struct dr_stack *st, size_t i)
+{
+	const struct dr_line *l = &st->v[i];
+
+	for (size_t k = 0; k < i; k++)
+		if (is_password(&st->v[k]))
+			return;
+	for (size_t k = i + 1; k < st->n; k++) {
+		const struct dr_line *p = &st->v[k];
+		if (!is_password(p))
+			continue;
+		dr_add(d, DR_ERROR, l->file, l->lineno,
+		       "move this line after the password module (on Debian: after `@include "
+		       "common-auth`)",
+		       "pam_recover.so asks for the code before %s (%s:%d) checks the password: "
+		       "anyone who knows a user name can type wrong codes, each counts toward the "
+		       "lock, and the user is locked out without the password ever being known",
+		       dr_line_module_name(p), p->file, p->lineno);
+		return;
+	}
+}
+
+/* split_pass: a password module with use_first_pass and `requisite` (a wrong password must
+ * end the stack before the code is checked and counted), then forwarded_code. 1 if no
+ * code is checked after it. */
+static int check_split_pass(struct doctor *d, const struct dr_stack *st, size_t i)
+{
+	const struct dr_line *l = &st->v[i];
+	size_t fwd = st->n;
+	int passwords = 0;
+
+	for (size_t k = 0; k < i; k++) {
+		const struct dr_line *p = &st->v[k];
+		if (is_password(p)) {
+			dr_add(d, DR_ERROR, l->file, l->lineno, FIX_ONE_FIELD,
+			       "split_pass comes after %s (%s:%d), which checks the whole field (the "
+			       "password with the code appended) and refuses it: users of one-field "
+			       "services cannot log in",
+			       dr_line_module_name(p), p->file, p->lineno);
+			return 0;
+		}
+	}
+	for (size_t k = i + 1; k < st->n && fwd == st->n; k++)
+		if (is_forwarded(&st->v[k]))
+			fwd = k;
+	if (fwd == st->n) {
+		dr_add(d, DR_ERROR, l->file, l->lineno, FIX_ONE_FIELD,
+		       "split_pass splits the code off and hands the password on, but no later "
+		       "`forwarded_code` line checks the code: the password alone logs in");
+		return 1;
+	}
+	for (size_t k = i + 1; k < fwd; k++) {
+		const struct dr_line *p = &st->v[k];
+		if (!is_password(p))
+			continue;
+		passwords++;
+		if (!dr_line_has_arg(p, "use_first_pass"))
+			dr_add(d, DR_ERROR, p->file, p->lineno,
+			       "add use_first_pass to this line (auth requisite pam_unix.so "
+			       "use_first_pass)",
+			       "%s follows a split_pass line (%s:%d) without use_first_pass: it "
+			       "asks for the password again instead of taking the password part, "
+			       "and Dovecot answers that prompt with the password and code, which "
+			       "fails",
+			       dr_line_module_name(p), l->file, l->lineno);
+		if (p->actions[PAM_AUTH_ERR] != DR_ACT_DIE)
+			dr_add(d, DR_ERROR, p->file, p->lineno,
+			       "make this line `requisite`: auth requisite pam_unix.so use_first_pass",
+			       "%s is `%s` between split_pass (%s:%d) and forwarded_code (%s:%d): "
+			       "after a wrong password the stack goes on to forwarded_code, which "
+			       "checks the code and counts a failure, so anyone who knows a user name "
+			       "can lock the user out",
+			       dr_line_module_name(p), p->control, l->file, l->lineno,
+			       st->v[fwd].file, st->v[fwd].lineno);
+	}
+	if (passwords == 0) {
+		dr_add(d, DR_ERROR, st->v[fwd].file, st->v[fwd].lineno, FIX_ONE_FIELD,
+		       "no password module between split_pass (%s:%d) and this forwarded_code "
+		       "line: the password part is never checked, and a right code alone logs in",
+		       l->file, l->lineno);
+		return 1;
+	}
+	return 0;
+}
+
+static void check_forwarded_code(struct doctor *d, const struct dr_stack *st, size_t i)
+{
+	const struct dr_line *l = &st->v[i];
+
+	for (size_t k = 0; k < i; k++)
+		if (is_split(&st->v[k]))
+			return;
+	dr_add(d, DR_ERROR, l->file, l->lineno, FIX_ONE_FIELD,
+	       "forwarded_code checks the code that a split_pass line kept, but no split_pass "
+	       "line comes before it: there is no code to check, so every enrolled login fails");
+}
+
 static void check_app_line(struct doctor *d, const struct dr_stack *st, size_t i)
 {
 	const struct dr_line *l = &st->v[i];
 
 	for (size_t k = i + 1; k < st->n; k++) {
 		const struct dr_line *p = &st->v[k];
-		if (!is_code(p))
+		if (!is_recover(p) || is_app(p))
 			continue;
-		if (!(p->cfg_ok ? p->cfg.forward_pass : dr_line_has_arg(p, "forward_pass")))
-			dr_add(d, DR_WARNING, p->file, p->lineno,
-			       "add forward_pass to this line (the password and code in one field)",
-			       "the app_passwords line (%s:%d) is not followed by a forward_pass "
+		if (!p->split_pass && !is_forward_pass(p) && !dr_dovecot_service(d, st->service))
+			dr_add(d, DR_WARNING, p->file, p->lineno, FIX_ONE_FIELD,
+			       "the app_passwords line (%s:%d) is not followed by a split_pass "
 			       "line: mail clients (IMAP, POP3, SMTP) have one field, so logging "
 			       "in with the password and a code cannot work there",
 			       l->file, l->lineno);
@@ -205,9 +356,31 @@ static void check_line(struct doctor *d, const struct dr_stack *st, size_t i, in
 		check_app_line(d, st, i);
 		return;
 	}
-	check_nullok(d, l);
+	/* the forwarded_code line after a split_pass line decides who is refused */
+	if (!l->split_pass || !forwarded_after(st, i))
+		check_nullok(d, l);
+	if (is_forward_pass(l))
+		dr_add(d, DR_ERROR, l->file, l->lineno, FIX_ONE_FIELD,
+		       "forward_pass checks the code before the password module has checked the "
+		       "password: anyone who knows a user name can send wrong codes, each counts "
+		       "toward the lock, and the user is locked out");
 	if (l->cfg_ok && l->cfg.forward_pass && check_forward_pass(d, st, i))
 		*fp_orphan = 1;
+	if (l->split_pass && check_split_pass(d, st, i))
+		*fp_orphan = 1;
+	if (l->forwarded_code)
+		check_forwarded_code(d, st, i);
+	if (!l->split_pass && !l->forwarded_code && !is_forward_pass(l)) {
+		if (dr_dovecot_service(d, st->service))
+			dr_add(d, DR_ERROR, l->file, l->lineno, FIX_ONE_FIELD,
+			       "%s has one password field (Dovecot gives it to every hidden prompt): "
+			       "this line asks for the code in a prompt of its own, which receives "
+			       "the password, so every enrolled login fails and counts toward the "
+			       "lock",
+			       st->service);
+		else
+			check_code_after_password(d, st, i);
+	}
 }
 
 /* ---- running the stack ---- */
@@ -385,6 +558,77 @@ static void check_app_login(struct doctor *d, const struct dr_stack *st)
 	}
 }
 
+/* A missing module whose name is pam_recover.so misspelt (one letter added, dropped or
+ * changed, or the path of another pam_recover.so). */
+static int looks_like_recover(const char *name)
+{
+	static const char want[] = "pam_recover.so";
+	const size_t n = strlen(name), w = sizeof(want) - 1;
+	size_t a = 0, b = 0, diffs = 0;
+
+	if (n + 1 < w || n > w + 1)
+		return 0;
+	while (a < n && b < w && diffs <= 1) {
+		if (name[a] == want[b]) {
+			a++;
+			b++;
+			continue;
+		}
+		diffs++;
+		if (n > w)
+			a++;
+		else if (n < w)
+			b++;
+		else {
+			a++;
+			b++;
+		}
+	}
+	diffs += (n - a) + (w - b);
+	return diffs <= 1;
+}
+
+/* An expected service without pam_recover.so: logins need no code, unless libpam refuses
+ * them all (a misspelt module name is a missing module). */
+static void check_without_module(struct doctor *d, struct dr_stack *st)
+{
+	struct dr_sim s;
+	int one_field = dr_dovecot_service(d, st->service), typo = 0;
+
+	for (size_t i = 0; i < st->n; i++) {
+		const struct dr_line *l = &st->v[i];
+		if (l->head || l->must_fail != DR_MF_MISSING ||
+		    !looks_like_recover(dr_line_module_name(l)))
+			continue;
+		typo = 1;
+		dr_add(d, DR_ERROR, l->file, l->lineno,
+		       one_field ? "write pam_recover.so; " FIX_ONE_FIELD
+				 : "write pam_recover.so (auth required pam_recover.so)",
+		       "%s is not installed (pam_recover.so misspelt?): libpam fails this line%s",
+		       l->module,
+		       l->actions[PAM_MODULE_UNKNOWN] == DR_ACT_BAD ||
+				       l->actions[PAM_MODULE_UNKNOWN] == DR_ACT_DIE
+			       ? ", so every login to this service is refused, even with the right "
+				 "password"
+			       : ", and no code is asked for");
+	}
+	dr_sim_run(st, DR_SC_GOOD, d->now, &s);
+	if (s.successes == 0) {
+		if (!typo)
+			explain_lockout(d, st, &s);
+	} else if (one_field)
+		dr_add(d, DR_ERROR, st->path, 0, FIX_ONE_FIELD,
+		       "pam_recover.so is not in this stack: logins to %s need no code",
+		       st->service);
+	else
+		dr_add(d, DR_ERROR, st->path, 0,
+		       "add `auth required pam_recover.so` after `@include common-auth` (see "
+		       "the examples in /usr/share/doc/" PACKAGE_TARNAME "/examples/pam.d)",
+		       "pam_recover.so is not in this stack: logins to %s need no code",
+		       st->service);
+	dr_sim_free(&s);
+}
+
 void dr_check_stack(struct doctor *d, struct dr_stack *st, int expected)
 {
 	struct dr_sim s;
@@ -392,11 +636,7 @@ void dr_check_stack(struct doctor *d, struct dr_stack *st, int expected)
 
 	if (!dr_stack_uses_module(st)) {
 		if (expected)
-			dr_add(d, DR_ERROR, st->path, 0,
-			       "add `auth required pam_recover.so` after `@include common-auth` (see "
-			       "the examples in /usr/share/doc/" PACKAGE_TARNAME "/examples/pam.d)",
-			       "pam_recover.so is not in this stack: logins to %s need no code",
-			       st->service);
+			check_without_module(d, st);
 		return;
 	}
 	for (size_t i = 0; i < st->n; i++)
@@ -496,4 +736,35 @@ void dr_check_root(struct doctor *d, struct dr_stack *sshd, struct dr_stack *con
 		       "root has not enabled 2-step verification: after enforce_after = %s the "
 		       "console login will refuse root",
 		       lc->cfg.enforce_after != NULL ? lc->cfg.enforce_after : "(date)");
+}
+
+/* ---- the helper's own service ---- */
+
+void dr_check_helper_service(struct doctor *d, struct dr_stack *svc)
+{
+	char path[4200];
+	struct dr_sim s;
+
+	if (svc == NULL || !svc->exists) {
+		if (rc_snprintf(path, sizeof(path), "%s/pam-recover", d->pamd) < 0)
+			return;
+		dr_add(d, DR_ERROR, path, 0,
+		       "install it: cp /usr/share/doc/" PACKAGE_TARNAME "/examples/pam.d/pam-recover "
+		       "/etc/pam.d/ (`@include common-auth`, `common-account`, `common-password`)",
+		       "there is no %s: the helper confirms users' passwords through it, and libpam "
+		       "runs the `other` stack instead, so `pam-recover enable`, `disable`, "
+		       "`backup-codes` and `contact set` may refuse every user",
+		       path);
+		return;
+	}
+	dr_sim_run(svc, DR_SC_GOOD, d->now, &s);
+	if (s.successes == 0)
+		dr_add(d, DR_ERROR, svc->path, 0,
+		       "let the password module decide: `@include common-auth` (and no pam_deny.so "
+		       "before it)",
+		       "%s refuses even the right password: the helper confirms users' passwords "
+		       "through it, so nobody can enable 2-step verification or change their "
+		       "recovery contacts",
+		       svc->path);
+	dr_sim_free(&s);
 }

@@ -35,7 +35,7 @@ static int login_account(const struct passwd *pw)
 	       strcmp(sh, "/bin/sync") != 0;
 }
 
-int dr_unenrolled_accounts(const struct cfg *c, char *names, size_t n, int *more)
+static int unenrolled(const struct cfg *c, char *names, size_t n, int *more, int with_root)
 {
 	struct store *s = NULL;
 	const struct passwd *pw;
@@ -52,7 +52,8 @@ int dr_unenrolled_accounts(const struct cfg *c, char *names, size_t n, int *more
 	while ((pw = getpwent()) != NULL) {
 		int r;
 
-		if (!login_account(pw) || !rc_user_name_ok(pw->pw_name))
+		if (!login_account(pw) || !rc_user_name_ok(pw->pw_name) ||
+		    (pw->pw_uid == 0 && !with_root))
 			continue;
 		r = login_enrolled(s, pw->pw_name);
 		if (r == LOGIN_ERROR) {
@@ -76,4 +77,14 @@ int dr_unenrolled_accounts(const struct cfg *c, char *names, size_t n, int *more
 	endpwent();
 	store_close(s);
 	return count;
+}
+
+int dr_unenrolled_accounts(const struct cfg *c, char *names, size_t n, int *more)
+{
+	return unenrolled(c, names, n, more, 1);
+}
+
+int dr_unenrolled_users(const struct cfg *c, char *names, size_t n, int *more)
+{
+	return unenrolled(c, names, n, more, 0);
 }

@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "doctor.h"
 #include "harden.h"
 #include "helper.h"
 #include "out.h"
@@ -77,17 +78,13 @@ static int check_config(const struct hctx *h, int dump)
 	int r = hx_load_config(h, &c);
 	if (r != 0)
 		return r;
-	if (dump)
+	if (dump) {
 		cfg_dump(&c, stdout);
-	else if (out_json_mode()) {
-		struct json_object *o = oj_object();
-		oj_bool(o, "ok", 1);
-		oj_str(o, "config", h->config_path != NULL ? h->config_path : RC_CONFIG_PATH);
-		out_json(o);
+		r = HX_OK;
 	} else
-		printf("configuration OK\n");
+		r = dr_check_config(h, &c);
 	cfg_free(&c);
-	return HX_OK;
+	return r;
 }
 
 int main(int argc, char **argv)

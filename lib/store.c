@@ -86,6 +86,23 @@ out:
 	return r;
 }
 
+int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, char *err,
+		      size_t errlen)
+{
+	if (have == NULL || want == NULL) {
+		store_put_err(err, errlen, "store_schema_peek: no place for the result");
+		return STORE_ERR;
+	}
+	*have = *want = 0;
+	if (cfg == NULL || cfg->store == NULL || !has_prefix(cfg->store, SCHEME_SQLITE)) {
+		store_put_err(err, errlen, "only an sqlite: store has a schema version to read");
+		return STORE_ERR;
+	}
+	return store_sqlite_peek(cfg->store + strlen(SCHEME_SQLITE), have, want, err, errlen) == 0
+		       ? STORE_OK
+		       : STORE_ERR;
+}
+
 void store_close(struct store *s)
 {
 	if (s == NULL)
@@ -673,4 +690,23 @@ int store_user_names(struct store *s, int (*cb)(void *ctx, const char *user), vo
 	if (cb == NULL)
 		return store_set_err(s, "user_names: no callback");
 	return norm(s->ops->user_names(s, cb, ctx));
+}
+
+int store_keycheck_get(struct store *s, unsigned char *sealed, size_t cap, size_t *len)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (sealed == NULL || len == NULL || cap == 0)
+		return store_set_err(s, "keycheck_get: no place for the result");
+	*len = 0;
+	return norm(s->ops->keycheck_get(s, sealed, cap, len));
+}
+
+int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len, int64_t created)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (sealed == NULL || len == 0 || len > STORE_SEALED_MAX)
+		return store_set_err(s, "keycheck_put: empty or too long");
+	return norm(s->ops->keycheck_put(s, sealed, len, created));
 }

@@ -47,6 +47,11 @@ struct store;
 int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, size_t errlen)
 	RC_MUST_CHECK;
 void store_close(struct store *s);
+/* The schema version of the store named by cfg->store, read without migrating it, and the
+ * version this code writes (0 in *have: no pam_recover schema yet). STORE_OK, or STORE_ERR
+ * with a reason in err (missing, unsafe owner or mode, another program's database). */
+int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, char *err,
+		      size_t errlen) RC_MUST_CHECK;
 /* The last backend error as text (never contains secrets). */
 const char *store_errmsg(struct store *s);
 
@@ -227,6 +232,14 @@ int store_audit_list(struct store *s, const char *user, int limit,
 		     int (*cb)(void *ctx, const struct store_audit *a), void *ctx) RC_MUST_CHECK;
 /* Delete audit events older than `before`. */
 int store_audit_prune(struct store *s, int64_t before) RC_MUST_CHECK;
+
+/* ---- the key-check record (one per store, sealed with the store's key at admin init) ---- */
+/* STORE_NOTFOUND when the store has none (made before the record existed). */
+int store_keycheck_get(struct store *s, unsigned char *sealed, size_t cap, size_t *len)
+	RC_MUST_CHECK;
+/* Insert the record: STORE_CONFLICT if the store has one already (it is never replaced). */
+int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len, int64_t created)
+	RC_MUST_CHECK;
 
 /* Remove everything about a user (admin); audit events stay. STORE_NOTFOUND if there was
  * nothing. */

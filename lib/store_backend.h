@@ -96,6 +96,10 @@ struct store_ops {
 	int (*user_spelling)(struct store *s, const char *user, char *out, size_t n);
 	/* Every name that holds a row of user data (not audit, not counters), in order. */
 	int (*user_names)(struct store *s, int (*cb)(void *ctx, const char *user), void *ctx);
+
+	int (*keycheck_get)(struct store *s, unsigned char *sealed, size_t cap, size_t *len);
+	int (*keycheck_put)(struct store *s, const unsigned char *sealed, size_t len,
+			    int64_t created);
 };
 
 struct store {
@@ -121,6 +125,9 @@ int store_fs_check(const char *path, int create, char *err, size_t errlen) RC_MU
 
 /* Backends. `path` / `uri` is cfg->store without the scheme prefix (sqlite) or whole. */
 int store_sqlite_open(const char *path, int flags, struct store **out, char *err,
+		      size_t errlen) RC_MUST_CHECK;
+/* store_schema_peek for sqlite (store_sqlite_schema.c). */
+int store_sqlite_peek(const char *path, long long *have, long long *want, char *err,
 		      size_t errlen) RC_MUST_CHECK;
 
 #endif

@@ -84,6 +84,8 @@ enum sid {
 	S_CTR_PRUNE,
 	S_AUDIT_ADD,
 	S_AUDIT_PRUNE,
+	S_KEYCHECK_GET,
+	S_KEYCHECK_PUT,
 	S_COUNT
 };
 
@@ -183,6 +185,10 @@ static const char *const sql_text[S_COUNT] = {
 	[S_AUDIT_ADD] = "INSERT INTO audit (time, username, ruid, event, method, detail) "
 			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_AUDIT_PRUNE] = "DELETE FROM audit WHERE time < ?1",
+
+	[S_KEYCHECK_GET] = "SELECT sealed FROM key_check WHERE id = 1",
+	[S_KEYCHECK_PUT] = "INSERT INTO key_check (id, sealed, created) VALUES (1, ?1, ?2) "
+			   "ON CONFLICT (id) DO NOTHING",
 };
 
 #define SQL_TOTP_LIST "SELECT username, created FROM totp ORDER BY username"
@@ -1428,6 +1434,41 @@ static void sq_close(struct store *s)
 	free(q);
 }
 
+/* ---- the key-check record ---- */
+
+static int sq_keycheck_get(struct store *s, unsigned char *sealed, size_t cap, size_t *len)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = get(q, S_KEYCHECK_GET, "keycheck_get");
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	r = row(q, st, "keycheck_get");
+	if (r == STORE_OK && col_blob(q, st, 0, sealed, cap, len, "keycheck_get") != STORE_OK)
+		r = STORE_ERR;
+	done(st);
+	return r;
+}
+
+static int sq_keycheck_put(struct store *s, const unsigned char *sealed, size_t len,
+			   int64_t created)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = get(q, S_KEYCHECK_PUT, "keycheck_put");
+	int rc, r, n = 0;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, created);
+	if (rc != SQLITE_OK)
+		return bind_fail(q, st, rc, "keycheck_put");
+	r = run(q, st, "keycheck_put", &n);
+	return r == STORE_OK && n == 0 ? STORE_CONFLICT : r;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1478,6 +1519,8 @@ static const struct store_ops sqlite_ops = {
 	.user_purge = sq_user_purge,
 	.user_spelling = sq_user_spelling,
 	.user_names = sq_user_names,
+	.keycheck_get = sq_keycheck_get,
+	.keycheck_put = sq_keycheck_put,
 };
 
 sqlite3 *store_sqlite_db(struct store *s)

@@ -94,8 +94,17 @@ static const struct migration migrations[] = {
 	 "PRAGMA user_version = 1;"},
 	/* One user, one name: finding another spelling of a name (store.c, when the lookup of
 	 * a name whose case user_name_case ignores finds nothing) is one index probe. */
-	{3,
+	{2,
 	 "CREATE INDEX totp_username_lower ON totp (lower(username));"
+	 "PRAGMA user_version = 2;"},
+	/* The key-check record: one value sealed with the store's key at `admin init`, so a
+	 * key_file that is not the one the records were sealed with is found before a login
+	 * fails on it. */
+	{3,
+	 "CREATE TABLE key_check ("
+	 " id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),"
+	 " sealed BLOB NOT NULL,"
+	 " created INTEGER NOT NULL);"
 	 "PRAGMA user_version = 3;"},
 };
 /* clang-format on */
@@ -226,4 +235,41 @@ int store_sqlite_schema(sqlite3 *db, int create, const char *path, char *err, si
 		}
 	}
 	return migrate(db, path, err, errlen);
+}
+
+int store_sqlite_peek(const char *path, long long *have, long long *want, char *err,
+		      size_t errlen)
+{
+	sqlite3 *db = NULL;
+	long long ver = 0, app = 0;
+	int rc, r = -1, oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+#ifdef SQLITE_OPEN_NOFOLLOW
+	oflags |= SQLITE_OPEN_NOFOLLOW;
+#endif
+	*have = 0;
+	*want = STORE_SQLITE_SCHEMA;
+	if (store_fs_check(path, 0, err, errlen) != 0)
+		return -1;
+	rc = sqlite3_open_v2(path, &db, oflags, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, 5000);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA user_version", &ver);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA application_id", &app);
+	if (rc != SQLITE_OK) {
+		store_put_err(err, errlen, "cannot read %s: %s", path, store_sqlite_why(rc));
+		goto out;
+	}
+	if (app != STORE_SQLITE_APP_ID && (app != 0 || ver != 0)) {
+		store_put_err(err, errlen, "%s is not a pam_recover store (another program's database)",
+			      path);
+		goto out;
+	}
+	*have = ver;
+	r = 0;
+out:
+	sqlite3_close(db);
+	return r;
 }

@@ -88,8 +88,10 @@ expect 0 "check --help" -- "$H" check --help
 expect 64 "admin unknown command" -- "$H" --config "$CONF" admin frobnicate
 
 # ---- --check-config ----
-expect 0 "--check-config on a good file" -- "$H" --config "$CONF" --check-config
-contains "$T/out" "configuration OK" "--check-config says configuration OK"
+expect 78 "--check-config before admin init: no key, no store" -- "$H" --config "$CONF" --check-config
+contains "$T/err" "$T/key: the sealing key does not exist" "--check-config names the missing key"
+contains "$T/err" "fix: run \`pam-recover admin init\`" "--check-config says what to do"
+lacks "$T/out" "configuration OK" "--check-config does not say OK"
 expect 0 "--dump-config" -- "$H" --config "$CONF" --check-config --dump-config
 contains "$T/out" "deny" "--dump-config prints the keys"
 BAD="$T/bad.conf"
@@ -132,6 +134,60 @@ backup1=$(json "$T/out" 'd["backup_codes"][0]')
 expect 66 "enrol an unknown user" -- "$H" --config "$CONF" admin enrol no-such-user-xyz
 expect 65 "enrol a bad name" -- "$H" --config "$CONF" admin enrol '../etc'
 expect 64 "enrol --digits 7" -- "$H" --config "$CONF" admin enrol bin --digits 7
+
+# ---- --check-config: the key, its key-check record, the store ----
+sq() { /usr/bin/python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$T/state/state.db" "$1"; }
+expect 0 "--check-config on a good file" -- "$H" --config "$CONF" --check-config
+contains "$T/out" "configuration OK" "--check-config says configuration OK"
+contains "$T/out" "key $T/key: root, 32 bytes, opens the store's key-check record" \
+	"--check-config: the key opens the key-check record"
+contains "$T/out" "store sqlite:$T/state/state.db: reachable, schema version [0-9]" \
+	"--check-config: the store and its schema version"
+cp -p "$T/key" "$T/key.good"
+head -c 32 /dev/urandom >"$T/key"
+expect 78 "--check-config: another valid key" -- "$H" --config "$CONF" --check-config
+contains "$T/err" "$T/key: the sealing key does not open the store's key-check record" \
+	"--check-config: names the wrong key"
+expect 78 "admin init refuses another valid key" -- "$H" --config "$CONF" admin init
+contains "$T/err" "does not open the records of the store" "admin init: says why"
+head -c 31 "$T/key.good" >"$T/key"
+expect 78 "--check-config: a key of 31 bytes" -- "$H" --config "$CONF" --check-config
+contains "$T/err" "the sealing key holds 31 bytes, not 32" "--check-config: names the size"
+cp -p "$T/key.good" "$T/key"
+chmod 644 "$T/key"
+expect 78 "--check-config: key mode 0644" -- "$H" --config "$CONF" --check-config
+contains "$T/err" "open to group or others (mode 0644" "--check-config: names the key's mode"
+chmod 400 "$T/key"
+chown 65534 "$T/key"
+expect 78 "--check-config: key not owned by root" -- "$H" --config "$CONF" --check-config
+contains "$T/err" "not owned by root" "--check-config: names the key's owner"
+chown 0 "$T/key"
+# a store made before the key-check record existed
+sq "DELETE FROM key_check"
+expect 0 "--check-config: a store without a key-check record (a warning)" -- "$H" --config "$CONF" --check-config
+contains "$T/err" "warning: $T/state/state.db: the store has no key-check record" \
+	"--check-config: says the record is missing"
+head -c 32 /dev/urandom >"$T/key"
+expect 78 "admin init on an old store with another key: refused (an enrolled secret does not open)" -- \
+	"$H" --config "$CONF" admin init
+cp -p "$T/key.good" "$T/key"
+expect 0 "admin init on an old store adds the record" -- "$H" --config "$CONF" admin init
+contains "$T/out" "key check: sealed in the store" "admin init: says it sealed the record"
+expect 0 "--check-config after it" -- "$H" --config "$CONF" --check-config
+contains "$T/out" "opens the store's key-check record" "--check-config: the record is back"
+schema=$(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$T/state/state.db")
+sq "PRAGMA user_version = 9999"
+expect 78 "--check-config: a store with a newer schema" -- "$H" --config "$CONF" --check-config
+contains "$T/err" "the store has schema version 9999, newer than this pam_recover knows" \
+	"--check-config: names the schema version"
+sq "PRAGMA user_version = $schema"
+rm -f "$T/state/state.db-wal" "$T/state/state.db-shm"
+OCONF="$T/old-date.conf"
+{ cat "$CONF"; echo "enforce_after = 2000-01-01"; } >"$OCONF"
+chmod 644 "$OCONF"
+expect 0 "--check-config: enforce_after in the past is a warning" -- "$H" --config "$OCONF" --check-config
+contains "$T/err" "warning: $OCONF: enforce_after = 2000-01-01 has passed" "--check-config: names the date"
+contains "$T/out" "configuration OK" "--check-config: still OK"
 
 # ---- check: right, replay, wrong, lock, unlock, backup ----
 expect_check 0 "enrolled user" enrolled "$U" login ""
@@ -298,8 +354,9 @@ rm -rf "$D"
 
 # ---- hostile start-up ----
 # (LD_PRELOAD is the dynamic loader's business for a setuid binary; this build is not.)
+want=$("$H" --config "$CONF" --check-config 2>&1)
 got=$(env -i TZ=Mars LANG=xx_XX LC_ALL=xx_XX IFS=: PATH=/nonexistent http_proxy=http://127.0.0.1:9 "$H" --config "$CONF" --check-config 2>&1)
-[ "$got" = "configuration OK" ] && ok "hostile environment has no effect" || bad "hostile env: $got"
+[ "$got" = "$want" ] && [ "${got##*$'\n'}" = "configuration OK" ] && ok "hostile environment has no effect" || bad "hostile env: $got"
 got=$("$H" --config "$CONF" --check-config 0<&- 1>"$T/o1" 2>&-; echo $?)
 [ "$got" = 0 ] && contains "$T/o1" "configuration OK" "runs with stdin and stderr closed" || bad "closed fds: $got"
 got=$(/usr/bin/python3 -c '

@@ -2,7 +2,10 @@
 # `pam-recover admin doctor` on good and broken stacks (tests/helper/doctor/): the exit status
 # (0 clean, 1 warnings only, 2 errors, 64 usage, 66 cannot read, 77 not root), the finding
 # text with FILE:LINE, and --json. Runs as root against a temporary config, key and store;
-# the stacks live in temporary directories (--pamd), never in /etc/pam.d.
+# the stacks live in temporary directories (--pamd), never in /etc/pam.d. The doctor runs
+# in a private mount namespace that holds the test's own /etc/passwd (its accounts), its
+# own /etc/ssh and the helper installed setuid root at its compiled-in path, so nothing
+# depends on the host's users, sshd settings or installation.
 set -u
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -15,34 +18,42 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: needs root"
 	exit 77
 fi
-for tool in setpriv /usr/bin/python3; do
+for tool in setpriv unshare mount /usr/bin/python3; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
 done
 [ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
 [ -f "$MOD" ] || { echo "FAIL: $MOD not built"; exit 1; }
 
-# Doctor looks at the host's accounts (who nullok still lets in). The suite brings its own:
-# it runs in a private mount namespace where /etc/passwd is the test's list, so the result
-# never depends on which users the host happens to have.
-if [ -z "${RC_DOCTOR_ACCOUNTS:-}" ]; then
-	unshare -m --propagation private true 2>/dev/null ||
-		{ echo "SKIP: cannot make a private mount namespace (unshare -m)"; exit 77; }
-	exec unshare -m --propagation private env RC_DOCTOR_ACCOUNTS=1 bash "$0" "$@"
-fi
-
 T=$(mktemp -d /tmp/pam-recover-doctor.XXXXXX)
 chmod 700 "$T"
 trap 'rm -rf "$T"' EXIT
 
-# root, a system account, nobody, and one account with a login shell that is not enrolled.
-cat >"$T/passwd" <<'PASSWD'
-root:x:0:0:root:/root:/bin/bash
-daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
-rcdoctor1:x:1501:1501:doctor test user:/nonexistent:/bin/sh
-nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
-PASSWD
-chmod 644 "$T/passwd"
-mount --bind "$T/passwd" /etc/passwd || { echo "FAIL: cannot bind the test's /etc/passwd"; exit 1; }
+# The helper's compiled-in path (the module runs it; the doctor checks it).
+HELPER_PATH=$(tr '\0' '\n' <"$H" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover$' | head -1)
+[ -n "$HELPER_PATH" ] || { echo "FAIL: no helper path in $H"; exit 1; }
+HDIR="$T/helper-dir"   # mounted over dirname(HELPER_PATH) in the namespace
+mkdir -p "$HDIR" "$T/etc-ssh/sshd_config.d"
+install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
+# accounts: root (enrolled below) and system accounts without a login shell
+PASSWD="$T/passwd"
+accounts() { # [EXTRA-LINES]
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/bash' \
+		'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin' \
+		'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >"$PASSWD"
+	[ -z "${1:-}" ] || printf '%s\n' "$1" >>"$PASSWD"
+}
+accounts
+# ns COMMAND...: run in a private mount namespace with the test's passwd, /etc/ssh and helper.
+# The helper's directory (/usr/bin) gets a read-only overlay with the test's helper on top,
+# so the rest of that directory (mount, the shell's tools) stays where it is.
+ns() {
+	unshare -m --propagation private /bin/sh -c '
+		mount --bind "$1" /etc/passwd &&
+			mount -t overlay overlay -o "lowerdir=$2:$3" "$3" &&
+			mount --bind "$4" /etc/ssh || exit 70
+		shift 4
+		exec "$@"' ns "$PASSWD" "$HDIR" "$(dirname "$HELPER_PATH")" "$T/etc-ssh" "$@"
+}
 
 pass=0
 fail=0
@@ -91,6 +102,10 @@ good() { # DIR
 	for f in "$top_srcdir"/conf/pam.d/*; do
 		sed "s#pam_recover\.so#$MOD#g" "$f" >"$1/$(basename "$f")"
 	done
+	# the one-field stack for Dovecot (split_pass, pam_unix requisite, forwarded_code)
+	for f in "$FIX"/good/*; do
+		sed "s#@MODULE@#$MOD#g" "$f" >"$1/$(basename "$f")"
+	done
 }
 # The same with 2-step verification mandatory: no nullok on the module lines.
 mandatory() { # DIR
@@ -107,8 +122,8 @@ stack() { # DIR FIXTURE-DIR
 }
 # The line of the first pam_recover.so line in a shipped example (they change).
 at() { echo "$P/$1:$(grep -n "^auth.*$MOD" "$P/$1" | head -1 | cut -d: -f1)"; }
-doctor() { "$H" --config "${DCONF:-$CONF}" admin doctor --pamd "$P" "$@"; }
-doctor_json() { "$H" --config "${DCONF:-$CONF}" --json admin doctor --pamd "$P" "$@"; }
+doctor() { ns "$H" --config "${DCONF:-$CONF}" admin doctor --pamd "$P" "$@"; }
+doctor_json() { ns "$H" --config "${DCONF:-$CONF}" --json admin doctor --pamd "$P" "$@"; }
 P="$T/pamd"
 
 # ---- the good case ----
@@ -154,6 +169,64 @@ broken deny-after 2 "sshd:4: pam_deny.so is reached even with the right password
 broken bad-control 2 "sshd:3: libpam cannot read the control (unknown return value 'defualt')" \
 	"even the right password and code are refused"
 
+# the one-field stack (Dovecot: IMAP, POP3, SMTP AUTH)
+broken forward-pass 2 "dovecot:3: forward_pass checks the code before the password module has checked the password" \
+	"anyone who knows a user name can send wrong codes"
+contains "$T/out" "fix: use the four lines for one-field services: auth [success=done default=ignore] pam_recover.so app_passwords; auth requisite pam_recover.so split_pass nullok; auth requisite pam_unix.so use_first_pass; auth required pam_recover.so forwarded_code nullok" \
+	"broken/forward-pass: suggests the four-line stack"
+broken dovecot-no-module 2 "dovecot: pam_recover.so is not in this stack" "logins to dovecot need no code"
+contains "$T/out" "fix: use the four lines for one-field services: auth [success=done default=ignore] pam_recover.so app_passwords; auth requisite pam_recover.so split_pass nullok" \
+	"broken/dovecot-no-module: suggests the four-line stack, not the sshd line"
+lacks "$T/out" "add \`auth required pam_recover.so\`" "broken/dovecot-no-module: not the sshd line"
+broken dovecot-plain 2 "dovecot:3: dovecot has one password field (Dovecot gives it to every hidden prompt)" \
+	"every enrolled login fails and counts toward the lock"
+contains "$T/out" "split_pass nullok" "broken/dovecot-plain: suggests the four-line stack"
+broken split-no-forwarded 2 "dovecot:3: split_pass splits the code off and hands the password on, but no later \`forwarded_code\` line checks the code" \
+	"the password alone logs in"
+broken split-required 2 "dovecot:4: pam_unix.so is \`required\` between split_pass ($P/dovecot:3) and forwarded_code ($P/dovecot:5)" \
+	"anyone who knows a user name can lock the user out"
+contains "$T/out" "fix: make this line \`requisite\`" "broken/split-required: the fix"
+broken split-no-ufp 2 "dovecot:4: pam_unix.so follows a split_pass line ($P/dovecot:3) without use_first_pass" \
+	"Dovecot answers that prompt with the password and code"
+broken forwarded-no-split 2 "dovecot:4: forwarded_code checks the code that a split_pass line kept, but no split_pass line comes before it" \
+	"every enrolled login fails"
+# a service that Dovecot's passdb names is a one-field service too
+stack "$P" "$FIX/broken/dovecot-plain"
+cp "$P/dovecot" "$P/mail"
+mkdir -p "$T/dm"
+printf 'passdb {\n  driver = pam\n  args = session=yes mail\n}\nauth_cache_size = 0\n' >"$T/dm/dovecot.conf"
+expect 2 "a service named by Dovecot's passdb: the sshd line is an error there" -- doctor --dovecot-conf "$T/dm/dovecot.conf"
+contains "$T/out" "$P/mail:3: mail has one password field" "passdb service: named"
+
+# a misspelt module name: libpam refuses every login (not "no code")
+broken typo 2 "sshd:3: pam_recovr.so is not installed (pam_recover.so misspelt?)" \
+	"every login to this service is refused, even with the right password"
+lacks "$T/out" "need no code" "broken/typo: not reported as logins without a code"
+# the code before the password: whoever knows a user name can lock users out
+broken before-password 2 "sshd:2: pam_recover.so asks for the code before pam_unix.so" \
+	"each counts toward the lock"
+contains "$T/out" "fix: move this line after the password module" "broken/before-password: the fix"
+# the helper's own PAM service
+broken helper-service-denies 2 "pam-recover: $P/pam-recover refuses even the right password" \
+	"nobody can enable 2-step verification"
+good "$P"
+rm "$P/pam-recover"
+expect 2 "no pam-recover service" -- doctor
+contains "$T/out" "$P/pam-recover: there is no $P/pam-recover: the helper confirms users' passwords through it" \
+	"no pam-recover service: named"
+contains "$T/out" "fix: install it" "no pam-recover service: the fix"
+# the installed helper: setuid root
+good "$P"
+chmod 0755 "$HDIR/pam-recover"
+expect 2 "the helper is not setuid" -- doctor
+contains "$T/out" "$HELPER_PATH: the helper is not setuid root (mode 0755, owner uid 0)" "helper: names the mode"
+contains "$T/out" "fix: chown root:root $HELPER_PATH; chmod 4755 $HELPER_PATH" "helper: the fix"
+rm "$HDIR/pam-recover"
+expect 2 "the helper is not installed" -- doctor
+contains "$T/out" "$HELPER_PATH: the helper pam-recover is not installed there" "helper missing: named"
+install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
+expect 0 "the helper setuid root again" -- doctor
+
 # --json on a broken stack
 stack "$P" "$FIX/broken/sufficient"
 expect 2 "broken: --json" -- doctor_json
@@ -176,11 +249,22 @@ expect 0 "dovecot: auth_cache_size = 0 is fine" -- doctor --dovecot-conf "$T/dc/
 expect 66 "dovecot: a named file that is missing" -- doctor --dovecot-conf "$T/nonexistent.conf"
 
 # ---- nullok and the enforcement date ----
+# accounts of this test: alice and bob have a login shell and no 2-step verification, carol
+# has none (nologin); root is enrolled
+USERS='alice:x:1001:1001:Alice:/home/alice:/bin/bash
+bob:x:1002:1002:Bob:/home/bob:/bin/sh
+carol:x:1003:1003:Carol:/home/carol:/usr/sbin/nologin'
 good "$P"
 NCONF="$T/nullok.conf"
 conf "$NCONF" "$T/state" "enforce_after = 2000-01-01
 "
+DCONF=$NCONF expect 1 "nullok after the enforcement date, everyone with a login shell enrolled: a warning" -- doctor
+contains "$T/out" "$(at sshd): nullok (a module argument) is still on but enforce_after = 2000-01-01 has passed" \
+	"nullok, all enrolled: names the module argument and the date"
+accounts "$USERS"
 DCONF=$NCONF expect 2 "the shipped examples (nullok) after the enforcement date" -- doctor
+contains "$T/out" "accounts with a login shell not yet enrolled: alice, bob" "nullok: names the accounts refused"
+lacks "$T/out" "carol" "nullok: not an account without a login shell"
 contains "$T/out" "$(at sshd): nullok (a module argument) is still on but enforce_after = 2000-01-01 has passed" \
 	"nullok: names the module argument and the date"
 mandatory "$P"
@@ -192,9 +276,6 @@ contains "$T/out" "nullok (set in $NCONF) is still on but enforce_after = 2000-0
 	"nullok: names the date"
 contains "$T/out" "users without 2-step verification are refused here" "nullok: says who is refused"
 contains "$T/out" "$(at sshd):" "nullok: at the sshd line"
-"$H" --config "$NCONF" admin enrol rcdoctor1 >/dev/null || bad "admin enrol rcdoctor1"
-DCONF=$NCONF expect 1 "nullok after the enforcement date, every login account enrolled: a warning" -- doctor
-"$H" --config "$NCONF" admin disable-2fa rcdoctor1 >/dev/null || bad "admin disable-2fa rcdoctor1"
 conf "$NCONF" "$T/state" "nullok = yes
 enforce_after = 9999-12-31
 "
@@ -202,6 +283,21 @@ DCONF=$NCONF expect 0 "nullok during the grace period" -- doctor
 conf "$NCONF" "$T/state" "nullok = yes
 "
 DCONF=$NCONF expect 0 "nullok without an end date (opt-in)" -- doctor
+
+# ---- nullok removed while accounts are not enrolled ----
+mandatory "$P"
+expect 2 "no nullok while alice and bob are not enrolled" -- doctor
+contains "$T/out" "$(at sshd): without nullok, users without 2-step verification are refused here, and 2 accounts with a login shell are not enrolled: alice, bob" \
+	"no nullok: names the accounts at the line"
+contains "$T/out" "fix: enrol them first" "no nullok: says what to do"
+lacks "$T/out" "carol" "no nullok: not an account without a login shell"
+ns "$H" --config "$CONF" admin enrol alice >/dev/null && ns "$H" --config "$CONF" admin enrol bob >/dev/null ||
+	bad "enrol alice and bob"
+expect 0 "no nullok once alice and bob are enrolled" -- doctor
+ns "$H" --config "$CONF" admin disable-2fa alice >/dev/null || bad "disable-2fa alice"
+expect 2 "no nullok, alice's 2-step verification switched off again" -- doctor
+contains "$T/out" "1 account with a login shell is not enrolled: alice" "no nullok: names alice alone"
+accounts
 
 # ---- key, store and config owners and modes ----
 good "$P"
@@ -248,6 +344,65 @@ contains "$T/out" "$(at sshd): root has not enabled 2-step verification: root lo
 sed -i '/pam_recover/d' "$P/login"
 DCONF=$RCONF expect 1 "root not enrolled, the console lets root in" -- doctor --sshd-config "$FIX/sshd_config-root"
 contains "$T/out" "(the console still lets root in)" "root: ssh refused is a warning when the console works"
+
+# ---- sshd's settings (read as sshd does: Include, the first value wins, Match apart) ----
+# Debian 12's stock sshd_config (openssh-server 9.2), read with the test's /etc/ssh
+STOCK="$T/etc-ssh/sshd_config"
+cp "$FIX/sshd_config-debian12" "$STOCK"
+DROPIN="$T/etc-ssh/sshd_config.d/pam_recover.conf"
+NS_DROPIN=/etc/ssh/sshd_config.d/pam_recover.conf # the same, as the doctor sees it
+good "$P"
+expect 2 "sshd: Debian's stock sshd_config" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "/etc/ssh/sshd_config:62: KbdInteractiveAuthentication no: sshd never asks for the code" \
+	"sshd stock: names the file and line"
+contains "$T/out" "hands the password to every PAM prompt, the code prompt included: every enrolled user is refused, and each try can count toward the lock" \
+	"sshd stock: says what happens"
+contains "$T/out" "fix: put \`KbdInteractiveAuthentication yes\`, \`PasswordAuthentication no\` and \`AuthenticationMethods keyboard-interactive\`" \
+	"sshd stock: the change to make"
+# the README's drop-in: read through the stock file's Include, before its line 62
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods keyboard-interactive\n' >"$DROPIN"
+expect 0 "sshd: stock sshd_config with the drop-in" -- doctor --sshd-config /etc/ssh/sshd_config
+printf 'KbdInteractiveAuthentication yes\n' >"$DROPIN"
+expect 1 "sshd: keyboard-interactive on, passwords and keys still on (warnings)" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "warning: /etc/ssh/sshd_config: PasswordAuthentication yes (sshd's default): a client that sends its password by the password method" \
+	"sshd: the password method"
+contains "$T/out" "warning: /etc/ssh/sshd_config: PubkeyAuthentication yes (sshd's default): logins with a key never run the PAM auth stack" \
+	"sshd: key logins"
+printf 'ChallengeResponseAuthentication no\nKbdInteractiveAuthentication yes\n' >"$DROPIN"
+expect 2 "sshd: ChallengeResponseAuthentication (the old name) comes first" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "$NS_DROPIN:1: KbdInteractiveAuthentication no: sshd never asks for the code" \
+	"sshd: the first value wins, under its old name"
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods publickey\n' >"$DROPIN"
+expect 2 "sshd: AuthenticationMethods publickey" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "$NS_DROPIN:3: AuthenticationMethods publickey: no SSH login runs the PAM auth stack" \
+	"sshd: AuthenticationMethods without keyboard-interactive"
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods publickey,keyboard-interactive\n' >"$DROPIN"
+expect 0 "sshd: AuthenticationMethods publickey,keyboard-interactive" -- doctor --sshd-config /etc/ssh/sshd_config
+sed 's/^UsePAM yes/UsePAM no/' "$FIX/sshd_config-debian12" >"$STOCK"
+expect 2 "sshd: UsePAM no" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "/etc/ssh/sshd_config:85: UsePAM no: sshd never runs $P/sshd, so no SSH login is asked for a code" \
+	"sshd: UsePAM no"
+cp "$FIX/sshd_config-debian12" "$STOCK"
+printf 'KbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods keyboard-interactive\nMatch User backup\n    AuthenticationMethods publickey\n' >"$DROPIN"
+expect 1 "sshd: a Match block changes the methods for some connections" -- doctor --sshd-config /etc/ssh/sshd_config
+contains "$T/out" "warning: $NS_DROPIN:5: \`AuthenticationMethods publickey\` is inside the Match block at $NS_DROPIN:4" \
+	"sshd: the Match block is noted"
+rm -f "$DROPIN"
+# a relative Include is taken from /etc/ssh
+printf 'Include pam_recover-test.conf\nUsePAM yes\n' >"$T/etc-ssh/relative"
+printf 'KbdInteractiveAuthentication no\n' >"$T/etc-ssh/pam_recover-test.conf"
+expect 2 "sshd: a relative Include" -- doctor --sshd-config /etc/ssh/relative
+contains "$T/out" "/etc/ssh/pam_recover-test.conf:1: KbdInteractiveAuthentication no" "sshd: the included file is named"
+
+# ---- the key against the store's key-check record ----
+good "$P"
+cp -p "$T/key" "$T/key.good"
+head -c 32 /dev/urandom >"$T/key"
+expect 2 "another valid key" -- doctor
+contains "$T/out" "$T/key: the sealing key does not open the store's key-check record" "key-check: names the key"
+contains "$T/out" "every enrolled login fails (PAM_AUTHINFO_UNAVAIL)" "key-check: says what happens"
+cp -p "$T/key.good" "$T/key"
+expect 0 "the store's own key again" -- doctor
 
 # ---- services ----
 good "$P"

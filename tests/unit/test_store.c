@@ -24,6 +24,9 @@
 
 #include <sqlite3.h>
 
+#include <sodium.h>
+
+#include "keycheck.h"
 #include "store.h"
 #include "store_sqlite.h"
 
@@ -811,6 +814,104 @@ static void test_question(void **state)
 	assert_int_equal(store_question_put(f->s, "alice", &q), STORE_ERR);
 }
 
+/* ================= the key-check record ================= */
+
+static void test_keycheck_store(void **state)
+{
+	struct fx *f = *state;
+	unsigned char a[40], b[40], got[STORE_SEALED_MAX];
+	size_t n = 0;
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	assert_int_equal(store_keycheck_get(f->s, got, sizeof(got), &n), STORE_NOTFOUND);
+	assert_int_equal(store_keycheck_put(f->s, a, sizeof(a), 5), STORE_OK);
+	/* written once: never replaced */
+	assert_int_equal(store_keycheck_put(f->s, b, sizeof(b), 6), STORE_CONFLICT);
+	assert_int_equal(store_keycheck_get(f->s, got, sizeof(got), &n), STORE_OK);
+	assert_int_equal(n, sizeof(a));
+	assert_memory_equal(got, a, sizeof(a));
+	assert_int_equal(store_keycheck_get(f->s, got, 8, &n), STORE_ERR); /* does not fit */
+	assert_int_equal(store_keycheck_put(f->s, a, 0, 5), STORE_ERR);
+}
+
+static void fill_key(struct seal_key *k, int seed)
+{
+	memset(k, 0, sizeof(*k));
+	for (size_t i = 0; i < SEAL_KEY_LEN; i++) {
+		k->seal[i] = (unsigned char)(seed + i);
+		k->hash[i] = (unsigned char)(seed * 3 + i);
+	}
+}
+
+static void test_keycheck_keys(void **state)
+{
+	struct fx *f = *state;
+	struct seal_key k1, k2;
+	struct store_totp t;
+	const unsigned char secret[20] = "12345678901234567890";
+	int created = -1;
+
+	assert_true(sodium_init() >= 0);
+	fill_key(&k1, 1);
+	fill_key(&k2, 2);
+	assert_int_equal(keycheck_verify(f->s, &k1), KEYCHECK_MISSING);
+	/* a store made before the record existed, with an enrolled user sealed under k1 */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(seal_encrypt(&k1, "alice", "totp", secret, sizeof(secret), t.sealed,
+				      &t.sealed_len),
+			 0);
+	t.algorithm = 0;
+	t.digits = 6;
+	t.period = 30;
+	t.created = 1;
+	assert_int_equal(store_totp_put(f->s, "alice", &t), STORE_OK);
+	/* another key is refused, and nothing is sealed with it */
+	assert_int_equal(keycheck_ensure(f->s, &k2, 10, &created), KEYCHECK_WRONG_KEY);
+	assert_int_equal(created, 0);
+	assert_int_equal(keycheck_verify(f->s, &k2), KEYCHECK_MISSING);
+	/* the store's own key seals the record, once */
+	assert_int_equal(keycheck_ensure(f->s, &k1, 10, &created), KEYCHECK_OK);
+	assert_int_equal(created, 1);
+	assert_int_equal(keycheck_ensure(f->s, &k1, 11, &created), KEYCHECK_OK);
+	assert_int_equal(created, 0);
+	assert_int_equal(keycheck_verify(f->s, &k1), KEYCHECK_OK);
+	assert_int_equal(keycheck_verify(f->s, &k2), KEYCHECK_WRONG_KEY);
+	assert_int_equal(keycheck_ensure(f->s, &k2, 12, &created), KEYCHECK_WRONG_KEY);
+	seal_key_wipe(&k1);
+	seal_key_wipe(&k2);
+}
+
+/* A store of schema 1 (before the key-check record) is brought up to date when opened,
+ * and its version can be read before that without changing it. */
+static void test_schema_migrates(void **state)
+{
+	struct fx *f = *state;
+	long long have = -1, want = -1;
+	unsigned char got[STORE_SEALED_MAX];
+	size_t n = 0;
+
+	make_store(f);
+	exec_sql(f->db, "DROP TABLE key_check; DROP INDEX totp_username_lower; "
+			"PRAGMA user_version = 1");
+	assert_int_equal(store_schema_peek(&f->cfg, &have, &want, f->err, sizeof(f->err)),
+			 STORE_OK);
+	assert_int_equal(have, 1);
+	assert_int_equal(want, STORE_SQLITE_SCHEMA);
+	assert_int_equal(store_schema_peek(&f->cfg, &have, &want, f->err, sizeof(f->err)),
+			 STORE_OK);
+	assert_int_equal(have, 1); /* peeking changed nothing */
+	assert_int_equal(reopen(f, 0), STORE_OK);
+	assert_int_equal(store_keycheck_get(f->s, got, sizeof(got), &n), STORE_NOTFOUND);
+	assert_int_equal(store_schema_peek(&f->cfg, &have, &want, f->err, sizeof(f->err)),
+			 STORE_OK);
+	assert_int_equal(have, STORE_SQLITE_SCHEMA);
+	exec_sql(f->db, "PRAGMA application_id = 7");
+	assert_int_equal(store_schema_peek(&f->cfg, &have, &want, f->err, sizeof(f->err)),
+			 STORE_ERR);
+	assert_err_has(f, "not a pam_recover store");
+}
+
 /* ================= one-time codes ================= */
 
 static void test_tokens(void **state)
@@ -1291,6 +1392,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_app_passwords, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_contacts, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_question, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_keycheck_store, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_keycheck_keys, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_schema_migrates, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_audit, fx_setup_open, fx_teardown),
