@@ -19,6 +19,12 @@
 #include "config.h"
 #include "helper.h"
 
+/* Where `make install` puts the pam.d examples (docdir/examples; the Debian package's
+ * docdir is /usr/share/doc/libpam-recover). */
+#ifndef RC_EXAMPLES_DIR
+#define RC_EXAMPLES_DIR "/usr/share/doc/" PACKAGE_TARNAME "/examples"
+#endif
+
 /* ---- findings ---- */
 
 enum { DR_WARNING = 1, DR_ERROR = 2 };
@@ -147,6 +153,10 @@ int dr_parse_control(int *actions, const char *tok, char *err, size_t errlen);
 int dr_keyword_control(int *actions, const char *tok);
 char *dr_find_module(const char *mod);
 enum dr_kind dr_classify(const struct dr_line *l);
+/* A pam_succeed_if.so line that tests only the service name (pam-auth-update's profile
+ * leaves the helper's own service out that way): 1 if it succeeds for `service`, 0 if it
+ * fails, -1 if it is not such a line (the answer then depends on the user). */
+int dr_succeed_if_service(const struct dr_line *l, const char *service);
 /* Is `arg` among the line's arguments (exact, or "arg=..." when arg ends with '=')? */
 int dr_line_has_arg(const struct dr_line *l, const char *arg);
 /* Base name of the line's module ("pam_unix.so"). */

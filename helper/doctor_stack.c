@@ -394,7 +394,7 @@ void dr_check_stack(struct doctor *d, struct dr_stack *st, int expected)
 		if (expected)
 			dr_add(d, DR_ERROR, st->path, 0,
 			       "add `auth required pam_recover.so` after `@include common-auth` (see "
-			       "the examples in /usr/share/doc/" PACKAGE_TARNAME "/examples/pam.d)",
+			       "the examples in " RC_EXAMPLES_DIR "/pam.d)",
 			       "pam_recover.so is not in this stack: logins to %s need no code",
 			       st->service);
 		return;
