@@ -44,11 +44,15 @@ snapshot() {
 		-exec sha256sum {} + | sort
 }
 
-# The tools the tests use (not part of the package), and the test account: made before the
-# first snapshot, so that only the package can make a difference.
+# The tools the tests use (the autopkgtest's dependencies but the package itself), and the
+# test account: made before the first snapshot, so that only the package can make a
+# difference.
 prepare() {
-	"${APT[@]}" install --no-install-recommends oathtool python3-pypamtest >/tmp/tools.log 2>&1 ||
-		{ tail -20 /tmp/tools.log; fail "apt-get install oathtool python3-pypamtest"; exit 1; }
+	local deps
+	deps=$(cat /t/test-depends)
+	# shellcheck disable=SC2086 # one package name a word
+	"${APT[@]}" install --no-install-recommends $deps >/tmp/tools.log 2>&1 ||
+		{ tail -20 /tmp/tools.log; fail "apt-get install" $deps; exit 1; }
 	id "$USER_T" >/dev/null 2>&1 || useradd --no-create-home --shell /bin/sh "$USER_T"
 	echo "$USER_T:$PASSWORD" | chpasswd
 	snapshot >/tmp/before
@@ -77,6 +81,11 @@ purge_check() {
 	fi
 }
 installed_not() { ! installed "$1"; }
+
+schema() { # the store's schema version
+	/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' \
+		"$STATE/state.db"
+}
 
 code() { oathtool --totp -b --now "@$(($(date +%s) + ${2:-0}))" "$1"; }
 
@@ -124,6 +133,7 @@ do_upgrade() {
 		login rcv-chroot success "$PASSWORD" "$(code "$secret")"
 	ok "$v_old: password alone is refused" login rcv-chroot fail "$PASSWORD" ""
 	dpkg-statoverride --update --add root root 0755 "$HELPER"
+	ok "$v_old wrote store schema $(cat /t/old/schema)" test "$(schema)" = "$(cat /t/old/schema)"
 
 	out=$("${APT[@]}" install --no-install-recommends "$(deb new)" 2>&1)
 	printf '%s\n' "$out" | tail -12 | sed 's/^/    /'
@@ -133,6 +143,13 @@ do_upgrade() {
 		pass "the upgrade's admin init kept the key and brought the store up to date"
 	else fail "the upgrade's admin init kept the key and brought the store up to date"; fi
 	ok "the key is the same file content after the upgrade" test "$(sha256sum "$KEY")" = "$keysum"
+	if [ "$(cat /t/old/schema)" = "$(cat /t/new/schema)" ]; then
+		echo "SKIP: store migration on upgrade: both builds have schema $(cat /t/new/schema)" \
+			"(PAM_RECOVER_DEB_OLD_REF=COMMIT builds the previous version from an older commit)"
+	else
+		ok "the upgrade migrated the store from schema $(cat /t/old/schema) to $(cat /t/new/schema)" \
+			test "$(schema)" = "$(cat /t/new/schema)"
+	fi
 	ok "the dpkg-statoverride (0755) survived the upgrade" \
 		test "$(stat -c '%a %U' "$HELPER")" = "755 root"
 	ok "the upgrade left common-auth as it was (the profile still on)" \
