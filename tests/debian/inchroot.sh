@@ -133,6 +133,7 @@ do_upgrade() {
 		login rcv-chroot success "$PASSWORD" "$(code "$secret")"
 	ok "$v_old: password alone is refused" login rcv-chroot fail "$PASSWORD" ""
 	dpkg-statoverride --update --add root root 0755 "$HELPER"
+	echo '# changed by the administrator' >>/etc/security/pam_recover.conf
 	ok "$v_old wrote store schema $(cat /t/old/schema)" test "$(schema)" = "$(cat /t/old/schema)"
 
 	out=$("${APT[@]}" install --no-install-recommends "$(deb new)" 2>&1)
@@ -150,6 +151,8 @@ do_upgrade() {
 		ok "the upgrade migrated the store from schema $(cat /t/old/schema) to $(cat /t/new/schema)" \
 			test "$(schema)" = "$(cat /t/new/schema)"
 	fi
+	ok "the upgrade kept the administrator's change to pam_recover.conf" \
+		grep -qx '# changed by the administrator' /etc/security/pam_recover.conf
 	ok "the dpkg-statoverride (0755) survived the upgrade" \
 		test "$(stat -c '%a %U' "$HELPER")" = "755 root"
 	ok "the upgrade left common-auth as it was (the profile still on)" \
@@ -161,6 +164,8 @@ do_upgrade() {
 	out=$("${APT[@]}" remove libpam-recover 2>&1)
 	printf '%s\n' "$out" | tail -8 | sed 's/^/    /'
 	ok "apt-get remove libpam-recover" installed_not libpam-recover
+	ok "remove took the helper and the module away" \
+		bash -c '! ls /usr/bin/pam-recover /usr/lib/*/security/pam_recover.so 2>/dev/null'
 	ok "remove took the pam-auth-update profile out of common-auth" \
 		bash -c '! grep -q pam_recover /etc/pam.d/common-auth'
 	ok "after remove, logins work again on the password (no stack names a missing module)" \
