@@ -351,7 +351,7 @@ static int record(struct flush *f, const struct store_outbox *o, int status, con
 		     STORE_OK &&
 	     store_audit_add(f->s, o->user, 0, what,
 			     o->kind == OUTBOX_COMMAND ? NULL : kind_name(o->kind),
-			     status == HX_OK ? (o->kind == OUTBOX_COMMAND ? "ok" : "") : err) ==
+			     status == HX_OK && o->kind == OUTBOX_COMMAND ? "ok" : err) ==
 		     STORE_OK;
 	return hx_txn_end(f->s, ok);
 }
