@@ -376,6 +376,8 @@ static void deliver(struct flush *f, int64_t id)
 	int rfd = -1, status = HX_SOFTWARE, state = STORE_OUTBOX_DUE;
 
 	err[0] = to[0] = '\0';
+	if (f->dfd == -1)
+		f->dfd = receipt_dir(f->c); /* made only when there is something to deliver */
 	rfd = receipt_open(f->dfd, id, f->all ? OUTBOX_WAIT_BUSY : 0);
 	if (rfd == -2) {
 		f->t->busy++;
@@ -509,7 +511,7 @@ int outbox_flush(struct store *s, const struct seal_key *k, const struct cfg *c,
 	f->cb = cb;
 	f->ctx = ctx;
 	f->t = t;
-	f->dfd = receipt_dir(c);
+	f->dfd = -1;
 	if (owner == NULL && recover_dead(f) != 0)
 		goto out;
 	if (store_outbox_list(s, STORE_OUTBOX_DUE, all ? INT64_MAX : rc_now(), collect, f) !=
