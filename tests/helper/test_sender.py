@@ -25,7 +25,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import Fail, Sandbox, case, check, need_root_and_tools, run_cases, top_builddir, write  # noqa: E402
+from hxlib import (Fail, Sandbox, Skip, case, check, need_root_and_tools, run_cases,  # noqa: E402
+                   sanitizer_build, top_builddir, write)
 
 NOBODY = 65534
 KDF_CONTEXT = b"pamrecov"  # lib/seal.c SEAL_KDF_CONTEXT
@@ -129,7 +130,10 @@ def t_sender_refuses():
 
 @case("while it sends: no key in its memory, no store, no other secret; nobody for good")
 def t_scan():
-    need_root_and_tools("readelf")
+    if sanitizer_build(os.path.join(top_builddir(), "pam-recover-send")):
+        # the sanitizer's shadow mappings are terabytes of reserved memory; the plain build
+        # runs this case
+        raise Skip("not with a sanitizer build")
     tmp = tempfile.mkdtemp(prefix="pamrec-sender-")
     maildir = os.path.join(tmp, "mail")
     os.mkdir(maildir)
