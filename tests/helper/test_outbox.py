@@ -248,6 +248,14 @@ def senders():
     return out
 
 
+def has_socket(pid):
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
 def flush(sb):
     r = sb.run(["admin", "flush-notices"], json_out=True, timeout=120)
     check(r.returncode == 0, f"flush-notices ({r.returncode}): {r.stdout} {r.stderr}")
@@ -313,8 +321,10 @@ def t_receipt():
     who = new_user(sb)
     before = set(senders())
     r = Reset(sb, who, "Rec3ipt-pass-ok")
-    wait_for(lambda: len(slow.records("msg-*.json")) == 0 and
-             [p for p in senders() if p not in before], "pam-recover-send to start", 20)
+    # kill once the sender talks to the server (it has its whole request then)
+    wait_for(lambda: [p for p in senders() if p not in before and has_socket(p)],
+             "pam-recover-send to connect to the server", 20)
+    check(not slow.records("msg-*.json"), "the slow server stored the mail too early")
     r.kill()
     check(phase(sb, who["user"]) == "committed", f"phase {phase(sb, who['user'])}")
     f = flush(sb)  # waits for the running sender, then records its receipt
