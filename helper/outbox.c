@@ -384,8 +384,13 @@ static void deliver(struct flush *f, int64_t id)
 		return;
 	}
 	/* Under the lock: someone else may have finished it since the list was read. */
-	if (store_outbox_get(f->s, id, &o) != STORE_OK || o.state != STORE_OUTBOX_DUE)
+	if (store_outbox_get(f->s, id, &o) != STORE_OK)
 		goto out;
+	if (o.state != STORE_OUTBOX_DUE) {
+		if (rfd >= 0 && o.state != STORE_OUTBOX_ARMED)
+			receipt_drop(f->dfd, id); /* a receipt opened after its row was done */
+		goto out;
+	}
 	if (rfd >= 0 && receipt_says_sent(rfd)) {
 		status = HX_OK;
 		snprintf(err, sizeof(err), "sent before the helper stopped");

@@ -24,7 +24,6 @@
 
 #define PASSWORD_BUF (POLICY_MAX_BYTES + 2) /* one more byte shows "too long" */
 
-/* Ask until a password passes the policy and the system takes it. */
 /* Arm the outbox rows of this reset (owner) before the password is set. 0 or -1. */
 static int arm(struct reset *r, const char *owner)
 {
@@ -53,6 +52,8 @@ static void disarm(struct reset *r, const char *owner)
 		       store_errmsg(r->store));
 }
 
+/* Ask until a password passes the policy and the system takes it; the outbox rows are armed
+ * around each attempt to set it. */
 static int choose_and_set(struct reset *r, const char *owner)
 {
 	char pw[RESET_INPUT_MAX], again[RESET_INPUT_MAX], policy[POLICY_MSG_MAX];
