@@ -222,6 +222,20 @@ def outbox_rows(sb, user):
         db.close()
 
 
+def store_writable(sb, what):
+    """No transaction of the helper is open: a writer gets the store within a second."""
+    db = sqlite3.connect(sb.db, timeout=1.0, isolation_level=None)
+    try:
+        t = time.time()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+        check(time.time() - t < 1.0, f"the store was locked {what}")
+    except sqlite3.OperationalError as e:
+        raise Fail(f"the store was locked {what}: {e}")
+    finally:
+        db.close()
+
+
 def phase(sb, user):
     rows = outbox_rows(sb, user)
     if not rows:
@@ -325,6 +339,7 @@ def t_receipt():
     wait_for(lambda: [p for p in senders() if p not in before and has_socket(p)],
              "pam-recover-send to connect to the server", 20)
     check(not slow.records("msg-*.json"), "the slow server stored the mail too early")
+    store_writable(sb, "while the helper waited for the mail server")
     r.kill()
     check(phase(sb, who["user"]) == "committed", f"phase {phase(sb, who['user'])}")
     f = flush(sb)  # waits for the running sender, then records its receipt
@@ -347,6 +362,7 @@ def t_interrupted():
     who = new_user(sb)
     r = Reset(sb, who, "SLOW-N3w-pass")
     wait_for(lambda: log_count(W.pw_log, "start", who["user"]), "password_command to start")
+    store_writable(sb, "while password_command ran")
     r.kill()
     check(phase(sb, who["user"]) == "armed", f"phase {phase(sb, who['user'])}")
     wait_for(lambda: log_count(W.pw_log, "set", who["user"]), "password_command to finish")
