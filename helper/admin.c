@@ -14,6 +14,7 @@
 #include "helper.h"
 #include "out.h"
 #include "reset.h"
+#include "outbox.h"
 
 struct admin_verb {
 	const char *name;
@@ -60,6 +61,10 @@ static const struct admin_verb admin_verbs[] = {
 	{"reset-password", admin_reset_password,
 	 "reset-password USER [--suggest]\n    Set USER's password (typed twice, or --suggest: a strong one, shown once),\n"
 	 "    checked against the password policy; 2-step verification is not changed.\n"},
+	{"flush-notices", admin_flush_notices,
+	 "flush-notices\n"
+	 "    Deliver the notices and post_reset_command of resets that are still waiting (a\n"
+	 "    failed send, a helper that was stopped), now. For cron or a systemd timer.\n"},
 	{"audit", admin_audit, "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
 	{"canonicalise-names", admin_canonicalise_names,
 	 "canonicalise-names [--keep NAME[,NAME...]] [--dry-run]\n"

@@ -710,3 +710,78 @@ int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len,
 		return store_set_err(s, "keycheck_put: empty or too long");
 	return norm(s->ops->keycheck_put(s, sealed, len, created));
 }
+
+/* ---- outbox ---- */
+
+static int chk_owner(struct store *s, const char *owner, const char *what)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (!str_ok(owner, 1, sizeof(((struct store_outbox *)0)->owner) - 1))
+		return store_set_err(s, "%s: the owner is empty or too long", what);
+	return STORE_OK;
+}
+
+int store_outbox_add(struct store *s, const struct store_outbox *o)
+{
+	if (o == NULL || chk(s, o->user, "outbox_add") != STORE_OK)
+		return STORE_ERR;
+	if (o->kind < 0 || o->kind >= STORE_OUTBOX_KINDS || o->sealed_len > STORE_SEALED_MAX ||
+	    o->state < STORE_OUTBOX_ARMED || o->state > STORE_OUTBOX_GAVE_UP || o->attempts < 0)
+		return store_set_err(s, "outbox_add: kind, state, attempts or sealed size out of range");
+	if (strnlen(o->proofs, sizeof(o->proofs)) == sizeof(o->proofs) ||
+	    strnlen(o->caller, sizeof(o->caller)) == sizeof(o->caller) ||
+	    strnlen(o->owner, sizeof(o->owner)) == sizeof(o->owner) ||
+	    strnlen(o->last_error, sizeof(o->last_error)) == sizeof(o->last_error))
+		return store_set_err(s, "outbox_add: a text field is not terminated");
+	return norm(s->ops->outbox_add(s, o));
+}
+
+int store_outbox_get(struct store *s, int64_t id, struct store_outbox *out)
+{
+	if (s == NULL || out == NULL)
+		return STORE_ERR;
+	return norm(s->ops->outbox_get(s, id, out));
+}
+
+int store_outbox_list(struct store *s, int state, int64_t due_by,
+		      int (*cb)(void *ctx, const struct store_outbox *o), void *ctx)
+{
+	if (s == NULL || cb == NULL)
+		return STORE_ERR;
+	if (state < STORE_OUTBOX_ARMED || state > STORE_OUTBOX_GAVE_UP)
+		return store_set_err(s, "outbox_list: unknown state");
+	return norm(s->ops->outbox_list(s, state, due_by, cb, ctx));
+}
+
+int store_outbox_release(struct store *s, const char *owner, int add_flags, int *changed)
+{
+	int dummy;
+
+	if (chk_owner(s, owner, "outbox_release") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->outbox_release(s, owner, add_flags, changed ? changed : &dummy));
+}
+
+int store_outbox_disarm(struct store *s, const char *owner)
+{
+	if (chk_owner(s, owner, "outbox_disarm") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->outbox_disarm(s, owner));
+}
+
+int store_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
+			const char *last_error)
+{
+	char e[sizeof(((struct store_outbox *)0)->last_error)];
+	size_t n = last_error ? strnlen(last_error, sizeof(e) - 1) : 0;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if (state < STORE_OUTBOX_ARMED || state > STORE_OUTBOX_GAVE_UP || attempts < 0)
+		return store_set_err(s, "outbox_update: state or attempts out of range");
+	if (n > 0)
+		memcpy(e, last_error, n);
+	e[n] = '\0';
+	return norm(s->ops->outbox_update(s, id, state, attempts, next_try, e));
+}

@@ -305,6 +305,28 @@ def t_self_service():
     check(st == 0 and "2-step verification is off" in out, f"disable: {st} {out!r}")
 
 
+@case("no-sender-beside-a-copied-helper-runs-for-a-user")
+def t_sender_path():
+    # The helper execs pam-recover-send from its compiled-in path; only root running a
+    # helper outside its installed place (a build tree) uses the one beside it. A user who
+    # copies or links the setuid helper next to a program of their own must not get it run.
+    mark_dir = tempfile.mkdtemp(prefix="pamrec-sender-mark-")
+    os.chmod(mark_dir, 0o1777)
+    marker = os.path.join(mark_dir, "ran")
+    fake = os.path.join(os.path.dirname(W.helper), "pam-recover-send")
+    write(fake, f"#!/bin/sh\n/usr/bin/touch {marker}\n", 0o755)
+    try:
+        c = spawn_user(["contact", "set", "email", "someone@example.org"])
+        give_password(c)
+        out, st = finish(c)
+    finally:
+        os.unlink(fake)
+    ran = os.path.exists(marker)
+    shutil.rmtree(mark_dir, ignore_errors=True)
+    check(not ran, "the setuid helper ran the pam-recover-send beside it for a user")
+    check(st != 0, f"contact set email without a reachable sender succeeded: {out!r}")
+
+
 @case("wrong-passwords-counted-and-locked")
 def t_wrong_password():
     deny = 3
@@ -333,6 +355,8 @@ def inner(user, password, prefix):
     W.sb = Sandbox("suid", extra_cfg="")
     # deny = 3 for this sandbox's counters
     text = open(W.sb.cfg).read().replace("deny = 5", "deny = 3")
+    # a mail channel that goes nowhere (port 9): the sender is started, nothing is sent
+    text += "smtp_url = smtp://127.0.0.1:9\nsmtp_tls = none\nmail_from = r@example.net\n"
     write(W.sb.cfg, text, 0o644)
     W.sb.init()
     W.dump = os.path.join(W.sb.tmp, "envdump")
