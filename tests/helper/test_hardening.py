@@ -161,8 +161,9 @@ def t_closed_fds():
 @case("inherited-descriptors-closed-and-process-state-reset")
 def t_process_state():
     """While `check` waits for its request: only fds 0-2 open although the caller passed
-    more; signal mask empty and only SIGPIPE ignored although the caller ignored and blocked
-    others; umask 077; cwd /; RLIMIT_CORE 0 although the caller allowed cores."""
+    more; signal mask empty and only SIGPIPE, SIGTSTP, SIGTTIN and SIGTTOU ignored although the
+    caller ignored and blocked others; umask 077; cwd /; RLIMIT_CORE 0 although the caller
+    allowed cores."""
     sb = sandbox()
     extra = [os.open("/dev/null", os.O_RDONLY) for _ in range(5)]
 
@@ -184,7 +185,10 @@ def t_process_state():
         # Signals 1..31 (32 and 33 belong to glibc's threads and its sigaction() refuses
         # them; glibc sets them itself when it uses them).
         ign = int(proc_field(p.pid, "SigIgn"), 16) & 0x7fffffff
-        check(ign == 1 << (signal.SIGPIPE - 1), f"ignored signals {ign:#x}: only SIGPIPE wanted")
+        want = sum(1 << (s - 1) for s in (signal.SIGPIPE, signal.SIGTSTP, signal.SIGTTIN,
+                                           signal.SIGTTOU))
+        check(ign == want, f"ignored signals {ign:#x}: only SIGPIPE and the terminal stops "
+                           f"({want:#x}) wanted")
         check(proc_field(p.pid, "Umask") == "0077", f"umask {proc_field(p.pid, 'Umask')}")
         check(os.readlink(f"/proc/{p.pid}/cwd") == "/", "cwd is not /")
         with open(f"/proc/{p.pid}/limits") as f:
