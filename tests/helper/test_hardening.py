@@ -201,6 +201,35 @@ def t_process_state():
             os.close(fd)
 
 
+@case("backup-codes-with-nowhere-to-show-them-change-nothing")
+def t_backup_codes_no_output():
+    """New backup codes exist only in what the helper prints: with standard output closed, or
+    a pipe whose reader has gone, `backup-codes` refuses before replacing the set, and the
+    old codes still log in."""
+    sb = sandbox()
+    user = sb.new_user()
+    _, codes, _ = sb.enable_json(user)
+    r = subprocess.run(["bash", "-c", 'exec >&-; exec "$@"', "sh"] +
+                       sb.cmd(["backup-codes", "--user", user]), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, env=sb.env())
+    check(r.returncode == 74 and "nothing changed" in r.stderr,
+          f"stdout closed: exit {r.returncode} {r.stderr!r}")
+    rd, wr = os.pipe()
+    os.close(rd)  # the reader is gone before the helper starts
+    try:
+        r = subprocess.run(sb.cmd(["--json", "backup-codes", "--user", user]), stdout=wr,
+                           stderr=subprocess.PIPE, text=True, env=sb.env())
+    finally:
+        os.close(wr)
+    check(r.returncode == 74 and "nothing changed" in r.stderr,
+          f"stdout a pipe nobody reads: exit {r.returncode} {r.stderr!r}")
+    check(sb.json(["backup-codes", "status", "--user", user])["backup_codes_left"] == len(codes),
+          "the set changed")
+    check(sb.check_code(user, codes[0]) == 1, "an old backup code no longer logs in")
+    events = sb.json(["admin", "audit", user, "--limit", "0"])["events"]
+    check(not [e for e in events if e["event"] == "backup-codes"], "a new set was recorded")
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. dumpable, as a non-root caller
 
