@@ -74,20 +74,29 @@ def slow():
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
+tty = None
+if kind == "reset-tty":
+    # A terminal of our own, with the helper as its foreground process group and us in the
+    # same session (so its group is not orphaned: the kernel then really stops it on ^Z).
+    os.setsid()
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    tty = (master, slave)
+
 def start():
     # returns (process, terminal master or None)
     if kind == "reset-tty":
-        master, slave = os.openpty()
+        master, slave = tty
         def pre():
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            os.tcsetpgrp(slave, os.getpid())
+            signal.signal(signal.SIGTTOU, signal.SIG_DFL)
             if action == "slow":
                 slow()
         p = subprocess.Popen([helper] + args, stdin=slave, stdout=slave, stderr=slave,
                              preexec_fn=pre, env=env, cwd="/")
-        os.close(slave)
         os.write(master, (arg + "\n").encode())
-        keep.append(master)
         return p, master
     out_w = subprocess.PIPE
     if action == "slow":
@@ -431,7 +440,8 @@ def t_freeze():
                 a.kill()
                 raise Fail(f"round {i}: the attacker did not get going: "
                            f"{a.communicate(timeout=30)[1][-500:]!r}")
-            outcomes[sig] = outcomes.get(sig, 0) + 1
+            key = f"{kind}/{action}: {sig}"
+            outcomes[key] = outcomes.get(key, 0) + 1
             held += sig == "HELD"
             signalled += sig.startswith("stopped") or sig == "HELD"
             refused += sig == "EPERM"
