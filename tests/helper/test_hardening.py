@@ -230,6 +230,31 @@ def t_backup_codes_no_output():
     check(not [e for e in events if e["event"] == "backup-codes"], "a new set was recorded")
 
 
+@case("stop-signals-ignored-once-started")
+def t_stop_signals():
+    """SIGTSTP, SIGTTIN and SIGTTOU (^Z, a background read or write of the terminal) cannot
+    stop the helper once it has started: a stopped helper could keep the store's write lock
+    while every login waits. (A prompt lets them through while it waits for input, when
+    nothing is held; `check` reads a pipe, not a prompt.)"""
+    sb = sandbox()
+    for sig in (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
+        p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=sb.env())
+        try:
+            wait_blocked(p)
+            p.send_signal(sig)
+            end = time.time() + 0.5
+            while time.time() < end:
+                st = proc_field(p.pid, "State") or ""
+                check(not st.startswith("T"), f"{signal.Signals(sig).name} stopped the helper")
+                time.sleep(0.02)
+        finally:
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+            p.stdin.close()
+            p.wait(timeout=30)
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. dumpable, as a non-root caller
 
