@@ -711,6 +711,10 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	int was_locked = st.locked_until > rc_now();
+	/* The name service (perhaps LDAP over the network) before the transaction, not in it. */
+	const struct passwd *pw = getpwnam(user);
+	uid_t pw_uid = pw != NULL ? pw->pw_uid : 0;
+	int has_pw = pw != NULL;
 	if (hx_txn_begin(s) != 0) {
 		r = out_fail(HX_IOERR, "admin unlock: store error: %s", store_errmsg(s));
 		goto out;
@@ -718,10 +722,9 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 	int ur = store_unlock(s, user);
 	int ok = ur == STORE_OK || ur == STORE_NOTFOUND;
 	/* The per-uid limit of `check` for this user's own account goes too. */
-	const struct passwd *pw = getpwnam(user);
-	if (ok && pw != NULL) {
+	if (ok && has_pw) {
 		char key[64];
-		if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)pw->pw_uid) > 0) {
+		if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)pw_uid) > 0) {
 			int cr = store_counter_clear(s, key);
 			ok = cr == STORE_OK || cr == STORE_NOTFOUND;
 		}

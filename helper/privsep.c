@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harden.h"
 #include "helper.h"
 
 #define NOBODY_ID 65534
@@ -168,7 +169,8 @@ const char *privsep_sender_path(char *buf, size_t n)
 	char self[PATH_MAX];
 	ssize_t l;
 
-	if (getuid() != 0)
+	/* The caller, not the current uid: the helper runs as root all through. */
+	if (harden_caller_uid() != 0)
 		return RC_SENDER_PATH;
 	l = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (l <= 0)
