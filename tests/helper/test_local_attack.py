@@ -488,7 +488,8 @@ def inner(user, password, prefix):
     r = subprocess.run([W.sb.helper, "--json", "--check-config"], capture_output=True, text=True,
                        env={"PATH": CLEAN_PATH})
     conf_path = None
-    if r.returncode == 0:
+    # (also when it fails: --check-config names the file even when the key is missing)
+    if r.stdout.strip():
         conf_path = json.loads(r.stdout.splitlines()[-1]).get("config")
     if not conf_path or not os.path.isdir(os.path.dirname(conf_path)):
         print(f"SKIP: cannot place the default configuration ({conf_path})")
