@@ -111,6 +111,12 @@ do_install() {
 		pass "postinst ran pam-recover admin init: key created"
 	else fail "postinst ran pam-recover admin init: key created"; fi
 	ok "the package's own autopkgtest (debian/tests/login) passes" /t/login
+	ok "the timer that delivers waiting reset notices is installed and enabled" \
+		test -L /etc/systemd/system/timers.target.wants/pam-recover-flush.timer
+	ok "hosts without systemd deliver them from cron" \
+		grep -q "pam-recover admin flush-notices" /etc/cron.d/libpam-recover
+	ok "pam-recover admin flush-notices runs (nothing waiting)" \
+		"$HELPER" admin flush-notices
 	purge_check
 }
 
