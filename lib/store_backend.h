@@ -47,6 +47,8 @@ struct store_ops {
 	int (*backup_use)(struct store *s, const char *user,
 			  const unsigned char hash[STORE_HASH_LEN], int64_t now);
 	int (*backup_count)(struct store *s, const char *user, int *left);
+	int (*backup_state)(struct store *s, const char *user,
+			    const unsigned char hash[STORE_HASH_LEN]);
 
 	int (*app_add)(struct store *s, const char *user, const struct store_app_password *a);
 	int (*app_revoke)(struct store *s, const char *user, const char *name);
@@ -90,6 +92,12 @@ struct store_ops {
 	int (*audit_prune)(struct store *s, int64_t before);
 
 	int (*user_purge)(struct store *s, const char *user);
+
+	int (*reuse_put)(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+			 int64_t now, int64_t expires);
+	int (*reuse_match)(struct store *s, const char *user,
+			   const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out);
+	int (*reuse_clear)(struct store *s, const char *user);
 };
 
 struct store {

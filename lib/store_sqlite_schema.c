@@ -92,6 +92,16 @@ static const struct migration migrations[] = {
 	 "CREATE INDEX audit_time ON audit (time);"
 	 "PRAGMA application_id = 1885433202;" /* STORE_SQLITE_APP_ID */
 	 "PRAGMA user_version = 1;"},
+	/* Reuse windows: a password+code string accepted again from the same address and
+	 * service for a while (keyed hash only), pruned by expiry. */
+	{2,
+	 "CREATE TABLE reuse ("
+	 " username TEXT NOT NULL,"
+	 " hash BLOB NOT NULL,"
+	 " expires INTEGER NOT NULL,"
+	 " PRIMARY KEY (username, hash));"
+	 "CREATE INDEX reuse_expires ON reuse (expires);"
+	 "PRAGMA user_version = 2;"},
 };
 /* clang-format on */
 
