@@ -222,10 +222,19 @@ class Env:
             f"auth required {self.mod(*args)}",
         ])
 
-    def forward(self, *args):
-        """forward_pass: one field; the module first, then pam_unix use_first_pass checks the
-        password part that the module left in PAM_AUTHTOK (pam_matrix always prompts itself,
-        so the password module here is the real pam_unix, on the namespace's shadow copy)."""
+    def forward(self, *args, name=None):
+        """One field, the shipped design: split_pass cuts the code off and leaves the password
+        part in PAM_AUTHTOK, pam_unix use_first_pass checks it (pam_matrix always prompts
+        itself, so the password module here is the real pam_unix, on the namespace's shadow
+        copy), and only then forwarded_code checks the code split_pass kept."""
+        return self.service([
+            f"auth requisite {self.mod('split_pass', *args)}",
+            "auth requisite pam_unix.so use_first_pass nodelay",
+            f"auth required {self.mod('forwarded_code', *args)}",
+        ], name=name)
+
+    def forward_old(self, *args):
+        """The deprecated forward_pass line: the code is checked before the password."""
         return self.service([
             f"auth requisite {self.mod('forward_pass', *args)}",
             "auth required pam_unix.so use_first_pass nodelay",
@@ -250,19 +259,32 @@ class Env:
             env["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
         return env
 
-    def drive_cmd(self, service, user, answers, gate=False, setcred=False, confdir=None):
+    def drive_cmd(self, service, user, answers, gate=False, setcred=False, confdir=None,
+                  rhost=None, silent=False):
         cmd = self.wrap + [self.drive_bin]
         if confdir:
             cmd += ["--confdir", confdir]
+        if rhost:
+            cmd += ["--rhost", rhost]
+        if silent:
+            cmd.append("--silent")
         if gate:
             cmd.append("--gate")
         if setcred:
             cmd.append("--setcred")
         return cmd + ["--", service, user if user is not None else "-"] + list(answers)
 
-    def drive(self, service, user, answers=(), setcred=False, confdir=None, env=None):
+    def drive(self, service, user, answers=(), setcred=False, confdir=None, env=None,
+              rhost=None, silent=False, log=None):
+        """One pamdrive run; with log=PATH, what the stack sends to syslog is captured there
+        (tests/helper/syslog_ns.py: a /dev/log of our own in a private mount namespace)."""
         keep_mounts(self.tmp)
-        cmd = self.drive_cmd(service, user, answers, setcred=setcred, confdir=confdir)
+        cmd = self.drive_cmd(service, user, answers, setcred=setcred, confdir=confdir,
+                             rhost=rhost, silent=silent)
+        if log:
+            env = dict(env or self.drive_env(), PAM_WRAPPER_USE_SYSLOG="1")
+            cmd = ["unshare", "-m", "--propagation", "private", "/usr/bin/python3",
+                   os.path.join(HERE, "..", "helper", "syslog_ns.py"), log, "--"] + cmd
         p = subprocess.run(cmd, capture_output=True, text=True, env=env or self.drive_env(),
                            timeout=300, stdin=subprocess.DEVNULL)
         return Run(p.returncode, p.stdout, p.stderr, cmd)
@@ -639,20 +661,357 @@ def t_fp_backup(e):
     expect(e.drive(e.forward(), u, [e.password(u) + bc]), "PAM_AUTH_ERR", exact=False)
 
 
-@case("forward_pass_use_first_pass_from_earlier_module")
+@case("split_pass_takes_authtok_from_earlier_module")
 def t_fp_first_pass(e):
     # An earlier module (pam_unix in an optional line, failing on "password+code") set
-    # PAM_AUTHTOK: with forward_pass the module splits that instead of asking again.
+    # PAM_AUTHTOK: split_pass splits that instead of asking again.
     u = e.new_user()
     s = e.enrol(u)["secret"]
     svc = e.service([
         "auth optional pam_unix.so nodelay",
-        f"auth requisite {e.mod('forward_pass', 'try_first_pass')}",
-        "auth required pam_unix.so use_first_pass nodelay",
+        f"auth requisite {e.mod('split_pass')}",
+        "auth requisite pam_unix.so use_first_pass nodelay",
+        f"auth required {e.mod('forwarded_code')}",
     ])
     step_margin()
     run = e.drive(svc, u, [e.password(u) + totp(s)])
     expect(run, "PAM_SUCCESS", exact=False, prompts=[(True, "Password: ")])
+
+
+# ---- one-field services: split_pass, the password module, forwarded_code ----
+
+def logged(path):
+    try:
+        return open(path).read()
+    except OSError:
+        return ""
+
+
+@case("split_pass_wrong_passwords_never_lock_the_owner")
+def t_split_no_lockout(e):
+    # deny=3: with the code checked first (forward_pass), 3 wrong passwords + any digits
+    # locked the owner out. Here 20 wrong passwords, some with the right code, move nothing.
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.forward("deny=3")
+    bad = wrong_code(s)
+    for i in range(20):
+        code = totp(s, now=time.time()) if i % 4 == 0 else bad
+        run = e.drive(svc, u, [f"wrong-{i}-{e.password(u)}" + code])
+        expect(run, "PAM_AUTH_ERR", exact=False, prompts=[(True, "Password: ")])
+        check(not run.errors, "a wrong password must not hear about codes: " + run.describe())
+    step_margin()
+    run = e.drive(svc, u, [e.password(u) + totp(s)])
+    expect(run, "PAM_SUCCESS", exact=False, prompts=[(True, "Password: ")])
+
+
+@case("forward_pass_deprecated_still_checks_code_first_and_says_so")
+def t_fp_deprecated(e):
+    # The old line keeps its meaning (an upgrade must not turn 2FA off) and logs why it
+    # should go: wrong passwords with any digits do count against the owner there.
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.forward_old("deny=2")
+    log = os.path.join(e.tmp, f"log-{u}")
+    bad = wrong_code(s)
+    for _ in range(2):
+        expect(e.drive(svc, u, ["wrong-password" + bad], log=log), "PAM_AUTH_ERR", exact=False)
+    text = logged(log)
+    check("forward_pass checks the code before the password" in text and
+          "split_pass and forwarded_code" in text, f"no deprecation notice in syslog: {text!r}")
+    step_margin()
+    expect(e.drive(svc, u, [e.password(u) + totp(s)]), "PAM_AUTH_ERR", exact=False)
+
+
+@case("split_pass_ignores_for_every_name")
+def t_split_every_name(e):
+    # split_pass decides nothing: PAM_IGNORE for unknown, not enrolled and enrolled names,
+    # so that the password module runs for all of them (no early stop for unknown names).
+    enrolled, plain = e.new_user(), e.new_user()
+    s = e.enrol(enrolled)["secret"]
+    for args in ((), ("nullok",)):
+        svc = e.exact("split_pass", *args)
+        for user, typed in (("nosuchuser", "whatever123456"), (plain, "pw123456"),
+                            (enrolled, "pw" + totp(s, now=time.time())),
+                            ("nosuchuser", "x"), (enrolled, "")):
+            run = e.drive(svc, user, [typed])
+            expect(run, "PAM_IGNORE", prompts=[(True, "Password: ")])
+    # and nothing was counted: the right code still works, and an unknown name reaches
+    # the password module (pam_unix's own answer, not ours)
+    step_margin()
+    expect(e.drive(e.forward(), enrolled, [e.password(enrolled) + totp(s)]), "PAM_SUCCESS",
+           exact=False)
+    svc = e.service([f"auth requisite {e.mod('split_pass')}",
+                     "auth [default=die] pam_unix.so use_first_pass nodelay",
+                     f"auth required {e.mod('forwarded_code')}"])
+    run = e.drive(svc, "nosuchuser", ["secret123456"])
+    check(run.ok() and run.auth == "PAM_USER_UNKNOWN",
+          "pam_unix should have answered for the unknown name: " + run.describe())
+
+
+@case("forwarded_code_without_split_pass_fails_closed")
+def t_fwd_misconfigured(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    log = os.path.join(e.tmp, f"log-{u}")
+    svc = e.service([f"auth requisite {e.matrix} passdb={e.passdb}",
+                     f"auth [success=done ignore=ignore default=die] {e.mod('forwarded_code')}",
+                     "auth required pam_deny.so"])
+    step_margin()
+    run = e.drive(svc, u, [e.password(u), totp(s)], log=log)
+    expect(run, "PAM_AUTHINFO_UNAVAIL", exact=False)
+    text = logged(log)
+    check("forwarded_code found no code kept by split_pass" in text and
+          "auth requisite pam_recover.so split_pass" in text,
+          f"no line naming the fix in syslog: {text!r}")
+
+
+@case("forwarded_code_password_alone_logged_no_code_given")
+def t_fwd_nocode(e):
+    u = e.new_user()
+    e.enrol(u)
+    log = os.path.join(e.tmp, f"log-{u}")
+    run = e.drive(e.forward(), u, [e.password(u)], log=log)
+    expect(run, "PAM_AUTH_ERR", exact=False)
+    text = logged(log)
+    check(re.search(rf"<85>[^\n]*user {u}: refused \(no code given\)", text),
+          f"'refused (no code given)' not at NOTICE (authpriv.notice = <85>): {text!r}")
+
+
+@case("forwarded_code_reused_backup_code_logged")
+def t_fwd_reused_backup(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    bc = d["backup_codes"][0].replace(" ", "").replace("-", "")
+    log = os.path.join(e.tmp, f"log-{u}")
+    expect(e.drive(e.forward(), u, [e.password(u) + bc]), "PAM_SUCCESS", exact=False)
+    expect(e.drive(e.forward(), u, [e.password(u) + bc], log=log), "PAM_AUTH_ERR", exact=False)
+    text = logged(log)
+    check(f"user {u}: refused (backup code already used)" in text,
+          f"the reused backup code is not logged as such: {text!r}")
+
+
+def lock_user(e, svc, u, s, n, **kw):
+    bad = wrong_code(s)
+    runs = [e.drive(svc, u, [bad], **kw) for _ in range(n)]
+    for r in runs:
+        expect(r, "PAM_AUTH_ERR")
+    return runs
+
+
+LOCK_RE = r"^Too many wrong codes: try again after \d\d:\d\d, or use a backup code\.$"
+
+
+@case("locked_user_is_told_at_the_prompt")
+def t_lock_message(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.exact("deny=2", "unlock_time=900")
+    runs = lock_user(e, svc, u, s, 2)
+    check(not runs[0].errors, "no lock message before the lock: " + runs[0].describe())
+    check(len(runs[1].errors) == 1 and re.match(LOCK_RE, runs[1].errors[0]),
+          "the locking attempt should say so: " + runs[1].describe())
+    until = time.strftime("%H:%M", time.localtime(time.time() + 900))
+    step_margin()
+    run = e.drive(svc, u, [totp(s)])
+    expect(run, "PAM_AUTH_ERR", prompts=[(True, PROMPT)])
+    check(len(run.errors) == 1 and re.match(LOCK_RE, run.errors[0]) and
+          run.errors[0].split("after ")[1][:5] in (until, time.strftime(
+              "%H:%M", time.localtime(time.time() + 840))),
+          f"locked: expected the message with {until}: " + run.describe())
+    run = e.drive(svc, u, [totp(s, now=time.time())], silent=True)
+    expect(run, "PAM_AUTH_ERR")
+    check(not run.errors, "PAM_SILENT: no message: " + run.describe())
+
+
+@case("backup_code_works_during_lock_and_lifts_it")
+def t_backup_in_lock(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    codes = [c.replace(" ", "").replace("-", "") for c in d["backup_codes"]]
+    svc = e.exact("deny=2", "unlock_time=900")
+    lock_user(e, svc, u, s, 2)
+    step_margin()
+    expect(e.drive(svc, u, [totp(s)]), "PAM_AUTH_ERR")  # locked
+    expect(e.drive(svc, u, [codes[0]]), "PAM_SUCCESS")
+    step_margin()
+    expect(e.drive(svc, u, [totp(s, now=time.time())]), "PAM_SUCCESS")  # lock lifted
+    # the same through the one-field stack: the owner (with the password) uses a backup code
+    fsvc = e.forward("deny=2", "unlock_time=900")
+    lock_user(e, svc, u, s, 2)
+    run = e.drive(fsvc, u, [e.password(u) + codes[1]])
+    expect(run, "PAM_SUCCESS", exact=False)
+
+
+@case("backup_codes_have_their_own_limit")
+def t_backup_limit(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    codes = [c.replace(" ", "").replace("-", "") for c in d["backup_codes"]]
+    svc = e.exact("deny=2", "unlock_time=900", "backup_deny=2")
+    lock_user(e, svc, u, s, 2)
+    taken = set(codes)
+    wrong = [c for c in ("11111111", "22222222", "33333333") if c not in taken]
+    run = e.drive(svc, u, [wrong[0]])
+    expect(run, "PAM_AUTH_ERR")
+    check(run.errors and re.match(LOCK_RE, run.errors[0]), "still offered: " + run.describe())
+    run = e.drive(svc, u, [wrong[1]])
+    expect(run, "PAM_AUTH_ERR")
+    check(run.errors and re.match(r"^Too many wrong codes: try again after \d\d:\d\d\.$",
+                                  run.errors[0]),
+          "backup codes used up their limit: no more offered: " + run.describe())
+    expect(e.drive(svc, u, [codes[0]]), "PAM_AUTH_ERR")  # the right one, over the limit
+    r = e.helper_run(["admin", "unlock", u])
+    check(r.returncode == 0, f"admin unlock failed: {r.stderr}")
+    expect(e.drive(svc, u, [codes[0]]), "PAM_SUCCESS")  # not used up by the refusal
+
+
+@case("lock_and_unlock_at_login_are_audited")
+def t_lock_audit(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    svc = e.forward("deny=2", "unlock_time=900")
+    bad = wrong_code(s)
+    for _ in range(2):
+        expect(e.drive(svc, u, [e.password(u) + bad], rhost="192.0.2.7"), "PAM_AUTH_ERR",
+               exact=False)
+    code = d["backup_codes"][0].replace(" ", "").replace("-", "")
+    expect(e.drive(svc, u, [e.password(u) + code], rhost="198.51.100.9"), "PAM_SUCCESS",
+           exact=False)
+    r = e.helper_run(["admin", "audit", u], json_out=True)
+    check(r.returncode == 0, f"admin audit failed: {r.stderr}")
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    text = json.dumps(events)
+    check("login-locked" in text and "login-unlocked" in text, f"audit: {text}")
+    svcname = svc
+    check(re.search(rf"service={svcname} rhost=192\.0\.2\.7 until=\d+", text),
+          f"the lock event lacks service/rhost: {text}")
+    check(re.search(rf"service={svcname} rhost=198\.51\.100\.9", text),
+          f"the unlock event lacks service/rhost: {text}")
+    check(code not in text and bad not in text, "a code in the audit")
+
+
+@case("app_password_last_used_only_on_success")
+def t_app_last_used(e):
+    u = e.new_user()
+    e.enrol(u)
+    imap = e.exact("app_passwords")
+    other = e.exact("app_passwords")
+    r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
+                     json_out=True)
+    check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
+    pw = parse_json_lines(r.stdout).get("password")
+    check(pw, f"no app password in the output: {r.stdout!r}")
+
+    def last_used():
+        lr = e.helper_run(["app-password", "list", "--user", u], json_out=True)
+        check(lr.returncode == 0, f"app-password list failed: {lr.stderr}")
+        found = [json.loads(x) for x in lr.stdout.splitlines() if x.startswith("{")]
+        items = []
+        for f in found:
+            items += f.get("app_passwords", [f])
+        item = [i for i in items if i.get("name") == "mail"]
+        check(item, f"no 'mail' in the list: {lr.stdout!r}")
+        return item[0].get("last_used")
+
+    expect(e.drive(other, u, [pw]), "PAM_IGNORE")  # refused on another service
+    check(last_used() is None, "a refused login stamped last_used")
+    expect(e.drive(imap, u, [pw]), "PAM_SUCCESS")
+    check(last_used() is not None, "a successful login did not stamp last_used")
+
+
+# ---- the reuse window (forwarded_code) ----
+
+@case("reuse_window_same_string_same_address_and_service")
+def t_reuse(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    svc = e.forward("reuse_window=120")
+    other_svc = e.forward("reuse_window=120")
+    step_margin(10)
+    typed = e.password(u) + totp(s)
+    log = os.path.join(e.tmp, f"log-{u}")
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7", log=log), "PAM_SUCCESS", exact=False)
+    check(f"user {u}: accepted (reuse within 120 s from 192.0.2.7)" in logged(log),
+          f"no INFO line for the reuse: {logged(log)!r}")
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.8"), "PAM_AUTH_ERR", exact=False)
+    expect(e.drive(other_svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+    expect(e.drive(svc, u, [typed]), "PAM_AUTH_ERR", exact=False)  # no PAM_RHOST
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    # admin unlock ends the window
+    r = e.helper_run(["admin", "unlock", u])
+    check(r.returncode == 0, f"admin unlock: {r.stderr}")
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+
+
+@case("reuse_window_never_for_backup_codes_or_prompted_codes")
+def t_reuse_not_backup(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    svc = e.forward("reuse_window=120")
+    bc = d["backup_codes"][0].replace(" ", "").replace("-", "")
+    expect(e.drive(svc, u, [e.password(u) + bc], rhost="192.0.2.7"), "PAM_SUCCESS",
+           exact=False)
+    expect(e.drive(svc, u, [e.password(u) + bc], rhost="192.0.2.7"), "PAM_AUTH_ERR",
+           exact=False)
+    # an interactive stack (the code asked for) never reuses
+    isvc = e.code_then("reuse_window=120")
+    step_margin()
+    code = totp(d["secret"])
+    expect(e.drive(isvc, u, [e.password(u), code], rhost="192.0.2.7"), "PAM_SUCCESS",
+           exact=False)
+    expect(e.drive(isvc, u, [e.password(u), code], rhost="192.0.2.7"), "PAM_AUTH_ERR",
+           exact=False)
+
+
+@case("reuse_window_off_expiry_and_trusted_hosts")
+def t_reuse_expiry(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    off = e.forward("reuse_window=0")
+    step_margin(12)
+    typed = e.password(u) + totp(s)
+    expect(e.drive(off, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    expect(e.drive(off, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+    svc = e.forward("reuse_window=2", "reuse_trusted_hosts=10.1.0.0/16,192.0.2.9",
+                    "reuse_window_trusted=60")
+    u2 = e.new_user()
+    s2 = e.enrol(u2)["secret"]
+    step_margin(12)
+    t2 = e.password(u2) + totp(s2)
+    expect(e.drive(svc, u2, [t2], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    u3 = e.new_user()
+    s3 = e.enrol(u3)["secret"]
+    t3 = e.password(u3) + totp(s3, now=time.time())
+    expect(e.drive(svc, u3, [t3], rhost="10.1.2.3"), "PAM_SUCCESS", exact=False)
+    time.sleep(3)
+    expect(e.drive(svc, u2, [t2], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)  # expired
+    expect(e.drive(svc, u3, [t3], rhost="10.1.2.3"), "PAM_SUCCESS", exact=False)  # trusted
+
+
+@case("reuse_window_ends_on_reenrol_and_disable")
+def t_reuse_end(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.forward("reuse_window=120", "nullok")
+    step_margin(10)
+    typed = e.password(u) + totp(s)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    r = e.helper_run(["admin", "disable-2fa", u])
+    check(r.returncode == 0, f"admin disable-2fa: {r.stderr}")
+    s = e.enrol(u)["secret"]
+    # the old string is refused now (the new secret gives no such code): the window is gone
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+    step_margin(10)
+    typed = e.password(u) + totp(s)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    e.enrol(u, extra=["--force"])
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
 
 
 @case("backup_code_once")
