@@ -94,7 +94,8 @@ out:
 	return rc;
 }
 
-/* 2FA off (unless kept), app passwords (by config), every live code revoked: one commit. */
+/* 2FA off (unless kept), app passwords (by config), every live code and reuse window
+ * revoked: one commit. */
 static int clear_state(struct reset *r, int *apps_cleared)
 {
 	int ok = 1, sr;
@@ -117,6 +118,8 @@ static int clear_state(struct reset *r, int *apps_cleared)
 		sr = store_token_revoke_all(r->store, r->user);
 		ok = sr == STORE_OK || sr == STORE_NOTFOUND;
 	}
+	/* A password+code string accepted before the reset is not accepted again after it. */
+	ok = ok && store_reuse_clear(r->store, r->user) == STORE_OK;
 	ok = ok && store_audit_add(r->store, r->user, (long)r->h->ruid,
 				   r->keep_2fa ? "reset-2fa-kept" : "reset-2fa-cleared",
 				   r->proof_names, *apps_cleared ? "app passwords deleted" : "") ==
