@@ -1294,12 +1294,15 @@ def t_import_ga(e):
 
 # ---- concurrency ----
 
-def race_once(e, svc, user, code, procs):
+def race_once(e, svc, user, code, procs, rhosts=None):
+    """procs racers with the same answer, released together; rhosts: PAM_RHOST per racer."""
     keep_mounts(e.tmp)
     env = e.drive_env()
-    ps = [subprocess.Popen(e.drive_cmd(svc, user, [code], gate=True), stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-          for _ in range(procs)]
+    rhosts = rhosts or [None] * procs
+    ps = [subprocess.Popen(e.drive_cmd(svc, user, [code], gate=True, rhost=rhosts[i]),
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env)
+          for i in range(procs)]
     try:
         deadline = time.time() + 120
         for p in ps:  # every process has called pam_start and waits at the gate
@@ -1367,6 +1370,45 @@ def t_race(e):
     if retried:
         note += f"; {len(retried)} round(s) started again: " + "; ".join(retried)
     return note
+
+
+@case("race_one_string_two_addresses_accepted_from_one_only", slow=True)
+def t_race_reuse(e):
+    # The reuse window accepts a string again from the address that used it first: 8
+    # processes, 4 from each of two addresses, the same password+code at once. Every round:
+    # all successes from one address (all 4 of them: the losers of the compare-and-set from
+    # that address find the window), none from the other.
+    reps = max(5, e.args.race_reps // 5)
+    procs = 8
+    svc = e.forward("reuse_window=120")
+    u = e.new_user()
+    e.enrol(u)
+    deadline = time.time() + e.args.race_budget
+    retried = 0
+    for rep in range(reps):
+        if time.time() > deadline:
+            raise Fail(f"time budget {e.args.race_budget}s spent after {rep} of {reps} rounds")
+        s = e.enrol(u, extra=["--force"])["secret"]  # fresh secret, no window left
+        hosts = ["192.0.2.1"] * 4 + ["192.0.2.2"] * 4
+        typed = e.password(u) + totp(s)
+        try:
+            runs = race_once(e, svc, u, typed, procs, rhosts=hosts)
+        except GateFail:
+            if retried >= 2:
+                raise
+            retried += 1
+            s = e.enrol(u, extra=["--force"])["secret"]
+            typed = e.password(u) + totp(s)
+            runs = race_once(e, svc, u, typed, procs, rhosts=hosts)
+        for r in runs:
+            check(r.ok(), f"round {rep}: a racer failed: " + r.describe())
+        won = {h for h, r in zip(hosts, runs) if r.auth == "PAM_SUCCESS"}
+        check(len(won) == 1, f"round {rep}: accepted from {sorted(won) or 'no address'}: "
+              f"{[(h, r.auth) for h, r in zip(hosts, runs)]}")
+        wins = [r.auth for h, r in zip(hosts, runs) if h in won]
+        check(wins.count("PAM_SUCCESS") == 4,
+              f"round {rep}: the winning address got {wins}, wanted 4 successes")
+    return f"{reps} rounds of 4+4 processes: accepted from one address only, all 4 of it"
 
 
 # --------------------------------------------------------------------------------------------
