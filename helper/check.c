@@ -1,10 +1,10 @@
 /*
  * `pam-recover check`: the back end of pam_recover.so when the module runs without root
- * (unix_chkpwd style). The protocol is fixed in doc/TEAM.md:
+ * (unix_chkpwd style). The protocol is defined once in lib/check_proto.h:
  *
  *   argv {"pam-recover", "check", NULL}, empty environment, stdin a pipe (never a tty),
  *   request "MODE\nUSER\nSERVICE\nINPUT\n", at most 1024 bytes, INPUT at most 512, no NUL.
- *   MODE: enrolled (INPUT empty) | code | app.
+ *   MODE: enrolled (INPUT empty) | code | app | split (INPUT 8 digits or empty; read-only).
  *   Exit status: enum login_result (0..8), 9 permission denied, 10 malformed request.
  *
  * A non-root caller may ask only about its own account, and is rate-limited per real uid.
