@@ -141,14 +141,18 @@ static void tell_locked(pam_handle_t *pamh, int flags, const struct login_attemp
 
 	if (flags & PAM_SILENT)
 		return;
-	if (a->locked_until > 0 && localtime_r(&t, &tm) != NULL)
-		strftime(when, sizeof(when), "%H:%M", &tm);
-	if (a->backup_locked)
-		pam_error(pamh, "Too many wrong codes: try again after %s.",
-			  when[0] ? when : "a while");
+	/* A lock that ends on another day (unlock_time up to a week) says which day. */
+	if (a->locked_until > 0 && localtime_r(&t, &tm) != NULL &&
+	    strftime(when, sizeof(when), a->locked_until - rc_now() > 20 * 3600 ? "%Y-%m-%d %H:%M"
+										 : "%H:%M",
+		     &tm) == 0)
+		when[0] = '\0';
+	if (when[0] != '\0')
+		pam_error(pamh, "Too many wrong codes: try again after %s%s", when,
+			  a->backup_locked ? "." : ", or use a backup code.");
 	else
-		pam_error(pamh, "Too many wrong codes: try again after %s, or use a backup code.",
-			  when[0] ? when : "a while");
+		pam_error(pamh, "Too many wrong codes: try again later%s",
+			  a->backup_locked ? "." : ", or use a backup code.");
 }
 
 /* forwarded_code: the reuse window's keyed hash for this login, if one applies. */
