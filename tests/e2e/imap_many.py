@@ -8,12 +8,12 @@ usage:
       Prints one line per login, "SOURCE RC" (RC as imap_login.py: 0 logged in,
       1 refused, 2 other error), then "ok SOURCE N" per source. Exit 0 unless a login
       ended in RC 2.
-  /usr/bin/python3 imap_many.py timing PORT ROUNDS NET USER_A USER_B
-      ROUNDS wrong logins for each of USER_A and USER_B, interleaved (A, B, A, B, ...),
-      each from its own source address NET.<n> (Dovecot's per-address penalty must not
-      weigh on one side). The two passwords come on stdin, one line each. Prints each
-      time, then "median A", "median B" and "ratio" (larger / smaller). Exit 0 if every
-      login was refused, 2 otherwise.
+  /usr/bin/python3 imap_many.py timing PORT ROUNDS NET USER [USER...]
+      ROUNDS wrong logins for each USER, interleaved (A, B, C, A, B, C, ...), each from
+      its own source address NET.<n> (Dovecot's per-address penalty must not weigh on
+      one side). The passwords come on stdin, one line per user. Prints each time, then
+      "median USER SECONDS" per user and "ratio" (largest / smallest median). Exit 0 if
+      every login was refused, 2 otherwise.
 """
 import socket
 import statistics
@@ -73,7 +73,7 @@ def parallel(port, user, count, sources, secret):
 
 
 def timing(port, rounds, net, users, secrets):
-    times = {users[0]: [], users[1]: []}
+    times = {u: [] for u in users}
     n = 0
     refused_all = True
     for _ in range(rounds):
@@ -91,10 +91,10 @@ def timing(port, rounds, net, users, secrets):
             times[user].append(dt)
             print(f"{user} {src} rc={rc} {dt:.3f}s")
             refused_all = refused_all and rc == 1
-    ma, mb = statistics.median(times[users[0]]), statistics.median(times[users[1]])
-    print(f"median A {ma:.3f}")
-    print(f"median B {mb:.3f}")
-    lo, hi = min(ma, mb), max(ma, mb)
+    medians = [statistics.median(times[u]) for u in users]
+    for u, m in zip(users, medians):
+        print(f"median {u} {m:.3f}")
+    lo, hi = min(medians), max(medians)
     print(f"ratio {hi / lo if lo > 0 else float('inf'):.3f}")
     return 0 if refused_all else 2
 
@@ -105,9 +105,10 @@ def main():
         if len(a) >= 5 and a[0] == "parallel":
             secret = sys.stdin.readline().rstrip("\n")
             return parallel(int(a[1]), a[2], int(a[3]), a[4:], secret)
-        if len(a) == 6 and a[0] == "timing":
-            secrets = [sys.stdin.readline().rstrip("\n") for _ in range(2)]
-            return timing(int(a[1]), int(a[2]), a[3], a[4:6], secrets)
+        if len(a) >= 6 and a[0] == "timing":
+            users = a[4:]
+            secrets = [sys.stdin.readline().rstrip("\n") for _ in users]
+            return timing(int(a[1]), int(a[2]), a[3], users, secrets)
     except (OSError, imaplib.IMAP4.error, threading.BrokenBarrierError) as e:
         print(f"imap_many: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
