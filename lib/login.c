@@ -35,26 +35,17 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-/* Record the accepted step and, for a reuse window, the hash: one transaction, so that a
- * parallel login that loses the compare-and-set finds the hash once it sees the step. */
+/* Record the accepted step and, for a reuse window, the hash. With a reuse window the
+ * whole attempt runs in one transaction (login_verify), so both land in the same commit. */
 static int record_step(struct store *s, const char *user, int64_t step, int64_t now,
 		       const struct login_attempt *a)
 {
-	int sr;
+	int sr = store_step_cas(s, user, step);
 
-	if (a->reuse_hash == NULL)
-		return store_step_cas(s, user, step);
-	if (store_begin(s) != STORE_OK)
-		return STORE_ERR;
-	sr = store_step_cas(s, user, step);
-	if (sr == STORE_OK &&
+	if (sr == STORE_OK && a->reuse_hash != NULL &&
 	    store_reuse_put(s, user, a->reuse_hash, now, now + a->reuse_seconds) != STORE_OK)
 		sr = STORE_ERR;
-	if (sr != STORE_OK) {
-		store_rollback(s);
-		return sr;
-	}
-	return store_commit(s) == STORE_OK ? STORE_OK : STORE_ERR;
+	return sr;
 }
 
 /* A backup code: used now (STORE_OK), used before (STORE_CONFLICT), none (STORE_NOTFOUND). */
@@ -219,7 +210,7 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	char norm[CODE_MAX];
 	size_t slen = 0;
 	int64_t ignored;
-	int r = LOGIN_ERROR, sr, failures = 0;
+	int r = LOGIN_ERROR, sr, failures = 0, in_tx = 0;
 
 	a->locked_now = a->unlocked_now = a->backup_locked = a->reused = 0;
 	a->which = 0;
@@ -228,6 +219,17 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	norm[0] = '\0';
 	if (a->n < 1 || a->n > LOGIN_MAX_CANDIDATES || (a->reuse_hash && a->reuse_seconds <= 0))
 		goto out;
+	/*
+	 * With a reuse window the attempt is one transaction (the store's write lock, as the
+	 * compare-and-set takes anyway): parallel logins with the same string run one after the
+	 * other, so those after the first find its window before anything is counted, and no
+	 * count made while the first was still deciding can lock them out.
+	 */
+	if (a->reuse_hash != NULL) {
+		if (store_begin(s) != STORE_OK)
+			goto out;
+		in_tx = 1;
+	}
 	sr = store_totp_get(s, user, &t);
 	if (sr == STORE_NOTFOUND) {
 		/* Same TOTP work as a real check; nothing written for names that are not enrolled. */
@@ -304,6 +306,14 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		audit_lock(s, user, a, "login-locked", "totp", a->locked_until);
 	}
 out:
+	if (in_tx) {
+		if (r == LOGIN_ERROR) {
+			store_rollback(s);
+		} else if (store_commit(s) != STORE_OK) {
+			a->reason = "store error while committing the attempt";
+			r = LOGIN_ERROR;
+		}
+	}
 	RC_WIPE_ARRAY(secret);
 	RC_WIPE_ARRAY(norm);
 	rc_wipe(&t, sizeof(t));

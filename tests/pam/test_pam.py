@@ -1488,6 +1488,26 @@ def t_race_reuse(e):
     return f"{reps} rounds of 4+4 processes: accepted from one address only, all 4 of it"
 
 
+@case("race_8_logins_one_address_all_pass_even_with_deny_1", slow=True)
+def t_race_reuse_deny(e):
+    # A mail client opening 8 connections at once with one stored string: all pass, even
+    # with deny=1 (the attempts of a window run one after the other, so none is counted as
+    # a failure while the first is still deciding).
+    reps = max(5, e.args.race_reps // 5)
+    svc = e.forward("reuse_window=120", "deny=1")
+    u = e.new_user()
+    e.enrol(u)
+    for rep in range(reps):
+        s = e.enrol(u, extra=["--force"])["secret"]
+        typed = e.password(u) + totp(s)
+        runs = race_once(e, svc, u, typed, 8, rhosts=["192.0.2.5"] * 8)
+        for r in runs:
+            check(r.ok(), f"round {rep}: a racer failed: " + r.describe())
+        rcs = [r.auth for r in runs]
+        check(rcs.count("PAM_SUCCESS") == 8, f"round {rep}: {rcs}")
+    return f"{reps} rounds of 8 processes from one address: all accepted"
+
+
 # --------------------------------------------------------------------------------------------
 # runner
 
