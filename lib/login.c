@@ -192,7 +192,8 @@ static int reuse_check(struct store *s, const char *user, int64_t now, struct lo
 	sr = store_reuse_match(s, user, a->reuse_hash, now, NULL);
 	if (sr == STORE_NOTFOUND)
 		return LOGIN_WRONG;
-	if (sr != STORE_OK || store_reset_failures(s, user) != STORE_OK) {
+	/* Counts and locks stay as they are: the string proves nothing new. */
+	if (sr != STORE_OK) {
 		a->reason = "store error while checking the reuse window";
 		return LOGIN_ERROR;
 	}
@@ -251,6 +252,13 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	}
 	if (store_state_get(s, user, &st) != STORE_OK)
 		goto out;
+	/* A string accepted earlier from the same address and service (forwarded_code): it was
+	 * proven then, nothing is guessed now, so a lock (made by anyone's wrong or replayed
+	 * codes, e.g. the same string from another address) does not stop it. */
+	r = reuse_check(s, user, now, a);
+	if (r != LOGIN_WRONG)
+		goto out;
+	r = LOGIN_ERROR;
 	if (st.locked_until > now) {
 		/* The owner keeps a way in: an 8-digit candidate is tried as a backup code. */
 		a->locked_until = st.locked_until;
@@ -266,10 +274,6 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		}
 		goto out;
 	}
-	/* A string accepted earlier from the same address and service (forwarded_code). */
-	r = reuse_check(s, user, now, a);
-	if (r != LOGIN_WRONG)
-		goto out;
 	r = LOGIN_ERROR;
 	/* Count the attempt before checking it, so parallel guesses cannot pass the limit;
 	 * a success resets the count. */

@@ -1020,6 +1020,19 @@ def t_reuse(e):
     expect(e.drive(other_svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
     expect(e.drive(svc, u, [typed]), "PAM_AUTH_ERR", exact=False)  # no PAM_RHOST
     expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    # a lock (here: the same string replayed from elsewhere, and wrong codes) does not stop
+    # the window, and the window does not lift the lock
+    bad = wrong_code(s)
+    for _ in range(5):
+        expect(e.drive(svc, u, [e.password(u) + bad], rhost="192.0.2.9"), "PAM_AUTH_ERR",
+               exact=False)
+    run = e.drive(svc, u, [typed], rhost="192.0.2.7")
+    expect(run, "PAM_SUCCESS", exact=False)
+    step_margin()
+    run = e.drive(svc, u, [e.password(u) + totp(s, 30)], rhost="192.0.2.7")
+    expect(run, "PAM_AUTH_ERR", exact=False)
+    check(run.errors and run.errors[0].startswith("Too many wrong codes"),
+          "still locked for new codes: " + run.describe())
     # admin unlock ends the window
     r = e.helper_run(["admin", "unlock", u])
     check(r.returncode == 0, f"admin unlock: {r.stderr}")
