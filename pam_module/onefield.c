@@ -7,6 +7,7 @@
 
 #include <security/pam_ext.h>
 
+#include "hostmatch.h"
 #include "login.h"
 #include "secret.h"
 #include "split.h"
@@ -126,4 +127,37 @@ void onefield_drop(pam_handle_t *pamh)
 	int unused = pam_set_data(pamh, DATA_NAME, NULL, NULL); /* runs cleanup on the old */
 
 	(void)unused;
+}
+
+int onefield_reuse_hash(pam_handle_t *pamh, const struct cfg *c, struct backend *b,
+			const char *user, const char *service, const struct onefield_code *fwd,
+			unsigned char hash[STORE_HASH_LEN], int *seconds, const char **rhost_out)
+{
+	const char *rhost = NULL, *pw = NULL;
+	char typed[600];
+	int r = -1;
+
+	*seconds = 0;
+	/* Never for backup codes, never without an address to bind to, never via the helper. */
+	if (b->via_helper || (fwd->split != LOGIN_SPLIT_6 && fwd->split != LOGIN_SPLIT_8))
+		return -1;
+	if (pam_get_item(pamh, PAM_RHOST, (const void **)&rhost) != PAM_SUCCESS || rhost == NULL ||
+	    rhost[0] == '\0')
+		return -1;
+	*seconds = host_in_list(c->reuse_trusted_hosts, rhost) ? c->reuse_window_trusted
+							       : c->reuse_window;
+	if (*seconds <= 0)
+		return -1;
+	/* The typed string: the password part (verified by the module before us) + the code. */
+	if (pam_get_item(pamh, PAM_AUTHTOK, (const void **)&pw) != PAM_SUCCESS || pw == NULL)
+		return -1;
+	if (rc_snprintf(typed, sizeof(typed), "%s%s", pw, fwd->code) < 0)
+		goto out;
+	if (login_reuse_hash(&b->key, user, service, rhost, typed, hash) != 0)
+		goto out;
+	*rhost_out = rhost;
+	r = 0;
+out:
+	RC_WIPE_ARRAY(typed);
+	return r;
 }

@@ -30,6 +30,16 @@ int onefield_split(pam_handle_t *pamh, const struct cfg *c, struct backend *b, c
  * data stays owned by the handle. */
 const struct onefield_code *onefield_get(pam_handle_t *pamh);
 
+/*
+ * forwarded_code: the keyed hash of (typed string, PAM_RHOST, service) for the reuse window,
+ * and its length in seconds (reuse_window, or reuse_window_trusted for reuse_trusted_hosts).
+ * 0, or -1 when no window applies: a backup code, no PAM_RHOST, a window of 0, or the helper
+ * path (no key). *rhost_out points at PAM_RHOST (owned by the handle).
+ */
+int onefield_reuse_hash(pam_handle_t *pamh, const struct cfg *c, struct backend *b,
+			const char *user, const char *service, const struct onefield_code *fwd,
+			unsigned char hash[STORE_HASH_LEN], int *seconds, const char **rhost_out);
+
 /* Drop the kept code (wiped) once forwarded_code has used it. */
 void onefield_drop(pam_handle_t *pamh);
 

@@ -13,7 +13,6 @@
 
 #include "backend.h"
 #include "config.h"
-#include "hostmatch.h"
 #include "login.h"
 #include "onefield.h"
 #include "split.h"
@@ -155,40 +154,6 @@ static void tell_locked(pam_handle_t *pamh, int flags, const struct login_attemp
 			  a->backup_locked ? "." : ", or use a backup code.");
 }
 
-/* forwarded_code: the reuse window's keyed hash for this login, if one applies. */
-static int reuse_for(pam_handle_t *pamh, const struct cfg *c, struct backend *b, const char *user,
-		     const char *service, const struct onefield_code *fwd,
-		     unsigned char hash[STORE_HASH_LEN], int *seconds, const char **rhost_out)
-{
-	const char *rhost = NULL, *pw = NULL;
-	char typed[600];
-	int r = -1;
-
-	*seconds = 0;
-	/* Never for backup codes, never without an address to bind to, never via the helper. */
-	if (b->via_helper || (fwd->split != LOGIN_SPLIT_6 && fwd->split != LOGIN_SPLIT_8))
-		return -1;
-	if (pam_get_item(pamh, PAM_RHOST, (const void **)&rhost) != PAM_SUCCESS || rhost == NULL ||
-	    rhost[0] == '\0')
-		return -1;
-	*seconds = host_in_list(c->reuse_trusted_hosts, rhost) ? c->reuse_window_trusted
-							       : c->reuse_window;
-	if (*seconds <= 0)
-		return -1;
-	/* The typed string: the password part (verified by the module before us) + the code. */
-	if (pam_get_item(pamh, PAM_AUTHTOK, (const void **)&pw) != PAM_SUCCESS || pw == NULL)
-		return -1;
-	if (rc_snprintf(typed, sizeof(typed), "%s%s", pw, fwd->code) < 0)
-		goto out;
-	if (login_reuse_hash(&b->key, user, service, rhost, typed, hash) != 0)
-		goto out;
-	*rhost_out = rhost;
-	r = 0;
-out:
-	RC_WIPE_ARRAY(typed);
-	return r;
-}
-
 static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, struct backend *b,
 			const char *user, const char *service, const struct onefield_code *fwd)
 {
@@ -263,7 +228,8 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 		goto out;
 	}
 	if (fwd != NULL &&
-	    reuse_for(pamh, c, b, user, service, fwd, reuse_hash, &reuse_seconds, &reuse_host) == 0) {
+	    onefield_reuse_hash(pamh, c, b, user, service, fwd, reuse_hash, &reuse_seconds,
+				&reuse_host) == 0) {
 		a.reuse_hash = reuse_hash;
 		a.reuse_seconds = reuse_seconds;
 	}
