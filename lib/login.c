@@ -258,7 +258,6 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	r = reuse_check(s, user, now, a);
 	if (r != LOGIN_WRONG)
 		goto out;
-	r = LOGIN_ERROR;
 	if (st.locked_until > now) {
 		/* The owner keeps a way in: an 8-digit candidate is tried as a backup code. */
 		a->locked_until = st.locked_until;
