@@ -1316,7 +1316,7 @@ def t_app_pw(e):
     other = e.exact("app_passwords")
     h = e.helper_run(["--help"])
     if not re.search(r"^\s+app-password\b", h.stdout, re.M):
-        raise Skip("`pam-recover app-password` is not there yet (issue 3)")
+        raise Skip("`pam-recover app-password` is not built")
     r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
                      json_out=True)
     check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
