@@ -926,20 +926,30 @@ def t_app_last_used(e):
     check(last_used() is not None, "a successful login did not stamp last_used")
 
 
+def compiled_helper_path(e):
+    """The helper path compiled into the module (the module runs it by that path only)."""
+    with open(e.module, "rb") as f:
+        found = re.findall(rb"(/[A-Za-z0-9_./-]+/pam-recover)\0", f.read())
+    if not found:
+        raise AssertionError("no helper path in the module")
+    return found[0].decode()
+
+
 def helper_in_place(e):
-    """The module without root runs the helper at its compiled-in path (/usr/sbin/pam-recover)
+    """The module without root runs the helper at its compiled-in path (/usr/bin/pam-recover)
     with the compiled-in config: in this namespace only, an overlay on that directory holds the
     built helper, and /etc/security/pam_recover.conf is the test configuration."""
-    target = "/usr/sbin/pam-recover"
+    target = compiled_helper_path(e)
+    bindir = os.path.dirname(target)
     if not getattr(e, "helper_placed", False):
-        ovl = os.path.join(e.tmp, "sbin-ovl")
+        ovl = os.path.join(e.tmp, "bin-ovl")
         os.makedirs(ovl, exist_ok=True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", ovl], check=True)
         for d in ("upper", "work"):
             os.makedirs(os.path.join(ovl, d))
         subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        f"lowerdir=/usr/sbin,upperdir={ovl}/upper,workdir={ovl}/work",
-                        "/usr/sbin"], check=True)
+                        f"lowerdir={bindir},upperdir={ovl}/upper,workdir={ovl}/work",
+                        bindir], check=True)
         shutil.copyfile(e.helper, target)
         os.chmod(target, 0o4755)
         os.makedirs("/etc/security", exist_ok=True)
