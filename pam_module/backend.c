@@ -1,4 +1,4 @@
-/* The module's two back ends: direct store access as root, or `pam-recover check`. */
+/* The module's two back ends: direct store access as root, or pam-recover-check. */
 #include "backend.h"
 
 #include <string.h>
@@ -10,6 +10,30 @@
 #include "check_proto.h"
 #include "helper_call.h"
 #include "login.h"
+
+int backend_config(pam_handle_t *pamh, struct cfg *c, int argc, const char **argv,
+		   const char *service, char *err, size_t errlen)
+{
+	char text[CHECK_CONFIG_MAX + 1];
+	size_t len = 0;
+	int r;
+
+	if (geteuid() == 0)
+		return cfg_load_module(c, argc, argv, err, errlen);
+	/* Without root the file (0600 root) is not ours to read: its part comes from the back
+	 * end, which reads the system file, so both decide on the same configuration. */
+	r = helper_call_out(pamh, CHECK_MODE_CONFIG, "", service, "", text, sizeof(text), &len);
+	if (r != LOGIN_OK) {
+		if (rc_snprintf(err, errlen, "%s could not tell the configuration (see its own log "
+					     "lines; `pam-recover admin doctor`)",
+				RC_CHECK_PATH) < 0 &&
+		    errlen > 0)
+			err[0] = '\0';
+		memset(c, 0, sizeof(*c));
+		return -1;
+	}
+	return cfg_load_module_text(c, argc, argv, text, len, err, errlen);
+}
 
 int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b)
 {

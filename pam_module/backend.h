@@ -15,6 +15,15 @@ struct backend {
 	struct seal_key key;
 };
 
+/*
+ * The configuration: as root cfg_load_module (file and arguments); without root the file's
+ * part from pam-recover-check (mode config: the keys of CHECK_CONFIG_KEYS, the rest stays at
+ * the defaults and is the back end's business) and the arguments over it. 0, or -1 with
+ * err and `c` freed, as cfg_load_module.
+ */
+int backend_config(pam_handle_t *pamh, struct cfg *c, int argc, const char **argv,
+		   const char *service, char *err, size_t errlen);
+
 /* PAM_SUCCESS, or PAM_AUTHINFO_UNAVAIL with a syslog line saying why. */
 int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b);
 void backend_close(struct backend *b);

@@ -307,8 +307,12 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	int r = PAM_AUTHINFO_UNAVAIL, opened = 0;
 
 	memset(&b, 0, sizeof(b));
-	/* cfg_load_module initialises c itself (defaults, file, arguments, validation). */
-	if (cfg_load_module(&c, argc, argv, err, sizeof(err)) != 0) {
+	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
+	    service == NULL)
+		service = "";
+	/* backend_config initialises c itself (defaults, file or what the back end says of it,
+	 * arguments, validation). */
+	if (backend_config(pamh, &c, argc, argv, service, err, sizeof(err)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "configuration error, refusing: %s", err);
 		goto out;
 	}
@@ -329,9 +333,6 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		goto out;
 	}
 	user = canon;
-	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
-	    service == NULL)
-		service = "";
 	r = backend_open(pamh, &c, &b);
 	if (r != PAM_SUCCESS)
 		goto out;
