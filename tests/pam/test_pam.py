@@ -282,15 +282,19 @@ class Env:
         return cmd + ["--", service, user if user is not None else "-"] + list(answers)
 
     def private_tmp(self):
-        """A prefix that runs a command with a /tmp of its own (a tmpfs, this test's directory
-        bound into it at the same path): pam_wrapper picks its directory from a handful of
-        fixed /tmp/pam.N names and cannot, without root, take one that a root run left. The
-        set-up runs with an empty environment (pam_wrapper in every one of its commands would
-        take such directories too); the command gets the wrappers again through env."""
+        """A prefix that runs a command with a /tmp of its own: a tmpfs into which what the
+        run needs from /tmp (this test's directory, the build when it is there) is bound at
+        the same path. pam_wrapper picks its directory from a handful of fixed /tmp/pam.N
+        names and cannot, without root, take one that a root run left. The set-up runs with
+        an empty environment (pam_wrapper in every one of its commands would take such
+        directories too); the command gets the wrappers again through env."""
+        keep = sorted({"/tmp/" + p.split("/")[2] for p in (self.tmp, self.build)
+                       if p.startswith("/tmp/")})
         script = ('set -e; n=$(mktemp -d "$T/ptmp.XXXXXX"); '
-                  'mount -t tmpfs -o mode=1777 tmpfs "$n"; mkdir -p "$n/${T#/tmp/}"; '
-                  'mount --bind "$T" "$n/${T#/tmp/}"; mount --move "$n" /tmp; exec "$@"')
-        check(self.tmp.startswith("/tmp/"), f"the test directory {self.tmp} is not in /tmp")
+                  'mount -t tmpfs -o mode=1777 tmpfs "$n"; '
+                  'for f in ' + " ".join(keep) + '; do '
+                  '  mkdir "$n/${f#/tmp/}"; mount --bind "$f" "$n/${f#/tmp/}"; '
+                  'done; mount --move "$n" /tmp; exec "$@"')
         return ["unshare", "-m", "--propagation", "private", "env", "-i", f"T={self.tmp}",
                 "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "sh", "-c", script, "sh"]
 
