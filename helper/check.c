@@ -5,7 +5,8 @@
  *   argv {"pam-recover", "check", NULL}, empty environment, stdin a pipe (never a tty),
  *   request "MODE\nUSER\nSERVICE\nINPUT\n", at most 1024 bytes, INPUT at most 512, no NUL.
  *   MODE: enrolled (INPUT empty) | code | app | split (INPUT 8 digits or empty; read-only)
- *   | config (USER and INPUT empty; read-only, prints the module's keys).
+ *   | config (INPUT empty; prints the module's keys; with a USER, then answers as
+ *   enrolled).
  *   Exit status: enum login_result (0..8), 9 permission denied, 10 malformed request.
  *
  * The same code runs as the verb `pam-recover check` and as pam-recover-check, the lean
@@ -40,6 +41,7 @@ enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT, MODE_CONFIG };
 
 struct request {
 	int mode;
+	int read_only; /* config with a user: checked against the rate limit, not counted */
 	const char *mode_name;
 	char *user; /* made canonical in place (user_name_case) once the config is loaded */
 	const char *service;
@@ -53,9 +55,10 @@ static const char check_help[] =
 	"from a pipe on standard input (a terminal is refused):\n"
 	"  MODE\\nUSER\\nSERVICE\\nINPUT\\n   (at most 1024 bytes, INPUT at most 512, no NUL)\n"
 	"MODE is `enrolled` (INPUT empty), `code`, `app` or `split` (INPUT the last 8 digits\n"
-	"of the field, or empty). `config` (USER and INPUT empty) prints the keys the module\n"
-	"needs from the configuration. A caller other than root may ask only about its own\n"
-	"account. Nothing else is printed; the answer is the exit status:\n"
+	"of the field, or empty). `config` (INPUT empty) prints the keys the module needs\n"
+	"from the configuration, and with a USER then answers as `enrolled` does. A caller\n"
+	"other than root may ask only about its own account. Nothing else is printed; the\n"
+	"answer is the exit status:\n"
 	"  0 ok, 1 ok (backup code), 2 wrong, 3 replayed code, 4 locked, 5 not enrolled,\n"
 	"  6 error, 7 ok (app password), 8 not an app password, 9 permission denied,\n"
 	"  10 malformed request.\n"
@@ -141,12 +144,12 @@ static int parse_request(char *buf, struct request *rq, const char **why)
 	rq->user = line[1];
 	rq->service = line[2];
 	rq->input = line[3];
-	if (rq->mode == MODE_CONFIG) {
+	if (rq->mode == MODE_CONFIG && rq->input[0] != '\0') {
+		*why = "input given with mode config";
+		return -1;
+	}
+	if (rq->mode == MODE_CONFIG && rq->user[0] == '\0') {
 		/* About no user: the same answer for every caller. */
-		if (rq->user[0] != '\0' || rq->input[0] != '\0') {
-			*why = "mode config takes no user and no input";
-			return -1;
-		}
 		if (!service_ok(rq->service)) {
 			*why = "bad service name";
 			return -1;
@@ -221,8 +224,9 @@ static int split_candidates(const char *in, char a[CHECK_CAND_MAX], char b[CHECK
 }
 
 /* Per real uid: a local user cannot hammer its own account (or the store) through us; once
- * over the limit, its requests write nothing at all. */
-static int rate_limited(struct store *s, uid_t ruid, int64_t now)
+ * over the limit, its requests write nothing at all. `count` 0: only look (a read-only
+ * request is refused over the limit but not counted, so it writes nothing either). */
+static int rate_limited(struct store *s, uid_t ruid, int64_t now, int count_it)
 {
 	char key[64];
 	int count = 0;
@@ -231,6 +235,11 @@ static int rate_limited(struct store *s, uid_t ruid, int64_t now)
 		return 0;
 	if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)ruid) < 0)
 		return -1;
+	if (!count_it) {
+		if (store_counter_get(s, key, now, CHECK_RATE_WINDOW, &count) != STORE_OK)
+			return -1;
+		return count >= CHECK_RATE_MAX ? 1 : 0;
+	}
 	return hx_counter_take(s, key, now, CHECK_RATE_WINDOW, CHECK_RATE_MAX, &count);
 }
 
@@ -313,7 +322,7 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 		*reason = "liboath initialisation failed";
 		goto out;
 	}
-	switch (rate_limited(s, h->ruid, now)) {
+	switch (rate_limited(s, h->ruid, now, !rq->read_only)) {
 	case 0:
 		break;
 	case 1:
@@ -428,7 +437,7 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 	if (parse_request(buf, &rq, &why) != 0)
 		goto malformed;
 
-	if (rq.mode == MODE_CONFIG) {
+	if (rq.mode == MODE_CONFIG && rq.user[0] == '\0') {
 		r = send_config(h);
 		if (r != LOGIN_OK)
 			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
@@ -445,6 +454,17 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 		}
 	}
 
+	/* config with a user: the keys, then the answer of `enrolled` (one exec for both, the
+	 * first question of every login). */
+	if (rq.mode == MODE_CONFIG) {
+		r = send_config(h);
+		if (r != LOGIN_OK) {
+			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
+			goto out;
+		}
+		rq.mode = MODE_ENROLLED;
+		rq.read_only = 1;
+	}
 	/* The decision writes state (step, failures, counters): no tty signal in the middle. */
 	sigset_t old;
 	int blocked = harden_block_tty_signals(&old) == 0;

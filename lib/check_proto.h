@@ -11,11 +11,14 @@
  *   code      one code, or "DDDDDD DDDDDDDD"    login_verify_codes (one attempt)
  *   app       the typed string                 LOGIN_OK_APP or LOGIN_NO_APP
  *   split     the field's last 8 digits, or "" how split_pass cuts the field (below)
- *   config    USER and INPUT empty             LOGIN_OK, and on standard output the keys
- *                                              of CHECK_CONFIG_KEYS as the system
+ *   config    INPUT empty, USER empty or not  on standard output the keys of
+ *                                              CHECK_CONFIG_KEYS as the system
  *                                              configuration sets them ("key = value"
- *                                              lines, cfg_dump's form), at most
- *                                              CHECK_CONFIG_MAX bytes
+ *                                              lines, cfg_dump's form, at most
+ *                                              CHECK_CONFIG_MAX bytes); then LOGIN_OK
+ *                                              without USER, or the answer of `enrolled`
+ *                                              for USER (one exec for a login's first
+ *                                              two questions)
  *
  * Mode `config` is how a module without root gets the part of the configuration it needs
  * (the file is 0600 root): the keys below decide what the module asks and when it passes

@@ -49,9 +49,11 @@ static void child(int rfd, int wfd)
 	if (null < 0 || dup2(wfd >= 0 ? wfd : null, STDOUT_FILENO) < 0 ||
 	    dup2(null, STDERR_FILENO) < 0)
 		_exit(LOGIN_ERROR);
-	/* The helper closes everything above 2 itself; do it here too for older kernels. */
-	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
+	/* The back end closes everything above 2 itself; do it here too (one call where the
+	 * kernel has close_range, else one by one). */
+	if (close_range(3, ~0U, 0) != 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
 	execve(RC_CHECK_PATH, argv, envp);
 	_exit(LOGIN_ERROR);
 }
