@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -37,25 +38,36 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* rfd: the request; wfd: where its standard output goes (-1: /dev/null). */
-static void child(int rfd, int wfd)
+/* Start the back end: rfd its standard input (the request), wfd its standard output (-1:
+ * /dev/null), standard error /dev/null, nothing else open. posix_spawn rather than fork:
+ * the application's address space is not copied for an exec (a login pays for each). 0 or
+ * an errno value. */
+static int spawn(pid_t *pid, int rfd, int wfd)
 {
 	static char *const argv[] = {"pam-recover-check", NULL};
 	static char *const envp[] = {NULL};
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	int r;
 
-	if (rfd != STDIN_FILENO && dup2(rfd, STDIN_FILENO) < 0)
-		_exit(LOGIN_ERROR);
-	if (null < 0 || dup2(wfd >= 0 ? wfd : null, STDOUT_FILENO) < 0 ||
-	    dup2(null, STDERR_FILENO) < 0)
-		_exit(LOGIN_ERROR);
-	/* The back end closes everything above 2 itself; do it here too (one call where the
-	 * kernel has close_range, else one by one). */
-	if (close_range(3, ~0U, 0) != 0)
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
-	execve(RC_CHECK_PATH, argv, envp);
-	_exit(LOGIN_ERROR);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0)
+		return r;
+	r = posix_spawn_file_actions_adddup2(&fa, rfd, STDIN_FILENO);
+	if (r == 0)
+		r = wfd >= 0 ? posix_spawn_file_actions_adddup2(&fa, wfd, STDOUT_FILENO)
+			     : posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+								O_WRONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	/* The back end closes everything above 2 itself; do it here too. */
+	if (r == 0)
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+#endif
+	if (r == 0)
+		r = posix_spawn(pid, RC_CHECK_PATH, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	return r;
 }
 
 /* Read fd to its end into out (cap bytes, NUL-terminated); -1 if more came or on error. */
@@ -126,16 +138,11 @@ int helper_call_out(pam_handle_t *pamh, const char *mode, const char *user, cons
 		pam_syslog(pamh, LOG_ERR, "pipe: %m");
 		goto restore;
 	}
-	pid = fork();
-	if (pid < 0) {
-		pam_syslog(pamh, LOG_ERR, "fork: %m");
+	errno = spawn(&pid, pfd[0], ofd[1]);
+	if (errno != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot run %s: %m", RC_CHECK_PATH);
+		pid = -1;
 		goto restore;
-	}
-	if (pid == 0) {
-		close(pfd[1]);
-		if (ofd[0] >= 0)
-			close(ofd[0]);
-		child(pfd[0], ofd[1]);
 	}
 	close(pfd[0]);
 	pfd[0] = -1;
