@@ -20,6 +20,7 @@
 /* Where the build installs pam-recover-check (Makefile.am): no default, so that a build
  * that forgot it fails here instead of execing a path nothing installs. */
 #ifndef RC_CHECK_PATH
+/* cppcheck-suppress preprocessorErrorDirective ; the build always defines it */
 #error "RC_CHECK_PATH (the installed path of pam-recover-check) is not defined"
 #endif
 
