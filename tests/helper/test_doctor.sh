@@ -247,6 +247,11 @@ rm "$CDIR/pam-recover-check"
 expect 2 "the check back end is not installed" -- doctor
 contains "$T/out" "$CHECK_PATH: the check back end pam-recover-check is not installed there" \
 	"check back end missing: named"
+# --check-config: the configuration itself is fine (exit 0), but it says so too
+expect 0 "--check-config without the check back end" -- ns "$H" --config "$CONF" --check-config
+contains "$T/err" "$CHECK_PATH: the check back end pam-recover-check is not installed there" \
+	"--check-config: names the missing back end"
+contains "$T/out" "configuration OK" "--check-config: still OK"
 printf '#!/bin/sh\nexit 6\n' >"$CDIR/pam-recover-check"
 chmod 4755 "$CDIR/pam-recover-check"
 expect 2 "the check back end does not answer" -- doctor
