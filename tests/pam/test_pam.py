@@ -1025,14 +1025,28 @@ def t_nonroot_code(e):
     expect(e.drive(svc, u, [pw, wrong_code(s)], as_uid=uid), "PAM_AUTH_ERR", exact=False)
     step_margin(10)
     expect(e.drive(svc, u, [pw, totp(s, 30)], as_uid=uid), "PAM_SUCCESS", exact=False)
-    # the lock (deny = 5): four more wrong codes make five in a row, then the right code
-    # is refused, and a backup code still passes (and lifts the lock)
+    # the lock (deny = 5), on a user of its own: five wrong codes in a row, then the right
+    # (never used) code is refused, and a backup code still passes (and lifts the lock)
+    v, vid, vpassdb, vs, vbcs = nonroot_user(e)
+    vsvc = e.service([f"auth requisite {e.matrix} passdb={vpassdb}",
+                      f"auth required {e.module}"])
+    vpw = e.password(v)
     for _ in range(5):
-        expect(e.drive(svc, u, [pw, wrong_code(s)], as_uid=uid), "PAM_AUTH_ERR", exact=False)
-    step_margin(10)
-    expect(e.drive(svc, u, [pw, totp(s, 60)], as_uid=uid), "PAM_AUTH_ERR", exact=False)
-    expect(e.drive(svc, u, [pw, bcs[0]], as_uid=uid), "PAM_SUCCESS", exact=False)
-    expect(e.drive(svc, u, [pw, bcs[0]], as_uid=uid), "PAM_AUTH_ERR", exact=False)  # used
+        expect(e.drive(vsvc, v, [vpw, wrong_code(vs)], as_uid=vid), "PAM_AUTH_ERR",
+               exact=False)
+    r = e.drive(vsvc, v, [vpw, totp(vs)], as_uid=vid)
+    expect(r, "PAM_AUTH_ERR", exact=False)
+    check(any("Too many wrong codes" in m for m in r.errors), "no lock message: " + r.describe())
+    expect(e.drive(vsvc, v, [vpw, vbcs[0]], as_uid=vid), "PAM_SUCCESS", exact=False)
+    expect(e.drive(vsvc, v, [vpw, vbcs[0]], as_uid=vid), "PAM_AUTH_ERR", exact=False)  # used
+    # with nullok on the line the back end says "enrolled" with the configuration: an
+    # enrolled user is still asked for a code, and a used code is still refused
+    w, wid, wpassdb, ws, _ = nonroot_user(e)
+    wsvc = e.service([f"auth requisite {e.matrix} passdb={wpassdb}",
+                      f"auth required {e.module} nullok"])
+    code = totp(ws)
+    expect(e.drive(wsvc, w, [e.password(w), code], as_uid=wid), "PAM_SUCCESS", exact=False)
+    expect(e.drive(wsvc, w, [e.password(w), code], as_uid=wid), "PAM_AUTH_ERR", exact=False)
 
 
 @case("nonroot_installed_layout_nullok_from_the_file_and_as_argument")
