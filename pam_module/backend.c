@@ -29,6 +29,10 @@ int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int arg
 	if (user != NULL && (r == LOGIN_OK || r == LOGIN_NOT_ENROLLED)) {
 		b->enrolled = r;
 		r = LOGIN_OK;
+	} else if (user != NULL && r == LOGIN_LOCKED) {
+		/* Over the rate limit: the keys came, the question was refused; the later
+		 * requests get the same answer, and the user is told so at the prompt. */
+		r = LOGIN_OK;
 	}
 	if (r != LOGIN_OK) {
 		if (rc_snprintf(err, errlen, "%s could not tell the configuration (see its own log "
