@@ -1,4 +1,4 @@
-/* The module's two back ends: direct store access as root, or `pam-recover check`. */
+/* The module's two back ends: direct store access as root, or pam-recover-check. */
 #include "backend.h"
 
 #include <string.h>
@@ -11,15 +11,54 @@
 #include "helper_call.h"
 #include "login.h"
 
+int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int argc,
+		   const char **argv, const char *user, const char *service, char *err,
+		   size_t errlen)
+{
+	char text[CHECK_CONFIG_MAX + 1];
+	size_t len = 0;
+	int r;
+
+	b->enrolled = -1;
+	if (geteuid() == 0)
+		return cfg_load_module(c, argc, argv, err, errlen);
+	/* Without root the file (0600 root) is not ours to read: its part comes from the back
+	 * end, which reads the system file, so both decide on the same configuration. */
+	r = helper_call_out(pamh, CHECK_MODE_CONFIG, user != NULL ? user : "", service, "", text,
+			    sizeof(text), &len);
+	if (user != NULL && (r == LOGIN_OK || r == LOGIN_NOT_ENROLLED)) {
+		b->enrolled = r;
+		r = LOGIN_OK;
+	} else if (user != NULL && r == LOGIN_LOCKED) {
+		/* Over the rate limit: the keys came, the question was refused; the later
+		 * requests get the same answer, and the user is told so at the prompt. */
+		r = LOGIN_OK;
+	}
+	if (r != LOGIN_OK) {
+		if (rc_snprintf(err, errlen, "%s could not tell the configuration (see its own log "
+					     "lines; `pam-recover admin doctor`)",
+				RC_CHECK_PATH) < 0 &&
+		    errlen > 0)
+			err[0] = '\0';
+		RC_WIPE_ARRAY(text);
+		memset(c, 0, sizeof(*c));
+		return -1;
+	}
+	r = cfg_load_module_text(c, argc, argv, text, len, err, errlen);
+	RC_WIPE_ARRAY(text);
+	return r;
+}
+
 int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b)
 {
 	char err[512];
 
-	memset(b, 0, sizeof(*b));
+	b->store = NULL;
 	if (geteuid() != 0) {
-		b->via_helper = 1;
+		b->via_helper = 1; /* b->enrolled stays as backend_config left it */
 		return PAM_SUCCESS;
 	}
+	b->enrolled = -1;
 	if (seal_key_load(c->key_file, &b->key, err, sizeof(err)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot use the key: %s", err);
 		return PAM_AUTHINFO_UNAVAIL;
@@ -45,6 +84,8 @@ int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 {
 	int r;
 
+	if (b->via_helper && b->enrolled >= 0)
+		return b->enrolled; /* asked with the configuration, in the same exec */
 	if (b->via_helper)
 		return helper_call(pamh, CHECK_MODE_ENROLLED, user, service, "");
 	r = login_enrolled(b->store, user);
