@@ -98,6 +98,13 @@ class Env:
         self.matrix = os.path.join(self.pwdir, "pam_matrix.so")
         self.chatty = os.path.join(self.pwdir, "pam_chatty.so")
         self.tmp = os.environ["PAMTEST_TMP"]
+        # The module as callers without root load it: the build tree may sit where they
+        # cannot reach it (a clone in /root), so every case loads a copy from the sandbox.
+        built = self.module
+        self.module = os.path.join(self.tmp, "pam_recover.so")
+        if not os.path.exists(self.module):
+            shutil.copy2(built, self.module)
+            os.chmod(self.module, 0o755)
         self.svc = os.path.join(self.tmp, "svc")
         self.passdb = os.path.join(self.tmp, "passdb")
         self.state = os.path.join(self.tmp, "state")
