@@ -392,9 +392,11 @@ def inner(user, password, prefix):
         if sanitizer_build(W.helper):
             raise SystemExit(77)  # see test_setuid.py: pam_unix and ASan in a setuid program
         write(os.path.join(pamd_copy, "pam-recover"), service, 0o644)
+        # the sender first: its overlay may cover a parent of etcsec (a distcheck prefix),
+        # and an overlay made later would hide the binds below
+        place_sender(W.helper, W.sb.tmp)
         for src, dst in ((sec_copy, etcsec), (pamd_copy, "/etc/pam.d")):
             subprocess.run(["mount", "--bind", src, dst], check=True)
-        place_sender(W.helper, W.sb.tmp)
         os.chmod(W.sb.tmp, 0o711)
         run_cases("helper-factor")
     except SystemExit as e:
