@@ -66,8 +66,13 @@ int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, 
 	if (has_prefix(cfg->store, SCHEME_SQLITE)) {
 		r = store_sqlite_open(cfg->store + strlen(SCHEME_SQLITE), flags, out, err, errlen);
 	} else if (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)) {
+#ifdef HAVE_LIBPQ
+		r = store_pg_open(cfg->store, flags, out, err, errlen);
+#else
 		store_put_err(err, errlen,
-			      "the PostgreSQL backend is not built yet (use store = sqlite:/PATH)");
+			      "this pam_recover was built without the PostgreSQL backend "
+			      "(configure --with-postgresql; use store = sqlite:/PATH)");
+#endif
 	} else {
 		/* The value is not echoed: a mistyped URI may carry a password. */
 		store_put_err(err, errlen,
@@ -94,8 +99,15 @@ int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, c
 		return STORE_ERR;
 	}
 	*have = *want = 0;
+#ifdef HAVE_LIBPQ
+	if (cfg != NULL && cfg->store != NULL &&
+	    (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)))
+		return store_pg_peek_uri(cfg->store, have, want, err, errlen) == 0 ? STORE_OK
+										     : STORE_ERR;
+#endif
 	if (cfg == NULL || cfg->store == NULL || !has_prefix(cfg->store, SCHEME_SQLITE)) {
-		store_put_err(err, errlen, "only an sqlite: store has a schema version to read");
+		store_put_err(err, errlen, "only an sqlite: or postgresql:// store has a schema "
+					   "version to read");
 		return STORE_ERR;
 	}
 	return store_sqlite_peek(cfg->store + strlen(SCHEME_SQLITE), have, want, err, errlen) == 0
@@ -110,6 +122,13 @@ void store_close(struct store *s)
 	if (s->in_tx)
 		s->ops->rollback(s);
 	s->ops->close(s);
+}
+
+int store_alive(struct store *s)
+{
+	if (s == NULL || s->in_tx)
+		return 0;
+	return s->ops->alive == NULL || s->ops->alive(s);
 }
 
 const char *store_errmsg(struct store *s)

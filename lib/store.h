@@ -52,6 +52,9 @@ void store_close(struct store *s);
  * with a reason in err (missing, unsafe owner or mode, another program's database). */
 int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, char *err,
 		      size_t errlen) RC_MUST_CHECK;
+/* 1 when `s` can serve another login as it is (no transaction open; a server backend still
+ * connected), 0 when it must be closed and opened again. */
+int store_alive(struct store *s);
 /* The last backend error as text (never contains secrets). */
 const char *store_errmsg(struct store *s);
 

@@ -100,6 +100,10 @@ struct store_ops {
 	int (*keycheck_get)(struct store *s, unsigned char *sealed, size_t cap, size_t *len);
 	int (*keycheck_put)(struct store *s, const unsigned char *sealed, size_t len,
 			    int64_t created);
+
+	/* Optional: 1 when the connection is still usable (a server backend: connected, no
+	 * transaction open), 0 when it must be reopened. NULL: always usable. */
+	int (*alive)(struct store *s);
 };
 
 struct store {
@@ -129,5 +133,14 @@ int store_sqlite_open(const char *path, int flags, struct store **out, char *err
 /* store_schema_peek for sqlite (store_sqlite_schema.c). */
 int store_sqlite_peek(const char *path, long long *have, long long *want, char *err,
 		      size_t errlen) RC_MUST_CHECK;
+
+#ifdef HAVE_LIBPQ
+/* The PostgreSQL backend (store_pg.c); `uri` is cfg->store whole. */
+int store_pg_open(const char *uri, int flags, struct store **out, char *err, size_t errlen)
+	RC_MUST_CHECK;
+/* store_schema_peek for postgresql. 0, or -1 with a message. */
+int store_pg_peek_uri(const char *uri, long long *have, long long *want, char *err,
+		      size_t errlen) RC_MUST_CHECK;
+#endif
 
 #endif
