@@ -4,7 +4,8 @@
  * pipe barrier). Exactly one must win, every round. Then the same barrier for store_fail()
  * and store_counter_hit(): no increment may be lost.
  *
- * usage: store_race [-n PROCESSES] [-r ROUNDS] [-k HITS_PER_PROCESS]
+ * usage: store_race [-n PROCESSES] [-r ROUNDS] [-k HITS_PER_PROCESS] [-s STORE]
+ * -s: race on STORE (an empty postgresql:// database, say) instead of a new SQLite file.
  * Exit status: 0 all rounds correct, 1 a wrong result, 2 a setup error, 77 skipped (not root).
  */
 #define _XOPEN_SOURCE 700
@@ -199,18 +200,24 @@ static int parse(const char *s, int min, int max, int *out)
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/store_race.XXXXXX", spec[128], err[256];
+	char dir[] = "/tmp/store_race.XXXXXX", spec[512], err[256];
+	const char *given = NULL;
 	struct store *s = NULL;
 	struct store_login_state ls;
 	int procs = 8, rounds = 100, hits = 50, opt, rc = 2, bad = 0;
 	int won, lost, errors, tot_won = 0, tot_lost = 0, tot_err = 0, count = 0;
 
-	while ((opt = getopt(argc, argv, "n:r:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:k:s:")) != -1) {
+		if (opt == 's' && strlen(optarg) < sizeof(spec)) {
+			given = optarg;
+			continue;
+		}
 		if ((opt == 'n' && parse(optarg, 2, MAX_PROCS, &procs) == 0) ||
 		    (opt == 'r' && parse(optarg, 1, 100000, &rounds) == 0) ||
 		    (opt == 'k' && parse(optarg, 1, STORE_COUNTER_CAP, &hits) == 0))
 			continue;
-		fprintf(stderr, "usage: store_race [-n 2..%d] [-r ROUNDS] [-k HITS]\n", MAX_PROCS);
+		fprintf(stderr, "usage: store_race [-n 2..%d] [-r ROUNDS] [-k HITS] [-s STORE]\n",
+			MAX_PROCS);
 		return 2;
 	}
 	if (procs * hits > STORE_COUNTER_CAP) { /* the counter check needs an exact count */
@@ -225,7 +232,10 @@ int main(int argc, char **argv)
 		perror("store_race: mkdtemp");
 		return 2;
 	}
-	snprintf(spec, sizeof(spec), "sqlite:%s/db/state.db", dir);
+	if (given != NULL)
+		snprintf(spec, sizeof(spec), "%s", given);
+	else
+		snprintf(spec, sizeof(spec), "sqlite:%s/db/state.db", dir);
 	g_cfg.store = spec;
 	if (store_open(&g_cfg, STORE_CREATE, &s, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "store_race: %s\n", err);
