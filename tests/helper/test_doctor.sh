@@ -35,7 +35,11 @@ HDIR="$T/helper-dir"   # mounted over dirname(HELPER_PATH) in the namespace
 mkdir -p "$HDIR" "$T/etc-ssh/sshd_config.d"
 install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
 # accounts: root (enrolled below) and system accounts without a login shell
-PASSWD="$T/passwd"
+# The accounts live in ETCTOP/passwd, laid over /etc as a read-only overlay in the namespace:
+# a file bound over /etc/passwd would be unmounted when useradd elsewhere renames the file.
+ETCTOP="$T/etc-top"
+mkdir -p "$ETCTOP"
+PASSWD="$ETCTOP/passwd"
 accounts() { # [EXTRA-LINES]
 	printf '%s\n' 'root:x:0:0:root:/root:/bin/bash' \
 		'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin' \
@@ -48,7 +52,7 @@ accounts
 # so the rest of that directory (mount, the shell's tools) stays where it is.
 ns() {
 	unshare -m --propagation private /bin/sh -c '
-		mount --bind "$1" /etc/passwd &&
+		mount -t overlay overlay -o "lowerdir=$(dirname "$1"):/etc" /etc &&
 			mount -t overlay overlay -o "lowerdir=$2:$3" "$3" &&
 			mount --bind "$4" /etc/ssh || exit 70
 		shift 4

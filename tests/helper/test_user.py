@@ -641,14 +641,18 @@ def t_admin_list_all():
     sb = sandbox()
     virt = sb.new_user()
     sb.enable_json(virt)
-    passwd = os.path.join(sb.tmp, "passwd-list")
+    # laid over /etc as a read-only overlay: a file bound over /etc/passwd would be unmounted
+    # when a useradd elsewhere renames the host's file
+    etc_top = os.path.join(sb.tmp, "etc-top")
+    os.makedirs(etc_top, exist_ok=True)
+    passwd = os.path.join(etc_top, "passwd")
     write(passwd, "root:x:0:0:root:/root:/bin/bash\n"
           "lsalice:x:61001:61001::/nonexistent:/bin/bash\n"
           "lsbob:x:61002:61002::/nonexistent:/bin/sh\n"
           "lsdaemon:x:61003:61003::/nonexistent:/usr/sbin/nologin\n"
           "lsfalse:x:61004:61004::/nonexistent:/bin/false\n", 0o644)
     h = " ".join(sb.cmd([]))
-    script = (f"mount --bind {passwd} /etc/passwd && "
+    script = (f"mount -t overlay overlay -o lowerdir={etc_top}:/etc /etc && "
               f"{h} admin enrol lsalice >/dev/null && "
               f"{h} admin set-contact lsalice email lsalice@mail.example >/dev/null && "
               f"{h} admin list --all && echo ==== && {h} --json admin list --all")
