@@ -729,3 +729,93 @@ int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len,
 		return store_set_err(s, "keycheck_put: empty or too long");
 	return norm(s->ops->keycheck_put(s, sealed, len, created));
 }
+
+/* ---- copying a whole store ---- */
+
+/* clang-format off */
+const struct store_table store_tables[] = {
+	{"totp", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL},
+	{"totp_pending", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL},
+	{"login_state", "username, last_step, failures, locked_until", "tiii", NULL},
+	{"backup_codes", "username, hash, used_at", "tbi", NULL},
+	{"app_passwords", "username, name, services, hash, created, last_used", "tttbii", NULL},
+	{"contacts", "username, kind, sealed, verified, updated", "tibii", NULL},
+	{"questions", "username, question, answer_hash, updated", "ttti", NULL},
+	{"tokens", "username, channel, purpose, hash, expires, attempts, used", "tttbiii", NULL},
+	{"counters", "key, time", "ti", NULL},
+	{"audit", "time, username, ruid, event, method, detail", "itittt", "id"},
+	{"key_check", "id, sealed, created", "ibi", NULL},
+};
+/* clang-format on */
+const size_t store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);
+
+int store_table_sql(const struct store_table *t, int what, char p, char *buf, size_t n)
+{
+	size_t used;
+	int k;
+
+	switch (what) {
+	case STORE_SQL_SELECT:
+		k = snprintf(buf, n, "SELECT %s FROM %s%s%s", t->cols, t->name,
+			     t->order ? " ORDER BY " : "", t->order ? t->order : "");
+		break;
+	case STORE_SQL_COUNT:
+		k = snprintf(buf, n, "SELECT count(*) FROM %s", t->name);
+		break;
+	default:
+		k = snprintf(buf, n, "INSERT INTO %s (%s) VALUES (", t->name, t->cols);
+		for (size_t i = 0; k > 0 && (size_t)k < n && t->types[i] != '\0'; i++) {
+			used = (size_t)k;
+			k += snprintf(buf + used, n - used, "%s%c%zu", i ? ", " : "", p, i + 1);
+		}
+		if (k > 0 && (size_t)k < n)
+			k += snprintf(buf + k, n - (size_t)k, ")");
+		break;
+	}
+	return k > 0 && (size_t)k < n ? 0 : -1;
+}
+
+static int chk_table(struct store *s, size_t t)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (t >= store_n_tables)
+		return store_set_err(s, "no such table");
+	if (s->ops->table_rows == NULL || s->ops->table_put == NULL || s->ops->table_count == NULL)
+		return store_set_err(s, "the %s backend cannot copy tables", s->ops->name);
+	return STORE_OK;
+}
+
+int store_table_rows(struct store *s, size_t t, int (*cb)(void *ctx, const struct store_val *v),
+		     void *ctx)
+{
+	int r = chk_table(s, t);
+
+	if (r != STORE_OK)
+		return r;
+	if (cb == NULL)
+		return store_set_err(s, "store_table_rows: no callback");
+	return norm(s->ops->table_rows(s, &store_tables[t], cb, ctx));
+}
+
+int store_table_put(struct store *s, size_t t, const struct store_val *v)
+{
+	int r = chk_table(s, t);
+
+	if (r != STORE_OK)
+		return r;
+	if (v == NULL)
+		return store_set_err(s, "store_table_put: no values");
+	return norm(s->ops->table_put(s, &store_tables[t], v));
+}
+
+int store_table_count(struct store *s, size_t t, long long *n)
+{
+	int r = chk_table(s, t);
+
+	if (r != STORE_OK)
+		return r;
+	if (n == NULL)
+		return store_set_err(s, "store_table_count: no place for the result");
+	return norm(s->ops->table_count(s, &store_tables[t], n));
+}

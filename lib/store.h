@@ -244,6 +244,34 @@ int store_keycheck_get(struct store *s, unsigned char *sealed, size_t cap, size_
 int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len, int64_t created)
 	RC_MUST_CHECK;
 
+/* ---- copying a whole store (admin copy-store): every table, row by row ---- */
+/* One column value: integers in i, text and bytes in (p, len); null for SQL NULL. */
+struct store_val {
+	int null;
+	int64_t i;
+	const void *p;
+	size_t len;
+};
+/* Every table of the schema, in the order they are copied. A migration that adds a table
+ * adds it here, with its columns (types: one letter each, i integer, t text, b bytes).
+ * `order`: the column that keeps rows in order (audit's id, not copied), or NULL. */
+struct store_table {
+	const char *name;
+	const char *cols;
+	const char *types;
+	const char *order;
+};
+#define STORE_TABLE_COLS_MAX 8
+extern const struct store_table store_tables[];
+extern const size_t store_n_tables;
+/* Every row of table t (index into store_tables), to cb with one value per column; the
+ * values live until cb returns. cb may not call the store; non-zero stops. */
+int store_table_rows(struct store *s, size_t t, int (*cb)(void *ctx, const struct store_val *v),
+		     void *ctx) RC_MUST_CHECK;
+/* Insert one row as read by store_table_rows (another store's). */
+int store_table_put(struct store *s, size_t t, const struct store_val *v) RC_MUST_CHECK;
+int store_table_count(struct store *s, size_t t, long long *n) RC_MUST_CHECK;
+
 /* Remove everything about a user (admin); audit events stay. STORE_NOTFOUND if there was
  * nothing. */
 int store_user_purge(struct store *s, const char *user) RC_MUST_CHECK;

@@ -101,6 +101,12 @@ struct store_ops {
 	int (*keycheck_put)(struct store *s, const unsigned char *sealed, size_t len,
 			    int64_t created);
 
+	/* admin copy-store: SQL built from the constant store_tables[] only. */
+	int (*table_rows)(struct store *s, const struct store_table *t,
+			  int (*cb)(void *ctx, const struct store_val *v), void *ctx);
+	int (*table_put)(struct store *s, const struct store_table *t, const struct store_val *v);
+	int (*table_count)(struct store *s, const struct store_table *t, long long *n);
+
 	/* Optional: 1 when the connection is still usable (a server backend: connected, no
 	 * transaction open), 0 when it must be reopened. NULL: always usable. */
 	int (*alive)(struct store *s);
@@ -112,6 +118,13 @@ struct store {
 	int in_tx;     /* inside store_begin()..store_commit()/store_rollback() */
 	int name_case; /* cfg->user_name_case (enum rc_name_case), set by store_open */
 };
+
+/* The SQL of store_tables[] for a backend: "SELECT cols FROM name [ORDER BY order]",
+ * "INSERT INTO name (cols) VALUES (<p>1, ...)" with <p> '?' or '$', "SELECT count(*) ...".
+ * 0, or -1 when buf is too small. */
+int store_table_sql(const struct store_table *t, int what, char p, char *buf, size_t n)
+	RC_MUST_CHECK;
+enum { STORE_SQL_SELECT, STORE_SQL_INSERT, STORE_SQL_COUNT };
 
 /* Set s->err (printf style). Returns STORE_ERR for `return store_set_err(...)`. */
 int store_set_err(struct store *s, const char *fmt, ...) RC_PRINTF(2, 3);

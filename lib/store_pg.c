@@ -1367,6 +1367,117 @@ static int pg_keycheck_put(struct store *s, const unsigned char *sealed, size_t 
 	return r == STORE_OK && n == 0 ? STORE_CONFLICT : r;
 }
 
+/* ---- copying whole tables (admin copy-store) ---- */
+
+static PGresult *ex_sql(struct pgs *q, const char *sql, const struct pp *p, const char *types,
+		       const char *what)
+{
+	Oid oids[PP_MAX];
+	PGresult *res;
+	ExecStatusType st;
+
+	if (q->base.in_tx && PQtransactionStatus(q->c) == PQTRANS_INERROR) {
+		store_set_err(&q->base, "%s: the transaction was aborted by an earlier error; "
+					"nothing was written (roll back)",
+			      what);
+		return NULL;
+	}
+	for (int i = 0; p != NULL && i < p->n; i++)
+		oids[i] = types[i] == 't' ? OID_TEXT : types[i] == 'b' ? OID_BYTEA : OID_INT8;
+	res = PQexecParams(q->c, sql, p != NULL ? p->n : 0, p != NULL ? oids : NULL,
+			   p != NULL ? p->v : NULL,
+			   p != NULL ? p->len : NULL, p != NULL ? p->fmt : NULL, 1);
+	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	dberr(q, res, what);
+	PQclear(res);
+	return NULL;
+}
+
+static int pg_table_rows(struct store *s, const struct store_table *t,
+			 int (*cb)(void *ctx, const struct store_val *v), void *ctx)
+{
+	struct pgs *q = PG(s);
+	struct store_val v[STORE_TABLE_COLS_MAX];
+	PGresult *res;
+	char sql[512];
+	size_t n = strlen(t->types);
+	int r = STORE_OK;
+
+	if (n > STORE_TABLE_COLS_MAX || store_table_sql(t, STORE_SQL_SELECT, '$', sql, sizeof(sql)))
+		return store_set_err(s, "table_rows: %s: bad table description", t->name);
+	res = ex_sql(q, sql, NULL, NULL, "table_rows");
+	if (res == NULL)
+		return STORE_ERR;
+	for (int row = 0; r == STORE_OK && row < PQntuples(res); row++) {
+		memset(v, 0, sizeof(v));
+		for (size_t i = 0; r == STORE_OK && i < n; i++) {
+			v[i].null = PQgetisnull(res, row, (int)i);
+			if (v[i].null)
+				continue;
+			if (t->types[i] == 'i') {
+				r = col_i64(q, res, row, (int)i, &v[i].i, "table_rows");
+			} else {
+				v[i].p = PQgetvalue(res, row, (int)i);
+				v[i].len = (size_t)PQgetlength(res, row, (int)i);
+			}
+		}
+		if (r == STORE_OK && cb(ctx, v) != 0)
+			break;
+	}
+	PQclear(res);
+	return r;
+}
+
+static int pg_table_put(struct store *s, const struct store_table *t, const struct store_val *v)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res;
+	char sql[512];
+	size_t n = strlen(t->types);
+
+	if (n > STORE_TABLE_COLS_MAX || n > PP_MAX ||
+	    store_table_sql(t, STORE_SQL_INSERT, '$', sql, sizeof(sql)))
+		return store_set_err(s, "table_put: %s: bad table description", t->name);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].null) {
+			p.v[p.n] = NULL;
+			p.len[p.n] = 0;
+			p.fmt[p.n] = 1;
+			p.n++;
+		} else if (t->types[i] == 'i') {
+			p_i64(&p, v[i].i);
+		} else {
+			p_bytes(&p, v[i].p, v[i].len);
+		}
+	}
+	res = ex_sql(q, sql, &p, t->types, "table_put");
+	PQclear(res);
+	return res != NULL ? STORE_OK : STORE_ERR;
+}
+
+static int pg_table_count(struct store *s, const struct store_table *t, long long *n)
+{
+	struct pgs *q = PG(s);
+	PGresult *res;
+	char sql[256];
+	int64_t v = 0;
+	int r;
+
+	if (store_table_sql(t, STORE_SQL_COUNT, '$', sql, sizeof(sql)))
+		return store_set_err(s, "table_count: %s: bad table description", t->name);
+	res = ex_sql(q, sql, NULL, NULL, "table_count");
+	if (res == NULL)
+		return STORE_ERR;
+	r = PQntuples(res) == 1 ? col_i64(q, res, 0, 0, &v, "table_count") : damaged(q, "table_count");
+	PQclear(res);
+	if (r == STORE_OK)
+		*n = v;
+	return r;
+}
+
 /* ---- open and close ---- */
 
 static int pg_alive(struct store *s)
@@ -1436,6 +1547,9 @@ static const struct store_ops pg_ops = {
 	.user_names = pg_user_names,
 	.keycheck_get = pg_keycheck_get,
 	.keycheck_put = pg_keycheck_put,
+	.table_rows = pg_table_rows,
+	.table_put = pg_table_put,
+	.table_count = pg_table_count,
 	.alive = pg_alive,
 };
 

@@ -1469,6 +1469,104 @@ static int sq_keycheck_put(struct store *s, const unsigned char *sealed, size_t 
 	return r == STORE_OK && n == 0 ? STORE_CONFLICT : r;
 }
 
+/* ---- copying whole tables (admin copy-store) ---- */
+
+static int sq_table_rows(struct store *s, const struct store_table *t,
+			 int (*cb)(void *ctx, const struct store_val *v), void *ctx)
+{
+	struct sq *q = SQ(s);
+	struct store_val v[STORE_TABLE_COLS_MAX];
+	sqlite3_stmt *st;
+	char sql[512];
+	size_t n = strlen(t->types);
+	int r;
+
+	if (n > STORE_TABLE_COLS_MAX || store_table_sql(t, STORE_SQL_SELECT, '?', sql, sizeof(sql)))
+		return store_set_err(s, "table_rows: %s: bad table description", t->name);
+	st = prep_once(q, sql, "table_rows");
+	if (st == NULL)
+		return STORE_ERR;
+	while ((r = row(q, st, "table_rows")) == STORE_OK) {
+		memset(v, 0, sizeof(v));
+		for (size_t i = 0; i < n; i++) {
+			int ty = sqlite3_column_type(st, (int)i);
+
+			v[i].null = ty == SQLITE_NULL;
+			if (t->types[i] == 'i') {
+				v[i].i = sqlite3_column_int64(st, (int)i);
+			} else if (!v[i].null) {
+				v[i].p = t->types[i] == 't' ? (const void *)sqlite3_column_text(st, (int)i)
+							    : sqlite3_column_blob(st, (int)i);
+				v[i].len = (size_t)sqlite3_column_bytes(st, (int)i);
+				if (v[i].p == NULL)
+					v[i].p = "";
+			}
+		}
+		if (cb(ctx, v) != 0)
+			break;
+	}
+	if (r == STORE_NOTFOUND)
+		r = STORE_OK;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sq_table_put(struct store *s, const struct store_table *t, const struct store_val *v)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	char sql[512];
+	size_t n = strlen(t->types);
+	int rc = SQLITE_OK, r;
+
+	if (n > STORE_TABLE_COLS_MAX || store_table_sql(t, STORE_SQL_INSERT, '?', sql, sizeof(sql)))
+		return store_set_err(s, "table_put: %s: bad table description", t->name);
+	st = prep_once(q, sql, "table_put");
+	if (st == NULL)
+		return STORE_ERR;
+	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+		int k = (int)i + 1;
+
+		if (v[i].null)
+			rc = sqlite3_bind_null(st, k);
+		else if (t->types[i] == 'i')
+			rc = sqlite3_bind_int64(st, k, v[i].i);
+		else if (t->types[i] == 't')
+			rc = sqlite3_bind_text(st, k, v[i].p, (int)v[i].len, SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_blob(st, k, v[i].p, (int)v[i].len, SQLITE_STATIC);
+	}
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, "table_put");
+	}
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? STORE_OK : dberr(q, rc, "table_put");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sq_table_count(struct store *s, const struct store_table *t, long long *n)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	char sql[256];
+	int r;
+
+	if (store_table_sql(t, STORE_SQL_COUNT, '?', sql, sizeof(sql)))
+		return store_set_err(s, "table_count: %s: bad table description", t->name);
+	st = prep_once(q, sql, "table_count");
+	if (st == NULL)
+		return STORE_ERR;
+	r = row(q, st, "table_count");
+	if (r == STORE_OK)
+		*n = sqlite3_column_int64(st, 0);
+	else if (r == STORE_NOTFOUND)
+		r = dberr(q, SQLITE_ERROR, "table_count");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1521,6 +1619,9 @@ static const struct store_ops sqlite_ops = {
 	.user_names = sq_user_names,
 	.keycheck_get = sq_keycheck_get,
 	.keycheck_put = sq_keycheck_put,
+	.table_rows = sq_table_rows,
+	.table_put = sq_table_put,
+	.table_count = sq_table_count,
 };
 
 sqlite3 *store_sqlite_db(struct store *s)
