@@ -69,7 +69,7 @@ class PgServer:
     def start(self):
         opts = (f"-k {self.sock} -p {self.port} -c listen_addresses=127.0.0.1 "
                 "-c fsync=off -c synchronous_commit=off -c max_connections=120 "
-                "-c shared_buffers=32MB")
+                "-c shared_buffers=32MB -c log_connections=on")
         self._as_pg([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log,
                      "-o", opts, "-w", "-t", "60", "start"])
         return self
@@ -92,6 +92,12 @@ class PgServer:
         if tcp:
             return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
         return f"postgresql:///{name}?host={self.sock}&port={self.port}&user=postgres"
+
+    def connections(self, db, app="pam_recover"):
+        """How many sessions the server has authorised for db and application so far."""
+        want = f"database={db} application_name={app}"
+        with open(self.log, errors="replace") as f:
+            return sum(1 for line in f if "connection authorized" in line and want in line)
 
     def cleanup(self):
         self.stop("immediate")

@@ -259,6 +259,50 @@ def t_tcp():
         sb.cleanup()
 
 
+@case("a long-lived process keeps one connection across logins; each forked child its own")
+def t_kept():
+    srv = server()
+    uri = fresh_db()
+    db = f"t{SERVER['n']}"
+    sb = PgSandbox("pgkept", uri).init()
+    try:
+        drv = os.path.join(sb_build(), "bench", "bench_login")
+        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
+        if not os.access(drv, os.X_OK):
+            raise Skip("bench/bench_login is not built")
+        users = [f"kept{i}@example.org" for i in range(90)]
+        import_users(sb, users, SECRET_HEX)
+        ufile = os.path.join(sb.tmp, "users")
+        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
+        pamd = os.path.join(sb.tmp, "pam.d")
+        os.mkdir(pamd)
+        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+
+        def bench(*args):
+            before = srv.connections(db)
+            r = subprocess.run([drv, "-d", pamd, "-s", "recover", "-u", ufile, *args],
+                               capture_output=True, text=True, timeout=300)
+            check(r.returncode == 0, f"bench_login: {r.returncode} {r.stderr}")
+            out = parse_json(r.stdout)
+            return out, srv.connections(db) - before
+
+        out, conns = bench("-n", "50", "-m", "kept")
+        check(out["ok"] == 50, f"{out['ok']} of 50 logins passed")
+        check(conns == 1, f"50 logins in one process opened {conns} connections, want 1")
+        out, conns = bench("-n", "40", "-o", "50", "-p", "4", "-m", "kept")
+        check(out["ok"] == 40, f"{out['ok']} of 40 logins passed in 4 processes")
+        check(conns == 4, f"4 processes opened {conns} connections, want 4")
+    finally:
+        sb.cleanup()
+
+
+def parse_json(text):
+    import json
+    lines = [ln for ln in text.splitlines() if ln.startswith("{")]
+    check(lines, f"no JSON in {text!r}")
+    return json.loads(lines[-1])
+
+
 def copy_store(sb, dest):
     return sb.run(["admin", "copy-store", dest])
 
