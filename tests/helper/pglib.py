@@ -7,6 +7,10 @@ that directory and on 127.0.0.1 at a port of its own. No host configuration is t
     uri = srv.create_db("hosts")   # postgresql:///hosts?host=DIR&port=N&user=postgres
     srv.stop(); srv.start()        # same data directory
     srv.cleanup()
+
+As a command (for shell tests):
+    pglib.py start NAME     prints the server's directory, then the URI of database NAME
+    pglib.py cleanup DIR    stops that server and removes DIR
 """
 import glob
 import os
@@ -14,6 +18,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 
 
@@ -102,3 +107,31 @@ class PgServer:
     def cleanup(self):
         self.stop("immediate")
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def cleanup_dir(tmp):
+    """Stop the server whose directory is tmp (made by PgServer) and remove tmp."""
+    if not os.path.basename(tmp).startswith("pamrec-pg-"):
+        raise SystemExit(f"pglib: {tmp} is not a test server's directory")
+    b = pg_bindir()
+    if b and os.path.exists(os.path.join(tmp, "data", "postmaster.pid")):
+        subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(b, "pg_ctl"), "-D",
+                        os.path.join(tmp, "data"), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, cwd="/", timeout=120)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "start":
+        why = available()
+        if why:
+            print(why, file=sys.stderr)
+            sys.exit(77)
+        srv = PgServer().start()
+        print(srv.tmp)
+        print(srv.create_db(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "cleanup":
+        cleanup_dir(sys.argv[2])
+    else:
+        print("usage: pglib.py start NAME | cleanup DIR", file=sys.stderr)
+        sys.exit(2)
