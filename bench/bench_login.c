@@ -116,20 +116,74 @@ static void load_users(const char *path)
 	}
 }
 
-/* PROCS processes, each on its own slice of users; the parent sums the successes. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+	size_t put = 0;
+
+	while (put < n) {
+		ssize_t r = write(fd, (const char *)buf + put, n - put);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		put += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * PROCS processes, each on its own slice of users; the parent sums the successes and takes
+ * the 50th and 99th percentile of every login's duration (pam_start to pam_end).
+ */
 static void throughput(size_t first, size_t n, int procs)
 {
 	int fds[64][2];
-	size_t ok = 0, per = n / (size_t)procs;
-	double t0 = now_s(), dt;
+	size_t ok = 0, per = n / (size_t)procs, nlat = 0;
+	double t0 = now_s(), dt, *lat = calloc(per * (size_t)procs + 1, sizeof(double));
 
+	if (lat == NULL)
+		exit(2);
 	for (int p = 0; p < procs; p++) {
-		if (pipe(fds[p]) != 0 || fork() == 0) {
+		if (pipe(fds[p]) != 0)
+			exit(2);
+		if (fork() == 0) {
 			size_t mine = 0;
+			double *my = calloc(per + 1, sizeof(double));
 
-			for (size_t i = 0; i < per; i++)
+			if (my == NULL)
+				_exit(1);
+			for (size_t i = 0; i < per; i++) {
+				double a = now_s();
+
 				mine += (size_t)login(&users[(first + (size_t)p * per + i) % nusers]);
-			if (write(fds[p][1], &mine, sizeof(mine)) != (ssize_t)sizeof(mine))
+				my[i] = now_s() - a;
+			}
+			if (write_full(fds[p][1], &mine, sizeof(mine)) != 0 ||
+			    write_full(fds[p][1], my, per * sizeof(double)) != 0)
 				_exit(1);
 			_exit(0);
 		}
@@ -138,16 +192,23 @@ static void throughput(size_t first, size_t n, int procs)
 	for (int p = 0; p < procs; p++) {
 		size_t got = 0;
 
-		if (read(fds[p][0], &got, sizeof(got)) == (ssize_t)sizeof(got))
+		if (read_full(fds[p][0], &got, sizeof(got)) == 0 &&
+		    read_full(fds[p][0], lat + nlat, per * sizeof(double)) == 0) {
 			ok += got;
+			nlat += per;
+		}
 		close(fds[p][0]);
 	}
 	while (wait(NULL) > 0)
 		;
 	dt = now_s() - t0;
+	qsort(lat, nlat, sizeof(double), cmp_double);
 	printf("{\"module\":\"%s\",\"mode\":\"throughput\",\"users\":%zu,\"procs\":%d,"
-	       "\"logins\":%zu,\"ok\":%zu,\"seconds\":%.4f,\"per_second\":%.1f}\n",
-	       label, nusers, procs, per * (size_t)procs, ok, dt, (double)(per * (size_t)procs) / dt);
+	       "\"logins\":%zu,\"ok\":%zu,\"seconds\":%.4f,\"per_second\":%.1f,"
+	       "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+	       label, nusers, procs, per * (size_t)procs, ok, dt, (double)(per * (size_t)procs) / dt,
+	       nlat ? lat[nlat / 2] * 1e3 : 0.0, nlat ? lat[(nlat * 99) / 100] * 1e3 : 0.0);
+	free(lat);
 }
 
 /* The same code from PROCS processes released together through one pipe. */

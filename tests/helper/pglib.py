@@ -9,7 +9,9 @@ that directory and on 127.0.0.1 at a port of its own. No host configuration is t
     srv.cleanup()
 
 As a command (for shell tests):
-    pglib.py start NAME     prints the server's directory, then the URI of database NAME
+    pglib.py start NAME... [--durable] [--tcp]
+                            prints the server's directory, then for each database NAME its
+                            URI (unix socket; with --tcp then also its loopback TCP URI)
     pglib.py cleanup DIR    stops that server and removes DIR
 """
 import glob
@@ -48,7 +50,11 @@ def free_port():
 
 
 class PgServer:
-    def __init__(self):
+    def __init__(self, durable=False):
+        """durable: fsync on (commits are written out; synchronous_commit stays off, as
+        SQLite's WAL with synchronous=NORMAL: a crash loses at most the last moment, never
+        consistency). Tests run without fsync."""
+        self.durable = durable
         self.bin = pg_bindir()
         self.tmp = tempfile.mkdtemp(prefix="pamrec-pg-")
         self.data = os.path.join(self.tmp, "data")
@@ -73,7 +79,8 @@ class PgServer:
 
     def start(self):
         opts = (f"-k {self.sock} -p {self.port} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c max_connections=120 "
+                f"-c fsync={'on' if self.durable else 'off'} -c synchronous_commit=off "
+                "-c max_connections=120 "
                 "-c shared_buffers=32MB -c log_connections=on")
         self._as_pg([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log,
                      "-o", opts, "-w", "-t", "60", "start"])
@@ -122,14 +129,18 @@ def cleanup_dir(tmp):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "start":
+    if len(sys.argv) >= 3 and sys.argv[1] == "start":
         why = available()
         if why:
             print(why, file=sys.stderr)
             sys.exit(77)
-        srv = PgServer().start()
+        names = [a for a in sys.argv[2:] if not a.startswith("--")]
+        srv = PgServer(durable="--durable" in sys.argv[2:]).start()
         print(srv.tmp)
-        print(srv.create_db(sys.argv[2]))
+        for name in names:
+            print(srv.create_db(name))
+            if "--tcp" in sys.argv[2:]:
+                print(srv.uri(name, tcp=True))
     elif len(sys.argv) == 3 and sys.argv[1] == "cleanup":
         cleanup_dir(sys.argv[2])
     else:
