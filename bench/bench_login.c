@@ -4,10 +4,11 @@
  * so the same driver measures pam_recover, pam_oath and pam_google_authenticator.
  *
  *   bench_login -d CONFDIR -s SERVICE -u USERS [-n LOGINS] [-o FIRST] [-p PROCS] [-r ROUNDS]
- *               [-S STEP_OFFSET] [-R] [-m LABEL]
+ *               [-S STEP_OFFSET] [-R] [-I] [-m LABEL]
  * USERS: lines "name hexsecret". -R: race mode, PROCS processes present the SAME code of
  * one user at once, ROUNDS times (a different user each round); prints how many were
- * accepted per round. Output: one JSON object per run on stdout.
+ * accepted per round. -I: one process logs in a user whenever its name comes on stdin and
+ * answers "RC MS" (tests/helper/test_pg.py). Output: one JSON object per run on stdout.
  */
 
 #include <errno.h>
@@ -55,7 +56,8 @@ static void code_for(const struct user *u, char out[16])
 	}
 }
 
-static int login(const struct user *u)
+/* One login of u with its current code: pam_authenticate's result. */
+static int login_rc(const struct user *u)
 {
 	char code[16];
 	struct pam_conv c = {conv, code};
@@ -64,10 +66,15 @@ static int login(const struct user *u)
 
 	code_for(u, code);
 	if (pam_start_confdir(service, u->name, &c, confdir, &h) != PAM_SUCCESS)
-		return 0;
+		return PAM_SYSTEM_ERR;
 	r = pam_authenticate(h, PAM_SILENT);
 	pam_end(h, r);
-	return r == PAM_SUCCESS;
+	return r;
+}
+
+static int login(const struct user *u)
+{
+	return login_rc(u) == PAM_SUCCESS;
 }
 
 static double now_s(void)
@@ -261,13 +268,41 @@ static void race(size_t first, int procs, int rounds)
 	       label, procs, rounds, total_accepted, max_accepted);
 }
 
+/*
+ * -I: one long-lived process that logs in whenever asked: a user name per line on stdin,
+ * answered with "RC MILLISECONDS" (pam_authenticate's result) on stdout.
+ */
+static void interactive(void)
+{
+	char line[128];
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		const struct user *u = NULL;
+		double t0;
+		int rc;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (size_t i = 0; i < nusers && u == NULL; i++)
+			if (strcmp(users[i].name, line) == 0)
+				u = &users[i];
+		if (u == NULL) {
+			printf("unknown %s\n", line);
+		} else {
+			t0 = now_s();
+			rc = login_rc(u);
+			printf("%d %.1f\n", rc, (now_s() - t0) * 1e3);
+		}
+		fflush(stdout);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = 1000, first = 0;
-	int procs = 1, rounds = 20, racing = 0, opt;
+	int procs = 1, rounds = 20, racing = 0, serve = 0, opt;
 	const char *ufile = NULL;
 
-	while ((opt = getopt(argc, argv, "d:s:u:n:o:p:r:S:Rm:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:s:u:n:o:p:r:S:RIm:")) != -1) {
 		switch (opt) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -278,6 +313,7 @@ int main(int argc, char **argv)
 		case 'r': rounds = atoi(optarg); break;
 		case 'S': step_offset = atoi(optarg); break;
 		case 'R': racing = 1; break;
+		case 'I': serve = 1; break;
 		case 'm': label = optarg; break;
 		default: return 2;
 		}
@@ -289,7 +325,9 @@ int main(int argc, char **argv)
 	if (oath_init() != OATH_OK)
 		return 2;
 	load_users(ufile);
-	if (racing)
+	if (serve)
+		interactive();
+	else if (racing)
 		race(first, procs, rounds);
 	else
 		throughput(first, n, procs);

@@ -26,6 +26,7 @@
 
 #include <endian.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1480,11 +1481,24 @@ static int pg_table_count(struct store *s, const struct store_table *t, long lon
 
 /* ---- open and close ---- */
 
+/*
+ * Before a kept connection serves another login: an idle session gets nothing from the
+ * server unless it is being ended (a restart, an administrator, idle_session_timeout): then
+ * the farewell or the end of the stream is waiting on the socket. A socket with anything to
+ * read (one poll, no wait) is given up, so the next login reconnects instead of failing once
+ * on a dead session.
+ */
 static int pg_alive(struct store *s)
 {
 	struct pgs *q = PG(s);
+	struct pollfd p;
 
-	return PQstatus(q->c) == CONNECTION_OK && PQtransactionStatus(q->c) == PQTRANS_IDLE;
+	if (PQstatus(q->c) != CONNECTION_OK || PQtransactionStatus(q->c) != PQTRANS_IDLE)
+		return 0;
+	p.fd = PQsocket(q->c);
+	p.events = POLLIN;
+	p.revents = 0;
+	return p.fd >= 0 && poll(&p, 1, 0) == 0;
 }
 
 static void pg_close(struct store *s)
@@ -1571,7 +1585,7 @@ static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 					 "keepalives_interval", "keepalives_count",
 					 "tcp_user_timeout", "options", "application_name",
 					 "dbname", NULL};
-	const char *val[] = {PG_CONNECT_TIMEOUT, "10", "3", "3", "10000", PG_SESSION_OPTIONS,
+	const char *val[] = {PG_CONNECT_TIMEOUT, "5", "2", "2", "5000", PG_SESSION_OPTIONS,
 			     "pam_recover", uri, NULL};
 	PQconninfoOption *info = NULL;
 	PGconn *c = PQconnectdbParams(kw, val, 1);

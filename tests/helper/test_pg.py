@@ -296,6 +296,65 @@ def t_kept():
         sb.cleanup()
 
 
+PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL = 0, 7, 9
+
+
+@case("the module in one long-lived process: server down -> PAM_AUTHINFO_UNAVAIL in seconds; "
+      "back -> logins work again by themselves, no replay")
+def t_module_down():
+    srv = server()
+    uri = fresh_db()
+    db = f"t{SERVER['n']}"
+    sb = PgSandbox("pgmod", uri).init()
+    proc = None
+    try:
+        drv = os.path.join(sb_build(), "bench", "bench_login")
+        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
+        if not os.access(drv, os.X_OK):
+            raise Skip("bench/bench_login is not built")
+        users = [f"mod{i}@example.org" for i in range(4)]  # each logs in once per step
+        import_users(sb, users, SECRET_HEX)
+        ufile = os.path.join(sb.tmp, "users")
+        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
+        pamd = os.path.join(sb.tmp, "pam.d")
+        os.mkdir(pamd)
+        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+        before = srv.connections(db)
+        proc = subprocess.Popen([drv, "-d", pamd, "-s", "recover", "-u", ufile, "-I"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def login(user):
+            proc.stdin.write(user + "\n")
+            proc.stdin.flush()
+            rc, ms = proc.stdout.readline().split()
+            return int(rc), float(ms)
+
+        rc, _ = login(users[0])
+        check(rc == PAM_SUCCESS, f"first login: {rc}")
+        srv.stop("fast")
+        srv.start()
+        rc, _ = login(users[1])
+        check(rc == PAM_SUCCESS, f"the first login after a restart (kept connection gone): {rc}")
+        srv.stop("fast")
+        rc, ms = login(users[2])
+        check(rc == PAM_AUTHINFO_UNAVAIL, f"server down: {rc}, want PAM_AUTHINFO_UNAVAIL")
+        check(ms < 5000, f"server down: the answer took {ms:.0f} ms")
+        srv.start()
+        rc, _ = login(users[2])
+        check(rc == PAM_SUCCESS, f"after the restart, in the same process: {rc}")
+        rc, _ = login(users[0])
+        check(rc == PAM_AUTH_ERR, f"the code used before the stop: {rc}, want PAM_AUTH_ERR")
+        rc, _ = login(users[3])
+        check(rc == PAM_SUCCESS, f"another login on the new connection: {rc}")
+        conns = srv.connections(db) - before
+        check(conns == 3, f"{conns} connections for 6 logins around two restarts, want 3")
+    finally:
+        if proc is not None:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        sb.cleanup()
+
+
 def parse_json(text):
     import json
     lines = [ln for ln in text.splitlines() if ln.startswith("{")]
