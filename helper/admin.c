@@ -14,6 +14,7 @@
 #include "helper.h"
 #include "out.h"
 #include "reset.h"
+#include "outbox.h"
 
 struct admin_verb {
 	const char *name;
@@ -60,6 +61,10 @@ static const struct admin_verb admin_verbs[] = {
 	{"reset-password", admin_reset_password,
 	 "reset-password USER [--suggest]\n    Set USER's password (typed twice, or --suggest: a strong one, shown once),\n"
 	 "    checked against the password policy; 2-step verification is not changed.\n"},
+	{"flush-notices", admin_flush_notices,
+	 "flush-notices\n"
+	 "    Deliver the notices and post_reset_command of resets that are still waiting (a\n"
+	 "    failed send, a helper that was stopped), now. For cron or a systemd timer.\n"},
 	{"audit", admin_audit, "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
 	{"canonicalise-names", admin_canonicalise_names,
 	 "canonicalise-names [--keep NAME[,NAME...]] [--dry-run]\n"
@@ -711,6 +716,10 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	int was_locked = st.locked_until > rc_now();
+	/* The name service (perhaps LDAP over the network) before the transaction, not in it. */
+	const struct passwd *pw = getpwnam(user);
+	uid_t pw_uid = pw != NULL ? pw->pw_uid : 0;
+	int has_pw = pw != NULL;
 	if (hx_txn_begin(s) != 0) {
 		r = out_fail(HX_IOERR, "admin unlock: store error: %s", store_errmsg(s));
 		goto out;
@@ -718,10 +727,9 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 	int ur = store_unlock(s, user);
 	int ok = ur == STORE_OK || ur == STORE_NOTFOUND;
 	/* The per-uid limit of `check` for this user's own account goes too. */
-	const struct passwd *pw = getpwnam(user);
-	if (ok && pw != NULL) {
+	if (ok && has_pw) {
 		char key[64];
-		if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)pw->pw_uid) > 0) {
+		if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)pw_uid) > 0) {
 			int cr = store_counter_clear(s, key);
 			ok = cr == STORE_OK || cr == STORE_NOTFOUND;
 		}

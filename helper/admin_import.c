@@ -125,13 +125,14 @@ out:
 	return r;
 }
 
-static int target_ok(const char *user, const char **why)
+/* lookup: also ask the user database (never inside a store transaction: it may be LDAP). */
+static int target_ok(const char *user, int lookup, const char **why)
 {
 	if (!rc_user_name_ok(user)) {
 		*why = "not a valid user name";
 		return 0;
 	}
-	if (strchr(user, '@') == NULL && getpwnam(user) == NULL) {
+	if (lookup && strchr(user, '@') == NULL && getpwnam(user) == NULL) {
 		*why = "no such user";
 		return 0;
 	}
@@ -245,8 +246,11 @@ static int parse_oath_type(char *type, struct totp_params *p, const char **why)
 	return 0;
 }
 
+/* s == NULL: a dry run before the transaction, which checks every line and looks the users
+ * up; with the store, the same lines are imported without a user database lookup. */
 static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *s,
-			     const struct seal_key *k, char *buf, int force, int *line_no, int *count, char *why_buf,
+			     const struct seal_key *k,
+			     char *buf, int force, int *line_no, int *count, char *why_buf,
 			     size_t why_len)
 {
 	struct nameset seen = {NULL, NULL, 0, 0};
@@ -278,7 +282,7 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 		if (parse_oath_type(f[0], &p, &why) != 0)
 			goto out;
 		/* One user, one name: two spellings of a name are the same user (a duplicate). */
-		if (hx_user_canonical(c, f[1]) != 0 || !target_ok(f[1], &why))
+		if (hx_user_canonical(c, f[1]) != 0 || !target_ok(f[1], s == NULL, &why))
 			goto out;
 		if (strcmp(f[2], "-") != 0 && strcmp(f[2], "+") != 0) {
 			why = "a PIN in the password column is not supported (use - ; the password "
@@ -296,6 +300,10 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 				why_buf[0] = '\0';
 			why = why_buf;
 			goto out;
+		}
+		if (s == NULL) {
+			(*count)++;
+			continue;
 		}
 		int er = existing_enrolment(s, f[1]);
 		if (er != STORE_OK && er != STORE_NOTFOUND) {
@@ -331,6 +339,7 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 	struct store *s = NULL;
 	struct seal_key k;
 	char *buf = NULL;
+	size_t buf_len = 0;
 
 	memset(&k, 0, sizeof(k));
 	r = hx_parse_opts(h, "admin import-oath", argc, argv, opts, 1, pos, 1, &npos);
@@ -347,10 +356,22 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 	if ((buf = read_admin_file(pos[0], 0, OATH_FILE_MAX, &why, &missing)) == NULL)
 		return out_fail(missing ? HX_NOUSER : HX_DATAERR, "admin import-oath: %s %s",
 				esc, why);
+	buf_len = strlen(buf);
 	if ((r = hx_load_config(h, &c)) != 0)
 		goto out_buf;
 	if (sodium_init() < 0 || totp_init() != 0) {
 		r = out_fail(HX_SOFTWARE, "admin import-oath: cannot initialise the crypto libraries");
+		goto out_cfg;
+	}
+	/* Every line checked, users looked up, before the store is locked. */
+	char *dry = xstrdup(buf);
+	int dry_ok = import_oath_lines(h, &c, NULL, NULL, dry, force, &line_no, &count, why_buf,
+				       sizeof(why_buf)) == 0;
+	rc_wipe(dry, buf_len); /* whole: the parser cut it into strings */
+	free(dry);
+	if (!dry_ok) {
+		r = out_fail(HX_DATAERR, "admin import-oath: %s:%d: %s; nothing imported", esc,
+			     line_no, why_buf);
 		goto out_cfg;
 	}
 	if ((r = hx_open(h, &c, STORE_DURABLE, &k, &s)) != 0)
@@ -383,7 +404,10 @@ out:
 out_cfg:
 	cfg_free(&c);
 out_buf:
-	rc_free_secret(buf);
+	if (buf != NULL) {
+		rc_wipe(buf, buf_len); /* whole: the parser cut it into strings */
+		free(buf);
+	}
 	return r;
 }
 

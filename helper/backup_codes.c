@@ -114,6 +114,14 @@ static int new_set(const struct hctx *h, struct uverb *u)
 	    (r = factor_prove(h, u, "current_code", NULL, 0, "the backup codes stay as they are",
 			      NULL)) != HX_OK)
 		goto out;
+	/* The new codes exist only in what we print: with nowhere to print them, the old set
+	 * must stay. */
+	if (!hx_stdout_usable()) {
+		r = out_fail(HX_IOERR, "backup-codes: standard output is closed or nobody reads it, "
+				       "so the new codes could not be shown; nothing changed, the "
+				       "old codes still work");
+		goto out;
+	}
 	if (hx_make_backup_codes(&u->key, u->user, n, codes, hashes) != 0) {
 		r = out_fail(HX_SOFTWARE, "backup-codes: cannot make the codes; nothing changed");
 		goto out;

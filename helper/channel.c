@@ -2,7 +2,7 @@
  * channel_send: the root part of sending a message. It checks the destination and the
  * configuration, reads the channel's secret from its root-only file (and the SMTP CA
  * file), renders the SMS body, and hands everything to the unprivileged child (privsep.c),
- * which does the network I/O. Failures are logged to syslog with the masked destination.
+ * an exec'd program that has dropped root (pam-recover-send), which does the network I/O. Failures are logged to syslog with the masked destination.
  */
 #include "channel.h"
 
@@ -223,8 +223,9 @@ static int check_to(int kind, const char *to, char *err, size_t n)
 	return HX_DATAERR;
 }
 
-int channel_send_code(const struct cfg *c, int kind, const char *to, const char *subject,
-		      const char *text, const char *code, char *err, size_t errlen)
+static int send_one(const struct cfg *c, int kind, const char *to, const char *subject,
+		    const char *text, const char *code, const char *msgid, int receipt_fd,
+		    char *err, size_t errlen)
 {
 	struct privsep_req rq;
 	struct privsep_res res;
@@ -250,6 +251,7 @@ int channel_send_code(const struct cfg *c, int kind, const char *to, const char 
 	}
 	rq.to = to;
 	rq.text = text;
+	rq.msgid = msgid;
 	rq.code = code != NULL ? code : find_code(text, found, sizeof(found));
 	switch (kind) {
 	case CHANNEL_EMAIL:
@@ -319,7 +321,7 @@ int channel_send_code(const struct cfg *c, int kind, const char *to, const char 
 			goto out;
 		}
 	}
-	r = privsep_run(c, &rq, PRIVSEP_TIMEOUT, &res);
+	r = privsep_run(c, &rq, PRIVSEP_TIMEOUT, receipt_fd, &res);
 	if (r != HX_OK)
 		snprintf(why, sizeof(why), "%s", res.err[0] ? res.err : "sending failed");
 out:
@@ -339,6 +341,19 @@ out:
 	rc_wipe(found, sizeof(found));
 	rc_wipe(&res, sizeof(res));
 	return r;
+}
+
+int channel_send_code(const struct cfg *c, int kind, const char *to, const char *subject,
+		      const char *text, const char *code, char *err, size_t errlen)
+{
+	return send_one(c, kind, to, subject, text, code, NULL, -1, err, errlen);
+}
+
+int channel_deliver(const struct cfg *c, int kind, const char *to, const char *subject,
+		    const char *text, const char *msgid, int receipt_fd, char *err,
+		    size_t errlen)
+{
+	return send_one(c, kind, to, subject, text, NULL, msgid, receipt_fd, err, errlen);
 }
 
 int channel_send(const struct cfg *c, int kind, const char *to, const char *subject,
@@ -363,7 +378,7 @@ static int tg_ask(const struct cfg *c, int op, struct privsep_res *res, char *er
 	rq.op = op;
 	rq.url = c->telegram_api;
 	rq.secret = token;
-	r = privsep_run(c, &rq, PRIVSEP_TIMEOUT, res);
+	r = privsep_run(c, &rq, PRIVSEP_TIMEOUT, -1, res);
 	if (r != HX_OK) {
 		snprintf(err, n, "%s", res->err[0] ? res->err : "the Telegram request failed");
 		syslog(LOG_WARNING, "Telegram %s failed: %s",

@@ -1,7 +1,8 @@
 /*
  * Sending a message to a recovery contact: e-mail (SMTP), SMS (HTTP gateway), Telegram (Bot
- * API). All network I/O happens in a child that has dropped root for good (privilege
- * separation): the root part passes the request over a pipe and reads one status back.
+ * API). All network I/O happens in pam-recover-send, a separate program exec'd by the helper
+ * that drops root for good (privilege separation, privsep.h): the root part passes the
+ * request over a pipe and reads one status back.
  */
 #ifndef RC_CHANNEL_H
 #define RC_CHANNEL_H
@@ -32,6 +33,15 @@ int channel_send(const struct cfg *c, int kind, const char *to, const char *subj
  */
 int channel_send_code(const struct cfg *c, int kind, const char *to, const char *subject,
 		      const char *text, const char *code, char *err, size_t errlen);
+
+/*
+ * The same for the outbox (outbox.h): `msgid` (NULL: random) becomes the Message-ID of a
+ * mail, so a message sent again after a crash can be recognised; receipt_fd (-1: none) is
+ * an open file the sender writes PRIVSEP_RECEIPT to after the message went out.
+ */
+int channel_deliver(const struct cfg *c, int kind, const char *to, const char *subject,
+		    const char *text, const char *msgid, int receipt_fd, char *err,
+		    size_t errlen);
 
 /* Is the channel configured (smtp_url; sms_url; telegram_token_file)? 1 or 0;
  * when 0, why gets the sentence that says which key to set. */

@@ -189,7 +189,8 @@ static int split_candidates(const char *in, char a[CHECK_CAND_MAX], char b[CHECK
 	return 0;
 }
 
-/* Per real uid: a local user cannot hammer its own account (or the store) through us. */
+/* Per real uid: a local user cannot hammer its own account (or the store) through us; once
+ * over the limit, its requests write nothing at all. */
 static int rate_limited(struct store *s, uid_t ruid, int64_t now)
 {
 	char key[64];
@@ -197,10 +198,9 @@ static int rate_limited(struct store *s, uid_t ruid, int64_t now)
 
 	if (ruid == 0)
 		return 0;
-	if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)ruid) < 0 ||
-	    store_counter_hit(s, key, now, CHECK_RATE_WINDOW, &count) != STORE_OK)
+	if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)ruid) < 0)
 		return -1;
-	return count > CHECK_RATE_MAX ? 1 : 0;
+	return hx_counter_take(s, key, now, CHECK_RATE_WINDOW, CHECK_RATE_MAX, &count);
 }
 
 /* With the request validated and allowed: config, key, store, then the decision. */

@@ -21,6 +21,8 @@
 #define DOCTOR_WARNINGS 1
 #define DOCTOR_ERRORS 2
 #define MAX_SERVICES 512
+/* The service through which the helper confirms a user's password (identity.c). */
+#define HELPER_SERVICE "pam-recover"
 
 /* ---- findings ---- */
 
@@ -77,6 +79,7 @@ void dr_free_findings(struct doctor *d)
 static int not_a_service(const char *name)
 {
 	static const char *const suffixes[] = {"~", ".dpkg-old", ".dpkg-new", ".dpkg-dist",
+					       ".pam-old", ".pam-new", /* pam-auth-update */
 					       ".dpkg-bak", ".bak", ".orig", ".rpmnew",
 					       ".rpmsave", ".swp", ".save", ".tmp"};
 	size_t n = strlen(name);
@@ -120,6 +123,27 @@ static int list_services(const char *dir, char ***out, size_t *n)
 	return 0;
 }
 
+/* The helper's own service confirms the password alone: a user who has lost the phone must
+ * still reach the recovery steps, and the helper answers one hidden prompt only. A stack
+ * there that asks for a code breaks every command that confirms the password. */
+static void check_helper_stack(struct doctor *d, const struct dr_stack *st)
+{
+	struct dr_sim s;
+
+	if (!dr_stack_uses_module(st))
+		return;
+	dr_sim_run(st, DR_SC_NO_CODE, d->now, &s);
+	if (s.successes == 0)
+		dr_add(d, DR_WARNING, st->path, 0,
+		       "keep pam_recover.so out of this stack (the pam-auth-update profile "
+		       "skips it here with pam_succeed_if.so service = " HELPER_SERVICE ")",
+		       "the helper's own service %s asks for a code: `pam-recover enable`, "
+		       "`contact set` and the other commands that confirm the user's password "
+		       "fail, and a user without the phone cannot reach the recovery steps",
+		       st->service);
+	dr_sim_free(&s);
+}
+
 static int in_csv(const char *list, const char *name)
 {
 	size_t n = strlen(name);
@@ -157,8 +181,8 @@ static void check_named_services(struct doctor *d, char **names, size_t n)
 		if (rc_snprintf(path, sizeof(path), "%s/%s", d->pamd, name) < 0)
 			continue;
 		dr_add(d, DR_ERROR, path, 0,
-		       "create it from the examples (/usr/share/doc/" PACKAGE_TARNAME
-		       "/examples/pam.d), or leave the service out of --services",
+		       "create it from the examples (" RC_EXAMPLES_DIR
+		       "/pam.d), or leave the service out of --services",
 		       "there is no %s: libpam runs the `other` stack for %s, so its logins are not "
 		       "asked for a code",
 		       path, name);
@@ -433,7 +457,9 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 		(void)dr_pam_load(&d, d.pamd, names[i], &st);
 		if (dr_stack_uses_module(&st))
 			nused++;
-		if (expected || dr_stack_uses_module(&st)) {
+		if (strcmp(names[i], HELPER_SERVICE) == 0 && !expected) {
+			check_helper_stack(&d, &st);
+		} else if (expected || dr_stack_uses_module(&st)) {
 			dr_check_stack(&d, &st, expected);
 			check_line_stores(&d, &st, &seen, &nseen);
 		}

@@ -59,6 +59,11 @@ struct dr_sshd {
 	struct dr_sshd_match match[DR_SSHD_MATCH_MAX];
 	size_t nmatch;
 };
+/* Where `make install` puts the pam.d examples (docdir/examples; the Debian package's
+ * docdir is /usr/share/doc/libpam-recover). */
+#ifndef RC_EXAMPLES_DIR
+#define RC_EXAMPLES_DIR "/usr/share/doc/" PACKAGE_TARNAME "/examples"
+#endif
 
 /* ---- findings ---- */
 
@@ -200,6 +205,10 @@ char *dr_find_module(const char *mod);
 enum dr_kind dr_classify(const struct dr_line *l);
 /* A boolean module argument: "name" or "name=yes" (1), "name=no" (0), absent (-1). */
 int dr_line_flag(const struct dr_line *l, const char *name);
+/* A pam_succeed_if.so line that tests only the service name (pam-auth-update's profile
+ * leaves the helper's own service out that way): 1 if it succeeds for `service`, 0 if it
+ * fails, -1 if it is not such a line (the answer then depends on the user). */
+int dr_succeed_if_service(const struct dr_line *l, const char *service);
 /* Is `arg` among the line's arguments (exact, or "arg=..." when arg ends with '=')? */
 int dr_line_has_arg(const struct dr_line *l, const char *arg);
 /* Base name of the line's module ("pam_unix.so"). */

@@ -227,6 +227,51 @@ char *dr_find_module(const char *mod)
 	return NULL;
 }
 
+/* One `service OP VALUE` test of pam_succeed_if: 1 true, 0 false, -1 an operator the model
+ * does not follow. "in" and "notin" take a ':'-separated list, as pam_succeed_if does. */
+static int service_test(const char *service, const char *op, const char *value)
+{
+	int in = 0;
+
+	if (strcmp(op, "=") == 0)
+		return strcmp(service, value) == 0;
+	if (strcmp(op, "!=") == 0)
+		return strcmp(service, value) != 0;
+	if (strcmp(op, "in") != 0 && strcmp(op, "notin") != 0)
+		return -1;
+	for (const char *p = value; *p != '\0';) {
+		size_t k = strcspn(p, ":");
+		if (k == strlen(service) && strncmp(p, service, k) == 0)
+			in = 1;
+		p += k;
+		if (*p == ':')
+			p++;
+	}
+	return strcmp(op, "in") == 0 ? in : !in;
+}
+
+int dr_succeed_if_service(const struct dr_line *l, const char *service)
+{
+	static const char *const options[] = {"debug", "use_uid", "quiet", "quiet_fail",
+					      "quiet_success", "audit", NULL};
+	int i = 0, tests = 0, result = 1;
+
+	if (service == NULL || strcmp(dr_line_module_name(l), "pam_succeed_if.so") != 0)
+		return -1;
+	while (i < l->argc && in_list(l->argv[i], options))
+		i++;
+	for (; i < l->argc; i += 3) {
+		int t;
+		if (i + 2 >= l->argc || strcmp(l->argv[i], "service") != 0)
+			return -1; /* a user, group, uid, tty ... test: not known in advance */
+		if ((t = service_test(service, l->argv[i + 1], l->argv[i + 2])) < 0)
+			return -1;
+		result = result && t; /* pam_succeed_if: every condition must hold */
+		tests++;
+	}
+	return tests > 0 ? result : -1;
+}
+
 enum dr_kind dr_classify(const struct dr_line *l)
 {
 	const char *name = dr_line_module_name(l);

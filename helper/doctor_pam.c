@@ -255,6 +255,12 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 	while ((arg = next_token(&p, 1, NULL)) != NULL && l->argc < PAMD_MAX_ARGS)
 		l->argv[l->argc++] = xstrdup(arg);
 	l->kind = dr_classify(l);
+	if (l->kind == DR_K_COND) {
+		/* "service = pam-recover" is known for the stack being read */
+		int sv = dr_succeed_if_service(l, x->st->service);
+		if (sv >= 0)
+			l->kind = sv ? DR_K_PERMIT : DR_K_DENY;
+	}
 	l->path = dr_find_module(mod);
 	if (bad_type)
 		make_must_fail(l, DR_MF_BROKEN, why);

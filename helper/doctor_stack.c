@@ -623,7 +623,7 @@ static void check_without_module(struct doctor *d, struct dr_stack *st)
 	else
 		dr_add(d, DR_ERROR, st->path, 0,
 		       "add `auth required pam_recover.so` after `@include common-auth` (see "
-		       "the examples in /usr/share/doc/" PACKAGE_TARNAME "/examples/pam.d)",
+		       "the examples in " RC_EXAMPLES_DIR "/pam.d)",
 		       "pam_recover.so is not in this stack: logins to %s need no code",
 		       st->service);
 	dr_sim_free(&s);
@@ -749,7 +749,7 @@ void dr_check_helper_service(struct doctor *d, struct dr_stack *svc)
 		if (rc_snprintf(path, sizeof(path), "%s/pam-recover", d->pamd) < 0)
 			return;
 		dr_add(d, DR_ERROR, path, 0,
-		       "install it: cp /usr/share/doc/" PACKAGE_TARNAME "/examples/pam.d/pam-recover "
+		       "install it: cp " RC_EXAMPLES_DIR "/pam.d/pam-recover "
 		       "/etc/pam.d/ (`@include common-auth`, `common-account`, `common-password`)",
 		       "there is no %s: the helper confirms users' passwords through it, and libpam "
 		       "runs the `other` stack instead, so `pam-recover enable`, `disable`, "

@@ -1,5 +1,5 @@
 /*
- * The setuid start-up order (../shared/HARDENING.md), run first thing in main(), and the
+ * The setuid start-up order (doc/hardening.md), run first thing in main(), and the
  * privilege tools the later verbs use.
  */
 #ifndef RC_HARDEN_H
@@ -8,15 +8,34 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "util.h"
+
 #define HARDEN_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
  * argc/argv check, fds 0/1/2 valid and everything >= 3 closed, empty environment with a fixed
- * PATH, umask 077, cwd /, core dumps off, RLIMIT_FSIZE unlimited, sane RLIMIT_NOFILE, signal
- * mask and dispositions reset with SIGPIPE ignored, not dumpable. Never returns on failure:
- * exits 64 (no argv[0]) or 70.
+ * PATH, umask 077, cwd /, resource limits reset (core dumps off; the table in harden.c),
+ * scheduling reset (policy, nice, I/O priority, CPU affinity, timer slack), signal mask and
+ * dispositions reset with SIGPIPE, SIGTSTP, SIGTTIN and SIGTTOU ignored, not dumpable. Never
+ * returns on failure: exits 64 (no argv[0]) or 70.
  */
 void harden_startup(int argc, char **argv);
+
+/*
+ * Become root all through: no supplementary groups, real, effective and saved gid and uid 0
+ * (each checked), so that the caller can no longer signal, renice or trace the process.
+ * Called right after main() recorded the caller's uid, gid and name. 0 done, 1 when the
+ * effective uid is not 0 (not installed setuid: nothing to become), -1 on failure (the
+ * caller must exit).
+ */
+int harden_become_root(void) RC_MUST_CHECK;
+
+/* The caller's real uid as it was at start-up (before harden_become_root made every uid 0);
+ * (uid_t)-1 if harden_startup has not run. */
+uid_t harden_caller_uid(void);
+
+/* Was fd (0, 1 or 2) closed when we started (so /dev/null stands in for it)? */
+int harden_std_fd_was_closed(int fd);
 
 /*
  * Drop to uid/gid for good: setgroups, setresgid, setresuid (each checked), prove that

@@ -64,8 +64,7 @@ struct hx_opt {
 int hx_parse_opts(struct hctx *h, const char *verb, int argc, char **argv,
 		  const struct hx_opt *opts, size_t nopts, char **pos, int maxpos, int *npos);
 
-/* Verbs. Each in its own file; issue 3/4 user verbs (enable, disable, backup-codes,
- * app-password, status, contact, reset) add their declarations here and a line in main.c. */
+/* Verbs. Each in its own file, with a line in main.c's table. */
 int cmd_check(struct hctx *h, int argc, char **argv);      /* check.c */
 int cmd_admin(struct hctx *h, int argc, char **argv);      /* admin.c */
 int admin_init(struct hctx *h, int argc, char **argv);     /* admin_enrol.c */
@@ -125,7 +124,29 @@ void hx_time_iso(int64_t t, char *out, size_t n);
 const char *hx_algo_name(int algo);
 int hx_algo_parse(const char *name);
 
-/* Run a store change with the tty signals blocked: begin. Pair with hx_txn_end. */
+/*
+ * A rate limit that an over-limit caller cannot turn into store writes: when `key` already
+ * counts `max` or more hits within `window` seconds, nothing is written and 1 is returned;
+ * otherwise the hit is counted (store_counter_hit) and 1 is returned when the new count is
+ * over `max` (a parallel caller got there first), else 0. max <= 0: no limit, always
+ * counted. -1 on a store error. *count: the count seen.
+ */
+int hx_counter_take(struct store *s, const char *key, int64_t now, int window, int max,
+		    int *count) RC_MUST_CHECK;
+
+/*
+ * Can what a verb prints still reach the caller? 0 when standard output was closed when the
+ * helper started (so /dev/null stands in for it), or is a pipe or socket nobody reads any
+ * more; 1 otherwise. For verbs whose output is the only copy of a secret (new backup codes):
+ * ask before changing anything.
+ */
+int hx_stdout_usable(void);
+
+/*
+ * Run a store change with the tty signals blocked: begin. Pair with hx_txn_end. Nothing
+ * between the two may wait for the caller: no prompt, no read of standard input, no output
+ * (a full pipe would block), no child process, no network and no name-service lookup.
+ */
 int hx_txn_begin(struct store *s);
 /* commit (ok != 0) or roll back; unblocks the signals. 0 if committed. */
 int hx_txn_end(struct store *s, int ok);

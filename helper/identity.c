@@ -139,6 +139,18 @@ static int check_password(const struct hctx *h, const char *user, const char *pa
 	}
 	if (pr != PAM_SUCCESS)
 		goto pam_err;
+	/* The helper runs as root all through, so a module that passes root (pam_rootok) would
+	 * pass every caller: a stack that never asked for the password proves nothing. */
+	if (!d.used) {
+		syslog(LOG_ERR, "confirm: user=%s ruid=%ld: the PAM service %s accepted without "
+				"asking for the password; refused (no pam_rootok or pam_permit "
+				"before the password module there)",
+		       user, (long)h->ruid, CONFIRM_SERVICE);
+		r = out_fail(HX_CONFIG, "the PAM service %s did not ask for the password; ask the "
+					"administrator; nothing changed",
+			     CONFIRM_SERVICE);
+		goto out;
+	}
 	pr = pam_acct_mgmt(ph, PAM_DISALLOW_NULL_AUTHTOK);
 	if (pr == PAM_NEW_AUTHTOK_REQD) {
 		r = out_fail(HX_NOPERM, "your password has expired: change it with passwd(1), "

@@ -17,16 +17,19 @@
 int mail_header_ok(const char *v);
 
 /*
- * Build the message: Date, Message-ID, From, To, Subject (RFC 2047 encoded when it is not
+ * Build the message: Date, Message-ID (<msgid@domain of from> when msgid is given: letters,
+ * digits, '.', '-', at most 64; else a random one), From, To, Subject (RFC 2047 encoded when it is not
  * ASCII), MIME-Version, Content-Type text/plain; charset=UTF-8, Content-Transfer-Encoding
  * 8bit, Auto-Submitted: auto-generated; CRLF line endings; text's LF become CRLF.
  * *out is malloc'd (free it). 0, or -1 with a reason in err (a header value with CR/LF, a
  * text line over 998 bytes, a CR or NUL in the text, or out of memory).
  */
 int mail_build(const char *from, const char *to, const char *subject, const char *text,
-	       int64_t now, char **out, size_t *len, char *err, size_t n) RC_MUST_CHECK;
+	       const char *msgid, int64_t now, char **out, size_t *len, char *err, size_t n)
+	RC_MUST_CHECK;
 
-/* Submit r->text to r->to over SMTP (child side). Sets res; returns res->status. */
+/* Submit r->text to r->to over SMTP (pam-recover-send, mail_smtp.c). Sets res; returns
+ * res->status. */
 int mail_send(const struct privsep_req *r, struct privsep_res *res);
 
 #endif

@@ -1,9 +1,13 @@
 /*
- * pam-recover: the setuid-root helper. Hardening first, then the global options, then one
- * verb from a fixed table. Nothing here trusts the caller: see ../shared/HARDENING.md.
+ * pam-recover: the setuid-root helper. Hardening first, then the caller recorded and root
+ * all through, then the arguments copied and hidden, then the global options, then one verb
+ * from a fixed table. Nothing here trusts the caller: the order and its reasons are in
+ * doc/hardening.md.
  */
+#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -12,6 +16,7 @@
 #include "harden.h"
 #include "helper.h"
 #include "out.h"
+#include "outbox.h"
 
 struct verb {
 	const char *name;
@@ -19,11 +24,7 @@ struct verb {
 	const char *summary;
 };
 
-/*
- * The fixed set of verbs. Issue 3/4 user verbs are added here, one line each, with their code
- * in a file of their own (helper/enable.c, ...):
- *   enable, disable, backup-codes, app-password, status, contact, reset
- */
+/* The fixed set of verbs, one line each, with their code in a file of their own. */
 static const struct verb verbs[] = {
 	{"check", cmd_check, "back end of pam_recover.so (reads a request on a pipe)"},
 	{"admin", cmd_admin, "administration (root only); `pam-recover admin --help`"},
@@ -72,6 +73,57 @@ static void identify_caller(struct hctx *h)
 		h->caller[0] = '\0';
 }
 
+/*
+ * An argument that may stay visible in /proc/PID/cmdline (readable by every local user):
+ * an option name without a value ("--user", "--json") or a plain lower-case word (verbs,
+ * "set", "email"). Everything else (addresses, numbers, values after '=', free text, user
+ * names with digits or '@') is blanked once copied.
+ */
+static int arg_public(const char *a)
+{
+	size_t n = strlen(a), i = 0;
+
+	if (n == 0 || n > 32)
+		return 0;
+	if (a[0] == '-') {
+		i = a[1] == '-' ? 2 : 1;
+		if (i >= n)
+			return 1;
+	}
+	for (; i < n; i++)
+		if (!(islower((unsigned char)a[i]) || (a[i] == '-' && i > 0)))
+			return 0;
+	return 1;
+}
+
+/*
+ * The arguments as the verbs see them: copies on the heap. The originals, which
+ * /proc/PID/cmdline shows to every local user, are overwritten with NUL bytes (all but the
+ * public words above), so that a recovery address or phone number typed on the command line
+ * is visible only for the moment between exec and this point.
+ */
+static char **copy_and_hide_args(int argc, char **argv)
+{
+	char **av = xcalloc((size_t)argc + 1, sizeof(*av));
+
+	for (int i = 0; i < argc; i++) {
+		av[i] = xstrdup(argv[i]);
+		if (i > 0 && !arg_public(argv[i]))
+			memset(argv[i], 0, strlen(argv[i]));
+	}
+	av[argc] = NULL;
+	return av;
+}
+
+static void free_args(int argc, char **av)
+{
+	for (int i = 0; i < argc; i++) {
+		rc_wipe(av[i], strlen(av[i]));
+		free(av[i]);
+	}
+	free(av);
+}
+
 static int check_config(const struct hctx *h, int dump)
 {
 	struct cfg c;
@@ -87,16 +139,24 @@ static int check_config(const struct hctx *h, int dump)
 	return r;
 }
 
-int main(int argc, char **argv)
+int main(int argc, char **argv_in)
 {
 	struct hctx h;
+	char **argv;
 	int want_check = 0, want_dump = 0;
 	int i = 1;
 	int r = HX_USAGE;
 
-	harden_startup(argc, argv); /* exits on failure */
+	harden_startup(argc, argv_in); /* exits on failure */
 	memset(&h, 0, sizeof(h));
 	identify_caller(&h);
+	/* From here on the caller exists only as h.ruid, h.rgid and h.caller: the process is
+	 * root all through, so the caller cannot stop, slow or signal it. */
+	if (harden_become_root() < 0) {
+		fputs("pam-recover: cannot become root\n", stderr);
+		return HX_SOFTWARE;
+	}
+	argv = copy_and_hide_args(argc, argv_in);
 	openlog("pam-recover", LOG_PID, LOG_AUTHPRIV);
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -161,6 +221,12 @@ int main(int argc, char **argv)
 	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
 		if (strcmp(argv[i], verbs[v].name) == 0) {
 			r = verbs[v].fn(&h, argc - i, argv + i);
+			/* What a reset left to deliver goes out now (never on the login path),
+			 * after the verb's own output. */
+			if (verbs[v].fn != cmd_check) {
+				(void)fflush(stdout);
+				outbox_flush_quiet(&h);
+			}
 			goto out;
 		}
 	}
@@ -174,5 +240,6 @@ out:
 	if (out_finish() != 0 && r == HX_OK)
 		r = HX_IOERR;
 	closelog();
+	free_args(argc, argv);
 	return r;
 }

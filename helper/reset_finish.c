@@ -1,9 +1,12 @@
 /*
  * The end of a reset: the new password (twice, policy-checked) set through the PAM
- * password stack or password_command; then in one transaction 2FA cleared (secret, backup
- * codes, a pending re-enrolment; app passwords unless reset_clear_app_passwords = no) and
- * every live code revoked; then a notice to every verified recovery contact (what changed,
- * when and how, never the password), post_reset_command, and the done step.
+ * password stack or password_command; then ONE commit that records it: the audit event of
+ * the new password, 2FA cleared (secret, backup codes, a pending re-enrolment; app passwords
+ * unless reset_clear_app_passwords = no), every live code revoked, and the outbox rows made
+ * due: a notice to every verified recovery contact (what changed, when and how, never the
+ * password) and post_reset_command (outbox.h). Those rows were written, armed, just before
+ * the password was set, so a reset killed at any point still tells the contacts. Then the
+ * rows are delivered (no transaction open) and the done step shows what went out.
  */
 #include "reset.h"
 
@@ -14,15 +17,44 @@
 
 #include "channel.h"
 #include "contacts.h"
+#include "outbox.h"
 #include "out.h"
 #include "policy.h"
 #include "setpw.h"
 
 #define PASSWORD_BUF (POLICY_MAX_BYTES + 2) /* one more byte shows "too long" */
-#define NOTICE_SUBJECT "Your password was reset"
 
-/* Ask until a password passes the policy and the system takes it. */
-static int choose_and_set(struct reset *r)
+/* Arm the outbox rows of this reset (owner) before the password is set. 0 or -1. */
+static int arm(struct reset *r, const char *owner)
+{
+	int flags = (r->keep_2fa ? OUTBOX_F_KEPT_2FA : 0) |
+		    (r->cfg.reset_clear_app_passwords ? OUTBOX_F_APPS : 0);
+	int ok;
+
+	if (hx_txn_begin(r->store) != 0)
+		return -1;
+	ok = store_outbox_disarm(r->store, owner) == STORE_OK &&
+	     outbox_arm_reset(r->store, &r->cfg, r->user, rc_now(), r->proof_names, r->h->caller,
+			      flags, owner) == 0;
+	return hx_txn_end(r->store, ok);
+}
+
+/* The password was not set: the armed rows go. */
+static void disarm(struct reset *r, const char *owner)
+{
+	int ok;
+
+	if (hx_txn_begin(r->store) != 0)
+		return;
+	ok = store_outbox_disarm(r->store, owner) == STORE_OK;
+	if (hx_txn_end(r->store, ok) != 0)
+		syslog(LOG_ERR, "reset: user=%s cannot withdraw the armed notices: %s", r->user,
+		       store_errmsg(r->store));
+}
+
+/* Ask until a password passes the policy and the system takes it; the outbox rows are armed
+ * around each attempt to set it. */
+static int choose_and_set(struct reset *r, const char *owner)
 {
 	char pw[RESET_INPUT_MAX], again[RESET_INPUT_MAX], policy[POLICY_MSG_MAX];
 	char suggestion[POLICY_SUGGEST_MAX], msg[POLICY_MSG_MAX + 256], err[SETPW_ERR_MAX];
@@ -66,14 +98,19 @@ static int choose_and_set(struct reset *r)
 			reset_error(r, "weak_password", 0, "%s", msg);
 			continue;
 		}
+		if (arm(r, owner) != 0) {
+			syslog(LOG_ERR, "reset: user=%s cannot record the notices: %s", r->user,
+			       store_errmsg(r->store));
+			rc = reset_store_fail(r);
+			goto out;
+		}
 		rc = setpw_set(&r->cfg, r->user, pw, err, sizeof(err));
 		if (rc == HX_OK) {
-			reset_audit(r, "reset-password-set", NULL,
-				    r->cfg.password_command ? "password_command" : setpw_service(&r->cfg));
 			syslog(LOG_NOTICE, "reset: ruid=%ld user=%s password set (proof: %s)",
 			       (long)r->h->ruid, r->user, r->proof_names);
 			goto out;
 		}
+		disarm(r, owner);
 		reset_audit(r, "reset-password-refused", NULL, err);
 		syslog(LOG_WARNING, "reset: user=%s password not set: %s", r->user, err);
 		if (rc == HX_DATAERR) {
@@ -94,15 +131,20 @@ out:
 	return rc;
 }
 
-/* 2FA off (unless kept), app passwords (by config), every live code revoked: one commit. */
-static int clear_state(struct reset *r, int *apps_cleared)
+/* The new password recorded: its audit event, 2FA off (unless kept), app passwords (by
+ * config), every live code revoked, the armed outbox rows due: one commit. */
+static int clear_state(struct reset *r, const char *owner, int *apps_cleared)
 {
 	int ok = 1, sr;
 
 	*apps_cleared = 0;
 	if (hx_txn_begin(r->store) != 0)
 		return -1;
-	if (!r->keep_2fa) {
+	ok = store_audit_add(r->store, r->user, (long)r->h->ruid, "reset-password-set", NULL,
+			     r->cfg.password_command ? "password_command"
+						     : setpw_service(&r->cfg)) == STORE_OK &&
+	     store_outbox_release(r->store, owner, 0, NULL) == STORE_OK;
+	if (ok && !r->keep_2fa) {
 		sr = store_totp_delete(r->store, r->user);
 		ok = ok && (sr == STORE_OK || sr == STORE_NOTFOUND);
 		sr = store_pending_delete(r->store, r->user);
@@ -124,97 +166,39 @@ static int clear_state(struct reset *r, int *apps_cleared)
 	return hx_txn_end(r->store, ok);
 }
 
-static const char *proof_words(const struct reset *r, char *out, size_t n)
+/* What the delivery of this reset's rows did, for the done step. */
+struct done_ctx {
+	struct json_object *sent, *failed;
+	const char *post; /* "none", "ok", "failed" */
+	char post_err[SETPW_ERR_MAX];
+};
+
+static void delivered(void *vctx, const struct outbox_event *e)
 {
-	static const char *const words[RM_COUNT] = {"the recovery e-mail address", "a code by SMS",
-						    "a code by Telegram", "the security question"};
-	size_t o = 0;
+	struct done_ctx *d = vctx;
 
-	out[0] = '\0';
-	for (int m = 0; m < RM_COUNT; m++) {
-		if (!(r->used & (1u << m)))
-			continue;
-		int w = rc_snprintf(out + o, n - o, "%s%s", o > 0 ? " and " : "", words[m]);
-		if (w < 0)
-			break;
-		o += (size_t)w;
+	if (e->row->kind == OUTBOX_COMMAND) {
+		d->post = e->status == HX_OK ? "ok" : "failed";
+		snprintf(d->post_err, sizeof(d->post_err), "%s", e->err);
+		return;
 	}
-	if (r->keep_2fa && rc_snprintf(out + o, n - o, "%sa current 2-step verification code",
-				       o > 0 ? " and " : "") < 0)
-		out[o] = '\0';
-	return out;
-}
-
-/* Tell every verified contact; names of the channels reached / failed go to the arrays. */
-static void notify(struct reset *r, int apps_cleared, struct json_object *sent,
-		   struct json_object *failed)
-{
-	char host[256], when[64], how[256], support[300], text[2048], shorttext[480];
-	char value[CONTACT_VALUE_MAX], err[512];
-
-	/* The site as the code and contact messages name it: the issuer, else the host name. */
-	const char *site = hx_issuer(&r->cfg, host, sizeof(host));
-	if (site != host)
-		snprintf(host, sizeof(host), "%s", site);
-	hx_time_human(rc_now(), when, sizeof(when));
-	proof_words(r, how, sizeof(how));
-	if (r->cfg.support_contact != NULL)
-		snprintf(support, sizeof(support), "%s", r->cfg.support_contact);
-	else
-		snprintf(support, sizeof(support), "technical support");
-	if (rc_snprintf(text, sizeof(text),
-			"The password of the account %s on %s was reset on %s with "
-			"`pam-recover reset`, proven by %s (started by the local account %s).\n\n"
-			"%s%s\n\n"
-			"If you did not do this, contact %s at once.\n\n"
-			"This message does not contain the new password.\n",
-			r->user, host, when, how, r->h->caller,
-			r->keep_2fa ? "2-step verification stays on."
-				    : "2-step verification was turned off: the authenticator app "
-				      "and the backup codes no longer work.",
-			apps_cleared ? " The app passwords were deleted." : "", support) < 0)
-		snprintf(text, sizeof(text), "The password of the account %s on %s was reset on %s.\n",
-			 r->user, host, when);
-	if (rc_snprintf(shorttext, sizeof(shorttext),
-			"%s: the password of %s was reset on %s%s. Not you? Contact %s.", host,
-			r->user, when, r->keep_2fa ? "" : "; 2-step verification is off",
-			support) < 0)
-		snprintf(shorttext, sizeof(shorttext), "%s: the password of %s was reset.", host,
-			 r->user);
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
-		int verified = 0;
-		const char *name = reset_method_id(kind); /* email, sms, telegram */
-		if (contact_read(r->store, &r->key, r->user, kind, value, sizeof(value), &verified) !=
-			    HX_OK ||
-		    !verified)
-			continue;
-		if (!channel_configured(&r->cfg, kind, NULL, 0)) {
-			oj_push_str(failed, name);
-			continue;
-		}
-		int sr = channel_send(&r->cfg, kind, value, NOTICE_SUBJECT,
-				      kind == CONTACT_EMAIL ? text : shorttext, err, sizeof(err));
-		if (sr == HX_OK) {
-			oj_push_str(sent, name);
-			reset_audit(r, "reset-notice-sent", name, "");
-		} else {
-			oj_push_str(failed, name);
-			reset_audit(r, "reset-notice-failed", name, err);
-			syslog(LOG_WARNING, "reset: user=%s notice by %s not sent: %s", r->user, name,
-			       err);
-		}
-	}
-	RC_WIPE_ARRAY(value);
+	oj_push_str(e->status == HX_OK ? d->sent : d->failed, reset_method_id(e->row->kind));
 }
 
 int reset_password_step(struct reset *r)
 {
-	char err[SETPW_ERR_MAX], msg[1024];
+	char msg[1024], owner[OUTBOX_OWNER_MAX];
+	struct outbox_totals totals;
+	struct done_ctx d;
 	int rc, apps_cleared = 0;
 
-	if ((rc = choose_and_set(r)) != HX_OK)
+	if (outbox_owner(owner, sizeof(owner)) != 0) {
+		reset_error(r, "internal", 1, "Internal error (process identity); nothing changed.");
+		return HX_SOFTWARE;
+	}
+	if ((rc = choose_and_set(r, owner)) != HX_OK)
 		return rc;
-	if (clear_state(r, &apps_cleared) != 0) {
+	if (clear_state(r, owner, &apps_cleared) != 0) {
 		syslog(LOG_ERR, "reset: user=%s password set, but 2FA not cleared: %s", r->user,
 		       store_errmsg(r->store));
 		reset_error(r, "store", 1,
@@ -226,20 +210,16 @@ int reset_password_step(struct reset *r)
 	       r->keep_2fa ? "kept" : "cleared", apps_cleared ? ", app passwords deleted" : "");
 
 	struct json_object *done = reset_step("done", NULL);
-	struct json_object *sent = oj_array(), *failed = oj_array();
-	notify(r, apps_cleared, sent, failed);
-
-	const char *post = "none";
-	if (r->cfg.post_reset_command != NULL) {
-		if (setpw_post_reset(&r->cfg, r->user, err, sizeof(err)) == HX_OK) {
-			post = "ok";
-			reset_audit(r, "reset-post-command", NULL, "ok");
-		} else {
-			post = "failed";
-			reset_audit(r, "reset-post-command", NULL, err);
-			syslog(LOG_WARNING, "reset: user=%s post_reset_command: %s", r->user, err);
-		}
-	}
+	memset(&d, 0, sizeof(d));
+	d.sent = oj_array();
+	d.failed = oj_array();
+	d.post = "none";
+	if (outbox_flush(r->store, &r->key, &r->cfg, 0, owner, delivered, &d, &totals) != 0)
+		syslog(LOG_ERR, "reset: user=%s notices not delivered yet (store: %s); the next run "
+				"of pam-recover sends them",
+		       r->user, store_errmsg(r->store));
+	struct json_object *sent = d.sent, *failed = d.failed;
+	const char *post = d.post;
 	if (rc_snprintf(msg, sizeof(msg), "Your password has been reset. %s%s%s",
 			r->keep_2fa ? "2-step verification stays on."
 			/* A web front end's user may have no shell: no command for them. */
@@ -264,7 +244,7 @@ int reset_password_step(struct reset *r)
 	oj_put(done, "notice_failed", failed);
 	oj_str(done, "post_reset", post);
 	if (strcmp(post, "failed") == 0)
-		oj_str(done, "post_reset_error", err);
+		oj_str(done, "post_reset_error", d.post_err);
 	reset_audit(r, "reset-done", r->proof_names, "");
 	r->ui->show(r, done);
 	return HX_OK;

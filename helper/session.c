@@ -1,10 +1,13 @@
 /* Plumbing every verb shares: config, key and store, target users, names and dates. */
+#include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -182,6 +185,44 @@ int hx_txn_end(struct store *s, int ok)
 		(void)harden_unblock_tty_signals(&txn_old_mask);
 	}
 	return r;
+}
+
+int hx_counter_take(struct store *s, const char *key, int64_t now, int window, int max,
+		    int *count)
+{
+	int n = 0;
+
+	*count = 0;
+	if (max > 0) {
+		if (store_counter_get(s, key, now, window, &n) != STORE_OK)
+			return -1;
+		*count = n;
+		if (n >= max)
+			return 1; /* over already: nothing is written */
+	}
+	if (store_counter_hit(s, key, now, window, &n) != STORE_OK)
+		return -1;
+	*count = n;
+	return max > 0 && n > max ? 1 : 0;
+}
+
+int hx_stdout_usable(void)
+{
+	struct stat st;
+	struct pollfd p = {1, POLLOUT, 0};
+
+	if (harden_std_fd_was_closed(1) || fstat(1, &st) != 0)
+		return 0;
+	/* A pipe or socket whose reader is gone says so at once (POLLERR / POLLHUP). */
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		int n;
+		do
+			n = poll(&p, 1, 0);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 int hx_is_help(const char *arg)

@@ -734,17 +734,19 @@ int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len,
 
 /* clang-format off */
 const struct store_table store_tables[] = {
-	{"totp", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL},
-	{"totp_pending", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL},
-	{"login_state", "username, last_step, failures, locked_until", "tiii", NULL},
-	{"backup_codes", "username, hash, used_at", "tbi", NULL},
-	{"app_passwords", "username, name, services, hash, created, last_used", "tttbii", NULL},
-	{"contacts", "username, kind, sealed, verified, updated", "tibii", NULL},
-	{"questions", "username, question, answer_hash, updated", "ttti", NULL},
-	{"tokens", "username, channel, purpose, hash, expires, attempts, used", "tttbiii", NULL},
-	{"counters", "key, time", "ti", NULL},
-	{"audit", "time, username, ruid, event, method, detail", "itittt", "id"},
-	{"key_check", "id, sealed, created", "ibi", NULL},
+	{"totp", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL, 0},
+	{"totp_pending", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL, 0},
+	{"login_state", "username, last_step, failures, locked_until", "tiii", NULL, 0},
+	{"backup_codes", "username, hash, used_at", "tbi", NULL, 0},
+	{"app_passwords", "username, name, services, hash, created, last_used", "tttbii", NULL, 0},
+	{"contacts", "username, kind, sealed, verified, updated", "tibii", NULL, 0},
+	{"questions", "username, question, answer_hash, updated", "ttti", NULL, 0},
+	{"tokens", "username, channel, purpose, hash, expires, attempts, used", "tttbiii", NULL, 0},
+	{"counters", "key, time", "ti", NULL, 0},
+	{"audit", "time, username, ruid, event, method, detail", "itittt", "id", 0},
+	{"key_check", "id, sealed, created", "ibi", NULL, 0},
+	{"outbox", "id, username, kind, sealed, time, proofs, caller, flags, state, owner, "
+		   "attempts, next_try, last_error", "itibittiitiit", "id", 1},
 };
 /* clang-format on */
 const size_t store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);
@@ -818,4 +820,79 @@ int store_table_count(struct store *s, size_t t, long long *n)
 	if (n == NULL)
 		return store_set_err(s, "store_table_count: no place for the result");
 	return norm(s->ops->table_count(s, &store_tables[t], n));
+}
+
+/* ---- outbox ---- */
+
+static int chk_owner(struct store *s, const char *owner, const char *what)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (!str_ok(owner, 1, sizeof(((struct store_outbox *)0)->owner) - 1))
+		return store_set_err(s, "%s: the owner is empty or too long", what);
+	return STORE_OK;
+}
+
+int store_outbox_add(struct store *s, const struct store_outbox *o)
+{
+	if (o == NULL || chk(s, o->user, "outbox_add") != STORE_OK)
+		return STORE_ERR;
+	if (o->kind < 0 || o->kind >= STORE_OUTBOX_KINDS || o->sealed_len > STORE_SEALED_MAX ||
+	    o->state < STORE_OUTBOX_ARMED || o->state > STORE_OUTBOX_GAVE_UP || o->attempts < 0)
+		return store_set_err(s, "outbox_add: kind, state, attempts or sealed size out of range");
+	if (strnlen(o->proofs, sizeof(o->proofs)) == sizeof(o->proofs) ||
+	    strnlen(o->caller, sizeof(o->caller)) == sizeof(o->caller) ||
+	    strnlen(o->owner, sizeof(o->owner)) == sizeof(o->owner) ||
+	    strnlen(o->last_error, sizeof(o->last_error)) == sizeof(o->last_error))
+		return store_set_err(s, "outbox_add: a text field is not terminated");
+	return norm(s->ops->outbox_add(s, o));
+}
+
+int store_outbox_get(struct store *s, int64_t id, struct store_outbox *out)
+{
+	if (s == NULL || out == NULL)
+		return STORE_ERR;
+	return norm(s->ops->outbox_get(s, id, out));
+}
+
+int store_outbox_list(struct store *s, int state, int64_t due_by,
+		      int (*cb)(void *ctx, const struct store_outbox *o), void *ctx)
+{
+	if (s == NULL || cb == NULL)
+		return STORE_ERR;
+	if (state < STORE_OUTBOX_ARMED || state > STORE_OUTBOX_GAVE_UP)
+		return store_set_err(s, "outbox_list: unknown state");
+	return norm(s->ops->outbox_list(s, state, due_by, cb, ctx));
+}
+
+int store_outbox_release(struct store *s, const char *owner, int add_flags, int *changed)
+{
+	int dummy;
+
+	if (chk_owner(s, owner, "outbox_release") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->outbox_release(s, owner, add_flags, changed ? changed : &dummy));
+}
+
+int store_outbox_disarm(struct store *s, const char *owner)
+{
+	if (chk_owner(s, owner, "outbox_disarm") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->outbox_disarm(s, owner));
+}
+
+int store_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
+			const char *last_error)
+{
+	char e[sizeof(((struct store_outbox *)0)->last_error)];
+	size_t n = last_error ? strnlen(last_error, sizeof(e) - 1) : 0;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if (state < STORE_OUTBOX_ARMED || state > STORE_OUTBOX_GAVE_UP || attempts < 0)
+		return store_set_err(s, "outbox_update: state or attempts out of range");
+	if (n > 0)
+		memcpy(e, last_error, n);
+	e[n] = '\0';
+	return norm(s->ops->outbox_update(s, id, state, attempts, next_try, e));
 }

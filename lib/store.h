@@ -254,14 +254,17 @@ struct store_val {
 };
 /* Every table of the schema, in the order they are copied. A migration that adds a table
  * adds it here, with its columns (types: one letter each, i integer, t text, b bytes).
- * `order`: the column that keeps rows in order (audit's id, not copied), or NULL. */
+ * `order`: the column that keeps rows in order (audit's id, not copied), or NULL.
+ * `serial`: the first column is a generated id that is copied as it is (outbox rows are
+ * known by it); the backend moves its generator past the copied ids. */
 struct store_table {
 	const char *name;
 	const char *cols;
 	const char *types;
 	const char *order;
+	int serial;
 };
-#define STORE_TABLE_COLS_MAX 8
+#define STORE_TABLE_COLS_MAX 16
 extern const struct store_table store_tables[];
 extern const size_t store_n_tables;
 /* Every row of table t (index into store_tables), to cb with one value per column; the
@@ -288,5 +291,50 @@ int store_user_purge(struct store *s, const char *user) RC_MUST_CHECK;
  * store. Stops early when cb returns non-zero. */
 int store_user_names(struct store *s, int (*cb)(void *ctx, const char *user), void *ctx)
 	RC_MUST_CHECK;
+/* ---- outbox: the consequences of a reset, recorded in the reset's own commit ---- */
+/*
+ * One row per notice (a recovery contact's sealed value, copied as it was sealed) or per
+ * command to run. A row is ARMED while its reset is setting the password (owner: the
+ * process, "PID:START"), DUE once the reset committed (or once an interrupted reset was
+ * found), then SENT, or GAVE_UP after too many attempts. Rows are kept as a record.
+ */
+enum store_outbox_state {
+	STORE_OUTBOX_ARMED = 0,
+	STORE_OUTBOX_DUE = 1,
+	STORE_OUTBOX_SENT = 2,
+	STORE_OUTBOX_GAVE_UP = 3,
+};
+#define STORE_OUTBOX_KINDS 4 /* 0..2 the contact kinds, 3 a command */
+struct store_outbox {
+	int64_t id;
+	char user[129];
+	int kind;
+	unsigned char sealed[STORE_SEALED_MAX]; /* the destination; sealed_len 0: none */
+	size_t sealed_len;
+	int64_t time;        /* of the reset */
+	char proofs[64];     /* "email+question" */
+	char caller[129];    /* who started it */
+	int flags;           /* the caller's own bits (outbox.h) */
+	int state;
+	char owner[64];
+	int attempts;
+	int64_t next_try;
+	char last_error[256];
+};
+/* Insert o (its id is ignored; last_error cut to fit). */
+int store_outbox_add(struct store *s, const struct store_outbox *o) RC_MUST_CHECK;
+int store_outbox_get(struct store *s, int64_t id, struct store_outbox *out) RC_MUST_CHECK;
+/* Rows in `state`, oldest first; for STORE_OUTBOX_DUE only those with next_try <= due_by. */
+int store_outbox_list(struct store *s, int state, int64_t due_by,
+		      int (*cb)(void *ctx, const struct store_outbox *o), void *ctx)
+	RC_MUST_CHECK;
+/* The ARMED rows of owner become DUE, flags |= add_flags; *changed gets their number. */
+int store_outbox_release(struct store *s, const char *owner, int add_flags, int *changed)
+	RC_MUST_CHECK;
+/* Delete the ARMED rows of owner (the password was not set). */
+int store_outbox_disarm(struct store *s, const char *owner) RC_MUST_CHECK;
+/* After an attempt. STORE_NOTFOUND if there is no such row. */
+int store_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
+			const char *last_error) RC_MUST_CHECK;
 
 #endif

@@ -101,6 +101,15 @@ struct store_ops {
 	int (*keycheck_put)(struct store *s, const unsigned char *sealed, size_t len,
 			    int64_t created);
 
+	int (*outbox_add)(struct store *s, const struct store_outbox *o);
+	int (*outbox_get)(struct store *s, int64_t id, struct store_outbox *out);
+	int (*outbox_list)(struct store *s, int state, int64_t due_by,
+			   int (*cb)(void *ctx, const struct store_outbox *o), void *ctx);
+	int (*outbox_release)(struct store *s, const char *owner, int add_flags, int *changed);
+	int (*outbox_disarm)(struct store *s, const char *owner);
+	int (*outbox_update)(struct store *s, int64_t id, int state, int attempts,
+			     int64_t next_try, const char *last_error);
+
 	/* admin copy-store: SQL built from the constant store_tables[] only. */
 	int (*table_rows)(struct store *s, const struct store_table *t,
 			  int (*cb)(void *ctx, const struct store_val *v), void *ctx);

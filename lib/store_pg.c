@@ -99,6 +99,12 @@ enum sid {
 	S_USER_NAMES,
 	S_KEYCHECK_GET,
 	S_KEYCHECK_PUT,
+	S_OUTBOX_ADD,
+	S_OUTBOX_GET,
+	S_OUTBOX_LIST,
+	S_OUTBOX_RELEASE,
+	S_OUTBOX_DISARM,
+	S_OUTBOX_UPDATE,
 	S_COUNT
 };
 
@@ -118,6 +124,9 @@ struct stmt {
 #define EXPIRED "(l.locked_until > 0 AND l.locked_until <= $2)"
 #define NEW_FAILURES "(CASE WHEN " EXPIRED " THEN 1 ELSE l.failures + 1 END)"
 #define APP_COLS "name, services, hash, created, last_used"
+#define OUTBOX_COLS                                                                        \
+	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "   \
+	"attempts, next_try, last_error FROM outbox "
 
 static const struct stmt stmts[S_COUNT] = {
 	[S_TOTP_GET] = {"SELECT " TOTP_COLS " FROM totp WHERE username = $1", "t"},
@@ -248,9 +257,25 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_KEYCHECK_PUT] = {"INSERT INTO key_check (id, sealed, created) VALUES (1, $1, $2) "
 			    "ON CONFLICT (id) DO NOTHING",
 			    "bi"},
+
+	[S_OUTBOX_ADD] = {"INSERT INTO outbox (username, kind, sealed, time, proofs, caller, flags, "
+			  "state, owner, attempts, next_try, last_error) "
+			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			  "tibittiitiit"},
+	[S_OUTBOX_GET] = {OUTBOX_COLS "WHERE id = $1", "i"},
+	[S_OUTBOX_LIST] = {OUTBOX_COLS "WHERE state = $1 AND ($1 <> 1 OR next_try <= $2) "
+				       "ORDER BY id",
+			   "ii"},
+	[S_OUTBOX_RELEASE] = {"UPDATE outbox SET state = 1, flags = flags | $2 "
+			      "WHERE owner = $1 AND state = 0",
+			      "ti"},
+	[S_OUTBOX_DISARM] = {"DELETE FROM outbox WHERE owner = $1 AND state = 0", "t"},
+	[S_OUTBOX_UPDATE] = {"UPDATE outbox SET state = $2, attempts = $3, next_try = $4, "
+			     "last_error = $5 WHERE id = $1",
+			     "iiiit"},
 };
 
-#define PP_MAX 8
+#define PP_MAX 16
 
 /* Parameters of one statement, all in binary format. */
 struct pp {
@@ -1368,6 +1393,135 @@ static int pg_keycheck_put(struct store *s, const unsigned char *sealed, size_t 
 	return r == STORE_OK && n == 0 ? STORE_CONFLICT : r;
 }
 
+/* ---- outbox ---- */
+
+static int outbox_row(struct pgs *q, const PGresult *res, int row, struct store_outbox *o,
+		      const char *what)
+{
+	int64_t v = 0;
+
+	memset(o, 0, sizeof(*o));
+	if (col_i64(q, res, row, 0, &o->id, what) != STORE_OK ||
+	    col_text(q, res, row, 1, o->user, sizeof(o->user), what) != STORE_OK ||
+	    col_int(q, res, row, 2, &o->kind, what) != STORE_OK)
+		return STORE_ERR;
+	if (!PQgetisnull(res, row, 3) &&
+	    col_blob(q, res, row, 3, o->sealed, sizeof(o->sealed), &o->sealed_len, what) != STORE_OK)
+		return STORE_ERR;
+	if (col_i64(q, res, row, 4, &o->time, what) != STORE_OK)
+		return STORE_ERR;
+	col_text_cut(res, row, 5, o->proofs, sizeof(o->proofs));
+	col_text_cut(res, row, 6, o->caller, sizeof(o->caller));
+	if (col_int(q, res, row, 7, &o->flags, what) != STORE_OK ||
+	    col_int(q, res, row, 8, &o->state, what) != STORE_OK)
+		return STORE_ERR;
+	col_text_cut(res, row, 9, o->owner, sizeof(o->owner));
+	if (col_i64(q, res, row, 10, &v, what) != STORE_OK ||
+	    col_i64(q, res, row, 11, &o->next_try, what) != STORE_OK)
+		return STORE_ERR;
+	o->attempts = clamp_int(v);
+	col_text_cut(res, row, 12, o->last_error, sizeof(o->last_error));
+	if (o->kind < 0 || o->kind >= STORE_OUTBOX_KINDS || o->state < STORE_OUTBOX_ARMED ||
+	    o->state > STORE_OUTBOX_GAVE_UP)
+		return damaged(q, what);
+	return STORE_OK;
+}
+
+static int pg_outbox_add(struct store *s, const struct store_outbox *o)
+{
+	struct pp p = {0};
+
+	p_text(&p, o->user);
+	p_i64(&p, o->kind);
+	if (o->sealed_len > 0) {
+		p_bytes(&p, o->sealed, o->sealed_len);
+	} else {
+		p_text(&p, NULL); /* SQL NULL */
+	}
+	p_i64(&p, o->time);
+	p_text(&p, o->proofs);
+	p_text(&p, o->caller);
+	p_i64(&p, o->flags);
+	p_i64(&p, o->state);
+	p_text(&p, o->owner);
+	p_i64(&p, o->attempts);
+	p_i64(&p, o->next_try);
+	p_text(&p, o->last_error);
+	return run(PG(s), S_OUTBOX_ADD, &p, "outbox_add", NULL);
+}
+
+static int pg_outbox_get(struct store *s, int64_t id, struct store_outbox *out)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	p_i64(&p, id);
+	r = row1(q, S_OUTBOX_GET, &p, "outbox_get", &res);
+	if (r == STORE_OK)
+		r = outbox_row(q, res, 0, out, "outbox_get");
+	PQclear(res);
+	return r;
+}
+
+static int pg_outbox_list(struct store *s, int state, int64_t due_by,
+			  int (*cb)(void *ctx, const struct store_outbox *o), void *ctx)
+{
+	struct pgs *q = PG(s);
+	struct store_outbox o;
+	struct pp p = {0};
+	PGresult *res;
+	int r = STORE_OK;
+
+	p_i64(&p, state);
+	p_i64(&p, due_by);
+	res = ex(q, S_OUTBOX_LIST, &p, "outbox_list", NULL);
+	if (res == NULL)
+		return STORE_ERR;
+	memset(&o, 0, sizeof(o));
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (outbox_row(q, res, i, &o, "outbox_list") != STORE_OK) {
+			r = STORE_ERR;
+			break;
+		}
+		if (cb(ctx, &o) != 0)
+			break;
+	}
+	PQclear(res);
+	rc_wipe(&o, sizeof(o));
+	return r;
+}
+
+static int pg_outbox_release(struct store *s, const char *owner, int add_flags, int *changed)
+{
+	struct pp p = {0};
+
+	p_text(&p, owner);
+	p_i64(&p, add_flags);
+	return run(PG(s), S_OUTBOX_RELEASE, &p, "outbox_release", changed);
+}
+
+static int pg_outbox_disarm(struct store *s, const char *owner)
+{
+	return run1(PG(s), S_OUTBOX_DISARM, owner, "outbox_disarm", NULL);
+}
+
+static int pg_outbox_update(struct store *s, int64_t id, int state, int attempts,
+			    int64_t next_try, const char *last_error)
+{
+	struct pp p = {0};
+	int r, n = 0;
+
+	p_i64(&p, id);
+	p_i64(&p, state);
+	p_i64(&p, attempts);
+	p_i64(&p, next_try);
+	p_text(&p, last_error);
+	r = run(PG(s), S_OUTBOX_UPDATE, &p, "outbox_update", &n);
+	return r == STORE_OK && n == 0 ? STORE_NOTFOUND : r;
+}
+
 /* ---- copying whole tables (admin copy-store) ---- */
 
 static PGresult *ex_sql(struct pgs *q, const char *sql, const struct pp *p, const char *types,
@@ -1456,6 +1610,15 @@ static int pg_table_put(struct store *s, const struct store_table *t, const stru
 	}
 	res = ex_sql(q, sql, &p, t->types, "table_put");
 	PQclear(res);
+	if (res != NULL && t->serial) { /* the next generated id comes after the copied ones */
+		if (rc_snprintf(sql, sizeof(sql),
+				"SELECT setval(pg_get_serial_sequence('%s', 'id'), "
+				"(SELECT max(id) FROM %s))",
+				t->name, t->name) < 0)
+			return store_set_err(s, "table_put: %s: bad table description", t->name);
+		res = ex_sql(q, sql, NULL, NULL, "table_put");
+		PQclear(res);
+	}
 	return res != NULL ? STORE_OK : STORE_ERR;
 }
 
@@ -1561,6 +1724,12 @@ static const struct store_ops pg_ops = {
 	.user_names = pg_user_names,
 	.keycheck_get = pg_keycheck_get,
 	.keycheck_put = pg_keycheck_put,
+	.outbox_add = pg_outbox_add,
+	.outbox_get = pg_outbox_get,
+	.outbox_list = pg_outbox_list,
+	.outbox_release = pg_outbox_release,
+	.outbox_disarm = pg_outbox_disarm,
+	.outbox_update = pg_outbox_update,
 	.table_rows = pg_table_rows,
 	.table_put = pg_table_put,
 	.table_count = pg_table_count,

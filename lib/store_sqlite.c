@@ -1450,6 +1450,212 @@ static int sq_user_names(struct store *s, int (*cb)(void *ctx, const char *user)
 
 /* ---- open and close ---- */
 
+/* ---- outbox (one-off statements: rare, and kept apart from the login path's cache) ---- */
+
+#define OUTBOX_COLS                                                                        \
+	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "   \
+	"attempts, next_try, last_error FROM outbox "
+
+static int outbox_row(struct sq *q, sqlite3_stmt *st, struct store_outbox *o, const char *what)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	if (col_text(q, st, 1, o->user, sizeof(o->user), what) != STORE_OK ||
+	    col_int(q, st, 2, &o->kind, what) != STORE_OK)
+		return STORE_ERR;
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+	    col_blob(q, st, 3, o->sealed, sizeof(o->sealed), &o->sealed_len, what) != STORE_OK)
+		return STORE_ERR;
+	o->time = sqlite3_column_int64(st, 4);
+	col_text_cut(st, 5, o->proofs, sizeof(o->proofs));
+	col_text_cut(st, 6, o->caller, sizeof(o->caller));
+	if (col_int(q, st, 7, &o->flags, what) != STORE_OK ||
+	    col_int(q, st, 8, &o->state, what) != STORE_OK)
+		return STORE_ERR;
+	col_text_cut(st, 9, o->owner, sizeof(o->owner));
+	o->attempts = clamp_int(sqlite3_column_int64(st, 10));
+	o->next_try = sqlite3_column_int64(st, 11);
+	col_text_cut(st, 12, o->last_error, sizeof(o->last_error));
+	if (o->kind < 0 || o->kind >= STORE_OUTBOX_KINDS || o->state < STORE_OUTBOX_ARMED ||
+	    o->state > STORE_OUTBOX_GAVE_UP)
+		return damaged(q, what);
+	return STORE_OK;
+}
+
+static int sq_outbox_add(struct store *s, const struct store_outbox *o)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = prep_once(q,
+				     "INSERT INTO outbox (username, kind, sealed, time, proofs, "
+				     "caller, flags, state, owner, attempts, next_try, last_error) "
+				     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+				     "outbox_add");
+	int rc, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_text(st, 1, o->user, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, o->kind);
+	if (rc == SQLITE_OK)
+		rc = o->sealed_len > 0
+			     ? sqlite3_bind_blob(st, 3, o->sealed, (int)o->sealed_len, SQLITE_STATIC)
+			     : sqlite3_bind_null(st, 3);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, o->time);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 5, o->proofs, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 6, o->caller, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 7, o->flags);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 8, o->state);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 9, o->owner, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 10, o->attempts);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 11, o->next_try);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 12, o->last_error, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, "outbox_add");
+	}
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? STORE_OK : dberr(q, rc, "outbox_add");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sq_outbox_get(struct store *s, int64_t id, struct store_outbox *out)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = prep_once(q, OUTBOX_COLS "WHERE id = ?1", "outbox_get");
+	int rc, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_int64(st, 1, id);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, "outbox_get");
+	}
+	r = row(q, st, "outbox_get");
+	if (r == STORE_OK)
+		r = outbox_row(q, st, out, "outbox_get");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sq_outbox_list(struct store *s, int state, int64_t due_by,
+			  int (*cb)(void *ctx, const struct store_outbox *o), void *ctx)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = prep_once(q,
+				     OUTBOX_COLS "WHERE state = ?1 AND (?1 <> 1 OR next_try <= ?2) "
+						 "ORDER BY id",
+				     "outbox_list");
+	struct store_outbox o;
+	int r, rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_int(st, 1, state);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, due_by);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, "outbox_list");
+	}
+	while ((r = row(q, st, "outbox_list")) == STORE_OK) {
+		if (outbox_row(q, st, &o, "outbox_list") != STORE_OK) {
+			r = STORE_ERR;
+			break;
+		}
+		if (cb(ctx, &o) != 0) {
+			r = STORE_NOTFOUND;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	rc_wipe(&o, sizeof(o));
+	return r == STORE_NOTFOUND ? STORE_OK : r;
+}
+
+/* A statement with ?1 = text and optional ?2, ?3 numbers; *changed gets the rows changed. */
+static int outbox_exec(struct sq *q, const char *sql, const char *text, int64_t a, int64_t b,
+		       int *changed, const char *what)
+{
+	sqlite3_stmt *st = prep_once(q, sql, what);
+	int rc, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 2)
+		rc = sqlite3_bind_int64(st, 2, a);
+	if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 3)
+		rc = sqlite3_bind_int64(st, 3, b);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, what);
+	}
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? STORE_OK : dberr(q, rc, what);
+	if (changed != NULL)
+		*changed = r == STORE_OK ? sqlite3_changes(q->db) : 0;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sq_outbox_release(struct store *s, const char *owner, int add_flags, int *changed)
+{
+	return outbox_exec(SQ(s),
+			   "UPDATE outbox SET state = 1, flags = flags | ?2 "
+			   "WHERE owner = ?1 AND state = 0",
+			   owner, add_flags, 0, changed, "outbox_release");
+}
+
+static int sq_outbox_disarm(struct store *s, const char *owner)
+{
+	return outbox_exec(SQ(s), "DELETE FROM outbox WHERE owner = ?1 AND state = 0", owner, 0, 0,
+			   NULL, "outbox_disarm");
+}
+
+static int sq_outbox_update(struct store *s, int64_t id, int state, int attempts,
+			    int64_t next_try, const char *last_error)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = prep_once(q,
+				     "UPDATE outbox SET state = ?2, attempts = ?3, next_try = ?4, "
+				     "last_error = ?5 WHERE id = ?1",
+				     "outbox_update");
+	int rc, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_int64(st, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, state);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 3, attempts);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, next_try);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 5, last_error, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, "outbox_update");
+	}
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? (sqlite3_changes(q->db) > 0 ? STORE_OK : STORE_NOTFOUND)
+			      : dberr(q, rc, "outbox_update");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static void sq_close(struct store *s)
 {
 	struct sq *q = SQ(s);
@@ -1645,6 +1851,12 @@ static const struct store_ops sqlite_ops = {
 	.user_names = sq_user_names,
 	.keycheck_get = sq_keycheck_get,
 	.keycheck_put = sq_keycheck_put,
+	.outbox_add = sq_outbox_add,
+	.outbox_get = sq_outbox_get,
+	.outbox_list = sq_outbox_list,
+	.outbox_release = sq_outbox_release,
+	.outbox_disarm = sq_outbox_disarm,
+	.outbox_update = sq_outbox_update,
 	.table_rows = sq_table_rows,
 	.table_put = sq_table_put,
 	.table_count = sq_table_count,

@@ -106,6 +106,26 @@ static const struct migration migrations[] = {
 	 " sealed BLOB NOT NULL,"
 	 " created INTEGER NOT NULL);"
 	 "PRAGMA user_version = 3;"},
+	/* The outbox: the notices and the command of a reset, written in the reset's commit and
+	 * delivered after it (helper/outbox.c). */
+	{4,
+	 "CREATE TABLE outbox ("
+	 " id INTEGER PRIMARY KEY,"
+	 " username TEXT NOT NULL,"
+	 " kind INTEGER NOT NULL,"
+	 " sealed BLOB,"
+	 " time INTEGER NOT NULL,"
+	 " proofs TEXT NOT NULL DEFAULT '',"
+	 " caller TEXT NOT NULL DEFAULT '',"
+	 " flags INTEGER NOT NULL DEFAULT 0,"
+	 " state INTEGER NOT NULL,"
+	 " owner TEXT NOT NULL DEFAULT '',"
+	 " attempts INTEGER NOT NULL DEFAULT 0,"
+	 " next_try INTEGER NOT NULL DEFAULT 0,"
+	 " last_error TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX outbox_state ON outbox (state, next_try);"
+	 "CREATE INDEX outbox_owner ON outbox (owner, state);"
+	 "PRAGMA user_version = 4;"},
 };
 /* clang-format on */
 

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Loopback HTTP endpoints for the helper's tests: an SMS gateway and the Telegram Bot API.
 
-    http_sink.py --dir DIR --port-file FILE --token TOKEN
+    http_sink.py --dir DIR --port-file FILE --token TOKEN [--delay SECONDS]
 
 Listens on 127.0.0.1 (a free port, written to --port-file once listening). Every request
 but the control ones is recorded as DIR/req-NNNN.json ({"method", "path", "headers", "body",
 "peer_uid": the uid of the process that connected})
-through a temp name and a rename.
+through a temp name and a rename. --delay: each request but the control ones waits that long
+before it is recorded and answered (a slow gateway).
 
   POST /sms                      the SMS gateway: answers with the configured status
                                  (200 {"status":"queued"} by default)
@@ -84,6 +85,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path
         if path.startswith("/_control/"):
             return self.control(path[len("/_control/"):], body)
+        if self.server.delay > 0:
+            time.sleep(self.server.delay)
         self.record(body)
         if path == "/sms":
             st = STATE["sms_status"]
@@ -148,11 +151,13 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--token", required=True)
+    ap.add_argument("--delay", type=float, default=0.0)
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.outdir = a.dir
     srv.token = a.token
+    srv.delay = a.delay
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

@@ -2,11 +2,12 @@
 """A real SMTP server on loopback for the helper's tests (aiosmtpd).
 
     smtp_sink.py --dir DIR --port-file FILE [--starttls CERT KEY] [--smtps CERT KEY]
-                 [--auth USER:PASSWORD]
+                 [--auth USER:PASSWORD] [--delay SECONDS] [--port N]
 
 Listens on 127.0.0.1 (a free port, written to --port-file once the server answers).
 --starttls offers STARTTLS and refuses MAIL before it; --smtps speaks TLS from the first
-byte; --auth offers AUTH PLAIN/LOGIN and requires it. Each message is written to
+byte; --auth offers AUTH PLAIN/LOGIN and requires it. --delay makes each message wait that
+long before it is stored and accepted (a slow server); --port listens on that port. Each message is written to
 DIR/msg-NNNN.json ({"mail_from", "rcpt_tos", "tls", "auth_user", "data", "peer_uid": the
 uid of the process that connected}) through a temp name
 and a rename, so a reader never sees half a message. Runs until SIGTERM or SIGINT.
@@ -44,13 +45,17 @@ def peer_uid(client_port, server_port):
 
 
 class Handler:
-    def __init__(self, outdir):
+    def __init__(self, outdir, delay=0.0):
         self.outdir = outdir
+        self.delay = delay
         self.count = 0
         self.lock = threading.Lock()
         self.port = None
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay > 0:
+            import asyncio
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.count += 1
             n = self.count
@@ -98,6 +103,8 @@ def main():
     ap.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--smtps", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--auth", metavar="USER:PASSWORD")
+    ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
 
     kw = {}
@@ -120,10 +127,10 @@ def main():
         kw["auth_required"] = True
         kw["auth_require_tls"] = bool(a.starttls or a.smtps)
 
-    handler = Handler(a.dir)
+    handler = Handler(a.dir, a.delay)
     controller = None
     for _ in range(20):
-        port = free_port()
+        port = a.port or free_port()
         c = Controller(handler, hostname="127.0.0.1", port=port, server_kwargs=server_kw,
                        ready_timeout=10, **kw)
         if a.smtps:

@@ -241,6 +241,14 @@ HOTP/T30 bin - $HEX1
 HOTP sys - $HEX2
 EOF
 chmod 600 "$OATH"
+# Every line is checked and every user looked up before the store is even opened (a user
+# database lookup may be LDAP: never inside the store's write transaction).
+sed -e "s|^store = .*|store = sqlite:$T/no-such-dir/state.db|" "$CONF" >"$T/nostore.conf"
+printf 'HOTP/T30 no-such-user-xyz - %s\n' "$HEX1" >"$T/unknown.oath"
+chmod 600 "$T/unknown.oath"
+expect 65 "import-oath: an unknown user is found before the store is opened" -- \
+	"$H" --config "$T/nostore.conf" admin import-oath "$T/unknown.oath"
+contains "$T/err" "unknown.oath:1: no such user" "the error names the line and the user"
 expect 65 "import-oath with an event-based HOTP line" -- "$H" --config "$CONF" admin import-oath "$OATH"
 contains "$T/err" "users.oath:3" "the error names the line"
 lacks "$T/err" "$HEX2" "the error does not print the secret"

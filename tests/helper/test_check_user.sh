@@ -4,7 +4,8 @@
 # binary. uid_wrapper fakes the ids (the test itself is root); a private mount namespace puts
 # a temporary /etc/security (the compiled-in config directory) in place, since a non-root caller cannot name a config (--config).
 # Checks: own account allowed, another account denied (9), --config and admin refused (77),
-# the per-uid rate limit (30 requests a minute, then 4), and `admin unlock` clearing it.
+# the per-uid rate limit (30 requests a minute, then 4, with nothing written once over it),
+# and `admin unlock` clearing it.
 set -u
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -87,6 +88,14 @@ while [ $n -lt 30 ]; do
 done
 is "$n" 30 "30 requests a minute are answered"
 is "$(ucheck enrolled $U login "")" 4 "the 31st is refused as locked"
+# Refused requests write nothing: a caller over its limit cannot keep the store's write lock
+# busy (the 30 answered requests are the only rows of its counter).
+for _ in 1 2 3 4 5; do ucheck enrolled $U login "" >/dev/null; done
+rows=$(/usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("SELECT count(*) FROM counters WHERE key = ?", (sys.argv[2],)).fetchone()[0])' \
+	"$T/state/state.db" "check:uid:$UID_U")
+is "$rows" 30 "refused requests over the limit wrote nothing"
 "$H" admin unlock $U >/dev/null
 is "$(ucheck enrolled $U login "")" 0 "admin unlock clears the limit"
 

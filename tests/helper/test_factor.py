@@ -23,6 +23,7 @@ usage: test_factor.py [BUILDDIR]      (as root; HX_ONLY=REGEX selects cases)
 """
 import json
 import os
+import re
 import pwd
 import shutil
 import signal
@@ -393,6 +394,7 @@ def inner(user, password, prefix):
         write(os.path.join(pamd_copy, "pam-recover"), service, 0o644)
         for src, dst in ((sec_copy, etcsec), (pamd_copy, "/etc/pam.d")):
             subprocess.run(["mount", "--bind", src, dst], check=True)
+        place_sender(W.helper, W.sb.tmp)
         os.chmod(W.sb.tmp, 0o711)
         run_cases("helper-factor")
     except SystemExit as e:
@@ -404,6 +406,27 @@ def inner(user, password, prefix):
             W.sb.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def place_sender(helper, tmp):
+    """A user's setuid helper runs pam-recover-send only from its compiled-in path: lay the
+    built one there (a read-only overlay over that path's parent in this namespace)."""
+    with open(helper, "rb") as f:
+        paths = re.findall(rb"(/[A-Za-z0-9_./-]+/pam-recover-send)\0", f.read())
+    if not paths:
+        raise SystemExit("FAIL: helper-factor: no sender path in the helper")
+    want = paths[0].decode()
+    parent, leaf = os.path.split(os.path.dirname(want))
+    while not os.path.isdir(parent):  # the first directory that exists takes the overlay
+        parent, more = os.path.split(parent)
+        leaf = os.path.join(more, leaf)
+    top = os.path.join(tmp, "sender-top")
+    os.makedirs(os.path.join(top, leaf), exist_ok=True)
+    shutil.copy(os.path.join(top_builddir(), "pam-recover-send"),
+                os.path.join(top, leaf, "pam-recover-send"))
+    os.chmod(top, 0o755)
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={top}:{parent}",
+                    parent], check=True)
 
 
 def nosuid(path):

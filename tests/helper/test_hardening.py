@@ -161,8 +161,9 @@ def t_closed_fds():
 @case("inherited-descriptors-closed-and-process-state-reset")
 def t_process_state():
     """While `check` waits for its request: only fds 0-2 open although the caller passed
-    more; signal mask empty and only SIGPIPE ignored although the caller ignored and blocked
-    others; umask 077; cwd /; RLIMIT_CORE 0 although the caller allowed cores."""
+    more; signal mask empty and only SIGPIPE, SIGTSTP, SIGTTIN and SIGTTOU ignored although the
+    caller ignored and blocked others; umask 077; cwd /; RLIMIT_CORE 0 although the caller
+    allowed cores."""
     sb = sandbox()
     extra = [os.open("/dev/null", os.O_RDONLY) for _ in range(5)]
 
@@ -184,7 +185,10 @@ def t_process_state():
         # Signals 1..31 (32 and 33 belong to glibc's threads and its sigaction() refuses
         # them; glibc sets them itself when it uses them).
         ign = int(proc_field(p.pid, "SigIgn"), 16) & 0x7fffffff
-        check(ign == 1 << (signal.SIGPIPE - 1), f"ignored signals {ign:#x}: only SIGPIPE wanted")
+        want = sum(1 << (s - 1) for s in (signal.SIGPIPE, signal.SIGTSTP, signal.SIGTTIN,
+                                           signal.SIGTTOU))
+        check(ign == want, f"ignored signals {ign:#x}: only SIGPIPE and the terminal stops "
+                           f"({want:#x}) wanted")
         check(proc_field(p.pid, "Umask") == "0077", f"umask {proc_field(p.pid, 'Umask')}")
         check(os.readlink(f"/proc/{p.pid}/cwd") == "/", "cwd is not /")
         with open(f"/proc/{p.pid}/limits") as f:
@@ -195,6 +199,60 @@ def t_process_state():
         p.wait(timeout=30)
         for fd in extra:
             os.close(fd)
+
+
+@case("backup-codes-with-nowhere-to-show-them-change-nothing")
+def t_backup_codes_no_output():
+    """New backup codes exist only in what the helper prints: with standard output closed, or
+    a pipe whose reader has gone, `backup-codes` refuses before replacing the set, and the
+    old codes still log in."""
+    sb = sandbox()
+    user = sb.new_user()
+    _, codes, _ = sb.enable_json(user)
+    r = subprocess.run(["bash", "-c", 'exec >&-; exec "$@"', "sh"] +
+                       sb.cmd(["backup-codes", "--user", user]), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, env=sb.env())
+    check(r.returncode == 74 and "nothing changed" in r.stderr,
+          f"stdout closed: exit {r.returncode} {r.stderr!r}")
+    rd, wr = os.pipe()
+    os.close(rd)  # the reader is gone before the helper starts
+    try:
+        r = subprocess.run(sb.cmd(["--json", "backup-codes", "--user", user]), stdout=wr,
+                           stderr=subprocess.PIPE, text=True, env=sb.env())
+    finally:
+        os.close(wr)
+    check(r.returncode == 74 and "nothing changed" in r.stderr,
+          f"stdout a pipe nobody reads: exit {r.returncode} {r.stderr!r}")
+    check(sb.json(["backup-codes", "status", "--user", user])["backup_codes_left"] == len(codes),
+          "the set changed")
+    check(sb.check_code(user, codes[0]) == 1, "an old backup code no longer logs in")
+    events = sb.json(["admin", "audit", user, "--limit", "0"])["events"]
+    check(not [e for e in events if e["event"] == "backup-codes"], "a new set was recorded")
+
+
+@case("stop-signals-ignored-once-started")
+def t_stop_signals():
+    """SIGTSTP, SIGTTIN and SIGTTOU (^Z, a background read or write of the terminal) cannot
+    stop the helper once it has started: a stopped helper could keep the store's write lock
+    while every login waits. (A prompt lets them through while it waits for input, when
+    nothing is held; `check` reads a pipe, not a prompt.)"""
+    sb = sandbox()
+    for sig in (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
+        p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=sb.env())
+        try:
+            wait_blocked(p)
+            p.send_signal(sig)
+            end = time.time() + 0.5
+            while time.time() < end:
+                st = proc_field(p.pid, "State") or ""
+                check(not st.startswith("T"), f"{signal.Signals(sig).name} stopped the helper")
+                time.sleep(0.02)
+        finally:
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+            p.stdin.close()
+            p.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------------------------

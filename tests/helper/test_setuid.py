@@ -51,13 +51,16 @@ int pam_sm_authenticate(pam_handle_t *ph, int flags, int argc, const char **argv
 {
 	struct rlimit rl;
 	FILE *f;
-	(void)ph; (void)flags;
+	(void)flags;
 	if (argc < 1 || (f = fopen(argv[0], "w")) == NULL)
 		return PAM_IGNORE;
 	getrlimit(RLIMIT_CORE, &rl);
 	mode_t m = umask(077);
+	const void *ruser = NULL;
 	fprintf(f, "ruid %d\neuid %d\ndumpable %d\ncore %lu\numask %03o\n", (int)getuid(),
 		(int)geteuid(), prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), (unsigned long)rl.rlim_cur, m);
+	if (pam_get_item(ph, PAM_RUSER, &ruser) == PAM_SUCCESS && ruser != NULL)
+		fprintf(f, "ruser %s\n", (const char *)ruser);
 	for (char **e = environ; e != NULL && *e != NULL; e++)
 		fprintf(f, "env %s\n", *e);
 	fclose(f);
@@ -246,7 +249,9 @@ def t_enable():
     # What the PAM module saw inside the helper.
     with open(W.dump) as f:
         dump = f.read().splitlines()
-    check(f"ruid {W.uid}" in dump and "euid 0" in dump, f"uids inside: {dump[:2]}")
+    # Root all through (so the caller cannot signal it); the caller is in PAM_RUSER.
+    check("ruid 0" in dump and "euid 0" in dump, f"uids inside: {dump[:2]}")
+    check(f"ruser {W.user}" in dump, f"PAM_RUSER inside: {[d for d in dump if 'ruser' in d]}")
     check("dumpable 0" in dump, "the helper is dumpable")
     check("core 0" in dump, "core dumps are allowed")
     check("umask 077" in dump, f"umask inside: {[d for d in dump if d.startswith('umask')]}")
@@ -305,6 +310,50 @@ def t_self_service():
     check(st == 0 and "2-step verification is off" in out, f"disable: {st} {out!r}")
 
 
+@case("no-sender-beside-a-copied-helper-runs-for-a-user")
+def t_sender_path():
+    # The helper execs pam-recover-send from its compiled-in path; only root running a
+    # helper outside its installed place (a build tree) uses the one beside it. A user who
+    # copies or links the setuid helper next to a program of their own must not get it run.
+    mark_dir = tempfile.mkdtemp(prefix="pamrec-sender-mark-")
+    os.chmod(mark_dir, 0o1777)
+    marker = os.path.join(mark_dir, "ran")
+    fake = os.path.join(os.path.dirname(W.helper), "pam-recover-send")
+    write(fake, f"#!/bin/sh\n/usr/bin/touch {marker}\n", 0o755)
+    try:
+        c = spawn_user(["contact", "set", "email", "someone@example.org"])
+        give_password(c)
+        out, st = finish(c)
+    finally:
+        os.unlink(fake)
+    ran = os.path.exists(marker)
+    shutil.rmtree(mark_dir, ignore_errors=True)
+    check(not ran, "the setuid helper ran the pam-recover-send beside it for a user")
+    check(st != 0, f"contact set email without a reachable sender succeeded: {out!r}")
+
+
+@case("a-stack-that-never-asks-for-the-password-is-refused")
+def t_rootok():
+    """The helper runs as root all through, so pam_rootok in the pam-recover service would
+    pass every caller: a stack that accepts without asking for the password is refused."""
+    service = os.path.join(W.pamd, "pam-recover")
+    with open(service) as f:
+        saved = f.read()
+    try:
+        write(service, "auth sufficient pam_rootok.so\nauth required pam_deny.so\n"
+              "account required pam_permit.so\n", 0o644)
+        r = as_user(["--json", "contact", "remove", "phone"],
+                    stdin=json.dumps({"password": "not-the-password"}) + "\n")
+        check(r.returncode == 78 and "did not ask for the password" in r.stderr,
+              f"pam_rootok stack: exit {r.returncode} {r.stderr!r}")
+    finally:
+        write(service, saved, 0o644)
+    # The real stack again: the right password passes (and clears the count of tries).
+    r = as_user(["--json", "contact", "remove", "phone"],
+                stdin=json.dumps({"password": W.password}) + "\n")
+    check(r.returncode == 0, f"contact remove with the password: {r.returncode} {r.stderr!r}")
+
+
 @case("wrong-passwords-counted-and-locked")
 def t_wrong_password():
     deny = 3
@@ -333,6 +382,8 @@ def inner(user, password, prefix):
     W.sb = Sandbox("suid", extra_cfg="")
     # deny = 3 for this sandbox's counters
     text = open(W.sb.cfg).read().replace("deny = 5", "deny = 3")
+    # a mail channel that goes nowhere (port 9): the sender is started, nothing is sent
+    text += "smtp_url = smtp://127.0.0.1:9\nsmtp_tls = none\nmail_from = r@example.net\n"
     write(W.sb.cfg, text, 0o644)
     W.sb.init()
     W.dump = os.path.join(W.sb.tmp, "envdump")
@@ -380,6 +431,7 @@ def inner(user, password, prefix):
                    f"account required {matrix[0]} passdb={passdb}\n")
     write(os.path.join(pamd_copy, "pam-recover"),
           f"auth optional {envdump} {W.dump}\n" + service, 0o644)
+    W.pamd = pamd_copy
     for src, dst in ((sec_copy, etcsec), (pamd_copy, "/etc/pam.d")):
         subprocess.run(["mount", "--bind", src, dst], check=True)
     os.chmod(W.sb.tmp, 0o711)  # the PAM module and dump file paths; the store stays 0700

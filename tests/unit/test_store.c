@@ -893,7 +893,7 @@ static void test_schema_migrates(void **state)
 	size_t n = 0;
 
 	make_store(f);
-	exec_sql(f->db, "DROP TABLE key_check; DROP INDEX totp_username_lower; "
+	exec_sql(f->db, "DROP TABLE key_check; DROP TABLE outbox; DROP INDEX totp_username_lower; "
 			"PRAGMA user_version = 1");
 	assert_int_equal(store_schema_peek(&f->cfg, &have, &want, f->err, sizeof(f->err)),
 			 STORE_OK);
