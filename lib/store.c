@@ -881,6 +881,16 @@ int store_outbox_disarm(struct store *s, const char *owner)
 	return norm(s->ops->outbox_disarm(s, owner));
 }
 
+int store_outbox_claim(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+		       int64_t until)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (attempts < 0)
+		return store_set_err(s, "outbox_claim: attempts out of range");
+	return norm(s->ops->outbox_claim(s, id, attempts, seen_next_try, until));
+}
+
 int store_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
 			const char *last_error)
 {

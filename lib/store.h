@@ -333,6 +333,12 @@ int store_outbox_release(struct store *s, const char *owner, int add_flags, int 
 	RC_MUST_CHECK;
 /* Delete the ARMED rows of owner (the password was not set). */
 int store_outbox_disarm(struct store *s, const char *owner) RC_MUST_CHECK;
+/* Take a DUE row for one delivery attempt, on this host or any other sharing the store: iff
+ * it is still DUE with `attempts` and `seen_next_try` as read, set next_try = until (a lease:
+ * if the sender dies, the row is due again then). STORE_OK, or STORE_CONFLICT when another
+ * process took it or it changed since it was read. */
+int store_outbox_claim(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+		       int64_t until) RC_MUST_CHECK;
 /* After an attempt. STORE_NOTFOUND if there is no such row. */
 int store_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
 			const char *last_error) RC_MUST_CHECK;

@@ -109,6 +109,8 @@ struct store_ops {
 	int (*outbox_disarm)(struct store *s, const char *owner);
 	int (*outbox_update)(struct store *s, int64_t id, int state, int attempts,
 			     int64_t next_try, const char *last_error);
+	int (*outbox_claim)(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+			    int64_t until);
 
 	/* admin copy-store: SQL built from the constant store_tables[] only. */
 	int (*table_rows)(struct store *s, const struct store_table *t,

@@ -105,6 +105,7 @@ enum sid {
 	S_OUTBOX_RELEASE,
 	S_OUTBOX_DISARM,
 	S_OUTBOX_UPDATE,
+	S_OUTBOX_CLAIM,
 	S_COUNT
 };
 
@@ -273,6 +274,10 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_OUTBOX_UPDATE] = {"UPDATE outbox SET state = $2, attempts = $3, next_try = $4, "
 			     "last_error = $5 WHERE id = $1",
 			     "iiiit"},
+	/* One delivery at a time across hosts: a compare-and-set on what was read. */
+	[S_OUTBOX_CLAIM] = {"UPDATE outbox SET next_try = $4 WHERE id = $1 AND state = 1 "
+			    "AND attempts = $2 AND next_try = $3",
+			    "iiii"},
 };
 
 #define PP_MAX 16
@@ -1522,6 +1527,20 @@ static int pg_outbox_update(struct store *s, int64_t id, int state, int attempts
 	return r == STORE_OK && n == 0 ? STORE_NOTFOUND : r;
 }
 
+static int pg_outbox_claim(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+			   int64_t until)
+{
+	struct pp p = {0};
+	int r, n = 0;
+
+	p_i64(&p, id);
+	p_i64(&p, attempts);
+	p_i64(&p, seen_next_try);
+	p_i64(&p, until);
+	r = run(PG(s), S_OUTBOX_CLAIM, &p, "outbox_claim", &n);
+	return r == STORE_OK && n != 1 ? STORE_CONFLICT : r;
+}
+
 /* ---- copying whole tables (admin copy-store) ---- */
 
 static PGresult *ex_sql(struct pgs *q, const char *sql, const struct pp *p, const char *types,
@@ -1730,6 +1749,7 @@ static const struct store_ops pg_ops = {
 	.outbox_release = pg_outbox_release,
 	.outbox_disarm = pg_outbox_disarm,
 	.outbox_update = pg_outbox_update,
+	.outbox_claim = pg_outbox_claim,
 	.table_rows = pg_table_rows,
 	.table_put = pg_table_put,
 	.table_count = pg_table_count,

@@ -168,11 +168,13 @@ static int query_ll(PGconn *c, const char *sql, long long *out, char *err, size_
 	return r;
 }
 
-#define SQL_HAVE_TABLE "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " \
-		       "ON n.oid = c.relnamespace WHERE c.relname = 'pam_recover_schema' "     \
-		       "AND n.nspname = current_schema()"
-#define SQL_OBJECTS "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " \
-		    "ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+#define SQL_HAVE_TABLE                                                                     \
+	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "         \
+	"ON n.oid = c.relnamespace WHERE c.relname = 'pam_recover_schema' "                  \
+	"AND n.nspname = current_schema()"
+#define SQL_OBJECTS                                                                        \
+	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "         \
+	"ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
 
 /* The version and application id in the connected database (0, 0 when there is no table). */
 static int read_version(PGconn *c, long long *ver, long long *app, char *err, size_t errlen)

@@ -1656,6 +1656,36 @@ static int sq_outbox_update(struct store *s, int64_t id, int state, int attempts
 	return r;
 }
 
+static int sq_outbox_claim(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+			   int64_t until)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = prep_once(q,
+				     "UPDATE outbox SET next_try = ?4 WHERE id = ?1 AND state = 1 "
+				     "AND attempts = ?2 AND next_try = ?3",
+				     "outbox_claim");
+	int rc, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_int64(st, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, attempts);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, seen_next_try);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, until);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return dberr(q, rc, "outbox_claim");
+	}
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? (sqlite3_changes(q->db) == 1 ? STORE_OK : STORE_CONFLICT)
+			      : dberr(q, rc, "outbox_claim");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static void sq_close(struct store *s)
 {
 	struct sq *q = SQ(s);
@@ -1857,6 +1887,7 @@ static const struct store_ops sqlite_ops = {
 	.outbox_release = sq_outbox_release,
 	.outbox_disarm = sq_outbox_disarm,
 	.outbox_update = sq_outbox_update,
+	.outbox_claim = sq_outbox_claim,
 	.table_rows = sq_table_rows,
 	.table_put = sq_table_put,
 	.table_count = sq_table_count,

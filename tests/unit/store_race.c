@@ -25,7 +25,7 @@
 #define USER "racer"
 #define MAX_PROCS 64
 
-enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER };
+enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM };
 
 /* Child exit statuses. */
 enum { C_WON = 0, C_LOST = 1, C_ERROR = 2 };
@@ -101,6 +101,10 @@ static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
 		for (int i = 0; i < hits && r == C_WON; i++)
 			if (store_counter_hit(s, "race", 1000, 3600, &n) != STORE_OK)
 				r = C_ERROR;
+		break;
+	case JOB_CLAIM: /* step is the outbox row's id */
+		n = store_outbox_claim(s, step, 0, 0, 5000);
+		r = n == STORE_OK ? C_WON : n == STORE_CONFLICT ? C_LOST : C_ERROR;
 		break;
 	}
 	if (r == C_ERROR)
@@ -182,6 +186,37 @@ out:
 		close(ready[1]);
 	if (go[0] >= 0)
 		close(go[0]);
+	return r;
+}
+
+static int last_id(void *ctx, const struct store_outbox *o)
+{
+	*(int64_t *)ctx = o->id;
+	return 0;
+}
+
+/* One DUE outbox row; its id in *id. 0 or -1. */
+static int outbox_row(int64_t *id)
+{
+	struct store_outbox o;
+	struct store *s = NULL;
+	char err[256];
+	int r = -1;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.user, sizeof(o.user), "%s", USER);
+	o.kind = 0;
+	o.time = 1000;
+	o.state = STORE_OUTBOX_DUE;
+	snprintf(o.owner, sizeof(o.owner), "race");
+	*id = 0;
+	if (store_open(&g_cfg, 0, &s, err, sizeof(err)) == STORE_OK &&
+	    store_outbox_add(s, &o) == STORE_OK &&
+	    store_outbox_list(s, STORE_OUTBOX_DUE, INT64_MAX, last_id, id) == STORE_OK && *id > 0)
+		r = 0;
+	else
+		fprintf(stderr, "store_race: outbox row: %s\n", s ? store_errmsg(s) : err);
+	store_close(s);
 	return r;
 }
 
@@ -278,6 +313,29 @@ int main(int argc, char **argv)
 	       procs * hits);
 	if (ls.failures != procs * hits || count != procs * hits)
 		bad++;
+	store_close(s);
+	s = NULL;
+
+	/* The outbox: one delivery of a row, whichever connection (host) gets there first. */
+	{
+		int claim_rounds = rounds < 20 ? rounds : 20, claim_bad = 0;
+
+		for (int r = 1; r <= claim_rounds; r++) {
+			int64_t id = 0;
+
+			if (outbox_row(&id) != 0 ||
+			    round_run(procs, JOB_CLAIM, id, 0, &won, &lost, &errors) != 0)
+				goto out;
+			if (won != 1 || errors != 0) {
+				fprintf(stderr, "store_race: outbox round %d: %d took it, %d errors\n", r,
+					won, errors);
+				claim_bad++;
+			}
+		}
+		printf("store_outbox_claim: %d processes x %d rows: %d rows taken exactly once\n",
+		       procs, claim_rounds, claim_rounds - claim_bad);
+		bad += claim_bad;
+	}
 	rc = bad == 0 ? 0 : 1;
 	printf("store_race: %s\n", rc == 0 ? "ok" : "FAILED");
 out:
