@@ -85,9 +85,15 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 			     err);
 		goto out;
 	}
-	if (store_begin(from) != STORE_OK || !(from_tx = 1) || store_begin(to) != STORE_OK) {
-		r = out_fail(HX_IOERR, "admin copy-store: cannot start the copy: %s",
-			     store_errmsg(from_tx ? to : from));
+	if (store_begin(from) != STORE_OK) {
+		r = out_fail(HX_IOERR, "admin copy-store: cannot read %s: %s", c.store,
+			     store_errmsg(from));
+		goto out;
+	}
+	from_tx = 1;
+	if (store_begin(to) != STORE_OK) {
+		r = out_fail(HX_IOERR, "admin copy-store: cannot write %s: %s", pos[0],
+			     store_errmsg(to));
 		goto out;
 	}
 	to_tx = 1;
