@@ -104,6 +104,10 @@ int admin_reset_password(struct hctx *h, int argc, char **argv)
 		rc = out_fail(rc, "admin reset-password: %s; nothing changed", err);
 		goto out;
 	}
+	/* Strings typed with the old password are not accepted again (reuse windows). */
+	if (store_reuse_clear(s, user) != STORE_OK)
+		out_warn("the password is set, but its reuse windows could not be ended: %s",
+			 store_errmsg(s));
 	if (store_audit_add(s, user, (long)h->ruid, "admin-reset-password", "admin",
 			    suggest ? "suggested password" : "typed password") != STORE_OK)
 		out_warn("the password is set, but the audit event could not be written: %s",

@@ -1,10 +1,10 @@
 /*
  * `pam-recover check`: the back end of pam_recover.so when the module runs without root
- * (unix_chkpwd style). The protocol is fixed in doc/TEAM.md:
+ * (unix_chkpwd style). The protocol is defined once in lib/check_proto.h:
  *
  *   argv {"pam-recover", "check", NULL}, empty environment, stdin a pipe (never a tty),
  *   request "MODE\nUSER\nSERVICE\nINPUT\n", at most 1024 bytes, INPUT at most 512, no NUL.
- *   MODE: enrolled (INPUT empty) | code | app.
+ *   MODE: enrolled (INPUT empty) | code | app | split (INPUT 8 digits or empty; read-only).
  *   Exit status: enum login_result (0..8), 9 permission denied, 10 malformed request.
  *
  * A non-root caller may ask only about its own account, and is rate-limited per real uid.
@@ -19,21 +19,21 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "check_proto.h"
 #include "harden.h"
 #include "helper.h"
 #include "login.h"
 #include "out.h"
+#include "secret.h"
 #include "totp.h"
 
-#define CHECK_REQ_MAX 1024
-#define CHECK_INPUT_MAX 512
 #define CHECK_SERVICE_MAX 64
 #define CHECK_RATE_MAX 30    /* requests per real uid ... */
 #define CHECK_RATE_WINDOW 60 /* ... per this many seconds */
 #define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
 #define CHECK_CAND_MAX 16     /* one forward_pass candidate code */
 
-enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP };
+enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT };
 
 struct request {
 	int mode;
@@ -49,11 +49,14 @@ static const char check_help[] =
 	"The back end of pam_recover.so when the module runs without root. Reads one request\n"
 	"from a pipe on standard input (a terminal is refused):\n"
 	"  MODE\\nUSER\\nSERVICE\\nINPUT\\n   (at most 1024 bytes, INPUT at most 512, no NUL)\n"
-	"MODE is `enrolled` (INPUT empty), `code` or `app`. A caller other than root may ask\n"
-	"only about its own account. Nothing is printed; the answer is the exit status:\n"
+	"MODE is `enrolled` (INPUT empty), `code`, `app` or `split` (INPUT the last 8 digits\n"
+	"of the field, or empty). A caller other than root may ask only about its own\n"
+	"account. Nothing is printed; the answer is the exit status:\n"
 	"  0 ok, 1 ok (backup code), 2 wrong, 3 replayed code, 4 locked, 5 not enrolled,\n"
 	"  6 error, 7 ok (app password), 8 not an app password, 9 permission denied,\n"
-	"  10 malformed request.\n";
+	"  10 malformed request.\n"
+	"For `split`: 0 the code is the last 6 digits, 1 the last 8 (an unused backup code),\n"
+	"  2 the last 8 (8-digit codes), 3 the last 8 (a used backup code), 5 not enrolled.\n";
 
 /* Read the request: up to the fourth newline or end of input, never more than the cap. */
 static int read_request(char *buf, size_t cap, size_t *len)
@@ -98,6 +101,8 @@ static int service_ok(const char *s)
 	return 1;
 }
 
+static int digits_only(const char *s, size_t n);
+
 /* Split the four lines in place and validate each. 0 or -1 with a reason. */
 static int parse_request(char *buf, struct request *rq, const char **why)
 {
@@ -114,12 +119,14 @@ static int parse_request(char *buf, struct request *rq, const char **why)
 		line[i] = p;
 		p = nl + 1;
 	}
-	if (strcmp(line[0], "enrolled") == 0)
+	if (strcmp(line[0], CHECK_MODE_ENROLLED) == 0)
 		rq->mode = MODE_ENROLLED;
-	else if (strcmp(line[0], "code") == 0)
+	else if (strcmp(line[0], CHECK_MODE_CODE) == 0)
 		rq->mode = MODE_CODE;
-	else if (strcmp(line[0], "app") == 0)
+	else if (strcmp(line[0], CHECK_MODE_APP) == 0)
 		rq->mode = MODE_APP;
+	else if (strcmp(line[0], CHECK_MODE_SPLIT) == 0)
+		rq->mode = MODE_SPLIT;
 	else {
 		*why = "unknown mode";
 		return -1;
@@ -142,6 +149,12 @@ static int parse_request(char *buf, struct request *rq, const char **why)
 	}
 	if (rq->mode == MODE_ENROLLED && rq->input[0] != '\0') {
 		*why = "input given with mode enrolled";
+		return -1;
+	}
+	if (rq->mode == MODE_SPLIT && rq->input[0] != '\0' &&
+	    (strlen(rq->input) != SECRET_BACKUP_DIGITS ||
+	     !digits_only(rq->input, SECRET_BACKUP_DIGITS))) {
+		*why = "mode split takes 8 digits or nothing";
 		return -1;
 	}
 	return 0;
@@ -258,25 +271,41 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 		*reason = r == LOGIN_OK ? "enrolled" : r == LOGIN_NOT_ENROLLED ? "not enrolled" : "store error";
 		break;
 	case MODE_CODE: {
-		/* TEAM.md: one code, or forward_pass's 6- and 8-digit tails separated by one
+		/* One code, or forward_pass's 6- and 8-digit tails separated by one
 		 * space, checked as ONE attempt. Anything else is one code (spaces in a typed
 		 * code are dropped by secret_normalise). */
 		char cand[2][CHECK_CAND_MAX];
 		const char *codes[2];
-		int n = 1, which = 0;
+		struct login_attempt a;
 
+		memset(&a, 0, sizeof(a));
 		codes[0] = rq->input;
+		a.n = 1;
 		if (split_candidates(rq->input, cand[0], cand[1]) == 0) {
 			codes[0] = cand[0];
 			codes[1] = cand[1];
-			n = 2;
+			a.n = 2;
 		}
-		*reason = "";
-		r = login_verify_codes(&c, s, &k, rq->user, codes, n, now, &locked_now, reason,
-				       &which);
+		a.codes = codes;
+		a.service = rq->service;
+		a.ruid = (long)h->ruid;
+		r = login_verify(&c, s, &k, rq->user, now, &a);
+		*reason = a.reason;
+		locked_now = a.locked_now;
 		RC_WIPE_ARRAY(cand);
 		if (locked_now)
 			syslog(LOG_WARNING, "check: user=%s locked after too many failures", rq->user);
+		break;
+	}
+	case MODE_SPLIT: {
+		/* Read only: nothing written, nothing counted (split_pass runs before the
+		 * password is verified). */
+		int split = LOGIN_SPLIT_NONE;
+
+		r = login_split_lookup(s, &k, rq->user, rq->input[0] ? rq->input : NULL, &split);
+		if (r == LOGIN_OK)
+			r = check_split_status(split);
+		*reason = r == LOGIN_ERROR ? "store error" : "split answered";
 		break;
 	}
 	case MODE_APP: {

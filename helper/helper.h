@@ -4,7 +4,7 @@
  * main.c hardens the process, parses the global options into a struct hctx and dispatches on
  * a fixed table of verbs. Each verb lives in its own file and has the signature of verb_fn:
  * argv[0] is the verb's own name (never the program's), and the return value is the exit
- * status (sysexits style, doc/TEAM.md). `check` is the exception: its statuses are the
+ * status (sysexits style, listed in pam-recover(8)). `check` is the exception: its statuses are the
  * enum login_result of lib/login.h plus CHECK_DENIED and CHECK_MALFORMED.
  */
 #ifndef RC_HELPER_H
@@ -17,7 +17,7 @@
 #include "secret.h"
 #include "store.h"
 
-/* Exit statuses for users and admins (doc/TEAM.md). */
+/* Exit statuses for users and admins (pam-recover(8), EXIT STATUS). */
 enum {
 	HX_OK = 0,
 	HX_WRONG = 1,    /* the proof or code was wrong */

@@ -1,4 +1,4 @@
-/* libcurl options every channel shares (HARDENING.md item 17); child side only. */
+/* libcurl options every channel shares (no proxy, limited protocols, TLS checked, timeouts); child side only. */
 #include "net.h"
 
 #include <stdarg.h>

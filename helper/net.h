@@ -1,6 +1,6 @@
 /*
  * libcurl plumbing shared by the channels (runs only in the unprivileged child, see
- * privsep.h): one place that sets the options HARDENING.md item 17 asks for.
+ * privsep.h): one place that sets the options every transfer needs.
  */
 #ifndef RC_NET_H
 #define RC_NET_H

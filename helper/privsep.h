@@ -1,5 +1,5 @@
 /*
- * Privilege separation for network I/O (HARDENING.md item 10).
+ * Privilege separation for network I/O (doc/hardening.md).
  *
  * privsep_run() starts the sender, a separate small program (pam-recover-send, installed at
  * RC_SENDER_PATH, the only program of pam_recover that links libcurl), by fork + execve with

@@ -132,7 +132,7 @@ out:
 }
 
 /* The new password recorded: its audit event, 2FA off (unless kept), app passwords (by
- * config), every live code revoked, the armed outbox rows due: one commit. */
+ * config), every live code and reuse window revoked, the armed outbox rows due: one commit. */
 static int clear_state(struct reset *r, const char *owner, int *apps_cleared)
 {
 	int ok = 1, sr;
@@ -159,6 +159,8 @@ static int clear_state(struct reset *r, const char *owner, int *apps_cleared)
 		sr = store_token_revoke_all(r->store, r->user);
 		ok = sr == STORE_OK || sr == STORE_NOTFOUND;
 	}
+	/* A password+code string accepted before the reset is not accepted again after it. */
+	ok = ok && store_reuse_clear(r->store, r->user) == STORE_OK;
 	ok = ok && store_audit_add(r->store, r->user, (long)r->h->ruid,
 				   r->keep_2fa ? "reset-2fa-kept" : "reset-2fa-cleared",
 				   r->proof_names, *apps_cleared ? "app passwords deleted" : "") ==

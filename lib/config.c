@@ -61,6 +61,10 @@ static const struct key keys[] = {
 	K_INT("window", window, 0, 10, 1),
 	K_INT("deny", deny, 0, 1000, 5),
 	K_INT("unlock_time", unlock_time, 0, 604800, 900),
+	K_INT("backup_deny", backup_deny, 0, 1000, 5),
+	K_INT("reuse_window", reuse_window, 0, 3600, 120),
+	K_STR("reuse_trusted_hosts", reuse_trusted_hosts, NULL, cfg_check_hosts),
+	K_INT("reuse_window_trusted", reuse_window_trusted, 0, 86400, 3600),
 	K_ENUM("algorithm", algorithm, algo_words, algo_values, CFG_ALGO_SHA1),
 	K_ENUM("digits", digits, digits_words, digits_values, 6),
 	K_INT("period", period, 15, 300, 30),
@@ -70,6 +74,8 @@ static const struct key keys[] = {
 
 	K_BOOL("nullok", nullok, 0),
 	K_BOOL("forward_pass", forward_pass, 0),
+	K_BOOL("split_pass", split_pass, 0),
+	K_BOOL("forwarded_code", forwarded_code, 0),
 	K_BOOL("try_first_pass", try_first_pass, 0),
 	K_BOOL("use_first_pass", use_first_pass, 0),
 	K_BOOL("app_passwords", app_passwords, 0),
@@ -989,6 +995,13 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
 		seterr(err, errlen,
 		       "smtp_user and smtp_password_file go together: set both for SMTP "
 		       "authentication, or neither");
+		goto out;
+	}
+	if (c->split_pass && c->forwarded_code) {
+		seterr(err, errlen,
+		       "split_pass and forwarded_code are two lines of one stack: split_pass "
+		       "before the password module, forwarded_code after it, never both on one "
+		       "line");
 		goto out;
 	}
 	if (c->reset_require_two_proofs && bits(c->reset_method_mask) < 2) {

@@ -49,6 +49,10 @@ struct cfg {
 	int window;      /* accepted steps either side of now, 0..10 (default 1) */
 	int deny;        /* consecutive failures before lock, 0 = never (default 5) */
 	int unlock_time; /* seconds locked (default 900) */
+	int backup_deny; /* wrong backup codes (own count) before they lock too, 0 = never (5) */
+	int reuse_window; /* seconds a password+code string is accepted again, 0 = off (120) */
+	char *reuse_trusted_hosts; /* addresses / CIDR ranges with reuse_window_trusted */
+	int reuse_window_trusted;  /* seconds for those hosts (3600) */
 	int algorithm;   /* enum cfg_algo for new enrolments (default sha1) */
 	int digits;      /* 6 or 8 for new enrolments (default 6) */
 	int period;      /* seconds per step, 15..300 (default 30) */
@@ -58,7 +62,9 @@ struct cfg {
 
 	/* Module behaviour (usually given as module arguments). */
 	int nullok;
-	int forward_pass;
+	int forward_pass;   /* deprecated: the code is checked before the password */
+	int split_pass;     /* one field: split the code off, for a later forwarded_code line */
+	int forwarded_code; /* check the code split_pass kept, after the password module */
 	int try_first_pass;
 	int use_first_pass;
 	int app_passwords;

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "hostmatch.h"
 #include "util.h"
 
 #define CFG_USER_NAME_MAX 256
@@ -467,6 +468,15 @@ const char *cfg_check_domains(const char *v, char *why, size_t n)
 		p += len;
 	}
 	return count > 0 ? NULL : "is not a list of domain names (separated by commas or spaces)";
+}
+
+const char *cfg_check_hosts(const char *v, char *why, size_t n)
+{
+	(void)why;
+	(void)n;
+	return host_list_ok(v) ? NULL
+			       : "is not a list of IP addresses or CIDR ranges (such as 192.0.2.7 "
+				 "or 10.0.0.0/8, separated by commas or spaces)";
 }
 
 /* ---- lists ---- */

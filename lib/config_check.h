@@ -35,6 +35,7 @@ const char *cfg_check_telegram_api(const char *v, char *why, size_t n);
 /* Comma/space separated system user names (frontend_users). */
 const char *cfg_check_user_list(const char *v, char *why, size_t n);
 const char *cfg_check_domains(const char *v, char *why, size_t n);
+const char *cfg_check_hosts(const char *v, char *why, size_t n);
 
 /* Bits of CFG_METHOD_* for a list that passed cfg_check_methods. */
 unsigned cfg_methods_mask(const char *v);

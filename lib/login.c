@@ -35,59 +35,182 @@ static int all_digits(const char *s)
 	return 1;
 }
 
+/* Record the accepted step and, for a reuse window, the hash. With a reuse window the
+ * whole attempt runs in one transaction (login_verify), so both land in the same commit. */
+static int record_step(struct store *s, const char *user, int64_t step, int64_t now,
+		       const struct login_attempt *a)
+{
+	int sr = store_step_cas(s, user, step);
+
+	if (sr == STORE_OK && a->reuse_hash != NULL &&
+	    store_reuse_put(s, user, a->reuse_hash, now, now + a->reuse_seconds) != STORE_OK)
+		sr = STORE_ERR;
+	return sr;
+}
+
+/* A backup code: used now (STORE_OK), used before (STORE_CONFLICT), none (STORE_NOTFOUND). */
+static int use_backup(struct store *s, const struct seal_key *k, const char *user,
+		      const char *code, int64_t now)
+{
+	unsigned char h[STORE_HASH_LEN];
+	int sr = STORE_ERR;
+
+	if (secret_hash(k, user, "backup", code, h) != 0)
+		goto out;
+	sr = store_backup_use(s, user, h, now);
+	if (sr == STORE_NOTFOUND)
+		sr = store_backup_state(s, user, h) == STORE_CONFLICT ? STORE_CONFLICT
+								       : STORE_NOTFOUND;
+out:
+	RC_WIPE_ARRAY(h);
+	return sr;
+}
+
+/* The kinds of code this attempt may accept (LOGIN_ACCEPT_*; 0 means both). */
+static unsigned accept_of(const struct login_attempt *a)
+{
+	return a->accept != 0 ? a->accept : LOGIN_ACCEPT_TOTP | LOGIN_ACCEPT_BACKUP;
+}
+
 /* TOTP first (replay-checked), then a backup code. Returns a LOGIN_* result. */
 static int try_code(struct store *s, const struct seal_key *k, const char *user,
 		    const struct store_totp *t, const unsigned char *secret, size_t slen,
-		    const struct cfg *c, const char *code, unsigned accept, int64_t now,
-		    const char **reason)
+		    const struct cfg *c, const char *code, int64_t now, struct login_attempt *a)
 {
 	struct totp_params p = {t->algorithm, t->digits, t->period};
-	unsigned char h[STORE_HASH_LEN];
 	int64_t step = -1;
 	int r = LOGIN_WRONG, sr;
 
-	if ((accept & LOGIN_ACCEPT_TOTP) && strlen(code) == (size_t)t->digits &&
+	if ((accept_of(a) & LOGIN_ACCEPT_TOTP) && strlen(code) == (size_t)t->digits &&
 	    all_digits(code) && totp_verify(secret, slen, &p, now, c->window, code, &step) == 0) {
-		sr = store_step_cas(s, user, step);
+		sr = record_step(s, user, step, now, a);
 		if (sr == STORE_OK) {
-			*reason = "valid code";
+			a->reason = "valid code";
 			r = LOGIN_OK;
 		} else if (sr == STORE_CONFLICT) {
-			*reason = "code already used (replay)";
+			a->reason = "code already used (replay)";
 			r = LOGIN_REPLAY;
 		} else {
-			*reason = "store error while recording the code";
+			a->reason = "store error while recording the code";
 			r = LOGIN_ERROR;
 		}
-		goto out;
+		return r;
 	}
-	if ((accept & LOGIN_ACCEPT_BACKUP) && strlen(code) == SECRET_BACKUP_DIGITS &&
+	if ((accept_of(a) & LOGIN_ACCEPT_BACKUP) && strlen(code) == SECRET_BACKUP_DIGITS &&
 	    all_digits(code)) {
-		if (secret_hash(k, user, "backup", code, h) != 0) {
-			r = LOGIN_ERROR;
-			goto out;
-		}
-		sr = store_backup_use(s, user, h, now);
+		sr = use_backup(s, k, user, code, now);
 		if (sr == STORE_OK) {
 			r = store_reset_failures(s, user) == STORE_OK ? LOGIN_OK_BACKUP : LOGIN_ERROR;
-			*reason = r == LOGIN_OK_BACKUP ? "backup code used" : "store error";
-			goto out;
+			a->reason = r == LOGIN_OK_BACKUP ? "backup code used" : "store error";
+			return r;
+		}
+		if (sr == STORE_CONFLICT) {
+			a->reason = "backup code already used";
+			return LOGIN_WRONG;
 		}
 		if (sr != STORE_NOTFOUND) {
-			*reason = "store error while checking a backup code";
-			r = LOGIN_ERROR;
-			goto out;
+			a->reason = "store error while checking a backup code";
+			return LOGIN_ERROR;
 		}
 	}
-	*reason = "wrong code";
-out:
-	RC_WIPE_ARRAY(h);
+	a->reason = "wrong code";
 	return r;
 }
 
-static int verify_codes(const struct cfg *c, struct store *s, const struct seal_key *k,
-			const char *user, const char *const *codes, int n, unsigned accept,
-			int64_t now, int *locked_now, const char **reason, int *which)
+/* Audit of a lock or a lifted lock at login: service and remote host, never a code. */
+static void audit_lock(struct store *s, const char *user, const struct login_attempt *a,
+		       const char *event, const char *method, int64_t until)
+{
+	char host[128], svc[80], detail[256];
+
+	rc_log_escape(a->rhost != NULL && a->rhost[0] ? a->rhost : "-", host, sizeof(host));
+	rc_log_escape(a->service != NULL && a->service[0] ? a->service : "-", svc, sizeof(svc));
+	if (until > 0) {
+		if (rc_snprintf(detail, sizeof(detail), "service=%s rhost=%s until=%lld", svc, host,
+				(long long)until) < 0)
+			detail[0] = '\0';
+	} else if (rc_snprintf(detail, sizeof(detail), "service=%s rhost=%s", svc, host) < 0) {
+		detail[0] = '\0';
+	}
+	/* The decision stands without it (a store that fails here is logged by the caller's
+	 * next step); the event never carries a code. */
+	int unused = store_audit_add(s, user, a->ruid, event, method, detail);
+
+	(void)unused;
+}
+
+static int backup_window(const struct cfg *c)
+{
+	return c->unlock_time > 0 ? c->unlock_time : 900;
+}
+
+/* The code check is locked: only a backup code, against its own limit. */
+static int backup_during_lock(const struct cfg *c, struct store *s, const struct seal_key *k,
+			      const char *user, const char *code, int64_t now,
+			      struct login_attempt *a)
+{
+	char key[192]; /* user names are at most 128 bytes */
+	int count = 0, sr;
+
+	a->reason = "locked after too many failures";
+	if (rc_snprintf(key, sizeof(key), "login:backup-fail:%s", user) < 0)
+		return LOGIN_ERROR;
+	/* Counted before it is checked, so parallel guesses cannot pass the limit. */
+	if (store_counter_hit(s, key, now, backup_window(c), &count) != STORE_OK) {
+		a->reason = "store error";
+		return LOGIN_ERROR;
+	}
+	if (c->backup_deny > 0 && count > c->backup_deny) {
+		a->backup_locked = 1;
+		a->reason = "locked; backup codes too (too many wrong backup codes)";
+		return LOGIN_LOCKED;
+	}
+	sr = use_backup(s, k, user, code, now);
+	if (sr == STORE_OK) {
+		if (store_reset_failures(s, user) != STORE_OK ||
+		    store_counter_clear(s, key) != STORE_OK) {
+			a->reason = "store error";
+			return LOGIN_ERROR;
+		}
+		a->unlocked_now = 1;
+		a->locked_until = 0;
+		a->reason = "backup code used; lock lifted";
+		audit_lock(s, user, a, "login-unlocked", "backup", 0);
+		return LOGIN_OK_BACKUP;
+	}
+	if (sr == STORE_CONFLICT)
+		a->reason = "locked; backup code already used";
+	else if (sr == STORE_NOTFOUND)
+		a->reason = "locked; wrong backup code";
+	else
+		return LOGIN_ERROR;
+	if (c->backup_deny > 0 && count >= c->backup_deny)
+		a->backup_locked = 1;
+	return LOGIN_LOCKED;
+}
+
+/* Accepted again inside a reuse window? LOGIN_OK, LOGIN_WRONG (no window) or LOGIN_ERROR. */
+static int reuse_check(struct store *s, const char *user, int64_t now, struct login_attempt *a)
+{
+	int sr;
+
+	if (a->reuse_hash == NULL)
+		return LOGIN_WRONG;
+	sr = store_reuse_match(s, user, a->reuse_hash, now, NULL);
+	if (sr == STORE_NOTFOUND)
+		return LOGIN_WRONG;
+	/* Counts and locks stay as they are: the string proves nothing new. */
+	if (sr != STORE_OK) {
+		a->reason = "store error while checking the reuse window";
+		return LOGIN_ERROR;
+	}
+	a->reused = 1;
+	a->reason = "reuse window";
+	return LOGIN_OK;
+}
+
+int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
+		 const char *user, int64_t now, struct login_attempt *a)
 {
 	struct store_totp t;
 	struct store_login_state st;
@@ -95,14 +218,26 @@ static int verify_codes(const struct cfg *c, struct store *s, const struct seal_
 	char norm[CODE_MAX];
 	size_t slen = 0;
 	int64_t ignored;
-	int r = LOGIN_ERROR, sr, failures = 0;
+	int r = LOGIN_ERROR, sr, failures = 0, in_tx = 0;
 
-	*locked_now = 0;
-	*which = 0;
-	*reason = "store error";
+	a->locked_now = a->unlocked_now = a->backup_locked = a->reused = 0;
+	a->which = 0;
+	a->locked_until = 0;
+	a->reason = "store error";
 	norm[0] = '\0';
-	if (n < 1 || n > LOGIN_MAX_CANDIDATES)
+	if (a->n < 1 || a->n > LOGIN_MAX_CANDIDATES || (a->reuse_hash && a->reuse_seconds <= 0))
 		goto out;
+	/*
+	 * With a reuse window the attempt is one transaction (the store's write lock, as the
+	 * compare-and-set takes anyway): parallel logins with the same string run one after the
+	 * other, so those after the first find its window before anything is counted, and no
+	 * count made while the first was still deciding can lock them out.
+	 */
+	if (a->reuse_hash != NULL) {
+		if (store_begin(s) != STORE_OK)
+			goto out;
+		in_tx = 1;
+	}
 	sr = store_totp_get(s, user, &t);
 	if (sr == STORE_NOTFOUND) {
 		/* Same TOTP work as a real check; nothing written for names that are not enrolled. */
@@ -112,43 +247,83 @@ static int verify_codes(const struct cfg *c, struct store *s, const struct seal_
 					 "000000", &ignored);
 
 		(void)unused;
-		*reason = "not enrolled";
+		a->reason = "not enrolled";
 		r = LOGIN_NOT_ENROLLED;
 		goto out;
 	}
 	if (sr != STORE_OK)
 		goto out;
 	if (seal_decrypt(k, user, "totp", t.sealed, t.sealed_len, secret, &slen) != 0) {
-		*reason = "sealed secret does not open (wrong key_file or tampered record)";
+		a->reason = "sealed secret does not open (wrong key_file or tampered record)";
 		goto out;
 	}
 	if (store_state_get(s, user, &st) != STORE_OK)
 		goto out;
+	/* A string accepted earlier from the same address and service (forwarded_code): it was
+	 * proven then, nothing is guessed now, so a lock (made by anyone's wrong or replayed
+	 * codes, e.g. the same string from another address) does not stop it. */
+	r = reuse_check(s, user, now, a);
+	if (r != LOGIN_WRONG)
+		goto out;
 	if (st.locked_until > now) {
-		*reason = "locked after too many failures";
+		/* The owner keeps a way in: an 8-digit candidate is tried as a backup code. */
+		a->locked_until = st.locked_until;
+		a->reason = "locked after too many failures";
 		r = LOGIN_LOCKED;
+		for (int i = 0; i < a->n && (accept_of(a) & LOGIN_ACCEPT_BACKUP); i++) {
+			if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 ||
+			    strlen(norm) != SECRET_BACKUP_DIGITS || !all_digits(norm))
+				continue;
+			a->which = i;
+			r = backup_during_lock(c, s, k, user, norm, now, a);
+			break;
+		}
 		goto out;
 	}
+	r = LOGIN_ERROR;
 	/* Count the attempt before checking it, so parallel guesses cannot pass the limit;
 	 * a success resets the count. */
-	if (store_fail(s, user, now, c->deny, c->unlock_time, &failures, locked_now) != STORE_OK)
+	if (store_fail(s, user, now, c->deny, c->unlock_time, &failures, &a->locked_now) !=
+	    STORE_OK)
 		goto out;
 	if (c->deny > 0 && failures > c->deny) {
-		*reason = "locked after too many failures";
+		a->reason = "locked after too many failures";
+		a->locked_now = 0;
+		if (store_state_get(s, user, &st) == STORE_OK)
+			a->locked_until = st.locked_until;
 		r = LOGIN_LOCKED;
 		goto out;
 	}
 	r = LOGIN_WRONG;
-	*reason = "wrong code";
-	for (int i = 0; i < n && r == LOGIN_WRONG; i++) {
-		if (secret_normalise(codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
+	a->reason = "wrong code";
+	for (int i = 0; i < a->n && r == LOGIN_WRONG; i++) {
+		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
 			continue;
-		r = try_code(s, k, user, &t, secret, slen, c, norm, accept, now, reason);
-		*which = i;
+		r = try_code(s, k, user, &t, secret, slen, c, norm, now, a);
+		a->which = i;
+	}
+	/* A parallel login with the same string won the compare-and-set: its hash is there. */
+	if (r == LOGIN_REPLAY && a->reuse_hash != NULL) {
+		int rr = reuse_check(s, user, now, a);
+
+		if (rr != LOGIN_WRONG)
+			r = rr;
 	}
 	if (r == LOGIN_OK || r == LOGIN_OK_BACKUP)
-		*locked_now = 0;
+		a->locked_now = 0;
+	if (a->locked_now) {
+		a->locked_until = now + c->unlock_time;
+		audit_lock(s, user, a, "login-locked", "totp", a->locked_until);
+	}
 out:
+	if (in_tx) {
+		if (r == LOGIN_ERROR) {
+			store_rollback(s);
+		} else if (store_commit(s) != STORE_OK) {
+			a->reason = "store error while committing the attempt";
+			r = LOGIN_ERROR;
+		}
+	}
 	RC_WIPE_ARRAY(secret);
 	RC_WIPE_ARRAY(norm);
 	rc_wipe(&t, sizeof(t));
@@ -159,8 +334,17 @@ int login_verify_codes(const struct cfg *c, struct store *s, const struct seal_k
 		       const char *user, const char *const *codes, int n, int64_t now,
 		       int *locked_now, const char **reason, int *which)
 {
-	return verify_codes(c, s, k, user, codes, n, LOGIN_ACCEPT_TOTP | LOGIN_ACCEPT_BACKUP, now,
-			    locked_now, reason, which);
+	struct login_attempt a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.codes = codes;
+	a.n = n;
+	r = login_verify(c, s, k, user, now, &a);
+	*locked_now = a.locked_now;
+	*reason = a.reason;
+	*which = a.which;
+	return r;
 }
 
 int login_verify_code(const struct cfg *c, struct store *s, const struct seal_key *k,
@@ -176,9 +360,77 @@ int login_verify_code_as(const struct cfg *c, struct store *s, const struct seal
 			 const char *user, const char *code, unsigned accept, int64_t now,
 			 int *locked_now, const char **reason)
 {
-	int which;
+	struct login_attempt a;
+	int r;
 
-	return verify_codes(c, s, k, user, &code, 1, accept, now, locked_now, reason, &which);
+	memset(&a, 0, sizeof(a));
+	a.codes = &code;
+	a.n = 1;
+	a.accept = accept;
+	r = login_verify(c, s, k, user, now, &a);
+	*locked_now = a.locked_now;
+	*reason = a.reason;
+	return r;
+}
+
+static int clean_label(const char *v)
+{
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+int login_reuse_hash(const struct seal_key *k, const char *user, const char *service,
+		     const char *rhost, const char *typed, unsigned char out[STORE_HASH_LEN])
+{
+	char purpose[256];
+	int r = -1;
+
+	if (!clean_label(service) || !clean_label(rhost) || typed == NULL || typed[0] == '\0')
+		return -1;
+	/* Service and host have no control characters: the newlines keep them apart. */
+	if (rc_snprintf(purpose, sizeof(purpose), "reuse\n%s\n%s", service, rhost) < 0)
+		return -1;
+	r = secret_hash(k, user, purpose, typed, out) == 0 ? 0 : -1;
+	return r;
+}
+
+int login_split_lookup(struct store *s, const struct seal_key *k, const char *user,
+		       const char *tail8, int *split)
+{
+	struct store_totp t;
+	unsigned char h[STORE_HASH_LEN];
+	int r = LOGIN_ERROR, tr, br = STORE_NOTFOUND;
+
+	*split = LOGIN_SPLIT_NONE;
+	memset(&t, 0, sizeof(t));
+	tr = store_totp_get(s, user, &t);
+	if (tr != STORE_OK && tr != STORE_NOTFOUND)
+		goto out;
+	/* The backup lookup runs for every name with an 8-digit tail, enrolled or not. */
+	if (tail8 != NULL) {
+		if (secret_hash(k, user, "backup", tail8, h) != 0)
+			goto out;
+		br = store_backup_state(s, user, h);
+		if (br == STORE_ERR)
+			goto out;
+	}
+	r = LOGIN_OK;
+	if (tr == STORE_NOTFOUND)
+		goto out;
+	if (br == STORE_OK)
+		*split = LOGIN_SPLIT_BACKUP;
+	else if (br == STORE_CONFLICT)
+		*split = LOGIN_SPLIT_USED_BACKUP;
+	else
+		*split = t.digits == 8 ? LOGIN_SPLIT_8 : LOGIN_SPLIT_6;
+out:
+	RC_WIPE_ARRAY(h);
+	rc_wipe(&t, sizeof(t));
+	return r;
 }
 
 int login_nullok_applies(const struct cfg *c, int64_t now, int *grace)
@@ -233,26 +485,31 @@ int login_app_password_other(struct store *s, const struct seal_key *k, const ch
 	char norm[CODE_MAX];
 	int r = LOGIN_ERROR, sr;
 
+	memset(&a, 0, sizeof(a));
 	if (other != NULL && n > 0)
 		other[0] = '\0';
-	memset(&a, 0, sizeof(a));
 	if (secret_normalise(typed, norm, sizeof(norm)) != 0) {
 		r = LOGIN_NO_APP; /* longer than any app password */
 		goto out;
 	}
 	if (secret_hash(k, user, "app", norm, h) != 0)
 		goto out;
-	sr = store_app_match(s, user, h, now, &a);
+	/* Look first; "last used" is stamped only when the password is accepted here. */
+	sr = store_app_match(s, user, h, 0, &a);
 	if (sr == STORE_NOTFOUND) {
 		r = LOGIN_NO_APP;
 		goto out;
 	}
 	if (sr != STORE_OK)
 		goto out;
-	r = service_allowed(a.services, service) ? LOGIN_OK_APP : LOGIN_NO_APP;
-	if (r == LOGIN_NO_APP && other != NULL && n > 0 &&
-	    rc_snprintf(other, n, "%s (%s)", a.name, a.services) < 0)
-		other[0] = '\0';
+	if (!service_allowed(a.services, service)) {
+		r = LOGIN_NO_APP;
+		if (other != NULL && n > 0 && rc_snprintf(other, n, "%s (%s)", a.name, a.services) < 0)
+			other[0] = '\0';
+		goto out;
+	}
+	sr = store_app_match(s, user, h, now > 0 ? now : 1, &a);
+	r = sr == STORE_OK ? LOGIN_OK_APP : sr == STORE_NOTFOUND ? LOGIN_NO_APP : LOGIN_ERROR;
 out:
 	RC_WIPE_ARRAY(h);
 	RC_WIPE_ARRAY(norm);

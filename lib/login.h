@@ -56,6 +56,67 @@ int login_verify_codes(const struct cfg *c, struct store *s, const struct seal_k
 		       const char *user, const char *const *codes, int n, int64_t now,
 		       int *locked_now, const char **reason, int *which) RC_MUST_CHECK;
 
+/*
+ * One login attempt with everything around it: the candidates (as login_verify_codes), the
+ * reuse window, and what the caller needs to tell the user and the audit.
+ */
+struct login_attempt {
+	/* in */
+	const char *const *codes; /* 1..LOGIN_MAX_CANDIDATES candidates, counted as one try */
+	int n;
+	const char *service;  /* for the audit of locks; may be NULL */
+	const char *rhost;    /* PAM_RHOST for the audit; may be NULL */
+	long ruid;            /* the caller, for the audit */
+	unsigned accept;      /* LOGIN_ACCEPT_* kinds of code allowed; 0 means both */
+	/* Reuse window (forwarded_code only): NULL, or the keyed hash of (typed string, remote
+	 * host, service) from login_reuse_hash; reuse_seconds > 0 then. */
+	const unsigned char *reuse_hash;
+	int reuse_seconds;
+	/* out */
+	int which;            /* index of the candidate that matched */
+	int locked_now;       /* this failure has just locked the code check */
+	int unlocked_now;     /* a backup code has just lifted a lock */
+	int backup_locked;    /* backup codes are over their own limit too */
+	int reused;           /* accepted inside a reuse window */
+	int64_t locked_until; /* LOGIN_LOCKED: until when (0 if unknown) */
+	const char *reason;   /* short static text for logs */
+};
+
+/*
+ * The full decision. While the code check is locked, an 8-digit candidate is still tried
+ * as a backup code, counted against its own limit (backup_deny within unlock_time); success
+ * lifts the lock. With reuse_hash the attempt is one transaction: a TOTP code accepted now
+ * records the hash with the step compare-and-set, and a hash recorded earlier and not
+ * expired is accepted again (before the lock check, without touching counts or locks).
+ * Locks and lifted locks are written to the audit (service and remote host).
+ */
+int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
+		 const char *user, int64_t now, struct login_attempt *a) RC_MUST_CHECK;
+
+/* Keyed hash for the reuse window. 0, or -1 when the inputs cannot make one (no service or
+ * remote host, control characters in them). */
+int login_reuse_hash(const struct seal_key *k, const char *user, const char *service,
+		     const char *rhost, const char *typed, unsigned char out[STORE_HASH_LEN])
+	RC_MUST_CHECK;
+
+/* How split_pass cuts "password + code" typed in one field. */
+enum login_split {
+	LOGIN_SPLIT_NONE = 0,        /* not enrolled: the whole field is the password */
+	LOGIN_SPLIT_6 = 1,           /* the code is the last 6 digits */
+	LOGIN_SPLIT_8 = 2,           /* the last 8: the user's codes have 8 digits */
+	LOGIN_SPLIT_BACKUP = 3,      /* the last 8: an unused backup code of the user */
+	LOGIN_SPLIT_USED_BACKUP = 4, /* the last 8: one of the user's backup codes, used */
+};
+
+/*
+ * Read only (nothing written, nothing counted): is the user enrolled, and is `tail8` (the
+ * last 8 digits of the field, or NULL when it has none) one of the user's backup codes?
+ * The same lookups run for every name, enrolled or not, so timing tells nothing.
+ * *split gets an enum login_split. LOGIN_OK, or LOGIN_ERROR (store or key unusable).
+ */
+int login_split_lookup(struct store *s, const struct seal_key *k, const char *user,
+		       const char *tail8, int *split) RC_MUST_CHECK;
+
 /* Does nullok still apply at `now` (enforce_after not yet passed)? *grace gets 1 when an
  * enforcement date is set and not yet reached (users should be told). */
 int login_nullok_applies(const struct cfg *c, int64_t now, int *grace);

@@ -463,6 +463,47 @@ int store_app_match(struct store *s, const char *user, const unsigned char hash[
 	return norm(s->ops->app_match(s, user, hash, now, out));
 }
 
+int store_backup_state(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN])
+{
+	if (chk(s, user, "backup_state") != STORE_OK)
+		return STORE_ERR;
+	if (hash == NULL)
+		return store_set_err(s, "backup_state: no hash");
+	return norm(s->ops->backup_state(s, user, hash));
+}
+
+/* ---- reuse windows ---- */
+
+int store_reuse_put(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		    int64_t now, int64_t expires)
+{
+	if (chk(s, user, "reuse_put") != STORE_OK)
+		return STORE_ERR;
+	if (hash == NULL || now < 0 || expires <= now)
+		return store_set_err(s, "reuse_put: no hash, or an expiry not after now");
+	return norm(s->ops->reuse_put(s, user, hash, now, expires));
+}
+
+int store_reuse_match(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		      int64_t now, int64_t *expires_out)
+{
+	int64_t ignored;
+
+	if (chk(s, user, "reuse_match") != STORE_OK)
+		return STORE_ERR;
+	if (hash == NULL || now < 0)
+		return store_set_err(s, "reuse_match: no hash or a negative time");
+	return norm(s->ops->reuse_match(s, user, hash, now,
+					expires_out != NULL ? expires_out : &ignored));
+}
+
+int store_reuse_clear(struct store *s, const char *user)
+{
+	if (chk(s, user, "reuse_clear") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->reuse_clear(s, user));
+}
+
 /* ---- contacts ---- */
 
 int store_contact_put(struct store *s, const char *user, const struct store_contact *c)
@@ -747,6 +788,7 @@ const struct store_table store_tables[] = {
 	{"key_check", "id, sealed, created", "ibi", NULL, 0},
 	{"outbox", "id, username, kind, sealed, time, proofs, caller, flags, state, owner, "
 		   "attempts, next_try, last_error", "itibittiitiit", "id", 1},
+	{"reuse", "username, hash, expires", "tbi", NULL, 0},
 };
 /* clang-format on */
 const size_t store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);

@@ -73,9 +73,11 @@ struct store_totp {
 	int64_t created;
 };
 int store_totp_get(struct store *s, const char *user, struct store_totp *out) RC_MUST_CHECK;
-/* Insert or replace; also resets login_state (last_step = -1, failures = 0). */
+/* Insert or replace; also resets login_state (last_step = -1, failures = 0) and ends the
+ * user's reuse windows. */
 int store_totp_put(struct store *s, const char *user, const struct store_totp *t) RC_MUST_CHECK;
-/* Remove the TOTP secret and backup codes (2FA off). STORE_NOTFOUND if not enrolled. */
+/* Remove the TOTP secret, backup codes and reuse windows (2FA off). STORE_NOTFOUND if not
+ * enrolled. */
 int store_totp_delete(struct store *s, const char *user) RC_MUST_CHECK;
 
 /* A pending re-enrolment: kept apart until its first code verifies. */
@@ -112,7 +114,7 @@ int store_fail(struct store *s, const char *user, int64_t now, int deny, int unl
 /* Success without a TOTP step (backup code, app password): reset failures and any lock
  * (as store_step_cas does on success). */
 int store_reset_failures(struct store *s, const char *user) RC_MUST_CHECK;
-/* Lift a lock and clear the failure count. */
+/* Lift a lock, clear the failure count and end the user's reuse windows (admin unlock). */
 int store_unlock(struct store *s, const char *user) RC_MUST_CHECK;
 
 /* ---- backup codes (hashed, single use) ---- */
@@ -123,6 +125,10 @@ int store_backup_replace(struct store *s, const char *user,
 int store_backup_use(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
 		     int64_t now) RC_MUST_CHECK;
 int store_backup_count(struct store *s, const char *user, int *left) RC_MUST_CHECK;
+/* Read only: STORE_OK if `hash` is an unused backup code of the user, STORE_CONFLICT if it is
+ * one already used, STORE_NOTFOUND if it is none of the user's codes. */
+int store_backup_state(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN])
+	RC_MUST_CHECK;
 
 /* ---- app passwords (keyed hash; per service list) ---- */
 struct store_app_password {
@@ -139,7 +145,8 @@ int store_app_revoke_all(struct store *s, const char *user) RC_MUST_CHECK;
 int store_app_list(struct store *s, const char *user,
 		   int (*cb)(void *ctx, const struct store_app_password *a), void *ctx)
 	RC_MUST_CHECK;
-/* Find by hash; on STORE_OK fills *out and stamps last_used = now. */
+/* Find by hash; on STORE_OK fills *out and, when now > 0, stamps last_used = now (now == 0
+ * only looks: the caller stamps once the password is accepted for the service). */
 int store_app_match(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
 		    int64_t now, struct store_app_password *out) RC_MUST_CHECK;
 
@@ -216,6 +223,18 @@ int store_counter_clear(struct store *s, const char *key) RC_MUST_CHECK;
 int store_counter_release(struct store *s, const char *key, int64_t when) RC_MUST_CHECK;
 /* Delete every counter row older than `before` (housekeeping for keys no longer hit). */
 int store_counter_prune(struct store *s, int64_t before) RC_MUST_CHECK;
+
+/* ---- reuse windows: a password+code login accepted again (keyed hash, expiry) ---- */
+/* Record `hash` for the user until `expires` (a later put of the same hash moves the
+ * expiry); entries of every user that expired before `now` are pruned in the same call.
+ * Written inside the transaction of the step compare-and-set it belongs to. */
+int store_reuse_put(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		    int64_t now, int64_t expires) RC_MUST_CHECK;
+/* STORE_OK with *expires_out if the user has `hash` with expires > now, else STORE_NOTFOUND. */
+int store_reuse_match(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+		      int64_t now, int64_t *expires_out) RC_MUST_CHECK;
+/* End every reuse window of the user (password reset, 2FA off or re-enrolled, unlock). */
+int store_reuse_clear(struct store *s, const char *user) RC_MUST_CHECK;
 
 /* ---- audit (never a secret) ---- */
 struct store_audit {

@@ -47,6 +47,8 @@ struct store_ops {
 	int (*backup_use)(struct store *s, const char *user,
 			  const unsigned char hash[STORE_HASH_LEN], int64_t now);
 	int (*backup_count)(struct store *s, const char *user, int *left);
+	int (*backup_state)(struct store *s, const char *user,
+			    const unsigned char hash[STORE_HASH_LEN]);
 
 	int (*app_add)(struct store *s, const char *user, const struct store_app_password *a);
 	int (*app_revoke)(struct store *s, const char *user, const char *name);
@@ -109,6 +111,12 @@ struct store_ops {
 	int (*outbox_disarm)(struct store *s, const char *owner);
 	int (*outbox_update)(struct store *s, int64_t id, int state, int attempts,
 			     int64_t next_try, const char *last_error);
+
+	int (*reuse_put)(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+			 int64_t now, int64_t expires);
+	int (*reuse_match)(struct store *s, const char *user,
+			   const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out);
+	int (*reuse_clear)(struct store *s, const char *user);
 	int (*outbox_claim)(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
 			    int64_t until);
 

@@ -1,6 +1,6 @@
 /*
  * Checks on a local store's directory and file before a backend opens it
- * (HARDENING.md item 11): root:root, no group/other bits, no symlinks, no FIFOs, one link.
+ * (doc/hardening.md): root:root, no group/other bits, no symlinks, no FIFOs, one link.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L

@@ -106,6 +106,12 @@ enum sid {
 	S_OUTBOX_DISARM,
 	S_OUTBOX_UPDATE,
 	S_OUTBOX_CLAIM,
+	S_APP_GET,
+	S_BACKUP_STATE,
+	S_REUSE_PUT,
+	S_REUSE_GET,
+	S_REUSE_DEL,
+	S_REUSE_PRUNE,
 	S_COUNT
 };
 
@@ -278,6 +284,19 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_OUTBOX_CLAIM] = {"UPDATE outbox SET next_try = $4 WHERE id = $1 AND state = 1 "
 			    "AND attempts = $2 AND next_try = $3",
 			    "iiii"},
+	[S_APP_GET] = {"SELECT " APP_COLS " FROM app_passwords WHERE username = $1 AND hash = $2",
+		       "tb"},
+	[S_BACKUP_STATE] = {"SELECT used_at IS NOT NULL FROM backup_codes "
+			    "WHERE username = $1 AND hash = $2",
+			    "tb"},
+	[S_REUSE_PUT] = {"INSERT INTO reuse (username, hash, expires) VALUES ($1, $2, $3) "
+			 "ON CONFLICT (username, hash) DO UPDATE SET expires = excluded.expires",
+			 "tbi"},
+	[S_REUSE_GET] = {"SELECT expires FROM reuse WHERE username = $1 AND hash = $2 "
+			 "AND expires > $3",
+			 "tbi"},
+	[S_REUSE_DEL] = {"DELETE FROM reuse WHERE username = $1", "t"},
+	[S_REUSE_PRUNE] = {"DELETE FROM reuse WHERE expires <= $1", "i"},
 };
 
 #define PP_MAX 16
@@ -725,12 +744,14 @@ static int pg_totp_put(struct store *s, const char *user, const struct store_tot
 	r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
 	if (r == STORE_OK) /* a new secret starts with a clean login state */
 		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
+	if (r == STORE_OK) /* and with no string of the old secret accepted again */
+		r = run1(q, S_REUSE_DEL, user, "totp_put", NULL);
 	return op_end(q, r, "totp_put");
 }
 
 static int pg_totp_delete(struct store *s, const char *user)
 {
-	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL};
+	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_REUSE_DEL};
 	struct pgs *q = PG(s);
 	int r = op_begin(q, "totp_delete"), n = 0;
 
@@ -856,7 +877,15 @@ static int pg_reset_failures(struct store *s, const char *user)
 
 static int pg_unlock(struct store *s, const char *user)
 {
-	return run1(PG(s), S_STATE_CLEAR, user, "unlock", NULL);
+	struct pgs *q = PG(s);
+	int r = op_begin(q, "unlock");
+
+	if (r != STORE_OK)
+		return r;
+	r = run1(q, S_STATE_CLEAR, user, "unlock", NULL);
+	if (r == STORE_OK)
+		r = run1(q, S_REUSE_DEL, user, "unlock", NULL);
+	return op_end(q, r, "unlock");
 }
 
 /* ---- backup codes ---- */
@@ -994,8 +1023,10 @@ static int pg_app_match(struct store *s, const char *user, const unsigned char h
 
 	p_text(&p, user);
 	p_bytes(&p, hash, STORE_HASH_LEN);
-	p_i64(&p, now);
-	r = row1(q, S_APP_MATCH, &p, "app_match", &res);
+	if (now > 0)
+		p_i64(&p, now);
+	/* now == 0 only looks: the caller stamps once the password is accepted */
+	r = row1(q, now > 0 ? S_APP_MATCH : S_APP_GET, &p, "app_match", &res);
 	if (r == STORE_OK)
 		r = read_app(q, res, 0, out, "app_match");
 	PQclear(res);
@@ -1319,7 +1350,7 @@ static int pg_user_purge(struct store *s, const char *user)
 {
 	static const enum sid dels[] = {S_TOTP_DEL,    S_PEND_DEL,	  S_STATE_DEL,
 					S_BACKUP_DEL,  S_APP_DEL_ALL,	  S_CONTACT_DEL_ALL,
-					S_Q_DEL,       S_TOKEN_DEL_ALL};
+					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL};
 	struct pgs *q = PG(s);
 	int r = op_begin(q, "user_purge"), total = 0;
 
@@ -1541,6 +1572,69 @@ static int pg_outbox_claim(struct store *s, int64_t id, int attempts, int64_t se
 	return r == STORE_OK && n != 1 ? STORE_CONFLICT : r;
 }
 
+/* ---- backup code state, reuse windows ---- */
+
+static int pg_backup_state(struct store *s, const char *user,
+			   const unsigned char hash[STORE_HASH_LEN])
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	p_text(&p, user);
+	p_bytes(&p, hash, STORE_HASH_LEN);
+	r = row1(q, S_BACKUP_STATE, &p, "backup_state", &res);
+	if (r == STORE_OK && (PQgetlength(res, 0, 0) != 1 || PQgetisnull(res, 0, 0)))
+		r = damaged(q, "backup_state");
+	else if (r == STORE_OK && PQgetvalue(res, 0, 0)[0] != 0) /* binary bool */
+		r = STORE_CONFLICT;
+	PQclear(res);
+	return r;
+}
+
+static int pg_reuse_put(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+			int64_t now, int64_t expires)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	int r = op_begin(q, "reuse_put");
+
+	if (r != STORE_OK)
+		return r;
+	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put");
+	if (r == STORE_OK) {
+		p_text(&p, user);
+		p_bytes(&p, hash, STORE_HASH_LEN);
+		p_i64(&p, expires);
+		r = run(q, S_REUSE_PUT, &p, "reuse_put", NULL);
+	}
+	return op_end(q, r, "reuse_put");
+}
+
+static int pg_reuse_match(struct store *s, const char *user,
+			  const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	p_text(&p, user);
+	p_bytes(&p, hash, STORE_HASH_LEN);
+	p_i64(&p, now);
+	r = row1(q, S_REUSE_GET, &p, "reuse_match", &res);
+	if (r == STORE_OK && col_i64(q, res, 0, 0, expires_out, "reuse_match") != STORE_OK)
+		r = STORE_ERR;
+	PQclear(res);
+	return r;
+}
+
+static int pg_reuse_clear(struct store *s, const char *user)
+{
+	return run1(PG(s), S_REUSE_DEL, user, "reuse_clear", NULL);
+}
+
 /* ---- copying whole tables (admin copy-store) ---- */
 
 static PGresult *ex_sql(struct pgs *q, const char *sql, const struct pp *p, const char *types,
@@ -1750,6 +1844,10 @@ static const struct store_ops pg_ops = {
 	.outbox_disarm = pg_outbox_disarm,
 	.outbox_update = pg_outbox_update,
 	.outbox_claim = pg_outbox_claim,
+	.backup_state = pg_backup_state,
+	.reuse_put = pg_reuse_put,
+	.reuse_match = pg_reuse_match,
+	.reuse_clear = pg_reuse_clear,
 	.table_rows = pg_table_rows,
 	.table_put = pg_table_put,
 	.table_count = pg_table_count,

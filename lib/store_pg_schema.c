@@ -129,6 +129,14 @@ static const struct migration migrations[] = {
 	 "CREATE INDEX outbox_state ON outbox (state, next_try);"
 	 "CREATE INDEX outbox_owner ON outbox (owner, state);"
 	 "UPDATE pam_recover_schema SET version = 4;"},
+	{5,
+	 "CREATE TABLE reuse ("
+	 " username " T " NOT NULL,"
+	 " hash BYTEA NOT NULL,"
+	 " expires BIGINT NOT NULL,"
+	 " PRIMARY KEY (username, hash));"
+	 "CREATE INDEX reuse_expires ON reuse (expires);"
+	 "UPDATE pam_recover_schema SET version = 5;"},
 };
 /* clang-format on */
 

@@ -111,6 +111,11 @@ enum sid {
 	S_AUDIT_PRUNE,
 	S_KEYCHECK_GET,
 	S_KEYCHECK_PUT,
+	S_BACKUP_STATE,
+	S_REUSE_PUT,
+	S_REUSE_GET,
+	S_REUSE_DEL,
+	S_REUSE_PRUNE,
 	S_COUNT
 };
 
@@ -214,6 +219,14 @@ static const char *const sql_text[S_COUNT] = {
 	[S_KEYCHECK_GET] = "SELECT sealed FROM key_check WHERE id = 1",
 	[S_KEYCHECK_PUT] = "INSERT INTO key_check (id, sealed, created) VALUES (1, ?1, ?2) "
 			   "ON CONFLICT (id) DO NOTHING",
+	[S_BACKUP_STATE] = "SELECT used_at IS NOT NULL FROM backup_codes "
+			   "WHERE username = ?1 AND hash = ?2",
+	[S_REUSE_PUT] = "INSERT INTO reuse (username, hash, expires) VALUES (?1, ?2, ?3) "
+			"ON CONFLICT (username, hash) DO UPDATE SET expires = excluded.expires",
+	[S_REUSE_GET] = "SELECT expires FROM reuse WHERE username = ?1 AND hash = ?2 "
+			"AND expires > ?3",
+	[S_REUSE_DEL] = "DELETE FROM reuse WHERE username = ?1",
+	[S_REUSE_PRUNE] = "DELETE FROM reuse WHERE expires <= ?1",
 };
 
 #define SQL_TOTP_LIST "SELECT username, created FROM totp ORDER BY username"
@@ -637,12 +650,14 @@ static int sq_totp_put(struct store *s, const char *user, const struct store_tot
 	r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
 	if (r == STORE_OK) /* a new secret starts with a clean login state */
 		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
+	if (r == STORE_OK) /* and with no string of the old secret accepted again */
+		r = run1(q, S_REUSE_DEL, user, "totp_put", NULL);
 	return op_end(q, r, "totp_put");
 }
 
 static int sq_totp_delete(struct store *s, const char *user)
 {
-	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL};
+	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_REUSE_DEL};
 	struct sq *q = SQ(s);
 	int r = op_begin(q, "totp_delete"), n = 0;
 
@@ -797,7 +812,15 @@ static int sq_reset_failures(struct store *s, const char *user)
 
 static int sq_unlock(struct store *s, const char *user)
 {
-	return run1(SQ(s), S_STATE_CLEAR, user, "unlock", NULL);
+	struct sq *q = SQ(s);
+	int r = op_begin(q, "unlock");
+
+	if (r != STORE_OK)
+		return r;
+	r = run1(q, S_STATE_CLEAR, user, "unlock", NULL);
+	if (r == STORE_OK)
+		r = run1(q, S_REUSE_DEL, user, "unlock", NULL);
+	return op_end(q, r, "unlock");
 }
 
 /* ---- backup codes ---- */
@@ -986,19 +1009,22 @@ static int sq_app_match(struct store *s, const char *user, const unsigned char h
 			int64_t now, struct store_app_password *out)
 {
 	struct sq *q = SQ(s);
-	sqlite3_stmt *st = get_user_hash(q, S_APP_STAMP, user, hash, "app_match");
+	sqlite3_stmt *st;
 	int rc, r, n = 0;
 
-	if (st == NULL)
-		return STORE_ERR;
-	rc = sqlite3_bind_int64(st, 3, now);
-	if (rc != SQLITE_OK)
-		return bind_fail(q, st, rc, "app_match");
-	r = run(q, st, "app_match", &n);
-	if (r != STORE_OK)
-		return r;
-	if (n == 0)
-		return STORE_NOTFOUND;
+	if (now > 0) {
+		st = get_user_hash(q, S_APP_STAMP, user, hash, "app_match");
+		if (st == NULL)
+			return STORE_ERR;
+		rc = sqlite3_bind_int64(st, 3, now);
+		if (rc != SQLITE_OK)
+			return bind_fail(q, st, rc, "app_match");
+		r = run(q, st, "app_match", &n);
+		if (r != STORE_OK)
+			return r;
+		if (n == 0)
+			return STORE_NOTFOUND;
+	}
 	st = get_user_hash(q, S_APP_GET, user, hash, "app_match");
 	if (st == NULL)
 		return STORE_ERR;
@@ -1388,7 +1414,7 @@ static int sq_user_purge(struct store *s, const char *user)
 {
 	static const enum sid dels[] = {S_TOTP_DEL,    S_PEND_DEL,	  S_STATE_DEL,
 					S_BACKUP_DEL,  S_APP_DEL_ALL,	  S_CONTACT_DEL_ALL,
-					S_Q_DEL,       S_TOKEN_DEL_ALL};
+					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL};
 	struct sq *q = SQ(s);
 	int r = op_begin(q, "user_purge"), total = 0;
 
@@ -1446,6 +1472,71 @@ static int sq_user_names(struct store *s, int (*cb)(void *ctx, const char *user)
 		r = STORE_OK;
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- backup code state, reuse windows ---- */
+
+static int sq_backup_state(struct store *s, const char *user,
+			   const unsigned char hash[STORE_HASH_LEN])
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = get_user_hash(q, S_BACKUP_STATE, user, hash, "backup_state");
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	r = row(q, st, "backup_state");
+	if (r == STORE_OK && sqlite3_column_int64(st, 0) != 0)
+		r = STORE_CONFLICT;
+	done(st);
+	return r;
+}
+
+static int sq_reuse_put(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
+			int64_t now, int64_t expires)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	int r = op_begin(q, "reuse_put"), rc;
+
+	if (r != STORE_OK)
+		return r;
+	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put");
+	if (r == STORE_OK) {
+		st = get_user_hash(q, S_REUSE_PUT, user, hash, "reuse_put");
+		if (st == NULL) {
+			r = STORE_ERR;
+		} else {
+			rc = sqlite3_bind_int64(st, 3, expires);
+			r = rc == SQLITE_OK ? run(q, st, "reuse_put", NULL)
+					    : bind_fail(q, st, rc, "reuse_put");
+		}
+	}
+	return op_end(q, r, "reuse_put");
+}
+
+static int sq_reuse_match(struct store *s, const char *user,
+			  const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = get_user_hash(q, S_REUSE_GET, user, hash, "reuse_match");
+	int rc, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_int64(st, 3, now);
+	if (rc != SQLITE_OK)
+		return bind_fail(q, st, rc, "reuse_match");
+	r = row(q, st, "reuse_match");
+	if (r == STORE_OK)
+		*expires_out = sqlite3_column_int64(st, 0);
+	done(st);
+	return r;
+}
+
+static int sq_reuse_clear(struct store *s, const char *user)
+{
+	return run1(SQ(s), S_REUSE_DEL, user, "reuse_clear", NULL);
 }
 
 /* ---- open and close ---- */
@@ -1850,6 +1941,7 @@ static const struct store_ops sqlite_ops = {
 	.backup_replace = sq_backup_replace,
 	.backup_use = sq_backup_use,
 	.backup_count = sq_backup_count,
+	.backup_state = sq_backup_state,
 	.app_add = sq_app_add,
 	.app_revoke = sq_app_revoke,
 	.app_revoke_all = sq_app_revoke_all,
@@ -1887,6 +1979,9 @@ static const struct store_ops sqlite_ops = {
 	.outbox_release = sq_outbox_release,
 	.outbox_disarm = sq_outbox_disarm,
 	.outbox_update = sq_outbox_update,
+	.reuse_put = sq_reuse_put,
+	.reuse_match = sq_reuse_match,
+	.reuse_clear = sq_reuse_clear,
 	.outbox_claim = sq_outbox_claim,
 	.table_rows = sq_table_rows,
 	.table_put = sq_table_put,

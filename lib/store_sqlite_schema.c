@@ -126,6 +126,16 @@ static const struct migration migrations[] = {
 	 "CREATE INDEX outbox_state ON outbox (state, next_try);"
 	 "CREATE INDEX outbox_owner ON outbox (owner, state);"
 	 "PRAGMA user_version = 4;"},
+	/* Reuse windows: a password+code string accepted again from the same address and
+	 * service for a while (keyed hash only), pruned by expiry. */
+	{5,
+	 "CREATE TABLE reuse ("
+	 " username TEXT NOT NULL,"
+	 " hash BLOB NOT NULL,"
+	 " expires INTEGER NOT NULL,"
+	 " PRIMARY KEY (username, hash));"
+	 "CREATE INDEX reuse_expires ON reuse (expires);"
+	 "PRAGMA user_version = 5;"},
 };
 /* clang-format on */
 

@@ -23,6 +23,7 @@
 
 #include <security/pam_ext.h>
 
+#include "check_proto.h"
 #include "helper_call.h"
 #include "login.h"
 
@@ -180,7 +181,7 @@ int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 	int r;
 
 	if (b->via_helper)
-		return helper_call(pamh, "enrolled", user, service, "");
+		return helper_call(pamh, CHECK_MODE_ENROLLED, user, service, "");
 	r = login_enrolled(b->store, user);
 	b->failed |= r == LOGIN_ERROR;
 	if (r == LOGIN_ERROR) /* never a value: store errors name no secret */
@@ -209,12 +210,47 @@ int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, c
 	if (rc_snprintf(joined, sizeof(joined), "%s%s%s", codes[0], n > 1 ? " " : "",
 			n > 1 ? codes[1] : "") < 0)
 		return LOGIN_WRONG;
-	r = helper_call(pamh, "code", user, service, joined);
+	r = helper_call(pamh, CHECK_MODE_CODE, user, service, joined);
 	RC_WIPE_ARRAY(joined);
 	/* The helper does not say which candidate matched; a backup code is the 8-digit tail. */
 	if (r == LOGIN_OK_BACKUP && n > 1)
 		*which = 1;
 	return r;
+}
+
+int backend_attempt(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,
+		    const char *service, struct login_attempt *a)
+{
+	int r;
+
+	if (!b->via_helper) {
+		r = login_verify(c, b->store, &b->key, user, rc_now(), a);
+		b->failed |= r == LOGIN_ERROR;
+		return r;
+	}
+	r = backend_verify(pamh, b, c, user, service, a->codes, a->n, &a->which, &a->locked_now,
+			   &a->reason);
+	a->locked_until = 0;
+	return r;
+}
+
+int backend_split(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,
+		  const char *tail8, int *split)
+{
+	int r;
+
+	*split = LOGIN_SPLIT_NONE;
+	if (!b->via_helper) {
+		r = login_split_lookup(b->store, &b->key, user, tail8, split);
+		b->failed |= r == LOGIN_ERROR;
+		return r;
+	}
+	r = check_split_from_status(
+		helper_call(pamh, CHECK_MODE_SPLIT, user, service, tail8 != NULL ? tail8 : ""));
+	if (r < 0)
+		return LOGIN_ERROR;
+	*split = r;
+	return LOGIN_OK;
 }
 
 int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,
@@ -225,7 +261,7 @@ int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const c
 	if (n > 0)
 		other[0] = '\0';
 	if (b->via_helper)
-		return helper_call(pamh, "app", user, service, typed);
+		return helper_call(pamh, CHECK_MODE_APP, user, service, typed);
 	r = login_app_password_other(b->store, &b->key, user, service, typed, rc_now(), other, n);
 	b->failed |= r == LOGIN_ERROR;
 	return r;

@@ -5,6 +5,7 @@
 #include <security/pam_modules.h>
 
 #include "config.h"
+#include "login.h"
 #include "seal.h"
 #include "store.h"
 
@@ -27,6 +28,13 @@ int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,
 		   const char *service, const char *const *codes, int n, int *which,
 		   int *locked_now, const char **reason);
+/* login_verify (root) or mode `code` of the helper (no reuse window there: a->reuse_hash
+ * must be NULL, and locked_until stays 0). */
+int backend_attempt(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,
+		    const char *service, struct login_attempt *a);
+/* split_pass's lookup: LOGIN_OK with *split (enum login_split), or LOGIN_ERROR. */
+int backend_split(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,
+		  const char *tail8, int *split);
 /* `other` (n bytes): see login_app_password_other; filled when the store is read here (root);
  * through the helper, `pam-recover check` logs it. */
 int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const char *service,

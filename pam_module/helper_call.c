@@ -11,13 +11,13 @@
 
 #include <security/pam_ext.h>
 
+#include "check_proto.h"
 #include "login.h"
 #include "util.h"
 
 #ifndef RC_HELPER_PATH
 #define RC_HELPER_PATH "/usr/bin/pam-recover"
 #endif
-#define REQUEST_MAX 1024
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -54,7 +54,7 @@ static void child(int rfd)
 int helper_call(pam_handle_t *pamh, const char *mode, const char *user, const char *service,
 		const char *input)
 {
-	char req[REQUEST_MAX];
+	char req[CHECK_REQ_MAX];
 	struct sigaction sa, old_chld, old_pipe;
 	int pfd[2] = {-1, -1};
 	int r = LOGIN_ERROR, status = 0, len;

@@ -5,6 +5,8 @@
 #include <pwd.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -12,6 +14,7 @@
 #include "backend.h"
 #include "config.h"
 #include "login.h"
+#include "onefield.h"
 #include "split.h"
 #include "util.h"
 
@@ -66,12 +69,12 @@ static int read_typed(pam_handle_t *pamh, const struct cfg *c, char **typed)
 
 /* forward_pass: "password123456" gives (password, 123456) and (passwor, d123456)-style 8-digit
  * tail for backup codes; without forward_pass the whole input is the one candidate. */
-static int make_candidates(const struct cfg *c, const char *typed, struct code_input *in)
+static int make_candidates(int forward_pass, const char *typed, struct code_input *in)
 {
 	static const int tails[LOGIN_MAX_CANDIDATES] = {6, 8};
 
 	in->n = 0;
-	if (!c->forward_pass) {
+	if (!forward_pass) {
 		if (rc_snprintf(in->code[0], sizeof(in->code[0]), "%s", typed) < 0)
 			return -1;
 		in->codes[in->n++] = in->code[0];
@@ -130,15 +133,43 @@ static int check_app_password(pam_handle_t *pamh, const struct cfg *c, struct ba
 	return PAM_IGNORE;
 }
 
+/* Like pam_faillock, a locked user is told so at the prompt (never a code, never before
+ * the password was verified: interactive stacks run us after the password module, one-field
+ * stacks only on the forwarded_code line). */
+static void tell_locked(pam_handle_t *pamh, int flags, const struct login_attempt *a)
+{
+	char when[32] = "";
+	struct tm tm;
+	time_t t = (time_t)a->locked_until;
+
+	if (flags & PAM_SILENT)
+		return;
+	/* A lock that ends on another day (unlock_time up to a week) says which day. */
+	if (a->locked_until > 0 && localtime_r(&t, &tm) != NULL &&
+	    strftime(when, sizeof(when), a->locked_until - rc_now() > 20 * 3600 ? "%Y-%m-%d %H:%M"
+										 : "%H:%M",
+		     &tm) == 0)
+		when[0] = '\0';
+	if (when[0] != '\0')
+		pam_error(pamh, "Too many wrong codes: try again after %s%s", when,
+			  a->backup_locked ? "." : ", or use a backup code.");
+	else
+		pam_error(pamh, "Too many wrong codes: try again later%s",
+			  a->backup_locked ? "." : ", or use a backup code.");
+}
+
 static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, struct backend *b,
-			const char *user, const char *service)
+			const char *user, const char *service, const struct onefield_code *fwd)
 {
 	struct code_input in;
+	struct login_attempt a;
+	unsigned char reuse_hash[STORE_HASH_LEN];
 	char *typed = NULL;
-	const char *reason = "";
-	int r = PAM_AUTH_ERR, known, enrolled, grace = 0, which = 0, locked_now = 0, res;
+	const char *rhost = NULL, *reuse_host = NULL;
+	int r = PAM_AUTH_ERR, known, enrolled, grace = 0, res, reuse_seconds = 0;
 
 	memset(&in, 0, sizeof(in));
+	memset(&a, 0, sizeof(a));
 	enrolled = backend_enrolled(pamh, b, user, service);
 	if (enrolled == LOGIN_ERROR) {
 		r = PAM_AUTHINFO_UNAVAIL;
@@ -156,7 +187,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 		pam_syslog(pamh, LOG_INFO, "user %s: no 2-step verification, nullok", user);
 		/* forward_pass: the password module after us takes PAM_AUTHTOK (use_first_pass);
 		 * make sure it is there, asked for as it would have been. */
-		if (c->forward_pass) {
+		if (c->forward_pass && fwd == NULL) {
 			const char *tok = NULL;
 			r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
 			if (r != PAM_SUCCESS) {
@@ -168,10 +199,16 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 		r = PAM_IGNORE;
 		goto out;
 	}
-	/* Everyone is asked, so the prompt tells nobody which names exist or are enrolled. */
-	r = read_typed(pamh, c, &typed);
+	/* Everyone is asked, so the prompt tells nobody which names exist or are enrolled;
+	 * on the forwarded_code line the code was typed already (split_pass kept it). */
+	if (fwd != NULL) {
+		typed = strdup(fwd->code);
+		r = typed != NULL ? PAM_SUCCESS : PAM_BUF_ERR;
+	} else {
+		r = read_typed(pamh, c, &typed);
+	}
 	if (r != PAM_SUCCESS) {
-		if (r != PAM_CONV_AGAIN)
+		if (r != PAM_CONV_AGAIN && r != PAM_BUF_ERR)
 			r = PAM_AUTH_ERR;
 		goto out;
 	}
@@ -188,30 +225,76 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 	}
 	r = PAM_AUTH_ERR;
 	if (typed[0] == '\0' || strcmp(typed, SSHD_PLACEHOLDER) == 0 ||
-	    make_candidates(c, typed, &in) != 0) {
-		if (c->debug)
-			pam_syslog(pamh, LOG_DEBUG, "user %s: refused (no code given)", user);
+	    make_candidates(c->forward_pass && fwd == NULL, typed, &in) != 0) {
+		/* A mail client that sends the password alone lands here (after the password
+		 * module accepted it, on the forwarded_code line). */
+		pam_syslog(pamh, LOG_NOTICE, "user %s: refused (no code given)", user);
 		goto out;
 	}
-	res = backend_verify(pamh, b, c, user, service, in.codes, in.n, &which, &locked_now,
-			     &reason);
+	if (fwd != NULL &&
+	    onefield_reuse_hash(pamh, c, b, user, service, fwd, reuse_hash, &reuse_seconds,
+				&reuse_host) == 0) {
+		a.reuse_hash = reuse_hash;
+		a.reuse_seconds = reuse_seconds;
+	}
+	if (pam_get_item(pamh, PAM_RHOST, (const void **)&rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	a.codes = in.codes;
+	a.n = in.n;
+	a.service = service;
+	a.rhost = rhost;
+	a.ruid = (long)getuid();
+	res = backend_attempt(pamh, b, c, user, service, &a);
 	r = map_result(res);
-	if (c->forward_pass) {
+	if (c->forward_pass && fwd == NULL) {
 		/* Hand the password part on for pam_unix use_first_pass. */
-		int sr = pam_set_item(pamh, PAM_AUTHTOK, in.pw[which]);
+		int sr = pam_set_item(pamh, PAM_AUTHTOK, in.pw[a.which]);
 
 		if (sr != PAM_SUCCESS)
 			r = sr;
 	}
-	pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "user %s: %s (%s)", user,
-		   r == PAM_SUCCESS ? "accepted" : "refused", reason);
-	if (locked_now)
+	if (r == PAM_SUCCESS && a.reused) {
+		char host[128];
+
+		rc_log_escape(reuse_host, host, sizeof(host));
+		pam_syslog(pamh, LOG_INFO, "user %s: accepted (reuse within %d s from %s)", user,
+			   reuse_seconds, host);
+	} else {
+		pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "user %s: %s (%s)", user,
+			   r == PAM_SUCCESS ? "accepted" : "refused", a.reason);
+	}
+	if (a.locked_now)
 		pam_syslog(pamh, LOG_WARNING,
 			   "user %s: locked for %d s after %d failures (pam-recover admin unlock %s)",
 			   user, c->unlock_time, c->deny, user);
+	if (a.unlocked_now)
+		pam_syslog(pamh, LOG_NOTICE, "user %s: a backup code lifted the lock", user);
+	if (res == LOGIN_LOCKED || a.locked_now)
+		tell_locked(pamh, flags, &a);
 out:
 	rc_free_secret(typed);
 	rc_wipe(&in, sizeof(in));
+	RC_WIPE_ARRAY(reuse_hash);
+	return r;
+}
+
+/* forwarded_code: after the password module; the code comes from split_pass's PAM data. */
+static int forwarded_code(pam_handle_t *pamh, int flags, const struct cfg *c, struct backend *b,
+			  const char *user, const char *service)
+{
+	const struct onefield_code *fwd = onefield_get(pamh);
+	int r;
+
+	if (fwd == NULL) {
+		pam_syslog(pamh, LOG_ERR,
+			   "user %s: forwarded_code found no code kept by split_pass: the stack of "
+			   "service %s is wrong; put `auth requisite pam_recover.so split_pass` "
+			   "before the password module (see pam_recover(8))",
+			   user, service);
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	r = authenticate(pamh, flags, c, b, user, service, fwd);
+	onefield_drop(pamh);
 	return r;
 }
 
@@ -253,10 +336,22 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	if (r != PAM_SUCCESS)
 		goto out;
 	opened = 1;
-	if (c.app_passwords)
+	if (c.app_passwords) {
 		r = check_app_password(pamh, &c, &b, user, service);
-	else
-		r = authenticate(pamh, flags, &c, &b, user, service);
+	} else if (c.split_pass) {
+		r = onefield_split(pamh, &c, &b, user, service);
+	} else if (c.forwarded_code) {
+		r = forwarded_code(pamh, flags, &c, &b, user, service);
+	} else {
+		if (c.forward_pass)
+			pam_syslog(pamh, LOG_NOTICE,
+				   "service %s: forward_pass checks the code before the password, "
+				   "so anyone who knows a user name can lock that user out; use "
+				   "split_pass and forwarded_code around the password module instead "
+				   "(see pam_recover(8))",
+				   service);
+		r = authenticate(pamh, flags, &c, &b, user, service, NULL);
+	}
 out:
 	if (opened)
 		backend_close(&b);

@@ -1,6 +1,6 @@
 /*
  * Test-only LD_PRELOAD companion of libfaketime for pam-recover: the helper clears its
- * environment first thing (HARDENING.md item 4), before libfaketime has read FAKETIME
+ * environment first thing (doc/hardening.md, start-up), before libfaketime has read FAKETIME
  * (it does so lazily, at the first clock call). This constructor makes that first call
  * while the environment is still there. Use with FAKETIME_CACHE_DURATION set high, or
  * libfaketime re-reads the (by then empty) environment after 10 s and returns to real time:

@@ -67,20 +67,32 @@ ucheck() { # MODE USER SERVICE INPUT -> exit status
 }
 
 "$H" admin init >/dev/null || { bad "admin init (default config path)"; exit 1; }
-secret=$("$H" --json admin enrol $U | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+enrolled=$("$H" --json admin enrol $U | /usr/bin/python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print(d["secret"], d["backup_codes"][0].replace(" ", "").replace("-", ""))')
+secret=${enrolled% *}
+backup=${enrolled#* }
 [ -n "$secret" ] && ok "enrolled $U through the default config path" || bad "enrol"
 
 is "$(printf 'x\n' | as_user --config "$CONF" check >/dev/null 2>&1; echo $?)" 77 "--config refused for a non-root caller"
 is "$(as_user admin list >/dev/null 2>&1; echo $?)" 77 "admin refused for a non-root caller"
 is "$(ucheck enrolled $U login "")" 0 "own account: enrolled"
 is "$(ucheck code $U login "$(oathtool --totp -b "$secret")")" 0 "own account: a right code"
+# Mode split (split_pass without root): read-only, answers where the code starts.
+is "$(ucheck split $U imap "")" 0 "split: enrolled, no 8-digit tail: the last 6 digits"
+is "$(ucheck split $U imap 12345678)" 0 "split: 8 digits that are no backup code: the last 6"
+is "$(ucheck split $U imap "$backup")" 1 "split: an unused backup code: the last 8"
+is "$(ucheck code $U imap "$backup")" 1 "the backup code is accepted once (code mode)"
+is "$(ucheck split $U imap "$backup")" 3 "split: a used backup code: the last 8 (used)"
+is "$(ucheck split $U imap 1234)" 10 "split: anything but 8 digits or nothing is malformed"
+is "$(ucheck split bin imap "")" 9 "split: another account: denied"
 is "$(ucheck enrolled bin login "")" 9 "another account: denied"
 is "$(ucheck code root login 123456)" 9 "root's account: denied"
 is "$(ucheck code nosuchuser-xyz login 123456)" 9 "an unknown account: denied"
 
-# The per-uid limit: 30 requests a minute (the 2 allowed above and the denied ones count
+# The per-uid limit: 30 requests a minute (the 7 allowed above and the denied ones count
 # only when they reach the store: the denied ones do not).
-n=2
+n=7
 while [ $n -lt 30 ]; do
 	r=$(ucheck enrolled $U login "")
 	[ "$r" = 0 ] || break

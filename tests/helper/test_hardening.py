@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """
-The start-up hardening of pam-recover (../shared/HARDENING.md), one case per item that can be
+The start-up hardening of pam-recover (doc/hardening.md), one case per item that can be
 seen from outside: argc == 0 and odd argv[0], closed and inherited descriptors, signal mask
 and dispositions, umask and working directory, core dumps and dumpability, a hostile
 environment, path overrides and other accounts for non-root callers, oversize and NUL input,

@@ -250,15 +250,28 @@ def phase(sb, user):
     return "committed"
 
 
-def senders():
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def senders(parent=None):
+    """Running pam-recover-send processes; with `parent`, only that helper's (other tests
+    run their own senders at the same time)."""
     out = []
     for d in glob.glob("/proc/[0-9]*"):
+        pid = int(os.path.basename(d))
         try:
             with open(d + "/comm") as f:
-                if f.read().strip() == SENDER:
-                    out.append(int(os.path.basename(d)))
+                if f.read().strip() != SENDER:
+                    continue
         except OSError:
-            pass
+            continue
+        if parent is None or parent_of(pid) == parent:
+            out.append(pid)
     return out
 
 
@@ -333,10 +346,9 @@ def t_receipt():
     slow = W.sink("slowsmtp", [os.path.join(HERE, "smtp_sink.py"), "--delay", "3"])
     sb = sandbox("receipt", smtp_port=slow.port)
     who = new_user(sb)
-    before = set(senders())
     r = Reset(sb, who, "Rec3ipt-pass-ok")
-    # kill once the sender talks to the server (it has its whole request then)
-    wait_for(lambda: [p for p in senders() if p not in before and has_socket(p)],
+    # kill once this helper's sender talks to the server (it has its whole request then)
+    wait_for(lambda: [p for p in senders(r.p.pid) if has_socket(p)],
              "pam-recover-send to connect to the server", 20)
     check(not slow.records("msg-*.json"), "the slow server stored the mail too early")
     store_writable(sb, "while the helper waited for the mail server")

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """
-`pam-recover reset` (issue 4) driven the way people and web front ends drive it: the JSON
+`pam-recover reset` driven the way people and web front ends drive it: the JSON
 protocol line by line (`reset --json`), and the terminal flow on a pseudo-terminal (pexpect),
 against a real SMTP server (aiosmtpd, tests/helper/smtp_sink.py) and loopback SMS-gateway /
 Telegram Bot API endpoints (tests/helper/http_sink.py).

@@ -519,8 +519,9 @@ class PamStack:
         for service in ("imap", "pop3"):
             write(os.path.join(self.svc, service),
                   f"auth [success=done default=ignore] {mod} app_passwords\n"
-                  f"auth requisite {mod} forward_pass\n"
-                  f"auth required {matrix} use_first_pass\n"
+                  f"auth requisite {mod} split_pass\n"
+                  f"auth requisite {matrix} use_first_pass\n"
+                  f"auth required {mod} forwarded_code\n"
                   f"account required {matrix}\n", 0o644)
 
     def add_user(self, user, password):

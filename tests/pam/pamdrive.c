@@ -10,8 +10,10 @@
  *   AUTH <rc> <NAME>          the result of pam_authenticate
  *   SETCRED <rc> <NAME>       (with --setcred, after a successful authentication)
  *
- * usage: pamdrive [--confdir DIR] [--gate] [--setcred] SERVICE USER|- [ANSWER...]
- * USER "-" starts without a user name (the stack asks for it).
+ * usage: pamdrive [--confdir DIR] [--gate] [--setcred] [--rhost HOST] [--silent] SERVICE
+ *                 USER|- [ANSWER...]
+ * USER "-" starts without a user name (the stack asks for it). --rhost sets PAM_RHOST (as
+ * sshd and Dovecot do: the client's address); --silent passes PAM_SILENT.
  * Loaded modules are never unloaded (see dlclose below).
  * Exit status: 0 when the run completed (whatever PAM said), 2 on usage or driver errors.
  */
@@ -156,8 +158,8 @@ int dlclose(void *handle)
 
 int main(int argc, char **argv)
 {
-	const char *confdir = NULL;
-	int gate = 0, setcred = 0, i = 1, rc;
+	const char *confdir = NULL, *rhost = NULL;
+	int gate = 0, setcred = 0, silent = 0, i = 1, rc;
 	struct answers a = { 0, 0, NULL };
 	struct pam_conv pc = { conv, &a };
 	pam_handle_t *pamh = NULL;
@@ -170,6 +172,10 @@ int main(int argc, char **argv)
 			gate = 1;
 		else if (strcmp(argv[i], "--setcred") == 0)
 			setcred = 1;
+		else if (strcmp(argv[i], "--rhost") == 0 && i + 1 < argc)
+			rhost = argv[++i];
+		else if (strcmp(argv[i], "--silent") == 0)
+			silent = 1;
 		else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -179,8 +185,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - i < 2) {
-		fprintf(stderr, "usage: pamdrive [--confdir DIR] [--gate] [--setcred] SERVICE USER|- "
-				"[ANSWER...]\n");
+		fprintf(stderr, "usage: pamdrive [--confdir DIR] [--gate] [--setcred] [--rhost HOST] "
+				"[--silent] SERVICE USER|- [ANSWER...]\n");
 		return 2;
 	}
 	service = argv[i];
@@ -196,6 +202,11 @@ int main(int argc, char **argv)
 		printf("START %d %s\n", rc, rc_name(rc));
 		return 2;
 	}
+	if (rhost != NULL && (rc = pam_set_item(pamh, PAM_RHOST, rhost)) != PAM_SUCCESS) {
+		printf("RHOST %d %s\n", rc, rc_name(rc));
+		pam_end(pamh, rc);
+		return 2;
+	}
 	if (gate) {
 		char c;
 		puts("READY");
@@ -205,7 +216,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = pam_authenticate(pamh, 0);
+	rc = pam_authenticate(pamh, silent ? PAM_SILENT : 0);
 	printf("AUTH %d %s\n", rc, rc_name(rc));
 	fflush(stdout);
 	if (setcred && rc == PAM_SUCCESS) {

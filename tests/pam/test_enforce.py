@@ -127,7 +127,7 @@ SERVICES = {"future": ("future", True), "today": ("today", True), "past": ("past
 
 def write_services(tmp, matrix):
     """password (pam_matrix), then the module; PAM_IGNORE lets pam_permit decide. "forward":
-    the module with forward_pass first (one field, as for Dovecot), then pam_get_items, which
+    the module with split_pass first (one field, as for Dovecot), then pam_get_items, which
     shows what the password module after it would take as PAM_AUTHTOK."""
     d = dates()
     items = os.path.join(os.path.dirname(matrix), "pam_get_items.so")
@@ -137,7 +137,7 @@ def write_services(tmp, matrix):
         cfg = write_config(tmp, name, extra)
         with open(os.path.join(tmp, "svc", name), "w") as f:
             if name == "forward":
-                f.write(f"auth required {MODULE} config={cfg} forward_pass\n"
+                f.write(f"auth required {MODULE} config={cfg} split_pass\n"
                         f"auth required {items}\n")
             else:
                 f.write(f"auth required {matrix} passdb={tmp}/passdb\n"
@@ -213,7 +213,7 @@ class Cases:
             got, err = env.pam_env.get("PAM_AUTHTOK"), ""
         except self.p.PamTestError as e:
             got, err = None, str(e)
-        self.check(got == PASSWORD, "forward_pass + nullok: the password is asked for and left "
+        self.check(got == PASSWORD, "split_pass + nullok: the password is asked for and left "
                    "in PAM_AUTHTOK for the next module (use_first_pass)", err or repr(got))
 
         print(f"{self.passed} passed, {self.failed} failed")

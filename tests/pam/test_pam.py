@@ -222,10 +222,19 @@ class Env:
             f"auth required {self.mod(*args)}",
         ])
 
-    def forward(self, *args):
-        """forward_pass: one field; the module first, then pam_unix use_first_pass checks the
-        password part that the module left in PAM_AUTHTOK (pam_matrix always prompts itself,
-        so the password module here is the real pam_unix, on the namespace's shadow copy)."""
+    def forward(self, *args, name=None):
+        """One field, the shipped design: split_pass cuts the code off and leaves the password
+        part in PAM_AUTHTOK, pam_unix use_first_pass checks it (pam_matrix always prompts
+        itself, so the password module here is the real pam_unix, on the namespace's shadow
+        copy), and only then forwarded_code checks the code split_pass kept."""
+        return self.service([
+            f"auth requisite {self.mod('split_pass', *args)}",
+            "auth requisite pam_unix.so use_first_pass nodelay",
+            f"auth required {self.mod('forwarded_code', *args)}",
+        ], name=name)
+
+    def forward_old(self, *args):
+        """The deprecated forward_pass line: the code is checked before the password."""
         return self.service([
             f"auth requisite {self.mod('forward_pass', *args)}",
             "auth required pam_unix.so use_first_pass nodelay",
@@ -250,19 +259,35 @@ class Env:
             env["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
         return env
 
-    def drive_cmd(self, service, user, answers, gate=False, setcred=False, confdir=None):
+    def drive_cmd(self, service, user, answers, gate=False, setcred=False, confdir=None,
+                  rhost=None, silent=False):
         cmd = self.wrap + [self.drive_bin]
         if confdir:
             cmd += ["--confdir", confdir]
+        if rhost:
+            cmd += ["--rhost", rhost]
+        if silent:
+            cmd.append("--silent")
         if gate:
             cmd.append("--gate")
         if setcred:
             cmd.append("--setcred")
         return cmd + ["--", service, user if user is not None else "-"] + list(answers)
 
-    def drive(self, service, user, answers=(), setcred=False, confdir=None, env=None):
+    def drive(self, service, user, answers=(), setcred=False, confdir=None, env=None,
+              rhost=None, silent=False, log=None):
+        """One pamdrive run; with log=PATH, what the stack sends to syslog is captured there
+        (tests/helper/syslog_ns.py: a /dev/log of our own in a private mount namespace)."""
         keep_mounts(self.tmp)
-        cmd = self.drive_cmd(service, user, answers, setcred=setcred, confdir=confdir)
+        cmd = self.drive_cmd(service, user, answers, setcred=setcred, confdir=confdir,
+                             rhost=rhost, silent=silent)
+        if log:
+            # The wrappers (LD_PRELOAD) for pamdrive only, not for unshare and the logger.
+            inner = dict(env or self.drive_env(), PAM_WRAPPER_USE_SYSLOG="1")
+            env = {"PATH": inner.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+            cmd = ["unshare", "-m", "--propagation", "private", "/usr/bin/python3",
+                   os.path.join(HERE, "..", "helper", "syslog_ns.py"), log, "--",
+                   "env", "-i"] + [f"{k}={v}" for k, v in inner.items()] + cmd
         p = subprocess.run(cmd, capture_output=True, text=True, env=env or self.drive_env(),
                            timeout=300, stdin=subprocess.DEVNULL)
         return Run(p.returncode, p.stdout, p.stderr, cmd)
@@ -639,20 +664,454 @@ def t_fp_backup(e):
     expect(e.drive(e.forward(), u, [e.password(u) + bc]), "PAM_AUTH_ERR", exact=False)
 
 
-@case("forward_pass_use_first_pass_from_earlier_module")
+@case("split_pass_takes_authtok_from_earlier_module")
 def t_fp_first_pass(e):
     # An earlier module (pam_unix in an optional line, failing on "password+code") set
-    # PAM_AUTHTOK: with forward_pass the module splits that instead of asking again.
+    # PAM_AUTHTOK: split_pass splits that instead of asking again.
     u = e.new_user()
     s = e.enrol(u)["secret"]
     svc = e.service([
         "auth optional pam_unix.so nodelay",
-        f"auth requisite {e.mod('forward_pass', 'try_first_pass')}",
-        "auth required pam_unix.so use_first_pass nodelay",
+        f"auth requisite {e.mod('split_pass')}",
+        "auth requisite pam_unix.so use_first_pass nodelay",
+        f"auth required {e.mod('forwarded_code')}",
     ])
     step_margin()
     run = e.drive(svc, u, [e.password(u) + totp(s)])
     expect(run, "PAM_SUCCESS", exact=False, prompts=[(True, "Password: ")])
+
+
+# ---- one-field services: split_pass, the password module, forwarded_code ----
+
+def logged(path):
+    try:
+        return open(path).read()
+    except OSError:
+        return ""
+
+
+@case("split_pass_wrong_passwords_never_lock_the_owner")
+def t_split_no_lockout(e):
+    # deny=3: with the code checked first (forward_pass), 3 wrong passwords + any digits
+    # locked the owner out. Here 20 wrong passwords, some with the right code, move nothing.
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.forward("deny=3")
+    bad = wrong_code(s)
+    for i in range(20):
+        code = totp(s, now=time.time()) if i % 4 == 0 else bad
+        run = e.drive(svc, u, [f"wrong-{i}-{e.password(u)}" + code])
+        expect(run, "PAM_AUTH_ERR", exact=False, prompts=[(True, "Password: ")])
+        check(not run.errors, "a wrong password must not hear about codes: " + run.describe())
+    step_margin()
+    run = e.drive(svc, u, [e.password(u) + totp(s)])
+    expect(run, "PAM_SUCCESS", exact=False, prompts=[(True, "Password: ")])
+
+
+@case("forward_pass_deprecated_still_checks_code_first_and_says_so")
+def t_fp_deprecated(e):
+    # The old line keeps its meaning (an upgrade must not turn 2FA off) and logs why it
+    # should go: wrong passwords with any digits do count against the owner there.
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.forward_old("deny=2")
+    log = os.path.join(e.tmp, f"log-{u}")
+    bad = wrong_code(s)
+    for _ in range(2):
+        expect(e.drive(svc, u, ["wrong-password" + bad], log=log), "PAM_AUTH_ERR", exact=False)
+    text = logged(log)
+    check("forward_pass checks the code before the password" in text and
+          "split_pass and forwarded_code" in text, f"no deprecation notice in syslog: {text!r}")
+    step_margin()
+    expect(e.drive(svc, u, [e.password(u) + totp(s)]), "PAM_AUTH_ERR", exact=False)
+
+
+@case("split_pass_ignores_for_every_name")
+def t_split_every_name(e):
+    # split_pass decides nothing: PAM_IGNORE for unknown, not enrolled and enrolled names,
+    # so that the password module runs for all of them (no early stop for unknown names).
+    enrolled, plain = e.new_user(), e.new_user()
+    s = e.enrol(enrolled)["secret"]
+    for args in ((), ("nullok",)):
+        svc = e.exact("split_pass", *args)
+        for user, typed in (("nosuchuser", "whatever123456"), (plain, "pw123456"),
+                            (enrolled, "pw" + totp(s, now=time.time())),
+                            ("nosuchuser", "x"), (enrolled, "")):
+            run = e.drive(svc, user, [typed])
+            expect(run, "PAM_IGNORE", prompts=[(True, "Password: ")])
+    # and nothing was counted: the right code still works, and an unknown name reaches
+    # the password module (pam_unix's own answer, not ours)
+    step_margin()
+    expect(e.drive(e.forward(), enrolled, [e.password(enrolled) + totp(s)]), "PAM_SUCCESS",
+           exact=False)
+    svc = e.service([f"auth requisite {e.mod('split_pass')}",
+                     "auth [default=die] pam_unix.so use_first_pass nodelay",
+                     f"auth required {e.mod('forwarded_code')}"])
+    run = e.drive(svc, "nosuchuser", ["secret123456"])
+    check(run.ok() and run.auth == "PAM_USER_UNKNOWN",
+          "pam_unix should have answered for the unknown name: " + run.describe())
+
+
+@case("forwarded_code_without_split_pass_fails_closed")
+def t_fwd_misconfigured(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    log = os.path.join(e.tmp, f"log-{u}")
+    svc = e.service([f"auth requisite {e.matrix} passdb={e.passdb}",
+                     f"auth [success=done ignore=ignore default=die] {e.mod('forwarded_code')}",
+                     "auth required pam_deny.so"])
+    step_margin()
+    run = e.drive(svc, u, [e.password(u), totp(s)], log=log)
+    expect(run, "PAM_AUTHINFO_UNAVAIL", exact=False)
+    text = logged(log)
+    check("forwarded_code found no code kept by split_pass" in text and
+          "auth requisite pam_recover.so split_pass" in text,
+          f"no line naming the fix in syslog: {text!r}")
+
+
+@case("forwarded_code_password_alone_logged_no_code_given")
+def t_fwd_nocode(e):
+    u = e.new_user()
+    e.enrol(u)
+    log = os.path.join(e.tmp, f"log-{u}")
+    run = e.drive(e.forward(), u, [e.password(u)], log=log)
+    expect(run, "PAM_AUTH_ERR", exact=False)
+    text = logged(log)
+    check(re.search(rf"<85>[^\n]*user {u}: refused \(no code given\)", text),
+          f"'refused (no code given)' not at NOTICE (authpriv.notice = <85>): {text!r}")
+
+
+@case("forwarded_code_reused_backup_code_logged")
+def t_fwd_reused_backup(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    bc = d["backup_codes"][0].replace(" ", "").replace("-", "")
+    log = os.path.join(e.tmp, f"log-{u}")
+    expect(e.drive(e.forward(), u, [e.password(u) + bc]), "PAM_SUCCESS", exact=False)
+    expect(e.drive(e.forward(), u, [e.password(u) + bc], log=log), "PAM_AUTH_ERR", exact=False)
+    text = logged(log)
+    check(f"user {u}: refused (backup code already used)" in text,
+          f"the reused backup code is not logged as such: {text!r}")
+
+
+def lock_user(e, svc, u, s, n, **kw):
+    bad = wrong_code(s)
+    runs = [e.drive(svc, u, [bad], **kw) for _ in range(n)]
+    for r in runs:
+        expect(r, "PAM_AUTH_ERR")
+    return runs
+
+
+LOCK_RE = r"^Too many wrong codes: try again after \d\d:\d\d, or use a backup code\.$"
+
+
+@case("locked_user_is_told_at_the_prompt")
+def t_lock_message(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.exact("deny=2", "unlock_time=900")
+    runs = lock_user(e, svc, u, s, 2)
+    check(not runs[0].errors, "no lock message before the lock: " + runs[0].describe())
+    check(len(runs[1].errors) == 1 and re.match(LOCK_RE, runs[1].errors[0]),
+          "the locking attempt should say so: " + runs[1].describe())
+    until = time.strftime("%H:%M", time.localtime(time.time() + 900))
+    step_margin()
+    run = e.drive(svc, u, [totp(s)])
+    expect(run, "PAM_AUTH_ERR", prompts=[(True, PROMPT)])
+    check(len(run.errors) == 1 and re.match(LOCK_RE, run.errors[0]) and
+          run.errors[0].split("after ")[1][:5] in (until, time.strftime(
+              "%H:%M", time.localtime(time.time() + 840))),
+          f"locked: expected the message with {until}: " + run.describe())
+    run = e.drive(svc, u, [totp(s, now=time.time())], silent=True)
+    expect(run, "PAM_AUTH_ERR")
+    check(not run.errors, "PAM_SILENT: no message: " + run.describe())
+
+
+@case("backup_code_works_during_lock_and_lifts_it")
+def t_backup_in_lock(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    codes = [c.replace(" ", "").replace("-", "") for c in d["backup_codes"]]
+    svc = e.exact("deny=2", "unlock_time=900")
+    lock_user(e, svc, u, s, 2)
+    step_margin()
+    expect(e.drive(svc, u, [totp(s)]), "PAM_AUTH_ERR")  # locked
+    expect(e.drive(svc, u, [codes[0]]), "PAM_SUCCESS")
+    step_margin()
+    expect(e.drive(svc, u, [totp(s, now=time.time())]), "PAM_SUCCESS")  # lock lifted
+    # the same through the one-field stack: the owner (with the password) uses a backup code
+    fsvc = e.forward("deny=2", "unlock_time=900")
+    lock_user(e, svc, u, s, 2)
+    run = e.drive(fsvc, u, [e.password(u) + codes[1]])
+    expect(run, "PAM_SUCCESS", exact=False)
+
+
+@case("backup_codes_have_their_own_limit")
+def t_backup_limit(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    codes = [c.replace(" ", "").replace("-", "") for c in d["backup_codes"]]
+    svc = e.exact("deny=2", "unlock_time=900", "backup_deny=2")
+    lock_user(e, svc, u, s, 2)
+    taken = set(codes)
+    wrong = [c for c in ("11111111", "22222222", "33333333") if c not in taken]
+    run = e.drive(svc, u, [wrong[0]])
+    expect(run, "PAM_AUTH_ERR")
+    check(run.errors and re.match(LOCK_RE, run.errors[0]), "still offered: " + run.describe())
+    run = e.drive(svc, u, [wrong[1]])
+    expect(run, "PAM_AUTH_ERR")
+    check(run.errors and re.match(r"^Too many wrong codes: try again after \d\d:\d\d\.$",
+                                  run.errors[0]),
+          "backup codes used up their limit: no more offered: " + run.describe())
+    expect(e.drive(svc, u, [codes[0]]), "PAM_AUTH_ERR")  # the right one, over the limit
+    r = e.helper_run(["admin", "unlock", u])
+    check(r.returncode == 0, f"admin unlock failed: {r.stderr}")
+    expect(e.drive(svc, u, [codes[0]]), "PAM_SUCCESS")  # not used up by the refusal
+
+
+@case("lock_and_unlock_at_login_are_audited")
+def t_lock_audit(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    svc = e.forward("deny=2", "unlock_time=900")
+    bad = wrong_code(s)
+    for _ in range(2):
+        expect(e.drive(svc, u, [e.password(u) + bad], rhost="192.0.2.7"), "PAM_AUTH_ERR",
+               exact=False)
+    code = d["backup_codes"][0].replace(" ", "").replace("-", "")
+    expect(e.drive(svc, u, [e.password(u) + code], rhost="198.51.100.9"), "PAM_SUCCESS",
+           exact=False)
+    r = e.helper_run(["admin", "audit", u], json_out=True)
+    check(r.returncode == 0, f"admin audit failed: {r.stderr}")
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    text = json.dumps(events)
+    check("login-locked" in text and "login-unlocked" in text, f"audit: {text}")
+    svcname = svc
+    check(re.search(rf"service={svcname} rhost=192\.0\.2\.7 until=\d+", text),
+          f"the lock event lacks service/rhost: {text}")
+    check(re.search(rf"service={svcname} rhost=198\.51\.100\.9", text),
+          f"the unlock event lacks service/rhost: {text}")
+    check(code not in text and bad not in text, "a code in the audit")
+
+
+@case("app_password_last_used_only_on_success")
+def t_app_last_used(e):
+    u = e.new_user()
+    e.enrol(u)
+    imap = e.exact("app_passwords")
+    other = e.exact("app_passwords")
+    r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
+                     json_out=True)
+    check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
+    pw = parse_json_lines(r.stdout).get("password")
+    check(pw, f"no app password in the output: {r.stdout!r}")
+
+    def last_used():
+        lr = e.helper_run(["app-password", "list", "--user", u], json_out=True)
+        check(lr.returncode == 0, f"app-password list failed: {lr.stderr}")
+        found = [json.loads(x) for x in lr.stdout.splitlines() if x.startswith("{")]
+        items = []
+        for f in found:
+            items += f.get("app_passwords", [f])
+        item = [i for i in items if i.get("name") == "mail"]
+        check(item, f"no 'mail' in the list: {lr.stdout!r}")
+        return item[0].get("last_used")
+
+    expect(e.drive(other, u, [pw]), "PAM_IGNORE")  # refused on another service
+    check(last_used() is None, "a refused login stamped last_used")
+    expect(e.drive(imap, u, [pw]), "PAM_SUCCESS")
+    check(last_used() is not None, "a successful login did not stamp last_used")
+
+
+def compiled_helper_path(e):
+    """The helper path compiled into the module (the module runs it by that path only)."""
+    with open(e.module, "rb") as f:
+        found = re.findall(rb"(/[A-Za-z0-9_./-]+/pam-recover)\0", f.read())
+    if not found:
+        raise AssertionError("no helper path in the module")
+    return found[0].decode()
+
+
+def helper_in_place(e):
+    """The module without root runs the helper at its compiled-in path (/usr/bin/pam-recover)
+    with the compiled-in config: in this namespace only, an overlay on that directory holds the
+    built helper, and /etc/security/pam_recover.conf is the test configuration."""
+    target = compiled_helper_path(e)
+    bindir = os.path.dirname(target)
+    if not getattr(e, "helper_placed", False):
+        ovl = os.path.join(e.tmp, "bin-ovl")
+        os.makedirs(ovl, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", ovl], check=True)
+        for d in ("upper", "work"):
+            os.makedirs(os.path.join(ovl, d))
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        f"lowerdir={bindir},upperdir={ovl}/upper,workdir={ovl}/work",
+                        bindir], check=True)
+        shutil.copyfile(e.helper, target)
+        os.chmod(target, 0o4755)
+        os.makedirs("/etc/security", exist_ok=True)
+        write("/etc/security/pam_recover.conf", open(e.cfg).read(), 0o600)
+        e.helper_placed = True
+    return target
+
+
+def uid_wrapper_lib():
+    libs = glob.glob("/usr/lib/*/libuid_wrapper.so") + glob.glob("/usr/lib/libuid_wrapper.so")
+    if not libs:
+        raise Skip("libuid-wrapper is not installed")
+    return libs[0]
+
+
+@case("split_pass_and_forwarded_code_without_root_through_the_helper")
+def t_split_nonroot(e):
+    # A module that does not run as root (geteuid() != 0: uid_wrapper here) asks
+    # `pam-recover check` (modes split, then code): the new stack works on that path too.
+    if e.asan_lib or e.wrap:
+        raise Skip("uid_wrapper under ASan/valgrind: covered by the normal build")
+    uw = uid_wrapper_lib()
+    helper_in_place(e)
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    bc = d["backup_codes"][0].replace(" ", "").replace("-", "")
+    uid = int(subprocess.run(["id", "-u", u], capture_output=True, text=True).stdout)
+    svc = e.service([
+        f"auth requisite {e.module} split_pass",
+        f"auth requisite {e.matrix} passdb={e.passdb}",
+        f"auth required {e.module} forwarded_code",
+    ])
+    env = e.drive_env()
+    env["LD_PRELOAD"] = f"{uw} {env['LD_PRELOAD']}"
+    env.update({"UID_WRAPPER": "1", "UID_WRAPPER_INITIAL_RUID": str(uid),
+                "UID_WRAPPER_INITIAL_EUID": str(uid), "UID_WRAPPER_INITIAL_SUID": str(uid),
+                "UID_WRAPPER_INITIAL_RGID": str(uid), "UID_WRAPPER_INITIAL_EGID": str(uid),
+                "UID_WRAPPER_INITIAL_SGID": str(uid)})
+    step_margin()
+    code = totp(s)
+    pw = e.password(u)
+    # pam_matrix asks for the password itself: the second answer
+    log = os.path.join(e.tmp, f"log-{u}")
+    expect(e.drive(svc, u, [pw + code, pw], env=env, log=log), "PAM_SUCCESS", exact=False)
+    text = logged(log)
+    check(f"user={u} service={svc} mode=split result=ok" in text and
+          f"user={u} service={svc} mode=code result=ok" in text,
+          f"the helper did not answer modes split and code: {text!r}")
+    expect(e.drive(svc, u, [pw + code, pw], env=env), "PAM_AUTH_ERR", exact=False)  # replay
+    expect(e.drive(svc, u, [pw + bc, pw], env=env), "PAM_SUCCESS", exact=False)  # split at 8
+    expect(e.drive(svc, u, [pw + bc, pw], env=env), "PAM_AUTH_ERR", exact=False)  # used
+    # wrong passwords never reach the code check, not even through the helper
+    for i in range(6):
+        expect(e.drive(svc, u, [f"bad{i}" + code, f"bad{i}"], env=env), "PAM_AUTH_ERR",
+               exact=False)
+    step_margin()
+    expect(e.drive(svc, u, [pw + totp(s, 30), pw], env=env), "PAM_SUCCESS", exact=False)
+
+
+# ---- the reuse window (forwarded_code) ----
+
+@case("reuse_window_same_string_same_address_and_service")
+def t_reuse(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    s = d["secret"]
+    svc = e.forward("reuse_window=120")
+    other_svc = e.forward("reuse_window=120")
+    step_margin(10)
+    typed = e.password(u) + totp(s)
+    log = os.path.join(e.tmp, f"log-{u}")
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7", log=log), "PAM_SUCCESS", exact=False)
+    check(f"user {u}: accepted (reuse within 120 s from 192.0.2.7)" in logged(log),
+          f"no INFO line for the reuse: {logged(log)!r}")
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.8"), "PAM_AUTH_ERR", exact=False)
+    expect(e.drive(other_svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+    expect(e.drive(svc, u, [typed]), "PAM_AUTH_ERR", exact=False)  # no PAM_RHOST
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    # a lock (here: the same string replayed from elsewhere, and wrong codes) does not stop
+    # the window, and the window does not lift the lock
+    bad = wrong_code(s)
+    for _ in range(5):
+        expect(e.drive(svc, u, [e.password(u) + bad], rhost="192.0.2.9"), "PAM_AUTH_ERR",
+               exact=False)
+    run = e.drive(svc, u, [typed], rhost="192.0.2.7")
+    expect(run, "PAM_SUCCESS", exact=False)
+    step_margin()
+    run = e.drive(svc, u, [e.password(u) + totp(s, 30)], rhost="192.0.2.7")
+    expect(run, "PAM_AUTH_ERR", exact=False)
+    check(run.errors and run.errors[0].startswith("Too many wrong codes"),
+          "still locked for new codes: " + run.describe())
+    # admin unlock ends the window
+    r = e.helper_run(["admin", "unlock", u])
+    check(r.returncode == 0, f"admin unlock: {r.stderr}")
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+
+
+@case("reuse_window_never_for_backup_codes_or_prompted_codes")
+def t_reuse_not_backup(e):
+    u = e.new_user()
+    d = e.enrol(u)
+    svc = e.forward("reuse_window=120")
+    bc = d["backup_codes"][0].replace(" ", "").replace("-", "")
+    expect(e.drive(svc, u, [e.password(u) + bc], rhost="192.0.2.7"), "PAM_SUCCESS",
+           exact=False)
+    expect(e.drive(svc, u, [e.password(u) + bc], rhost="192.0.2.7"), "PAM_AUTH_ERR",
+           exact=False)
+    # an interactive stack (the code asked for) never reuses
+    isvc = e.code_then("reuse_window=120")
+    step_margin()
+    code = totp(d["secret"])
+    expect(e.drive(isvc, u, [e.password(u), code], rhost="192.0.2.7"), "PAM_SUCCESS",
+           exact=False)
+    expect(e.drive(isvc, u, [e.password(u), code], rhost="192.0.2.7"), "PAM_AUTH_ERR",
+           exact=False)
+
+
+@case("reuse_window_off_expiry_and_trusted_hosts")
+def t_reuse_expiry(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    off = e.forward("reuse_window=0")
+    step_margin(12)
+    typed = e.password(u) + totp(s)
+    expect(e.drive(off, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    expect(e.drive(off, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+    svc = e.forward("reuse_window=2", "reuse_trusted_hosts=10.1.0.0/16,192.0.2.9",
+                    "reuse_window_trusted=60")
+    u2 = e.new_user()
+    s2 = e.enrol(u2)["secret"]
+    step_margin(12)
+    t2 = e.password(u2) + totp(s2)
+    expect(e.drive(svc, u2, [t2], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    u3 = e.new_user()
+    s3 = e.enrol(u3)["secret"]
+    t3 = e.password(u3) + totp(s3, now=time.time())
+    expect(e.drive(svc, u3, [t3], rhost="10.1.2.3"), "PAM_SUCCESS", exact=False)
+    time.sleep(3)
+    expect(e.drive(svc, u2, [t2], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)  # expired
+    expect(e.drive(svc, u3, [t3], rhost="10.1.2.3"), "PAM_SUCCESS", exact=False)  # trusted
+
+
+@case("reuse_window_ends_on_reenrol_and_disable")
+def t_reuse_end(e):
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.forward("reuse_window=120", "nullok")
+    step_margin(10)
+    typed = e.password(u) + totp(s)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    r = e.helper_run(["admin", "disable-2fa", u])
+    check(r.returncode == 0, f"admin disable-2fa: {r.stderr}")
+    s = e.enrol(u)["secret"]
+    # the old string is refused now (the new secret gives no such code): the window is gone
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+    step_margin(10)
+    typed = e.password(u) + totp(s)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    e.enrol(u, extra=["--force"])
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
 
 
 @case("backup_code_once")
@@ -867,7 +1326,7 @@ def t_app_pw(e):
     other = e.exact("app_passwords")
     h = e.helper_run(["--help"])
     if not re.search(r"^\s+app-password\b", h.stdout, re.M):
-        raise Skip("`pam-recover app-password` is not there yet (issue 3)")
+        raise Skip("`pam-recover app-password` is not built")
     r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
                      json_out=True)
     check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
@@ -935,12 +1394,15 @@ def t_import_ga(e):
 
 # ---- concurrency ----
 
-def race_once(e, svc, user, code, procs):
+def race_once(e, svc, user, code, procs, rhosts=None):
+    """procs racers with the same answer, released together; rhosts: PAM_RHOST per racer."""
     keep_mounts(e.tmp)
     env = e.drive_env()
-    ps = [subprocess.Popen(e.drive_cmd(svc, user, [code], gate=True), stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-          for _ in range(procs)]
+    rhosts = rhosts or [None] * procs
+    ps = [subprocess.Popen(e.drive_cmd(svc, user, [code], gate=True, rhost=rhosts[i]),
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env)
+          for i in range(procs)]
     try:
         deadline = time.time() + 120
         for p in ps:  # every process has called pam_start and waits at the gate
@@ -1008,6 +1470,65 @@ def t_race(e):
     if retried:
         note += f"; {len(retried)} round(s) started again: " + "; ".join(retried)
     return note
+
+
+@case("race_one_string_two_addresses_accepted_from_one_only", slow=True)
+def t_race_reuse(e):
+    # The reuse window accepts a string again from the address that used it first: 8
+    # processes, 4 from each of two addresses, the same password+code at once. Every round:
+    # all successes from one address (all 4 of them: the losers of the compare-and-set from
+    # that address find the window), none from the other.
+    reps = max(5, e.args.race_reps // 5)
+    procs = 8
+    svc = e.forward("reuse_window=120")
+    u = e.new_user()
+    e.enrol(u)
+    deadline = time.time() + e.args.race_budget
+    retried = 0
+    for rep in range(reps):
+        if time.time() > deadline:
+            raise Fail(f"time budget {e.args.race_budget}s spent after {rep} of {reps} rounds")
+        s = e.enrol(u, extra=["--force"])["secret"]  # fresh secret, no window left
+        hosts = ["192.0.2.1"] * 4 + ["192.0.2.2"] * 4
+        typed = e.password(u) + totp(s)
+        try:
+            runs = race_once(e, svc, u, typed, procs, rhosts=hosts)
+        except GateFail:
+            if retried >= 2:
+                raise
+            retried += 1
+            s = e.enrol(u, extra=["--force"])["secret"]
+            typed = e.password(u) + totp(s)
+            runs = race_once(e, svc, u, typed, procs, rhosts=hosts)
+        for r in runs:
+            check(r.ok(), f"round {rep}: a racer failed: " + r.describe())
+        won = {h for h, r in zip(hosts, runs) if r.auth == "PAM_SUCCESS"}
+        check(len(won) == 1, f"round {rep}: accepted from {sorted(won) or 'no address'}: "
+              f"{[(h, r.auth) for h, r in zip(hosts, runs)]}")
+        wins = [r.auth for h, r in zip(hosts, runs) if h in won]
+        check(wins.count("PAM_SUCCESS") == 4,
+              f"round {rep}: the winning address got {wins}, wanted 4 successes")
+    return f"{reps} rounds of 4+4 processes: accepted from one address only, all 4 of it"
+
+
+@case("race_8_logins_one_address_all_pass_even_with_deny_1", slow=True)
+def t_race_reuse_deny(e):
+    # A mail client opening 8 connections at once with one stored string: all pass, even
+    # with deny=1 (the attempts of a window run one after the other, so none is counted as
+    # a failure while the first is still deciding).
+    reps = max(5, e.args.race_reps // 5)
+    svc = e.forward("reuse_window=120", "deny=1")
+    u = e.new_user()
+    e.enrol(u)
+    for rep in range(reps):
+        s = e.enrol(u, extra=["--force"])["secret"]
+        typed = e.password(u) + totp(s)
+        runs = race_once(e, svc, u, typed, 8, rhosts=["192.0.2.5"] * 8)
+        for r in runs:
+            check(r.ok(), f"round {rep}: a racer failed: " + r.describe())
+        rcs = [r.auth for r in runs]
+        check(rcs.count("PAM_SUCCESS") == 8, f"round {rep}: {rcs}")
+    return f"{reps} rounds of 8 processes from one address: all accepted"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The warning flags configure chose are in force: -Werror=format-security (HARDENING.md) is
+# The warning flags configure chose are in force: -Werror=format-security (doc/hardening.md) is
 # among them, and with them a non-literal format without arguments does not compile.
 # configure once dropped it silently (probed without -Wformat, gcc refuses it alone).
 set -u

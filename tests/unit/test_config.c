@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "hostmatch.h"
 #include "util.h"
 
 /* snprintf that must not truncate (a test path or message buffer that is too small). */
@@ -815,6 +816,38 @@ static void test_loopback(void **state)
 	assert_false(cfg_url_is_loopback(NULL));
 }
 
+/* reuse_trusted_hosts: numeric addresses and CIDR ranges, never a name. */
+static void test_host_in_list(void **state)
+{
+	static const char list[] = "192.0.2.7, 10.20.0.0/16 2001:db8::/32,198.51.100.128/25";
+
+	(void)state;
+	assert_true(host_list_ok(list));
+	assert_true(host_in_list(list, "192.0.2.7"));
+	assert_false(host_in_list(list, "192.0.2.8"));
+	assert_true(host_in_list(list, "10.20.255.1"));
+	assert_false(host_in_list(list, "10.21.0.1"));
+	assert_true(host_in_list(list, "198.51.100.200"));
+	assert_false(host_in_list(list, "198.51.100.127"));
+	assert_true(host_in_list(list, "2001:db8:1::5"));
+	assert_false(host_in_list(list, "2001:db9::5"));
+	assert_true(host_in_list(list, "::ffff:192.0.2.7")); /* IPv4-mapped */
+	assert_false(host_in_list(list, "webmail.example.org"));
+	assert_false(host_in_list(list, ""));
+	assert_false(host_in_list(list, NULL));
+	assert_false(host_in_list(NULL, "192.0.2.7"));
+	assert_true(host_in_list("0.0.0.0/0", "203.0.113.1"));
+	assert_false(host_in_list("0.0.0.0/0", "2001:db8::1"));
+	assert_false(host_list_ok(""));
+	assert_false(host_list_ok(" , "));
+	assert_false(host_list_ok("192.0.2.7/"));
+	assert_false(host_list_ok("192.0.2.7/-1"));
+	assert_false(host_list_ok("192.0.2.7/33"));
+	assert_false(host_list_ok("2001:db8::/129"));
+	assert_false(host_list_ok("localhost"));
+	assert_false(host_list_ok("192.0.2.7/+8"));
+}
+
 /* ---- the man page and the sample config follow the table ---- */
 
 static void test_man_page_lists_every_key(void **state)
@@ -954,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_questions),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_host_in_list),
 		cmocka_unit_test(test_man_page_lists_every_key),
 		cmocka_unit_test(test_sample_config),
 	};

@@ -202,7 +202,7 @@ static void test_destination_hashed_and_limited(void **state)
 static void test_sms_budget(void **state)
 {
 	struct fx *f = *state;
-	char user[16], num[16];
+	char user[16], num[24];
 
 	f->cfg.destination_sends_per_day = 100;
 	for (int i = 0; i < 5; i++) {

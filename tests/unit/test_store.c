@@ -744,6 +744,127 @@ static void test_app_passwords(void **state)
 
 /* ================= contacts ================= */
 
+/* split_pass looks backup codes up without using them: unused, used, none. */
+static void test_backup_state(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[2][STORE_HASH_LEN], other[STORE_HASH_LEN];
+
+	fill_hash(h[0], 41);
+	fill_hash(h[1], 42);
+	fill_hash(other, 43);
+	assert_int_equal(store_backup_replace(f->s, "alice", (const unsigned char(*)[STORE_HASH_LEN])h, 2),
+			 STORE_OK);
+	assert_int_equal(store_backup_state(f->s, "alice", h[0]), STORE_OK);
+	assert_int_equal(store_backup_state(f->s, "alice", h[0]), STORE_OK); /* read only */
+	assert_int_equal(store_backup_state(f->s, "alice", other), STORE_NOTFOUND);
+	assert_int_equal(store_backup_state(f->s, "bob", h[0]), STORE_NOTFOUND);
+	assert_int_equal(store_backup_use(f->s, "alice", h[0], 5000), STORE_OK);
+	assert_int_equal(store_backup_state(f->s, "alice", h[0]), STORE_CONFLICT);
+	assert_int_equal(store_backup_state(f->s, "alice", h[1]), STORE_OK);
+	assert_int_equal(store_backup_state(f->s, "alice", NULL), STORE_ERR);
+}
+
+/* An app password looked up with now == 0 is not stamped as used. */
+static void test_app_match_look_only(void **state)
+{
+	struct fx *f = *state;
+	struct store_app_password a, g;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.name, sizeof(a.name), "mail");
+	fill_hash(a.hash, 7);
+	a.created = 1000;
+	assert_int_equal(store_app_add(f->s, "alice", &a), STORE_OK);
+	assert_int_equal(store_app_match(f->s, "alice", a.hash, 0, &g), STORE_OK);
+	assert_int_equal(g.last_used, 0);
+	assert_int_equal(store_app_match(f->s, "alice", a.hash, 0, &g), STORE_OK);
+	assert_int_equal(g.last_used, 0);
+	assert_int_equal(store_app_match(f->s, "alice", a.hash, 2000, &g), STORE_OK);
+	assert_int_equal(g.last_used, 2000);
+}
+
+/* Reuse windows: bound to user and hash, expire, pruned, ended by unlock, re-enrolment,
+ * 2FA off, purge and reuse_clear. */
+static void test_reuse(void **state)
+{
+	struct fx *f = *state;
+	struct store_totp t = mk_totp(1);
+	unsigned char h1[STORE_HASH_LEN], h2[STORE_HASH_LEN];
+	int64_t exp = 0;
+
+	fill_hash(h1, 51);
+	fill_hash(h2, 52);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 1000, &exp), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 1000, 1120), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 1000, &exp), STORE_OK);
+	assert_int_equal(exp, 1120);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 1119, NULL), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 1120, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_match(f->s, "alice", h2, 1000, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_match(f->s, "bob", h1, 1000, NULL), STORE_NOTFOUND);
+	/* a later put of the same hash moves the expiry */
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 1100, 1300), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 1200, &exp), STORE_OK);
+	assert_int_equal(exp, 1300);
+	/* a put prunes every user's expired entries */
+	assert_int_equal(store_reuse_put(f->s, "bob", h2, 1000, 1010), STORE_OK);
+	assert_int_equal(store_reuse_put(f->s, "carol", h2, 2000, 9000), STORE_OK);
+	{
+		sqlite3 *db = store_sqlite_db(f->s);
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM reuse", -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1); /* only carol's is left */
+		sqlite3_finalize(st);
+	}
+	/* bad arguments */
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 1000, 1000), STORE_ERR);
+	assert_int_equal(store_reuse_put(f->s, "alice", NULL, 1000, 1100), STORE_ERR);
+	assert_int_equal(store_reuse_match(f->s, "alice", NULL, 1000, NULL), STORE_ERR);
+	/* what ends a window */
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 3000, 3100), STORE_OK);
+	assert_int_equal(store_reuse_clear(f->s, "alice"), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 3000, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 3000, 3100), STORE_OK);
+	assert_int_equal(store_unlock(f->s, "alice"), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 3000, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 3000, 3100), STORE_OK);
+	assert_int_equal(store_totp_put(f->s, "alice", &t), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 3000, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 3000, 3100), STORE_OK);
+	assert_int_equal(store_totp_delete(f->s, "alice"), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 3000, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_put(f->s, "alice", h1, 3000, 3100), STORE_OK);
+	assert_int_equal(store_user_purge(f->s, "alice"), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h1, 3000, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_reuse_match(f->s, "carol", h2, 2050, NULL), STORE_OK);
+}
+
+/* What every migration after 1 added, undone: a store as the first release left it. */
+#define SCHEMA_1_SQL                                                                              \
+	"DROP INDEX totp_username_lower; DROP TABLE key_check; DROP TABLE outbox; "              \
+	"DROP TABLE reuse; PRAGMA user_version = 1"
+
+/* A store of schema 1 (the first release) is brought to the current schema on open. */
+static void test_migrate_from_1(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[STORE_HASH_LEN];
+	sqlite3 *db;
+
+	make_store(f);
+	assert_int_equal(reopen(f, 0), STORE_OK);
+	db = store_sqlite_db(f->s);
+	assert_int_equal(sqlite3_exec(db, SCHEMA_1_SQL, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(reopen(f, 0), STORE_OK); /* the login path migrates too */
+	fill_hash(h, 61);
+	assert_int_equal(store_reuse_put(f->s, "alice", h, 1000, 1100), STORE_OK);
+	assert_int_equal(store_reuse_match(f->s, "alice", h, 1050, NULL), STORE_OK);
+}
+
 static void test_contacts(void **state)
 {
 	struct fx *f = *state;
@@ -893,8 +1014,7 @@ static void test_schema_migrates(void **state)
 	size_t n = 0;
 
 	make_store(f);
-	exec_sql(f->db, "DROP TABLE key_check; DROP TABLE outbox; DROP INDEX totp_username_lower; "
-			"PRAGMA user_version = 1");
+	exec_sql(f->db, SCHEMA_1_SQL);
 	assert_int_equal(store_schema_peek(&f->cfg, &have, &want, f->err, sizeof(f->err)),
 			 STORE_OK);
 	assert_int_equal(have, 1);
@@ -1391,6 +1511,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_after_lock_expiry, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_app_passwords, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_state, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_app_match_look_only, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reuse, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_1, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_contacts, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_question, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_keycheck_store, fx_setup_open, fx_teardown),
