@@ -4,17 +4,22 @@
  *
  *   argv {"pam-recover", "check", NULL}, empty environment, stdin a pipe (never a tty),
  *   request "MODE\nUSER\nSERVICE\nINPUT\n", at most 1024 bytes, INPUT at most 512, no NUL.
- *   MODE: enrolled (INPUT empty) | code | app | split (INPUT 8 digits or empty; read-only).
+ *   MODE: enrolled (INPUT empty) | code | app | split (INPUT 8 digits or empty; read-only)
+ *   | config (INPUT empty; prints the module's keys; with a USER, then answers as
+ *   enrolled).
  *   Exit status: enum login_result (0..8), 9 permission denied, 10 malformed request.
  *
+ * The same code runs as the verb `pam-recover check` and as pam-recover-check, the lean
+ * setuid program the module execs (check_main.c: no network, JSON or QR code library).
  * A non-root caller may ask only about its own account, and is rate-limited per real uid.
- * Nothing is printed (stdout and stderr are /dev/null); outcomes go to syslog (authpriv),
- * never the code.
+ * Nothing is printed but mode config's keys; outcomes go to syslog (authpriv), never the
+ * code.
  */
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -23,7 +28,6 @@
 #include "harden.h"
 #include "helper.h"
 #include "login.h"
-#include "out.h"
 #include "secret.h"
 #include "totp.h"
 
@@ -33,10 +37,11 @@
 #define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
 #define CHECK_CAND_MAX 16     /* one forward_pass candidate code */
 
-enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT };
+enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT, MODE_CONFIG };
 
 struct request {
 	int mode;
+	int read_only; /* config with a user: checked against the rate limit, not counted */
 	const char *mode_name;
 	char *user; /* made canonical in place (user_name_case) once the config is loaded */
 	const char *service;
@@ -50,8 +55,10 @@ static const char check_help[] =
 	"from a pipe on standard input (a terminal is refused):\n"
 	"  MODE\\nUSER\\nSERVICE\\nINPUT\\n   (at most 1024 bytes, INPUT at most 512, no NUL)\n"
 	"MODE is `enrolled` (INPUT empty), `code`, `app` or `split` (INPUT the last 8 digits\n"
-	"of the field, or empty). A caller other than root may ask only about its own\n"
-	"account. Nothing is printed; the answer is the exit status:\n"
+	"of the field, or empty). `config` (INPUT empty) prints the keys the module needs\n"
+	"from the configuration, and with a USER then answers as `enrolled` does. A caller\n"
+	"other than root may ask only about its own account. Nothing else is printed; the\n"
+	"answer is the exit status:\n"
 	"  0 ok, 1 ok (backup code), 2 wrong, 3 replayed code, 4 locked, 5 not enrolled,\n"
 	"  6 error, 7 ok (app password), 8 not an app password, 9 permission denied,\n"
 	"  10 malformed request.\n"
@@ -127,6 +134,8 @@ static int parse_request(char *buf, struct request *rq, const char **why)
 		rq->mode = MODE_APP;
 	else if (strcmp(line[0], CHECK_MODE_SPLIT) == 0)
 		rq->mode = MODE_SPLIT;
+	else if (strcmp(line[0], CHECK_MODE_CONFIG) == 0)
+		rq->mode = MODE_CONFIG;
 	else {
 		*why = "unknown mode";
 		return -1;
@@ -135,6 +144,18 @@ static int parse_request(char *buf, struct request *rq, const char **why)
 	rq->user = line[1];
 	rq->service = line[2];
 	rq->input = line[3];
+	if (rq->mode == MODE_CONFIG && rq->input[0] != '\0') {
+		*why = "input given with mode config";
+		return -1;
+	}
+	if (rq->mode == MODE_CONFIG && rq->user[0] == '\0') {
+		/* About no user: the same answer for every caller. */
+		if (!service_ok(rq->service)) {
+			*why = "bad service name";
+			return -1;
+		}
+		return 0;
+	}
 	if (!rc_user_name_ok(rq->user)) {
 		*why = "bad user name";
 		return -1;
@@ -203,8 +224,9 @@ static int split_candidates(const char *in, char a[CHECK_CAND_MAX], char b[CHECK
 }
 
 /* Per real uid: a local user cannot hammer its own account (or the store) through us; once
- * over the limit, its requests write nothing at all. */
-static int rate_limited(struct store *s, uid_t ruid, int64_t now)
+ * over the limit, its requests write nothing at all. `count` 0: only look (a read-only
+ * request is refused over the limit but not counted, so it writes nothing either). */
+static int rate_limited(struct store *s, uid_t ruid, int64_t now, int count_it)
 {
 	char key[64];
 	int count = 0;
@@ -213,7 +235,54 @@ static int rate_limited(struct store *s, uid_t ruid, int64_t now)
 		return 0;
 	if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)ruid) < 0)
 		return -1;
+	if (!count_it) {
+		if (store_counter_get(s, key, now, CHECK_RATE_WINDOW, &count) != STORE_OK)
+			return -1;
+		return count >= CHECK_RATE_MAX ? 1 : 0;
+	}
 	return hx_counter_take(s, key, now, CHECK_RATE_WINDOW, CHECK_RATE_MAX, &count);
+}
+
+/* Mode config: the keys of CHECK_CONFIG_KEYS, as cfg_dump writes them (so that they parse
+ * back), from the configuration loaded here; no key, no store. */
+static int send_config(const struct hctx *h)
+{
+	static const char *const wanted[] = {CHECK_CONFIG_KEYS};
+	struct cfg c;
+	char *dump = NULL, *line, *save = NULL;
+	size_t len = 0, sent = 0;
+	FILE *f = NULL;
+	int r = LOGIN_ERROR;
+
+	if (load_config(h, &c) != 0)
+		return LOGIN_ERROR;
+	f = open_memstream(&dump, &len);
+	if (f == NULL)
+		goto out;
+	cfg_dump(&c, f);
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	for (line = strtok_r(dump, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		size_t klen = strcspn(line, " =");
+
+		for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+			if (strlen(wanted[i]) != klen || strncmp(line, wanted[i], klen) != 0)
+				continue;
+			sent += strlen(line) + 1;
+			if (sent > CHECK_CONFIG_MAX || printf("%s\n", line) < 0)
+				goto out;
+		}
+	}
+	if (fflush(stdout) != 0)
+		goto out;
+	r = LOGIN_OK;
+out:
+	free(dump);
+	cfg_free(&c);
+	return r;
 }
 
 /* With the request validated and allowed: config, key, store, then the decision. */
@@ -253,7 +322,7 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 		*reason = "liboath initialisation failed";
 		goto out;
 	}
-	switch (rate_limited(s, h->ruid, now)) {
+	switch (rate_limited(s, h->ruid, now, !rq->read_only)) {
 	case 0:
 		break;
 	case 1:
@@ -344,8 +413,8 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 
 	memset(&rq, 0, sizeof(rq));
 	if (argc == 2 && hx_is_help(argv[1])) {
-		out_text(check_help);
-		return HX_OK;
+		fputs(check_help, stdout);
+		return fflush(stdout) == 0 ? HX_OK : HX_IOERR;
 	}
 	if (argc != 1) {
 		syslog(LOG_WARNING, "check: ruid=%ld: unexpected arguments", (long)h->ruid);
@@ -368,6 +437,12 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 	if (parse_request(buf, &rq, &why) != 0)
 		goto malformed;
 
+	if (rq.mode == MODE_CONFIG && rq.user[0] == '\0') {
+		r = send_config(h);
+		if (r != LOGIN_OK)
+			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
+		goto out;
+	}
 	/* The real uid decides: root, or the owner of USER. */
 	if (h->ruid != 0) {
 		const struct passwd *pw = getpwnam(rq.user);
@@ -379,6 +454,17 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 		}
 	}
 
+	/* config with a user: the keys, then the answer of `enrolled` (one exec for both, the
+	 * first question of every login). */
+	if (rq.mode == MODE_CONFIG) {
+		r = send_config(h);
+		if (r != LOGIN_OK) {
+			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
+			goto out;
+		}
+		rq.mode = MODE_ENROLLED;
+		rq.read_only = 1;
+	}
 	/* The decision writes state (step, failures, counters): no tty signal in the middle. */
 	sigset_t old;
 	int blocked = harden_block_tty_signals(&old) == 0;

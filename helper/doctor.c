@@ -323,6 +323,9 @@ int dr_check_config(const struct hctx *h, const struct cfg *c)
 	dr_check_config_file(&d, d.config_shown, h->config_path != NULL);
 	dr_check_key_store(&d, c);
 	check_enforce_date(&d, c);
+	/* The configuration itself may be fine while logins without root cannot work: said,
+	 * but not a configuration error. */
+	dr_check_backend(&d, RC_CHECK_PATH, DR_WARNING);
 	for (size_t i = 0; i < d.n; i++)
 		errors += d.v[i].severity == DR_ERROR;
 	if (out_json_mode()) {
@@ -476,6 +479,7 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 	/* the console: login, or `other` when there is no login file */
 	dr_check_sshd(&d, keep[0].exists ? &keep[0] : NULL);
 	dr_check_helper(&d, RC_HELPER_PATH);
+	dr_check_backend(&d, RC_CHECK_PATH, DR_ERROR);
 	dr_check_helper_service(&d, keep[4].exists ? &keep[4] : NULL);
 	dr_check_root(&d, keep[0].exists ? &keep[0] : NULL,
 		      keep[1].exists ? &keep[1] : keep[3].exists ? &keep[3] : NULL,

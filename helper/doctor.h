@@ -266,6 +266,10 @@ void dr_check_root(struct doctor *d, struct dr_stack *sshd, struct dr_stack *con
 void dr_check_helper_service(struct doctor *d, struct dr_stack *svc);
 /* The installed helper: there, root-owned, setuid, not writable by others (doctor_files.c). */
 void dr_check_helper(struct doctor *d, const char *path);
+/* The check back end the module execs without root (pam-recover-check at `path`): there,
+ * root-owned, setuid, not writable by others, and answering a `config` request; what is
+ * wrong is reported with `severity` (doctor_files.c). */
+void dr_check_backend(struct doctor *d, const char *path, int severity);
 /* Does this stack use pam_recover.so (any line)? */
 int dr_stack_uses_module(const struct dr_stack *st);
 

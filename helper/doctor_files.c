@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "doctor.h"
@@ -405,4 +407,75 @@ void dr_check_helper(struct doctor *d, const char *path)
 						 : "not setuid root",
 		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);
 	}
+}
+
+/* Run the back end as a module would (empty environment, the request on a pipe) with a
+ * `config` request: its exit status, or -1 if it could not be run. */
+static int backend_answers(const char *path)
+{
+	static const char req[] = "config\n\npam-recover\n\n";
+	char *const argv[] = {(char *)"pam-recover-check", NULL};
+	char *const envp[] = {NULL};
+	int pfd[2], status = 0;
+	pid_t pid, w;
+
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(pfd[0], 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	close(pfd[0]);
+	if (write(pfd[1], req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1))
+		status = -1;
+	close(pfd[1]);
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+void dr_check_backend(struct doctor *d, const char *path, int severity)
+{
+	struct stat sb;
+	char fix[4200];
+	int st;
+
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		dr_add(d, severity, path, 0, "install it (make install)",
+		       "the check back end pam-recover-check is not installed there: logins "
+		       "through programs that do not run as root (screen lockers, vlock) fail");
+		return;
+	}
+	if (sb.st_uid != 0 || (sb.st_mode & S_ISUID) == 0 || (sb.st_mode & 022) != 0) {
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 4755 %s", path, path) < 0)
+			fix[0] = '\0';
+		dr_add(d, severity, path, 0, fix,
+		       "the check back end is %s (mode %04o, owner uid %ld): logins through "
+		       "programs that do not run as root (screen lockers, vlock) fail",
+		       sb.st_uid != 0		 ? "not owned by root"
+		       : (sb.st_mode & 022) != 0 ? "writable by group or others"
+						 : "not setuid root",
+		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);
+		return;
+	}
+	st = backend_answers(path);
+	if (st != 0)
+		dr_add(d, severity, path, 0,
+		       "see its log lines (syslog, authpriv: pam-recover-check); reinstall it",
+		       "the check back end does not answer (%s %d): logins through programs that "
+		       "do not run as root (screen lockers, vlock) fail with "
+		       "PAM_AUTHINFO_UNAVAIL",
+		       st < 0 ? "could not be run, status" : "exit status", st);
 }

@@ -11,6 +11,19 @@
  *   code      one code, or "DDDDDD DDDDDDDD"    login_verify_codes (one attempt)
  *   app       the typed string                 LOGIN_OK_APP or LOGIN_NO_APP
  *   split     the field's last 8 digits, or "" how split_pass cuts the field (below)
+ *   config    INPUT empty, USER empty or not  on standard output the keys of
+ *                                              CHECK_CONFIG_KEYS as the system
+ *                                              configuration sets them ("key = value"
+ *                                              lines, cfg_dump's form, at most
+ *                                              CHECK_CONFIG_MAX bytes); then LOGIN_OK
+ *                                              without USER, or the answer of `enrolled`
+ *                                              for USER (one exec for a login's first
+ *                                              two questions)
+ *
+ * Mode `config` is how a module without root gets the part of the configuration it needs
+ * (the file is 0600 root): the keys below decide what the module asks and when it passes
+ * by (nullok, the prompt, the stack's shape), none of them is a secret or names where a
+ * secret is. The checks that need anything else happen in the back end itself.
  */
 #ifndef RC_CHECK_PROTO_H
 #define RC_CHECK_PROTO_H
@@ -24,6 +37,14 @@
 #define CHECK_MODE_CODE "code"
 #define CHECK_MODE_APP "app"
 #define CHECK_MODE_SPLIT "split"
+#define CHECK_MODE_CONFIG "config"
+
+/* Mode `config`: the keys sent, and the most the answer may hold. */
+#define CHECK_CONFIG_KEYS                                                                    \
+	"nullok", "enforce_after", "forward_pass", "split_pass", "forwarded_code",           \
+		"try_first_pass", "use_first_pass", "app_passwords", "debug", "prompt",      \
+		"user_name_case", "deny", "unlock_time"
+#define CHECK_CONFIG_MAX 4096
 
 /* Mode `split`: enum login_split <-> exit status (a login_result, so that the module's range
  * check stays one). */

@@ -884,7 +884,27 @@ int cfg_apply_arg(struct cfg *c, const char *arg, char *err, size_t errlen)
 	return apply_arg(c, arg, NULL, err, errlen);
 }
 
+/* cfg_load_module and cfg_load_module_text: `text` NULL reads the file, else is the file. */
+static int load_module(struct cfg *c, int argc, const char **argv, const char *text,
+		       size_t textlen, char *err, size_t errlen);
+
 int cfg_load_module(struct cfg *c, int argc, const char **argv, char *err, size_t errlen)
+{
+	return load_module(c, argc, argv, NULL, 0, err, errlen);
+}
+
+int cfg_load_module_text(struct cfg *c, int argc, const char **argv, const char *text,
+			 size_t len, char *err, size_t errlen)
+{
+	if (text == NULL) {
+		seterr(err, errlen, "no configuration text");
+		return -1;
+	}
+	return load_module(c, argc, argv, text, len, err, errlen);
+}
+
+static int load_module(struct cfg *c, int argc, const char **argv, const char *text,
+		       size_t textlen, char *err, size_t errlen)
 {
 	unsigned char seen[NKEYS];
 	const char *path = NULL;
@@ -920,9 +940,22 @@ int cfg_load_module(struct cfg *c, int argc, const char **argv, char *err, size_
 			goto out;
 		}
 	}
-	if (cfg_load_file(c, path != NULL ? path : RC_CONFIG_PATH, path != NULL, err, errlen) !=
-	    0)
+	if (text != NULL) {
+		/* The file's part comes from the back end, which reads only the system file. */
+		if (path != NULL && strcmp(path, RC_CONFIG_PATH) != 0) {
+			shown(path, strlen(path), s, sizeof(s));
+			seterr(err, errlen,
+			       "module argument config: '%s' cannot be used without root (the "
+			       "back end reads only %s)",
+			       s, RC_CONFIG_PATH);
+			goto out;
+		}
+		if (cfg_parse_buffer(c, RC_CONFIG_PATH, text, textlen, err, errlen) != 0)
+			goto out;
+	} else if (cfg_load_file(c, path != NULL ? path : RC_CONFIG_PATH, path != NULL, err,
+				 errlen) != 0) {
 		goto out;
+	}
 	for (i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "config=", 7) == 0)
 			continue;

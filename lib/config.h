@@ -149,6 +149,11 @@ int cfg_apply_arg(struct cfg *c, const char *arg, char *err, size_t errlen);
  * already freed (cfg_free on it is still fine).
  */
 int cfg_load_module(struct cfg *c, int argc, const char **argv, char *err, size_t errlen);
+/* The same with the file's part given as text (what pam-recover-check's mode `config`
+ * answered, for a module without root): a config= argument other than RC_CONFIG_PATH is
+ * then an error. */
+int cfg_load_module_text(struct cfg *c, int argc, const char **argv, const char *text,
+			 size_t len, char *err, size_t errlen);
 
 /* Cross-key checks (e.g. password_service and password_command both set). 0 or -1. */
 int cfg_validate(const struct cfg *c, char *err, size_t errlen);

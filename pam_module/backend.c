@@ -1,5 +1,5 @@
 /*
- * The module's two back ends: direct store access as root, or `pam-recover check`.
+ * The module's two back ends: direct store access as root, or pam-recover-check.
  *
  * As root, one store connection and the loaded key are kept per process across
  * pam_start/pam_end (the module stays loaded: -z nodelete), so long-lived authentication
@@ -24,8 +24,47 @@
 #include <security/pam_ext.h>
 
 #include "check_proto.h"
+#include "check_proto.h"
 #include "helper_call.h"
 #include "login.h"
+
+int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int argc,
+		   const char **argv, const char *user, const char *service, char *err,
+		   size_t errlen)
+{
+	char text[CHECK_CONFIG_MAX + 1];
+	size_t len = 0;
+	int r;
+
+	b->enrolled = -1;
+	if (geteuid() == 0)
+		return cfg_load_module(c, argc, argv, err, errlen);
+	/* Without root the file (0600 root) is not ours to read: its part comes from the back
+	 * end, which reads the system file, so both decide on the same configuration. */
+	r = helper_call_out(pamh, CHECK_MODE_CONFIG, user != NULL ? user : "", service, "", text,
+			    sizeof(text), &len);
+	if (user != NULL && (r == LOGIN_OK || r == LOGIN_NOT_ENROLLED)) {
+		b->enrolled = r;
+		r = LOGIN_OK;
+	} else if (user != NULL && r == LOGIN_LOCKED) {
+		/* Over the rate limit: the keys came, the question was refused; the later
+		 * requests get the same answer, and the user is told so at the prompt. */
+		r = LOGIN_OK;
+	}
+	if (r != LOGIN_OK) {
+		if (rc_snprintf(err, errlen, "%s could not tell the configuration (see its own log "
+					     "lines; `pam-recover admin doctor`)",
+				RC_CHECK_PATH) < 0 &&
+		    errlen > 0)
+			err[0] = '\0';
+		RC_WIPE_ARRAY(text);
+		memset(c, 0, sizeof(*c));
+		return -1;
+	}
+	r = cfg_load_module_text(c, argc, argv, text, len, err, errlen);
+	RC_WIPE_ARRAY(text);
+	return r;
+}
 
 /* Identity of a file: changed when it is replaced or rewritten. Zeroes when absent. */
 struct file_id {
@@ -124,11 +163,13 @@ int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b)
 	struct file_id key_id, db_id;
 	int r;
 
-	memset(b, 0, sizeof(*b));
+	b->store = NULL;
+	b->kept = b->failed = 0;
 	if (geteuid() != 0) {
-		b->via_helper = 1;
+		b->via_helper = 1; /* b->enrolled stays as backend_config left it */
 		return PAM_SUCCESS;
 	}
+	b->enrolled = -1;
 	if (pthread_mutex_trylock(&kept_lock) != 0) /* in use by another thread */
 		return open_fresh(pamh, c, &b->store, &b->key);
 	file_id(c->key_file, &key_id);
@@ -180,6 +221,8 @@ int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 {
 	int r;
 
+	if (b->via_helper && b->enrolled >= 0)
+		return b->enrolled; /* asked with the configuration, in the same exec */
 	if (b->via_helper)
 		return helper_call(pamh, CHECK_MODE_ENROLLED, user, service, "");
 	r = login_enrolled(b->store, user);

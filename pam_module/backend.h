@@ -11,11 +11,24 @@
 
 struct backend {
 	int via_helper;
+	int enrolled; /* without root: mode config's answer for the user (LOGIN_*), or -1 */
 	struct store *store;
 	struct seal_key key;
 	int kept;   /* store is the process's kept connection (backend.c) */
 	int failed; /* a store error happened during this login: do not keep the connection */
 };
+
+/*
+ * The configuration: as root cfg_load_module (file and arguments); without root the file's
+ * part from pam-recover-check (mode config: the keys of CHECK_CONFIG_KEYS, the rest stays at
+ * the defaults and is the back end's business) and the arguments over it. `user` (NULL:
+ * none) is asked about in the same exec (mode config with USER answers as enrolled): the
+ * answer is kept in b->enrolled for backend_enrolled. `b` must be zeroed by the caller.
+ * 0, or -1 with err and `c` freed, as cfg_load_module.
+ */
+int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int argc,
+		   const char **argv, const char *user, const char *service, char *err,
+		   size_t errlen);
 
 /* PAM_SUCCESS, or PAM_AUTHINFO_UNAVAIL with a syslog line saying why (PAM_BUF_ERR when out
  * of memory). As root the store and key are the process's kept pair when still valid. */

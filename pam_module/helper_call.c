@@ -1,9 +1,11 @@
-/* unix_chkpwd-style call of the privileged helper: fixed path, empty envp, secret on a pipe. */
+/* unix_chkpwd-style call of the privileged back end (pam-recover-check): fixed path, empty
+ * envp, secret on a pipe. */
 #include "helper_call.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -15,8 +17,11 @@
 #include "login.h"
 #include "util.h"
 
-#ifndef RC_HELPER_PATH
-#define RC_HELPER_PATH "/usr/bin/pam-recover"
+/* Where the build installs pam-recover-check (Makefile.am): no default, so that a build
+ * that forgot it fails here instead of execing a path nothing installs. */
+#ifndef RC_CHECK_PATH
+/* cppcheck-suppress preprocessorErrorDirective ; the build always defines it */
+#error "RC_CHECK_PATH (the installed path of pam-recover-check) is not defined"
 #endif
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -34,30 +39,88 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static void child(int rfd)
+/* Start the back end: rfd its standard input (the request), wfd its standard output (-1:
+ * /dev/null), standard error /dev/null, nothing else open. posix_spawn rather than fork:
+ * the application's address space is not copied for an exec (a login pays for each). 0 or
+ * an errno value. */
+static int spawn(pid_t *pid, int rfd, int wfd)
 {
-	static char *const argv[] = {"pam-recover", "check", NULL};
+	static char *const argv[] = {"pam-recover-check", NULL};
 	static char *const envp[] = {NULL};
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	int r;
 
-	if (rfd != STDIN_FILENO && dup2(rfd, STDIN_FILENO) < 0)
-		_exit(LOGIN_ERROR);
-	if (null < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0)
-		_exit(LOGIN_ERROR);
-	/* The helper closes everything above 2 itself; do it here too for older kernels. */
-	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
-	execve(RC_HELPER_PATH, argv, envp);
-	_exit(LOGIN_ERROR);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0)
+		return r;
+	r = posix_spawn_file_actions_adddup2(&fa, rfd, STDIN_FILENO);
+	if (r == 0)
+		r = wfd >= 0 ? posix_spawn_file_actions_adddup2(&fa, wfd, STDOUT_FILENO)
+			     : posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+								O_WRONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	/* The back end closes everything above 2 itself; do it here too. */
+	if (r == 0)
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+#endif
+	if (r == 0)
+		r = posix_spawn(pid, RC_CHECK_PATH, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	return r;
+}
+
+/* Read fd to its end into out (cap bytes, NUL-terminated); -1 if more came or on error. */
+static int read_answer(int fd, char *out, size_t cap, size_t *outlen)
+{
+	size_t n = 0;
+	int r = 0;
+
+	for (;;) {
+		char *dst = out;
+		char sink[256];
+		size_t room = n + 1 < cap ? cap - 1 - n : 0;
+		ssize_t got;
+
+		if (room == 0) {
+			dst = sink; /* drained, so the writer never blocks, but refused */
+			room = sizeof(sink);
+		} else {
+			dst = out + n;
+		}
+		got = read(fd, dst, room);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -1;
+			break;
+		}
+		if (got == 0)
+			break;
+		if (dst == sink)
+			r = -1;
+		else
+			n += (size_t)got;
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return r;
 }
 
 int helper_call(pam_handle_t *pamh, const char *mode, const char *user, const char *service,
 		const char *input)
 {
+	return helper_call_out(pamh, mode, user, service, input, NULL, 0, NULL);
+}
+
+int helper_call_out(pam_handle_t *pamh, const char *mode, const char *user, const char *service,
+		    const char *input, char *out, size_t cap, size_t *outlen)
+{
 	char req[CHECK_REQ_MAX];
 	struct sigaction sa, old_chld, old_pipe;
-	int pfd[2] = {-1, -1};
-	int r = LOGIN_ERROR, status = 0, len;
+	int pfd[2] = {-1, -1}, ofd[2] = {-1, -1};
+	int r = LOGIN_ERROR, status = 0, len, answer_ok = 1;
 	pid_t pid = -1, w;
 
 	len = snprintf(req, sizeof(req), "%s\n%s\n%s\n%s\n", mode, user, service, input);
@@ -72,34 +135,40 @@ int helper_call(pam_handle_t *pamh, const char *mode, const char *user, const ch
 	sigaction(SIGCHLD, &sa, &old_chld);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
+	if (pipe2(pfd, O_CLOEXEC) != 0 || (out != NULL && pipe2(ofd, O_CLOEXEC) != 0)) {
 		pam_syslog(pamh, LOG_ERR, "pipe: %m");
 		goto restore;
 	}
-	pid = fork();
-	if (pid < 0) {
-		pam_syslog(pamh, LOG_ERR, "fork: %m");
+	errno = spawn(&pid, pfd[0], ofd[1]);
+	if (errno != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot run %s: %m", RC_CHECK_PATH);
+		pid = -1;
 		goto restore;
-	}
-	if (pid == 0) {
-		close(pfd[1]);
-		child(pfd[0]);
 	}
 	close(pfd[0]);
 	pfd[0] = -1;
+	if (ofd[1] >= 0) {
+		close(ofd[1]);
+		ofd[1] = -1;
+	}
 	if (write_all(pfd[1], req, (size_t)len) != 0)
-		pam_syslog(pamh, LOG_ERR, "could not send the request to %s", RC_HELPER_PATH);
+		pam_syslog(pamh, LOG_ERR, "could not send the request to %s", RC_CHECK_PATH);
 	close(pfd[1]);
 	pfd[1] = -1;
+	if (out != NULL && read_answer(ofd[0], out, cap, outlen) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s answered more than %zu bytes or could not be read",
+			   RC_CHECK_PATH, cap > 0 ? cap - 1 : 0);
+		answer_ok = 0;
+	}
 	do
 		w = waitpid(pid, &status, 0);
 	while (w < 0 && errno == EINTR);
 	if (w != pid) {
 		pam_syslog(pamh, LOG_ERR, "waitpid: %m");
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) <= LOGIN_NO_APP) {
-		r = WEXITSTATUS(status);
+		r = answer_ok ? WEXITSTATUS(status) : LOGIN_ERROR;
 	} else {
-		pam_syslog(pamh, LOG_ERR, "%s check failed (status %d)", RC_HELPER_PATH,
+		pam_syslog(pamh, LOG_ERR, "%s failed (status %d)", RC_CHECK_PATH,
 			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
 restore:
@@ -110,6 +179,10 @@ out:
 		close(pfd[0]);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
+	if (ofd[0] >= 0)
+		close(ofd[0]);
+	if (ofd[1] >= 0)
+		close(ofd[1]);
 	RC_WIPE_ARRAY(req);
 	return r;
 }

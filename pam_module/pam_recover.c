@@ -166,11 +166,19 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 	unsigned char reuse_hash[STORE_HASH_LEN];
 	char *typed = NULL;
 	const char *rhost = NULL, *reuse_host = NULL;
-	int r = PAM_AUTH_ERR, known, enrolled, grace = 0, res, reuse_seconds = 0;
+	int r = PAM_AUTH_ERR, known, enrolled, grace = 0, res, reuse_seconds = 0, deferred = 0;
 
 	memset(&in, 0, sizeof(in));
 	memset(&a, 0, sizeof(a));
-	enrolled = backend_enrolled(pamh, b, user, service);
+	if (b->via_helper && b->enrolled < 0 && !c->nullok) {
+		/* Without root and without nullok the answer would change nothing before the
+		 * prompt (everyone is asked): the code request answers "not enrolled" itself, one
+		 * exec fewer. */
+		enrolled = LOGIN_OK;
+		deferred = 1;
+	} else {
+		enrolled = backend_enrolled(pamh, b, user, service);
+	}
 	if (enrolled == LOGIN_ERROR) {
 		r = PAM_AUTHINFO_UNAVAIL;
 		goto out;
@@ -246,6 +254,8 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 	a.ruid = (long)getuid();
 	res = backend_attempt(pamh, b, c, user, service, &a);
 	r = map_result(res);
+	if (deferred && res == LOGIN_NOT_ENROLLED)
+		a.reason = "no 2-step verification, no nullok";
 	if (c->forward_pass && fwd == NULL) {
 		/* Hand the password part on for pam_unix use_first_pass. */
 		int sr = pam_set_item(pamh, PAM_AUTHTOK, in.pw[a.which]);
@@ -298,6 +308,25 @@ static int forwarded_code(pam_handle_t *pamh, int flags, const struct cfg *c, st
 	return r;
 }
 
+/* Without root: does this line need `enrolled` before the prompt, so that it is worth
+ * asking with the configuration? Only with nullok among the arguments, and not on the
+ * app_passwords and split_pass lines, which never ask it. (nullok set in the file alone
+ * costs a separate `enrolled` request; without nullok the code request answers it.) */
+static int asks_enrolled(int argc, const char **argv)
+{
+	int nullok = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (argv[i] == NULL)
+			continue;
+		if (strcmp(argv[i], "app_passwords") == 0 || strcmp(argv[i], "split_pass") == 0)
+			return 0;
+		if (strcmp(argv[i], "nullok") == 0 || strcmp(argv[i], "nullok=yes") == 0)
+			nullok = 1;
+	}
+	return nullok;
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct cfg c;
@@ -307,9 +336,27 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	int r = PAM_AUTHINFO_UNAVAIL, opened = 0;
 
 	memset(&b, 0, sizeof(b));
-	/* cfg_load_module initialises c itself (defaults, file, arguments, validation). */
-	if (cfg_load_module(&c, argc, argv, err, sizeof(err)) != 0) {
+	memset(&c, 0, sizeof(c)); /* cfg_free at out: is fine on it */
+	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
+	    service == NULL)
+		service = "";
+	/* Without root the user comes first: the back end answers the configuration and
+	 * whether the user is enrolled in one exec (only where this line asks `enrolled`). */
+	if (geteuid() != 0) {
+		r = pam_get_user(pamh, &user, NULL);
+		if (r != PAM_SUCCESS || user == NULL || user[0] == '\0') {
+			r = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
+			goto out;
+		}
+	}
+	/* backend_config initialises c itself (defaults, file or what the back end says of it,
+	 * arguments, validation). */
+	if (backend_config(pamh, &b, &c, argc, argv,
+			   user != NULL && rc_user_name_ok(user) && asks_enrolled(argc, argv) ? user
+											: NULL,
+			   service, err, sizeof(err)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "configuration error, refusing: %s", err);
+		r = PAM_AUTHINFO_UNAVAIL;
 		goto out;
 	}
 	r = pam_get_user(pamh, &user, NULL);
@@ -329,9 +376,6 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		goto out;
 	}
 	user = canon;
-	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
-	    service == NULL)
-		service = "";
 	r = backend_open(pamh, &c, &b);
 	if (r != PAM_SUCCESS)
 		goto out;

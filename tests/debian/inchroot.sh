@@ -170,8 +170,8 @@ do_upgrade() {
 	out=$("${APT[@]}" remove libpam-recover 2>&1)
 	printf '%s\n' "$out" | tail -8 | sed 's/^/    /'
 	ok "apt-get remove libpam-recover" installed_not libpam-recover
-	ok "remove took the helper and the module away" \
-		bash -c '! ls /usr/bin/pam-recover /usr/lib/*/security/pam_recover.so 2>/dev/null'
+	ok "remove took the helper, its check back end and the module away" \
+		bash -c '! ls /usr/bin/pam-recover /usr/sbin/pam-recover-check /usr/lib/*/security/pam_recover.so 2>/dev/null'
 	ok "remove took the pam-auth-update profile out of common-auth" \
 		bash -c '! grep -q pam_recover /etc/pam.d/common-auth'
 	ok "after remove, logins work again on the password (no stack names a missing module)" \

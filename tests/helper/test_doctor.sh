@@ -34,6 +34,12 @@ HELPER_PATH=$(tr '\0' '\n' <"$H" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover$' |
 HDIR="$T/helper-dir"   # mounted over dirname(HELPER_PATH) in the namespace
 mkdir -p "$HDIR" "$T/etc-ssh/sshd_config.d"
 install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
+# The module's check back end (pam-recover-check, run without root), the same way.
+CHECK_PATH=$(tr '\0' '\n' <"$MOD" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover-check$' | head -1)
+[ -n "$CHECK_PATH" ] || { echo "FAIL: no pam-recover-check path in $MOD"; exit 1; }
+CDIR="$T/check-dir"
+mkdir -p "$CDIR"
+install -m 4755 -o root -g root "$top_builddir/pam-recover-check" "$CDIR/pam-recover-check"
 # accounts: root (enrolled below) and system accounts without a login shell
 # The accounts live in ETCTOP/passwd, laid over /etc as a read-only overlay in the namespace:
 # a file bound over /etc/passwd would be unmounted when useradd elsewhere renames the file.
@@ -54,9 +60,11 @@ ns() {
 	unshare -m --propagation private /bin/sh -c '
 		mount -t overlay overlay -o "lowerdir=$(dirname "$1"):/etc" /etc &&
 			mount -t overlay overlay -o "lowerdir=$2:$3" "$3" &&
+			mount -t overlay overlay -o "lowerdir=$5:$6" "$6" &&
 			mount --bind "$4" /etc/ssh || exit 70
-		shift 4
-		exec "$@"' ns "$PASSWD" "$HDIR" "$(dirname "$HELPER_PATH")" "$T/etc-ssh" "$@"
+		shift 6
+		exec "$@"' ns "$PASSWD" "$HDIR" "$(dirname "$HELPER_PATH")" "$T/etc-ssh" \
+		"$CDIR" "$(dirname "$CHECK_PATH")" "$@"
 }
 
 pass=0
@@ -230,6 +238,27 @@ expect 2 "the helper is not installed" -- doctor
 contains "$T/out" "$HELPER_PATH: the helper pam-recover is not installed there" "helper missing: named"
 install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
 expect 0 "the helper setuid root again" -- doctor
+# the check back end: setuid root and answering, or logins without root fail
+chmod 0755 "$CDIR/pam-recover-check"
+expect 2 "the check back end is not setuid" -- doctor
+contains "$T/out" "$CHECK_PATH: the check back end is not setuid root (mode 0755, owner uid 0)" \
+	"check back end: names the mode"
+rm "$CDIR/pam-recover-check"
+expect 2 "the check back end is not installed" -- doctor
+contains "$T/out" "$CHECK_PATH: the check back end pam-recover-check is not installed there" \
+	"check back end missing: named"
+# --check-config: the configuration itself is fine (exit 0), but it says so too
+expect 0 "--check-config without the check back end" -- ns "$H" --config "$CONF" --check-config
+contains "$T/err" "$CHECK_PATH: the check back end pam-recover-check is not installed there" \
+	"--check-config: names the missing back end"
+contains "$T/out" "configuration OK" "--check-config: still OK"
+printf '#!/bin/sh\nexit 6\n' >"$CDIR/pam-recover-check"
+chmod 4755 "$CDIR/pam-recover-check"
+expect 2 "the check back end does not answer" -- doctor
+contains "$T/out" "$CHECK_PATH: the check back end does not answer (exit status 6)" \
+	"check back end failing: named"
+install -m 4755 -o root -g root "$top_builddir/pam-recover-check" "$CDIR/pam-recover-check"
+expect 0 "the check back end setuid root again" -- doctor
 
 # --json on a broken stack
 stack "$P" "$FIX/broken/sufficient"

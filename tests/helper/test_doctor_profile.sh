@@ -69,18 +69,25 @@ expect() {
 printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' \
 	>"$T/passwd"
 # Laid over /etc as a read-only overlay (a bind over the file itself would be lost when a
-# useradd elsewhere renames the host's /etc/passwd). The helper, installed setuid root, is laid
-# over its compiled-in directory the same way (the doctor checks it is there).
-mkdir -p "$T/etc-top" "$T/helper-dir"
+# useradd elsewhere renames the host's /etc/passwd). The helper and the module's check back
+# end, installed setuid root, are laid over their compiled-in directories the same way (the
+# doctor checks they are there).
+mkdir -p "$T/etc-top" "$T/helper-dir" "$T/check-dir"
 mv "$T/passwd" "$T/etc-top/passwd"
 chmod 644 "$T/etc-top/passwd"
 HELPER_PATH=$(tr '\0' '\n' <"$H" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover$' | head -1)
 [ -n "$HELPER_PATH" ] || { echo "FAIL: no helper path in $H"; exit 1; }
 install -m 4755 -o root -g root "$H" "$T/helper-dir/pam-recover"
+CHECK_PATH=$(tr '\0' '\n' <"$MOD" |
+	grep -E '^/([[:alnum:]_.-]+/)+pam-recover-check$' | head -1)
+[ -n "$CHECK_PATH" ] || { echo "FAIL: no pam-recover-check path in the module"; exit 1; }
+install -m 4755 -o root -g root "$top_builddir/pam-recover-check" "$T/check-dir/pam-recover-check"
 mount -t overlay overlay -o "lowerdir=$T/etc-top:/etc" /etc &&
 	mount -t overlay overlay -o "lowerdir=$T/helper-dir:$(dirname "$HELPER_PATH")" \
-		"$(dirname "$HELPER_PATH")" ||
-	{ echo "FAIL: cannot lay the test's /etc/passwd and helper over the host's"; exit 1; }
+		"$(dirname "$HELPER_PATH")" &&
+	mount -t overlay overlay -o "lowerdir=$T/check-dir:$(dirname "$CHECK_PATH")" \
+		"$(dirname "$CHECK_PATH")" ||
+	{ echo "FAIL: cannot lay the test's /etc/passwd, helper and back end over the host's"; exit 1; }
 CONF="$T/pam_recover.conf"
 printf 'store = sqlite:%s/state/state.db\nkey_file = %s/key\n' "$T" "$T" >"$CONF"
 chmod 644 "$CONF"

@@ -3,8 +3,9 @@
 # layout it leaves: the helper in $(bindir) (beside passwd, on users' PATH) setuid root, none in
 # $(sbindir); the module in the PAM directory without libtool's .la; the helper's own PAM
 # service /etc/pam.d/pam-recover installed when there is none and kept when there is one; the
-# module's compiled-in helper path naming the installed helper; `make uninstall` removing the
-# shipped files and keeping the edited ones.
+# check back end pam-recover-check in $(sbindir), setuid root, linking no network, JSON, QR code
+# or PAM library; the module's compiled-in back end path naming it; `make uninstall` removing
+# the shipped files and keeping the edited ones.
 set -u
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -57,10 +58,37 @@ else
 	fail module-without-la "$(ls -l "$D$pamdir" 2>&1)"
 fi
 
-if strings -a "$D$pamdir/pam_recover.so" | grep -qxF "$bindir/pam-recover"; then
-	pass module-helper-path
+ck=$D$sbindir/pam-recover-check
+if [ -x "$ck" ]; then
+	pass check-in-sbindir
 else
-	fail module-helper-path "the module does not name $bindir/pam-recover: \
+	fail check-in-sbindir "want $sbindir/pam-recover-check: $(find "$D" -name 'pam-recover*')"
+fi
+if [ "$(id -u)" = 0 ]; then
+	if [ "$(stat -c '%U:%G %a' "$ck" 2>/dev/null)" = "root:root 4755" ]; then
+		pass check-setuid-root
+	else
+		fail check-setuid-root "$(stat -c '%U:%G %a' "$ck" 2>&1)"
+	fi
+else
+	echo "SKIP: install/check-setuid-root: needs root"
+fi
+# What a login without root loads: the store (and its client library), libsodium, liboath and
+# libc, nothing of the network, JSON, QR code or PAM libraries the helper links.
+needed=$(readelf -d "$ck" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+bad=$(printf '%s\n' $needed | grep -E '^lib(curl|json-c|qrencode|pam|ssl|crypto|gnutls|ldap|gssapi|krb5)' || true)
+if [ -n "$needed" ] && [ -z "$bad" ] && printf '%s\n' $needed | grep -q '^libsqlite3' &&
+	printf '%s\n' $needed | grep -q '^libsodium' && printf '%s\n' $needed | grep -q '^liboath'; then
+	pass check-needed-lean
+else
+	fail check-needed-lean "NEEDED: ${needed:-none}${bad:+(not wanted: $bad)}"
+fi
+
+if strings -a "$D$pamdir/pam_recover.so" | grep -qxF "$sbindir/pam-recover-check" &&
+	! strings -a "$D$pamdir/pam_recover.so" | grep -qxF "$bindir/pam-recover"; then
+	pass module-check-path
+else
+	fail module-check-path "the module does not name $sbindir/pam-recover-check: \
 $(strings -a "$D$pamdir/pam_recover.so" | grep -F /pam-recover)"
 fi
 
@@ -81,7 +109,7 @@ else
 	fail pamd-service-kept "a second make install replaced the edited $sysconfdir/pam.d/pam-recover"
 fi
 if make -C "$top_builddir" uninstall DESTDIR="$D" >"$log" 2>&1 && cmp -s "$svc" "$D/svc.edited" &&
-	[ ! -e "$h" ] && [ ! -e "$D$sysconfdir/security/pam_recover.conf" ]; then
+	[ ! -e "$h" ] && [ ! -e "$ck" ] && [ ! -e "$D$sysconfdir/security/pam_recover.conf" ]; then
 	pass uninstall-keeps-edited
 else
 	fail uninstall-keeps-edited "$(tail -n 5 "$log"; ls -lR "$D$sysconfdir" 2>&1 | head -20)"

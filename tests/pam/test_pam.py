@@ -260,8 +260,15 @@ class Env:
         return env
 
     def drive_cmd(self, service, user, answers, gate=False, setcred=False, confdir=None,
-                  rhost=None, silent=False):
+                  rhost=None, silent=False, as_uid=None):
         cmd = self.wrap + [self.drive_bin]
+        if as_uid is not None:
+            # a real non-root caller (a screen locker): every uid and gid is the user's
+            cmd = ["setpriv", f"--reuid={as_uid}", f"--regid={as_uid}", "--clear-groups",
+                   "--"] + cmd
+            if gate:
+                cmd = self.private_tmp() + ["env"] + [f"{k}={v}" for k, v in
+                                                      self.drive_env().items()] + cmd
         if confdir:
             cmd += ["--confdir", confdir]
         if rhost:
@@ -274,13 +281,30 @@ class Env:
             cmd.append("--setcred")
         return cmd + ["--", service, user if user is not None else "-"] + list(answers)
 
+    def private_tmp(self):
+        """A prefix that runs a command with a /tmp of its own: a tmpfs into which what the
+        run needs from /tmp (this test's directory, the build when it is there) is bound at
+        the same path. pam_wrapper picks its directory from a handful of fixed /tmp/pam.N
+        names and cannot, without root, take one that a root run left. The set-up runs with
+        an empty environment (pam_wrapper in every one of its commands would take such
+        directories too); the command gets the wrappers again through env."""
+        keep = sorted({"/tmp/" + p.split("/")[2] for p in (self.tmp, self.build)
+                       if p.startswith("/tmp/")})
+        script = ('set -e; n=$(mktemp -d "$T/ptmp.XXXXXX"); '
+                  'mount -t tmpfs -o mode=1777 tmpfs "$n"; '
+                  'for f in ' + " ".join(keep) + '; do '
+                  '  mkdir "$n/${f#/tmp/}"; mount --bind "$f" "$n/${f#/tmp/}"; '
+                  'done; mount --move "$n" /tmp; exec "$@"')
+        return ["unshare", "-m", "--propagation", "private", "env", "-i", f"T={self.tmp}",
+                "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "sh", "-c", script, "sh"]
+
     def drive(self, service, user, answers=(), setcred=False, confdir=None, env=None,
-              rhost=None, silent=False, log=None):
+              rhost=None, silent=False, log=None, as_uid=None):
         """One pamdrive run; with log=PATH, what the stack sends to syslog is captured there
         (tests/helper/syslog_ns.py: a /dev/log of our own in a private mount namespace)."""
         keep_mounts(self.tmp)
         cmd = self.drive_cmd(service, user, answers, setcred=setcred, confdir=confdir,
-                             rhost=rhost, silent=silent)
+                             rhost=rhost, silent=silent, as_uid=as_uid)
         if log:
             # The wrappers (LD_PRELOAD) for pamdrive only, not for unshare and the logger.
             inner = dict(env or self.drive_env(), PAM_WRAPPER_USE_SYSLOG="1")
@@ -926,88 +950,224 @@ def t_app_last_used(e):
     check(last_used() is not None, "a successful login did not stamp last_used")
 
 
-def compiled_helper_path(e):
-    """The helper path compiled into the module (the module runs it by that path only)."""
-    with open(e.module, "rb") as f:
-        found = re.findall(rb"(/[A-Za-z0-9_./-]+/pam-recover)\0", f.read())
-    if not found:
-        raise AssertionError("no helper path in the module")
-    return found[0].decode()
+def check_path(e):
+    """Where the built module execs pam-recover-check (compiled in: RC_CHECK_PATH)."""
+    m = re.search(rb"(/[A-Za-z0-9_./-]*/pam-recover-check)\0", open(e.module, "rb").read())
+    check(m is not None, "the module names no pam-recover-check path")
+    return m.group(1).decode()
 
 
-def helper_in_place(e):
-    """The module without root runs the helper at its compiled-in path (/usr/bin/pam-recover)
-    with the compiled-in config: in this namespace only, an overlay on that directory holds the
-    built helper, and /etc/security/pam_recover.conf is the test configuration."""
-    target = compiled_helper_path(e)
-    bindir = os.path.dirname(target)
-    if not getattr(e, "helper_placed", False):
-        ovl = os.path.join(e.tmp, "bin-ovl")
+def installed_layout(e, extra=""):
+    """The layout `make install` and the Debian package leave, in this namespace only: the
+    built pam-recover-check setuid root at the module's compiled-in path (an overlay on its
+    directory), and the test configuration as /etc/security/pam_recover.conf, 0600 root, so
+    that a module without root cannot read it. `extra`: lines added to that file."""
+    target = check_path(e)
+    if not getattr(e, "check_placed", False):
+        d = os.path.dirname(target)
+        ovl = os.path.join(e.tmp, "sbin-ovl")
         os.makedirs(ovl, exist_ok=True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", ovl], check=True)
-        for d in ("upper", "work"):
-            os.makedirs(os.path.join(ovl, d))
+        for sub in ("upper", "work"):
+            os.makedirs(os.path.join(ovl, sub))
+        os.makedirs(d, exist_ok=True)
         subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        f"lowerdir={bindir},upperdir={ovl}/upper,workdir={ovl}/work",
-                        bindir], check=True)
-        shutil.copyfile(e.helper, target)
+                        f"lowerdir={d},upperdir={ovl}/upper,workdir={ovl}/work", d], check=True)
+        shutil.copyfile(os.path.join(e.build, "pam-recover-check"), target)
+        os.chown(target, 0, 0)
         os.chmod(target, 0o4755)
-        os.makedirs("/etc/security", exist_ok=True)
-        write("/etc/security/pam_recover.conf", open(e.cfg).read(), 0o600)
-        e.helper_placed = True
+        # the non-root caller reaches the service files, pamdrive and its own password file
+        os.chmod(e.tmp, 0o711)
+        e.check_placed = True
+    os.makedirs("/etc/security", exist_ok=True)
+    conf = "/etc/security/pam_recover.conf"
+    write(conf, open(e.cfg).read() + extra, 0o600)
+    os.chown(conf, 0, 0)
     return target
 
 
-def uid_wrapper_lib():
-    libs = glob.glob("/usr/lib/*/libuid_wrapper.so") + glob.glob("/usr/lib/libuid_wrapper.so")
-    if not libs:
-        raise Skip("libuid-wrapper is not installed")
-    return libs[0]
-
-
-@case("split_pass_and_forwarded_code_without_root_through_the_helper")
-def t_split_nonroot(e):
-    # A module that does not run as root (geteuid() != 0: uid_wrapper here) asks
-    # `pam-recover check` (modes split, then code): the new stack works on that path too.
-    if e.asan_lib or e.wrap:
-        raise Skip("uid_wrapper under ASan/valgrind: covered by the normal build")
-    uw = uid_wrapper_lib()
-    helper_in_place(e)
-    u = e.new_user()
+def nonroot_user(e):
+    """A new enrolled user, its uid, a pam_matrix password file it may read, its secret and
+    backup codes."""
+    u = e.new_user("nr")
     d = e.enrol(u)
-    s = d["secret"]
-    bc = d["backup_codes"][0].replace(" ", "").replace("-", "")
     uid = int(subprocess.run(["id", "-u", u], capture_output=True, text=True).stdout)
+    passdb = os.path.join(e.tmp, f"passdb-{u}")
+    write(passdb, f"{u}:{e.password(u)}:*\n", 0o644)
+    bcs = [b.replace(" ", "").replace("-", "") for b in d["backup_codes"]]
+    return u, uid, passdb, d["secret"], bcs
+
+
+@case("nonroot_installed_layout_code_replay_wrong_lock_backup")
+def t_nonroot_code(e):
+    # The module in a process without root (every uid the user's: a screen locker), the
+    # configuration 0600 root where `make install` puts it: the module cannot read it and
+    # takes its part from pam-recover-check (mode config); the decisions are the back end's.
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    installed_layout(e, "prompt = \"Second factor: \"\n")
+    u, uid, passdb, s, bcs = nonroot_user(e)
+    svc = e.service([f"auth requisite {e.matrix} passdb={passdb}",
+                     f"auth required {e.module}"])
+    pw = e.password(u)
+    log = os.path.join(e.tmp, f"log-{u}")
+    code = totp(s)
+    r = e.drive(svc, u, [pw, code], as_uid=uid, log=log)
+    expect(r, "PAM_SUCCESS", exact=False)
+    # the prompt is the file's (0600): it came through the back end
+    check(r.prompts[-1] == (True, "Second factor: "), "the prompt of the 0600 file did not "
+          "reach the module: " + r.describe())
+    text = logged(log)
+    check(f"user={u} service={svc} mode=code result=ok" in text,
+          f"pam-recover-check did not answer mode code: {text!r}")
+    check("pam-recover-check" in text, f"not the lean back end: {text!r}")
+    expect(e.drive(svc, u, [pw, code], as_uid=uid), "PAM_AUTH_ERR", exact=False)  # replayed
+    expect(e.drive(svc, u, [pw, wrong_code(s)], as_uid=uid), "PAM_AUTH_ERR", exact=False)
+    step_margin(10)
+    expect(e.drive(svc, u, [pw, totp(s, 30)], as_uid=uid), "PAM_SUCCESS", exact=False)
+    # the lock (deny = 5), on a user of its own: five wrong codes in a row, then the right
+    # (never used) code is refused, and a backup code still passes (and lifts the lock)
+    v, vid, vpassdb, vs, vbcs = nonroot_user(e)
+    vsvc = e.service([f"auth requisite {e.matrix} passdb={vpassdb}",
+                      f"auth required {e.module}"])
+    vpw = e.password(v)
+    for _ in range(5):
+        expect(e.drive(vsvc, v, [vpw, wrong_code(vs)], as_uid=vid), "PAM_AUTH_ERR",
+               exact=False)
+    r = e.drive(vsvc, v, [vpw, totp(vs)], as_uid=vid)
+    expect(r, "PAM_AUTH_ERR", exact=False)
+    check(any("Too many wrong codes" in m for m in r.errors), "no lock message: " + r.describe())
+    expect(e.drive(vsvc, v, [vpw, vbcs[0]], as_uid=vid), "PAM_SUCCESS", exact=False)
+    expect(e.drive(vsvc, v, [vpw, vbcs[0]], as_uid=vid), "PAM_AUTH_ERR", exact=False)  # used
+    # with nullok on the line the back end says "enrolled" with the configuration: an
+    # enrolled user is still asked for a code, and a used code is still refused
+    w, wid, wpassdb, ws, _ = nonroot_user(e)
+    wsvc = e.service([f"auth requisite {e.matrix} passdb={wpassdb}",
+                      f"auth required {e.module} nullok"])
+    code = totp(ws)
+    expect(e.drive(wsvc, w, [e.password(w), code], as_uid=wid), "PAM_SUCCESS", exact=False)
+    expect(e.drive(wsvc, w, [e.password(w), code], as_uid=wid), "PAM_AUTH_ERR", exact=False)
+
+
+@case("nonroot_installed_layout_nullok_from_the_file_and_as_argument")
+def t_nonroot_nullok(e):
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    installed_layout(e)
+    u = e.new_user("nn")
+    uid = int(subprocess.run(["id", "-u", u], capture_output=True, text=True).stdout)
+    plain = e.exact(raw="")
+    arg = e.exact(raw="nullok")
+    # no 2FA, no nullok: refused; nullok as a module argument: passed by (PAM_IGNORE)
+    expect(e.drive(plain, u, ["123456"], as_uid=uid), "PAM_AUTH_ERR")
+    expect(e.drive(arg, u, [], as_uid=uid), "PAM_IGNORE")
+    # nullok only in the 0600 file: the module learns it from the back end
+    installed_layout(e, "nullok = yes\n")
+    expect(e.drive(plain, u, [], as_uid=uid), "PAM_IGNORE")
+    installed_layout(e)
+
+
+@case("nonroot_installed_layout_app_password")
+def t_nonroot_app(e):
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    installed_layout(e)
+    u, uid, _, _, _ = nonroot_user(e)
+    imap = e.exact(raw="app_passwords")
+    other = e.exact(raw="app_passwords")
+    r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
+                     json_out=True)
+    check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
+    data = parse_json_lines(r.stdout)
+    pw = data.get("password") or data.get("app_password")
+    check(pw, f"no app password in the output: {r.stdout!r}")
+    expect(e.drive(imap, u, [pw], as_uid=uid), "PAM_SUCCESS")
+    expect(e.drive(imap, u, ["not-an-app-password"], as_uid=uid), "PAM_IGNORE")
+    expect(e.drive(other, u, [pw], as_uid=uid), "PAM_IGNORE")
+
+
+@case("nonroot_installed_layout_config_argument_and_broken_back_end")
+def t_nonroot_refusals(e):
+    # Without root a config= other than the system file cannot be honoured (the back end
+    # reads only that one): refused, never guessed. A back end that cannot read the
+    # configuration fails closed.
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    target = installed_layout(e)
+    u, uid, passdb, s, _ = nonroot_user(e)
+    svc = e.exact()  # config=<the test's file>
+    expect(e.drive(svc, u, [totp(s)], as_uid=uid), "PAM_AUTHINFO_UNAVAIL")
+    plain = e.exact(raw="")
+    os.chmod(target, 0o755)  # not setuid: it cannot read the 0600 file
+    try:
+        expect(e.drive(plain, u, [totp(s)], as_uid=uid), "PAM_AUTHINFO_UNAVAIL")
+    finally:
+        os.chmod(target, 0o4755)
+    expect(e.drive(plain, u, [totp(s)], as_uid=uid), "PAM_SUCCESS")
+
+
+@case("split_pass_and_forwarded_code_without_root_through_the_back_end")
+def t_split_nonroot(e):
+    # A module in a process without root asks pam-recover-check (modes config, split, then
+    # code) with the configuration 0600 root: the one-field stack works on that path too.
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    installed_layout(e)
+    u, uid, passdb, s, bcs = nonroot_user(e)
+    bc = bcs[0]
     svc = e.service([
         f"auth requisite {e.module} split_pass",
-        f"auth requisite {e.matrix} passdb={e.passdb}",
+        f"auth requisite {e.matrix} passdb={passdb}",
         f"auth required {e.module} forwarded_code",
     ])
-    env = e.drive_env()
-    env["LD_PRELOAD"] = f"{uw} {env['LD_PRELOAD']}"
-    env.update({"UID_WRAPPER": "1", "UID_WRAPPER_INITIAL_RUID": str(uid),
-                "UID_WRAPPER_INITIAL_EUID": str(uid), "UID_WRAPPER_INITIAL_SUID": str(uid),
-                "UID_WRAPPER_INITIAL_RGID": str(uid), "UID_WRAPPER_INITIAL_EGID": str(uid),
-                "UID_WRAPPER_INITIAL_SGID": str(uid)})
     step_margin()
     code = totp(s)
     pw = e.password(u)
     # pam_matrix asks for the password itself: the second answer
     log = os.path.join(e.tmp, f"log-{u}")
-    expect(e.drive(svc, u, [pw + code, pw], env=env, log=log), "PAM_SUCCESS", exact=False)
+    expect(e.drive(svc, u, [pw + code, pw], as_uid=uid, log=log), "PAM_SUCCESS", exact=False)
     text = logged(log)
     check(f"user={u} service={svc} mode=split result=ok" in text and
           f"user={u} service={svc} mode=code result=ok" in text,
-          f"the helper did not answer modes split and code: {text!r}")
-    expect(e.drive(svc, u, [pw + code, pw], env=env), "PAM_AUTH_ERR", exact=False)  # replay
-    expect(e.drive(svc, u, [pw + bc, pw], env=env), "PAM_SUCCESS", exact=False)  # split at 8
-    expect(e.drive(svc, u, [pw + bc, pw], env=env), "PAM_AUTH_ERR", exact=False)  # used
-    # wrong passwords never reach the code check, not even through the helper
+          f"the back end did not answer modes split and code: {text!r}")
+    expect(e.drive(svc, u, [pw + code, pw], as_uid=uid), "PAM_AUTH_ERR", exact=False)  # replay
+    expect(e.drive(svc, u, [pw + bc, pw], as_uid=uid), "PAM_SUCCESS", exact=False)  # split at 8
+    expect(e.drive(svc, u, [pw + bc, pw], as_uid=uid), "PAM_AUTH_ERR", exact=False)  # used
+    # wrong passwords never reach the code check, not even through the back end
     for i in range(6):
-        expect(e.drive(svc, u, [f"bad{i}" + code, f"bad{i}"], env=env), "PAM_AUTH_ERR",
+        expect(e.drive(svc, u, [f"bad{i}" + code, f"bad{i}"], as_uid=uid), "PAM_AUTH_ERR",
                exact=False)
     step_margin()
-    expect(e.drive(svc, u, [pw + totp(s, 30), pw], env=env), "PAM_SUCCESS", exact=False)
+    expect(e.drive(svc, u, [pw + totp(s, 30), pw], as_uid=uid), "PAM_SUCCESS", exact=False)
+
+
+@case("nonroot_check_rate_limit_per_uid")
+def t_nonroot_rate(e):
+    # 30 requests a minute per real uid: a login is two (enrolled, code; config opens no
+    # store and is not counted); once over, the right code is refused, and another user's
+    # logins are not touched.
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    target = installed_layout(e)
+    u, uid, _, s, _ = nonroot_user(e)
+    v, vid, _, sv, _ = nonroot_user(e)
+    svc = e.exact(raw="")
+    answered = 0
+    for _ in range(40):
+        p = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                            "--", target], input=f"enrolled\n{u}\n{svc}\n\n", text=True,
+                           capture_output=True, env={"PATH": "/usr/bin:/bin"})
+        if p.returncode == 0:
+            answered += 1
+        else:
+            check(p.returncode == 4, f"over the limit: expected 4 (locked), got {p.returncode}")
+    check(answered <= 30, f"{answered} requests of one uid answered in under a minute")
+    expect(e.drive(svc, u, [totp(s)], as_uid=uid), "PAM_AUTH_ERR")
+    # with nullok on the line (configuration and `enrolled` in one request, read-only): the
+    # same refusal, not an error
+    expect(e.drive(e.exact(raw="nullok"), u, [totp(s)], as_uid=uid), "PAM_AUTH_ERR")
+    expect(e.drive(svc, v, [totp(sv)], as_uid=vid), "PAM_SUCCESS")
+    return f"{answered} of 40 requests answered"
 
 
 # ---- the reuse window (forwarded_code) ----
@@ -1394,12 +1554,15 @@ def t_import_ga(e):
 
 # ---- concurrency ----
 
-def race_once(e, svc, user, code, procs, rhosts=None):
-    """procs racers with the same answer, released together; rhosts: PAM_RHOST per racer."""
+def race_once(e, svc, user, code, procs, rhosts=None, as_uid=None):
+    """procs racers with the same answer, released together; rhosts: PAM_RHOST per racer;
+    as_uid: the racers run without root (through pam-recover-check)."""
     keep_mounts(e.tmp)
-    env = e.drive_env()
+    # without root the wrappers reach pamdrive through env inside its own /tmp (private_tmp)
+    env = e.drive_env() if as_uid is None else {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     rhosts = rhosts or [None] * procs
-    ps = [subprocess.Popen(e.drive_cmd(svc, user, [code], gate=True, rhost=rhosts[i]),
+    ps = [subprocess.Popen(e.drive_cmd(svc, user, [code], gate=True, rhost=rhosts[i],
+                                       as_uid=as_uid),
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, env=env)
           for i in range(procs)]
@@ -1470,6 +1633,28 @@ def t_race(e):
     if retried:
         note += f"; {len(retried)} round(s) started again: " + "; ".join(retried)
     return note
+
+
+@case("race_8_nonroot_processes_same_code_exactly_one_wins", slow=True)
+def t_race_nonroot(e):
+    # The same race without root: 8 processes of the user ask pam-recover-check at once.
+    # Each round is 16 counted requests of this uid (enrolled, code), so the user changes
+    # every round to stay under the check rate limit.
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    installed_layout(e)
+    procs = e.args.race_procs
+    reps = min(e.args.race_reps, 20)
+    svc = e.exact(raw="")
+    for rep in range(reps):
+        u, uid, _, s, _ = nonroot_user(e)
+        runs = race_once(e, svc, u, totp(s), procs, as_uid=uid)
+        for r in runs:
+            check(r.ok(), f"round {rep}: a racer failed: " + r.describe())
+        rcs = [r.module_rc for r in runs]
+        check(rcs.count("PAM_SUCCESS") == 1 and rcs.count("PAM_AUTH_ERR") == procs - 1,
+              f"round {rep}: not exactly one of {procs} accepted the same code: {rcs}")
+    return f"{reps} rounds of {procs} processes without root: exactly one accepted each time"
 
 
 @case("race_one_string_two_addresses_accepted_from_one_only", slow=True)
