@@ -59,12 +59,11 @@ accounts
 ns() {
 	unshare -m --propagation private /bin/sh -c '
 		mount -t overlay overlay -o "lowerdir=$(dirname "$1"):/etc" /etc &&
-			mount -t overlay overlay -o "lowerdir=$2:$3" "$3" &&
-			mount -t overlay overlay -o "lowerdir=$5:$6" "$6" &&
+			"$7" "$2" "$3" "$5" "$6" &&
 			mount --bind "$4" /etc/ssh || exit 70
-		shift 6
+		shift 7
 		exec "$@"' ns "$PASSWD" "$HDIR" "$(dirname "$HELPER_PATH")" "$T/etc-ssh" \
-		"$CDIR" "$(dirname "$CHECK_PATH")" "$@"
+		"$CDIR" "$(dirname "$CHECK_PATH")" "$top_srcdir/tests/helper/layover.sh" "$@"
 }
 
 pass=0

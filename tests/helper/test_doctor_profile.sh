@@ -83,10 +83,8 @@ CHECK_PATH=$(tr '\0' '\n' <"$MOD" |
 [ -n "$CHECK_PATH" ] || { echo "FAIL: no pam-recover-check path in the module"; exit 1; }
 install -m 4755 -o root -g root "$top_builddir/pam-recover-check" "$T/check-dir/pam-recover-check"
 mount -t overlay overlay -o "lowerdir=$T/etc-top:/etc" /etc &&
-	mount -t overlay overlay -o "lowerdir=$T/helper-dir:$(dirname "$HELPER_PATH")" \
-		"$(dirname "$HELPER_PATH")" &&
-	mount -t overlay overlay -o "lowerdir=$T/check-dir:$(dirname "$CHECK_PATH")" \
-		"$(dirname "$CHECK_PATH")" ||
+	"$top_srcdir/tests/helper/layover.sh" "$T/helper-dir" "$(dirname "$HELPER_PATH")" \
+		"$T/check-dir" "$(dirname "$CHECK_PATH")" ||
 	{ echo "FAIL: cannot lay the test's /etc/passwd, helper and back end over the host's"; exit 1; }
 CONF="$T/pam_recover.conf"
 printf 'store = sqlite:%s/state/state.db\nkey_file = %s/key\n' "$T" "$T" >"$CONF"

@@ -1,0 +1,29 @@
+#!/bin/sh
+# layover.sh SRC DST [SRC DST ...]: in the current (private) mount namespace, make each DST
+# show the files of its SRC, leaving everything else that DST holds visible (a read-only
+# overlay with SRC on top). A DST that does not exist (a build configured with a prefix that
+# is not installed, as `make distcheck` does) is made to appear: its nearest existing parent
+# gets an overlay that adds the missing directories, and SRC is bound onto the new DST once
+# every overlay is in place (an overlay made later would hide a bind made earlier). Nothing
+# is created outside the SRC directories. Exit status 0, or that of the failing mount.
+set -e
+binds=
+while [ $# -ge 2 ]; do
+	src=$1
+	dst=$2
+	shift 2
+	if [ -d "$dst" ]; then
+		mount -t overlay overlay -o "lowerdir=$src:$dst" "$dst"
+		continue
+	fi
+	parent=$dst
+	while [ ! -d "$parent" ]; do parent=$(dirname "$parent"); done
+	[ "$parent" != / ] || { echo "layover.sh: no parent of $dst to lay over" >&2; exit 1; }
+	top="$src.top"
+	mkdir -p "$top${dst#"$parent"}"
+	mount -t overlay overlay -o "lowerdir=$top:$parent" "$parent"
+	binds="$binds $src:$dst"
+done
+for b in $binds; do
+	mount --bind "${b%%:*}" "${b#*:}"
+done
