@@ -4,10 +4,11 @@
  * so the same driver measures pam_recover, pam_oath and pam_google_authenticator.
  *
  *   bench_login -d CONFDIR -s SERVICE -u USERS [-n LOGINS] [-o FIRST] [-p PROCS] [-r ROUNDS]
- *               [-S STEP_OFFSET] [-R] [-m LABEL]
+ *               [-S STEP_OFFSET] [-R] [-I] [-m LABEL]
  * USERS: lines "name hexsecret". -R: race mode, PROCS processes present the SAME code of
  * one user at once, ROUNDS times (a different user each round); prints how many were
- * accepted per round. Output: one JSON object per run on stdout.
+ * accepted per round. -I: one process logs in a user whenever its name comes on stdin and
+ * answers "RC MS" (tests/helper/test_pg.py). Output: one JSON object per run on stdout.
  */
 
 #include <errno.h>
@@ -55,7 +56,8 @@ static void code_for(const struct user *u, char out[16])
 	}
 }
 
-static int login(const struct user *u)
+/* One login of u with its current code: pam_authenticate's result. */
+static int login_rc(const struct user *u)
 {
 	char code[16];
 	struct pam_conv c = {conv, code};
@@ -64,10 +66,15 @@ static int login(const struct user *u)
 
 	code_for(u, code);
 	if (pam_start_confdir(service, u->name, &c, confdir, &h) != PAM_SUCCESS)
-		return 0;
+		return PAM_SYSTEM_ERR;
 	r = pam_authenticate(h, PAM_SILENT);
 	pam_end(h, r);
-	return r == PAM_SUCCESS;
+	return r;
+}
+
+static int login(const struct user *u)
+{
+	return login_rc(u) == PAM_SUCCESS;
 }
 
 static double now_s(void)
@@ -116,20 +123,74 @@ static void load_users(const char *path)
 	}
 }
 
-/* PROCS processes, each on its own slice of users; the parent sums the successes. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+	size_t put = 0;
+
+	while (put < n) {
+		ssize_t r = write(fd, (const char *)buf + put, n - put);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		put += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * PROCS processes, each on its own slice of users; the parent sums the successes and takes
+ * the 50th and 99th percentile of every login's duration (pam_start to pam_end).
+ */
 static void throughput(size_t first, size_t n, int procs)
 {
 	int fds[64][2];
-	size_t ok = 0, per = n / (size_t)procs;
-	double t0 = now_s(), dt;
+	size_t ok = 0, per = n / (size_t)procs, nlat = 0;
+	double t0 = now_s(), dt, *lat = calloc(per * (size_t)procs + 1, sizeof(double));
 
+	if (lat == NULL)
+		exit(2);
 	for (int p = 0; p < procs; p++) {
-		if (pipe(fds[p]) != 0 || fork() == 0) {
+		if (pipe(fds[p]) != 0)
+			exit(2);
+		if (fork() == 0) {
 			size_t mine = 0;
+			double *my = calloc(per + 1, sizeof(double));
 
-			for (size_t i = 0; i < per; i++)
+			if (my == NULL)
+				_exit(1);
+			for (size_t i = 0; i < per; i++) {
+				double a = now_s();
+
 				mine += (size_t)login(&users[(first + (size_t)p * per + i) % nusers]);
-			if (write(fds[p][1], &mine, sizeof(mine)) != (ssize_t)sizeof(mine))
+				my[i] = now_s() - a;
+			}
+			if (write_full(fds[p][1], &mine, sizeof(mine)) != 0 ||
+			    write_full(fds[p][1], my, per * sizeof(double)) != 0)
 				_exit(1);
 			_exit(0);
 		}
@@ -138,16 +199,23 @@ static void throughput(size_t first, size_t n, int procs)
 	for (int p = 0; p < procs; p++) {
 		size_t got = 0;
 
-		if (read(fds[p][0], &got, sizeof(got)) == (ssize_t)sizeof(got))
+		if (read_full(fds[p][0], &got, sizeof(got)) == 0 &&
+		    read_full(fds[p][0], lat + nlat, per * sizeof(double)) == 0) {
 			ok += got;
+			nlat += per;
+		}
 		close(fds[p][0]);
 	}
 	while (wait(NULL) > 0)
 		;
 	dt = now_s() - t0;
+	qsort(lat, nlat, sizeof(double), cmp_double);
 	printf("{\"module\":\"%s\",\"mode\":\"throughput\",\"users\":%zu,\"procs\":%d,"
-	       "\"logins\":%zu,\"ok\":%zu,\"seconds\":%.4f,\"per_second\":%.1f}\n",
-	       label, nusers, procs, per * (size_t)procs, ok, dt, (double)(per * (size_t)procs) / dt);
+	       "\"logins\":%zu,\"ok\":%zu,\"seconds\":%.4f,\"per_second\":%.1f,"
+	       "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+	       label, nusers, procs, per * (size_t)procs, ok, dt, (double)(per * (size_t)procs) / dt,
+	       nlat ? lat[nlat / 2] * 1e3 : 0.0, nlat ? lat[(nlat * 99) / 100] * 1e3 : 0.0);
+	free(lat);
 }
 
 /* The same code from PROCS processes released together through one pipe. */
@@ -200,13 +268,41 @@ static void race(size_t first, int procs, int rounds)
 	       label, procs, rounds, total_accepted, max_accepted);
 }
 
+/*
+ * -I: one long-lived process that logs in whenever asked: a user name per line on stdin,
+ * answered with "RC MILLISECONDS" (pam_authenticate's result) on stdout.
+ */
+static void interactive(void)
+{
+	char line[128];
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		const struct user *u = NULL;
+		double t0;
+		int rc;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (size_t i = 0; i < nusers && u == NULL; i++)
+			if (strcmp(users[i].name, line) == 0)
+				u = &users[i];
+		if (u == NULL) {
+			printf("unknown %s\n", line);
+		} else {
+			t0 = now_s();
+			rc = login_rc(u);
+			printf("%d %.1f\n", rc, (now_s() - t0) * 1e3);
+		}
+		fflush(stdout);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = 1000, first = 0;
-	int procs = 1, rounds = 20, racing = 0, opt;
+	int procs = 1, rounds = 20, racing = 0, serve = 0, opt;
 	const char *ufile = NULL;
 
-	while ((opt = getopt(argc, argv, "d:s:u:n:o:p:r:S:Rm:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:s:u:n:o:p:r:S:RIm:")) != -1) {
 		switch (opt) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -217,6 +313,7 @@ int main(int argc, char **argv)
 		case 'r': rounds = atoi(optarg); break;
 		case 'S': step_offset = atoi(optarg); break;
 		case 'R': racing = 1; break;
+		case 'I': serve = 1; break;
 		case 'm': label = optarg; break;
 		default: return 2;
 		}
@@ -228,7 +325,9 @@ int main(int argc, char **argv)
 	if (oath_init() != OATH_OK)
 		return 2;
 	load_users(ufile);
-	if (racing)
+	if (serve)
+		interactive();
+	else if (racing)
 		race(first, procs, rounds);
 	else
 		throughput(first, n, procs);

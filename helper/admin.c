@@ -78,6 +78,11 @@ static const struct admin_verb admin_verbs[] = {
 	{"remove-contact", admin_remove_contact,
 	 "remove-contact USER email|phone|telegram|question\n"
 	 "    Remove one of USER's recovery contacts, or the security question.\n"},
+	{"copy-store", admin_copy_store,
+	 "copy-store URI\n"
+	 "    Copy everything from the configured store into an empty store at URI\n"
+	 "    (sqlite:/PATH or postgresql://...), in one transaction, and check the row counts\n"
+	 "    of every table. A destination that is not empty is refused (exit 65).\n"},
 	{"doctor", admin_doctor,
 	 "doctor [--pamd DIR] [--services LIST] [--dovecot-conf PATH] [--sshd-config PATH]\n"
 	 "    Read the configuration, the key, the store and the PAM service files (DIR, default\n"

@@ -60,8 +60,15 @@ int admin_init(struct hctx *h, int argc, char **argv)
 	if ((r = init_key(&c, &k, &key_created)) != 0)
 		goto out;
 
-	if (strncmp(c.store, "sqlite:", 7) == 0)
+	if (strncmp(c.store, "sqlite:", 7) == 0) {
 		store_created = lstat(c.store + 7, &st) != 0 && errno == ENOENT;
+	} else { /* a server's database: created when it holds no pam_recover schema yet */
+		long long have = 0, want = 0;
+
+		store_created = store_schema_peek(&c, &have, &want, err, sizeof(err)) ==
+					STORE_OK &&
+				have == 0;
+	}
 	if (store_open(&c, STORE_CREATE | STORE_DURABLE, &s, err, sizeof(err)) != STORE_OK) {
 		s = NULL;
 		r = out_fail(store_created ? HX_CANTCREAT : HX_IOERR,

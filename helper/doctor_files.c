@@ -299,8 +299,14 @@ static void check_store(struct doctor *d, const struct cfg *c, const struct seal
 	struct store *s = NULL;
 	int bad = 0;
 
-	if (c->store == NULL || strncmp(c->store, "sqlite:", 7) != 0)
-		return; /* a remote store: owners and modes are the database server's business */
+	if (c->store == NULL)
+		return;
+	if (strncmp(c->store, "sqlite:", 7) != 0) {
+		/* A database server: owners and modes are its business; the connection, the
+		 * schema version, the names and the key-check record are checked below. */
+		path = c->store;
+		goto open;
+	}
 	path = c->store + 7;
 	parent_dir(path, dir, sizeof(dir));
 	if (stat_trusted(d, dir, "the store directory", 1, "run `pam-recover admin init`", &sb) != 0)
@@ -321,6 +327,7 @@ static void check_store(struct doctor *d, const struct cfg *c, const struct seal
 		if (rc_snprintf(side, sizeof(side), "%s%s", path, sides[i]) > 0 &&
 		    check_db_file(d, side, 0) != 0)
 			bad = 1;
+open:
 	if (bad || check_schema(d, c, path) != 0)
 		return;
 	if (store_open(c, 0, &s, err, sizeof(err)) != STORE_OK) {

@@ -73,6 +73,7 @@ int admin_import_oath(struct hctx *h, int argc, char **argv);             /* adm
 int admin_import_google(struct hctx *h, int argc, char **argv);           /* admin_import.c */
 int admin_audit(struct hctx *h, int argc, char **argv);    /* admin_audit.c */
 int admin_canonicalise_names(struct hctx *h, int argc, char **argv); /* admin_names.c */
+int admin_copy_store(struct hctx *h, int argc, char **argv); /* admin_copy.c */
 int cmd_enable(struct hctx *h, int argc, char **argv);     /* enable.c */
 int cmd_disable(struct hctx *h, int argc, char **argv);    /* disable.c */
 int cmd_backup_codes(struct hctx *h, int argc, char **argv); /* backup_codes.c */

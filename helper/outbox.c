@@ -55,23 +55,47 @@ static long long proc_start(long pid)
 	return strtoll(p + 1, NULL, 10);
 }
 
+/* This host's name as an owner prefix (several hosts may share a PostgreSQL store). */
+static void host_id(char *out, size_t n)
+{
+	char h[256];
+
+	if (gethostname(h, sizeof(h)) != 0)
+		h[0] = '\0';
+	h[sizeof(h) - 1] = '\0';
+	h[strcspn(h, "/: ")] = '\0';
+	if (rc_snprintf(out, n, "%.24s", h[0] ? h : "localhost") < 0 && n > 0)
+		out[0] = '\0';
+}
+
 int outbox_owner(char *out, size_t n)
 {
 	long pid = (long)getpid();
 	long long start = proc_start(pid);
+	char host[32];
 
 	if (start < 0)
 		return -1;
-	return rc_snprintf(out, n, "%ld:%lld", pid, start) < 0 ? -1 : 0;
+	host_id(host, sizeof(host));
+	return rc_snprintf(out, n, "%s/%ld:%lld", host, pid, start) < 0 ? -1 : 0;
 }
 
-/* Is the process that wrote `owner` still running? 1, 0 (gone), or 1 when in doubt. */
+/* Is the process that wrote `owner` still running? 1, 0 (gone), or 1 when in doubt. A
+ * process of another host sharing the store is that host's to judge: 1. */
 static int owner_alive(const char *owner)
 {
 	long pid = 0;
 	long long start = 0;
-	char tail;
+	char tail, host[32];
+	const char *slash = strchr(owner, '/');
 
+	if (slash != NULL) {
+		host_id(host, sizeof(host));
+		if ((size_t)(slash - owner) != strlen(host) ||
+		    strncmp(owner, host, (size_t)(slash - owner)) != 0)
+			return 1;
+		owner = slash + 1;
+	}
 	if (sscanf(owner, "%ld:%lld%c", &pid, &start, &tail) != 2 || pid <= 0)
 		return 0; /* not one of ours: nobody will come back for it */
 	long long now = proc_start(pid);
@@ -391,6 +415,22 @@ static void deliver(struct flush *f, int64_t id)
 		if (rfd >= 0 && o.state != STORE_OUTBOX_ARMED)
 			receipt_drop(f->dfd, id); /* a receipt opened after its row was done */
 		goto out;
+	}
+	/* Another host sharing the store may be at the same row: one takes it, for a lease of
+	 * OUTBOX_LEASE seconds (its sender dying leaves the row due again after that). */
+	if (!(rfd >= 0 && receipt_says_sent(rfd))) {
+		int cr = store_outbox_claim(f->s, id, o.attempts, o.next_try,
+					    rc_now() + OUTBOX_LEASE);
+
+		if (cr == STORE_CONFLICT) {
+			f->t->busy++;
+			goto out;
+		}
+		if (cr != STORE_OK) {
+			syslog(LOG_ERR, "outbox: cannot take row %lld: %s", (long long)id,
+			       store_errmsg(f->s));
+			goto out;
+		}
 	}
 	if (rfd >= 0 && receipt_says_sent(rfd)) {
 		status = HX_OK;

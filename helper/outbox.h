@@ -6,7 +6,8 @@
  * until they are done. Killing the helper at any point cannot make a reset silent:
  *
  * - Before the password is set the rows are written ARMED, owned by this process
- *   ("PID:START", START the process start time from /proc). If the password is refused they
+ *   ("HOST/PID:START", START the process start time from /proc; only HOST judges whether
+ *   its process died, when several hosts share a PostgreSQL store). If the password is refused they
  *   are deleted again; if it is set, the reset's commit makes them DUE. A later run that
  *   finds ARMED rows whose owner has died (killed while the password was being set) makes
  *   them DUE with OUTBOX_F_INTERRUPTED: their notice says the password may have been changed.
@@ -14,8 +15,10 @@
  *   outbox/ID, root 0600), which the sender inherits: a row whose sender still runs, even
  *   after its helper died, is left alone. The sender writes "sent" to the receipt once the
  *   server or gateway accepted the message; a row found DUE with such a receipt is recorded
- *   as SENT without sending again. So each notice goes out once, also when the helper dies
- *   between the send and its record. (A mail also carries a fixed Message-ID,
+ *   as SENT without sending again. Before sending, the row is taken in the store by a
+ *   compare-and-set (store_outbox_claim: next_try moves OUTBOX_LEASE seconds ahead), so two
+ *   hosts sharing the store never send it both. So each notice goes out once, also when the
+ *   helper dies between the send and its record. (A mail also carries a fixed Message-ID,
  *   <outbox-ID-TIME@domain>.) A command has no receipt: one whose helper died while it ran
  *   runs again.
  * - A failed attempt is retried later (backoff from OUTBOX_RETRY_FIRST doubling up to
@@ -37,13 +40,14 @@
 #define OUTBOX_RETRY_MAX 21600  /* longest wait between two attempts */
 #define OUTBOX_WAIT_BUSY 60     /* seconds flush-notices waits for a sender still running */
 #define OUTBOX_OWNER_MAX 64
+#define OUTBOX_LEASE 900        /* seconds a row taken for delivery stays with its sender */
 
 /* flags of a row */
 #define OUTBOX_F_KEPT_2FA 1     /* 2FA stayed on (a current code was given) */
 #define OUTBOX_F_APPS 2         /* the app passwords were deleted */
 #define OUTBOX_F_INTERRUPTED 4  /* the reset died while the password was being set */
 
-/* "PID:START" of this process. 0 or -1. */
+/* "HOST/PID:START" of this process (HOST: the host name, cut to 24 bytes). 0 or -1. */
 int outbox_owner(char *out, size_t n) RC_MUST_CHECK;
 
 /*

@@ -66,8 +66,13 @@ int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, 
 	if (has_prefix(cfg->store, SCHEME_SQLITE)) {
 		r = store_sqlite_open(cfg->store + strlen(SCHEME_SQLITE), flags, out, err, errlen);
 	} else if (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)) {
+#ifdef HAVE_LIBPQ
+		r = store_pg_open(cfg->store, flags, out, err, errlen);
+#else
 		store_put_err(err, errlen,
-			      "the PostgreSQL backend is not built yet (use store = sqlite:/PATH)");
+			      "this pam_recover was built without the PostgreSQL backend "
+			      "(configure --with-postgresql; use store = sqlite:/PATH)");
+#endif
 	} else {
 		/* The value is not echoed: a mistyped URI may carry a password. */
 		store_put_err(err, errlen,
@@ -94,8 +99,15 @@ int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, c
 		return STORE_ERR;
 	}
 	*have = *want = 0;
+#ifdef HAVE_LIBPQ
+	if (cfg != NULL && cfg->store != NULL &&
+	    (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)))
+		return store_pg_peek_uri(cfg->store, have, want, err, errlen) == 0 ? STORE_OK
+										     : STORE_ERR;
+#endif
 	if (cfg == NULL || cfg->store == NULL || !has_prefix(cfg->store, SCHEME_SQLITE)) {
-		store_put_err(err, errlen, "only an sqlite: store has a schema version to read");
+		store_put_err(err, errlen, "only an sqlite: or postgresql:// store has a schema "
+					   "version to read");
 		return STORE_ERR;
 	}
 	return store_sqlite_peek(cfg->store + strlen(SCHEME_SQLITE), have, want, err, errlen) == 0
@@ -110,6 +122,13 @@ void store_close(struct store *s)
 	if (s->in_tx)
 		s->ops->rollback(s);
 	s->ops->close(s);
+}
+
+int store_alive(struct store *s)
+{
+	if (s == NULL || s->in_tx)
+		return 0;
+	return s->ops->alive == NULL || s->ops->alive(s);
 }
 
 const char *store_errmsg(struct store *s)
@@ -752,6 +771,99 @@ int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len,
 	return norm(s->ops->keycheck_put(s, sealed, len, created));
 }
 
+/* ---- copying a whole store ---- */
+
+/* clang-format off */
+const struct store_table store_tables[] = {
+	{"totp", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL, 0},
+	{"totp_pending", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL, 0},
+	{"login_state", "username, last_step, failures, locked_until", "tiii", NULL, 0},
+	{"backup_codes", "username, hash, used_at", "tbi", NULL, 0},
+	{"app_passwords", "username, name, services, hash, created, last_used", "tttbii", NULL, 0},
+	{"contacts", "username, kind, sealed, verified, updated", "tibii", NULL, 0},
+	{"questions", "username, question, answer_hash, updated", "ttti", NULL, 0},
+	{"tokens", "username, channel, purpose, hash, expires, attempts, used", "tttbiii", NULL, 0},
+	{"counters", "key, time", "ti", NULL, 0},
+	{"audit", "time, username, ruid, event, method, detail", "itittt", "id", 0},
+	{"key_check", "id, sealed, created", "ibi", NULL, 0},
+	{"outbox", "id, username, kind, sealed, time, proofs, caller, flags, state, owner, "
+		   "attempts, next_try, last_error", "itibittiitiit", "id", 1},
+	{"reuse", "username, hash, expires", "tbi", NULL, 0},
+};
+/* clang-format on */
+const size_t store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);
+
+int store_table_sql(const struct store_table *t, int what, char p, char *buf, size_t n)
+{
+	size_t used;
+	int k;
+
+	switch (what) {
+	case STORE_SQL_SELECT:
+		k = snprintf(buf, n, "SELECT %s FROM %s%s%s", t->cols, t->name,
+			     t->order ? " ORDER BY " : "", t->order ? t->order : "");
+		break;
+	case STORE_SQL_COUNT:
+		k = snprintf(buf, n, "SELECT count(*) FROM %s", t->name);
+		break;
+	default:
+		k = snprintf(buf, n, "INSERT INTO %s (%s) VALUES (", t->name, t->cols);
+		for (size_t i = 0; k > 0 && (size_t)k < n && t->types[i] != '\0'; i++) {
+			used = (size_t)k;
+			k += snprintf(buf + used, n - used, "%s%c%zu", i ? ", " : "", p, i + 1);
+		}
+		if (k > 0 && (size_t)k < n)
+			k += snprintf(buf + k, n - (size_t)k, ")");
+		break;
+	}
+	return k > 0 && (size_t)k < n ? 0 : -1;
+}
+
+static int chk_table(struct store *s, size_t t)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (t >= store_n_tables)
+		return store_set_err(s, "no such table");
+	if (s->ops->table_rows == NULL || s->ops->table_put == NULL || s->ops->table_count == NULL)
+		return store_set_err(s, "the %s backend cannot copy tables", s->ops->name);
+	return STORE_OK;
+}
+
+int store_table_rows(struct store *s, size_t t, int (*cb)(void *ctx, const struct store_val *v),
+		     void *ctx)
+{
+	int r = chk_table(s, t);
+
+	if (r != STORE_OK)
+		return r;
+	if (cb == NULL)
+		return store_set_err(s, "store_table_rows: no callback");
+	return norm(s->ops->table_rows(s, &store_tables[t], cb, ctx));
+}
+
+int store_table_put(struct store *s, size_t t, const struct store_val *v)
+{
+	int r = chk_table(s, t);
+
+	if (r != STORE_OK)
+		return r;
+	if (v == NULL)
+		return store_set_err(s, "store_table_put: no values");
+	return norm(s->ops->table_put(s, &store_tables[t], v));
+}
+
+int store_table_count(struct store *s, size_t t, long long *n)
+{
+	int r = chk_table(s, t);
+
+	if (r != STORE_OK)
+		return r;
+	if (n == NULL)
+		return store_set_err(s, "store_table_count: no place for the result");
+	return norm(s->ops->table_count(s, &store_tables[t], n));
+}
+
 /* ---- outbox ---- */
 
 static int chk_owner(struct store *s, const char *owner, const char *what)
@@ -809,6 +921,16 @@ int store_outbox_disarm(struct store *s, const char *owner)
 	if (chk_owner(s, owner, "outbox_disarm") != STORE_OK)
 		return STORE_ERR;
 	return norm(s->ops->outbox_disarm(s, owner));
+}
+
+int store_outbox_claim(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+		       int64_t until)
+{
+	if (s == NULL)
+		return STORE_ERR;
+	if (attempts < 0)
+		return store_set_err(s, "outbox_claim: attempts out of range");
+	return norm(s->ops->outbox_claim(s, id, attempts, seen_next_try, until));
 }
 
 int store_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,

@@ -52,6 +52,9 @@ void store_close(struct store *s);
  * with a reason in err (missing, unsafe owner or mode, another program's database). */
 int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, char *err,
 		      size_t errlen) RC_MUST_CHECK;
+/* 1 when `s` can serve another login as it is (no transaction open; a server backend still
+ * connected), 0 when it must be closed and opened again. */
+int store_alive(struct store *s);
 /* The last backend error as text (never contains secrets). */
 const char *store_errmsg(struct store *s);
 
@@ -260,6 +263,37 @@ int store_keycheck_get(struct store *s, unsigned char *sealed, size_t cap, size_
 int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len, int64_t created)
 	RC_MUST_CHECK;
 
+/* ---- copying a whole store (admin copy-store): every table, row by row ---- */
+/* One column value: integers in i, text and bytes in (p, len); null for SQL NULL. */
+struct store_val {
+	int null;
+	int64_t i;
+	const void *p;
+	size_t len;
+};
+/* Every table of the schema, in the order they are copied. A migration that adds a table
+ * adds it here, with its columns (types: one letter each, i integer, t text, b bytes).
+ * `order`: the column that keeps rows in order (audit's id, not copied), or NULL.
+ * `serial`: the first column is a generated id that is copied as it is (outbox rows are
+ * known by it); the backend moves its generator past the copied ids. */
+struct store_table {
+	const char *name;
+	const char *cols;
+	const char *types;
+	const char *order;
+	int serial;
+};
+#define STORE_TABLE_COLS_MAX 16
+extern const struct store_table store_tables[];
+extern const size_t store_n_tables;
+/* Every row of table t (index into store_tables), to cb with one value per column; the
+ * values live until cb returns. cb may not call the store; non-zero stops. */
+int store_table_rows(struct store *s, size_t t, int (*cb)(void *ctx, const struct store_val *v),
+		     void *ctx) RC_MUST_CHECK;
+/* Insert one row as read by store_table_rows (another store's). */
+int store_table_put(struct store *s, size_t t, const struct store_val *v) RC_MUST_CHECK;
+int store_table_count(struct store *s, size_t t, long long *n) RC_MUST_CHECK;
+
 /* Remove everything about a user (admin); audit events stay. STORE_NOTFOUND if there was
  * nothing. */
 int store_user_purge(struct store *s, const char *user) RC_MUST_CHECK;
@@ -318,6 +352,12 @@ int store_outbox_release(struct store *s, const char *owner, int add_flags, int 
 	RC_MUST_CHECK;
 /* Delete the ARMED rows of owner (the password was not set). */
 int store_outbox_disarm(struct store *s, const char *owner) RC_MUST_CHECK;
+/* Take a DUE row for one delivery attempt, on this host or any other sharing the store: iff
+ * it is still DUE with `attempts` and `seen_next_try` as read, set next_try = until (a lease:
+ * if the sender dies, the row is due again then). STORE_OK, or STORE_CONFLICT when another
+ * process took it or it changed since it was read. */
+int store_outbox_claim(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+		       int64_t until) RC_MUST_CHECK;
 /* After an attempt. STORE_NOTFOUND if there is no such row. */
 int store_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
 			const char *last_error) RC_MUST_CHECK;

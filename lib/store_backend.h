@@ -117,6 +117,18 @@ struct store_ops {
 	int (*reuse_match)(struct store *s, const char *user,
 			   const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out);
 	int (*reuse_clear)(struct store *s, const char *user);
+	int (*outbox_claim)(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
+			    int64_t until);
+
+	/* admin copy-store: SQL built from the constant store_tables[] only. */
+	int (*table_rows)(struct store *s, const struct store_table *t,
+			  int (*cb)(void *ctx, const struct store_val *v), void *ctx);
+	int (*table_put)(struct store *s, const struct store_table *t, const struct store_val *v);
+	int (*table_count)(struct store *s, const struct store_table *t, long long *n);
+
+	/* Optional: 1 when the connection is still usable (a server backend: connected, no
+	 * transaction open), 0 when it must be reopened. NULL: always usable. */
+	int (*alive)(struct store *s);
 };
 
 struct store {
@@ -125,6 +137,13 @@ struct store {
 	int in_tx;     /* inside store_begin()..store_commit()/store_rollback() */
 	int name_case; /* cfg->user_name_case (enum rc_name_case), set by store_open */
 };
+
+/* The SQL of store_tables[] for a backend: "SELECT cols FROM name [ORDER BY order]",
+ * "INSERT INTO name (cols) VALUES (<p>1, ...)" with <p> '?' or '$', "SELECT count(*) ...".
+ * 0, or -1 when buf is too small. */
+int store_table_sql(const struct store_table *t, int what, char p, char *buf, size_t n)
+	RC_MUST_CHECK;
+enum { STORE_SQL_SELECT, STORE_SQL_INSERT, STORE_SQL_COUNT };
 
 /* Set s->err (printf style). Returns STORE_ERR for `return store_set_err(...)`. */
 int store_set_err(struct store *s, const char *fmt, ...) RC_PRINTF(2, 3);
@@ -146,5 +165,14 @@ int store_sqlite_open(const char *path, int flags, struct store **out, char *err
 /* store_schema_peek for sqlite (store_sqlite_schema.c). */
 int store_sqlite_peek(const char *path, long long *have, long long *want, char *err,
 		      size_t errlen) RC_MUST_CHECK;
+
+#ifdef HAVE_LIBPQ
+/* The PostgreSQL backend (store_pg.c); `uri` is cfg->store whole. */
+int store_pg_open(const char *uri, int flags, struct store **out, char *err, size_t errlen)
+	RC_MUST_CHECK;
+/* store_schema_peek for postgresql. 0, or -1 with a message. */
+int store_pg_peek_uri(const char *uri, long long *have, long long *want, char *err,
+		      size_t errlen) RC_MUST_CHECK;
+#endif
 
 #endif

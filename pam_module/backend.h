@@ -14,6 +14,8 @@ struct backend {
 	int enrolled; /* without root: mode config's answer for the user (LOGIN_*), or -1 */
 	struct store *store;
 	struct seal_key key;
+	int kept;   /* store is the process's kept connection (backend.c) */
+	int failed; /* a store error happened during this login: do not keep the connection */
 };
 
 /*
@@ -28,7 +30,8 @@ int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int arg
 		   const char **argv, const char *user, const char *service, char *err,
 		   size_t errlen);
 
-/* PAM_SUCCESS, or PAM_AUTHINFO_UNAVAIL with a syslog line saying why. */
+/* PAM_SUCCESS, or PAM_AUTHINFO_UNAVAIL with a syslog line saying why (PAM_BUF_ERR when out
+ * of memory). As root the store and key are the process's kept pair when still valid. */
 int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b);
 void backend_close(struct backend *b);
 

@@ -4,7 +4,8 @@
  * pipe barrier). Exactly one must win, every round. Then the same barrier for store_fail()
  * and store_counter_hit(): no increment may be lost.
  *
- * usage: store_race [-n PROCESSES] [-r ROUNDS] [-k HITS_PER_PROCESS]
+ * usage: store_race [-n PROCESSES] [-r ROUNDS] [-k HITS_PER_PROCESS] [-s STORE]
+ * -s: race on STORE (an empty postgresql:// database, say) instead of a new SQLite file.
  * Exit status: 0 all rounds correct, 1 a wrong result, 2 a setup error, 77 skipped (not root).
  */
 #define _XOPEN_SOURCE 700
@@ -24,7 +25,7 @@
 #define USER "racer"
 #define MAX_PROCS 64
 
-enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER };
+enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM };
 
 /* Child exit statuses. */
 enum { C_WON = 0, C_LOST = 1, C_ERROR = 2 };
@@ -100,6 +101,10 @@ static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
 		for (int i = 0; i < hits && r == C_WON; i++)
 			if (store_counter_hit(s, "race", 1000, 3600, &n) != STORE_OK)
 				r = C_ERROR;
+		break;
+	case JOB_CLAIM: /* step is the outbox row's id */
+		n = store_outbox_claim(s, step, 0, 0, 5000);
+		r = n == STORE_OK ? C_WON : n == STORE_CONFLICT ? C_LOST : C_ERROR;
 		break;
 	}
 	if (r == C_ERROR)
@@ -184,6 +189,37 @@ out:
 	return r;
 }
 
+static int last_id(void *ctx, const struct store_outbox *o)
+{
+	*(int64_t *)ctx = o->id;
+	return 0;
+}
+
+/* One DUE outbox row; its id in *id. 0 or -1. */
+static int outbox_row(int64_t *id)
+{
+	struct store_outbox o;
+	struct store *s = NULL;
+	char err[256];
+	int r = -1;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.user, sizeof(o.user), "%s", USER);
+	o.kind = 0;
+	o.time = 1000;
+	o.state = STORE_OUTBOX_DUE;
+	snprintf(o.owner, sizeof(o.owner), "race");
+	*id = 0;
+	if (store_open(&g_cfg, 0, &s, err, sizeof(err)) == STORE_OK &&
+	    store_outbox_add(s, &o) == STORE_OK &&
+	    store_outbox_list(s, STORE_OUTBOX_DUE, INT64_MAX, last_id, id) == STORE_OK && *id > 0)
+		r = 0;
+	else
+		fprintf(stderr, "store_race: outbox row: %s\n", s ? store_errmsg(s) : err);
+	store_close(s);
+	return r;
+}
+
 static int parse(const char *s, int min, int max, int *out)
 {
 	char *end = NULL;
@@ -199,18 +235,24 @@ static int parse(const char *s, int min, int max, int *out)
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/store_race.XXXXXX", spec[128], err[256];
+	char dir[] = "/tmp/store_race.XXXXXX", spec[512], err[256];
+	const char *given = NULL;
 	struct store *s = NULL;
 	struct store_login_state ls;
 	int procs = 8, rounds = 100, hits = 50, opt, rc = 2, bad = 0;
 	int won, lost, errors, tot_won = 0, tot_lost = 0, tot_err = 0, count = 0;
 
-	while ((opt = getopt(argc, argv, "n:r:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:k:s:")) != -1) {
+		if (opt == 's' && strlen(optarg) < sizeof(spec)) {
+			given = optarg;
+			continue;
+		}
 		if ((opt == 'n' && parse(optarg, 2, MAX_PROCS, &procs) == 0) ||
 		    (opt == 'r' && parse(optarg, 1, 100000, &rounds) == 0) ||
 		    (opt == 'k' && parse(optarg, 1, STORE_COUNTER_CAP, &hits) == 0))
 			continue;
-		fprintf(stderr, "usage: store_race [-n 2..%d] [-r ROUNDS] [-k HITS]\n", MAX_PROCS);
+		fprintf(stderr, "usage: store_race [-n 2..%d] [-r ROUNDS] [-k HITS] [-s STORE]\n",
+			MAX_PROCS);
 		return 2;
 	}
 	if (procs * hits > STORE_COUNTER_CAP) { /* the counter check needs an exact count */
@@ -225,7 +267,10 @@ int main(int argc, char **argv)
 		perror("store_race: mkdtemp");
 		return 2;
 	}
-	snprintf(spec, sizeof(spec), "sqlite:%s/db/state.db", dir);
+	if (given != NULL)
+		snprintf(spec, sizeof(spec), "%s", given);
+	else
+		snprintf(spec, sizeof(spec), "sqlite:%s/db/state.db", dir);
 	g_cfg.store = spec;
 	if (store_open(&g_cfg, STORE_CREATE, &s, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "store_race: %s\n", err);
@@ -268,6 +313,29 @@ int main(int argc, char **argv)
 	       procs * hits);
 	if (ls.failures != procs * hits || count != procs * hits)
 		bad++;
+	store_close(s);
+	s = NULL;
+
+	/* The outbox: one delivery of a row, whichever connection (host) gets there first. */
+	{
+		int claim_rounds = rounds < 20 ? rounds : 20, claim_bad = 0;
+
+		for (int r = 1; r <= claim_rounds; r++) {
+			int64_t id = 0;
+
+			if (outbox_row(&id) != 0 ||
+			    round_run(procs, JOB_CLAIM, id, 0, &won, &lost, &errors) != 0)
+				goto out;
+			if (won != 1 || errors != 0) {
+				fprintf(stderr, "store_race: outbox round %d: %d took it, %d errors\n", r,
+					won, errors);
+				claim_bad++;
+			}
+		}
+		printf("store_outbox_claim: %d processes x %d rows: %d rows taken exactly once\n",
+		       procs, claim_rounds, claim_rounds - claim_bad);
+		bad += claim_bad;
+	}
 	rc = bad == 0 ? 0 : 1;
 	printf("store_race: %s\n", rc == 0 ? "ok" : "FAILED");
 out:

@@ -1,0 +1,436 @@
+#!/usr/bin/python3
+"""
+The PostgreSQL store against a real server (tests/helper/pglib.py: initdb in a temporary
+directory, unix socket and a port of its own), driven through the built helper as root:
+
+- admin init creates the schema; doctor and --check-config see the connection, schema and
+  key-check record;
+- two configurations ("two hosts", one key_file, one server): a code accepted through one
+  is refused through the other; 16 processes (8 per host) present the same code, exactly
+  one wins, 100 rounds; failures counted on both hosts lock the user on both;
+- the store-level race (tests/unit/store_race -s URI): 16 connections, 100 rounds of the
+  compare-and-set, and no lost increment of failure counts and rate-limit counters (the
+  quotas) across connections;
+- the server stopped during logins: every check ends within seconds (refused, no hang);
+  started again: logins work, and the code used before the stop is still refused;
+- loopback TCP as well as the unix socket;
+- admin copy-store: SQLite -> PostgreSQL -> SQLite keeps every enrolment, contact, app
+  password and backup code working, and refuses a destination that is not empty.
+
+usage: test_pg.py [BUILDDIR]      (HX_ONLY=REGEX selects cases)
+"""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from hxlib import (Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
+                   now_step, run_cases, totp, write)
+import pglib  # noqa: E402
+
+LOGIN_OK, LOGIN_OK_BACKUP, LOGIN_WRONG, LOGIN_REPLAY, LOGIN_LOCKED = 0, 1, 2, 3, 4
+LOGIN_ERROR, LOGIN_OK_APP = 6, 7
+RACERS = 16
+ROUNDS = 100
+SERVER = {}
+
+
+def server():
+    if "srv" not in SERVER:
+        why = pglib.available()
+        if why:
+            raise Skip(why)
+        SERVER["srv"] = pglib.PgServer().start()
+        SERVER["n"] = 0
+    return SERVER["srv"]
+
+
+def fresh_db():
+    srv = server()
+    SERVER["n"] += 1
+    return srv.create_db(f"t{SERVER['n']}")
+
+
+class PgSandbox(Sandbox):
+    """A sandbox whose store is a database on the test server; cfg2 is a second host's
+    configuration (same store, same key file)."""
+
+    def __init__(self, name, uri, extra=""):
+        super().__init__(name)
+        self.uri = uri
+        body = (f"store = {uri}\nkey_file = {self.key}\nwindow = 5\ndeny = 5\n"
+                f"unlock_time = 900\nissuer = Example Mail\n" + extra)
+        write(self.cfg, body)
+        self.cfg2 = os.path.join(self.etc, "host2.conf")
+        write(self.cfg2, body)
+
+    def cmd2(self, args):
+        return [self.helper, "--config", self.cfg2] + args
+
+    def check2(self, user, code, service="sshd", mode="code", host=2, timeout=60):
+        cmd = self.cmd2(["check"]) if host == 2 else self.cmd(["check"])
+        r = subprocess.run(cmd, input=f"{mode}\n{user}\n{service}\n{code}\n",
+                           capture_output=True, text=True, env=self.env(), timeout=timeout)
+        return r.returncode
+
+
+def import_users(sb, users, secret_hex):
+    path = os.path.join(sb.etc, "users.oath")
+    write(path, "".join(f"HOTP/T30/6 {u} - {secret_hex}\n" for u in users))
+    r = sb.run(["admin", "import-oath", path])
+    check(r.returncode == 0, f"import-oath failed ({r.returncode}): {r.stderr}")
+
+
+def b32(hexs):
+    import base64
+    return base64.b32encode(bytes.fromhex(hexs)).decode().rstrip("=")
+
+
+SECRET_HEX = "3132333435363738393031323334353637383930"
+
+
+@case("init, doctor and --check-config on PostgreSQL")
+def t_init():
+    sb = PgSandbox("pginit", fresh_db())
+    try:
+        r = sb.run(["admin", "init"])
+        check(r.returncode == 0, f"admin init: {r.returncode} {r.stderr}")
+        check("created" in r.stdout.split("store", 1)[1].splitlines()[0],
+              f"init did not say the schema was created: {r.stdout}")
+        r = sb.run(["admin", "init"])
+        check(r.returncode == 0 and "schema up to date" in r.stdout, f"second init: {r.stdout}")
+        ver = server().psql(sb.uri.split("///")[1].split("?")[0],
+                            "SELECT version FROM pam_recover_schema")
+        lite = Sandbox("pgver").init()
+        try:
+            import sqlite3
+            want = sqlite3.connect(lite.db).execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            lite.cleanup()
+        check(ver == str(want), f"schema version {ver!r}, want {want} (the same as SQLite's)")
+        r = sb.run(["--check-config"])
+        check(r.returncode == 0, f"--check-config: {r.returncode} {r.stdout} {r.stderr}")
+        # another key: the key-check record in PostgreSQL finds it
+        os.unlink(sb.key)
+        with open(sb.key, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(sb.key, 0o400)
+        r = sb.run(["--check-config"])
+        check(r.returncode != 0 and "key" in (r.stdout + r.stderr),
+              f"--check-config with another key passed: {r.returncode} {r.stdout}")
+    finally:
+        sb.cleanup()
+
+
+@case("two hosts: a code accepted on one is refused on the other; backup codes once")
+def t_two_hosts():
+    sb = PgSandbox("pghosts", fresh_db()).init()
+    try:
+        u = sb.new_user()
+        secret, backups, step = sb.enable_json(u)
+        code = totp(secret, now_step() + 1)
+        check(sb.check_code(u, code) == LOGIN_OK, "host 1 refused a current code")
+        check(sb.check2(u, code) == LOGIN_REPLAY, "host 2 accepted a code used on host 1")
+        check(sb.check2(u, backups[0]) == LOGIN_OK_BACKUP, "host 2 refused a backup code")
+        check(sb.check_code(u, backups[0]) == LOGIN_WRONG, "host 1 took a used backup code")
+    finally:
+        sb.cleanup()
+
+
+@case(f"{RACERS} processes on two hosts, one code: exactly one wins, {ROUNDS} rounds")
+def t_race():
+    sb = PgSandbox("pgrace", fresh_db()).init()
+    try:
+        users = [f"race{i}@example.org" for i in range(ROUNDS)]
+        import_users(sb, users, SECRET_HEX)
+        bad = []
+        for i, u in enumerate(users):
+            code = totp(b32(SECRET_HEX), now_step())
+            procs = []
+            for k in range(RACERS):
+                cmd = sb.cmd(["check"]) if k % 2 == 0 else sb.cmd2(["check"])
+                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env=sb.env())
+                procs.append(p)
+            for p in procs:  # released together: every racer is started before any input
+                p.stdin.write(f"code\n{u}\nsshd\n{code}\n".encode())
+                p.stdin.close()
+            rcs = [p.wait(timeout=60) for p in procs]
+            won = rcs.count(LOGIN_OK)
+            # a racer that reached the store after the step changed sees a replay
+            # a replay counts as a failure: after `deny` of them the rest read as locked
+            if won != 1 or any(rc not in (LOGIN_OK, LOGIN_REPLAY, LOGIN_LOCKED) for rc in rcs):
+                bad.append((i, rcs))
+        check(not bad, f"{len(bad)} of {ROUNDS} rounds without exactly one winner: {bad[:3]}")
+        print(f"# {RACERS} processes x {ROUNDS} rounds over two configurations: "
+              f"0 replays, exactly one winner each round")
+    finally:
+        sb.cleanup()
+
+
+@case("the store-level race on PostgreSQL: 16 connections, 100 rounds, no lost increment")
+def t_store_race():
+    race = os.path.join(sb_build(), "tests", "unit", "store_race")
+    if not os.access(race, os.X_OK):
+        raise Skip("tests/unit/store_race is not built")
+    uri = fresh_db()
+    r = subprocess.run([race, "-n", "16", "-r", "100", "-k", "60", "-s", uri],
+                       capture_output=True, text=True, timeout=600)
+    sys.stdout.write("".join(f"# {line}\n" for line in r.stdout.splitlines()))
+    check(r.returncode == 0, f"store_race ({r.returncode}): {r.stdout} {r.stderr[-2000:]}")
+
+
+def sb_build():
+    from hxlib import top_builddir
+    return top_builddir()
+
+
+@case("failures counted on both hosts lock the user on both")
+def t_lock():
+    sb = PgSandbox("pglock", fresh_db()).init()
+    try:
+        u = sb.new_user()
+        secret, _, _ = sb.enable_json(u)
+        for i in range(5):
+            rc = sb.check2(u, "000000", host=1 + i % 2)
+            check(rc in (LOGIN_WRONG, LOGIN_LOCKED), f"wrong code {i}: {rc}")
+        good = totp(secret, now_step() + 1)
+        check(sb.check_code(u, good) == LOGIN_LOCKED, "host 1 not locked after 5 failures")
+        check(sb.check2(u, good) == LOGIN_LOCKED, "host 2 not locked after 5 failures")
+    finally:
+        sb.cleanup()
+
+
+@case("server stopped during logins: refused within seconds, no hang; back: works, no replay")
+def t_down():
+    srv = server()
+    sb = PgSandbox("pgdown", fresh_db()).init()
+    try:
+        u = sb.new_user()
+        secret, _, _ = sb.enable_json(u)
+        used = totp(secret, now_step() + 1)
+        check(sb.check_code(u, used) == LOGIN_OK, "refused before the stop")
+        stop = threading.Event()
+        seen = []
+
+        def hammer():
+            while not stop.is_set():
+                t0 = time.monotonic()
+                rc = sb.check2(u, "111111", timeout=30)
+                seen.append((rc, time.monotonic() - t0))
+
+        th = threading.Thread(target=hammer)
+        th.start()
+        time.sleep(0.5)
+        srv.stop("fast")
+        t0 = time.monotonic()
+        rc = sb.check_code(u, totp(secret, now_step() + 2))
+        took = time.monotonic() - t0
+        time.sleep(1)
+        stop.set()
+        th.join(60)
+        check(rc == LOGIN_ERROR, f"with the server down: {rc}, want LOGIN_ERROR (6)")
+        check(took < 5, f"a check with the server down took {took:.1f} s")
+        check(seen and max(t for _, t in seen) < 10,
+              f"a check during the stop took {max(t for _, t in seen):.1f} s")
+        check(all(rc in (LOGIN_WRONG, LOGIN_LOCKED, LOGIN_ERROR) for rc, _ in seen),
+              f"unexpected answers during the stop: {set(rc for rc, _ in seen)}")
+        srv.start()
+        sb.run(["admin", "unlock", u])  # the wrong codes during the stop locked the user
+        check(sb.check_code(u, used) == LOGIN_REPLAY, "the code used before the stop passed")
+        check(sb.check_code(u, totp(secret, now_step() + 3)) == LOGIN_OK,
+              "a new code refused after the restart")
+    finally:
+        srv.start() if not os.path.exists(os.path.join(srv.data, "postmaster.pid")) else None
+        sb.cleanup()
+
+
+@case("loopback TCP: init and a login")
+def t_tcp():
+    srv = server()
+    SERVER["n"] += 1
+    name = f"t{SERVER['n']}"
+    srv.create_db(name)
+    sb = PgSandbox("pgtcp", srv.uri(name, tcp=True)).init()
+    try:
+        u = sb.new_user()
+        secret, _, _ = sb.enable_json(u)
+        code = totp(secret, now_step() + 1)
+        check(sb.check_code(u, code) == LOGIN_OK, "refused over TCP")
+        check(sb.check2(u, code) == LOGIN_REPLAY, "replay over TCP")
+    finally:
+        sb.cleanup()
+
+
+@case("a long-lived process keeps one connection across logins; each forked child its own")
+def t_kept():
+    srv = server()
+    uri = fresh_db()
+    db = f"t{SERVER['n']}"
+    sb = PgSandbox("pgkept", uri).init()
+    try:
+        drv = os.path.join(sb_build(), "bench", "bench_login")
+        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
+        if not os.access(drv, os.X_OK):
+            raise Skip("bench/bench_login is not built")
+        users = [f"kept{i}@example.org" for i in range(90)]
+        import_users(sb, users, SECRET_HEX)
+        ufile = os.path.join(sb.tmp, "users")
+        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
+        pamd = os.path.join(sb.tmp, "pam.d")
+        os.mkdir(pamd)
+        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+
+        def bench(*args):
+            before = srv.connections(db)
+            r = subprocess.run([drv, "-d", pamd, "-s", "recover", "-u", ufile, *args],
+                               capture_output=True, text=True, timeout=300)
+            check(r.returncode == 0, f"bench_login: {r.returncode} {r.stderr}")
+            out = parse_json(r.stdout)
+            return out, srv.connections(db) - before
+
+        out, conns = bench("-n", "50", "-m", "kept")
+        check(out["ok"] == 50, f"{out['ok']} of 50 logins passed")
+        check(conns == 1, f"50 logins in one process opened {conns} connections, want 1")
+        out, conns = bench("-n", "40", "-o", "50", "-p", "4", "-m", "kept")
+        check(out["ok"] == 40, f"{out['ok']} of 40 logins passed in 4 processes")
+        check(conns == 4, f"4 processes opened {conns} connections, want 4")
+    finally:
+        sb.cleanup()
+
+
+PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL = 0, 7, 9
+
+
+@case("the module in one long-lived process: server down -> PAM_AUTHINFO_UNAVAIL in seconds; "
+      "back -> logins work again by themselves, no replay")
+def t_module_down():
+    srv = server()
+    uri = fresh_db()
+    db = f"t{SERVER['n']}"
+    sb = PgSandbox("pgmod", uri).init()
+    proc = None
+    try:
+        drv = os.path.join(sb_build(), "bench", "bench_login")
+        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
+        if not os.access(drv, os.X_OK):
+            raise Skip("bench/bench_login is not built")
+        users = [f"mod{i}@example.org" for i in range(4)]  # each logs in once per step
+        import_users(sb, users, SECRET_HEX)
+        ufile = os.path.join(sb.tmp, "users")
+        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
+        pamd = os.path.join(sb.tmp, "pam.d")
+        os.mkdir(pamd)
+        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+        before = srv.connections(db)
+        proc = subprocess.Popen([drv, "-d", pamd, "-s", "recover", "-u", ufile, "-I"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def login(user):
+            proc.stdin.write(user + "\n")
+            proc.stdin.flush()
+            rc, ms = proc.stdout.readline().split()
+            return int(rc), float(ms)
+
+        rc, _ = login(users[0])
+        check(rc == PAM_SUCCESS, f"first login: {rc}")
+        srv.stop("fast")
+        srv.start()
+        rc, _ = login(users[1])
+        check(rc == PAM_SUCCESS, f"the first login after a restart (kept connection gone): {rc}")
+        srv.stop("fast")
+        rc, ms = login(users[2])
+        check(rc == PAM_AUTHINFO_UNAVAIL, f"server down: {rc}, want PAM_AUTHINFO_UNAVAIL")
+        check(ms < 5000, f"server down: the answer took {ms:.0f} ms")
+        srv.start()
+        rc, _ = login(users[2])
+        check(rc == PAM_SUCCESS, f"after the restart, in the same process: {rc}")
+        rc, _ = login(users[0])
+        check(rc == PAM_AUTH_ERR, f"the code used before the stop: {rc}, want PAM_AUTH_ERR")
+        rc, _ = login(users[3])
+        check(rc == PAM_SUCCESS, f"another login on the new connection: {rc}")
+        conns = srv.connections(db) - before
+        check(conns == 3, f"{conns} connections for 6 logins around two restarts, want 3")
+    finally:
+        if proc is not None:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        sb.cleanup()
+
+
+def parse_json(text):
+    import json
+    lines = [ln for ln in text.splitlines() if ln.startswith("{")]
+    check(lines, f"no JSON in {text!r}")
+    return json.loads(lines[-1])
+
+
+def copy_store(sb, dest):
+    return sb.run(["admin", "copy-store", dest])
+
+
+@case("copy-store SQLite -> PostgreSQL -> SQLite keeps everything working")
+def t_copy():
+    lite = Sandbox("pgcopy").init()
+    pg = PgSandbox("pgcopy2", fresh_db())
+    back = Sandbox("pgcopy3")
+    try:
+        u = lite.new_user()
+        secret, backups, _ = lite.enable_json(u)
+        r = lite.run(["app-password", "add", "mail", "--service", "dovecot", "--user", u],
+                     json_out=True)
+        if r.returncode != 0:
+            raise Fail(f"app-password add: {r.returncode} {r.stderr}")
+        from hxlib import parse_json_lines
+        app = parse_json_lines(r.stdout).get("password")
+        check(app, f"no app password in {r.stdout}")
+        r = lite.run(["admin", "set-contact", u, "email", "rescue@example.net"])
+        check(r.returncode == 0, f"contact set: {r.returncode} {r.stderr}")
+        st = lite.status(u)
+        # PostgreSQL gets the SQLite store's key; the copy refuses a non-empty destination
+        with open(lite.key, "rb") as f:
+            write_bytes(pg.key, f.read())
+        r = copy_store(lite, pg.uri)
+        check(r.returncode == 0, f"copy-store to PostgreSQL: {r.returncode} {r.stderr}")
+        r = copy_store(lite, pg.uri)
+        check(r.returncode != 0 and "not empty" in r.stderr, f"second copy: {r.stderr}")
+        check(pg.status(u) == st, f"status differs after the copy: {pg.status(u)} vs {st}")
+        check(pg.check_code(u, backups[0]) == LOGIN_OK_BACKUP, "backup code lost in the copy")
+        check(pg.check_code(u, app, service="dovecot", mode="app") == LOGIN_OK_APP,
+              "app password lost in the copy")
+        # ... and back to a new SQLite store
+        with open(lite.key, "rb") as f:
+            write_bytes(back.key, f.read())
+        r = copy_store(pg, f"sqlite:{back.db}")
+        check(r.returncode == 0, f"copy-store to SQLite: {r.returncode} {r.stderr}")
+        check(back.status(u)["backup_codes_left"] == st["backup_codes_left"] - 1,
+              f"backup codes after the round trip: {back.status(u)}")
+        check(back.check_code(u, backups[0]) == LOGIN_WRONG, "a used backup code came back")
+        check(back.check_code(u, backups[1]) == LOGIN_OK_BACKUP, "backup code lost")
+        check(back.check_code(u, app, service="dovecot", mode="app") == LOGIN_OK_APP,
+              "app password lost in the round trip")
+        check(back.check_code(u, totp(secret, now_step() + 1)) == LOGIN_OK,
+              "the TOTP secret does not work after the round trip")
+        check(back.status(u).get("contacts") == st.get("contacts"),
+              f"contacts after the round trip: {back.status(u)} vs {st}")
+    finally:
+        for s in (lite, pg, back):
+            s.cleanup()
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o400)
+
+
+if __name__ == "__main__":
+    need_root_and_tools("oathtool", "runuser")
+    try:
+        run_cases("pg")
+    finally:
+        if "srv" in SERVER:
+            SERVER["srv"].cleanup()
