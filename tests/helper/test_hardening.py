@@ -11,6 +11,7 @@ through setpriv, not setuid: tests/helper/test_setuid.py is the one setuid test.
 
 usage: test_hardening.py [BUILDDIR]     (HX_ONLY=REGEX selects cases)
 """
+import itertools
 import json
 import os
 import random
@@ -24,12 +25,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hxlib import (Sandbox, Skip, case, check, helper_env, need_root_and_tools,  # noqa: E402
-                   parse_json_lines, run_cases, write)
+from hxlib import (Fail, Sandbox, Skip, case, check, helper_env,  # noqa: E402
+                   need_root_and_tools, parse_json_lines, run_cases, write)
 
 NOBODY = 65534
 SB = None
-PUBLIC = None  # a world-readable copy of the helper for uid 65534
+PUBLIC = None  # a world-readable directory with copies of the programs for uid 65534
 
 
 def sandbox():
@@ -39,16 +40,28 @@ def sandbox():
     return SB
 
 
-def public_helper():
+def public_helper(name="pam-recover"):
     """The build tree may not be reachable for uid 65534: a 0755 copy (not setuid)."""
     global PUBLIC
     if PUBLIC is None:
-        d = tempfile.mkdtemp(prefix="pamrec-pub-")
-        os.chmod(d, 0o755)
-        PUBLIC = os.path.join(d, "pam-recover")
-        shutil.copy(sandbox().helper, PUBLIC)
+        PUBLIC = tempfile.mkdtemp(prefix="pamrec-pub-")
         os.chmod(PUBLIC, 0o755)
-    return PUBLIC
+    path = os.path.join(PUBLIC, name)
+    if not os.path.exists(path):
+        shutil.copy(os.path.join(sandbox().build, name), path)
+        os.chmod(path, 0o755)
+    return path
+
+
+def check_programs():
+    """Both programs that answer the module's check request, as (label, command, binary name):
+    `pam-recover check` and the back end the module runs without root, pam-recover-check. The
+    start-up hardening must hold in each."""
+    sb = sandbox()
+    back_end = os.path.join(sb.build, "pam-recover-check")
+    check(os.access(back_end, os.X_OK), f"{back_end} is not built")
+    return [("pam-recover check", sb.cmd(["check"]), "pam-recover"),
+            ("pam-recover-check", [back_end, "--config", sb.cfg], "pam-recover-check")]
 
 
 def as_nobody(args, stdin=None, **kw):
@@ -73,7 +86,7 @@ def proc_field(pid, name):
     return None
 
 
-def wait_blocked(p, timeout=10):
+def wait_blocked(p, timeout=10, name="pam-recover"):
     """Until the helper itself (after exec) sleeps waiting for its input, so /proc shows the
     state after its start-up."""
     end = time.time() + timeout
@@ -83,7 +96,7 @@ def wait_blocked(p, timeout=10):
             st = proc_field(p.pid, "State")
         except OSError:
             exe, st = "", None
-        if exe.endswith("pam-recover") and st and st.startswith("S"):
+        if exe.endswith("/" + name) and st and st.startswith("S"):
             return
         time.sleep(0.05)
     raise AssertionError("the helper did not block on its input")
@@ -164,6 +177,14 @@ def t_process_state():
     more; signal mask empty and only SIGPIPE, SIGTSTP, SIGTTIN and SIGTTOU ignored although the
     caller ignored and blocked others; umask 077; cwd /; RLIMIT_CORE 0 although the caller
     allowed cores."""
+    for label, cmd, name in check_programs():
+        try:
+            process_state_of(cmd, name)
+        except Fail as f:
+            raise Fail(f"{label}: {f}") from None
+
+
+def process_state_of(cmd, name):
     sb = sandbox()
     extra = [os.open("/dev/null", os.O_RDONLY) for _ in range(5)]
 
@@ -174,11 +195,11 @@ def t_process_state():
         os.umask(0)
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
-    p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, pass_fds=extra, preexec_fn=hostile,
                          cwd=sb.tmp, env=sb.env())
     try:
-        wait_blocked(p)
+        wait_blocked(p, name=name)
         fds = sorted(int(x) for x in os.listdir(f"/proc/{p.pid}/fd"))
         check(fds == [0, 1, 2], f"open descriptors: {fds}")
         check(int(proc_field(p.pid, "SigBlk"), 16) == 0, "signal mask not reset")
@@ -237,16 +258,17 @@ def t_stop_signals():
     while every login waits. (A prompt lets them through while it waits for input, when
     nothing is held; `check` reads a pipe, not a prompt.)"""
     sb = sandbox()
-    for sig in (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
-        p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE,
+    for (label, cmd, name), sig in itertools.product(check_programs(), (
+            signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)):
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=sb.env())
         try:
-            wait_blocked(p)
+            wait_blocked(p, name=name)
             p.send_signal(sig)
             end = time.time() + 0.5
             while time.time() < end:
                 st = proc_field(p.pid, "State") or ""
-                check(not st.startswith("T"), f"{signal.Signals(sig).name} stopped the helper")
+                check(not st.startswith("T"), f"{signal.Signals(sig).name} stopped {label}")
                 time.sleep(0.02)
         finally:
             if p.poll() is None:
@@ -265,14 +287,22 @@ def t_dumpable():
     def cores():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
+    for name, args in (("pam-recover", ["check"]), ("pam-recover-check", [])):
+        try:
+            dumpable_of(name, args, cores)
+        except Fail as f:
+            raise Fail(f"{name}: {f}") from None
+
+
+def dumpable_of(name, args, cores):
     ctl = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
                             "--clear-groups", "sleep", "30"])
     p = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                          public_helper(), "check"], stdin=subprocess.PIPE,
+                          public_helper(name)] + args, stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=cores,
                          cwd="/", env=helper_env(leaks=False))
     try:
-        wait_blocked(p)
+        wait_blocked(p, name=name)
         time.sleep(0.2)
         uid = proc_field(p.pid, "Uid").split()
         check(uid[0] == str(NOBODY), f"helper not running as {NOBODY}: {uid}")
@@ -344,6 +374,13 @@ def t_config_refused():
         check(r.returncode == 77, f"{args} as uid {NOBODY}: exit {r.returncode} {r.stderr!r}")
         check("root" in r.stderr, f"{args}: message does not say why: {r.stderr!r}")
         check(sb.cfg not in r.stdout, "the named file was read")
+    # The module's back end without root: the same refusal, before it reads a request.
+    r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                        public_helper("pam-recover-check"), "--config", sb.cfg],
+                       input=f"code\nnobody\nsshd\n123456\n", capture_output=True, text=True,
+                       timeout=60, env=helper_env(leaks=False), cwd="/")
+    check(r.returncode == 10 and "for root only" in r.stderr,
+          f"pam-recover-check --config as uid {NOBODY}: exit {r.returncode} {r.stderr!r}")
 
 
 @case("non-root-other-account-refused")
@@ -446,4 +483,4 @@ if __name__ == "__main__":
         if SB is not None and not os.environ.get("HX_KEEP"):
             SB.cleanup()
         if PUBLIC is not None:
-            shutil.rmtree(os.path.dirname(PUBLIC), ignore_errors=True)
+            shutil.rmtree(PUBLIC, ignore_errors=True)
