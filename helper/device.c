@@ -33,8 +33,9 @@ static const char device_usage[] =
 	"  --lost-app   (remove, last device) give a backup code instead of a code\n"
 	"  --user USER  act for USER (root only; no password is asked)\n"
 	"  --json       JSON output; input on stdin: {\"password\":\"...\"} (non-root), then\n"
-	"               {\"current_code\":\"...\"}, then for add {\"code\":\"...\"} (the first code\n"
-	"               of the new device)\n"
+	"               for add {\"current_code\":\"...\"} and, after the object that shows the\n"
+	"               new secret, {\"code\":\"...\"} (its first code); for remove\n"
+	"               {\"code\":\"...\"} (as disable)\n"
 	"\n"
 	"Exit status: 0 ok, 1 wrong password or code, 64 usage, 65 bad name, no such device,\n"
 	"a name already taken or max_devices reached, 75 too many wrong tries, 77 permission\n"
@@ -204,7 +205,7 @@ static int device_remove(struct hctx *h, struct uverb *u, const char *name, int 
 		return r;
 	/* A current code from a device (any, this one too): the password alone never changes
 	 * the second factor. */
-	if ((r = factor_prove(h, u, "current_code", "Current code from one of the devices: ", 0,
+	if ((r = factor_prove(h, u, "code", "Code from one of the devices: ", 0,
 			      "the device stays", NULL)) != HX_OK)
 		return r;
 	if (hx_txn_begin(u->store) != 0)
