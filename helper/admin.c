@@ -190,7 +190,9 @@ static int known_user(const char *verb, struct store *s, const char *user)
 }
 
 /* parse (USER and want - 1 more arguments, into pos[1..]), validate the name, load config,
- * open key and store. */
+ * open key and store. 0, an exit status, or OPEN_HELP_DONE after --help (exit 0: nothing
+ * was opened). */
+#define OPEN_HELP_DONE (-1)
 static int open_for_user_args(struct hctx *h, const char *verb, int argc, char **argv, int want,
 			      char **pos, struct cfg *c, struct seal_key *k, struct store **s,
 			      const char **user)
@@ -200,7 +202,7 @@ static int open_for_user_args(struct hctx *h, const char *verb, int argc, char *
 
 	*s = NULL;
 	if (admin_parse(h, verb, argc, argv, NULL, 0, pos, want, &done) != 0)
-		return done;
+		return done == HX_OK ? OPEN_HELP_DONE : done;
 	*user = pos[0];
 	if (rc_snprintf(name, sizeof(name), "admin %s", verb) < 0)
 		name[0] = '\0';
@@ -327,7 +329,7 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	memset(&q, 0, sizeof(q));
 	if ((r = open_for_user(h, "show", argc, argv, &c, &k, &s, &user)) != 0)
-		return r;
+		return r == OPEN_HELP_DONE ? HX_OK : r;
 
 	int tr = store_totp_get(s, user, &t);
 	int pr = store_pending_get(s, user, &pend);
@@ -663,7 +665,7 @@ static int admin_disable(struct hctx *h, int argc, char **argv)
 
 	memset(&k, 0, sizeof(k));
 	if ((r = open_for_user(h, "disable-2fa", argc, argv, &c, &k, &s, &user)) != 0)
-		return r;
+		return r == OPEN_HELP_DONE ? HX_OK : r;
 	if (hx_txn_begin(s) != 0) {
 		r = out_fail(HX_IOERR, "admin disable-2fa: store error: %s", store_errmsg(s));
 		goto out;
@@ -711,7 +713,7 @@ static int admin_remove_device(struct hctx *h, int argc, char **argv)
 	memset(&k, 0, sizeof(k));
 	if ((r = open_for_user_args(h, "remove-device", argc, argv, 2, pos, &c, &k, &s, &user)) !=
 	    0)
-		return r;
+		return r == OPEN_HELP_DONE ? HX_OK : r;
 	const char *name = pos[1];
 	if (!device_name_ok(name)) {
 		r = device_bad_name("admin remove-device", name);
@@ -801,7 +803,7 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 
 	memset(&k, 0, sizeof(k));
 	if ((r = open_for_user(h, "unlock", argc, argv, &c, &k, &s, &user)) != 0)
-		return r;
+		return r == OPEN_HELP_DONE ? HX_OK : r;
 	if (store_state_get(s, user, &st) != STORE_OK) {
 		r = out_fail(HX_IOERR, "admin unlock: store error: %s", store_errmsg(s));
 		goto out;
