@@ -257,6 +257,17 @@ static int missed_code(int replacing)
 			replacing ? "stays on with your current secret" : "is still off");
 }
 
+/* The same for `device add NAME`: nothing was added. */
+static int missed_device(const char *name)
+{
+	return out_fail(HX_WRONG,
+			"device add: that code does not match either; no device was added. Repeat "
+			"`pam-recover device add %s`: erase the entry in the app, scan the new "
+			"barcode and enter the code it shows. If codes never match, set the time on "
+			"the device automatically.",
+			name);
+}
+
 /* A wrong first code with tries left: the same secret, another try. */
 static void wrong_try(int left)
 {
@@ -292,9 +303,9 @@ static int first_code_ok(const struct uverb *u, const struct enrolment *e, const
 
 /* ENABLE_TRIES tries on the new secret (a mistyped code, a scan of the wrong entry), typed
  * hidden like every code; then it is dropped (HX_WRONG) and enable starts over. HX_OK with
- * the code's step in *step. */
+ * the code's step in *step. `adding`: the device name of `device add`, or NULL. */
 static int ask_first_code(const struct hctx *h, struct uverb *u, const struct enrolment *e,
-			  int replacing, int64_t *step)
+			  int replacing, const char *adding, int64_t *step)
 {
 	char code[ENABLE_CODE_MAX], prompt[64];
 	int r;
@@ -307,7 +318,7 @@ static int ask_first_code(const struct hctx *h, struct uverb *u, const struct en
 							: "no first code");
 			/* Input ended after a wrong code: the code did not verify (exit 1). */
 			if (tries > 1 && r == HX_DATAERR)
-				r = missed_code(replacing);
+				r = adding != NULL ? missed_device(adding) : missed_code(replacing);
 			break;
 		}
 		if (first_code_ok(u, e, code, step)) {
@@ -317,7 +328,7 @@ static int ask_first_code(const struct hctx *h, struct uverb *u, const struct en
 		RC_WIPE_ARRAY(code);
 		if (tries >= ENABLE_TRIES) {
 			drop_pending(h, u, e, "first code did not verify");
-			r = missed_code(replacing);
+			r = adding != NULL ? missed_device(adding) : missed_code(replacing);
 			break;
 		}
 		wrong_try(ENABLE_TRIES - tries);
@@ -383,7 +394,7 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	}
 
 	show_enrolment(&u, &e, replacing);
-	if ((r = ask_first_code(h, &u, &e, replacing, &step)) != HX_OK)
+	if ((r = ask_first_code(h, &u, &e, replacing, NULL, &step)) != HX_OK)
 		goto out;
 
 	ncodes = u.cfg.backup_codes > 0 ? (size_t)u.cfg.backup_codes : 0;
@@ -510,7 +521,7 @@ int enable_add_device(struct hctx *h, struct uverb *u, const char *name)
 		goto out;
 	}
 	show_enrolment(u, &e, 0);
-	if ((r = ask_first_code(h, u, &e, 1, &step)) != HX_OK)
+	if ((r = ask_first_code(h, u, &e, 1, name, &step)) != HX_OK)
 		goto out;
 	/* One transaction: the device with its first step used, no pending secret. The name
 	 * and the limit are checked again: another run may have added a device meanwhile. */

@@ -97,8 +97,8 @@ struct store_device {
 	int64_t last_step;   /* last accepted time step of this device, -1 if none */
 	int64_t last_used;   /* when a code of this device was last accepted (0: never) */
 };
-/* The user's devices, oldest first (then by name); cb may call the store; non-zero stops.
- * STORE_OK also when there is none. */
+/* The user's devices, oldest first (then by name); cb may call other store functions (not
+ * store_device_list); non-zero stops. STORE_OK also when there is none. */
 int store_device_list(struct store *s, const char *user,
 		      int (*cb)(void *ctx, const struct store_device *d), void *ctx) RC_MUST_CHECK;
 /* Add the device t (named t->device). An existing name: STORE_CONFLICT, unless `replace`,
