@@ -298,6 +298,7 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	a->device[0] = '\0';
 	norm[0] = '\0';
 	ld.n = 0;
+	ld.bad = 0;
 	if (a->n < 1 || a->n > LOGIN_MAX_CANDIDATES || (a->reuse_hash && a->reuse_seconds <= 0))
 		goto out;
 	/*
@@ -311,7 +312,16 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 			goto out;
 		in_tx = 1;
 	}
-	sr = store_totp_get(s, user, &t);
+	/* The devices first: one query for an enrolled user. Without any, store_totp_get tells
+	 * "not enrolled" from a name the store holds under another spelling (an error). */
+	if (load_devices(s, k, user, &ld) != STORE_OK) {
+		if (ld.bad)
+			a->reason = "sealed secret does not open (wrong key_file or tampered record)";
+		goto out;
+	}
+	sr = ld.n > 0 ? STORE_OK : store_totp_get(s, user, &t);
+	if (sr == STORE_OK && ld.n == 0)
+		sr = STORE_ERR; /* a device removed between the two reads: try again */
 	if (sr == STORE_NOTFOUND) {
 		/* Same TOTP work as a real check; nothing written for names that are not enrolled. */
 		struct totp_params p = {CFG_ALGO_SHA1, 6, 30};
@@ -326,11 +336,6 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	}
 	if (sr != STORE_OK)
 		goto out;
-	if (load_devices(s, k, user, &ld) != STORE_OK) {
-		if (ld.bad)
-			a->reason = "sealed secret does not open (wrong key_file or tampered record)";
-		goto out;
-	}
 	if (store_state_get(s, user, &st) != STORE_OK)
 		goto out;
 	/* A string accepted earlier from the same address and service (forwarded_code): it was
@@ -398,7 +403,10 @@ out:
 			r = LOGIN_ERROR;
 		}
 	}
-	rc_wipe(&ld, sizeof(ld));
+	for (int i = 0; i < ld.n && i < LOGIN_DEVICES_MAX; i++)
+		rc_wipe(&ld.d[i], sizeof(ld.d[i]));
+	if (ld.bad && ld.n < LOGIN_DEVICES_MAX) /* the one that did not open */
+		rc_wipe(&ld.d[ld.n], sizeof(ld.d[ld.n]));
 	RC_WIPE_ARRAY(norm);
 	rc_wipe(&t, sizeof(t));
 	return r;
