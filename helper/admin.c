@@ -687,7 +687,8 @@ static int admin_disable(struct hctx *h, int argc, char **argv)
 		oj_bool(o, "changed", dr == STORE_OK);
 		out_json(o);
 	} else if (dr == STORE_OK)
-		out_info("2-step verification is off for %s: every device and the backup codes removed.",
+		out_info("2-step verification is off for %s: every device and the backup codes "
+			 "removed.",
 			 user);
 	else
 		out_info("%s had no 2-step verification; nothing changed.", user);
