@@ -737,7 +737,8 @@ static int admin_remove_device(struct hctx *h, int argc, char **argv)
 						 "(`pam-recover admin show %s`)",
 				     user, name, user);
 		else
-			r = out_fail(HX_IOERR, "admin remove-device: nothing changed, store error: %s",
+			r = out_fail(HX_IOERR,
+				     "admin remove-device: nothing changed, store error: %s",
 				     store_errmsg(s));
 		goto out;
 	}
@@ -750,8 +751,8 @@ static int admin_remove_device(struct hctx *h, int argc, char **argv)
 		oj_bool(o, "totp_enabled", left > 0);
 		out_json(o);
 	} else if (left > 0)
-		out_info("Device %s of %s removed: its codes no longer work; %d device%s left.", name,
-			 user, left, left == 1 ? "" : "s");
+		out_info("Device %s of %s removed: its codes no longer work; %d device%s left.",
+			 name, user, left, left == 1 ? "" : "s");
 	else
 		out_info("Device %s of %s removed; it was the last one: 2-step verification is off "
 			 "(backup codes removed).",

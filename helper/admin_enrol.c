@@ -334,7 +334,8 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 	int pr = STORE_ERR, ar = STORE_ERR;
 	char detail[96];
 	if (device == NULL)
-		snprintf(detail, sizeof(detail), "%s", replaced ? "replaced an earlier enrolment" : "");
+		snprintf(detail, sizeof(detail), "%s",
+			 replaced ? "replaced an earlier enrolment" : "");
 	else
 		snprintf(detail, sizeof(detail), "device %s%s", device,
 			 exists ? " (replaced)" : ndev > 0 ? " (added)" : "");

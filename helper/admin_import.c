@@ -116,7 +116,8 @@ static int put_device(struct store *s, const char *user, const struct store_totp
 	}
 	if ((exists && !d->force) || (!exists && n >= d->max)) {
 		if (rc_snprintf(d->why, sizeof(d->why), "%s %s",
-				exists ? "already has the device" : "has max_devices devices; not adding",
+				exists ? "already has the device"
+				       : "has max_devices devices; not adding",
 				d->name) < 0)
 			d->why[0] = '\0';
 		*why = exists ? "already has a device of that name (--force replaces it)"
@@ -124,8 +125,9 @@ static int put_device(struct store *s, const char *user, const struct store_totp
 		return -1;
 	}
 	if (store_device_add(s, user, t, d->force) != STORE_OK ||
-	    (n == 0 && (((pr = store_pending_delete(s, user)) != STORE_OK && pr != STORE_NOTFOUND) ||
-			store_backup_replace(s, user, hashes, nhashes) != STORE_OK))) {
+	    (n == 0 &&
+	     (((pr = store_pending_delete(s, user)) != STORE_OK && pr != STORE_NOTFOUND) ||
+	      store_backup_replace(s, user, hashes, nhashes) != STORE_OK))) {
 		*why = store_errmsg(s);
 		return -1;
 	}
@@ -598,8 +600,9 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 		out_text("Usage: pam-recover admin import-google-authenticator USER FILE [--force] "
 			 "[--device NAME]\n"
 			 "  FILE is USER's ~/.google_authenticator (secret, \" options, scratch codes).\n"
-			 "  --device NAME: the secret becomes (or, with --force, replaces) the device\n"
-			 "  NAME beside USER's devices; the scratch codes only come with a first device.\n");
+			 "  --device NAME: the secret becomes (or, with --force, replaces) the\n"
+			 "  device NAME beside USER's devices; the scratch codes only come with a\n"
+			 "  first device.\n");
 		return HX_OK;
 	}
 	if (r != 0)

@@ -214,8 +214,8 @@ static int device_remove(struct hctx *h, struct uverb *u, const char *name, int 
 	int ok = dr == STORE_OK && uv_audit(h, u, "device-remove", name) == 0;
 	if (hx_txn_end(u->store, ok) != 0) {
 		if (dr == STORE_NOTFOUND)
-			return out_fail(HX_DATAERR, "%s: %s has no device called %s any more", u->name,
-					u->user, name);
+			return out_fail(HX_DATAERR, "%s: %s has no device called %s any more",
+					u->name, u->user, name);
 		return uv_store_fail(u);
 	}
 	uv_log(h, u, "device-remove", name);

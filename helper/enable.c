@@ -40,10 +40,11 @@ static const char enable_usage[] =
 	"\n"
 	"When it is already on, running it again asks first for a current code from the app,\n"
 	"then gives a new secret that replaces every device; the current ones and the backup\n"
-	"codes keep working until the new one is verified. Lost the phone? Run `pam-recover enable --lost-app`: a\n"
-	"backup code then stands in for the app, the other backup codes are replaced by a\n"
-	"new set, and your recovery contacts are told. Lost the backup codes too? Reset the\n"
-	"password (`pam-recover reset`) or ask the administrator.\n"
+	"codes keep working until the new one is verified. Lost the phone? Run\n"
+	"`pam-recover enable --lost-app`: a backup code then stands in for the app, the other\n"
+	"backup codes are replaced by a new set, and your recovery contacts are told. Lost\n"
+	"the backup codes too? Reset the password (`pam-recover reset`) or ask the\n"
+	"administrator.\n"
 	"\n"
 	"  --name NAME  what to call this device (default phone); more devices: `pam-recover\n"
 	"               device add NAME`\n"
@@ -538,8 +539,9 @@ int enable_add_device(struct hctx *h, struct uverb *u, const char *name)
 	     uv_audit(h, u, "device-add", name) == 0;
 	if (hx_txn_end(u->store, ok) != 0 || !ok) {
 		if (ar == STORE_CONFLICT || !ours || n >= u->cfg.max_devices)
-			r = out_fail(HX_TEMPFAIL, "%s: the devices of %s changed meanwhile (another "
-						  "run); nothing changed. Repeat it",
+			r = out_fail(HX_TEMPFAIL,
+				     "%s: the devices of %s changed meanwhile (another run); "
+				     "nothing changed. Repeat it",
 				     u->name, u->user);
 		else
 			r = uv_store_fail(u);

@@ -316,7 +316,8 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	 * "not enrolled" from a name the store holds under another spelling (an error). */
 	if (load_devices(s, k, user, &ld) != STORE_OK) {
 		if (ld.bad)
-			a->reason = "sealed secret does not open (wrong key_file or tampered record)";
+			a->reason = "sealed secret does not open (wrong key_file or tampered "
+				    "record)";
 		goto out;
 	}
 	sr = ld.n > 0 ? STORE_OK : store_totp_get(s, user, &t);

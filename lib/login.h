@@ -90,11 +90,12 @@ struct login_attempt {
 /*
  * The full decision. A TOTP code is tried against every device of the user; the first
  * device whose code it is and whose replay state takes its step accepts it (each device's
- * steps are its own: a code of one device never consumes or unlocks another's). While the code check is locked, an 8-digit candidate is still tried
- * as a backup code, counted against its own limit (backup_deny within unlock_time); success
- * lifts the lock. With reuse_hash the attempt is one transaction: a TOTP code accepted now
- * records the hash with the step compare-and-set, and a hash recorded earlier and not
- * expired is accepted again (before the lock check, without touching counts or locks).
+ * steps are its own: a code of one device never consumes or unlocks another's). While
+ * the code check is locked, an 8-digit candidate is still tried as a backup code, counted
+ * against its own limit (backup_deny within unlock_time); success lifts the lock. With
+ * reuse_hash the attempt is one transaction: a TOTP code accepted now records the hash with
+ * the step compare-and-set, and a hash recorded earlier and not expired is accepted again
+ * (before the lock check, without touching counts or locks).
  * Locks and lifted locks are written to the audit (service and remote host).
  */
 int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,

@@ -240,8 +240,8 @@ static const char *const sql_text[S_COUNT] = {
 
 	[S_DEV_LIST] = "SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
 		       "coalesce(d.last_step, -1), coalesce(d.last_used, 0) FROM totp t "
-		       "LEFT JOIN device_steps d ON d.username = t.username AND d.device = t.device "
-		       "WHERE t.username = ?1 ORDER BY t.created, t.device",
+		       "LEFT JOIN device_steps d ON d.username = t.username AND "
+		       "d.device = t.device WHERE t.username = ?1 ORDER BY t.created, t.device",
 	[S_DEV_EXISTS] = "SELECT 1 FROM totp WHERE username = ?1 AND device = ?2",
 	[S_DEV_COUNT] = "SELECT count(*) FROM totp WHERE username = ?1",
 	[S_DEV_DEL] = "DELETE FROM totp WHERE username = ?1 AND device = ?2",

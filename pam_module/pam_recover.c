@@ -273,8 +273,9 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 		char dev[STORE_DEVICE_MAX * 4 + 1];
 
 		rc_log_escape(a.device, dev, sizeof(dev));
-		pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "user %s: %s (%s) device %s",
-			   user, r == PAM_SUCCESS ? "accepted" : "refused", a.reason, dev);
+		pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
+			   "user %s: %s (%s) device %s", user,
+			   r == PAM_SUCCESS ? "accepted" : "refused", a.reason, dev);
 	} else {
 		pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "user %s: %s (%s)", user,
 			   r == PAM_SUCCESS ? "accepted" : "refused", a.reason);

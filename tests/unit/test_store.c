@@ -551,9 +551,9 @@ static void test_devices(void **state)
 	unsigned char h[1][STORE_HASH_LEN];
 	int codes = 0;
 	memset(h, 7, sizeof(h));
-	assert_int_equal(store_backup_replace(f->s, "alice", (const unsigned char(*)[STORE_HASH_LEN])h,
-					      1),
-			 STORE_OK);
+	assert_int_equal(
+		store_backup_replace(f->s, "alice", (const unsigned char(*)[STORE_HASH_LEN])h, 1),
+		STORE_OK);
 	assert_int_equal(store_device_delete(f->s, "alice", "tablet", &left), STORE_OK);
 	assert_int_equal(left, 0);
 	assert_int_equal(store_totp_get(f->s, "alice", &g), STORE_NOTFOUND);
