@@ -180,6 +180,7 @@ static void show_done(const struct uverb *u, const struct enrolment *e, int repl
 		oj_str(o, "user", u->user);
 		oj_bool(o, "totp_enabled", 1);
 		oj_bool(o, "replaced", replaced);
+		oj_str(o, "device", e->t.device);
 		oj_str(o, "algorithm", hx_algo_name(e->p.algorithm));
 		oj_int(o, "digits", e->p.digits);
 		oj_int(o, "period", e->p.period);

@@ -856,7 +856,8 @@ def t_devices():
     check(first.get("step") == "verify" and first.get("replacing") is True, f"{first}")
     p.stdin.write(json.dumps({"code": totp(first["secret"], now_step())}) + "\n")
     out, err = p.communicate(timeout=60)
-    check(p.returncode == 0, f"enable again: {p.returncode} {err!r}")
+    check(p.returncode == 0 and parse_json_lines(out).get("device") == "new-phone",
+          f"enable again: {p.returncode} {out!r} {err!r}")
     check([d["name"] for d in sb.status(user)["devices"]] == ["new-phone"],
           f"enable again left other devices: {sb.status(user)['devices']}")
     check(sb.check_code(user, totp(tablet, now_step() + 4)) == LOGIN_WRONG,
