@@ -11,6 +11,7 @@
 
 #include "contacts.h"
 #include "doctor.h"
+#include "device.h"
 #include "helper.h"
 #include "out.h"
 #include "reset.h"
@@ -26,6 +27,7 @@ static int admin_show(struct hctx *h, int argc, char **argv);
 static int admin_list(struct hctx *h, int argc, char **argv);
 static int admin_disable(struct hctx *h, int argc, char **argv);
 static int admin_unlock(struct hctx *h, int argc, char **argv);
+static int admin_remove_device(struct hctx *h, int argc, char **argv);
 
 static const struct admin_verb admin_verbs[] = {
 	{"init", admin_init,
@@ -34,21 +36,31 @@ static const struct admin_verb admin_verbs[] = {
 	 "    Idempotent: an existing key is checked and kept, the schema brought up to date.\n"},
 	{"enrol", admin_enrol,
 	 "enrol USER [--algorithm sha1|sha256|sha512] [--digits 6|8] [--force]\n"
+	 "      [--device NAME [--replace]]\n"
 	 "    Give USER a new TOTP secret and a fresh set of backup codes, and print the\n"
 	 "    otpauth:// URI, the secret and the backup codes once. Refused if USER is already\n"
-	 "    enrolled, unless --force (the old secret and backup codes stop working).\n"},
+	 "    enrolled, unless --force (every device, the old secret and backup codes stop\n"
+	 "    working). --device NAME: add the device NAME (the first one turns 2FA on with\n"
+	 "    backup codes; more keep them, up to max_devices); an existing NAME is refused\n"
+	 "    unless --replace (that device gets a new secret).\n"},
+	{"remove-device", admin_remove_device,
+	 "remove-device USER NAME\n"
+	 "    Remove USER's device NAME: its codes stop working. The last device turns 2FA off\n"
+	 "    (backup codes removed, as disable-2fa).\n"},
 	{"import-oath", admin_import_oath,
-	 "import-oath FILE [--force]\n"
+	 "import-oath FILE [--force] [--device NAME]\n"
 	 "    Import TOTP users from a pam_oath usersfile (HOTP/T30[/6|8] user - hexsecret ...).\n"
 	 "    All or nothing: a bad line is reported with its number and nothing is imported.\n"
-	 "    Users already enrolled are an error unless --force.\n"},
+	 "    Users already enrolled are an error unless --force. --device NAME: the name of\n"
+	 "    the device each secret becomes (default: default).\n"},
 	{"import-google-authenticator", admin_import_google,
-	 "import-google-authenticator USER FILE [--force]\n"
+	 "import-google-authenticator USER FILE [--force] [--device NAME]\n"
 	 "    Import USER's ~/.google_authenticator: the secret, STEP_SIZE, and the scratch codes\n"
-	 "    as backup codes. HOTP (counter-based) files are refused.\n"},
+	 "    as backup codes. HOTP (counter-based) files are refused. --device NAME: the name\n"
+	 "    of the device (default: default).\n"},
 	{"show", admin_show,
 	 "show USER\n"
-	 "    2FA state, algorithm, backup codes left, lock, app passwords, contacts (masked).\n"},
+	 "    2FA state, devices, backup codes left, lock, app passwords, contacts (masked).\n"},
 	{"list", admin_list,
 	 "list [--all]\n    The enrolled users with the date of enrolment. --all: every account with a\n"
 	 "    login shell (and every enrolled virtual user), with a header: 2FA on or off, since,\n"
@@ -177,17 +189,20 @@ static int known_user(const char *verb, struct store *s, const char *user)
 	return out_fail(HX_IOERR, "%s: store error: %s", verb, store_errmsg(s));
 }
 
-/* parse, validate the name, load config, open key and store. */
-static int open_for_user(struct hctx *h, const char *verb, int argc, char **argv,
-			 struct cfg *c, struct seal_key *k, struct store **s, const char **user)
+/* parse (USER and want - 1 more arguments, into pos[1..]), validate the name, load config,
+ * open key and store. 0, an exit status, or OPEN_HELP_DONE after --help (exit 0: nothing
+ * was opened). */
+#define OPEN_HELP_DONE (-1)
+static int open_for_user_args(struct hctx *h, const char *verb, int argc, char **argv, int want,
+			      char **pos, struct cfg *c, struct seal_key *k, struct store **s,
+			      const char **user)
 {
-	char *pos[1];
 	char name[64];
 	int done = HX_USAGE, r;
 
 	*s = NULL;
-	if (admin_parse(h, verb, argc, argv, NULL, 0, pos, 1, &done) != 0)
-		return done;
+	if (admin_parse(h, verb, argc, argv, NULL, 0, pos, want, &done) != 0)
+		return done == HX_OK ? OPEN_HELP_DONE : done;
 	*user = pos[0];
 	if (rc_snprintf(name, sizeof(name), "admin %s", verb) < 0)
 		name[0] = '\0';
@@ -207,6 +222,15 @@ static int open_for_user(struct hctx *h, const char *verb, int argc, char **argv
 		return r;
 	}
 	return 0;
+}
+
+/* parse, validate the name, load config, open key and store. */
+static int open_for_user(struct hctx *h, const char *verb, int argc, char **argv,
+			 struct cfg *c, struct seal_key *k, struct store **s, const char **user)
+{
+	char *pos[1];
+
+	return open_for_user_args(h, verb, argc, argv, 1, pos, c, k, s, user);
 }
 
 /* ---- show ---- */
@@ -305,7 +329,7 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	memset(&q, 0, sizeof(q));
 	if ((r = open_for_user(h, "show", argc, argv, &c, &k, &s, &user)) != 0)
-		return r;
+		return r == OPEN_HELP_DONE ? HX_OK : r;
 
 	int tr = store_totp_get(s, user, &t);
 	int pr = store_pending_get(s, user, &pend);
@@ -343,7 +367,8 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 		oj_put(o, "app_passwords", apps.arr);
 		oj_put(o, "contacts", contacts);
 		oj_bool(o, "security_question", question);
-		if (store_app_list(s, user, show_app, &apps) < 0) {
+		if (store_app_list(s, user, show_app, &apps) < 0 ||
+		    device_json(s, user, o) != STORE_OK) {
 			r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
 			goto out;
 		}
@@ -361,6 +386,10 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 			 hx_algo_name(t.algorithm), t.digits, t.period, when);
 	} else
 		out_info(HX_FIELD "off", "2-step verification:");
+	if (enrolled && device_print(s, user) != STORE_OK) {
+		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
+		goto out;
+	}
 	if (pending)
 		out_info("  a new secret is waiting for its first code");
 	out_info(HX_FIELD "%d", "backup codes left:", left);
@@ -636,7 +665,7 @@ static int admin_disable(struct hctx *h, int argc, char **argv)
 
 	memset(&k, 0, sizeof(k));
 	if ((r = open_for_user(h, "disable-2fa", argc, argv, &c, &k, &s, &user)) != 0)
-		return r;
+		return r == OPEN_HELP_DONE ? HX_OK : r;
 	if (hx_txn_begin(s) != 0) {
 		r = out_fail(HX_IOERR, "admin disable-2fa: store error: %s", store_errmsg(s));
 		goto out;
@@ -658,10 +687,76 @@ static int admin_disable(struct hctx *h, int argc, char **argv)
 		oj_bool(o, "changed", dr == STORE_OK);
 		out_json(o);
 	} else if (dr == STORE_OK)
-		out_info("2-step verification is off for %s: TOTP secret and backup codes removed.",
+		out_info("2-step verification is off for %s: every device and the backup codes "
+			 "removed.",
 			 user);
 	else
 		out_info("%s had no 2-step verification; nothing changed.", user);
+	r = HX_OK;
+out:
+	hx_close(&k, s);
+	cfg_free(&c);
+	return r;
+}
+
+/* ---- remove-device ---- */
+
+static int admin_remove_device(struct hctx *h, int argc, char **argv)
+{
+	struct cfg c;
+	struct store *s = NULL;
+	struct seal_key k;
+	char *pos[2];
+	const char *user = NULL;
+	char detail[96];
+	int r, dr = STORE_ERR, left = -1;
+
+	memset(&k, 0, sizeof(k));
+	if ((r = open_for_user_args(h, "remove-device", argc, argv, 2, pos, &c, &k, &s, &user)) !=
+	    0)
+		return r == OPEN_HELP_DONE ? HX_OK : r;
+	const char *name = pos[1];
+	if (!device_name_ok(name)) {
+		r = device_bad_name("admin remove-device", name);
+		goto out;
+	}
+	if (hx_txn_begin(s) != 0) {
+		r = out_fail(HX_IOERR, "admin remove-device: store error: %s", store_errmsg(s));
+		goto out;
+	}
+	dr = store_device_delete(s, user, name, &left);
+	if (rc_snprintf(detail, sizeof(detail), "device %s%s", name,
+			left == 0 ? "; the last one: 2FA off" : "") < 0)
+		detail[0] = '\0';
+	int ok = dr == STORE_OK &&
+		 store_audit_add(s, user, (long)h->ruid, "device-remove", "admin", detail) ==
+			 STORE_OK;
+	if (hx_txn_end(s, ok) != 0) {
+		if (dr == STORE_NOTFOUND)
+			r = out_fail(HX_DATAERR, "admin remove-device: %s has no device called %s "
+						 "(`pam-recover admin show %s`)",
+				     user, name, user);
+		else
+			r = out_fail(HX_IOERR,
+				     "admin remove-device: nothing changed, store error: %s",
+				     store_errmsg(s));
+		goto out;
+	}
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", user);
+		oj_str(o, "removed", name);
+		oj_int(o, "devices_left", left);
+		oj_bool(o, "totp_enabled", left > 0);
+		out_json(o);
+	} else if (left > 0)
+		out_info("Device %s of %s removed: its codes no longer work; %d device%s left.",
+			 name, user, left, left == 1 ? "" : "s");
+	else
+		out_info("Device %s of %s removed; it was the last one: 2-step verification is off "
+			 "(backup codes removed).",
+			 name, user);
 	r = HX_OK;
 out:
 	hx_close(&k, s);
@@ -710,7 +805,7 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 
 	memset(&k, 0, sizeof(k));
 	if ((r = open_for_user(h, "unlock", argc, argv, &c, &k, &s, &user)) != 0)
-		return r;
+		return r == OPEN_HELP_DONE ? HX_OK : r;
 	if (store_state_get(s, user, &st) != STORE_OK) {
 		r = out_fail(HX_IOERR, "admin unlock: store error: %s", store_errmsg(s));
 		goto out;

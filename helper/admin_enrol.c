@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "device.h"
 #include "helper.h"
 #include "keycheck.h"
 #include "out.h"
@@ -158,9 +159,9 @@ static int enrol_params(const struct cfg *c, const char *algo_s, const char *dig
 	return 0;
 }
 
-static void enrol_print(const char *user, const struct totp_params *p, const char *uri,
-			const char *b32, char (*codes)[SECRET_BACKUP_DIGITS + 1], size_t ncodes,
-			int replaced)
+static void enrol_print(const char *user, const char *device, const struct totp_params *p,
+			const char *uri, const char *b32, char (*codes)[SECRET_BACKUP_DIGITS + 1],
+			size_t ncodes, int replaced)
 {
 	char grouped[80];
 
@@ -170,6 +171,7 @@ static void enrol_print(const char *user, const struct totp_params *p, const cha
 		oj_str(o, "user", user);
 		oj_str(o, "uri", uri);
 		oj_str(o, "secret", b32);
+		oj_str(o, "device", device);
 		oj_str(o, "algorithm", hx_algo_name(p->algorithm));
 		oj_int(o, "digits", p->digits);
 		oj_int(o, "period", p->period);
@@ -181,9 +183,11 @@ static void enrol_print(const char *user, const struct totp_params *p, const cha
 		return;
 	}
 	hx_group4(b32, grouped, sizeof(grouped));
-	out_info("2-step verification is on for %s (%s, %d digits, %d s)%s.", user,
-		 hx_algo_name(p->algorithm), p->digits, p->period,
-		 replaced ? "; the old secret and backup codes no longer work" : "");
+	out_info("2-step verification is on for %s, device %s (%s, %d digits, %d s)%s.", user,
+		 device, hx_algo_name(p->algorithm), p->digits, p->period,
+		 replaced == 2   ? "; the old secret of this device no longer works"
+		 : replaced == 1 ? "; the old secret and backup codes no longer work"
+				 : "");
 	out_info("Add it to the authenticator app with this URI (or a QR code of it):");
 	out_info("  %s", uri);
 	/* On a terminal, the barcode too (the phone scans it off the screen); never into a file
@@ -195,6 +199,10 @@ static void enrol_print(const char *user, const struct totp_params *p, const cha
 	}
 	out_info("Can't scan the barcode? Enter this key by hand (time based):");
 	out_info("  %s", grouped);
+	if (ncodes == 0) { /* one more device: the backup codes stay as they were */
+		RC_WIPE_ARRAY(grouped);
+		return;
+	}
 	out_info("Backup codes (each works once, in place of a code from the app):");
 	for (size_t i = 0; i < ncodes; i++)
 		out_info("  %s", codes[i]);
@@ -206,12 +214,34 @@ static void enrol_print(const char *user, const struct totp_params *p, const cha
 	RC_WIPE_ARRAY(grouped);
 }
 
+/* --device NAME: may the user get (or, with --replace, renew) that device? 0 or an exit
+ * status; *n gets the number of devices, *exists whether NAME is one of them. */
+static int enrol_device_check(const struct cfg *c, struct store *s, const char *user,
+			      const char *device, int replace, int *n, int *exists)
+{
+	if (device_count(s, user, device, n, exists) != STORE_OK)
+		return out_fail(HX_IOERR, "admin enrol: store error: %s", store_errmsg(s));
+	if (*exists && !replace)
+		return out_fail(HX_DATAERR, "admin enrol: %s already has a device called %s "
+					    "(--replace gives it a new secret)",
+				user, device);
+	if (!*exists && *n >= c->max_devices)
+		return out_fail(HX_DATAERR, "admin enrol: %s has %d devices, the most allowed "
+					    "(max_devices); remove one first (`pam-recover admin "
+					    "remove-device %s NAME`)",
+				user, *n, user);
+	return 0;
+}
+
 int admin_enrol(struct hctx *h, int argc, char **argv)
 {
-	const char *algo_s = NULL, *digits_s = NULL;
-	int force = 0, done = HX_USAGE, r, replaced = 0;
-	const struct hx_opt opts[] = {
-		{"algorithm", &algo_s, NULL}, {"digits", &digits_s, NULL}, {"force", NULL, &force}};
+	const char *algo_s = NULL, *digits_s = NULL, *device = NULL;
+	int force = 0, done = HX_USAGE, r, replaced = 0, replace = 0, ndev = 0, exists = 0;
+	const struct hx_opt opts[] = {{"algorithm", &algo_s, NULL},
+				      {"digits", &digits_s, NULL},
+				      {"force", NULL, &force},
+				      {"device", &device, NULL},
+				      {"replace", NULL, &replace}};
 	char *pos[1];
 	struct cfg c;
 	struct store *s = NULL;
@@ -227,9 +257,16 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 	memset(&k, 0, sizeof(k));
 	memset(&t, 0, sizeof(t));
 	memset(codes, 0, sizeof(codes));
-	if (admin_parse(h, "enrol", argc, argv, opts, 3, pos, 1, &done) != 0)
+	if (admin_parse(h, "enrol", argc, argv, opts, 5, pos, 1, &done) != 0)
 		return done;
 	const char *user = pos[0];
+	if (device != NULL && force)
+		return out_fail(HX_USAGE, "admin enrol: --force replaces every device; with "
+					  "--device, --replace replaces that one");
+	if (device == NULL && replace)
+		return out_fail(HX_USAGE, "admin enrol: --replace goes with --device NAME");
+	if (device != NULL && !device_name_ok(device))
+		return device_bad_name("admin enrol", device);
 	if ((r = hx_load_config(h, &c)) != 0)
 		return r;
 	if (hx_user_canonical(&c, pos[0]) != 0 ||
@@ -246,9 +283,14 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 	if ((r = hx_open(h, &c, STORE_DURABLE, &k, &s)) != 0)
 		goto out_cfg;
 
+	if (device != NULL) {
+		r = enrol_device_check(&c, s, user, device, replace, &ndev, &exists);
+		if (r != 0)
+			goto out;
+	}
 	r = store_totp_get(s, user, &old);
 	rc_wipe(&old, sizeof(old));
-	if (r == STORE_OK && !force) {
+	if (r == STORE_OK && !force && device == NULL) {
 		r = out_fail(HX_DATAERR,
 			     "admin enrol: %s is already enrolled (--force replaces the secret and "
 			     "the backup codes)",
@@ -259,9 +301,13 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 		r = out_fail(HX_IOERR, "admin enrol: store error: %s", store_errmsg(s));
 		goto out;
 	}
-	replaced = r == STORE_OK;
+	replaced = device != NULL ? (exists ? 2 : 0) : r == STORE_OK;
 
+	/* A first device turns 2-step verification on with a fresh set of backup codes; one
+	 * more device leaves them as they are. */
 	ncodes = c.backup_codes > 0 ? (size_t)c.backup_codes : 0;
+	if (device != NULL && ndev > 0)
+		ncodes = 0;
 	if (ncodes > BACKUP_MAX)
 		ncodes = BACKUP_MAX;
 	randombytes_buf(secret, sizeof(secret));
@@ -269,6 +315,8 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 	t.digits = p.digits;
 	t.period = p.period;
 	t.created = rc_now();
+	if (device != NULL)
+		memcpy(t.device, device, strlen(device) + 1);
 	if (seal_encrypt(&k, user, "totp", secret, sizeof(secret), t.sealed, &t.sealed_len) != 0 ||
 	    hx_make_backup_codes(&k, user, ncodes, codes, hashes) != 0 ||
 	    totp_base32_encode(secret, sizeof(secret), b32, sizeof(b32)) != 0 ||
@@ -283,19 +331,34 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 		r = out_fail(HX_IOERR, "admin enrol: store error: %s", store_errmsg(s));
 		goto out;
 	}
-	int pr = STORE_ERR;
-	int ok = store_totp_put(s, user, &t) == STORE_OK &&
-		 ((pr = store_pending_delete(s, user)) == STORE_OK || pr == STORE_NOTFOUND) &&
-		 store_backup_replace(s, user, (const unsigned char(*)[STORE_HASH_LEN])hashes,
-				      ncodes) == STORE_OK &&
-		 store_audit_add(s, user, (long)h->ruid, "enrol", "admin",
-				 replaced ? "replaced an earlier enrolment" : "") == STORE_OK;
+	int pr = STORE_ERR, ar = STORE_ERR;
+	char detail[96];
+	if (device == NULL)
+		snprintf(detail, sizeof(detail), "%s",
+			 replaced ? "replaced an earlier enrolment" : "");
+	else
+		snprintf(detail, sizeof(detail), "device %s%s", device,
+			 exists ? " (replaced)" : ndev > 0 ? " (added)" : "");
+	int ok = (device == NULL ? store_totp_put(s, user, &t) == STORE_OK
+				 : (ar = store_device_add(s, user, &t, replace)) == STORE_OK) &&
+		 (ncodes == 0 ||
+		  (((pr = store_pending_delete(s, user)) == STORE_OK || pr == STORE_NOTFOUND) &&
+		   store_backup_replace(s, user, (const unsigned char(*)[STORE_HASH_LEN])hashes,
+					ncodes) == STORE_OK)) &&
+		 store_audit_add(s, user, (long)h->ruid, device == NULL ? "enrol" : "device-add",
+				 "admin", detail) == STORE_OK;
 	if (hx_txn_end(s, ok) != 0) {
-		r = out_fail(HX_IOERR, "admin enrol: nothing changed, store error: %s",
-			     store_errmsg(s));
+		if (ar == STORE_CONFLICT)
+			r = out_fail(HX_DATAERR, "admin enrol: %s already has a device called %s "
+						 "(--replace gives it a new secret)",
+				     user, device);
+		else
+			r = out_fail(HX_IOERR, "admin enrol: nothing changed, store error: %s",
+				     store_errmsg(s));
 		goto out;
 	}
-	enrol_print(user, &p, uri, b32, codes, ncodes, replaced);
+	enrol_print(user, device != NULL ? device : STORE_DEVICE_DEFAULT, &p, uri, b32, codes,
+		    ncodes, replaced);
 	r = HX_OK;
 out:
 	RC_WIPE_ARRAY(secret);

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "device.h"
 #include "helper.h"
 #include "out.h"
 #include "secret.h"
@@ -92,13 +93,55 @@ static int existing_enrolment(struct store *s, const char *user)
 	return r;
 }
 
+/* Where an imported secret goes: --device NAME (NULL: every device replaced by one called
+ * "default", as before devices), --force, and the limit of devices. */
+struct import_dev {
+	const char *name;
+	int force;
+	int max;
+	char why[160];
+};
+
+/* The secret becomes device d->name: added (or, with --force, replacing the device of that
+ * name); the first device brings the backup codes. 0 or -1 with *why. */
+static int put_device(struct store *s, const char *user, const struct store_totp *t,
+		      const unsigned char (*hashes)[STORE_HASH_LEN], size_t nhashes,
+		      struct import_dev *d, const char **why)
+{
+	int n = 0, exists = 0, pr;
+
+	if (device_count(s, user, d->name, &n, &exists) != STORE_OK) {
+		*why = store_errmsg(s);
+		return -1;
+	}
+	if ((exists && !d->force) || (!exists && n >= d->max)) {
+		if (rc_snprintf(d->why, sizeof(d->why), "%s %s",
+				exists ? "already has the device"
+				       : "has max_devices devices; not adding",
+				d->name) < 0)
+			d->why[0] = '\0';
+		*why = exists ? "already has a device of that name (--force replaces it)"
+			      : "has max_devices devices already";
+		return -1;
+	}
+	if (store_device_add(s, user, t, d->force) != STORE_OK ||
+	    (n == 0 &&
+	     (((pr = store_pending_delete(s, user)) != STORE_OK && pr != STORE_NOTFOUND) ||
+	      store_backup_replace(s, user, hashes, nhashes) != STORE_OK))) {
+		*why = store_errmsg(s);
+		return -1;
+	}
+	return 0;
+}
+
 /* Enrol user with secret (and backup code hashes) inside the caller's transaction. */
 static int put_user(struct store *s, const struct seal_key *k, const char *user,
 		    const unsigned char *secret, size_t len, const struct totp_params *p,
 		    const unsigned char (*hashes)[STORE_HASH_LEN], size_t nhashes, long ruid,
-		    const char *event, const char **why)
+		    const char *event, struct import_dev *d, const char **why)
 {
 	struct store_totp t;
+	char detail[64] = "";
 	int r = -1;
 
 	memset(&t, 0, sizeof(t));
@@ -112,10 +155,19 @@ static int put_user(struct store *s, const struct seal_key *k, const char *user,
 		goto out;
 	}
 	int pr;
-	if (store_totp_put(s, user, &t) != STORE_OK ||
-	    ((pr = store_pending_delete(s, user)) != STORE_OK && pr != STORE_NOTFOUND) ||
-	    store_backup_replace(s, user, hashes, nhashes) != STORE_OK ||
-	    store_audit_add(s, user, ruid, event, "admin", "") != STORE_OK) {
+	if (d->name != NULL) {
+		memcpy(t.device, d->name, strlen(d->name) + 1);
+		if (put_device(s, user, &t, hashes, nhashes, d, why) != 0)
+			goto out;
+		if (rc_snprintf(detail, sizeof(detail), "device %s", d->name) < 0)
+			detail[0] = '\0';
+	} else if (store_totp_put(s, user, &t) != STORE_OK ||
+		   ((pr = store_pending_delete(s, user)) != STORE_OK && pr != STORE_NOTFOUND) ||
+		   store_backup_replace(s, user, hashes, nhashes) != STORE_OK) {
+		*why = store_errmsg(s);
+		goto out;
+	}
+	if (store_audit_add(s, user, ruid, event, "admin", detail) != STORE_OK) {
 		*why = store_errmsg(s);
 		goto out;
 	}
@@ -249,9 +301,8 @@ static int parse_oath_type(char *type, struct totp_params *p, const char **why)
 /* s == NULL: a dry run before the transaction, which checks every line and looks the users
  * up; with the store, the same lines are imported without a user database lookup. */
 static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *s,
-			     const struct seal_key *k,
-			     char *buf, int force, int *line_no, int *count, char *why_buf,
-			     size_t why_len)
+			     const struct seal_key *k, char *buf, int force, struct import_dev *d,
+			     int *line_no, int *count, char *why_buf, size_t why_len)
 {
 	struct nameset seen = {NULL, NULL, 0, 0};
 	unsigned char secret[TOTP_SECRET_MAX];
@@ -310,11 +361,12 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 			why = store_errmsg(s);
 			goto out;
 		}
-		if (er == STORE_OK && !force) {
+		if (er == STORE_OK && !force && d->name == NULL) {
 			why = "user is already enrolled (--force replaces the secret)";
 			goto out;
 		}
-		if (put_user(s, k, f[1], secret, len, &p, none, 0, (long)h->ruid, "import-oath", &why) != 0)
+		if (put_user(s, k, f[1], secret, len, &p, none, 0, (long)h->ruid, "import-oath", d,
+			     &why) != 0)
 			goto out;
 		(*count)++;
 	}
@@ -332,7 +384,8 @@ out:
 int admin_import_oath(struct hctx *h, int argc, char **argv)
 {
 	int force = 0, npos = 0, r, line_no = 0, count = 0, missing = 0;
-	const struct hx_opt opts[] = {{"force", NULL, &force}};
+	struct import_dev d = {NULL, 0, 0, ""};
+	const struct hx_opt opts[] = {{"force", NULL, &force}, {"device", &d.name, NULL}};
 	char *pos[1], why_buf[512] = "", esc[256];
 	const char *why = NULL;
 	struct cfg c;
@@ -342,14 +395,19 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 	size_t buf_len = 0;
 
 	memset(&k, 0, sizeof(k));
-	r = hx_parse_opts(h, "admin import-oath", argc, argv, opts, 1, pos, 1, &npos);
+	r = hx_parse_opts(h, "admin import-oath", argc, argv, opts, 2, pos, 1, &npos);
 	if (r == HX_PARSE_HELP) {
-		out_text("Usage: pam-recover admin import-oath FILE [--force]\n"
-			 "  Lines: HOTP/T30[/6|/8] USER - HEXSECRET [...]; blank and # lines skipped.\n");
+		out_text("Usage: pam-recover admin import-oath FILE [--force] [--device NAME]\n"
+			 "  Lines: HOTP/T30[/6|/8] USER - HEXSECRET [...]; blank and # lines skipped.\n"
+			 "  --device NAME: each secret becomes (or, with --force, replaces) the\n"
+			 "  device NAME of its user, beside the devices the user has.\n");
 		return HX_OK;
 	}
 	if (r != 0)
 		return r;
+	if (d.name != NULL && !device_name_ok(d.name))
+		return device_bad_name("admin import-oath", d.name);
+	d.force = force;
 	if (npos != 1)
 		return out_fail(HX_USAGE, "admin import-oath: expected FILE (see --help)");
 	rc_log_escape(pos[0], esc, sizeof(esc));
@@ -359,14 +417,15 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 	buf_len = strlen(buf);
 	if ((r = hx_load_config(h, &c)) != 0)
 		goto out_buf;
+	d.max = c.max_devices;
 	if (sodium_init() < 0 || totp_init() != 0) {
 		r = out_fail(HX_SOFTWARE, "admin import-oath: cannot initialise the crypto libraries");
 		goto out_cfg;
 	}
 	/* Every line checked, users looked up, before the store is locked. */
 	char *dry = xstrdup(buf);
-	int dry_ok = import_oath_lines(h, &c, NULL, NULL, dry, force, &line_no, &count, why_buf,
-				       sizeof(why_buf)) == 0;
+	int dry_ok = import_oath_lines(h, &c, NULL, NULL, dry, force, &d, &line_no, &count,
+				       why_buf, sizeof(why_buf)) == 0;
 	rc_wipe(dry, buf_len); /* whole: the parser cut it into strings */
 	free(dry);
 	if (!dry_ok) {
@@ -380,7 +439,7 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 		r = out_fail(HX_IOERR, "admin import-oath: store error: %s", store_errmsg(s));
 		goto out;
 	}
-	int ok = import_oath_lines(h, &c, s, &k, buf, force, &line_no, &count, why_buf,
+	int ok = import_oath_lines(h, &c, s, &k, buf, force, &d, &line_no, &count, why_buf,
 				   sizeof(why_buf)) == 0;
 	if (hx_txn_end(s, ok) != 0) {
 		if (ok)
@@ -521,7 +580,8 @@ static int parse_ga(char *buf, struct ga_file *g, int *line_no, const char **why
 int admin_import_google(struct hctx *h, int argc, char **argv)
 {
 	int force = 0, npos = 0, r, line_no = 0, missing = 0;
-	const struct hx_opt opts[] = {{"force", NULL, &force}};
+	struct import_dev d = {NULL, 0, 0, ""};
+	const struct hx_opt opts[] = {{"force", NULL, &force}, {"device", &d.name, NULL}};
 	char *pos[2], esc[256];
 	const char *why = NULL, *user;
 	unsigned char hashes[IMPORT_BACKUP_MAX][STORE_HASH_LEN];
@@ -534,15 +594,22 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 
 	memset(&k, 0, sizeof(k));
 	memset(&g, 0, sizeof(g));
-	r = hx_parse_opts(h, "admin import-google-authenticator", argc, argv, opts, 1, pos, 2,
+	r = hx_parse_opts(h, "admin import-google-authenticator", argc, argv, opts, 2, pos, 2,
 			  &npos);
 	if (r == HX_PARSE_HELP) {
-		out_text("Usage: pam-recover admin import-google-authenticator USER FILE [--force]\n"
-			 "  FILE is USER's ~/.google_authenticator (secret, \" options, scratch codes).\n");
+		out_text("Usage: pam-recover admin import-google-authenticator USER FILE [--force] "
+			 "[--device NAME]\n"
+			 "  FILE is USER's ~/.google_authenticator (secret, \" options, scratch codes).\n"
+			 "  --device NAME: the secret becomes (or, with --force, replaces) the\n"
+			 "  device NAME beside USER's devices; the scratch codes only come with a\n"
+			 "  first device.\n");
 		return HX_OK;
 	}
 	if (r != 0)
 		return r;
+	if (d.name != NULL && !device_name_ok(d.name))
+		return device_bad_name("admin import-google-authenticator", d.name);
+	d.force = force;
 	if (npos != 2)
 		return out_fail(HX_USAGE,
 				"admin import-google-authenticator: expected USER FILE (see --help)");
@@ -564,6 +631,7 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 	}
 	if ((r = hx_load_config(h, &c)) != 0)
 		goto out_buf;
+	d.max = c.max_devices;
 	if (hx_user_canonical(&c, pos[0]) != 0) {
 		r = out_fail(HX_DATAERR, "admin import-google-authenticator: not a valid user name");
 		goto out_cfg;
@@ -588,7 +656,7 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 	}
 	int er = existing_enrolment(s, user);
 	int ok = 0;
-	if (er == STORE_OK && !force)
+	if (er == STORE_OK && !force && d.name == NULL)
 		why = "is already enrolled (--force replaces the secret and backup codes)";
 	else if (er != STORE_OK && er != STORE_NOTFOUND)
 		why = store_errmsg(s);
@@ -596,10 +664,10 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 		struct totp_params p = {CFG_ALGO_SHA1, 6, g.period};
 		ok = put_user(s, &k, user, g.secret, g.len, &p,
 			      (const unsigned char(*)[STORE_HASH_LEN])hashes, (size_t)g.ncodes,
-			      (long)h->ruid, "import-google-authenticator", &why) == 0;
+			      (long)h->ruid, "import-google-authenticator", &d, &why) == 0;
 	}
 	if (hx_txn_end(s, ok) != 0) {
-		r = out_fail(ok ? HX_IOERR : er == STORE_OK ? HX_DATAERR : HX_IOERR,
+		r = out_fail(ok ? HX_IOERR : er == STORE_OK || d.why[0] ? HX_DATAERR : HX_IOERR,
 			     "admin import-google-authenticator: %s %s; nothing imported", user,
 			     ok ? store_errmsg(s) : why);
 		goto out;

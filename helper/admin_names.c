@@ -126,6 +126,33 @@ static int count_app(void *ctx, const struct store_app_password *a)
 	return 0;
 }
 
+/* The devices of `from`, each sealed again under `to`. */
+struct name_devices {
+	const struct seal_key *k;
+	const char *from, *to;
+	struct store_device d[CFG_MAX_DEVICES_LIMIT];
+	int n;
+	int bad; /* a sealed secret did not open, or more devices than max_devices allows */
+};
+
+static int device_one(void *vctx, const struct store_device *d)
+{
+	struct name_devices *dv = vctx;
+
+	if (dv->n >= CFG_MAX_DEVICES_LIMIT) {
+		dv->bad = 1;
+		return 1;
+	}
+	dv->d[dv->n] = *d;
+	if (reseal(dv->k, dv->from, dv->to, "totp", dv->d[dv->n].t.sealed,
+		   &dv->d[dv->n].t.sealed_len, sizeof(dv->d[dv->n].t.sealed)) != 0) {
+		dv->bad = 1;
+		return 1;
+	}
+	dv->n++;
+	return 0;
+}
+
 struct moved {
 	int backup; /* unused backup codes removed */
 	int apps;   /* app passwords removed */
@@ -138,7 +165,8 @@ struct moved {
 static int move_user(struct store *s, const struct seal_key *k, const char *from,
 		     const char *to, long ruid, struct moved *m, const char **why)
 {
-	struct store_totp t, p;
+	struct store_totp p;
+	struct name_devices dv;
 	struct store_login_state st = {-1, 0, 0};
 	struct store_contact sc[3];
 	struct store_question q;
@@ -147,18 +175,20 @@ static int move_user(struct store *s, const struct seal_key *k, const char *from
 	char detail[200];
 
 	memset(m, 0, sizeof(*m));
-	memset(&t, 0, sizeof(t));
+	memset(&dv, 0, sizeof(dv));
 	memset(&p, 0, sizeof(p));
 	memset(sc, 0, sizeof(sc));
 	*why = "cannot open a sealed record with the key (wrong key_file or tampered record); "
 	       "nothing changed";
 	/* Read and seal again first, so nothing is removed before everything is in hand. */
-	r = store_totp_get(s, from, &t);
-	if (r != STORE_OK && r != STORE_NOTFOUND)
+	dv.k = k;
+	dv.from = from;
+	dv.to = to;
+	if (store_device_list(s, from, device_one, &dv) != STORE_OK)
 		goto store_fail;
-	have_t = r == STORE_OK;
-	if (have_t && reseal(k, from, to, "totp", t.sealed, &t.sealed_len, sizeof(t.sealed)) != 0)
+	if (dv.bad)
 		goto fail;
+	have_t = dv.n > 0;
 	if (have_t && store_state_get(s, from, &st) != STORE_OK)
 		goto store_fail;
 	r = store_pending_get(s, from, &p);
@@ -187,11 +217,16 @@ static int move_user(struct store *s, const struct seal_key *k, const char *from
 	r = store_user_purge(s, from);
 	if (r != STORE_OK && r != STORE_NOTFOUND)
 		goto store_fail;
-	if (have_t && store_totp_put(s, to, &t) != STORE_OK)
-		goto store_fail;
-	/* The replay step and a running lock carry over (totp_put starts a clean state). */
-	if (have_t && st.last_step >= 0 && store_step_cas(s, to, st.last_step) != STORE_OK)
-		goto store_fail;
+	/* Every device, with its replay step; a running lock carries over (the first device
+	 * starts a clean state). */
+	for (int i = 0; i < dv.n; i++) {
+		if (store_device_add(s, to, &dv.d[i].t, 0) != STORE_OK)
+			goto store_fail;
+		if (dv.d[i].last_step >= 0 &&
+		    store_device_step_cas(s, to, dv.d[i].t.device, dv.d[i].last_step,
+					  dv.d[i].last_used) != STORE_OK)
+			goto store_fail;
+	}
 	if (have_t && st.locked_until > now &&
 	    store_fail(s, to, now, 1, (int)(st.locked_until - now), &failures, &locked) !=
 		    STORE_OK)
@@ -208,14 +243,14 @@ static int move_user(struct store *s, const struct seal_key *k, const char *from
 		detail[0] = '\0';
 	if (store_audit_add(s, to, ruid, "canonical-name", "admin", detail) != STORE_OK)
 		goto store_fail;
-	rc_wipe(&t, sizeof(t));
+	rc_wipe(&dv, sizeof(dv));
 	rc_wipe(&p, sizeof(p));
 	rc_wipe(sc, sizeof(sc));
 	return 0;
 store_fail:
 	*why = store_errmsg(s);
 fail:
-	rc_wipe(&t, sizeof(t));
+	rc_wipe(&dv, sizeof(dv));
 	rc_wipe(&p, sizeof(p));
 	rc_wipe(sc, sizeof(sc));
 	return -1;

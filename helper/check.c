@@ -360,6 +360,13 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 		a.ruid = (long)h->ruid;
 		r = login_verify(&c, s, &k, rq->user, now, &a);
 		*reason = a.reason;
+		if (a.device[0] != '\0') { /* the device whose code it was */
+			char dev[STORE_DEVICE_MAX * 4 + 1];
+
+			rc_log_escape(a.device, dev, sizeof(dev));
+			syslog(LOG_INFO, "check: user=%s %s device=%s", rq->user,
+			       login_result_name(r), dev);
+		}
 		locked_now = a.locked_now;
 		RC_WIPE_ARRAY(cand);
 		if (locked_now)

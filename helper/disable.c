@@ -23,7 +23,7 @@ static const char disable_usage[] =
 	"\n"
 	"Turn off 2-step verification for your account: enter your password, then a current\n"
 	"code from the app (with --lost-app: one of your backup codes, and your recovery\n"
-	"contacts are told). The secret and the backup codes are removed. App passwords are\n"
+	"contacts are told). Every device and the backup codes are removed. App passwords are\n"
 	"deleted too by default, as mail providers do when 2-step verification goes off (they\n"
 	"stood in for password + code); on a terminal you are asked, with deleting as the\n"
 	"answer to Enter. Turn it on again any time with `pam-recover enable`.\n"
@@ -103,7 +103,7 @@ static int say_off(const struct uverb *u, int changed, const char *how, int apps
 		}
 		out_json(o);
 	} else if (changed) {
-		out_info("2-step verification is off for %s: the secret and the backup codes are "
+		out_info("2-step verification is off for %s: every device and the backup codes are "
 			 "removed.",
 			 u->user);
 		if (apps > 0 && revoked)

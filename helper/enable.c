@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "device.h"
 #include "factor.h"
 #include "helper.h"
 #include "identity.h"
@@ -29,7 +30,7 @@
 #define ENABLE_SCREEN_COLS 80
 
 static const char enable_usage[] =
-	"Usage: pam-recover enable [--user USER] [--json]\n"
+	"Usage: pam-recover enable [--name NAME] [--user USER] [--json]\n"
 	"\n"
 	"Turn on 2-step verification for your account. After your password, a barcode (QR\n"
 	"code) is shown: scan it with a code generator app on your phone (FreeOTP, Google\n"
@@ -38,12 +39,15 @@ static const char enable_usage[] =
 	"verification activated; ten backup codes are then printed once.\n"
 	"\n"
 	"When it is already on, running it again asks first for a current code from the app,\n"
-	"then gives a new secret; the current one and its backup codes keep working until\n"
-	"the new one is verified. Lost the phone? Run `pam-recover enable --lost-app`: a\n"
-	"backup code then stands in for the app, the other backup codes are replaced by a\n"
-	"new set, and your recovery contacts are told. Lost the backup codes too? Reset the\n"
-	"password (`pam-recover reset`) or ask the administrator.\n"
+	"then gives a new secret that replaces every device; the current ones and the backup\n"
+	"codes keep working until the new one is verified. Lost the phone? Run\n"
+	"`pam-recover enable --lost-app`: a backup code then stands in for the app, the other\n"
+	"backup codes are replaced by a new set, and your recovery contacts are told. Lost\n"
+	"the backup codes too? Reset the password (`pam-recover reset`) or ask the\n"
+	"administrator.\n"
 	"\n"
+	"  --name NAME  what to call this device (default phone); more devices: `pam-recover\n"
+	"               device add NAME`\n"
 	"  --lost-app   the app is lost: give a backup code instead of a code from the app\n"
 	"  --user USER  act for USER (root only; no password is asked)\n"
 	"  --json       one JSON object per step on stdout; input objects on stdin:\n"
@@ -176,6 +180,7 @@ static void show_done(const struct uverb *u, const struct enrolment *e, int repl
 		oj_str(o, "user", u->user);
 		oj_bool(o, "totp_enabled", 1);
 		oj_bool(o, "replaced", replaced);
+		oj_str(o, "device", e->t.device);
 		oj_str(o, "algorithm", hx_algo_name(e->p.algorithm));
 		oj_int(o, "digits", e->p.digits);
 		oj_int(o, "period", e->p.period);
@@ -254,6 +259,17 @@ static int missed_code(int replacing)
 			replacing ? "stays on with your current secret" : "is still off");
 }
 
+/* The same for `device add NAME`: nothing was added. */
+static int missed_device(const char *name)
+{
+	return out_fail(HX_WRONG,
+			"device add: that code does not match either; no device was added. Repeat "
+			"`pam-recover device add %s`: erase the entry in the app, scan the new "
+			"barcode and enter the code it shows. If codes never match, set the time on "
+			"the device automatically.",
+			name);
+}
+
 /* A wrong first code with tries left: the same secret, another try. */
 static void wrong_try(int left)
 {
@@ -287,28 +303,67 @@ static int first_code_ok(const struct uverb *u, const struct enrolment *e, const
 	return ok;
 }
 
+/* ENABLE_TRIES tries on the new secret (a mistyped code, a scan of the wrong entry), typed
+ * hidden like every code; then it is dropped (HX_WRONG) and enable starts over. HX_OK with
+ * the code's step in *step. `adding`: the device name of `device add`, or NULL. */
+static int ask_first_code(const struct hctx *h, struct uverb *u, const struct enrolment *e,
+			  int replacing, const char *adding, int64_t *step)
+{
+	char code[ENABLE_CODE_MAX], prompt[64];
+	int r;
+
+	if (rc_snprintf(prompt, sizeof(prompt), "Code from the app (%d digits): ", e->p.digits) < 0)
+		prompt[0] = '\0';
+	for (int tries = 1;; tries++) {
+		if ((r = tty_ask("code", prompt, 1, code, sizeof(code))) != HX_OK) {
+			drop_pending(h, u, e, tries > 1 ? "first code did not verify"
+							: "no first code");
+			/* Input ended after a wrong code: the code did not verify (exit 1). */
+			if (tries > 1 && r == HX_DATAERR)
+				r = adding != NULL ? missed_device(adding) : missed_code(replacing);
+			break;
+		}
+		if (first_code_ok(u, e, code, step)) {
+			r = HX_OK;
+			break;
+		}
+		RC_WIPE_ARRAY(code);
+		if (tries >= ENABLE_TRIES) {
+			drop_pending(h, u, e, "first code did not verify");
+			r = adding != NULL ? missed_device(adding) : missed_code(replacing);
+			break;
+		}
+		wrong_try(ENABLE_TRIES - tries);
+	}
+	RC_WIPE_ARRAY(code);
+	return r;
+}
+
 int cmd_enable(struct hctx *h, int argc, char **argv)
 {
 	struct uverb u;
 	struct enrolment e;
 	struct store_totp old;
-	char code[ENABLE_CODE_MAX], prompt[64];
 	char codes[ENABLE_BACKUP_MAX][SECRET_BACKUP_DIGITS + 1];
 	unsigned char hashes[ENABLE_BACKUP_MAX][STORE_HASH_LEN];
 	size_t ncodes = 0;
 	int64_t step = -1;
 	int r, done = HX_USAGE, npos = 0, replacing = 0, ours = 0, lost_app = 0, by_backup = 0;
-	const struct hx_opt opts[] = {{"lost-app", NULL, &lost_app}};
+	const char *name = NULL;
+	const struct hx_opt opts[] = {{"lost-app", NULL, &lost_app}, {"name", &name, NULL}};
 
 	memset(&u, 0, sizeof(u));
 	memset(&e, 0, sizeof(e));
 	memset(&old, 0, sizeof(old));
 	memset(codes, 0, sizeof(codes));
 	memset(hashes, 0, sizeof(hashes));
-	code[0] = '\0';
 	u.name = "enable";
-	if (uv_parse(h, &u, enable_usage, argc, argv, opts, 1, NULL, 0, 0, &npos, &done) != 0)
+	if (uv_parse(h, &u, enable_usage, argc, argv, opts, 2, NULL, 0, 0, &npos, &done) != 0)
 		return done;
+	if (name == NULL)
+		name = DEVICE_NAME_DEFAULT;
+	if (!device_name_ok(name))
+		return device_bad_name(u.name, name);
 	if ((r = uv_open(h, &u)) != 0)
 		goto out;
 	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK)
@@ -326,6 +381,7 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 		r = out_fail(HX_SOFTWARE, "enable: cannot make the secret; nothing changed");
 		goto out;
 	}
+	memcpy(e.t.device, name, strlen(name) + 1);
 
 	/* Pending until verified: a re-enrolment leaves the active secret alone. */
 	if (hx_txn_begin(u.store) != 0) {
@@ -340,29 +396,8 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	}
 
 	show_enrolment(&u, &e, replacing);
-	if (rc_snprintf(prompt, sizeof(prompt), "Code from the app (%d digits): ", e.p.digits) < 0)
-		prompt[0] = '\0';
-	/* ENABLE_TRIES tries on this secret (a mistyped code, a scan of the wrong entry), typed
-	 * hidden like every code; then it is dropped and enable starts over. */
-	for (int tries = 1;; tries++) {
-		if ((r = tty_ask("code", prompt, 1, code, sizeof(code))) != HX_OK) {
-			drop_pending(h, &u, &e, tries > 1 ? "first code did not verify"
-							  : "no first code");
-			/* Input ended after a wrong code: the code did not verify (exit 1). */
-			if (tries > 1 && r == HX_DATAERR)
-				r = missed_code(replacing);
-			goto out;
-		}
-		if (first_code_ok(&u, &e, code, &step))
-			break;
-		RC_WIPE_ARRAY(code);
-		if (tries >= ENABLE_TRIES) {
-			drop_pending(h, &u, &e, "first code did not verify");
-			r = missed_code(replacing);
-			goto out;
-		}
-		wrong_try(ENABLE_TRIES - tries);
-	}
+	if ((r = ask_first_code(h, &u, &e, replacing, NULL, &step)) != HX_OK)
+		goto out;
 
 	ncodes = u.cfg.backup_codes > 0 ? (size_t)u.cfg.backup_codes : 0;
 	if (ncodes > ENABLE_BACKUP_MAX)
@@ -388,7 +423,7 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	ok = ok && store_totp_put(u.store, u.user, &e.t) == STORE_OK &&
-	     store_step_cas(u.store, u.user, step) == STORE_OK &&
+	     store_device_step_cas(u.store, u.user, e.t.device, step, rc_now()) == STORE_OK &&
 	     ((pr = store_pending_delete(u.store, u.user)) == STORE_OK || pr == STORE_NOTFOUND) &&
 	     store_backup_replace(u.store, u.user, (const unsigned char(*)[STORE_HASH_LEN])hashes,
 				  ncodes) == STORE_OK &&
@@ -408,9 +443,115 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 out:
 	enrolment_wipe(&e);
 	rc_wipe(&old, sizeof(old));
-	RC_WIPE_ARRAY(code);
 	RC_WIPE_ARRAY(codes);
 	RC_WIPE_ARRAY(hashes);
 	uv_close(&u);
+	return r;
+}
+
+/* ---- device add: the same flow for one more device ---- */
+
+static void show_added(const struct uverb *u, const struct enrolment *e, int n)
+{
+	if (out_json_mode()) {
+		struct json_object *o = oj_object();
+		oj_bool(o, "ok", 1);
+		oj_str(o, "user", u->user);
+		oj_bool(o, "totp_enabled", 1);
+		oj_str(o, "added", e->t.device);
+		oj_str(o, "algorithm", hx_algo_name(e->p.algorithm));
+		oj_int(o, "digits", e->p.digits);
+		oj_int(o, "period", e->p.period);
+		oj_int(o, "devices", n);
+		out_json(o);
+		return;
+	}
+	out_info("%s", "");
+	out_info("Device %s added for %s: a current code from any of its %d devices is accepted.",
+		 e->t.device, u->user, n);
+	out_info("The backup codes stay as they were.");
+}
+
+int enable_add_device(struct hctx *h, struct uverb *u, const char *name)
+{
+	struct enrolment e;
+	int64_t step = -1;
+	int r, n = 0, exists = 0, ours = 0, ar = STORE_ERR, pr = STORE_ERR;
+
+	memset(&e, 0, sizeof(e));
+	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK)
+		goto out;
+	if (device_count(u->store, u->user, name, &n, &exists) != STORE_OK) {
+		r = uv_store_fail(u);
+		goto out;
+	}
+	if (n == 0) {
+		r = out_fail(HX_DATAERR, "%s: 2-step verification is off for %s: turn it on with "
+					 "`pam-recover enable --name %s` (the first device)",
+			     u->name, u->user, name);
+		goto out;
+	}
+	if (exists) {
+		r = out_fail(HX_DATAERR, "%s: %s already has a device called %s: choose another "
+					 "name, or remove that one first",
+			     u->name, u->user, name);
+		goto out;
+	}
+	if (n >= u->cfg.max_devices) {
+		r = out_fail(HX_DATAERR, "%s: %s has %d devices, the most allowed (max_devices); "
+					 "remove one first (`pam-recover device remove NAME`)",
+			     u->name, u->user, n);
+		goto out;
+	}
+	/* A current code from a device already set up: a password alone adds no device. */
+	if ((r = factor_prove(h, u, "current_code", "Current code from one of the devices: ", 0,
+			      "no device was added", NULL)) != HX_OK)
+		goto out;
+	if (make_enrolment(u, &e) != 0) {
+		r = out_fail(HX_SOFTWARE, "%s: cannot make the secret; nothing changed", u->name);
+		goto out;
+	}
+	memcpy(e.t.device, name, strlen(name) + 1);
+	if (hx_txn_begin(u->store) != 0) {
+		r = uv_store_fail(u);
+		goto out;
+	}
+	int ok = store_pending_put(u->store, u->user, &e.t) == STORE_OK &&
+		 uv_audit(h, u, "device-add-start", name) == 0;
+	if (hx_txn_end(u->store, ok) != 0) {
+		r = uv_store_fail(u);
+		goto out;
+	}
+	show_enrolment(u, &e, 0);
+	if ((r = ask_first_code(h, u, &e, 1, name, &step)) != HX_OK)
+		goto out;
+	/* One transaction: the device with its first step used, no pending secret. The name
+	 * and the limit are checked again: another run may have added a device meanwhile. */
+	if (hx_txn_begin(u->store) != 0) {
+		r = uv_store_fail(u);
+		goto out;
+	}
+	ok = pending_is_ours(u, &e, &ours) == 0 && ours &&
+	     device_count(u->store, u->user, NULL, &n, NULL) == STORE_OK &&
+	     n < u->cfg.max_devices &&
+	     (ar = store_device_add(u->store, u->user, &e.t, 0)) == STORE_OK &&
+	     store_device_step_cas(u->store, u->user, name, step, rc_now()) == STORE_OK &&
+	     ((pr = store_pending_delete(u->store, u->user)) == STORE_OK || pr == STORE_NOTFOUND) &&
+	     uv_audit(h, u, "device-add", name) == 0;
+	if (hx_txn_end(u->store, ok) != 0 || !ok) {
+		if (ar == STORE_CONFLICT || !ours || n >= u->cfg.max_devices)
+			r = out_fail(HX_TEMPFAIL,
+				     "%s: the devices of %s changed meanwhile (another run); "
+				     "nothing changed. Repeat it",
+				     u->name, u->user);
+		else
+			r = uv_store_fail(u);
+		goto out;
+	}
+	uv_log(h, u, "device-add", name);
+	show_added(u, &e, n + 1);
+	r = HX_OK;
+out:
+	enrolment_wipe(&e);
 	return r;
 }

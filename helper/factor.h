@@ -1,7 +1,8 @@
 /*
  * The second factor, proven before a command changes second-factor material or recovery
  * contacts while 2-step verification is on: `backup-codes` (a new set), `enable` (again),
- * `app-password add`, `contact set`, `contact remove` and `disable`. The password is asked
+ * `device add`, `device remove`, `app-password add`, `contact set`, `contact remove` and
+ * `disable`. A current code from any of the user's devices counts. The password is asked
  * first (identity_confirm); the password alone never replaces the second factor.
  *
  * The rule (pam-recover(8), "THE SECOND FACTOR"):

@@ -76,6 +76,7 @@ int admin_canonicalise_names(struct hctx *h, int argc, char **argv); /* admin_na
 int admin_copy_store(struct hctx *h, int argc, char **argv); /* admin_copy.c */
 int cmd_enable(struct hctx *h, int argc, char **argv);     /* enable.c */
 int cmd_disable(struct hctx *h, int argc, char **argv);    /* disable.c */
+int cmd_device(struct hctx *h, int argc, char **argv);     /* device.c */
 int cmd_backup_codes(struct hctx *h, int argc, char **argv); /* backup_codes.c */
 int cmd_app_password(struct hctx *h, int argc, char **argv); /* app_password.c */
 int cmd_status(struct hctx *h, int argc, char **argv);     /* status.c */

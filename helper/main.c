@@ -30,6 +30,7 @@ static const struct verb verbs[] = {
 	{"admin", cmd_admin, "administration (root only); `pam-recover admin --help`"},
 	{"enable", cmd_enable, "turn on 2-step verification (QR code, first code, backup codes)"},
 	{"disable", cmd_disable, "turn off 2-step verification (password and a code)"},
+	{"device", cmd_device, "authenticator devices: list, add, remove (phone, tablet, ...)"},
 	{"backup-codes", cmd_backup_codes, "a new set of backup codes; `status`: how many are left"},
 	{"app-password", cmd_app_password, "app passwords for mail programs: add, list, revoke"},
 	{"status", cmd_status, "your 2-step verification settings"},

@@ -215,8 +215,9 @@ static void compose(const struct cfg *c, const struct store_outbox *o, int kind,
 				"This message does not contain the new password.\n",
 				o->user, host, when, how, o->caller,
 				kept ? "2-step verification stays on."
-				     : "2-step verification was turned off: the authenticator app "
-				       "and the backup codes no longer work.",
+				     : "2-step verification was turned off: every authenticator "
+				       "device (app) was removed and the backup codes no longer "
+				       "work.",
 				apps ? " The app passwords were deleted." : "", support);
 	else if (cut)
 		w = rc_snprintf(text, n,
@@ -226,7 +227,10 @@ static void compose(const struct cfg *c, const struct store_outbox *o, int kind,
 	else
 		w = rc_snprintf(text, n,
 				"%s: the password of %s was reset on %s%s. Not you? Contact %s.", host,
-				o->user, when, kept ? "" : "; 2-step verification is off", support);
+				o->user, when,
+				kept ? "" : "; 2-step verification is off, every authenticator device "
+					    "removed",
+				support);
 	if (w < 0)
 		snprintf(text, n, "%s: the password of %s was reset.", host, o->user);
 }

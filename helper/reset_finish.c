@@ -226,10 +226,11 @@ int reset_password_step(struct reset *r)
 			r->keep_2fa ? "2-step verification stays on."
 			/* A web front end's user may have no shell: no command for them. */
 			: r->ui == &reset_ui_json
-				? "2-step verification is off: the authenticator app and the "
-				  "backup codes no longer work; turn it on again as soon as you can."
-				: "2-step verification is off: turn it on again with "
-				  "`pam-recover enable`.",
+				? "2-step verification is off: every authenticator device was "
+				  "removed and the backup codes no longer work; turn it on again as "
+				  "soon as you can."
+				: "2-step verification is off: every authenticator device was "
+				  "removed; turn it on again with `pam-recover enable`.",
 			json_object_array_length(sent) > 0
 				? " A notice was sent to your recovery contacts."
 				: "",

@@ -19,29 +19,67 @@ static int all_digits(const char *s)
 	return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
-/* 1 valid (kept), 0 not, -1 store or key error. *what: "totp" or "backup". */
+/* Which device (if any) a typed code belongs to: the first whose current code it is. */
+struct keep_match {
+	const struct reset *r;
+	const char *code;
+	int64_t now;
+	int bad;     /* a sealed secret did not open */
+	int matched; /* name and step set */
+	char name[STORE_DEVICE_MAX + 1];
+	int64_t step;
+};
+
+static int keep_one(void *vctx, const struct store_device *d)
+{
+	struct keep_match *m = vctx;
+	unsigned char secret[STORE_SEALED_MAX];
+	size_t slen = 0;
+	struct totp_params p = {d->t.algorithm, d->t.digits, d->t.period};
+
+	if (seal_decrypt(&m->r->key, m->r->user, "totp", d->t.sealed, d->t.sealed_len, secret,
+			 &slen) != 0) {
+		m->bad = 1;
+		return 1;
+	}
+	if (strlen(m->code) == (size_t)d->t.digits &&
+	    totp_verify(secret, slen, &p, m->now, m->r->cfg.window, m->code, &m->step) == 0) {
+		memcpy(m->name, d->t.device, sizeof(m->name));
+		m->matched = 1;
+	}
+	RC_WIPE_ARRAY(secret);
+	return m->matched;
+}
+
+/* 1 valid (kept), 0 not, -1 store or key error. *what: "totp" or "backup". A code of any
+ * device counts, replay-checked on that device. */
 static int check_code(struct reset *r, const char *typed, const char **what)
 {
 	struct store_totp t;
-	unsigned char secret[STORE_SEALED_MAX], h[STORE_HASH_LEN];
+	struct keep_match m;
+	unsigned char h[STORE_HASH_LEN];
 	char norm[64];
-	size_t slen = 0;
-	int64_t step = -1, now = rc_now();
+	int64_t now = rc_now();
 	int res = -1, sr;
 
 	memset(&t, 0, sizeof(t));
+	memset(&m, 0, sizeof(m));
 	norm[0] = '\0';
 	*what = "totp";
-	if (store_totp_get(r->store, r->user, &t) != STORE_OK ||
-	    seal_decrypt(&r->key, r->user, "totp", t.sealed, t.sealed_len, secret, &slen) != 0)
+	if (store_totp_get(r->store, r->user, &t) != STORE_OK)
 		goto out;
 	res = 0;
 	if (secret_normalise(typed, norm, sizeof(norm)) != 0 || !all_digits(norm))
 		goto out;
-	struct totp_params p = {t.algorithm, t.digits, t.period};
-	if (strlen(norm) == (size_t)t.digits &&
-	    totp_verify(secret, slen, &p, now, r->cfg.window, norm, &step) == 0) {
-		sr = store_step_cas(r->store, r->user, step);
+	m.r = r;
+	m.code = norm;
+	m.now = now;
+	if (store_device_list(r->store, r->user, keep_one, &m) != STORE_OK || m.bad) {
+		res = -1;
+		goto out;
+	}
+	if (m.matched) {
+		sr = store_device_step_cas(r->store, r->user, m.name, m.step, now);
 		res = sr == STORE_OK ? 1 : sr == STORE_CONFLICT ? 0 : -1;
 		goto out;
 	}
@@ -55,7 +93,7 @@ static int check_code(struct reset *r, const char *typed, const char **what)
 		res = sr == STORE_OK ? 1 : sr == STORE_NOTFOUND ? 0 : -1;
 	}
 out:
-	RC_WIPE_ARRAY(secret);
+	rc_wipe(&m, sizeof(m));
 	RC_WIPE_ARRAY(h);
 	RC_WIPE_ARRAY(norm);
 	rc_wipe(&t, sizeof(t));

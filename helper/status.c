@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "device.h"
 #include "contacts.h"
 #include "helper.h"
 #include "out.h"
@@ -149,7 +150,8 @@ static int print_json(struct uverb *u, const struct status *st)
 	oj_put(o, "app_passwords", apps);
 	oj_put(o, "contacts", contacts);
 	oj_bool(o, "security_question", st->question);
-	if (store_app_list(u->store, u->user, show_app, apps) < 0)
+	if (store_app_list(u->store, u->user, show_app, apps) < 0 ||
+	    device_json(u->store, u->user, o) != STORE_OK)
 		goto fail;
 	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++)
 		if (show_contact(u, kind, contacts) != 0)
@@ -170,6 +172,8 @@ static int print_human(struct uverb *u, const struct status *st)
 		hx_time_human(st->t.created, when, sizeof(when));
 		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s", "2-step verification:",
 			 hx_algo_name(st->t.algorithm), st->t.digits, st->t.period, when);
+		if (device_print(u->store, u->user) != STORE_OK)
+			goto fail;
 		out_info(HX_FIELD "%d%s", "backup codes left:", st->left,
 			 st->left <= STATUS_FEW_CODES ? " (make a new set: `pam-recover backup-codes`)"
 						      : "");

@@ -69,6 +69,7 @@ static const struct key keys[] = {
 	K_ENUM("digits", digits, digits_words, digits_values, 6),
 	K_INT("period", period, 15, 300, 30),
 	K_INT("backup_codes", backup_codes, 1, 50, 10),
+	K_INT("max_devices", max_devices, 1, CFG_MAX_DEVICES_LIMIT, 5),
 	K_STR("issuer", issuer, NULL, cfg_check_issuer),
 	K_STR("enforce_after", enforce_after, NULL, cfg_check_date),
 

@@ -27,6 +27,7 @@
 
 #define CFG_MAX_FILE (256 * 1024)
 #define CFG_MAX_LINE 4096
+#define CFG_MAX_DEVICES_LIMIT 20 /* the highest max_devices */
 
 enum cfg_algo { CFG_ALGO_SHA1 = 0, CFG_ALGO_SHA256 = 1, CFG_ALGO_SHA512 = 2 };
 enum cfg_smtp_tls { CFG_TLS_STARTTLS = 0, CFG_TLS_IMPLICIT = 1, CFG_TLS_NONE = 2 };
@@ -57,6 +58,7 @@ struct cfg {
 	int digits;      /* 6 or 8 for new enrolments (default 6) */
 	int period;      /* seconds per step, 15..300 (default 30) */
 	int backup_codes; /* how many backup codes a set has, 1..50 (default 10) */
+	int max_devices;  /* authenticator devices per user, 1..CFG_MAX_DEVICES_LIMIT (5) */
 	char *issuer;    /* otpauth issuer; NULL = host name */
 	char *enforce_after; /* YYYY-MM-DD after which nullok stops applying; NULL = never */
 

@@ -35,12 +35,63 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-/* Record the accepted step and, for a reuse window, the hash. With a reuse window the
- * whole attempt runs in one transaction (login_verify), so both land in the same commit. */
-static int record_step(struct store *s, const char *user, int64_t step, int64_t now,
-		       const struct login_attempt *a)
+/* The user's devices with their secrets opened, for one attempt. */
+struct login_device {
+	char name[STORE_DEVICE_MAX + 1];
+	struct totp_params p;
+	unsigned char secret[STORE_SEALED_MAX];
+	size_t slen;
+};
+struct login_devices {
+	struct login_device d[LOGIN_DEVICES_MAX];
+	int n;
+	int bad; /* a sealed secret did not open */
+	const struct seal_key *k;
+	const char *user;
+};
+
+static int device_one(void *vctx, const struct store_device *d)
 {
-	int sr = store_step_cas(s, user, step);
+	struct login_devices *ld = vctx;
+	struct login_device *o;
+
+	if (ld->n >= LOGIN_DEVICES_MAX)
+		return 1; /* more than max_devices can allow: the first ones */
+	o = &ld->d[ld->n];
+	if (seal_decrypt(ld->k, ld->user, "totp", d->t.sealed, d->t.sealed_len, o->secret,
+			 &o->slen) != 0) {
+		ld->bad = 1;
+		return 1;
+	}
+	memcpy(o->name, d->t.device, sizeof(o->name));
+	o->p.algorithm = d->t.algorithm;
+	o->p.digits = d->t.digits;
+	o->p.period = d->t.period;
+	ld->n++;
+	return 0;
+}
+
+/* Load and open every device of the user: STORE_OK (n may be 0), or STORE_ERR (with
+ * ld->bad when a sealed secret does not open). */
+static int load_devices(struct store *s, const struct seal_key *k, const char *user,
+			struct login_devices *ld)
+{
+	ld->n = 0;
+	ld->bad = 0;
+	ld->k = k;
+	ld->user = user;
+	if (store_device_list(s, user, device_one, ld) != STORE_OK)
+		return STORE_ERR;
+	return ld->bad ? STORE_ERR : STORE_OK;
+}
+
+/* Record the accepted step of the device and, for a reuse window, the hash. With a reuse
+ * window the whole attempt runs in one transaction (login_verify), so both land in the same
+ * commit. */
+static int record_step(struct store *s, const char *user, const char *device, int64_t step,
+		       int64_t now, const struct login_attempt *a)
+{
+	int sr = store_device_step_cas(s, user, device, step, now);
 
 	if (sr == STORE_OK && a->reuse_hash != NULL &&
 	    store_reuse_put(s, user, a->reuse_hash, now, now + a->reuse_seconds) != STORE_OK)
@@ -72,29 +123,50 @@ static unsigned accept_of(const struct login_attempt *a)
 	return a->accept != 0 ? a->accept : LOGIN_ACCEPT_TOTP | LOGIN_ACCEPT_BACKUP;
 }
 
-/* TOTP first (replay-checked), then a backup code. Returns a LOGIN_* result. */
-static int try_code(struct store *s, const struct seal_key *k, const char *user,
-		    const struct store_totp *t, const unsigned char *secret, size_t slen,
-		    const struct cfg *c, const char *code, int64_t now, struct login_attempt *a)
+/* A TOTP code against every device: LOGIN_OK (a device took its step), LOGIN_REPLAY (the
+ * code of a device whose step was used already, and of none other), LOGIN_WRONG (no
+ * device's code) or LOGIN_ERROR. a->device names the device. */
+static int try_devices(struct store *s, const char *user, const struct login_devices *ld,
+		       const struct cfg *c, const char *code, int64_t now, struct login_attempt *a)
 {
-	struct totp_params p = {t->algorithm, t->digits, t->period};
-	int64_t step = -1;
-	int r = LOGIN_WRONG, sr;
+	int r = LOGIN_WRONG;
 
-	if ((accept_of(a) & LOGIN_ACCEPT_TOTP) && strlen(code) == (size_t)t->digits &&
-	    all_digits(code) && totp_verify(secret, slen, &p, now, c->window, code, &step) == 0) {
-		sr = record_step(s, user, step, now, a);
+	for (int i = 0; i < ld->n; i++) {
+		const struct login_device *d = &ld->d[i];
+		int64_t step = -1;
+		int sr;
+
+		if (strlen(code) != (size_t)d->p.digits ||
+		    totp_verify(d->secret, d->slen, &d->p, now, c->window, code, &step) != 0)
+			continue;
+		sr = record_step(s, user, d->name, step, now, a);
+		memcpy(a->device, d->name, sizeof(a->device));
 		if (sr == STORE_OK) {
 			a->reason = "valid code";
-			r = LOGIN_OK;
-		} else if (sr == STORE_CONFLICT) {
-			a->reason = "code already used (replay)";
-			r = LOGIN_REPLAY;
-		} else {
-			a->reason = "store error while recording the code";
-			r = LOGIN_ERROR;
+			return LOGIN_OK;
 		}
-		return r;
+		if (sr != STORE_CONFLICT) {
+			a->reason = "store error while recording the code";
+			return LOGIN_ERROR;
+		}
+		/* Used already on this device; another device may still have it as new. */
+		a->reason = "code already used (replay)";
+		r = LOGIN_REPLAY;
+	}
+	return r;
+}
+
+/* TOTP first (replay-checked, per device), then a backup code. Returns a LOGIN_* result. */
+static int try_code(struct store *s, const struct seal_key *k, const char *user,
+		    const struct login_devices *ld, const struct cfg *c, const char *code,
+		    int64_t now, struct login_attempt *a)
+{
+	int r = LOGIN_WRONG, sr;
+
+	if ((accept_of(a) & LOGIN_ACCEPT_TOTP) && all_digits(code)) {
+		r = try_devices(s, user, ld, c, code, now, a);
+		if (r != LOGIN_WRONG)
+			return r;
 	}
 	if ((accept_of(a) & LOGIN_ACCEPT_BACKUP) && strlen(code) == SECRET_BACKUP_DIGITS &&
 	    all_digits(code)) {
@@ -214,9 +286,8 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 {
 	struct store_totp t;
 	struct store_login_state st;
-	unsigned char secret[STORE_SEALED_MAX];
+	struct login_devices ld;
 	char norm[CODE_MAX];
-	size_t slen = 0;
 	int64_t ignored;
 	int r = LOGIN_ERROR, sr, failures = 0, in_tx = 0;
 
@@ -224,7 +295,10 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	a->which = 0;
 	a->locked_until = 0;
 	a->reason = "store error";
+	a->device[0] = '\0';
 	norm[0] = '\0';
+	ld.n = 0;
+	ld.bad = 0;
 	if (a->n < 1 || a->n > LOGIN_MAX_CANDIDATES || (a->reuse_hash && a->reuse_seconds <= 0))
 		goto out;
 	/*
@@ -238,7 +312,17 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 			goto out;
 		in_tx = 1;
 	}
-	sr = store_totp_get(s, user, &t);
+	/* The devices first: one query for an enrolled user. Without any, store_totp_get tells
+	 * "not enrolled" from a name the store holds under another spelling (an error). */
+	if (load_devices(s, k, user, &ld) != STORE_OK) {
+		if (ld.bad)
+			a->reason = "sealed secret does not open (wrong key_file or tampered "
+				    "record)";
+		goto out;
+	}
+	sr = ld.n > 0 ? STORE_OK : store_totp_get(s, user, &t);
+	if (sr == STORE_OK && ld.n == 0)
+		sr = STORE_ERR; /* a device removed between the two reads: try again */
 	if (sr == STORE_NOTFOUND) {
 		/* Same TOTP work as a real check; nothing written for names that are not enrolled. */
 		struct totp_params p = {CFG_ALGO_SHA1, 6, 30};
@@ -253,10 +337,6 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	}
 	if (sr != STORE_OK)
 		goto out;
-	if (seal_decrypt(k, user, "totp", t.sealed, t.sealed_len, secret, &slen) != 0) {
-		a->reason = "sealed secret does not open (wrong key_file or tampered record)";
-		goto out;
-	}
 	if (store_state_get(s, user, &st) != STORE_OK)
 		goto out;
 	/* A string accepted earlier from the same address and service (forwarded_code): it was
@@ -299,7 +379,7 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 	for (int i = 0; i < a->n && r == LOGIN_WRONG; i++) {
 		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
 			continue;
-		r = try_code(s, k, user, &t, secret, slen, c, norm, now, a);
+		r = try_code(s, k, user, &ld, c, norm, now, a);
 		a->which = i;
 	}
 	/* A parallel login with the same string won the compare-and-set: its hash is there. */
@@ -324,7 +404,10 @@ out:
 			r = LOGIN_ERROR;
 		}
 	}
-	RC_WIPE_ARRAY(secret);
+	for (int i = 0; i < ld.n && i < LOGIN_DEVICES_MAX; i++)
+		rc_wipe(&ld.d[i], sizeof(ld.d[i]));
+	if (ld.bad && ld.n < LOGIN_DEVICES_MAX) /* the one that did not open */
+		rc_wipe(&ld.d[ld.n], sizeof(ld.d[ld.n]));
 	RC_WIPE_ARRAY(norm);
 	rc_wipe(&t, sizeof(t));
 	return r;

@@ -80,14 +80,22 @@ struct login_attempt {
 	int reused;           /* accepted inside a reuse window */
 	int64_t locked_until; /* LOGIN_LOCKED: until when (0 if unknown) */
 	const char *reason;   /* short static text for logs */
+	char device[STORE_DEVICE_MAX + 1]; /* LOGIN_OK, LOGIN_REPLAY: the device whose code it
+					    * was ("" otherwise) */
 };
 
+/* The most devices of one user a login tries (max_devices cannot be set higher). */
+#define LOGIN_DEVICES_MAX CFG_MAX_DEVICES_LIMIT
+
 /*
- * The full decision. While the code check is locked, an 8-digit candidate is still tried
- * as a backup code, counted against its own limit (backup_deny within unlock_time); success
- * lifts the lock. With reuse_hash the attempt is one transaction: a TOTP code accepted now
- * records the hash with the step compare-and-set, and a hash recorded earlier and not
- * expired is accepted again (before the lock check, without touching counts or locks).
+ * The full decision. A TOTP code is tried against every device of the user; the first
+ * device whose code it is and whose replay state takes its step accepts it (each device's
+ * steps are its own: a code of one device never consumes or unlocks another's). While
+ * the code check is locked, an 8-digit candidate is still tried as a backup code, counted
+ * against its own limit (backup_deny within unlock_time); success lifts the lock. With
+ * reuse_hash the attempt is one transaction: a TOTP code accepted now records the hash with
+ * the step compare-and-set, and a hash recorded earlier and not expired is accepted again
+ * (before the lock check, without touching counts or locks).
  * Locks and lifted locks are written to the audit (service and remote host).
  */
 int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,

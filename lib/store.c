@@ -270,11 +270,85 @@ int store_totp_get(struct store *s, const char *user, struct store_totp *out)
 	return r;
 }
 
+/* A device name: 1..STORE_DEVICE_MAX bytes, no control characters. */
+static int chk_device(struct store *s, const char *name, const char *what)
+{
+	if (!str_ok(name, 1, STORE_DEVICE_MAX))
+		return store_set_err(s, "%s: the device name is empty or longer than %d bytes",
+				     what, STORE_DEVICE_MAX);
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return store_set_err(s, "%s: control character in the device name", what);
+	return STORE_OK;
+}
+
+/* *t with the device name filled in ("" becomes STORE_DEVICE_DEFAULT) and checked, into
+ * *named (the caller wipes it). */
+static int named_totp(struct store *s, const struct store_totp *t, struct store_totp *named,
+		      const char *what)
+{
+	if (chk_totp(s, t, what) != STORE_OK)
+		return STORE_ERR;
+	*named = *t;
+	named->device[STORE_DEVICE_MAX] = '\0';
+	if (named->device[0] == '\0')
+		memcpy(named->device, STORE_DEVICE_DEFAULT, sizeof(STORE_DEVICE_DEFAULT));
+	return chk_device(s, named->device, what);
+}
+
 int store_totp_put(struct store *s, const char *user, const struct store_totp *t)
 {
-	if (chk(s, user, "totp_put") != STORE_OK || chk_totp(s, t, "totp_put") != STORE_OK)
+	struct store_totp named;
+	int r = STORE_ERR;
+
+	if (chk(s, user, "totp_put") == STORE_OK &&
+	    named_totp(s, t, &named, "totp_put") == STORE_OK)
+		r = norm(s->ops->totp_put(s, user, &named));
+	rc_wipe(&named, sizeof(named));
+	return r;
+}
+
+int store_device_list(struct store *s, const char *user,
+		      int (*cb)(void *ctx, const struct store_device *d), void *ctx)
+{
+	if (chk(s, user, "device_list") != STORE_OK)
 		return STORE_ERR;
-	return norm(s->ops->totp_put(s, user, t));
+	if (cb == NULL)
+		return store_set_err(s, "device_list: no callback");
+	return norm(s->ops->device_list(s, user, cb, ctx));
+}
+
+int store_device_add(struct store *s, const char *user, const struct store_totp *t, int replace)
+{
+	struct store_totp named;
+	int r = STORE_ERR;
+
+	if (chk(s, user, "device_add") == STORE_OK &&
+	    named_totp(s, t, &named, "device_add") == STORE_OK)
+		r = norm(s->ops->device_add(s, user, &named, replace != 0));
+	rc_wipe(&named, sizeof(named));
+	return r;
+}
+
+int store_device_delete(struct store *s, const char *user, const char *name, int *left)
+{
+	int dummy = 0;
+
+	if (chk(s, user, "device_delete") != STORE_OK ||
+	    chk_device(s, name, "device_delete") != STORE_OK)
+		return STORE_ERR;
+	return norm(s->ops->device_delete(s, user, name, left != NULL ? left : &dummy));
+}
+
+int store_device_step_cas(struct store *s, const char *user, const char *name, int64_t step,
+			  int64_t now)
+{
+	if (chk(s, user, "device_step_cas") != STORE_OK ||
+	    chk_device(s, name, "device_step_cas") != STORE_OK)
+		return STORE_ERR;
+	if (step < 0 || now < 0)
+		return store_set_err(s, "device_step_cas: negative time step or time");
+	return norm(s->ops->device_step_cas(s, user, name, step, now));
 }
 
 int store_totp_delete(struct store *s, const char *user)
@@ -775,7 +849,8 @@ int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len,
 
 /* clang-format off */
 const struct store_table store_tables[] = {
-	{"totp", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL, 0},
+	{"totp", "username, device, sealed, algorithm, digits, period, created", "ttbiiii", NULL,
+	 0},
 	{"totp_pending", "username, sealed, algorithm, digits, period, created", "tbiiii", NULL, 0},
 	{"login_state", "username, last_step, failures, locked_until", "tiii", NULL, 0},
 	{"backup_codes", "username, hash, used_at", "tbi", NULL, 0},
@@ -789,6 +864,7 @@ const struct store_table store_tables[] = {
 	{"outbox", "id, username, kind, sealed, time, proofs, caller, flags, state, owner, "
 		   "attempts, next_try, last_error", "itibittiitiit", "id", 1},
 	{"reuse", "username, hash, expires", "tbi", NULL, 0},
+	{"device_steps", "username, device, last_step, last_used", "ttii", NULL, 0},
 };
 /* clang-format on */
 const size_t store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);

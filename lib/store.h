@@ -64,6 +64,14 @@ int store_commit(struct store *s) RC_MUST_CHECK;
 void store_rollback(struct store *s);
 
 /* ---- TOTP enrolment (secrets; written rarely) ---- */
+/*
+ * A user has one or more authenticator devices, each a name and its own secret (table totp,
+ * one row per device) with its own replay state (table device_steps: the last accepted time
+ * step and when). The user is enrolled while at least one device exists. Failure count and
+ * lock stay per user (login_state).
+ */
+#define STORE_DEVICE_MAX 32 /* a device name: 1..32 bytes, no control characters */
+#define STORE_DEVICE_DEFAULT "default" /* the name of a device given none (and of upgrades) */
 struct store_totp {
 	unsigned char sealed[STORE_SEALED_MAX]; /* sealed secret (see seal.h) */
 	size_t sealed_len;
@@ -71,21 +79,56 @@ struct store_totp {
 	int digits;
 	int period;
 	int64_t created;
+	char device[STORE_DEVICE_MAX + 1]; /* the device's name ("" on put: the default) */
 };
+/* The user's first device (oldest, then by name); STORE_NOTFOUND if not enrolled. */
 int store_totp_get(struct store *s, const char *user, struct store_totp *out) RC_MUST_CHECK;
-/* Insert or replace; also resets login_state (last_step = -1, failures = 0) and ends the
+/* Replace every device of the user with the one t (named t->device); also resets
+ * login_state (last_step = -1, failures = 0), the devices' replay state, and ends the
  * user's reuse windows. */
 int store_totp_put(struct store *s, const char *user, const struct store_totp *t) RC_MUST_CHECK;
-/* Remove the TOTP secret, backup codes and reuse windows (2FA off). STORE_NOTFOUND if not
+/* Remove every device, the backup codes and reuse windows (2FA off). STORE_NOTFOUND if not
  * enrolled. */
 int store_totp_delete(struct store *s, const char *user) RC_MUST_CHECK;
+
+/* One device as listed: its secret and parameters, and its replay state. */
+struct store_device {
+	struct store_totp t; /* t.device is the name */
+	int64_t last_step;   /* last accepted time step of this device, -1 if none */
+	int64_t last_used;   /* when a code of this device was last accepted (0: never) */
+};
+/* The user's devices, oldest first (then by name); cb may call other store functions (not
+ * store_device_list); non-zero stops. STORE_OK also when there is none. */
+int store_device_list(struct store *s, const char *user,
+		      int (*cb)(void *ctx, const struct store_device *d), void *ctx) RC_MUST_CHECK;
+/* Add the device t (named t->device). An existing name: STORE_CONFLICT, unless `replace`,
+ * which gives that device the new secret and a fresh replay state. The first device of a
+ * user starts a clean login_state (as store_totp_put); a replaced secret ends the user's
+ * reuse windows. */
+int store_device_add(struct store *s, const char *user, const struct store_totp *t,
+		     int replace) RC_MUST_CHECK;
+/* Remove one device, its replay state and the user's reuse windows. When it was the last,
+ * 2FA is off: the backup codes, a pending enrolment and the login state go too (as
+ * store_totp_delete). STORE_NOTFOUND if the user has no device of that name. *left (may be
+ * NULL) gets the number of devices left. */
+int store_device_delete(struct store *s, const char *user, const char *name, int *left)
+	RC_MUST_CHECK;
+/*
+ * Replay protection per device: atomically set the device's last_step = step and
+ * last_used = now iff its last_step < step, and reset the user's failure count and lock (as
+ * store_step_cas). STORE_OK when accepted, STORE_CONFLICT when this device's step (or a
+ * later one) was already used. Another device's steps are never read or moved.
+ */
+int store_device_step_cas(struct store *s, const char *user, const char *name, int64_t step,
+			  int64_t now) RC_MUST_CHECK;
 
 /* A pending re-enrolment: kept apart until its first code verifies. */
 int store_pending_put(struct store *s, const char *user, const struct store_totp *t) RC_MUST_CHECK;
 int store_pending_get(struct store *s, const char *user, struct store_totp *out) RC_MUST_CHECK;
 int store_pending_delete(struct store *s, const char *user) RC_MUST_CHECK;
 
-/* List enrolled users (callback per name); stops early when cb returns non-zero. */
+/* List enrolled users (callback per name, with the creation of the first device); stops
+ * early when cb returns non-zero. */
 int store_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, int64_t created),
 		    void *ctx) RC_MUST_CHECK;
 

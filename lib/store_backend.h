@@ -120,6 +120,15 @@ struct store_ops {
 	int (*outbox_claim)(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
 			    int64_t until);
 
+	/* Devices (store.c checks the name: 1..STORE_DEVICE_MAX bytes, no control bytes). */
+	int (*device_list)(struct store *s, const char *user,
+			   int (*cb)(void *ctx, const struct store_device *d), void *ctx);
+	int (*device_add)(struct store *s, const char *user, const struct store_totp *t,
+			  int replace);
+	int (*device_delete)(struct store *s, const char *user, const char *name, int *left);
+	int (*device_step_cas)(struct store *s, const char *user, const char *name, int64_t step,
+			       int64_t now);
+
 	/* admin copy-store: SQL built from the constant store_tables[] only. */
 	int (*table_rows)(struct store *s, const struct store_table *t,
 			  int (*cb)(void *ctx, const struct store_val *v), void *ctx);

@@ -112,6 +112,13 @@ enum sid {
 	S_REUSE_GET,
 	S_REUSE_DEL,
 	S_REUSE_PRUNE,
+	S_DEV_LIST,
+	S_DEV_EXISTS,
+	S_DEV_COUNT,
+	S_DEV_DEL,
+	S_DEVSTEP_DEL,
+	S_DEVSTEP_DEL1,
+	S_DEV_CAS,
 	S_COUNT
 };
 
@@ -136,13 +143,20 @@ struct stmt {
 	"attempts, next_try, last_error FROM outbox "
 
 static const struct stmt stmts[S_COUNT] = {
-	[S_TOTP_GET] = {"SELECT " TOTP_COLS " FROM totp WHERE username = $1", "t"},
-	[S_TOTP_PUT] = {TOTP_UPSERT("totp"), "tbiiii"},
+	/* The first device stands for the user where one secret is asked for. */
+	[S_TOTP_GET] = {"SELECT " TOTP_COLS ", device FROM totp WHERE username = $1 "
+			"ORDER BY created, device LIMIT 1",
+			"t"},
+	[S_TOTP_PUT] = {"INSERT INTO totp (username, " TOTP_COLS ", device) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			"tbiiiit"},
 	[S_TOTP_DEL] = {"DELETE FROM totp WHERE username = $1", "t"},
-	[S_PEND_GET] = {"SELECT " TOTP_COLS " FROM totp_pending WHERE username = $1", "t"},
+	[S_PEND_GET] = {"SELECT " TOTP_COLS ", '' FROM totp_pending WHERE username = $1", "t"},
 	[S_PEND_PUT] = {TOTP_UPSERT("totp_pending"), "tbiiii"},
 	[S_PEND_DEL] = {"DELETE FROM totp_pending WHERE username = $1", "t"},
-	[S_TOTP_LIST] = {"SELECT username, created FROM totp ORDER BY username", ""},
+	[S_TOTP_LIST] = {"SELECT username, min(created) FROM totp GROUP BY username "
+			 "ORDER BY username",
+			 ""},
 
 	[S_STATE_GET] = {"SELECT last_step, failures, locked_until FROM login_state "
 			 "WHERE username = $1",
@@ -257,7 +271,8 @@ static const struct stmt stmts[S_COUNT] = {
 			  "UNION SELECT username FROM login_state UNION SELECT username FROM "
 			  "backup_codes UNION SELECT username FROM app_passwords UNION SELECT "
 			  "username FROM contacts UNION SELECT username FROM questions UNION "
-			  "SELECT username FROM tokens ORDER BY 1",
+			  "SELECT username FROM tokens UNION SELECT username FROM device_steps "
+			  "ORDER BY 1",
 			  ""},
 
 	[S_KEYCHECK_GET] = {"SELECT sealed FROM key_check WHERE id = 1", ""},
@@ -297,6 +312,25 @@ static const struct stmt stmts[S_COUNT] = {
 			 "tbi"},
 	[S_REUSE_DEL] = {"DELETE FROM reuse WHERE username = $1", "t"},
 	[S_REUSE_PRUNE] = {"DELETE FROM reuse WHERE expires <= $1", "i"},
+
+	[S_DEV_LIST] = {"SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
+			"coalesce(d.last_step, -1), coalesce(d.last_used, 0) FROM totp t "
+			"LEFT JOIN device_steps d ON d.username = t.username AND "
+			"d.device = t.device WHERE t.username = $1 ORDER BY t.created, t.device",
+			"t"},
+	[S_DEV_EXISTS] = {"SELECT 1 FROM totp WHERE username = $1 AND device = $2", "tt"},
+	[S_DEV_COUNT] = {"SELECT count(*) FROM totp WHERE username = $1", "t"},
+	[S_DEV_DEL] = {"DELETE FROM totp WHERE username = $1 AND device = $2", "tt"},
+	[S_DEVSTEP_DEL] = {"DELETE FROM device_steps WHERE username = $1", "t"},
+	[S_DEVSTEP_DEL1] = {"DELETE FROM device_steps WHERE username = $1 AND device = $2", "tt"},
+	/* DESIGN.md's compare-and-set, per device, and on success the user's failure count
+	 * and lock reset, in one statement: it answers 1 iff the step is new for the device. */
+	[S_DEV_CAS] = {"WITH c AS (INSERT INTO device_steps AS d (username, device, last_step, "
+		       "last_used) VALUES ($1, $2, $3, $4) ON CONFLICT (username, device) DO "
+		       "UPDATE SET last_step = $3, last_used = $4 WHERE d.last_step < $3 "
+		       "RETURNING 1), u AS (UPDATE login_state SET failures = 0, locked_until = 0 "
+		       "WHERE username = $1 AND EXISTS (SELECT 1 FROM c)) SELECT count(*) FROM c",
+		       "ttii"},
 };
 
 #define PP_MAX 16
@@ -709,7 +743,8 @@ static int read_totp(struct pgs *q, enum sid id, const char *user, struct store_
 	     col_int(q, res, 0, 1, &out->algorithm, what) != STORE_OK ||
 	     col_int(q, res, 0, 2, &out->digits, what) != STORE_OK ||
 	     col_int(q, res, 0, 3, &out->period, what) != STORE_OK ||
-	     col_i64(q, res, 0, 4, &out->created, what) != STORE_OK))
+	     col_i64(q, res, 0, 4, &out->created, what) != STORE_OK ||
+	     col_text(q, res, 0, 5, out->device, sizeof(out->device), what) != STORE_OK))
 		r = STORE_ERR;
 	PQclear(res);
 	return r;
@@ -726,6 +761,8 @@ static int write_totp(struct pgs *q, enum sid id, const char *user, const struct
 	p_i64(&p, t->digits);
 	p_i64(&p, t->period);
 	p_i64(&p, t->created);
+	if (id == S_TOTP_PUT)
+		p_text(&p, t->device);
 	return run(q, id, &p, what, NULL);
 }
 
@@ -741,7 +778,12 @@ static int pg_totp_put(struct store *s, const char *user, const struct store_tot
 
 	if (r != STORE_OK)
 		return r;
-	r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
+	/* Every earlier device goes: the one secret given replaces them all. */
+	r = run1(q, S_TOTP_DEL, user, "totp_put", NULL);
+	if (r == STORE_OK)
+		r = run1(q, S_DEVSTEP_DEL, user, "totp_put", NULL);
+	if (r == STORE_OK)
+		r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
 	if (r == STORE_OK) /* a new secret starts with a clean login state */
 		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
 	if (r == STORE_OK) /* and with no string of the old secret accepted again */
@@ -751,7 +793,8 @@ static int pg_totp_put(struct store *s, const char *user, const struct store_tot
 
 static int pg_totp_delete(struct store *s, const char *user)
 {
-	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_REUSE_DEL};
+	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_REUSE_DEL,
+					S_DEVSTEP_DEL};
 	struct pgs *q = PG(s);
 	int r = op_begin(q, "totp_delete"), n = 0;
 
@@ -803,6 +846,131 @@ static int pg_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, 
 			break;
 	}
 	PQclear(res);
+	return r;
+}
+
+/* ---- devices ---- */
+
+static int run_user_dev(struct pgs *q, enum sid id, const char *user, const char *name,
+			const char *what, int *changes)
+{
+	struct pp p = {0};
+
+	p_text(&p, user);
+	p_text(&p, name);
+	return run(q, id, &p, what, changes);
+}
+
+static int pg_device_list(struct store *s, const char *user,
+			  int (*cb)(void *ctx, const struct store_device *d), void *ctx)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	struct store_device d;
+	PGresult *res;
+	int r = STORE_OK;
+
+	p_text(&p, user);
+	res = ex(q, S_DEV_LIST, &p, "device_list", NULL);
+	if (res == NULL)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		memset(&d, 0, sizeof(d));
+		if (col_blob(q, res, i, 0, d.t.sealed, sizeof(d.t.sealed), &d.t.sealed_len,
+			     "device_list") != STORE_OK ||
+		    col_int(q, res, i, 1, &d.t.algorithm, "device_list") != STORE_OK ||
+		    col_int(q, res, i, 2, &d.t.digits, "device_list") != STORE_OK ||
+		    col_int(q, res, i, 3, &d.t.period, "device_list") != STORE_OK ||
+		    col_i64(q, res, i, 4, &d.t.created, "device_list") != STORE_OK ||
+		    col_text(q, res, i, 5, d.t.device, sizeof(d.t.device), "device_list") !=
+			    STORE_OK ||
+		    col_i64(q, res, i, 6, &d.last_step, "device_list") != STORE_OK ||
+		    col_i64(q, res, i, 7, &d.last_used, "device_list") != STORE_OK) {
+			r = STORE_ERR;
+			break;
+		}
+		if (cb(ctx, &d) != 0)
+			break;
+	}
+	PQclear(res);
+	rc_wipe(&d, sizeof(d));
+	return r;
+}
+
+static int pg_device_add(struct store *s, const char *user, const struct store_totp *t,
+			 int replace)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res = NULL;
+	int r = op_begin(q, "device_add"), n = 0, exists = 0;
+
+	if (r != STORE_OK)
+		return r;
+	p_text(&p, user);
+	r = count_query(q, S_DEV_COUNT, &p, &n, "device_add");
+	if (r == STORE_OK) {
+		p_text(&p, t->device);
+		r = row1(q, S_DEV_EXISTS, &p, "device_add", &res);
+		PQclear(res);
+		exists = r == STORE_OK;
+		if (r == STORE_NOTFOUND)
+			r = STORE_OK;
+	}
+	if (r == STORE_OK && exists && !replace)
+		r = STORE_CONFLICT;
+	if (r == STORE_OK && exists) /* the old secret of this device and its steps go */
+		r = run_user_dev(q, S_DEV_DEL, user, t->device, "device_add", NULL);
+	if (r == STORE_OK && exists)
+		r = run_user_dev(q, S_DEVSTEP_DEL1, user, t->device, "device_add", NULL);
+	if (r == STORE_OK && exists) /* no string of the old secret accepted again */
+		r = run1(q, S_REUSE_DEL, user, "device_add", NULL);
+	if (r == STORE_OK && n == 0) /* the first device starts with a clean login state */
+		r = run1(q, S_STATE_DEL, user, "device_add", NULL);
+	if (r == STORE_OK)
+		r = write_totp(q, S_TOTP_PUT, user, t, "device_add");
+	return op_end(q, r, "device_add");
+}
+
+static int pg_device_delete(struct store *s, const char *user, const char *name, int *left)
+{
+	static const enum sid off[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_DEVSTEP_DEL};
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	int r = op_begin(q, "device_delete"), n = 0;
+
+	*left = 0;
+	if (r != STORE_OK)
+		return r;
+	r = run_user_dev(q, S_DEV_DEL, user, name, "device_delete", &n);
+	if (r == STORE_OK && n == 0)
+		r = STORE_NOTFOUND;
+	if (r == STORE_OK)
+		r = run_user_dev(q, S_DEVSTEP_DEL1, user, name, "device_delete", NULL);
+	if (r == STORE_OK)
+		r = run1(q, S_REUSE_DEL, user, "device_delete", NULL);
+	if (r == STORE_OK) {
+		p_text(&p, user);
+		r = count_query(q, S_DEV_COUNT, &p, left, "device_delete");
+	}
+	for (size_t i = 0; r == STORE_OK && *left == 0 && i < sizeof(off) / sizeof(off[0]); i++)
+		r = run1(q, off[i], user, "device_delete", NULL);
+	return op_end(q, r, "device_delete");
+}
+
+static int pg_device_step_cas(struct store *s, const char *user, const char *name, int64_t step,
+			      int64_t now)
+{
+	struct pp p = {0};
+	int r, n = 0;
+
+	p_text(&p, user);
+	p_text(&p, name);
+	p_i64(&p, step);
+	p_i64(&p, now);
+	r = count_query(PG(s), S_DEV_CAS, &p, &n, "device_step_cas");
+	if (r == STORE_OK && n != 1)
+		r = STORE_CONFLICT; /* this device's step or a later one was already used */
 	return r;
 }
 
@@ -1350,7 +1518,8 @@ static int pg_user_purge(struct store *s, const char *user)
 {
 	static const enum sid dels[] = {S_TOTP_DEL,    S_PEND_DEL,	  S_STATE_DEL,
 					S_BACKUP_DEL,  S_APP_DEL_ALL,	  S_CONTACT_DEL_ALL,
-					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL};
+					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL,
+					S_DEVSTEP_DEL};
 	struct pgs *q = PG(s);
 	int r = op_begin(q, "user_purge"), total = 0;
 
@@ -1798,6 +1967,10 @@ static const struct store_ops pg_ops = {
 	.pending_get = pg_pending_get,
 	.pending_delete = pg_pending_delete,
 	.totp_list = pg_totp_list,
+	.device_list = pg_device_list,
+	.device_add = pg_device_add,
+	.device_delete = pg_device_delete,
+	.device_step_cas = pg_device_step_cas,
 	.state_get = pg_state_get,
 	.step_cas = pg_step_cas,
 	.fail = pg_fail,

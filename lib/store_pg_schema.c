@@ -137,6 +137,22 @@ static const struct migration migrations[] = {
 	 " PRIMARY KEY (username, hash));"
 	 "CREATE INDEX reuse_expires ON reuse (expires);"
 	 "UPDATE pam_recover_schema SET version = 5;"},
+	{6,
+	 "ALTER TABLE totp ADD COLUMN device " T " NOT NULL DEFAULT 'default';"
+	 "ALTER TABLE totp ALTER COLUMN device DROP DEFAULT;"
+	 "ALTER TABLE totp DROP CONSTRAINT totp_pkey;"
+	 "ALTER TABLE totp ADD PRIMARY KEY (username, device);"
+	 "CREATE TABLE device_steps ("
+	 " username " T " NOT NULL,"
+	 " device " T " NOT NULL,"
+	 " last_step BIGINT NOT NULL DEFAULT -1,"
+	 " last_used BIGINT NOT NULL DEFAULT 0,"
+	 " PRIMARY KEY (username, device));"
+	 "INSERT INTO device_steps (username, device, last_step, last_used)"
+	 " SELECT l.username, 'default', l.last_step, l.last_step * t.period"
+	 " FROM login_state l JOIN totp t ON t.username = l.username AND t.device = 'default'"
+	 " WHERE l.last_step >= 0;"
+	 "UPDATE pam_recover_schema SET version = 6;"},
 };
 /* clang-format on */
 

@@ -116,6 +116,13 @@ enum sid {
 	S_REUSE_GET,
 	S_REUSE_DEL,
 	S_REUSE_PRUNE,
+	S_DEV_LIST,
+	S_DEV_EXISTS,
+	S_DEV_COUNT,
+	S_DEV_DEL,
+	S_DEVSTEP_DEL,
+	S_DEVSTEP_DEL1,
+	S_DEV_CAS,
 	S_COUNT
 };
 
@@ -138,10 +145,13 @@ static const char *const sql_text[S_COUNT] = {
 	[S_RELEASE] = "RELEASE store_op",
 	[S_ROLLBACK_TO] = "ROLLBACK TO store_op",
 
-	[S_TOTP_GET] = "SELECT " TOTP_COLS " FROM totp WHERE username = ?1",
-	[S_TOTP_PUT] = TOTP_UPSERT("totp"),
+	/* The first device stands for the user where one secret is asked for. */
+	[S_TOTP_GET] = "SELECT " TOTP_COLS ", device FROM totp WHERE username = ?1 "
+		       "ORDER BY created, device LIMIT 1",
+	[S_TOTP_PUT] = "INSERT INTO totp (username, " TOTP_COLS ", device) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_TOTP_DEL] = "DELETE FROM totp WHERE username = ?1",
-	[S_PEND_GET] = "SELECT " TOTP_COLS " FROM totp_pending WHERE username = ?1",
+	[S_PEND_GET] = "SELECT " TOTP_COLS ", '' FROM totp_pending WHERE username = ?1",
 	[S_PEND_PUT] = TOTP_UPSERT("totp_pending"),
 	[S_PEND_DEL] = "DELETE FROM totp_pending WHERE username = ?1",
 
@@ -227,9 +237,25 @@ static const char *const sql_text[S_COUNT] = {
 			"AND expires > ?3",
 	[S_REUSE_DEL] = "DELETE FROM reuse WHERE username = ?1",
 	[S_REUSE_PRUNE] = "DELETE FROM reuse WHERE expires <= ?1",
+
+	[S_DEV_LIST] = "SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
+		       "coalesce(d.last_step, -1), coalesce(d.last_used, 0) FROM totp t "
+		       "LEFT JOIN device_steps d ON d.username = t.username AND "
+		       "d.device = t.device WHERE t.username = ?1 ORDER BY t.created, t.device",
+	[S_DEV_EXISTS] = "SELECT 1 FROM totp WHERE username = ?1 AND device = ?2",
+	[S_DEV_COUNT] = "SELECT count(*) FROM totp WHERE username = ?1",
+	[S_DEV_DEL] = "DELETE FROM totp WHERE username = ?1 AND device = ?2",
+	[S_DEVSTEP_DEL] = "DELETE FROM device_steps WHERE username = ?1",
+	[S_DEVSTEP_DEL1] = "DELETE FROM device_steps WHERE username = ?1 AND device = ?2",
+	/* DESIGN.md's compare-and-set, per device: a row changes iff the step is new for it. */
+	[S_DEV_CAS] = "INSERT INTO device_steps (username, device, last_step, last_used) "
+		      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (username, device) DO UPDATE SET "
+		      "last_step = excluded.last_step, last_used = excluded.last_used "
+		      "WHERE device_steps.last_step < excluded.last_step",
 };
 
-#define SQL_TOTP_LIST "SELECT username, created FROM totp ORDER BY username"
+#define SQL_TOTP_LIST                                                                      \
+	"SELECT username, min(created) FROM totp GROUP BY username ORDER BY username"
 /* lower() folds ASCII only, as rc_user_name_canonical does; the index of migration 3. */
 #define SQL_USER_SPELLING                                                                  \
 	"SELECT username FROM totp WHERE lower(username) = lower(?1) AND username <> ?1 LIMIT 1"
@@ -237,7 +263,8 @@ static const char *const sql_text[S_COUNT] = {
 	"SELECT username FROM totp UNION SELECT username FROM totp_pending "                \
 	"UNION SELECT username FROM login_state UNION SELECT username FROM backup_codes "   \
 	"UNION SELECT username FROM app_passwords UNION SELECT username FROM contacts "     \
-	"UNION SELECT username FROM questions UNION SELECT username FROM tokens ORDER BY 1"
+	"UNION SELECT username FROM questions UNION SELECT username FROM tokens "           \
+	"UNION SELECT username FROM device_steps ORDER BY 1"
 #define SQL_APP_LIST                                                                       \
 	"SELECT name, services, hash, created, last_used FROM app_passwords "              \
 	"WHERE username = ?1 ORDER BY name"
@@ -607,6 +634,9 @@ static int read_totp(struct sq *q, enum sid id, const char *user, struct store_t
 	     col_int(q, st, 2, &out->digits, what) != STORE_OK ||
 	     col_int(q, st, 3, &out->period, what) != STORE_OK))
 		r = STORE_ERR;
+	if (r == STORE_OK &&
+	    col_text(q, st, 5, out->device, sizeof(out->device), what) != STORE_OK)
+		r = STORE_ERR;
 	if (r == STORE_OK)
 		out->created = sqlite3_column_int64(st, 4);
 	done(st);
@@ -630,6 +660,8 @@ static int write_totp(struct sq *q, enum sid id, const char *user, const struct 
 		rc = sqlite3_bind_int(st, 5, t->period);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 6, t->created);
+	if (rc == SQLITE_OK && id == S_TOTP_PUT)
+		rc = sqlite3_bind_text(st, 7, t->device, -1, SQLITE_STATIC);
 	if (rc != SQLITE_OK)
 		return bind_fail(q, st, rc, what);
 	return run(q, st, what, NULL);
@@ -647,7 +679,12 @@ static int sq_totp_put(struct store *s, const char *user, const struct store_tot
 
 	if (r != STORE_OK)
 		return r;
-	r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
+	/* Every earlier device goes: the one secret given replaces them all. */
+	r = run1(q, S_TOTP_DEL, user, "totp_put", NULL);
+	if (r == STORE_OK)
+		r = run1(q, S_DEVSTEP_DEL, user, "totp_put", NULL);
+	if (r == STORE_OK)
+		r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
 	if (r == STORE_OK) /* a new secret starts with a clean login state */
 		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
 	if (r == STORE_OK) /* and with no string of the old secret accepted again */
@@ -657,7 +694,8 @@ static int sq_totp_put(struct store *s, const char *user, const struct store_tot
 
 static int sq_totp_delete(struct store *s, const char *user)
 {
-	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_REUSE_DEL};
+	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_REUSE_DEL,
+					S_DEVSTEP_DEL};
 	struct sq *q = SQ(s);
 	int r = op_begin(q, "totp_delete"), n = 0;
 
@@ -710,6 +748,167 @@ static int sq_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, 
 		r = STORE_OK;
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- devices ---- */
+
+static int count_query(struct sq *q, sqlite3_stmt *st, int *out, const char *what);
+
+/* Statement `id` with ?1 = user, ?2 = device name. */
+static sqlite3_stmt *get_user_dev(struct sq *q, enum sid id, const char *user, const char *name,
+				  const char *what)
+{
+	sqlite3_stmt *st = get1(q, id, user, what);
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	rc = sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		done(st);
+		dberr(q, rc, what);
+		return NULL;
+	}
+	return st;
+}
+
+static int run_user_dev(struct sq *q, enum sid id, const char *user, const char *name,
+			const char *what, int *changes)
+{
+	sqlite3_stmt *st = get_user_dev(q, id, user, name, what);
+
+	if (changes != NULL)
+		*changes = 0;
+	if (st == NULL)
+		return STORE_ERR;
+	return run(q, st, what, changes);
+}
+
+static int dev_count(struct sq *q, const char *user, int *n, const char *what)
+{
+	sqlite3_stmt *st = get1(q, S_DEV_COUNT, user, what);
+
+	if (st == NULL)
+		return STORE_ERR;
+	return count_query(q, st, n, what);
+}
+
+static int sq_device_list(struct store *s, const char *user,
+			  int (*cb)(void *ctx, const struct store_device *d), void *ctx)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = get1(q, S_DEV_LIST, user, "device_list");
+	struct store_device d;
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	memset(&d, 0, sizeof(d));
+	while ((r = row(q, st, "device_list")) == STORE_OK) {
+		memset(&d, 0, sizeof(d));
+		if (col_blob(q, st, 0, d.t.sealed, sizeof(d.t.sealed), &d.t.sealed_len,
+			     "device_list") != STORE_OK ||
+		    col_int(q, st, 1, &d.t.algorithm, "device_list") != STORE_OK ||
+		    col_int(q, st, 2, &d.t.digits, "device_list") != STORE_OK ||
+		    col_int(q, st, 3, &d.t.period, "device_list") != STORE_OK ||
+		    col_text(q, st, 5, d.t.device, sizeof(d.t.device), "device_list") != STORE_OK) {
+			r = STORE_ERR;
+			break;
+		}
+		d.t.created = sqlite3_column_int64(st, 4);
+		d.last_step = sqlite3_column_int64(st, 6);
+		d.last_used = sqlite3_column_int64(st, 7);
+		if (cb(ctx, &d) != 0)
+			break;
+	}
+	if (r == STORE_NOTFOUND)
+		r = STORE_OK;
+	done(st);
+	rc_wipe(&d, sizeof(d));
+	return r;
+}
+
+static int sq_device_add(struct store *s, const char *user, const struct store_totp *t,
+			 int replace)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	int r = op_begin(q, "device_add"), n = 0, exists = 0;
+
+	if (r != STORE_OK)
+		return r;
+	r = dev_count(q, user, &n, "device_add");
+	if (r == STORE_OK) {
+		st = get_user_dev(q, S_DEV_EXISTS, user, t->device, "device_add");
+		r = st == NULL ? STORE_ERR : row(q, st, "device_add");
+		if (st != NULL)
+			done(st);
+		exists = r == STORE_OK;
+		if (r == STORE_NOTFOUND)
+			r = STORE_OK;
+	}
+	if (r == STORE_OK && exists && !replace)
+		r = STORE_CONFLICT;
+	if (r == STORE_OK && exists) /* the old secret of this device and its steps go */
+		r = run_user_dev(q, S_DEV_DEL, user, t->device, "device_add", NULL);
+	if (r == STORE_OK && exists)
+		r = run_user_dev(q, S_DEVSTEP_DEL1, user, t->device, "device_add", NULL);
+	if (r == STORE_OK && exists) /* no string of the old secret accepted again */
+		r = run1(q, S_REUSE_DEL, user, "device_add", NULL);
+	if (r == STORE_OK && n == 0) /* the first device starts with a clean login state */
+		r = run1(q, S_STATE_DEL, user, "device_add", NULL);
+	if (r == STORE_OK)
+		r = write_totp(q, S_TOTP_PUT, user, t, "device_add");
+	return op_end(q, r, "device_add");
+}
+
+static int sq_device_delete(struct store *s, const char *user, const char *name, int *left)
+{
+	static const enum sid off[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_DEVSTEP_DEL};
+	struct sq *q = SQ(s);
+	int r = op_begin(q, "device_delete"), n = 0;
+
+	*left = 0;
+	if (r != STORE_OK)
+		return r;
+	r = run_user_dev(q, S_DEV_DEL, user, name, "device_delete", &n);
+	if (r == STORE_OK && n == 0)
+		r = STORE_NOTFOUND;
+	if (r == STORE_OK)
+		r = run_user_dev(q, S_DEVSTEP_DEL1, user, name, "device_delete", NULL);
+	if (r == STORE_OK)
+		r = run1(q, S_REUSE_DEL, user, "device_delete", NULL);
+	if (r == STORE_OK)
+		r = dev_count(q, user, left, "device_delete");
+	for (size_t i = 0; r == STORE_OK && *left == 0 && i < sizeof(off) / sizeof(off[0]); i++)
+		r = run1(q, off[i], user, "device_delete", NULL);
+	return op_end(q, r, "device_delete");
+}
+
+static int sq_device_step_cas(struct store *s, const char *user, const char *name, int64_t step,
+			      int64_t now)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	int r = op_begin(q, "device_step_cas"), n = 0, rc;
+
+	if (r != STORE_OK)
+		return r;
+	st = get_user_dev(q, S_DEV_CAS, user, name, "device_step_cas");
+	if (st == NULL) {
+		r = STORE_ERR;
+	} else {
+		rc = sqlite3_bind_int64(st, 3, step);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 4, now);
+		r = rc == SQLITE_OK ? run(q, st, "device_step_cas", &n)
+				    : bind_fail(q, st, rc, "device_step_cas");
+	}
+	if (r == STORE_OK && n != 1)
+		r = STORE_CONFLICT; /* this device's step or a later one was already used */
+	if (r == STORE_OK) /* a success resets the user's failure count and lock */
+		r = run1(q, S_STATE_CLEAR, user, "device_step_cas", NULL);
+	return op_end(q, r, "device_step_cas");
 }
 
 /* ---- login state ---- */
@@ -1414,7 +1613,8 @@ static int sq_user_purge(struct store *s, const char *user)
 {
 	static const enum sid dels[] = {S_TOTP_DEL,    S_PEND_DEL,	  S_STATE_DEL,
 					S_BACKUP_DEL,  S_APP_DEL_ALL,	  S_CONTACT_DEL_ALL,
-					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL};
+					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL,
+					S_DEVSTEP_DEL};
 	struct sq *q = SQ(s);
 	int r = op_begin(q, "user_purge"), total = 0;
 
@@ -1933,6 +2133,10 @@ static const struct store_ops sqlite_ops = {
 	.pending_get = sq_pending_get,
 	.pending_delete = sq_pending_delete,
 	.totp_list = sq_totp_list,
+	.device_list = sq_device_list,
+	.device_add = sq_device_add,
+	.device_delete = sq_device_delete,
+	.device_step_cas = sq_device_step_cas,
 	.state_get = sq_state_get,
 	.step_cas = sq_step_cas,
 	.fail = sq_fail,

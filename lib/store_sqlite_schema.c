@@ -136,6 +136,36 @@ static const struct migration migrations[] = {
 	 " PRIMARY KEY (username, hash));"
 	 "CREATE INDEX reuse_expires ON reuse (expires);"
 	 "PRAGMA user_version = 5;"},
+	/* Several authenticator devices per user: totp gets a device name in its key (the
+	 * table is rebuilt, as SQLite cannot change a primary key), each enrolment becoming the
+	 * device `default`; device_steps holds each device's replay state, seeded from the
+	 * user's last accepted step (login_state.last_step stays, no longer read). */
+	{6,
+	 "ALTER TABLE totp RENAME TO totp_5;"
+	 "CREATE TABLE totp ("
+	 " username TEXT NOT NULL,"
+	 " device TEXT NOT NULL,"
+	 " sealed BLOB NOT NULL,"
+	 " algorithm INTEGER NOT NULL,"
+	 " digits INTEGER NOT NULL,"
+	 " period INTEGER NOT NULL,"
+	 " created INTEGER NOT NULL,"
+	 " PRIMARY KEY (username, device));"
+	 "INSERT INTO totp (username, device, sealed, algorithm, digits, period, created)"
+	 " SELECT username, 'default', sealed, algorithm, digits, period, created FROM totp_5;"
+	 "DROP TABLE totp_5;" /* and with it migration 2's index, made again here */
+	 "CREATE INDEX totp_username_lower ON totp (lower(username));"
+	 "CREATE TABLE device_steps ("
+	 " username TEXT NOT NULL,"
+	 " device TEXT NOT NULL,"
+	 " last_step INTEGER NOT NULL DEFAULT -1,"
+	 " last_used INTEGER NOT NULL DEFAULT 0,"
+	 " PRIMARY KEY (username, device));"
+	 "INSERT INTO device_steps (username, device, last_step, last_used)"
+	 " SELECT l.username, 'default', l.last_step, l.last_step * t.period"
+	 " FROM login_state l JOIN totp t ON t.username = l.username AND t.device = 'default'"
+	 " WHERE l.last_step >= 0;"
+	 "PRAGMA user_version = 6;"},
 };
 /* clang-format on */
 

@@ -269,6 +269,13 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 		rc_log_escape(reuse_host, host, sizeof(host));
 		pam_syslog(pamh, LOG_INFO, "user %s: accepted (reuse within %d s from %s)", user,
 			   reuse_seconds, host);
+	} else if (a.device[0] != '\0') { /* the device whose code it was */
+		char dev[STORE_DEVICE_MAX * 4 + 1];
+
+		rc_log_escape(a.device, dev, sizeof(dev));
+		pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
+			   "user %s: %s (%s) device %s", user,
+			   r == PAM_SUCCESS ? "accepted" : "refused", a.reason, dev);
 	} else {
 		pam_syslog(pamh, r == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "user %s: %s (%s)", user,
 			   r == PAM_SUCCESS ? "accepted" : "refused", a.reason);

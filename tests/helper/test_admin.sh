@@ -312,6 +312,58 @@ chmod 400 "$T/ga_bad"
 expect 65 "a short scratch code is refused" -- "$H" --config "$CONF" admin import-google-authenticator man "$T/ga_bad"
 expect_check 5 "nothing imported for man" enrolled man login ""
 
+# ---- devices: admin enrol --device/--replace, remove-device, import --device, max_devices ----
+DV=dev1@example.org
+expect 64 "--force goes without --device" -- "$H" --config "$CONF" admin enrol "$DV" --device a --force
+expect 64 "--replace goes with --device" -- "$H" --config "$CONF" admin enrol "$DV" --replace
+expect 65 "a device name with a slash is refused" -- "$H" --config "$CONF" admin enrol "$DV" --device a/b
+expect 0 "admin enrol --device phone: the first device" -- "$H" --json --config "$CONF" admin enrol "$DV" --device phone
+PH=$(json "$T/out" 'd["secret"]')
+[ "$(json "$T/out" 'len(d["backup_codes"])')" = 10 ] && ok "the first device brings 10 backup codes" || bad "first device: $(cat "$T/out")"
+expect 0 "admin enrol --device tablet: one more" -- "$H" --json --config "$CONF" admin enrol "$DV" --device tablet
+TB=$(json "$T/out" 'd["secret"]')
+[ "$(json "$T/out" 'd["backup_codes"]')" = "[]" ] && ok "one more device keeps the backup codes" || bad "second device: $(cat "$T/out")"
+expect 65 "an existing device name is refused" -- "$H" --config "$CONF" admin enrol "$DV" --device tablet
+contains "$T/err" "already has a device called tablet" "and says why"
+expect_check 0 "the phone's code" code "$DV" login "$(totp_b32 "$PH")"
+expect_check 0 "the tablet's code of the same step" code "$DV" login "$(totp_b32 "$TB")"
+expect_check 3 "the tablet's code again (replay)" code "$DV" login "$(totp_b32 "$TB")"
+expect 0 "admin enrol --device tablet --replace" -- "$H" --json --config "$CONF" admin enrol "$DV" --device tablet --replace
+TB2=$(json "$T/out" 'd["secret"]')
+expect_check 2 "the replaced tablet secret is refused" code "$DV" login "$(totp_b32 "$TB" -N "now + 30 seconds")"
+expect_check 0 "the new tablet secret works" code "$DV" login "$(totp_b32 "$TB2")"
+sed -e 's/^deny = 3$/deny = 3\nmax_devices = 3/' "$CONF" >"$T/max3.conf"
+chmod 644 "$T/max3.conf"
+printf 'HOTP/T30 %s - %s\n' "$DV" "$HEX3" >"$T/dev.oath"
+chmod 600 "$T/dev.oath"
+expect 0 "import-oath --device pw: a third device beside the others" -- "$H" --config "$T/max3.conf" admin import-oath --device pw "$T/dev.oath"
+expect_check 0 "the imported device's code" code "$DV" login "$(oathtool --totp "$HEX3")"
+expect 65 "import-oath --device pw again: the name is taken" -- "$H" --config "$T/max3.conf" admin import-oath --device pw "$T/dev.oath"
+expect 65 "max_devices: a fourth device refused" -- "$H" --config "$T/max3.conf" admin enrol "$DV" --device laptop
+contains "$T/err" "max_devices" "the refusal names max_devices"
+expect 0 "admin show --json" -- "$H" --json --config "$CONF" admin show "$DV"
+[ "$(json "$T/out" 'sorted(x["name"] for x in d["devices"])')" = "['phone', 'pw', 'tablet']" ] && ok "admin show lists the three devices" || bad "admin show: $(cat "$T/out")"
+[ "$(json "$T/out" 'sorted(d["devices"][0])')" = "['algorithm', 'created', 'digits', 'last_used', 'name', 'period']" ] && ok "each device has the documented fields" || bad "fields: $(cat "$T/out")"
+[ "$(json "$T/out" '[x["last_used"] is None for x in d["devices"] if x["name"] == "phone"]')" = "[False]" ] && ok "last_used is set once a code was accepted" || bad "last_used: $(cat "$T/out")"
+expect 0 "admin show (text)" -- "$H" --config "$CONF" admin show "$DV"
+contains "$T/out" "devices:             3" "admin show counts the devices"
+contains "$T/out" "    tablet " "and lists them"
+expect 0 "admin remove-device pw" -- "$H" --config "$CONF" admin remove-device "$DV" pw
+expect_check 2 "the removed device's code is refused" code "$DV" login "$(oathtool --totp "$HEX3" -N "now + 30 seconds")"
+expect 65 "remove-device of a name the user does not have" -- "$H" --config "$CONF" admin remove-device "$DV" pw
+GA2="$T/google_authenticator2"
+GB32B=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
+printf '%s\n" TOTP_AUTH\n11223344\n' "$GB32B" >"$GA2"
+chmod 400 "$GA2"
+expect 0 "import-google-authenticator --device: one more device of games" -- "$H" --config "$CONF" admin import-google-authenticator games "$GA2" --device laptop
+expect_check 0 "games: the imported device's code" code games login "$(totp_b32 "$GB32B")"
+expect_check 0 "games: the earlier device still works" code games login "$(totp_b32 "$GB32" -N "now + 30 seconds")"
+expect_check 1 "games: the earlier scratch codes stay" code games login 87654321
+expect 0 "admin remove-device: the last devices" -- "$H" --config "$CONF" admin remove-device "$DV" tablet
+expect 0 "admin remove-device phone (the last one)" -- "$H" --config "$CONF" admin remove-device "$DV" phone
+contains "$T/out" "2-step verification is off" "the last device turns 2FA off"
+expect_check 5 "$DV is no longer enrolled" enrolled "$DV" login ""
+
 # ---- disable-2fa ----
 expect 0 "admin disable-2fa" -- "$H" --config "$CONF" admin disable-2fa sys
 expect_check 5 "sys is no longer enrolled" enrolled sys login ""

@@ -192,6 +192,95 @@ def t_enable_lost():
     check("factor-notice-sent" in events, f"no audit event for the notice: {events[:8]}")
 
 
+def devices():
+    return [d["name"] for d in status()["devices"]]
+
+
+def user_cmd(args):
+    return ["setpriv", f"--reuid={W.uid}", f"--regid={W.gid}", "--init-groups", "/usr/bin/env",
+            "-i", f"PATH={CLEAN_PATH}", W.helper, "--json"] + args
+
+
+@case("device-add-needs-password-and-a-current-code")
+def t_device_add():
+    secret, codes = enrol()
+    check(devices() == ["phone"], f"enable's first device: {devices()}")
+    r = as_user(["device", "add", "tablet"], lines({"password": W.password}))
+    refused(r, "device add with the password alone")
+    r = as_user(["device", "add", "tablet"], lines({"password": W.password,
+                                                    "current_code": codes[0]}))
+    check(r.returncode == 1 and "a backup code is not enough" in r.stderr,
+          f"device add with a backup code: {r.returncode} {r.stderr!r}")
+    r = as_user(["device", "add", "tablet"], lines({"password": "wrong-" + W.password,
+                                                    "current_code": next_code(secret)}))
+    refused(r, "device add with a wrong password")
+    check(devices() == ["phone"], f"a device was added without both proofs: {devices()}")
+    # password + a current code: the new secret, verified by its first code
+    p = subprocess.Popen(user_cmd(["device", "add", "tablet"]), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={"PATH": CLEAN_PATH}, cwd="/")
+    p.stdin.write(lines({"password": W.password, "current_code": next_code(secret)}))
+    p.stdin.flush()
+    first = json.loads(p.stdout.readline())
+    check(first.get("step") == "verify", f"device add: {first}")
+    tablet = first["secret"]
+    p.stdin.write(lines({"code": totp(tablet, STEP[0])}))
+    p.stdin.flush()
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 0, f"device add: {p.returncode} {err!r}")
+    done = parse_json_lines(out)
+    check(done.get("added") == "tablet" and done.get("devices") == 2, f"device add: {done}")
+    check(sorted(devices()) == ["phone", "tablet"], f"devices: {devices()}")
+    # the backup codes stay; both devices' codes work; the first code was used up
+    check(backup_works(codes[1]), "adding a device replaced the backup codes")
+    check(W.sb.check_code(W.user, totp(tablet, STEP[0])) == 3, "the first code is reusable")
+    check(W.sb.check_code(W.user, next_code(tablet)) == 0, "the tablet's code is refused")
+    check(W.sb.check_code(W.user, next_code(secret)) == 0, "the phone's code is refused")
+    # a name taken, and the list as the user sees it
+    r = as_user(["device", "add", "tablet"], lines({"password": W.password,
+                                                    "current_code": next_code(secret)}))
+    check(r.returncode == 65 and "already has a device called tablet" in r.stderr,
+          f"device add of a taken name: {r.returncode} {r.stderr!r}")
+    r = as_user(["device", "list"])
+    check(r.returncode == 0, f"device list: {r.returncode} {r.stderr!r}")
+    listed = parse_json_lines(r.stdout)["devices"]
+    check(sorted(d["name"] for d in listed) == ["phone", "tablet"] and
+          set(listed[0]) == {"name", "algorithm", "digits", "period", "created", "last_used"},
+          f"device list: {listed}")
+
+
+@case("device-remove-needs-password-and-a-current-code")
+def t_device_remove():
+    secret, codes = enrol()
+    r = W.sb.run(["admin", "enrol", W.user, "--device", "tablet"], json_out=True)
+    check(r.returncode == 0, f"admin enrol --device: {r.returncode} {r.stderr!r}")
+    tablet = parse_json_lines(r.stdout)["secret"]
+    r = as_user(["device", "remove", "phone"], lines({"password": W.password}))
+    refused(r, "device remove with the password alone")
+    r = as_user(["device", "remove", "phone"], lines({"password": W.password,
+                                                      "code": codes[0]}))
+    refused(r, "device remove with a backup code")
+    check(sorted(devices()) == ["phone", "tablet"], f"a device went: {devices()}")
+    # the phone is lost: the tablet's code removes it
+    r = as_user(["device", "remove", "phone"], lines({"password": W.password,
+                                                      "code": next_code(tablet)}))
+    check(r.returncode == 0, f"device remove: {r.returncode} {r.stderr!r}")
+    d = parse_json_lines(r.stdout)
+    check(d.get("removed") == "phone" and d.get("devices_left") == 1, f"removed: {d}")
+    check(W.sb.check_code(W.user, next_code(secret)) == 2, "the removed phone's code works")
+    check(backup_works(codes[1]), "removing one device removed the backup codes")
+    # the last device: as disable (password and a code), 2-step verification off
+    r = as_user(["device", "remove", "tablet"], lines({"password": W.password}))
+    refused(r, "removing the last device with the password alone")
+    check(status()["totp_enabled"] is True, "2FA went off without a code")
+    r = as_user(["device", "remove", "tablet"], lines({"password": W.password,
+                                                       "code": next_code(tablet)}))
+    check(r.returncode == 0, f"device remove (last): {r.returncode} {r.stderr!r}")
+    st = status()
+    check(st["totp_enabled"] is False and st["devices"] == [] and
+          st["backup_codes_left"] == 0, f"after removing the last device: {st}")
+
+
 @case("app-password-and-contacts-need-a-current-code")
 def t_app_contacts():
     secret, codes = enrol()

@@ -14,8 +14,12 @@ directory, unix socket and a port of its own), driven through the built helper a
 - the server stopped during logins: every check ends within seconds (refused, no hang);
   started again: logins work, and the code used before the stop is still refused;
 - loopback TCP as well as the unix socket;
-- admin copy-store: SQLite -> PostgreSQL -> SQLite keeps every enrolment, contact, app
-  password and backup code working, and refuses a destination that is not empty.
+- admin copy-store: SQLite -> PostgreSQL -> SQLite keeps every enrolment (every device and
+  its replay step), contact, app password and backup code working, and refuses a destination
+  that is not empty;
+- a store written by release 0.1.0 (tests/upgrade, SQL text) opens with this build: every
+  enrolment becomes the device `default`, its codes work, its replay step carried over; a
+  second device then has its own replay state, on both hosts.
 
 usage: test_pg.py [BUILDDIR]      (HX_ONLY=REGEX selects cases)
 """
@@ -389,7 +393,14 @@ def t_copy():
         check(app, f"no app password in {r.stdout}")
         r = lite.run(["admin", "set-contact", u, "email", "rescue@example.net"])
         check(r.returncode == 0, f"contact set: {r.returncode} {r.stderr}")
+        r = lite.run(["admin", "enrol", u, "--device", "tablet"], json_out=True)
+        check(r.returncode == 0, f"admin enrol --device: {r.returncode} {r.stderr}")
+        tablet = parse_json(r.stdout)["secret"]
+        tstep = now_step() + 1
+        check(lite.check_code(u, totp(tablet, tstep)) == LOGIN_OK, "the tablet's code refused")
         st = lite.status(u)
+        check(sorted(d["name"] for d in st["devices"]) == ["phone", "tablet"],
+              f"devices before the copy: {st['devices']}")
         # PostgreSQL gets the SQLite store's key; the copy refuses a non-empty destination
         with open(lite.key, "rb") as f:
             write_bytes(pg.key, f.read())
@@ -398,6 +409,9 @@ def t_copy():
         r = copy_store(lite, pg.uri)
         check(r.returncode != 0 and "not empty" in r.stderr, f"second copy: {r.stderr}")
         check(pg.status(u) == st, f"status differs after the copy: {pg.status(u)} vs {st}")
+        # the tablet's replay step came along: its used code stays used
+        check(pg.check_code(u, totp(tablet, tstep)) == LOGIN_REPLAY,
+              "the tablet's used code works again after the copy")
         check(pg.check_code(u, backups[0]) == LOGIN_OK_BACKUP, "backup code lost in the copy")
         check(pg.check_code(u, app, service="dovecot", mode="app") == LOGIN_OK_APP,
               "app password lost in the copy")
@@ -416,9 +430,60 @@ def t_copy():
               "the TOTP secret does not work after the round trip")
         check(back.status(u).get("contacts") == st.get("contacts"),
               f"contacts after the round trip: {back.status(u)} vs {st}")
+        check(back.check_code(u, totp(tablet, tstep + 1)) == LOGIN_OK,
+              "the tablet does not work after the round trip")
     finally:
         for s in (lite, pg, back):
             s.cleanup()
+
+
+UPGRADE = os.path.join(HERE, "..", "upgrade")
+
+
+@case("the store of release 0.1.0 upgraded in place; devices per host")
+def t_upgrade():
+    db = fresh_db()
+    name = db.split("///")[1].split("?")[0]
+    with open(os.path.join(UPGRADE, "store-0.1.0-pg.sql")) as f:
+        server().psql(name, f.read())
+    check(server().psql(name, "SELECT version FROM pam_recover_schema") == "5",
+          "the fixture is not a schema-5 store")
+    sb = PgSandbox("pgupgrade", db)
+    try:
+        with open(os.path.join(UPGRADE, "store-0.1.0.key.hex")) as f:
+            write_bytes(sb.key, bytes.fromhex(f.read().strip()))
+        alice, bob = "alice@example.org", "bob@example.org"
+        ahex = "3132333435363738393031323334353637383930"
+        bhex = ahex + "313233343536373839303132"
+        step = now_step() + 1
+        code = totp(b32(ahex), step)
+        check(sb.check_code(alice, code) == LOGIN_OK, "alice's code refused after the upgrade")
+        check(sb.check2(alice, code) == LOGIN_REPLAY, "alice's code accepted twice")
+        import subprocess as sp
+        r = sp.run(["oathtool", "--totp", "--digits=8", f"--now=@{step * 30}", bhex],
+                   capture_output=True, text=True, check=True)
+        check(sb.check2(bob, r.stdout.strip()) == LOGIN_OK, "bob's 8-digit code refused")
+        check(server().psql(name, "SELECT version FROM pam_recover_schema") == "6",
+              "the schema was not upgraded to 6")
+        rows = server().psql(name, "SELECT username || ':' || device FROM totp ORDER BY 1")
+        check(rows.split() == [f"{alice}:default", f"{bob}:default"],
+              f"devices after the upgrade: {rows!r}")
+        # a second device: its own replay state, whichever host checks it
+        r = sb.run(["admin", "enrol", alice, "--device", "tablet"], json_out=True)
+        check(r.returncode == 0, f"admin enrol --device: {r.returncode} {r.stderr}")
+        tablet = parse_json(r.stdout)["secret"]
+        tcode = totp(tablet, step)
+        check(sb.check2(alice, tcode) == LOGIN_OK, "the tablet's code of a used step refused")
+        check(sb.check_code(alice, tcode) == LOGIN_REPLAY, "the tablet's code accepted twice")
+        shown = parse_json(sb.run(["admin", "show", alice], json_out=True).stdout)
+        check([d["name"] for d in shown["devices"]] == ["default", "tablet"] and
+              all(d["last_used"] for d in shown["devices"]), f"admin show: {shown['devices']}")
+        r = sb.run(["admin", "remove-device", alice, "tablet"])
+        check(r.returncode == 0, f"remove-device: {r.returncode} {r.stderr}")
+        check(sb.check2(alice, totp(tablet, step + 1)) == LOGIN_WRONG,
+              "the removed device's code accepted")
+    finally:
+        sb.cleanup()
 
 
 def write_bytes(path, data):

@@ -592,6 +592,7 @@ def t_email_real():
     addr = f"{user}.rec@gmail.example"
     set_email(sb, user, addr)
     secret, backups = enrol(sb, user)
+    tablet = sb.json(["admin", "enrol", user, "--device", "tablet"])["secret"]
     app = add_app_password(sb, user)
     # Before: the old password needs a code; with one it logs in.
     check(not login(sb, user, [old]), "the old password alone logged in with 2FA on")
@@ -618,6 +619,12 @@ def t_email_real():
     check(not login(sb, user, [old, totp(secret, now_step())]), "old password + code works")
     st = sb.status(user)
     check(st["totp_enabled"] is False and st["backup_codes_left"] == 0, f"2FA not off: {st}")
+    # every device went, the second one too
+    check(st["devices"] == [], f"devices left after the reset: {st['devices']}")
+    check(sb.check_code(user, totp(tablet, now_step() + 1)) == 5,
+          "the second device is still enrolled after the reset")
+    check("every authenticator device was removed" in done["message"],
+          f"the done message does not say the devices went: {done['message']!r}")
     check(st["app_passwords"] == [], f"app passwords left: {st['app_passwords']}")
     for b in backups[:2]:
         check(sb.check_code(user, b) != 1, "a backup code still works after the reset")
@@ -627,7 +634,8 @@ def t_email_real():
     check(len(ns) == 1, f"{len(ns)} notices to the recovery address")
     text = ns[0]["data"]
     for word in ("was reset", user, "recovery e-mail", "2-step verification was turned off",
-                 "help@example.net", "on Example Mail"):
+                 "every authenticator device (app) was removed", "help@example.net",
+                 "on Example Mail"):
         check(word in text, f"the notice lacks {word!r}: {text[:800]!r}")
     check(new not in text and old not in text and code not in text,
           "the notice contains a password or the code")

@@ -797,6 +797,73 @@ def t_enable_json():
           f"one wrong code then end of input: {r.returncode} {r.stderr[-200:]!r}")
 
 
+@case("devices-enable-name-add-on-a-terminal-status-re-enable")
+def t_devices():
+    """enable --name names the first device; `device add` on a terminal shows the barcode
+    and key as enable does and asks for the first code; status lists the devices; enable
+    again replaces every device."""
+    sb = sandbox()
+    user = sb.new_user()
+    r = sb.run(["enable", "--user", user, "--name", "bad/name"])
+    check(r.returncode == 65 and "not a usable device name" in r.stderr,
+          f"enable --name bad/name: {r.returncode} {r.stderr!r}")
+    c = sb.spawn(["enable", "--user", user, "--name", "work-phone"])
+    c.expect(r"Code from the app \(6 digits\): ")
+    key = re.search(r"key:\s+((?:[A-Z2-7]{4} ?)+)", c.before).group(1).replace(" ", "")
+    c.sendline(totp(key, now_step()))
+    finish(c)
+    check(c.exitstatus == 0, f"enable --name: {c.exitstatus}")
+    check([d["name"] for d in sb.status(user)["devices"]] == ["work-phone"],
+          f"devices: {sb.status(user)['devices']}")
+    # device add, as root for the user: a code from a device set up, then the new one's
+    c = sb.spawn(["device", "add", "tablet", "--user", user])
+    c.expect("Current code from one of the devices: ")
+    c.sendline(totp(key, now_step() + 1))
+    c.expect(r"Code from the app \(6 digits\): ")
+    screen = c.before
+    m = re.search(r"key:\s+((?:[A-Z2-7]{4} ?)+)", screen)
+    check(m and "Can't scan the barcode?" in screen and "otpauth://totp/" in screen,
+          f"device add does not show the new secret: {screen[-600:]!r}")
+    tablet = m.group(1).replace(" ", "")
+    check(tablet != key, "the new device got the first device's secret")
+    c.sendline(totp(tablet, now_step()))
+    c.expect("Device tablet added")
+    finish(c)
+    check(c.exitstatus == 0, f"device add: {c.exitstatus}")
+    r = sb.run(["status", "--user", user])
+    check(r.returncode == 0 and re.search(r"devices:\s+2", r.stdout) and
+          re.search(r"^\s+tablet\s+sha1, 6 digits, 30 s; added .*, last used ", r.stdout, re.M)
+          and re.search(r"^\s+work-phone\s", r.stdout, re.M),
+          f"status does not list the devices: {r.stdout!r}")
+    r = sb.run(["device", "list", "--user", user])
+    check(r.returncode == 0 and "tablet" in r.stdout and "work-phone" in r.stdout,
+          f"device list: {r.stdout!r}")
+    check(sb.check_code(user, totp(tablet, now_step() + 1)) == LOGIN_OK, "the tablet's code")
+    check(sb.check_code(user, totp(key, now_step() + 2)) == LOGIN_OK, "the phone's code")
+    # a taken name and an unknown device are refused before anything is asked
+    r = sb.run(["device", "remove", "laptop", "--user", user])
+    check(r.returncode == 65 and "no device called laptop" in r.stderr,
+          f"device remove of an unknown name: {r.returncode} {r.stderr!r}")
+    r = sb.run(["device", "frob"])
+    check(r.returncode == 64, f"device frob: {r.returncode}")
+    # enable again: the new secret replaces every device
+    p = subprocess.Popen(sb.cmd(["enable", "--user", user, "--name", "new-phone"], json_out=True),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=sb.env())
+    p.stdin.write(json.dumps({"current_code": totp(tablet, now_step() + 3)}) + "\n")
+    p.stdin.flush()
+    first = json.loads(p.stdout.readline())
+    check(first.get("step") == "verify" and first.get("replacing") is True, f"{first}")
+    p.stdin.write(json.dumps({"code": totp(first["secret"], now_step())}) + "\n")
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 0 and parse_json_lines(out).get("device") == "new-phone",
+          f"enable again: {p.returncode} {out!r} {err!r}")
+    check([d["name"] for d in sb.status(user)["devices"]] == ["new-phone"],
+          f"enable again left other devices: {sb.status(user)['devices']}")
+    check(sb.check_code(user, totp(tablet, now_step() + 4)) == LOGIN_WRONG,
+          "the replaced tablet still works")
+
+
 @case("json-input-refused-clearly")
 def t_json_input():
     sb = sandbox()
@@ -820,12 +887,13 @@ def t_json_input():
 def t_help():
     sb = sandbox()
     for verb in (["enable"], ["disable"], ["backup-codes"], ["app-password"], ["status"],
-                 ["admin", "audit"]):
+                 ["device"], ["admin", "audit"], ["admin", "remove-device"], ["admin", "show"],
+                 ["admin", "disable-2fa"], ["admin", "unlock"]):
         r = sb.run(verb + ["--help"])
         check(r.returncode == 0 and ("Usage: pam-recover " + " ".join(verb)) in r.stdout,
               f"{verb} --help: {r.returncode} {r.stdout[:80]!r}")
     r = sb.run(["--help"])
-    for verb in ("enable", "disable", "backup-codes", "app-password", "status"):
+    for verb in ("enable", "disable", "backup-codes", "app-password", "status", "device"):
         check(re.search(rf"^\s+{verb}\s", r.stdout, re.M), f"{verb} not in --help")
     # Every exit status of the helper's own (helper/helper.h) is listed.
     hdr = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "helper",

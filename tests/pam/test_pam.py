@@ -1701,6 +1701,163 @@ def t_race_reuse_deny(e):
     return f"{reps} rounds of 8 processes from one address: all accepted"
 
 
+# ---- several authenticator devices per user ----
+
+def add_device(e, u, name, extra=()):
+    """`admin enrol USER --device NAME`: the device's base32 secret."""
+    r = e.helper_run(["admin", "enrol", u, "--device", name] + list(extra), json_out=True)
+    check(r.returncode == 0, f"admin enrol {u} --device {name}: {r.returncode} {r.stderr}")
+    d = parse_json_lines(r.stdout)
+    check(d.get("device") == name, f"admin enrol --device printed {d}")
+    return d["secret"].replace(" ", "")
+
+
+@case("devices_two_devices_each_code_once")
+def t_dev_two(e):
+    u = e.new_user()
+    phone = add_device(e, u, "phone")
+    tablet = add_device(e, u, "tablet")
+    svc = e.exact()
+    step_margin()
+    now = time.time()
+    cp, ct = totp(phone, now=now), totp(tablet, now=now)
+    check(cp != ct, "the two devices made the same code (retry)")
+    log = os.path.join(e.tmp, f"log-{u}")
+    expect(e.drive(svc, u, [cp], log=log), "PAM_SUCCESS")
+    check(f"user {u}: accepted (valid code) device phone" in logged(log),
+          f"the log does not name the device: {logged(log)!r}")
+    # the same step from the other device: its own code, accepted once too
+    expect(e.drive(svc, u, [ct]), "PAM_SUCCESS")
+    expect(e.drive(svc, u, [cp]), "PAM_AUTH_ERR")
+    expect(e.drive(svc, u, [ct]), "PAM_AUTH_ERR")
+
+
+@case("devices_replay_is_per_device")
+def t_dev_replay(e):
+    """A code of one device never consumes another's: after the phone's code of this step,
+    the tablet's code of the previous step (inside window=1) is still new for the tablet
+    (one last step per user would refuse it as older)."""
+    u = e.new_user()
+    phone = add_device(e, u, "phone")
+    tablet = add_device(e, u, "tablet")
+    svc = e.exact("window=1")
+    step_margin()
+    now = time.time()
+    expect(e.drive(svc, u, [totp(phone, now=now)]), "PAM_SUCCESS")
+    expect(e.drive(svc, u, [totp(tablet, -30, now=now)]), "PAM_SUCCESS")
+    # each device's own replay state still holds: the tablet's older step now refused
+    expect(e.drive(svc, u, [totp(tablet, -30, now=now)]), "PAM_AUTH_ERR")
+    expect(e.drive(svc, u, [totp(phone, -30, now=now)]), "PAM_AUTH_ERR")
+
+
+@case("devices_failures_and_lock_stay_per_user")
+def t_dev_lock(e):
+    u = e.new_user()
+    phone = add_device(e, u, "phone")
+    tablet = add_device(e, u, "tablet")
+    svc = e.exact("deny=2", "unlock_time=900")
+    lock_user(e, svc, u, phone, 2)
+    step_margin()
+    now = time.time()
+    # locked for every device: a right code of the other device does not unlock
+    run = e.drive(svc, u, [totp(tablet, now=now)])
+    expect(run, "PAM_AUTH_ERR")
+    check(run.errors and run.errors[0].startswith("Too many wrong codes"),
+          "the tablet's code passed the lock: " + run.describe())
+    r = e.helper_run(["admin", "unlock", u])
+    check(r.returncode == 0, f"admin unlock: {r.stderr}")
+    # a wrong code, then a right one of either device resets the user's one count
+    expect(e.drive(svc, u, [wrong_code(phone)]), "PAM_AUTH_ERR")
+    expect(e.drive(svc, u, [totp(tablet, now=now)]), "PAM_SUCCESS")
+    expect(e.drive(svc, u, [wrong_code(phone)]), "PAM_AUTH_ERR")
+    expect(e.drive(svc, u, [totp(phone, now=now)]), "PAM_SUCCESS")
+
+
+@case("devices_removed_device_refused")
+def t_dev_removed(e):
+    u = e.new_user()
+    phone = add_device(e, u, "phone")
+    tablet = add_device(e, u, "tablet")
+    r = e.helper_run(["admin", "remove-device", u, "tablet"], json_out=True)
+    check(r.returncode == 0, f"admin remove-device: {r.returncode} {r.stderr}")
+    d = parse_json_lines(r.stdout)
+    check(d.get("devices_left") == 1 and d.get("totp_enabled") is True, f"removed: {d}")
+    svc = e.exact()
+    step_margin()
+    now = time.time()
+    expect(e.drive(svc, u, [totp(tablet, now=now)]), "PAM_AUTH_ERR")
+    expect(e.drive(svc, u, [totp(phone, now=now)]), "PAM_SUCCESS")
+    # the last device gone: 2FA off, nothing left to accept
+    r = e.helper_run(["admin", "remove-device", u, "phone"])
+    check(r.returncode == 0, f"admin remove-device (last): {r.returncode} {r.stderr}")
+    expect(e.drive(e.exact("nullok"), u, [totp(phone, 30, now=now)]), "PAM_IGNORE")
+    expect(e.drive(svc, u, [totp(phone, 30, now=now)]), "PAM_AUTH_ERR")
+
+
+@case("devices_removal_ends_the_reuse_window")
+def t_dev_reuse(e):
+    u = e.new_user()
+    phone = add_device(e, u, "phone")
+    tablet = add_device(e, u, "tablet")
+    svc = e.forward("reuse_window=120")
+    step_margin(10)
+    typed = e.password(u) + totp(tablet)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_SUCCESS", exact=False)
+    r = e.helper_run(["admin", "remove-device", u, "tablet"])
+    check(r.returncode == 0, f"admin remove-device: {r.returncode} {r.stderr}")
+    expect(e.drive(svc, u, [typed], rhost="192.0.2.7"), "PAM_AUTH_ERR", exact=False)
+    expect(e.drive(svc, u, [e.password(u) + totp(phone)], rhost="192.0.2.7"), "PAM_SUCCESS",
+           exact=False)
+
+
+UPGRADE = os.path.join(HERE, "..", "upgrade")
+
+
+@case("devices_store_of_release_0_1_0_upgraded")
+def t_dev_upgrade(e):
+    """A store written by release 0.1.0 (tests/upgrade, SQL text) opens with this build: each
+    enrolment is the device `default`, its codes work, the replay step carried over."""
+    d = os.path.join(e.tmp, "upgrade-0.1.0")
+    os.makedirs(d, mode=0o700)
+    db, key = os.path.join(d, "state.db"), os.path.join(d, "pam_recover.key")
+    import sqlite3
+    con = sqlite3.connect(db)
+    with open(os.path.join(UPGRADE, "store-0.1.0-sqlite.sql")) as f:
+        con.executescript(f.read())
+    con.close()
+    os.chmod(db, 0o600)
+    with open(os.path.join(UPGRADE, "store-0.1.0.key.hex")) as f:
+        raw = bytes.fromhex(f.read().strip())
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    os.write(fd, raw)
+    os.close(fd)
+    cfg = e.write_config(os.path.join(d, "pam_recover.conf"), store=db, key=key)
+    alice = "3132333435363738393031323334353637383930"
+    bob = alice + "313233343536373839303132"
+    svc = e.exact(cfg=cfg)
+    step_margin()
+    now = time.time()
+    ca = totp(alice, hexkey=True, now=now)
+    expect(e.drive(svc, "alice@example.org", [ca]), "PAM_SUCCESS")
+    expect(e.drive(svc, "alice@example.org", [ca]), "PAM_AUTH_ERR")
+    expect(e.drive(svc, "bob@example.org", [totp(bob, hexkey=True, digits=8, now=now)]),
+           "PAM_SUCCESS")
+    con = sqlite3.connect(db)
+    ver = con.execute("PRAGMA user_version").fetchone()[0]
+    rows = con.execute("SELECT username, device FROM totp ORDER BY 1").fetchall()
+    con.close()
+    check(ver == 6, f"schema version {ver} after the upgrade")
+    check(rows == [("alice@example.org", "default"), ("bob@example.org", "default")],
+          f"devices after the upgrade: {rows}")
+    r = e.helper_run(["admin", "show", "alice@example.org"], cfg=cfg, json_out=True)
+    check(r.returncode == 0, f"admin show: {r.returncode} {r.stderr}")
+    show = parse_json_lines(r.stdout)
+    devs = show.get("devices", [])
+    check(show.get("totp_enabled") is True and len(devs) == 1 and devs[0]["name"] == "default"
+          and devs[0]["last_used"] is not None, f"admin show after the upgrade: {show}")
+
+
 # --------------------------------------------------------------------------------------------
 # runner
 

@@ -461,6 +461,118 @@ static void test_totp(void **state)
 	assert_int_equal(store_totp_put(f->s, "carol", &t), STORE_ERR);
 }
 
+struct dev_seen {
+	int n;
+	char names[4][STORE_DEVICE_MAX + 1];
+	int64_t last_step[4];
+	int64_t last_used[4];
+};
+
+static int dev_cb(void *ctx, const struct store_device *d)
+{
+	struct dev_seen *ds = ctx;
+
+	if (ds->n < 4) {
+		snprintf(ds->names[ds->n], sizeof(ds->names[0]), "%s", d->t.device);
+		ds->last_step[ds->n] = d->last_step;
+		ds->last_used[ds->n] = d->last_used;
+	}
+	ds->n++;
+	return 0;
+}
+
+static struct dev_seen devices_of(struct store *s, const char *user)
+{
+	struct dev_seen ds;
+
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(store_device_list(s, user, dev_cb, &ds), STORE_OK);
+	return ds;
+}
+
+/* Several devices per user: names, replace, per-device replay state, removal. */
+static void test_devices(void **state)
+{
+	struct fx *f = *state;
+	struct store_totp a = mk_totp(1), b = mk_totp(2), g;
+	struct store_login_state ls;
+	struct dev_seen ds;
+	int left = -1, fails = 0, locked = 0;
+
+	snprintf(a.device, sizeof(a.device), "phone");
+	snprintf(b.device, sizeof(b.device), "tablet");
+	b.created = a.created + 1;
+	assert_int_equal(store_device_add(f->s, "alice", &a, 0), STORE_OK);
+	assert_int_equal(store_device_add(f->s, "alice", &b, 0), STORE_OK);
+	assert_int_equal(store_device_add(f->s, "alice", &b, 0), STORE_CONFLICT);
+	ds = devices_of(f->s, "alice");
+	assert_int_equal(ds.n, 2);
+	assert_string_equal(ds.names[0], "phone"); /* oldest first */
+	assert_string_equal(ds.names[1], "tablet");
+	assert_int_equal(ds.last_step[0], -1);
+	assert_int_equal(ds.last_used[0], 0);
+	/* totp_get: the first device */
+	assert_int_equal(store_totp_get(f->s, "alice", &g), STORE_OK);
+	assert_string_equal(g.device, "phone");
+	/* replay per device: a step used on one device is still new on the other */
+	assert_int_equal(store_fail(f->s, "alice", 1000, 5, 900, &fails, &locked), STORE_OK);
+	assert_int_equal(store_device_step_cas(f->s, "alice", "phone", 50, 1500), STORE_OK);
+	assert_int_equal(store_state_get(f->s, "alice", &ls), STORE_OK);
+	assert_int_equal(ls.failures, 0); /* a success resets the user's count */
+	assert_int_equal(store_device_step_cas(f->s, "alice", "phone", 50, 1501), STORE_CONFLICT);
+	assert_int_equal(store_device_step_cas(f->s, "alice", "phone", 49, 1501), STORE_CONFLICT);
+	assert_int_equal(store_device_step_cas(f->s, "alice", "tablet", 50, 1502), STORE_OK);
+	assert_int_equal(store_device_step_cas(f->s, "alice", "tablet", 50, 1502), STORE_CONFLICT);
+	ds = devices_of(f->s, "alice");
+	assert_int_equal(ds.last_step[0], 50);
+	assert_int_equal(ds.last_used[0], 1500);
+	assert_int_equal(ds.last_used[1], 1502);
+	/* replace: a fresh replay state for that device only */
+	assert_int_equal(store_device_add(f->s, "alice", &b, 1), STORE_OK);
+	ds = devices_of(f->s, "alice");
+	assert_int_equal(ds.n, 2);
+	assert_int_equal(ds.last_step[0], 50);
+	assert_int_equal(ds.last_step[1], -1);
+	/* the copy-store table list holds device_steps */
+	long long rows = 0;
+	size_t ti;
+	for (ti = 0; ti < store_n_tables; ti++)
+		if (strcmp(store_tables[ti].name, "device_steps") == 0)
+			break;
+	assert_true(ti < store_n_tables);
+	assert_int_equal(store_table_count(f->s, ti, &rows), STORE_OK);
+	assert_int_equal(rows, 1);
+	/* removal: one, then the last one turns 2FA off */
+	assert_int_equal(store_device_delete(f->s, "alice", "laptop", &left), STORE_NOTFOUND);
+	assert_int_equal(store_device_delete(f->s, "alice", "phone", &left), STORE_OK);
+	assert_int_equal(left, 1);
+	assert_int_equal(store_totp_get(f->s, "alice", &g), STORE_OK);
+	assert_string_equal(g.device, "tablet");
+	unsigned char h[1][STORE_HASH_LEN];
+	int codes = 0;
+	memset(h, 7, sizeof(h));
+	assert_int_equal(
+		store_backup_replace(f->s, "alice", (const unsigned char(*)[STORE_HASH_LEN])h, 1),
+		STORE_OK);
+	assert_int_equal(store_device_delete(f->s, "alice", "tablet", &left), STORE_OK);
+	assert_int_equal(left, 0);
+	assert_int_equal(store_totp_get(f->s, "alice", &g), STORE_NOTFOUND);
+	assert_int_equal(store_backup_count(f->s, "alice", &codes), STORE_OK);
+	assert_int_equal(codes, 0);
+	/* totp_put replaces every device with one, named "default" when unnamed */
+	assert_int_equal(store_device_add(f->s, "bob", &a, 0), STORE_OK);
+	assert_int_equal(store_device_add(f->s, "bob", &b, 0), STORE_OK);
+	g = mk_totp(3);
+	assert_int_equal(store_totp_put(f->s, "bob", &g), STORE_OK);
+	ds = devices_of(f->s, "bob");
+	assert_int_equal(ds.n, 1);
+	assert_string_equal(ds.names[0], STORE_DEVICE_DEFAULT);
+	/* bad names */
+	snprintf(a.device, sizeof(a.device), "a\tb");
+	assert_int_equal(store_device_add(f->s, "bob", &a, 0), STORE_ERR);
+	assert_int_equal(store_device_step_cas(f->s, "bob", "", 1, 1), STORE_ERR);
+}
+
 static void test_totp_put_resets_state(void **state)
 {
 	struct fx *f = *state;
@@ -846,7 +958,10 @@ static void test_reuse(void **state)
 /* What every migration after 1 added, undone: a store as the first release left it. */
 #define SCHEMA_1_SQL                                                                              \
 	"DROP INDEX totp_username_lower; DROP TABLE key_check; DROP TABLE outbox; "              \
-	"DROP TABLE reuse; PRAGMA user_version = 1"
+	"DROP TABLE reuse; DROP TABLE device_steps; DROP TABLE totp; "                          \
+	"CREATE TABLE totp (username TEXT NOT NULL PRIMARY KEY, sealed BLOB NOT NULL, "          \
+	"algorithm INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL, "         \
+	"created INTEGER NOT NULL); PRAGMA user_version = 1"
 
 /* A store of schema 1 (the first release) is brought to the current schema on open. */
 static void test_migrate_from_1(void **state)
@@ -1503,6 +1618,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_garbage, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_open_specs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_totp, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_devices, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_totp_put_resets_state, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_totp_delete_clears_2fa, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pending, fx_setup_open, fx_teardown),
