@@ -35,19 +35,6 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-/* Record the accepted step and, for a reuse window, the hash. With a reuse window the
- * whole attempt runs in one transaction (login_verify), so both land in the same commit. */
-static int record_step(struct store *s, const char *user, int64_t step, int64_t now,
-		       const struct login_attempt *a)
-{
-	int sr = store_step_cas(s, user, step);
-
-	if (sr == STORE_OK && a->reuse_hash != NULL &&
-	    store_reuse_put(s, user, a->reuse_hash, now, now + a->reuse_seconds) != STORE_OK)
-		sr = STORE_ERR;
-	return sr;
-}
-
 /* A backup code: used now (STORE_OK), used before (STORE_CONFLICT), none (STORE_NOTFOUND). */
 static int use_backup(struct store *s, const struct seal_key *k, const char *user,
 		      const char *code, int64_t now)
@@ -70,51 +57,6 @@ out:
 static unsigned accept_of(const struct login_attempt *a)
 {
 	return a->accept != 0 ? a->accept : LOGIN_ACCEPT_TOTP | LOGIN_ACCEPT_BACKUP;
-}
-
-/* TOTP first (replay-checked), then a backup code. Returns a LOGIN_* result. */
-static int try_code(struct store *s, const struct seal_key *k, const char *user,
-		    const struct store_totp *t, const unsigned char *secret, size_t slen,
-		    const struct cfg *c, const char *code, int64_t now, struct login_attempt *a)
-{
-	struct totp_params p = {t->algorithm, t->digits, t->period};
-	int64_t step = -1;
-	int r = LOGIN_WRONG, sr;
-
-	if ((accept_of(a) & LOGIN_ACCEPT_TOTP) && strlen(code) == (size_t)t->digits &&
-	    all_digits(code) && totp_verify(secret, slen, &p, now, c->window, code, &step) == 0) {
-		sr = record_step(s, user, step, now, a);
-		if (sr == STORE_OK) {
-			a->reason = "valid code";
-			r = LOGIN_OK;
-		} else if (sr == STORE_CONFLICT) {
-			a->reason = "code already used (replay)";
-			r = LOGIN_REPLAY;
-		} else {
-			a->reason = "store error while recording the code";
-			r = LOGIN_ERROR;
-		}
-		return r;
-	}
-	if ((accept_of(a) & LOGIN_ACCEPT_BACKUP) && strlen(code) == SECRET_BACKUP_DIGITS &&
-	    all_digits(code)) {
-		sr = use_backup(s, k, user, code, now);
-		if (sr == STORE_OK) {
-			r = store_reset_failures(s, user) == STORE_OK ? LOGIN_OK_BACKUP : LOGIN_ERROR;
-			a->reason = r == LOGIN_OK_BACKUP ? "backup code used" : "store error";
-			return r;
-		}
-		if (sr == STORE_CONFLICT) {
-			a->reason = "backup code already used";
-			return LOGIN_WRONG;
-		}
-		if (sr != STORE_NOTFOUND) {
-			a->reason = "store error while checking a backup code";
-			return LOGIN_ERROR;
-		}
-	}
-	a->reason = "wrong code";
-	return r;
 }
 
 /* Audit of a lock or a lifted lock at login: service and remote host, never a code. */
@@ -209,16 +151,75 @@ static int reuse_check(struct store *s, const char *user, int64_t now, struct lo
 	return LOGIN_OK;
 }
 
+/* The first candidate that is a current TOTP code: its index, with *step; -1 if none. The
+ * check costs no store access: its answer is used only after the attempt is counted. */
+static int totp_candidate(const struct cfg *c, const struct store_totp *t,
+			  const unsigned char *secret, size_t slen, const struct login_attempt *a,
+			  int64_t now, int64_t *step)
+{
+	struct totp_params p = {t->algorithm, t->digits, t->period};
+	char norm[CODE_MAX];
+	int which = -1;
+
+	*step = -1;
+	if (!(accept_of(a) & LOGIN_ACCEPT_TOTP))
+		return -1;
+	for (int i = 0; i < a->n && which < 0; i++) {
+		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 ||
+		    strlen(norm) != (size_t)t->digits || !all_digits(norm))
+			continue;
+		if (totp_verify(secret, slen, &p, now, c->window, norm, step) == 0)
+			which = i;
+	}
+	RC_WIPE_ARRAY(norm);
+	if (which < 0)
+		*step = -1;
+	return which;
+}
+
+/* No TOTP code matched (the attempt is counted): the candidates as backup codes. */
+static int try_backups(struct store *s, const struct seal_key *k, const char *user,
+		       int64_t now, struct login_attempt *a)
+{
+	char norm[CODE_MAX];
+	int r = LOGIN_WRONG, sr;
+
+	a->reason = "wrong code";
+	for (int i = 0; i < a->n && r == LOGIN_WRONG; i++) {
+		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
+			continue;
+		a->which = i;
+		if (!(accept_of(a) & LOGIN_ACCEPT_BACKUP) ||
+		    strlen(norm) != SECRET_BACKUP_DIGITS || !all_digits(norm))
+			continue;
+		sr = use_backup(s, k, user, norm, now);
+		if (sr == STORE_OK) {
+			r = store_reset_failures(s, user) == STORE_OK ? LOGIN_OK_BACKUP : LOGIN_ERROR;
+			a->reason = r == LOGIN_OK_BACKUP ? "backup code used" : "store error";
+		} else if (sr == STORE_CONFLICT) {
+			a->reason = "backup code already used";
+		} else if (sr != STORE_NOTFOUND) {
+			a->reason = "store error while checking a backup code";
+			r = LOGIN_ERROR;
+		} else {
+			a->reason = "wrong code";
+		}
+	}
+	RC_WIPE_ARRAY(norm);
+	return r;
+}
+
 int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		 const char *user, int64_t now, struct login_attempt *a)
 {
 	struct store_totp t;
 	struct store_login_state st;
+	struct store_login_try tr;
 	unsigned char secret[STORE_SEALED_MAX];
 	char norm[CODE_MAX];
 	size_t slen = 0;
-	int64_t ignored;
-	int r = LOGIN_ERROR, sr, failures = 0, in_tx = 0;
+	int64_t ignored, step = -1;
+	int r = LOGIN_ERROR, sr, in_tx = 0, which;
 
 	a->locked_now = a->unlocked_now = a->backup_locked = a->reused = 0;
 	a->which = 0;
@@ -238,7 +239,8 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 			goto out;
 		in_tx = 1;
 	}
-	sr = store_totp_get(s, user, &t);
+	/* Enrolment and login state in one read (one round trip to a server). */
+	sr = store_login_read(s, user, &t, &st);
 	if (sr == STORE_NOTFOUND) {
 		/* Same TOTP work as a real check; nothing written for names that are not enrolled. */
 		struct totp_params p = {CFG_ALGO_SHA1, 6, 30};
@@ -257,8 +259,6 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		a->reason = "sealed secret does not open (wrong key_file or tampered record)";
 		goto out;
 	}
-	if (store_state_get(s, user, &st) != STORE_OK)
-		goto out;
 	/* A string accepted earlier from the same address and service (forwarded_code): it was
 	 * proven then, nothing is guessed now, so a lock (made by anyone's wrong or replayed
 	 * codes, e.g. the same string from another address) does not stop it. */
@@ -281,26 +281,39 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		goto out;
 	}
 	r = LOGIN_ERROR;
-	/* Count the attempt before checking it, so parallel guesses cannot pass the limit;
-	 * a success resets the count. */
-	if (store_fail(s, user, now, c->deny, c->unlock_time, &failures, &a->locked_now) !=
-	    STORE_OK)
+	/*
+	 * The attempt is counted before any answer is given, so parallel guesses cannot pass
+	 * the limit: one atomic write counts it and, for a TOTP code of a new step while the
+	 * count is within deny, accepts the step instead (compare-and-set; success clears the
+	 * count). Which candidate is a current code is worked out first, in memory only.
+	 */
+	which = totp_candidate(c, &t, secret, slen, a, now, &step);
+	if (store_login_try(s, user, now, c->deny, c->unlock_time, step, &tr) != STORE_OK)
 		goto out;
-	if (c->deny > 0 && failures > c->deny) {
+	a->locked_now = tr.locked;
+	if (c->deny > 0 && tr.failures > c->deny) {
 		a->reason = "locked after too many failures";
 		a->locked_now = 0;
-		if (store_state_get(s, user, &st) == STORE_OK)
-			a->locked_until = st.locked_until;
+		a->locked_until = tr.locked_until;
 		r = LOGIN_LOCKED;
 		goto out;
 	}
-	r = LOGIN_WRONG;
-	a->reason = "wrong code";
-	for (int i = 0; i < a->n && r == LOGIN_WRONG; i++) {
-		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
-			continue;
-		r = try_code(s, k, user, &t, secret, slen, c, norm, now, a);
-		a->which = i;
+	if (which >= 0) {
+		a->which = which;
+		if (tr.accepted && a->reuse_hash != NULL &&
+		    store_reuse_put(s, user, a->reuse_hash, now, now + a->reuse_seconds) !=
+			    STORE_OK) {
+			a->reason = "store error while recording the code";
+			r = LOGIN_ERROR;
+		} else if (tr.accepted) {
+			a->reason = "valid code";
+			r = LOGIN_OK;
+		} else {
+			a->reason = "code already used (replay)";
+			r = LOGIN_REPLAY;
+		}
+	} else {
+		r = try_backups(s, k, user, now, a);
 	}
 	/* A parallel login with the same string won the compare-and-set: its hash is there. */
 	if (r == LOGIN_REPLAY && a->reuse_hash != NULL) {

@@ -111,6 +111,31 @@ int store_step_cas(struct store *s, const char *user, int64_t step) RC_MUST_CHEC
  */
 int store_fail(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
 	       int *failures_out, int *locked_out) RC_MUST_CHECK;
+/*
+ * The login path in two steps, each one statement (one round trip to a server):
+ *
+ * store_login_read: the user's TOTP enrolment and login state in one read. STORE_NOTFOUND
+ * when the user is not enrolled (st then reads {-1, 0, 0}); the same check of other
+ * spellings of the name as store_totp_get.
+ */
+int store_login_read(struct store *s, const char *user, struct store_totp *t,
+		     struct store_login_state *st) RC_MUST_CHECK;
+/*
+ * store_login_try: one attempt's write, atomic: the failure is counted as store_fail counts
+ * it and, when `step` >= 0 (a TOTP code of that step matched) and the count is not over
+ * `deny`, the step is accepted by the compare-and-set of store_step_cas, which also clears
+ * the count and any lock. So a failure is counted before any answer is given, parallel
+ * attempts see each other's counts, and a step is accepted once, across processes and hosts.
+ * `step` -1: count only (no TOTP code matched). On STORE_OK, *out says what happened.
+ */
+struct store_login_try {
+	int accepted;         /* step >= 0 and recorded now (count and lock cleared) */
+	int failures;         /* not accepted: the count with this attempt */
+	int locked;           /* not accepted: this attempt reached deny (> 0) */
+	int64_t locked_until; /* not accepted: the lock's end (0: none) */
+};
+int store_login_try(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+		    int64_t step, struct store_login_try *out) RC_MUST_CHECK;
 /* Success without a TOTP step (backup code, app password): reset failures and any lock
  * (as store_step_cas does on success). */
 int store_reset_failures(struct store *s, const char *user) RC_MUST_CHECK;

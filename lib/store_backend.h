@@ -40,6 +40,12 @@ struct store_ops {
 	int (*fail)(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
 		    int *failures_out, int *locked_out);
 	int (*reset_failures)(struct store *s, const char *user);
+	/* store_login_read: STORE_OK or STORE_NOTFOUND (no totp row); st preset to {-1, 0, 0}. */
+	int (*login_read)(struct store *s, const char *user, struct store_totp *t,
+			  struct store_login_state *st);
+	/* store_login_try, with the arguments checked. */
+	int (*login_try)(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+			 int64_t step, struct store_login_try *out);
 	int (*unlock)(struct store *s, const char *user);
 
 	int (*backup_replace)(struct store *s, const char *user,

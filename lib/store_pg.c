@@ -112,6 +112,8 @@ enum sid {
 	S_REUSE_GET,
 	S_REUSE_DEL,
 	S_REUSE_PRUNE,
+	S_LOGIN_READ,
+	S_LOGIN_TRY,
 	S_COUNT
 };
 
@@ -130,6 +132,8 @@ struct stmt {
 /* A lock that has run out (0 < locked_until <= now) starts the count again. */
 #define EXPIRED "(l.locked_until > 0 AND l.locked_until <= $2)"
 #define NEW_FAILURES "(CASE WHEN " EXPIRED " THEN 1 ELSE l.failures + 1 END)"
+/* The attempt's step is accepted: new, and the count with this attempt not over deny. */
+#define LOGIN_OK "($5 >= 0 AND l.last_step < $5 AND ($3 <= 0 OR " NEW_FAILURES " <= $3))"
 #define APP_COLS "name, services, hash, created, last_used"
 #define OUTBOX_COLS                                                                        \
 	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "   \
@@ -297,6 +301,28 @@ static const struct stmt stmts[S_COUNT] = {
 			 "tbi"},
 	[S_REUSE_DEL] = {"DELETE FROM reuse WHERE username = $1", "t"},
 	[S_REUSE_PRUNE] = {"DELETE FROM reuse WHERE expires <= $1", "i"},
+	/* The login path: enrolment and state in one read; the attempt in one write. */
+	[S_LOGIN_READ] = {"SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, "
+			  "coalesce(l.last_step, -1), coalesce(l.failures, 0), "
+			  "coalesce(l.locked_until, 0) FROM totp AS t LEFT JOIN login_state AS l "
+			  "ON l.username = t.username WHERE t.username = $1",
+			  "t"},
+	/* $1 user, $2 now, $3 deny, $4 unlock_time, $5 step (-1: none): the failure is
+	 * counted (S_STATE_FAIL) unless the step is new and the count not over deny; then it
+	 * is the compare-and-set of S_STATE_CAS. One statement, one round trip; a new row
+	 * is a first attempt (a new step, or one failure). */
+	[S_LOGIN_TRY] = {"INSERT INTO login_state AS l (username, last_step, failures, "
+			 "locked_until) VALUES ($1, CASE WHEN $5 >= 0 THEN $5 ELSE -1 END, "
+			 "CASE WHEN $5 >= 0 THEN 0 ELSE 1 END, "
+			 "CASE WHEN $5 < 0 AND $3 > 0 AND 1 >= $3 THEN $2 + $4 ELSE 0 END) "
+			 "ON CONFLICT (username) DO UPDATE SET "
+			 "last_step = CASE WHEN " LOGIN_OK " THEN $5 ELSE l.last_step END, "
+			 "failures = CASE WHEN " LOGIN_OK " THEN 0 ELSE " NEW_FAILURES " END, "
+			 "locked_until = CASE WHEN " LOGIN_OK " THEN 0 "
+			 "WHEN $3 > 0 AND " NEW_FAILURES " >= $3 THEN $2 + $4 "
+			 "WHEN " EXPIRED " THEN 0 ELSE l.locked_until END "
+			 "RETURNING l.last_step, l.failures, l.locked_until",
+			 "tiiii"},
 };
 
 #define PP_MAX 16
@@ -866,6 +892,65 @@ static int pg_fail(struct store *s, const char *user, int64_t now, int deny, int
 	if (r == STORE_OK) {
 		*failures_out = clamp_int(f);
 		*locked_out = deny > 0 && *failures_out >= deny;
+	}
+	return r;
+}
+
+static int pg_login_read(struct store *s, const char *user, struct store_totp *t,
+			 struct store_login_state *ls)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res = NULL;
+	int64_t f = 0;
+	int r;
+
+	p_text(&p, user);
+	r = row1(q, S_LOGIN_READ, &p, "login_read", &res);
+	if (r == STORE_OK &&
+	    (col_blob(q, res, 0, 0, t->sealed, sizeof(t->sealed), &t->sealed_len,
+		      "login_read") != STORE_OK ||
+	     col_int(q, res, 0, 1, &t->algorithm, "login_read") != STORE_OK ||
+	     col_int(q, res, 0, 2, &t->digits, "login_read") != STORE_OK ||
+	     col_int(q, res, 0, 3, &t->period, "login_read") != STORE_OK ||
+	     col_i64(q, res, 0, 4, &t->created, "login_read") != STORE_OK ||
+	     col_i64(q, res, 0, 5, &ls->last_step, "login_read") != STORE_OK ||
+	     col_i64(q, res, 0, 6, &f, "login_read") != STORE_OK ||
+	     col_i64(q, res, 0, 7, &ls->locked_until, "login_read") != STORE_OK))
+		r = STORE_ERR;
+	ls->failures = clamp_int(f);
+	PQclear(res);
+	return r;
+}
+
+static int pg_login_try(struct store *s, const char *user, int64_t now, int deny,
+			int unlock_time, int64_t step, struct store_login_try *out)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res = NULL;
+	int64_t last = -1, f = 0, until = 0;
+	int r;
+
+	p_text(&p, user);
+	p_i64(&p, now);
+	p_i64(&p, deny);
+	p_i64(&p, unlock_time);
+	p_i64(&p, step);
+	r = row1(q, S_LOGIN_TRY, &p, "login_try", &res);
+	if (r == STORE_NOTFOUND)
+		r = damaged(q, "login_try");
+	if (r == STORE_OK && (col_i64(q, res, 0, 0, &last, "login_try") != STORE_OK ||
+			      col_i64(q, res, 0, 1, &f, "login_try") != STORE_OK ||
+			      col_i64(q, res, 0, 2, &until, "login_try") != STORE_OK))
+		r = STORE_ERR;
+	PQclear(res);
+	if (r == STORE_OK) {
+		/* A failure always leaves a count of at least 1: 0 at this step is acceptance. */
+		out->accepted = step >= 0 && last == step && f == 0;
+		out->failures = out->accepted ? 0 : clamp_int(f);
+		out->locked = !out->accepted && deny > 0 && out->failures >= deny;
+		out->locked_until = out->accepted ? 0 : until;
 	}
 	return r;
 }
@@ -1802,6 +1887,8 @@ static const struct store_ops pg_ops = {
 	.step_cas = pg_step_cas,
 	.fail = pg_fail,
 	.reset_failures = pg_reset_failures,
+	.login_read = pg_login_read,
+	.login_try = pg_login_try,
 	.unlock = pg_unlock,
 	.backup_replace = pg_backup_replace,
 	.backup_use = pg_backup_use,

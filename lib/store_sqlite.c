@@ -116,6 +116,8 @@ enum sid {
 	S_REUSE_GET,
 	S_REUSE_DEL,
 	S_REUSE_PRUNE,
+	S_LOGIN_READ,
+	S_LOGIN_TRY,
 	S_COUNT
 };
 
@@ -129,6 +131,8 @@ enum sid {
 /* A lock that has run out (0 < locked_until <= now) starts the count again. */
 #define EXPIRED "(locked_until > 0 AND locked_until <= ?2)"
 #define NEW_FAILURES "(CASE WHEN " EXPIRED " THEN 1 ELSE failures + 1 END)"
+/* The attempt's step is accepted: new, and the count with this attempt not over deny. */
+#define LOGIN_OK "(?5 >= 0 AND last_step < ?5 AND (?3 <= 0 OR " NEW_FAILURES " <= ?3))"
 
 static const char *const sql_text[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -227,6 +231,21 @@ static const char *const sql_text[S_COUNT] = {
 			"AND expires > ?3",
 	[S_REUSE_DEL] = "DELETE FROM reuse WHERE username = ?1",
 	[S_REUSE_PRUNE] = "DELETE FROM reuse WHERE expires <= ?1",
+	/* The login path: enrolment and state in one read; the attempt in one write. */
+	[S_LOGIN_READ] = "SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, "
+			 "coalesce(l.last_step, -1), coalesce(l.failures, 0), "
+			 "coalesce(l.locked_until, 0) FROM totp AS t LEFT JOIN login_state AS l "
+			 "ON l.username = t.username WHERE t.username = ?1",
+	/* ?1 user, ?2 now, ?3 deny, ?4 unlock_time, ?5 step (-1: none): the failure is
+	 * counted (S_STATE_FAIL) unless the step is new and the count not over deny; then it
+	 * is the compare-and-set of S_STATE_CAS. */
+	[S_LOGIN_TRY] = "UPDATE login_state SET "
+			"last_step = CASE WHEN " LOGIN_OK " THEN ?5 ELSE last_step END, "
+			"failures = CASE WHEN " LOGIN_OK " THEN 0 ELSE " NEW_FAILURES " END, "
+			"locked_until = CASE WHEN " LOGIN_OK " THEN 0 "
+			"WHEN ?3 > 0 AND " NEW_FAILURES " >= ?3 THEN ?2 + ?4 "
+			"WHEN " EXPIRED " THEN 0 ELSE locked_until END "
+			"WHERE username = ?1",
 };
 
 #define SQL_TOTP_LIST "SELECT username, created FROM totp ORDER BY username"
@@ -801,6 +820,80 @@ static int sq_fail(struct store *s, const char *user, int64_t now, int deny, int
 	if (r == STORE_OK) {
 		*failures_out = ls.failures;
 		*locked_out = deny > 0 && ls.failures >= deny;
+	}
+	return r;
+}
+
+static int sq_login_read(struct store *s, const char *user, struct store_totp *t,
+			 struct store_login_state *ls)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = get1(q, S_LOGIN_READ, user, "login_read");
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	r = row(q, st, "login_read");
+	if (r == STORE_OK &&
+	    (col_blob(q, st, 0, t->sealed, sizeof(t->sealed), &t->sealed_len, "login_read") !=
+		     STORE_OK ||
+	     col_int(q, st, 1, &t->algorithm, "login_read") != STORE_OK ||
+	     col_int(q, st, 2, &t->digits, "login_read") != STORE_OK ||
+	     col_int(q, st, 3, &t->period, "login_read") != STORE_OK))
+		r = STORE_ERR;
+	if (r == STORE_OK) {
+		t->created = sqlite3_column_int64(st, 4);
+		ls->last_step = sqlite3_column_int64(st, 5);
+		ls->failures = clamp_int(sqlite3_column_int64(st, 6));
+		ls->locked_until = sqlite3_column_int64(st, 7);
+	}
+	done(st);
+	return r;
+}
+
+static int try_update(struct sq *q, const char *user, int64_t now, int deny, int unlock_time,
+		      int64_t step)
+{
+	sqlite3_stmt *st = get1(q, S_LOGIN_TRY, user, "login_try");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_bind_int64(st, 2, now);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 3, deny);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 4, unlock_time);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 5, step);
+	if (rc != SQLITE_OK)
+		return bind_fail(q, st, rc, "login_try");
+	return run(q, st, "login_try", NULL);
+}
+
+/* One write transaction: the row made if missing, the attempt, and its outcome read back. */
+static int sq_login_try(struct store *s, const char *user, int64_t now, int deny,
+			int unlock_time, int64_t step, struct store_login_try *out)
+{
+	struct sq *q = SQ(s);
+	struct store_login_state ls = {-1, 0, 0};
+	int r;
+
+	r = op_begin(q, "login_try");
+	if (r != STORE_OK)
+		return r;
+	r = run1(q, S_STATE_INIT, user, "login_try", NULL);
+	if (r == STORE_OK)
+		r = try_update(q, user, now, deny, unlock_time, step);
+	if (r == STORE_OK) /* same transaction: sees exactly this attempt */
+		r = sq_state_get(s, user, &ls);
+	r = op_end(q, r, "login_try");
+	if (r == STORE_OK) {
+		/* A failure always leaves a count of at least 1: 0 at this step is acceptance. */
+		out->accepted = step >= 0 && ls.last_step == step && ls.failures == 0;
+		out->failures = out->accepted ? 0 : ls.failures;
+		out->locked = !out->accepted && deny > 0 && ls.failures >= deny;
+		out->locked_until = out->accepted ? 0 : ls.locked_until;
 	}
 	return r;
 }
@@ -1937,6 +2030,8 @@ static const struct store_ops sqlite_ops = {
 	.step_cas = sq_step_cas,
 	.fail = sq_fail,
 	.reset_failures = sq_reset_failures,
+	.login_read = sq_login_read,
+	.login_try = sq_login_try,
 	.unlock = sq_unlock,
 	.backup_replace = sq_backup_replace,
 	.backup_use = sq_backup_use,

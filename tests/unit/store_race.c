@@ -1,8 +1,10 @@
 /*
  * Replay protection across processes: N processes, each with its own connection, call
  * store_step_cas() for the same user and step at the same moment (released together by a
- * pipe barrier). Exactly one must win, every round. Then the same barrier for store_fail()
- * and store_counter_hit(): no increment may be lost.
+ * pipe barrier). Exactly one must win, every round; the same for store_login_try() (the
+ * login path's one write: count, then compare-and-set). Then the same barrier for
+ * store_fail(), store_login_try() without a step, and store_counter_hit(): no increment may
+ * be lost.
  *
  * usage: store_race [-n PROCESSES] [-r ROUNDS] [-k HITS_PER_PROCESS] [-s STORE]
  * -s: race on STORE (an empty postgresql:// database, say) instead of a new SQLite file.
@@ -23,9 +25,11 @@
 #include "store.h"
 
 #define USER "racer"
+#define TRY_USER "racer-try"
+#define TRY_FAIL_USER "racer-try-fail"
 #define MAX_PROCS 64
 
-enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM };
+enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM, JOB_TRY, JOB_TRY_FAIL };
 
 /* Child exit statuses. */
 enum { C_WON = 0, C_LOST = 1, C_ERROR = 2 };
@@ -102,6 +106,24 @@ static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
 			if (store_counter_hit(s, "race", 1000, 3600, &n) != STORE_OK)
 				r = C_ERROR;
 		break;
+	case JOB_TRY: {
+		struct store_login_try t;
+
+		/* deny 0: the losers' replays are counted but never lock the others out */
+		n = store_login_try(s, TRY_USER, 1000, 0, 60, step, &t);
+		r = n != STORE_OK ? C_ERROR : t.accepted ? C_WON : C_LOST;
+		break;
+	}
+	case JOB_TRY_FAIL: {
+		struct store_login_try t;
+
+		r = C_WON;
+		for (int i = 0; i < hits && r == C_WON; i++)
+			if (store_login_try(s, TRY_FAIL_USER, 1000, 0, 60, -1, &t) != STORE_OK ||
+			    t.accepted)
+				r = C_ERROR;
+		break;
+	}
 	case JOB_CLAIM: /* step is the outbox row's id */
 		n = store_outbox_claim(s, step, 0, 0, 5000);
 		r = n == STORE_OK ? C_WON : n == STORE_CONFLICT ? C_LOST : C_ERROR;
@@ -295,12 +317,45 @@ int main(int argc, char **argv)
 	       "%d accepted, %d refused, %d errors\n",
 	       procs, rounds, rounds - bad, tot_won, tot_lost, tot_err);
 
+	{
+		int try_bad = 0;
+
+		tot_won = tot_lost = tot_err = 0;
+		for (int r = 1; r <= rounds; r++) {
+			if (round_run(procs, JOB_TRY, r, 0, &won, &lost, &errors) != 0)
+				goto out;
+			tot_won += won;
+			tot_lost += lost;
+			tot_err += errors;
+			if (won != 1 || errors != 0) {
+				fprintf(stderr, "store_race: try round %d: %d winners, %d errors "
+						"(want 1, 0)\n",
+					r, won, errors);
+				try_bad++;
+			}
+		}
+		printf("store_login_try: %d processes x %d rounds: %d rounds with exactly one "
+		       "winner; %d accepted, %d refused, %d errors\n",
+		       procs, rounds, rounds - try_bad, tot_won, tot_lost, tot_err);
+		bad += try_bad;
+	}
+
 	/* Concurrent increments: none may be lost. */
-	if (round_run(procs, JOB_FAIL, 0, hits, &won, &lost, &errors) != 0 ||
-	    round_run(procs, JOB_COUNTER, 0, hits, &won, &lost, &errors) != 0)
-		goto out;
-	if (errors != 0)
-		bad++;
+	{
+		int e = 0;
+
+		if (round_run(procs, JOB_FAIL, 0, hits, &won, &lost, &errors) != 0)
+			goto out;
+		e += errors;
+		if (round_run(procs, JOB_TRY_FAIL, 0, hits, &won, &lost, &errors) != 0)
+			goto out;
+		e += errors;
+		if (round_run(procs, JOB_COUNTER, 0, hits, &won, &lost, &errors) != 0)
+			goto out;
+		e += errors;
+		if (e != 0)
+			bad++;
+	}
 	if (store_open(&g_cfg, 0, &s, err, sizeof(err)) != STORE_OK ||
 	    store_state_get(s, USER, &ls) != STORE_OK ||
 	    store_counter_get(s, "race", 1000, 3600, &count) != STORE_OK) {
@@ -309,9 +364,19 @@ int main(int argc, char **argv)
 	}
 	printf("store_fail: %d processes x %d: failures = %d (want %d)\n", procs, hits,
 	       ls.failures, procs * hits);
+	if (ls.failures != procs * hits)
+		bad++;
+	if (store_state_get(s, TRY_FAIL_USER, &ls) != STORE_OK) {
+		fprintf(stderr, "store_race: %s\n", store_errmsg(s));
+		goto out;
+	}
+	printf("store_login_try without a step: %d processes x %d: failures = %d (want %d)\n",
+	       procs, hits, ls.failures, procs * hits);
+	if (ls.failures != procs * hits)
+		bad++;
 	printf("store_counter_hit: %d processes x %d: count = %d (want %d)\n", procs, hits, count,
 	       procs * hits);
-	if (ls.failures != procs * hits || count != procs * hits)
+	if (count != procs * hits)
 		bad++;
 	store_close(s);
 	s = NULL;

@@ -629,6 +629,85 @@ static void test_fail_after_lock_expiry(void **state)
 	assert_int_equal(locked, 1);
 }
 
+/* The login path's read and write: the same outcomes as store_fail + store_step_cas. */
+static void test_login_read_try(void **state)
+{
+	struct fx *f = *state;
+	struct store_totp t = mk_totp(4), g;
+	struct store_login_state ls;
+	struct store_login_try tr;
+
+	/* not enrolled: not found, state at its defaults; nothing written */
+	assert_int_equal(store_login_read(f->s, "alice", &g, &ls), STORE_NOTFOUND);
+	assert_int_equal(ls.last_step, -1);
+	assert_int_equal(ls.failures, 0);
+	assert_int_equal(ls.locked_until, 0);
+	assert_int_equal(store_totp_put(f->s, "alice", &t), STORE_OK);
+	/* enrolled, no state row yet */
+	assert_int_equal(store_login_read(f->s, "alice", &g, &ls), STORE_OK);
+	assert_memory_equal(g.sealed, t.sealed, t.sealed_len);
+	assert_int_equal(g.digits, 6);
+	assert_int_equal(g.created, t.created);
+	assert_int_equal(ls.last_step, -1);
+
+	/* a first step on a new row is accepted; the same step again is counted, not taken */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, 50, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, 50, &tr), STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 1);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, 49, &tr), STORE_OK);
+	assert_false(tr.accepted); /* older */
+	assert_int_equal(tr.failures, 2);
+	assert_int_equal(store_login_read(f->s, "alice", &g, &ls), STORE_OK);
+	assert_int_equal(ls.last_step, 50);
+	assert_int_equal(ls.failures, 2);
+	/* the third failure reaches deny: locked; a new step on it is still within deny */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, -1, &tr), STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 3);
+	assert_true(tr.locked);
+	assert_int_equal(tr.locked_until, 1060);
+	/* over deny: a new step is refused, counted, and the lock renewed */
+	assert_int_equal(store_login_try(f->s, "alice", 1010, 3, 60, 51, &tr), STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 4);
+	assert_int_equal(tr.locked_until, 1070);
+	assert_int_equal(store_login_read(f->s, "alice", &g, &ls), STORE_OK);
+	assert_int_equal(ls.last_step, 50);
+	assert_int_equal(ls.locked_until, 1070);
+	/* the lock has run out: counting starts again at 1, so a new step passes and clears */
+	assert_int_equal(store_login_try(f->s, "alice", 1070, 3, 60, 52, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(store_login_read(f->s, "alice", &g, &ls), STORE_OK);
+	assert_int_equal(ls.last_step, 52);
+	assert_int_equal(ls.failures, 0);
+	assert_int_equal(ls.locked_until, 0);
+	/* the deny-th attempt with a new step: counted within deny, accepted, lock cleared */
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, -1, &tr), STORE_OK);
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, -1, &tr), STORE_OK);
+	assert_int_equal(tr.failures, 2);
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, 53, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(tr.failures, 0);
+	assert_false(tr.locked);
+	/* deny 0 never locks; a first failure on a new row counts 1 (and locks at deny 1) */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_login_try(f->s, "bob", 1000, 0, 60, -1, &tr), STORE_OK);
+	assert_int_equal(tr.failures, 5);
+	assert_false(tr.locked);
+	assert_int_equal(tr.locked_until, 0);
+	assert_int_equal(store_login_try(f->s, "carol", 1000, 1, 60, -1, &tr), STORE_OK);
+	assert_int_equal(tr.failures, 1);
+	assert_true(tr.locked);
+	assert_int_equal(tr.locked_until, 1060);
+	/* bad arguments */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, -1, 60, 60, &tr), STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, -2, &tr), STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "", 1000, 3, 60, 60, &tr), STORE_ERR);
+	assert_int_equal(store_login_read(f->s, "alice", NULL, &ls), STORE_ERR);
+}
+
 /* ================= backup codes ================= */
 
 static void test_backup(void **state)
@@ -1333,6 +1412,14 @@ static void test_user_spellings(void **state)
 	assert_non_null(strstr(store_errmsg(f->s), "another spelling"));
 	assert_non_null(strstr(store_errmsg(f->s), "canonicalise-names"));
 	assert_null(strstr(store_errmsg(f->s), "Bob@")); /* never a value from a row */
+	{ /* the login path's read fails closed the same way */
+		struct store_login_state ls;
+
+		assert_int_equal(store_login_read(f->s, "bob@example.com", &g, &ls), STORE_ERR);
+		assert_non_null(strstr(store_errmsg(f->s), "another spelling"));
+		assert_int_equal(store_login_read(f->s, "carol@example.com", &g, &ls),
+				 STORE_NOTFOUND);
+	}
 	assert_int_equal(store_totp_get(f->s, "carol@example.com", &g), STORE_NOTFOUND);
 	/* plain names are exact under auto: no other spelling is looked for */
 	assert_int_equal(store_totp_put(f->s, "Dave", &t), STORE_OK);
@@ -1509,6 +1596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_cas, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fail_lock_unlock, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fail_after_lock_expiry, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_login_read_try, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_app_passwords, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_state, fx_setup_open, fx_teardown),
