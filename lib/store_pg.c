@@ -24,9 +24,11 @@
 #endif
 #define _DEFAULT_SOURCE /* htobe64, be64toh */
 
+#include <dlfcn.h>
 #include <endian.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1948,6 +1950,55 @@ static void no_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* libpq's soname: the one library of the package libpq5. */
+#define PQ_SONAME "libpq.so.5"
+
+struct store_pg_lib store_pg_lib;
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static int pq_loaded;             /* 1 when every function was found */
+static char pq_error[200] = "";   /* why not, for every later caller */
+
+static void pq_load_once(void)
+{
+	/* RTLD_NOW: a missing symbol is found here, not in the middle of a login. */
+	void *h = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *missing = NULL;
+	void *sym;
+
+	if (h == NULL) {
+		const char *e = dlerror();
+
+		snprintf(pq_error, sizeof(pq_error), "cannot load %s (install the Debian package "
+			 "libpq5): %.120s", PQ_SONAME, e != NULL ? e : "not found");
+		return;
+	}
+#define STORE_PG_RESOLVE(f)                                                                \
+	sym = missing == NULL ? dlsym(h, #f) : NULL;                                       \
+	if (sym == NULL && missing == NULL)                                                \
+		missing = #f;                                                              \
+	memcpy(&store_pg_lib.f##_, &sym, sizeof(sym));
+	STORE_PG_FUNCS(STORE_PG_RESOLVE)
+#undef STORE_PG_RESOLVE
+	if (missing != NULL) {
+		snprintf(pq_error, sizeof(pq_error), "%s has no %s (too old a libpq5)", PQ_SONAME,
+			 missing);
+		memset(&store_pg_lib, 0, sizeof(store_pg_lib));
+		dlclose(h);
+		return;
+	}
+	pq_loaded = 1; /* the handle stays open for the life of the process */
+}
+
+int store_pg_load(char *err, size_t errlen)
+{
+	if (pthread_once(&pq_once, pq_load_once) != 0 || !pq_loaded) {
+		store_put_err(err, errlen, "the PostgreSQL store: %s",
+			      pq_error[0] ? pq_error : "cannot load libpq");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Connect with bounded waits. Our defaults come before the URI, so a URI's own
  * connect_timeout or options win; statement_timeout is set by SET when the URI replaced
@@ -1962,9 +2013,12 @@ static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 	const char *val[] = {PG_CONNECT_TIMEOUT, "5", "2", "2", "5000", PG_SESSION_OPTIONS,
 			     "pam_recover", uri, NULL};
 	PQconninfoOption *info = NULL;
-	PGconn *c = PQconnectdbParams(kw, val, 1);
+	PGconn *c;
 	int timeouts = 0;
 
+	if (store_pg_load(err, errlen) != 0)
+		return NULL;
+	c = PQconnectdbParams(kw, val, 1);
 	if (c == NULL) {
 		store_put_err(err, errlen, "cannot connect to the PostgreSQL store: out of memory");
 		return NULL;
