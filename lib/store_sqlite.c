@@ -28,14 +28,16 @@
  * WAL, database), which caps a disk at a few hundred logins a second. Without a
  * checkpoint on close, the WAL is checkpointed (with its two fsyncs) every
  * WAL_CHECKPOINT_PAGES pages. A login writes one transaction of one to three pages, so
- * that is about every hundred logins: at 16 pages (every 5 logins) the checkpoints' fsyncs
- * were half the time of a login in a process that keeps its connection. A process that
- * opens the store when no other has it open recovers the WAL's frames first (at most 1 MB
- * to read, a fraction of a millisecond). Durability is unchanged: WAL with
+ * that is every 20 to 60 logins: at 16 pages (every 5 logins) the checkpoints' fsyncs were
+ * half the time of a login in a process that keeps its connection. The other side: a
+ * process that opens the store when no other has it open (sshd's per-connection process,
+ * pam-recover-check) first reads every frame of the WAL to rebuild its index, one pread a
+ * page; at 256 pages that cost such an open 0.2 ms more than at 64 (bench/nonroot), for
+ * about 10% more logins a second in a kept connection. Durability is unchanged: WAL with
  * synchronous=NORMAL (or FULL). The helper (STORE_DURABLE) keeps the checkpoint on close,
  * so the database file stays whole after an admin change.
  */
-#define WAL_CHECKPOINT_PAGES "256"
+#define WAL_CHECKPOINT_PAGES "64"
 
 /*
  * Waiting for another writer: sqlite3_busy_timeout() sleeps 1, 2, 5, 10, 15, 20, 25, 25,
