@@ -288,7 +288,7 @@ out:
 
 /* With the request validated and allowed: config (loaded here unless `loaded` is given:
  * it is then freed here), key (not for `enrolled`), store, then the decision. */
-static int decide(const struct hctx *h, struct request *rq, struct cfg *loaded,
+static int decide(const struct hctx *h, struct request *rq, const struct cfg *loaded,
 		  const char **reason)
 {
 	struct cfg c;

@@ -1958,12 +1958,22 @@ static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
 static int pq_loaded;             /* 1 when every function was found */
 static char pq_error[200] = "";   /* why not, for every later caller */
 
+/* One function of libpq into its slot of store_pg_lib; *missing names the first absent. */
+static void pq_resolve(void *h, const char *name, void *slot, const char **missing)
+{
+	void *sym = *missing == NULL ? dlsym(h, name) : NULL;
+
+	if (sym == NULL && *missing == NULL)
+		*missing = name;
+	/* POSIX: a function's address comes back from dlsym as a void *. */
+	memcpy(slot, &sym, sizeof(sym));
+}
+
 static void pq_load_once(void)
 {
 	/* RTLD_NOW: a missing symbol is found here, not in the middle of a login. */
 	void *h = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL);
 	const char *missing = NULL;
-	void *sym;
 
 	if (h == NULL) {
 		const char *e = dlerror();
@@ -1972,11 +1982,7 @@ static void pq_load_once(void)
 			 "libpq5): %.120s", PQ_SONAME, e != NULL ? e : "not found");
 		return;
 	}
-#define STORE_PG_RESOLVE(f)                                                                \
-	sym = missing == NULL ? dlsym(h, #f) : NULL;                                       \
-	if (sym == NULL && missing == NULL)                                                \
-		missing = #f;                                                              \
-	memcpy(&store_pg_lib.f##_, &sym, sizeof(sym));
+#define STORE_PG_RESOLVE(f, m) pq_resolve(h, #f, &store_pg_lib.m, &missing);
 	STORE_PG_FUNCS(STORE_PG_RESOLVE)
 #undef STORE_PG_RESOLVE
 	if (missing != NULL) {

@@ -35,17 +35,36 @@ const char *store_pg_why(PGconn *c, const PGresult *res);
  * not when a program starts: libpq brings two dozen libraries (TLS, Kerberos, LDAP) whose
  * loading and relocation cost milliseconds at every exec, which the check back end (one
  * exec per question of a login without root) and a module on SQLite never need. The
- * functions this backend calls are reached through store_pg_lib, under their own names.
+ * functions this backend calls are reached through store_pg_lib (X(function, member)),
+ * under their own names.
  */
-#define STORE_PG_FUNCS(X)                                                                  \
-	X(PQclear) X(PQcmdStatus) X(PQcmdTuples) X(PQconnectdbParams) X(PQconninfo)      \
-	X(PQconninfoFree) X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQexecPrepared)  \
-	X(PQfinish) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQnfields)             \
-	X(PQntuples) X(PQprepare) X(PQresultErrorField) X(PQresultStatus)                \
-	X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus) X(PQtransactionStatus)
+#define STORE_PG_FUNCS(X)                                                               \
+	X(PQclear, PQclear_)                                                            \
+	X(PQcmdStatus, PQcmdStatus_)                                                    \
+	X(PQcmdTuples, PQcmdTuples_)                                                    \
+	X(PQconnectdbParams, PQconnectdbParams_)                                        \
+	X(PQconninfo, PQconninfo_)                                                      \
+	X(PQconninfoFree, PQconninfoFree_)                                              \
+	X(PQerrorMessage, PQerrorMessage_)                                              \
+	X(PQexec, PQexec_)                                                              \
+	X(PQexecParams, PQexecParams_)                                                  \
+	X(PQexecPrepared, PQexecPrepared_)                                              \
+	X(PQfinish, PQfinish_)                                                          \
+	X(PQgetisnull, PQgetisnull_)                                                    \
+	X(PQgetlength, PQgetlength_)                                                    \
+	X(PQgetvalue, PQgetvalue_)                                                      \
+	X(PQnfields, PQnfields_)                                                        \
+	X(PQntuples, PQntuples_)                                                        \
+	X(PQprepare, PQprepare_)                                                        \
+	X(PQresultErrorField, PQresultErrorField_)                                      \
+	X(PQresultStatus, PQresultStatus_)                                              \
+	X(PQsetNoticeProcessor, PQsetNoticeProcessor_)                                  \
+	X(PQsocket, PQsocket_)                                                          \
+	X(PQstatus, PQstatus_)                                                          \
+	X(PQtransactionStatus, PQtransactionStatus_)
 
 struct store_pg_lib {
-#define STORE_PG_MEMBER(f) __typeof__(f) *f##_;
+#define STORE_PG_MEMBER(f, m) __typeof__(f) *m;
 	STORE_PG_FUNCS(STORE_PG_MEMBER)
 #undef STORE_PG_MEMBER
 };
