@@ -65,16 +65,18 @@ static const char check_help[] =
 	"For `split`: 0 the code is the last 6 digits, 1 the last 8 (an unused backup code),\n"
 	"  2 the last 8 (8-digit codes), 3 the last 8 (a used backup code), 5 not enrolled.\n";
 
-/* Read the request: up to the fourth newline or end of input, never more than the cap. */
+/* Read the request: up to the fourth newline or end of input, never more than the cap.
+ * Read in pieces, not a byte at a time (the module writes the whole request at once);
+ * anything after the fourth newline is not part of it and is left unread or dropped. */
 static int read_request(char *buf, size_t cap, size_t *len)
 {
-	size_t n = 0;
+	size_t n = 0, scanned = 0;
 	int lines = 0;
 
 	while (lines < 4) {
 		if (n >= cap)
 			return -1; /* more than CHECK_REQ_MAX bytes before the request ended */
-		ssize_t got = read(0, buf + n, 1);
+		ssize_t got = read(0, buf + n, cap - n);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -82,12 +84,15 @@ static int read_request(char *buf, size_t cap, size_t *len)
 		}
 		if (got == 0)
 			break;
-		if (buf[n] == '\0')
-			return -1;
-		if (buf[n] == '\n')
-			lines++;
-		n++;
+		n += (size_t)got;
+		for (; scanned < n && lines < 4; scanned++) {
+			if (buf[scanned] == '\0')
+				return -1;
+			if (buf[scanned] == '\n')
+				lines++;
+		}
 	}
+	n = scanned; /* the request ends at its fourth newline */
 	buf[n] = '\0';
 	*len = n;
 	return lines == 4 ? 0 : -1;
@@ -245,21 +250,18 @@ static int rate_limited(struct store *s, uid_t ruid, int64_t now, int count_it)
 
 /* Mode config: the keys of CHECK_CONFIG_KEYS, as cfg_dump writes them (so that they parse
  * back), from the configuration loaded here; no key, no store. */
-static int send_config(const struct hctx *h)
+static int send_config(const struct cfg *c)
 {
 	static const char *const wanted[] = {CHECK_CONFIG_KEYS};
-	struct cfg c;
 	char *dump = NULL, *line, *save = NULL;
 	size_t len = 0, sent = 0;
 	FILE *f = NULL;
 	int r = LOGIN_ERROR;
 
-	if (load_config(h, &c) != 0)
-		return LOGIN_ERROR;
 	f = open_memstream(&dump, &len);
 	if (f == NULL)
 		goto out;
-	cfg_dump(&c, f);
+	cfg_dump(c, f);
 	if (fclose(f) != 0) {
 		f = NULL;
 		goto out;
@@ -281,12 +283,13 @@ static int send_config(const struct hctx *h)
 	r = LOGIN_OK;
 out:
 	free(dump);
-	cfg_free(&c);
 	return r;
 }
 
-/* With the request validated and allowed: config, key, store, then the decision. */
-static int decide(const struct hctx *h, struct request *rq, const char **reason)
+/* With the request validated and allowed: config (loaded here unless `loaded` is given:
+ * it is then freed here), key (not for `enrolled`), store, then the decision. */
+static int decide(const struct hctx *h, struct request *rq, const struct cfg *loaded,
+		  const char **reason)
 {
 	struct cfg c;
 	struct seal_key k;
@@ -298,7 +301,9 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 
 	memset(&k, 0, sizeof(k));
 	*reason = "configuration error";
-	if (load_config(h, &c) != 0)
+	if (loaded != NULL)
+		c = *loaded; /* ours now: freed at out */
+	else if (load_config(h, &c) != 0)
 		return LOGIN_ERROR;
 	/* One user, one name: the store knows the user by the canonical form (same length). */
 	if (rc_user_name_canonical(c.user_name_case, rq->user, rq->user, strlen(rq->user) + 1) !=
@@ -307,7 +312,8 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 		*reason = "bad user name";
 		goto out;
 	}
-	if (seal_key_load(c.key_file, &k, err, sizeof(err)) != 0) {
+	/* `enrolled` reads no sealed field and hashes nothing: no key to read for it. */
+	if (rq->mode != MODE_ENROLLED && seal_key_load(c.key_file, &k, err, sizeof(err)) != 0) {
 		*reason = "cannot load the key";
 		syslog(LOG_ERR, "check: cannot load the key %s: %s", c.key_file, err);
 		goto out;
@@ -318,7 +324,7 @@ static int decide(const struct hctx *h, struct request *rq, const char **reason)
 		syslog(LOG_ERR, "check: cannot open the store: %s", err);
 		goto out;
 	}
-	if (totp_init() != 0) {
+	if (rq->mode == MODE_CODE && totp_init() != 0) {
 		*reason = "liboath initialisation failed";
 		goto out;
 	}
@@ -445,7 +451,13 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 		goto malformed;
 
 	if (rq.mode == MODE_CONFIG && rq.user[0] == '\0') {
-		r = send_config(h);
+		struct cfg c;
+
+		r = LOGIN_ERROR;
+		if (load_config(h, &c) == 0) {
+			r = send_config(&c);
+			cfg_free(&c);
+		}
 		if (r != LOGIN_OK)
 			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
 		goto out;
@@ -462,10 +474,18 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 	}
 
 	/* config with a user: the keys, then the answer of `enrolled` (one exec for both, the
-	 * first question of every login). */
+	 * first question of every login), from the one configuration read. */
+	struct cfg conf, *loaded = NULL;
+
 	if (rq.mode == MODE_CONFIG) {
-		r = send_config(h);
+		r = LOGIN_ERROR;
+		if (load_config(h, &conf) == 0) {
+			loaded = &conf;
+			r = send_config(loaded);
+		}
 		if (r != LOGIN_OK) {
+			if (loaded != NULL)
+				cfg_free(loaded);
 			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
 			goto out;
 		}
@@ -475,7 +495,7 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 	/* The decision writes state (step, failures, counters): no tty signal in the middle. */
 	sigset_t old;
 	int blocked = harden_block_tty_signals(&old) == 0;
-	r = decide(h, &rq, &reason);
+	r = decide(h, &rq, loaded, &reason);
 	if (blocked)
 		(void)harden_unblock_tty_signals(&old);
 	syslog(r == LOGIN_ERROR ? LOG_ERR : LOG_INFO,

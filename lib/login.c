@@ -41,6 +41,7 @@ struct login_device {
 	struct totp_params p;
 	unsigned char secret[STORE_SEALED_MAX];
 	size_t slen;
+	int64_t last_step; /* as read: the device's last accepted step, -1 if none */
 };
 struct login_devices {
 	struct login_device d[LOGIN_DEVICES_MAX];
@@ -50,6 +51,7 @@ struct login_devices {
 	const char *user;
 };
 
+/* store_login_read's callback: open one device's secret. */
 static int device_one(void *vctx, const struct store_device *d)
 {
 	struct login_devices *ld = vctx;
@@ -67,36 +69,9 @@ static int device_one(void *vctx, const struct store_device *d)
 	o->p.algorithm = d->t.algorithm;
 	o->p.digits = d->t.digits;
 	o->p.period = d->t.period;
+	o->last_step = d->last_step;
 	ld->n++;
 	return 0;
-}
-
-/* Load and open every device of the user: STORE_OK (n may be 0), or STORE_ERR (with
- * ld->bad when a sealed secret does not open). */
-static int load_devices(struct store *s, const struct seal_key *k, const char *user,
-			struct login_devices *ld)
-{
-	ld->n = 0;
-	ld->bad = 0;
-	ld->k = k;
-	ld->user = user;
-	if (store_device_list(s, user, device_one, ld) != STORE_OK)
-		return STORE_ERR;
-	return ld->bad ? STORE_ERR : STORE_OK;
-}
-
-/* Record the accepted step of the device and, for a reuse window, the hash. With a reuse
- * window the whole attempt runs in one transaction (login_verify), so both land in the same
- * commit. */
-static int record_step(struct store *s, const char *user, const char *device, int64_t step,
-		       int64_t now, const struct login_attempt *a)
-{
-	int sr = store_device_step_cas(s, user, device, step, now);
-
-	if (sr == STORE_OK && a->reuse_hash != NULL &&
-	    store_reuse_put(s, user, a->reuse_hash, now, now + a->reuse_seconds) != STORE_OK)
-		sr = STORE_ERR;
-	return sr;
 }
 
 /* A backup code: used now (STORE_OK), used before (STORE_CONFLICT), none (STORE_NOTFOUND). */
@@ -121,72 +96,6 @@ out:
 static unsigned accept_of(const struct login_attempt *a)
 {
 	return a->accept != 0 ? a->accept : LOGIN_ACCEPT_TOTP | LOGIN_ACCEPT_BACKUP;
-}
-
-/* A TOTP code against every device: LOGIN_OK (a device took its step), LOGIN_REPLAY (the
- * code of a device whose step was used already, and of none other), LOGIN_WRONG (no
- * device's code) or LOGIN_ERROR. a->device names the device. */
-static int try_devices(struct store *s, const char *user, const struct login_devices *ld,
-		       const struct cfg *c, const char *code, int64_t now, struct login_attempt *a)
-{
-	int r = LOGIN_WRONG;
-
-	for (int i = 0; i < ld->n; i++) {
-		const struct login_device *d = &ld->d[i];
-		int64_t step = -1;
-		int sr;
-
-		if (strlen(code) != (size_t)d->p.digits ||
-		    totp_verify(d->secret, d->slen, &d->p, now, c->window, code, &step) != 0)
-			continue;
-		sr = record_step(s, user, d->name, step, now, a);
-		memcpy(a->device, d->name, sizeof(a->device));
-		if (sr == STORE_OK) {
-			a->reason = "valid code";
-			return LOGIN_OK;
-		}
-		if (sr != STORE_CONFLICT) {
-			a->reason = "store error while recording the code";
-			return LOGIN_ERROR;
-		}
-		/* Used already on this device; another device may still have it as new. */
-		a->reason = "code already used (replay)";
-		r = LOGIN_REPLAY;
-	}
-	return r;
-}
-
-/* TOTP first (replay-checked, per device), then a backup code. Returns a LOGIN_* result. */
-static int try_code(struct store *s, const struct seal_key *k, const char *user,
-		    const struct login_devices *ld, const struct cfg *c, const char *code,
-		    int64_t now, struct login_attempt *a)
-{
-	int r = LOGIN_WRONG, sr;
-
-	if ((accept_of(a) & LOGIN_ACCEPT_TOTP) && all_digits(code)) {
-		r = try_devices(s, user, ld, c, code, now, a);
-		if (r != LOGIN_WRONG)
-			return r;
-	}
-	if ((accept_of(a) & LOGIN_ACCEPT_BACKUP) && strlen(code) == SECRET_BACKUP_DIGITS &&
-	    all_digits(code)) {
-		sr = use_backup(s, k, user, code, now);
-		if (sr == STORE_OK) {
-			r = store_reset_failures(s, user) == STORE_OK ? LOGIN_OK_BACKUP : LOGIN_ERROR;
-			a->reason = r == LOGIN_OK_BACKUP ? "backup code used" : "store error";
-			return r;
-		}
-		if (sr == STORE_CONFLICT) {
-			a->reason = "backup code already used";
-			return LOGIN_WRONG;
-		}
-		if (sr != STORE_NOTFOUND) {
-			a->reason = "store error while checking a backup code";
-			return LOGIN_ERROR;
-		}
-	}
-	a->reason = "wrong code";
-	return r;
 }
 
 /* Audit of a lock or a lifted lock at login: service and remote host, never a code. */
@@ -281,15 +190,87 @@ static int reuse_check(struct store *s, const char *user, int64_t now, struct lo
 	return LOGIN_OK;
 }
 
+/*
+ * The candidate that is a current TOTP code of a device, in memory only (its answer is
+ * used only after the attempt is counted): its index, with *dev (the device) and *step;
+ * -1 if none. Candidates in order; for one candidate the first device that has its step as
+ * new (as read) wins, else the first device whose code it is (a replay as read: the store
+ * decides). A candidate that is some device's code ends the search, as it would be taken.
+ */
+static int totp_candidate(const struct cfg *c, const struct login_devices *ld,
+			  const struct login_attempt *a, int64_t now, int *dev, int64_t *step)
+{
+	char norm[CODE_MAX];
+	int which = -1;
+
+	*dev = -1;
+	*step = -1;
+	if (!(accept_of(a) & LOGIN_ACCEPT_TOTP))
+		return -1;
+	for (int i = 0; i < a->n && which < 0; i++) {
+		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || !all_digits(norm))
+			continue;
+		for (int j = 0; j < ld->n; j++) {
+			const struct login_device *d = &ld->d[j];
+			int64_t st = -1;
+
+			if (strlen(norm) != (size_t)d->p.digits ||
+			    totp_verify(d->secret, d->slen, &d->p, now, c->window, norm, &st) != 0)
+				continue;
+			if (which < 0 || (*step <= ld->d[*dev].last_step && st > d->last_step)) {
+				which = i;
+				*dev = j;
+				*step = st;
+			}
+			if (st > d->last_step)
+				break;
+		}
+	}
+	RC_WIPE_ARRAY(norm);
+	return which;
+}
+
+/* No TOTP code matched (the attempt is counted): the candidates as backup codes. */
+static int try_backups(struct store *s, const struct seal_key *k, const char *user,
+		       int64_t now, struct login_attempt *a)
+{
+	char norm[CODE_MAX];
+	int r = LOGIN_WRONG, sr;
+
+	a->reason = "wrong code";
+	for (int i = 0; i < a->n && r == LOGIN_WRONG; i++) {
+		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
+			continue;
+		a->which = i;
+		if (!(accept_of(a) & LOGIN_ACCEPT_BACKUP) ||
+		    strlen(norm) != SECRET_BACKUP_DIGITS || !all_digits(norm))
+			continue;
+		sr = use_backup(s, k, user, norm, now);
+		if (sr == STORE_OK) {
+			r = store_reset_failures(s, user) == STORE_OK ? LOGIN_OK_BACKUP : LOGIN_ERROR;
+			a->reason = r == LOGIN_OK_BACKUP ? "backup code used" : "store error";
+		} else if (sr == STORE_CONFLICT) {
+			a->reason = "backup code already used";
+		} else if (sr != STORE_NOTFOUND) {
+			a->reason = "store error while checking a backup code";
+			r = LOGIN_ERROR;
+		} else {
+			a->reason = "wrong code";
+		}
+	}
+	RC_WIPE_ARRAY(norm);
+	return r;
+}
+
 int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		 const char *user, int64_t now, struct login_attempt *a)
 {
-	struct store_totp t;
 	struct store_login_state st;
+	struct store_login_try tr;
 	struct login_devices ld;
 	char norm[CODE_MAX];
-	int64_t ignored;
-	int r = LOGIN_ERROR, sr, failures = 0, in_tx = 0;
+	int64_t ignored, step = -1;
+	int r = LOGIN_ERROR, sr, in_tx = 0, which, dev = -1;
 
 	a->locked_now = a->unlocked_now = a->backup_locked = a->reused = 0;
 	a->which = 0;
@@ -312,17 +293,15 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 			goto out;
 		in_tx = 1;
 	}
-	/* The devices first: one query for an enrolled user. Without any, store_totp_get tells
-	 * "not enrolled" from a name the store holds under another spelling (an error). */
-	if (load_devices(s, k, user, &ld) != STORE_OK) {
-		if (ld.bad)
-			a->reason = "sealed secret does not open (wrong key_file or tampered "
-				    "record)";
+	/* Every device (secret, parameters, last step) and the login state in one read (one
+	 * round trip to a server). */
+	ld.k = k;
+	ld.user = user;
+	sr = store_login_read(s, user, device_one, &ld, &st);
+	if (sr == STORE_OK && ld.bad) {
+		a->reason = "sealed secret does not open (wrong key_file or tampered record)";
 		goto out;
 	}
-	sr = ld.n > 0 ? STORE_OK : store_totp_get(s, user, &t);
-	if (sr == STORE_OK && ld.n == 0)
-		sr = STORE_ERR; /* a device removed between the two reads: try again */
 	if (sr == STORE_NOTFOUND) {
 		/* Same TOTP work as a real check; nothing written for names that are not enrolled. */
 		struct totp_params p = {CFG_ALGO_SHA1, 6, 30};
@@ -336,8 +315,6 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		goto out;
 	}
 	if (sr != STORE_OK)
-		goto out;
-	if (store_state_get(s, user, &st) != STORE_OK)
 		goto out;
 	/* A string accepted earlier from the same address and service (forwarded_code): it was
 	 * proven then, nothing is guessed now, so a lock (made by anyone's wrong or replayed
@@ -361,26 +338,42 @@ int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
 		goto out;
 	}
 	r = LOGIN_ERROR;
-	/* Count the attempt before checking it, so parallel guesses cannot pass the limit;
-	 * a success resets the count. */
-	if (store_fail(s, user, now, c->deny, c->unlock_time, &failures, &a->locked_now) !=
-	    STORE_OK)
+	/*
+	 * The attempt is counted before any answer is given, so parallel guesses cannot pass
+	 * the limit: one atomic write counts it and, for a TOTP code of a step new for its
+	 * device while the count is within deny, accepts the step instead (compare-and-set on
+	 * that device's replay state alone; success clears the count). Which candidate is a
+	 * current code of which device is worked out first, in memory only.
+	 */
+	which = totp_candidate(c, &ld, a, now, &dev, &step);
+	if (store_login_try(s, user, now, c->deny, c->unlock_time,
+			    which >= 0 ? ld.d[dev].name : NULL, step, &tr) != STORE_OK)
 		goto out;
-	if (c->deny > 0 && failures > c->deny) {
+	a->locked_now = tr.locked;
+	if (c->deny > 0 && tr.failures > c->deny) {
 		a->reason = "locked after too many failures";
 		a->locked_now = 0;
-		if (store_state_get(s, user, &st) == STORE_OK)
-			a->locked_until = st.locked_until;
+		a->locked_until = tr.locked_until;
 		r = LOGIN_LOCKED;
 		goto out;
 	}
-	r = LOGIN_WRONG;
-	a->reason = "wrong code";
-	for (int i = 0; i < a->n && r == LOGIN_WRONG; i++) {
-		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
-			continue;
-		r = try_code(s, k, user, &ld, c, norm, now, a);
-		a->which = i;
+	if (which >= 0) {
+		a->which = which;
+		memcpy(a->device, ld.d[dev].name, sizeof(a->device));
+		if (tr.accepted && a->reuse_hash != NULL &&
+		    store_reuse_put(s, user, a->reuse_hash, now, now + a->reuse_seconds) !=
+			    STORE_OK) {
+			a->reason = "store error while recording the code";
+			r = LOGIN_ERROR;
+		} else if (tr.accepted) {
+			a->reason = "valid code";
+			r = LOGIN_OK;
+		} else {
+			a->reason = "code already used (replay)";
+			r = LOGIN_REPLAY;
+		}
+	} else {
+		r = try_backups(s, k, user, now, a);
 	}
 	/* A parallel login with the same string won the compare-and-set: its hash is there. */
 	if (r == LOGIN_REPLAY && a->reuse_hash != NULL) {
@@ -409,7 +402,6 @@ out:
 	if (ld.bad && ld.n < LOGIN_DEVICES_MAX) /* the one that did not open */
 		rc_wipe(&ld.d[ld.n], sizeof(ld.d[ld.n]));
 	RC_WIPE_ARRAY(norm);
-	rc_wipe(&t, sizeof(t));
 	return r;
 }
 

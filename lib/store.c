@@ -438,6 +438,56 @@ int store_fail(struct store *s, const char *user, int64_t now, int deny, int unl
 	return r;
 }
 
+int store_login_read(struct store *s, const char *user,
+		     int (*cb)(void *ctx, const struct store_device *d), void *ctx,
+		     struct store_login_state *st)
+{
+	char other[STORE_USER_MAX + 1];
+	int r;
+
+	if (chk(s, user, "login_read") != STORE_OK)
+		return STORE_ERR;
+	if (cb == NULL || st == NULL)
+		return store_set_err(s, "login_read: no place for the result");
+	st->last_step = -1;
+	st->failures = 0;
+	st->locked_until = 0;
+	r = norm(s->ops->login_read(s, user, cb, ctx, st));
+	if (r != STORE_NOTFOUND || !rc_user_name_folds(s->name_case, user))
+		return r;
+	/* As store_totp_get: fail closed if the user is enrolled under another spelling. */
+	r = norm(s->ops->user_spelling(s, user, other, sizeof(other)));
+	if (r == STORE_OK)
+		return store_set_err(s, "the store holds this user under another spelling of the "
+					"name (written before user names were canonical): run "
+					"`pam-recover admin canonicalise-names`");
+	return r;
+}
+
+int store_login_try(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+		    const char *device, int64_t step, struct store_login_try *out)
+{
+	int r;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (chk(s, user, "login_try") != STORE_OK)
+		return STORE_ERR;
+	if (out == NULL)
+		return store_set_err(s, "login_try: no place for the result");
+	if (deny < 0 || unlock_time < 0 || now < 0 || step < -1)
+		return store_set_err(s, "login_try: negative deny, unlock_time, time or step");
+	if (step >= 0 && chk_device(s, device, "login_try") != STORE_OK)
+		return STORE_ERR;
+	if (step < 0 && device != NULL)
+		return store_set_err(s, "login_try: a device without a time step");
+	r = norm(s->ops->login_try(s, user, now, deny, unlock_time, step >= 0 ? device : "", step,
+				   out));
+	if (r != STORE_OK)
+		memset(out, 0, sizeof(*out));
+	return r == STORE_OK ? STORE_OK : STORE_ERR;
+}
+
 int store_reset_failures(struct store *s, const char *user)
 {
 	if (chk(s, user, "reset_failures") != STORE_OK)

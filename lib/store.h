@@ -154,6 +154,37 @@ int store_step_cas(struct store *s, const char *user, int64_t step) RC_MUST_CHEC
  */
 int store_fail(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
 	       int *failures_out, int *locked_out) RC_MUST_CHECK;
+/*
+ * The login path in two steps, each one statement (one round trip to a server):
+ *
+ * store_login_read: every device of the user (secret, parameters and its replay state, in
+ * the order of store_device_list) and the user's login state in one read. cb is called once
+ * per device (it may not call the store); non-zero stops. STORE_NOTFOUND when the user has
+ * no device (st then reads {-1, 0, 0}); the same check of other spellings of the name as
+ * store_totp_get.
+ */
+int store_login_read(struct store *s, const char *user,
+		     int (*cb)(void *ctx, const struct store_device *d), void *ctx,
+		     struct store_login_state *st) RC_MUST_CHECK;
+/*
+ * store_login_try: one attempt's write, atomic: the failure is counted as store_fail counts
+ * it or, when `step` >= 0 (a TOTP code of that step of the device `device` matched), the
+ * device still exists, the step is new for it and the count with this attempt is not over
+ * `deny`, the step is accepted by the compare-and-set of store_device_step_cas on that
+ * device's replay state alone, which also clears the user's count and any lock. So a
+ * failure is counted before any answer is given, parallel attempts see each other's counts,
+ * and a step is accepted once per device, across processes and hosts; another device's
+ * steps are never read or moved. `step` -1 (device NULL): count only (no TOTP code
+ * matched). On STORE_OK, *out says what happened.
+ */
+struct store_login_try {
+	int accepted;         /* step >= 0 and recorded now (count and lock cleared) */
+	int failures;         /* not accepted: the count with this attempt */
+	int locked;           /* not accepted: this attempt reached deny (> 0) */
+	int64_t locked_until; /* not accepted: the lock's end (0: none) */
+};
+int store_login_try(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+		    const char *device, int64_t step, struct store_login_try *out) RC_MUST_CHECK;
 /* Success without a TOTP step (backup code, app password): reset failures and any lock
  * (as store_step_cas does on success). */
 int store_reset_failures(struct store *s, const char *user) RC_MUST_CHECK;

@@ -40,6 +40,13 @@ struct store_ops {
 	int (*fail)(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
 		    int *failures_out, int *locked_out);
 	int (*reset_failures)(struct store *s, const char *user);
+	/* store_login_read: STORE_OK or STORE_NOTFOUND (no device); st preset to {-1, 0, 0}. */
+	int (*login_read)(struct store *s, const char *user,
+			  int (*cb)(void *ctx, const struct store_device *d), void *ctx,
+			  struct store_login_state *st);
+	/* store_login_try, with the arguments checked; device is "" when step is -1. */
+	int (*login_try)(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+			 const char *device, int64_t step, struct store_login_try *out);
 	int (*unlock)(struct store *s, const char *user);
 
 	int (*backup_replace)(struct store *s, const char *user,

@@ -24,9 +24,11 @@
 #endif
 #define _DEFAULT_SOURCE /* htobe64, be64toh */
 
+#include <dlfcn.h>
 #include <endian.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +121,8 @@ enum sid {
 	S_DEVSTEP_DEL,
 	S_DEVSTEP_DEL1,
 	S_DEV_CAS,
+	S_LOGIN_READ,
+	S_LOGIN_TRY,
 	S_COUNT
 };
 
@@ -137,6 +141,9 @@ struct stmt {
 /* A lock that has run out (0 < locked_until <= now) starts the count again. */
 #define EXPIRED "(l.locked_until > 0 AND l.locked_until <= $2)"
 #define NEW_FAILURES "(CASE WHEN " EXPIRED " THEN 1 ELSE l.failures + 1 END)"
+/* The attempt's step is accepted (S_LOGIN_TRY): new for its device (excluded.failures 0),
+ * and the count with this attempt not over deny. */
+#define LOGIN_OK "(excluded.failures = 0 AND ($3 <= 0 OR " NEW_FAILURES " <= $3))"
 #define APP_COLS "name, services, hash, created, last_used"
 #define OUTBOX_COLS                                                                        \
 	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "   \
@@ -331,6 +338,49 @@ static const struct stmt stmts[S_COUNT] = {
 		       "RETURNING 1), u AS (UPDATE login_state SET failures = 0, locked_until = 0 "
 		       "WHERE username = $1 AND EXISTS (SELECT 1 FROM c)) SELECT count(*) FROM c",
 		       "ttii"},
+	/* The login path: every device with its replay state and the user's login state in one
+	 * read (the state repeated on each row). */
+	[S_LOGIN_READ] = {"SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
+			  "coalesce(d.last_step, -1), coalesce(d.last_used, 0), "
+			  "coalesce(l.last_step, -1), coalesce(l.failures, 0), "
+			  "coalesce(l.locked_until, 0) FROM totp t LEFT JOIN device_steps d "
+			  "ON d.username = t.username AND d.device = t.device "
+			  "LEFT JOIN login_state l ON l.username = t.username "
+			  "WHERE t.username = $1 ORDER BY t.created, t.device",
+			  "t"},
+	/*
+	 * $1 user, $2 now, $3 deny, $4 unlock_time, $5 step (-1: none), $6 device: one
+	 * statement, one round trip. d locks the device's replay row first (the order of
+	 * S_DEV_CAS: device_steps, then login_state) and reads its latest step; fresh: the
+	 * device exists and the step is new for it. w counts the failure (S_STATE_FAIL) unless
+	 * the step is fresh and the count with this attempt not over deny, and then clears the
+	 * count and lock instead; the upsert on login_state serialises a user's attempts, so
+	 * parallel ones see each other's counts. c is then the device's compare-and-set
+	 * (S_DEV_CAS) and answers whether the step was taken; no other device's row is read or
+	 * moved. Only when the device had no replay row yet can two first codes both find the
+	 * step fresh: c lets one of them take it, the other is refused with its count cleared.
+	 */
+	[S_LOGIN_TRY] = {"WITH d AS MATERIALIZED (SELECT last_step FROM device_steps "
+			 "WHERE username = $1 AND device = $6 FOR UPDATE), "
+			 "n AS (SELECT ($5 >= 0 AND EXISTS (SELECT 1 FROM totp WHERE username = $1 "
+			 "AND device = $6) AND coalesce((SELECT last_step FROM d), -1) < $5) "
+			 "AS fresh), "
+			 "w AS (INSERT INTO login_state AS l (username, last_step, failures, "
+			 "locked_until) SELECT $1, -1, CASE WHEN fresh THEN 0 ELSE 1 END, "
+			 "CASE WHEN NOT fresh AND $3 > 0 AND 1 >= $3 THEN $2 + $4 ELSE 0 END FROM n "
+			 "ON CONFLICT (username) DO UPDATE SET "
+			 "failures = CASE WHEN " LOGIN_OK " THEN 0 ELSE " NEW_FAILURES " END, "
+			 "locked_until = CASE WHEN " LOGIN_OK " THEN 0 "
+			 "WHEN $3 > 0 AND " NEW_FAILURES " >= $3 THEN $2 + $4 "
+			 "WHEN " EXPIRED " THEN 0 ELSE l.locked_until END "
+			 "RETURNING l.failures, l.locked_until), "
+			 "c AS (INSERT INTO device_steps AS s (username, device, last_step, "
+			 "last_used) SELECT $1, $6, $5, $2 FROM w WHERE w.failures = 0 AND $5 >= 0 "
+			 "ON CONFLICT (username, device) DO UPDATE SET "
+			 "last_step = excluded.last_step, last_used = excluded.last_used "
+			 "WHERE s.last_step < excluded.last_step RETURNING 1) "
+			 "SELECT (SELECT count(*) FROM c), w.failures, w.locked_until FROM w",
+			 "tiiiit"},
 };
 
 #define PP_MAX 16
@@ -1034,6 +1084,85 @@ static int pg_fail(struct store *s, const char *user, int64_t now, int deny, int
 	if (r == STORE_OK) {
 		*failures_out = clamp_int(f);
 		*locked_out = deny > 0 && *failures_out >= deny;
+	}
+	return r;
+}
+
+static int pg_login_read(struct store *s, const char *user,
+			 int (*cb)(void *ctx, const struct store_device *d), void *ctx,
+			 struct store_login_state *ls)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	struct store_device d;
+	PGresult *res;
+	int64_t f = 0;
+	int r = STORE_OK, n;
+
+	p_text(&p, user);
+	res = ex(q, S_LOGIN_READ, &p, "login_read", NULL);
+	if (res == NULL)
+		return STORE_ERR;
+	n = PQntuples(res);
+	memset(&d, 0, sizeof(d));
+	for (int i = 0; i < n; i++) {
+		memset(&d, 0, sizeof(d));
+		if (col_blob(q, res, i, 0, d.t.sealed, sizeof(d.t.sealed), &d.t.sealed_len,
+			     "login_read") != STORE_OK ||
+		    col_int(q, res, i, 1, &d.t.algorithm, "login_read") != STORE_OK ||
+		    col_int(q, res, i, 2, &d.t.digits, "login_read") != STORE_OK ||
+		    col_int(q, res, i, 3, &d.t.period, "login_read") != STORE_OK ||
+		    col_i64(q, res, i, 4, &d.t.created, "login_read") != STORE_OK ||
+		    col_text(q, res, i, 5, d.t.device, sizeof(d.t.device), "login_read") !=
+			    STORE_OK ||
+		    col_i64(q, res, i, 6, &d.last_step, "login_read") != STORE_OK ||
+		    col_i64(q, res, i, 7, &d.last_used, "login_read") != STORE_OK ||
+		    col_i64(q, res, i, 8, &ls->last_step, "login_read") != STORE_OK ||
+		    col_i64(q, res, i, 9, &f, "login_read") != STORE_OK ||
+		    col_i64(q, res, i, 10, &ls->locked_until, "login_read") != STORE_OK) {
+			r = STORE_ERR;
+			break;
+		}
+		ls->failures = clamp_int(f);
+		if (cb(ctx, &d) != 0)
+			break;
+	}
+	PQclear(res);
+	rc_wipe(&d, sizeof(d));
+	if (r == STORE_OK && n == 0)
+		r = STORE_NOTFOUND;
+	return r;
+}
+
+static int pg_login_try(struct store *s, const char *user, int64_t now, int deny,
+			int unlock_time, const char *device, int64_t step,
+			struct store_login_try *out)
+{
+	struct pgs *q = PG(s);
+	struct pp p = {0};
+	PGresult *res = NULL;
+	int64_t taken = 0, f = 0, until = 0;
+	int r;
+
+	p_text(&p, user);
+	p_i64(&p, now);
+	p_i64(&p, deny);
+	p_i64(&p, unlock_time);
+	p_i64(&p, step);
+	p_text(&p, device);
+	r = row1(q, S_LOGIN_TRY, &p, "login_try", &res);
+	if (r == STORE_NOTFOUND)
+		r = damaged(q, "login_try");
+	if (r == STORE_OK && (col_i64(q, res, 0, 0, &taken, "login_try") != STORE_OK ||
+			      col_i64(q, res, 0, 1, &f, "login_try") != STORE_OK ||
+			      col_i64(q, res, 0, 2, &until, "login_try") != STORE_OK))
+		r = STORE_ERR;
+	PQclear(res);
+	if (r == STORE_OK) {
+		out->accepted = step >= 0 && taken == 1;
+		out->failures = out->accepted ? 0 : clamp_int(f);
+		out->locked = !out->accepted && deny > 0 && out->failures >= deny;
+		out->locked_until = out->accepted ? 0 : until;
 	}
 	return r;
 }
@@ -1975,6 +2104,8 @@ static const struct store_ops pg_ops = {
 	.step_cas = pg_step_cas,
 	.fail = pg_fail,
 	.reset_failures = pg_reset_failures,
+	.login_read = pg_login_read,
+	.login_try = pg_login_try,
 	.unlock = pg_unlock,
 	.backup_replace = pg_backup_replace,
 	.backup_use = pg_backup_use,
@@ -2034,6 +2165,61 @@ static void no_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* libpq's soname: the one library of the package libpq5. */
+#define PQ_SONAME "libpq.so.5"
+
+struct store_pg_lib store_pg_lib;
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static int pq_loaded;             /* 1 when every function was found */
+static char pq_error[200] = "";   /* why not, for every later caller */
+
+/* One function of libpq into its slot of store_pg_lib; *missing names the first absent. */
+static void pq_resolve(void *h, const char *name, void *slot, const char **missing)
+{
+	void *sym = *missing == NULL ? dlsym(h, name) : NULL;
+
+	if (sym == NULL && *missing == NULL)
+		*missing = name;
+	/* POSIX: a function's address comes back from dlsym as a void *. */
+	memcpy(slot, &sym, sizeof(sym));
+}
+
+static void pq_load_once(void)
+{
+	/* RTLD_NOW: a missing symbol is found here, not in the middle of a login. */
+	void *h = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *missing = NULL;
+
+	if (h == NULL) {
+		const char *e = dlerror();
+
+		snprintf(pq_error, sizeof(pq_error), "cannot load %s (install the Debian package "
+			 "libpq5): %.120s", PQ_SONAME, e != NULL ? e : "not found");
+		return;
+	}
+#define STORE_PG_RESOLVE(f, m) pq_resolve(h, #f, &store_pg_lib.m, &missing);
+	STORE_PG_FUNCS(STORE_PG_RESOLVE)
+#undef STORE_PG_RESOLVE
+	if (missing != NULL) {
+		snprintf(pq_error, sizeof(pq_error), "%s has no %s (too old a libpq5)", PQ_SONAME,
+			 missing);
+		memset(&store_pg_lib, 0, sizeof(store_pg_lib));
+		dlclose(h);
+		return;
+	}
+	pq_loaded = 1; /* the handle stays open for the life of the process */
+}
+
+int store_pg_load(char *err, size_t errlen)
+{
+	if (pthread_once(&pq_once, pq_load_once) != 0 || !pq_loaded) {
+		store_put_err(err, errlen, "the PostgreSQL store: %s",
+			      pq_error[0] ? pq_error : "cannot load libpq");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Connect with bounded waits. Our defaults come before the URI, so a URI's own
  * connect_timeout or options win; statement_timeout is set by SET when the URI replaced
@@ -2048,9 +2234,12 @@ static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 	const char *val[] = {PG_CONNECT_TIMEOUT, "5", "2", "2", "5000", PG_SESSION_OPTIONS,
 			     "pam_recover", uri, NULL};
 	PQconninfoOption *info = NULL;
-	PGconn *c = PQconnectdbParams(kw, val, 1);
+	PGconn *c;
 	int timeouts = 0;
 
+	if (store_pg_load(err, errlen) != 0)
+		return NULL;
+	c = PQconnectdbParams(kw, val, 1);
 	if (c == NULL) {
 		store_put_err(err, errlen, "cannot connect to the PostgreSQL store: out of memory");
 		return NULL;

@@ -30,4 +30,71 @@ int store_pg_peek(PGconn *c, long long *have, long long *want, char *err, size_t
  * connection's state. Static or connection-owned text. */
 const char *store_pg_why(PGconn *c, const PGresult *res);
 
+/*
+ * libpq is loaded when a PostgreSQL store is first connected to (dlopen of its soname),
+ * not when a program starts: libpq brings two dozen libraries (TLS, Kerberos, LDAP) whose
+ * loading and relocation cost milliseconds at every exec, which the check back end (one
+ * exec per question of a login without root) and a module on SQLite never need. The
+ * functions this backend calls are reached through store_pg_lib (X(function, member)),
+ * under their own names.
+ */
+#define STORE_PG_FUNCS(X)                                                               \
+	X(PQclear, PQclear_)                                                            \
+	X(PQcmdStatus, PQcmdStatus_)                                                    \
+	X(PQcmdTuples, PQcmdTuples_)                                                    \
+	X(PQconnectdbParams, PQconnectdbParams_)                                        \
+	X(PQconninfo, PQconninfo_)                                                      \
+	X(PQconninfoFree, PQconninfoFree_)                                              \
+	X(PQerrorMessage, PQerrorMessage_)                                              \
+	X(PQexec, PQexec_)                                                              \
+	X(PQexecParams, PQexecParams_)                                                  \
+	X(PQexecPrepared, PQexecPrepared_)                                              \
+	X(PQfinish, PQfinish_)                                                          \
+	X(PQgetisnull, PQgetisnull_)                                                    \
+	X(PQgetlength, PQgetlength_)                                                    \
+	X(PQgetvalue, PQgetvalue_)                                                      \
+	X(PQnfields, PQnfields_)                                                        \
+	X(PQntuples, PQntuples_)                                                        \
+	X(PQprepare, PQprepare_)                                                        \
+	X(PQresultErrorField, PQresultErrorField_)                                      \
+	X(PQresultStatus, PQresultStatus_)                                              \
+	X(PQsetNoticeProcessor, PQsetNoticeProcessor_)                                  \
+	X(PQsocket, PQsocket_)                                                          \
+	X(PQstatus, PQstatus_)                                                          \
+	X(PQtransactionStatus, PQtransactionStatus_)
+
+struct store_pg_lib {
+#define STORE_PG_MEMBER(f, m) __typeof__(f) *m;
+	STORE_PG_FUNCS(STORE_PG_MEMBER)
+#undef STORE_PG_MEMBER
+};
+extern struct store_pg_lib store_pg_lib;
+
+/* Load libpq once per process (thread-safe). 0, or -1 with a message naming the package. */
+int store_pg_load(char *err, size_t errlen) RC_MUST_CHECK;
+
+#define PQclear (*store_pg_lib.PQclear_)
+#define PQcmdStatus (*store_pg_lib.PQcmdStatus_)
+#define PQcmdTuples (*store_pg_lib.PQcmdTuples_)
+#define PQconnectdbParams (*store_pg_lib.PQconnectdbParams_)
+#define PQconninfo (*store_pg_lib.PQconninfo_)
+#define PQconninfoFree (*store_pg_lib.PQconninfoFree_)
+#define PQerrorMessage (*store_pg_lib.PQerrorMessage_)
+#define PQexec (*store_pg_lib.PQexec_)
+#define PQexecParams (*store_pg_lib.PQexecParams_)
+#define PQexecPrepared (*store_pg_lib.PQexecPrepared_)
+#define PQfinish (*store_pg_lib.PQfinish_)
+#define PQgetisnull (*store_pg_lib.PQgetisnull_)
+#define PQgetlength (*store_pg_lib.PQgetlength_)
+#define PQgetvalue (*store_pg_lib.PQgetvalue_)
+#define PQnfields (*store_pg_lib.PQnfields_)
+#define PQntuples (*store_pg_lib.PQntuples_)
+#define PQprepare (*store_pg_lib.PQprepare_)
+#define PQresultErrorField (*store_pg_lib.PQresultErrorField_)
+#define PQresultStatus (*store_pg_lib.PQresultStatus_)
+#define PQsetNoticeProcessor (*store_pg_lib.PQsetNoticeProcessor_)
+#define PQsocket (*store_pg_lib.PQsocket_)
+#define PQstatus (*store_pg_lib.PQstatus_)
+#define PQtransactionStatus (*store_pg_lib.PQtransactionStatus_)
+
 #endif

@@ -158,6 +158,19 @@ static void tell_locked(pam_handle_t *pamh, int flags, const struct login_attemp
 			  a->backup_locked ? "." : ", or use a backup code.");
 }
 
+/* A name that is not enrolled, without nullok, after the prompt: unknown names get
+ * PAM_USER_UNKNOWN, known ones PAM_AUTH_ERR, each with its log line. Virtual mail users
+ * (user@domain) need not be in passwd. */
+static int refuse_unenrolled(pam_handle_t *pamh, const char *user)
+{
+	if (strchr(user, '@') == NULL && !user_exists(user)) {
+		pam_syslog(pamh, LOG_NOTICE, "user %s: refused (unknown user)", user);
+		return PAM_USER_UNKNOWN;
+	}
+	pam_syslog(pamh, LOG_NOTICE, "user %s: refused (no 2-step verification, no nullok)", user);
+	return PAM_AUTH_ERR;
+}
+
 static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, struct backend *b,
 			const char *user, const char *service, const struct onefield_code *fwd)
 {
@@ -170,10 +183,11 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 
 	memset(&in, 0, sizeof(in));
 	memset(&a, 0, sizeof(a));
-	if (b->via_helper && b->enrolled < 0 && !c->nullok) {
-		/* Without root and without nullok the answer would change nothing before the
-		 * prompt (everyone is asked): the code request answers "not enrolled" itself, one
-		 * exec fewer. */
+	if (b->enrolled < 0 && !c->nullok) {
+		/* Without nullok the answer would change nothing before the prompt (everyone is
+		 * asked): the attempt answers "not enrolled" itself, and the outcome is the same
+		 * (refuse_unenrolled), with one store read (root) or one exec (without root)
+		 * fewer. */
 		enrolled = LOGIN_OK;
 		deferred = 1;
 	} else {
@@ -234,6 +248,19 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 	r = PAM_AUTH_ERR;
 	if (typed[0] == '\0' || strcmp(typed, SSHD_PLACEHOLDER) == 0 ||
 	    make_candidates(c->forward_pass && fwd == NULL, typed, &in) != 0) {
+		/* Deferred: the same refusal as without deferring (unknown and unenrolled names
+		 * first); the store is asked on this rare path only. */
+		if (deferred && !b->via_helper) {
+			enrolled = backend_enrolled(pamh, b, user, service);
+			if (enrolled == LOGIN_ERROR) {
+				r = PAM_AUTHINFO_UNAVAIL;
+				goto out;
+			}
+			if (enrolled == LOGIN_NOT_ENROLLED) {
+				r = refuse_unenrolled(pamh, user);
+				goto out;
+			}
+		}
 		/* A mail client that sends the password alone lands here (after the password
 		 * module accepted it, on the forwarded_code line). */
 		pam_syslog(pamh, LOG_NOTICE, "user %s: refused (no code given)", user);
@@ -253,9 +280,11 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 	a.rhost = rhost;
 	a.ruid = (long)getuid();
 	res = backend_attempt(pamh, b, c, user, service, &a);
+	if (deferred && res == LOGIN_NOT_ENROLLED) {
+		r = refuse_unenrolled(pamh, user);
+		goto out;
+	}
 	r = map_result(res);
-	if (deferred && res == LOGIN_NOT_ENROLLED)
-		a.reason = "no 2-step verification, no nullok";
 	if (c->forward_pass && fwd == NULL) {
 		/* Hand the password part on for pam_unix use_first_pass. */
 		int sr = pam_set_item(pamh, PAM_AUTHTOK, in.pw[a.which]);

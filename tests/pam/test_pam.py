@@ -608,6 +608,25 @@ def t_no_nullok(e):
     expect(e.drive(e.exact(), u, ["123456"]), "PAM_AUTH_ERR")
 
 
+@case("not_enrolled_or_unknown_refused_the_same_with_any_answer")
+def t_no_nullok_answers(e):
+    # Without nullok the module asks first and looks the user up with the attempt: the
+    # outcomes and log lines stay those of a look-up before the prompt, also for an empty
+    # answer (which never reaches the attempt).
+    u = e.new_user()
+    for typed in ["123456", "", "12345678"]:
+        log = os.path.join(e.tmp, f"log-{u}-{len(typed)}")
+        run = e.drive(e.exact(), u, [typed], log=log)
+        expect(run, "PAM_AUTH_ERR", prompts=[(True, PROMPT)])
+        check(f"user {u}: refused (no 2-step verification, no nullok)" in logged(log),
+              f"answer {typed!r}: no 'no 2-step verification' line: {logged(log)!r}")
+        log = os.path.join(e.tmp, f"log-nosuchuser-{len(typed)}")
+        run = e.drive(e.exact(), "nosuchuser", [typed], log=log)
+        expect(run, "PAM_USER_UNKNOWN", prompts=[(True, PROMPT)])
+        check("user nosuchuser: refused (unknown user)" in logged(log),
+              f"answer {typed!r}: no 'unknown user' line: {logged(log)!r}")
+
+
 @case("not_enrolled_ignored_with_nullok")
 def t_nullok(e):
     u = e.new_user()

@@ -1,8 +1,12 @@
 /*
  * Replay protection across processes: N processes, each with its own connection, call
  * store_step_cas() for the same user and step at the same moment (released together by a
- * pipe barrier). Exactly one must win, every round. Then the same barrier for store_fail()
- * and store_counter_hit(): no increment may be lost.
+ * pipe barrier). Exactly one must win, every round; the same for store_login_try() (the
+ * login path's one write: count, then the compare-and-set of one device), with the racers
+ * split over two devices of one user: exactly one winner per device, every round (a code of
+ * one device never consumes another's). Then the same barrier for
+ * store_fail(), store_login_try() without a step, and store_counter_hit(): no increment may
+ * be lost.
  *
  * usage: store_race [-n PROCESSES] [-r ROUNDS] [-k HITS_PER_PROCESS] [-s STORE]
  * -s: race on STORE (an empty postgresql:// database, say) instead of a new SQLite file.
@@ -23,9 +27,11 @@
 #include "store.h"
 
 #define USER "racer"
+#define TRY_USER "racer-try"
+#define TRY_FAIL_USER "racer-try-fail"
 #define MAX_PROCS 64
 
-enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM };
+enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM, JOB_TRY, JOB_TRY_FAIL };
 
 /* Child exit statuses. */
 enum { C_WON = 0, C_LOST = 1, C_ERROR = 2 };
@@ -72,7 +78,11 @@ static int write_full(int fd, const char *buf, size_t n)
 	return 0;
 }
 
-/* One racer: open, say ready, wait for the go, do the job, report by exit status. */
+/* The two devices of TRY_USER; racer i of a JOB_TRY round uses try_devices[i % 2]. */
+static const char *const try_devices[2] = {"phone", "tablet"};
+
+/* One racer: open, say ready, wait for the go, do the job, report by exit status. For
+ * JOB_TRY, hits is the racer's index. */
 static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
 {
 	struct store *s = NULL;
@@ -102,6 +112,24 @@ static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
 			if (store_counter_hit(s, "race", 1000, 3600, &n) != STORE_OK)
 				r = C_ERROR;
 		break;
+	case JOB_TRY: {
+		struct store_login_try t;
+
+		/* deny 0: the losers' replays are counted but never lock the others out */
+		n = store_login_try(s, TRY_USER, 1000, 0, 60, try_devices[hits % 2], step, &t);
+		r = n != STORE_OK ? C_ERROR : t.accepted ? C_WON : C_LOST;
+		break;
+	}
+	case JOB_TRY_FAIL: {
+		struct store_login_try t;
+
+		r = C_WON;
+		for (int i = 0; i < hits && r == C_WON; i++)
+			if (store_login_try(s, TRY_FAIL_USER, 1000, 0, 60, NULL, -1, &t) != STORE_OK ||
+			    t.accepted)
+				r = C_ERROR;
+		break;
+	}
 	case JOB_CLAIM: /* step is the outbox row's id */
 		n = store_outbox_claim(s, step, 0, 0, 5000);
 		r = n == STORE_OK ? C_WON : n == STORE_CONFLICT ? C_LOST : C_ERROR;
@@ -140,7 +168,7 @@ static int round_run(int procs, enum job job, int64_t step, int hits, int *won, 
 		if (pid == 0) {
 			close(ready[0]);
 			close(go[1]);
-			child(ready[1], go[0], job, step, hits);
+			child(ready[1], go[0], job, step, job == JOB_TRY ? started : hits);
 		}
 		pids[started] = pid;
 	}
@@ -220,6 +248,39 @@ static int outbox_row(int64_t *id)
 	return r;
 }
 
+/* TRY_USER with the two devices of try_devices. 0 or -1. */
+static int enrol_try_user(struct store *s)
+{
+	struct store_totp t;
+	int r = 0;
+
+	memset(&t, 0, sizeof(t));
+	memset(t.sealed, 0x5a, 40);
+	t.sealed_len = 40;
+	t.digits = 6;
+	t.period = 30;
+	for (int i = 0; i < 2 && r == 0; i++) {
+		t.created = 1000 + i;
+		snprintf(t.device, sizeof(t.device), "%s", try_devices[i]);
+		if (store_device_add(s, TRY_USER, &t, 0) != STORE_OK)
+			r = -1;
+	}
+	if (r != 0)
+		fprintf(stderr, "store_race: enrol: %s\n", store_errmsg(s));
+	return r;
+}
+
+/* The last step each device of TRY_USER took, into last[2]. */
+static int dev_step(void *ctx, const struct store_device *d)
+{
+	int64_t *last = ctx;
+
+	for (int i = 0; i < 2; i++)
+		if (strcmp(d->t.device, try_devices[i]) == 0)
+			last[i] = d->last_step;
+	return 0;
+}
+
 static int parse(const char *s, int min, int max, int *out)
 {
 	char *end = NULL;
@@ -276,6 +337,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store_race: %s\n", err);
 		goto out;
 	}
+	if (enrol_try_user(s) != 0)
+		goto out;
 	store_close(s); /* never carry a connection across fork() */
 	s = NULL;
 
@@ -295,12 +358,60 @@ int main(int argc, char **argv)
 	       "%d accepted, %d refused, %d errors\n",
 	       procs, rounds, rounds - bad, tot_won, tot_lost, tot_err);
 
+	{
+		int try_bad = 0;
+
+		tot_won = tot_lost = tot_err = 0;
+		for (int r = 1; r <= rounds; r++) {
+			if (round_run(procs, JOB_TRY, r, 0, &won, &lost, &errors) != 0)
+				goto out;
+			tot_won += won;
+			tot_lost += lost;
+			tot_err += errors;
+			if (won != 2 || errors != 0) {
+				fprintf(stderr, "store_race: try round %d: %d winners, %d errors "
+						"(want 2: one per device, 0)\n",
+					r, won, errors);
+				try_bad++;
+			}
+		}
+		printf("store_login_try: %d processes on 2 devices x %d rounds: %d rounds with "
+		       "exactly one winner per device; %d accepted, %d refused, %d errors\n",
+		       procs, rounds, rounds - try_bad, tot_won, tot_lost, tot_err);
+		bad += try_bad;
+		{
+			int64_t last[2] = {-2, -2};
+
+			if (store_open(&g_cfg, 0, &s, err, sizeof(err)) != STORE_OK ||
+			    store_device_list(s, TRY_USER, dev_step, last) != STORE_OK) {
+				fprintf(stderr, "store_race: %s\n", s ? store_errmsg(s) : err);
+				goto out;
+			}
+			store_close(s);
+			s = NULL;
+			printf("store_login_try: last steps phone %lld, tablet %lld (want %d, %d)\n",
+			       (long long)last[0], (long long)last[1], rounds, rounds);
+			if (last[0] != rounds || last[1] != rounds)
+				bad++;
+		}
+	}
+
 	/* Concurrent increments: none may be lost. */
-	if (round_run(procs, JOB_FAIL, 0, hits, &won, &lost, &errors) != 0 ||
-	    round_run(procs, JOB_COUNTER, 0, hits, &won, &lost, &errors) != 0)
-		goto out;
-	if (errors != 0)
-		bad++;
+	{
+		int e = 0;
+
+		if (round_run(procs, JOB_FAIL, 0, hits, &won, &lost, &errors) != 0)
+			goto out;
+		e += errors;
+		if (round_run(procs, JOB_TRY_FAIL, 0, hits, &won, &lost, &errors) != 0)
+			goto out;
+		e += errors;
+		if (round_run(procs, JOB_COUNTER, 0, hits, &won, &lost, &errors) != 0)
+			goto out;
+		e += errors;
+		if (e != 0)
+			bad++;
+	}
 	if (store_open(&g_cfg, 0, &s, err, sizeof(err)) != STORE_OK ||
 	    store_state_get(s, USER, &ls) != STORE_OK ||
 	    store_counter_get(s, "race", 1000, 3600, &count) != STORE_OK) {
@@ -309,9 +420,19 @@ int main(int argc, char **argv)
 	}
 	printf("store_fail: %d processes x %d: failures = %d (want %d)\n", procs, hits,
 	       ls.failures, procs * hits);
+	if (ls.failures != procs * hits)
+		bad++;
+	if (store_state_get(s, TRY_FAIL_USER, &ls) != STORE_OK) {
+		fprintf(stderr, "store_race: %s\n", store_errmsg(s));
+		goto out;
+	}
+	printf("store_login_try without a step: %d processes x %d: failures = %d (want %d)\n",
+	       procs, hits, ls.failures, procs * hits);
+	if (ls.failures != procs * hits)
+		bad++;
 	printf("store_counter_hit: %d processes x %d: count = %d (want %d)\n", procs, hits, count,
 	       procs * hits);
-	if (ls.failures != procs * hits || count != procs * hits)
+	if (count != procs * hits)
 		bad++;
 	store_close(s);
 	s = NULL;

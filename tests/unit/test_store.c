@@ -741,6 +741,126 @@ static void test_fail_after_lock_expiry(void **state)
 	assert_int_equal(locked, 1);
 }
 
+/* The login path's read and write: the same outcomes as store_fail + store_device_step_cas,
+ * each device's steps its own. */
+static struct dev_seen login_read_of(struct store *s, const char *user,
+				     struct store_login_state *ls, int expect)
+{
+	struct dev_seen ds;
+
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(store_login_read(s, user, dev_cb, &ds, ls), expect);
+	return ds;
+}
+
+static void test_login_read_try(void **state)
+{
+	struct fx *f = *state;
+	struct store_totp t = mk_totp(4), u = mk_totp(5);
+	struct store_login_state ls;
+	struct store_login_try tr;
+	struct dev_seen ds;
+
+	/* not enrolled: not found, state at its defaults; nothing written */
+	ds = login_read_of(f->s, "alice", &ls, STORE_NOTFOUND);
+	assert_int_equal(ds.n, 0);
+	assert_int_equal(ls.last_step, -1);
+	assert_int_equal(ls.failures, 0);
+	assert_int_equal(ls.locked_until, 0);
+	snprintf(t.device, sizeof(t.device), "phone");
+	snprintf(u.device, sizeof(u.device), "tablet");
+	u.created = t.created + 1;
+	assert_int_equal(store_totp_put(f->s, "alice", &t), STORE_OK);
+	assert_int_equal(store_device_add(f->s, "alice", &u, 0), STORE_OK);
+	/* enrolled, two devices, no state row yet: every device in one read */
+	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
+	assert_int_equal(ds.n, 2);
+	assert_string_equal(ds.names[0], "phone");
+	assert_string_equal(ds.names[1], "tablet");
+	assert_int_equal(ds.last_step[0], -1);
+	assert_int_equal(ds.last_step[1], -1);
+	assert_int_equal(ls.failures, 0);
+
+	/* a first step on a new row is accepted; the same step again is counted, not taken */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", 50, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", 50, &tr), STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 1);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", 49, &tr), STORE_OK);
+	assert_false(tr.accepted); /* older */
+	assert_int_equal(tr.failures, 2);
+	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
+	assert_int_equal(ds.last_step[0], 50);
+	assert_int_equal(ds.last_used[0], 1000);
+	assert_int_equal(ds.last_step[1], -1); /* the other device's steps are not moved */
+	assert_int_equal(ls.failures, 2);
+	/* the third failure reaches deny: locked */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, NULL, -1, &tr), STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 3);
+	assert_true(tr.locked);
+	assert_int_equal(tr.locked_until, 1060);
+	/* over deny: a new step is refused, counted, the lock renewed, the step not taken */
+	assert_int_equal(store_login_try(f->s, "alice", 1010, 3, 60, "tablet", 51, &tr),
+			 STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 4);
+	assert_int_equal(tr.locked_until, 1070);
+	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
+	assert_int_equal(ds.last_step[0], 50);
+	assert_int_equal(ds.last_step[1], -1);
+	assert_int_equal(ls.locked_until, 1070);
+	/* the lock has run out: counting starts again at 1, so a new step passes and clears;
+	 * the step 50 used on the phone is new on the tablet */
+	assert_int_equal(store_login_try(f->s, "alice", 1070, 3, 60, "tablet", 50, &tr),
+			 STORE_OK);
+	assert_true(tr.accepted);
+	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
+	assert_int_equal(ds.last_step[0], 50);
+	assert_int_equal(ds.last_step[1], 50);
+	assert_int_equal(ds.last_used[1], 1070);
+	assert_int_equal(ls.failures, 0);
+	assert_int_equal(ls.locked_until, 0);
+	/* the deny-th attempt with a new step: counted within deny, accepted, lock cleared */
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, NULL, -1, &tr), STORE_OK);
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, NULL, -1, &tr), STORE_OK);
+	assert_int_equal(tr.failures, 2);
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, "phone", 53, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(tr.failures, 0);
+	assert_false(tr.locked);
+	/* a device that is not there (removed since the read) takes nothing: a failure */
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, "watch", 60, &tr), STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 1);
+	ds = devices_of(f->s, "alice");
+	assert_int_equal(ds.n, 2);
+	/* deny 0 never locks; a first failure on a new row counts 1 (and locks at deny 1) */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_login_try(f->s, "bob", 1000, 0, 60, NULL, -1, &tr),
+				 STORE_OK);
+	assert_int_equal(tr.failures, 5);
+	assert_false(tr.locked);
+	assert_int_equal(tr.locked_until, 0);
+	assert_int_equal(store_login_try(f->s, "carol", 1000, 1, 60, NULL, -1, &tr), STORE_OK);
+	assert_int_equal(tr.failures, 1);
+	assert_true(tr.locked);
+	assert_int_equal(tr.locked_until, 1060);
+	/* bad arguments */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, -1, 60, "phone", 60, &tr),
+			 STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", -2, &tr),
+			 STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "", 1000, 3, 60, "phone", 60, &tr), STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, NULL, 60, &tr), STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "", 60, &tr), STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", -1, &tr),
+			 STORE_ERR);
+	assert_int_equal(store_login_read(f->s, "alice", NULL, NULL, &ls), STORE_ERR);
+	assert_int_equal(store_login_read(f->s, "alice", dev_cb, &ds, NULL), STORE_ERR);
+}
+
 /* ================= backup codes ================= */
 
 static void test_backup(void **state)
@@ -1448,6 +1568,19 @@ static void test_user_spellings(void **state)
 	assert_non_null(strstr(store_errmsg(f->s), "another spelling"));
 	assert_non_null(strstr(store_errmsg(f->s), "canonicalise-names"));
 	assert_null(strstr(store_errmsg(f->s), "Bob@")); /* never a value from a row */
+	{ /* the login path's read fails closed the same way */
+		struct store_login_state ls;
+
+		struct dev_seen ds;
+
+		memset(&ds, 0, sizeof(ds));
+		assert_int_equal(store_login_read(f->s, "bob@example.com", dev_cb, &ds, &ls),
+				 STORE_ERR);
+		assert_non_null(strstr(store_errmsg(f->s), "another spelling"));
+		assert_int_equal(store_login_read(f->s, "carol@example.com", dev_cb, &ds, &ls),
+				 STORE_NOTFOUND);
+		assert_int_equal(ds.n, 0);
+	}
 	assert_int_equal(store_totp_get(f->s, "carol@example.com", &g), STORE_NOTFOUND);
 	/* plain names are exact under auto: no other spelling is looked for */
 	assert_int_equal(store_totp_put(f->s, "Dave", &t), STORE_OK);
@@ -1625,6 +1758,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_cas, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fail_lock_unlock, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fail_after_lock_expiry, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_login_read_try, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_app_passwords, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_state, fx_setup_open, fx_teardown),
