@@ -1577,12 +1577,14 @@ def t_import_ga(e):
 # ---- concurrency ----
 
 def race_once(e, svc, user, code, procs, rhosts=None, as_uid=None):
-    """procs racers with the same answer, released together; rhosts: PAM_RHOST per racer;
-    as_uid: the racers run without root (through pam-recover-check)."""
+    """procs racers with the same answer (or code[i] per racer, given a list), released
+    together; rhosts: PAM_RHOST per racer; as_uid: the racers run without root (through
+    pam-recover-check)."""
     keep_mounts(e.tmp)
     # without root the wrappers reach pamdrive through env inside its own /tmp (private_tmp)
     env = e.drive_env() if as_uid is None else {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     rhosts = rhosts or [None] * procs
+    codes = code if isinstance(code, list) else [code] * procs
     ps = []
     try:
         deadline = time.time() + 120
@@ -1590,7 +1592,7 @@ def race_once(e, svc, user, code, procs, rhosts=None, as_uid=None):
         # lstat() then mkdir(), so two processes starting together can take the same one and
         # one of them exits 1 before main(). Past the gate they run together.
         for i in range(procs):
-            p = subprocess.Popen(e.drive_cmd(svc, user, [code], gate=True, rhost=rhosts[i],
+            p = subprocess.Popen(e.drive_cmd(svc, user, [codes[i]], gate=True, rhost=rhosts[i],
                                              as_uid=as_uid),
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=env)
@@ -1767,6 +1769,33 @@ def t_dev_replay(e):
     # each device's own replay state still holds: the tablet's older step now refused
     expect(e.drive(svc, u, [totp(tablet, -30, now=now)]), "PAM_AUTH_ERR")
     expect(e.drive(svc, u, [totp(phone, -30, now=now)]), "PAM_AUTH_ERR")
+
+
+@case("devices_race_two_devices_one_winner_each", slow=True)
+def t_dev_race(e):
+    """8 processes at once, 4 with the phone's code and 4 with the tablet's code of the same
+    step: each device's code is accepted exactly once (its own compare-and-set), and neither
+    consumes the other's, every round."""
+    reps = max(5, e.args.race_reps // 10)
+    procs = 8
+    svc = e.exact()
+    for rep in range(reps):
+        u = e.new_user()
+        phone = add_device(e, u, "phone")
+        tablet = add_device(e, u, "tablet")
+        step_margin(10)
+        now = time.time()
+        cp, ct = totp(phone, now=now), totp(tablet, now=now)
+        if cp == ct:  # one chance in a million: both devices' racers would share one code
+            continue
+        runs = race_once(e, svc, u, [cp, ct] * (procs // 2), procs)
+        for r in runs:
+            check(r.ok(), f"round {rep}: a racer failed: " + r.describe())
+        rcs = [r.module_rc for r in runs]
+        for name, got in (("phone", rcs[0::2]), ("tablet", rcs[1::2])):
+            check(got.count("PAM_SUCCESS") == 1 and got.count("PAM_AUTH_ERR") == len(got) - 1,
+                  f"round {rep}: the {name}'s code was not accepted exactly once: {rcs}")
+    return f"{reps} rounds of 4+4 processes on two devices: one winner per device each time"
 
 
 @case("devices_failures_and_lock_stay_per_user")
