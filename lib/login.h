@@ -88,9 +88,13 @@ struct login_attempt {
 #define LOGIN_DEVICES_MAX CFG_MAX_DEVICES_LIMIT
 
 /*
- * The full decision. A TOTP code is tried against every device of the user; the first
- * device whose code it is and whose replay state takes its step accepts it (each device's
- * steps are its own: a code of one device never consumes or unlocks another's). While
+ * The full decision, in two store steps: one read (every device and the login state),
+ * then one write (store_login_try). A TOTP code is checked against every device of the
+ * user in memory; the first device whose code it is, preferring one for which its step is
+ * new as read, is the one whose replay state is asked to take the step, in the same write
+ * that counts the attempt (each device's steps are its own: a code of one device never
+ * consumes or unlocks another's). No TOTP code: the attempt is counted, then the
+ * candidates are tried as backup codes. While
  * the code check is locked, an 8-digit candidate is still tried as a backup code, counted
  * against its own limit (backup_deny within unlock_time); success lifts the lock. With
  * reuse_hash the attempt is one transaction: a TOTP code accepted now records the hash with
