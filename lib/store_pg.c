@@ -355,10 +355,13 @@ static const struct stmt stmts[S_COUNT] = {
 	 * device exists and the step is new for it. w counts the failure (S_STATE_FAIL) unless
 	 * the step is fresh and the count with this attempt not over deny, and then clears the
 	 * count and lock instead; the upsert on login_state serialises a user's attempts, so
-	 * parallel ones see each other's counts. c is then the device's compare-and-set
-	 * (S_DEV_CAS) and answers whether the step was taken; no other device's row is read or
-	 * moved. Only when the device had no replay row yet can two first codes both find the
-	 * step fresh: c lets one of them take it, the other is refused with its count cleared.
+	 * parallel ones see each other's counts. Then the device's compare-and-set, which
+	 * answers whether the step was taken; no other device's row is read or moved: c1
+	 * updates the row d locked, c2 makes the row when d found none and takes no lock on a
+	 * row another attempt made meanwhile (ON CONFLICT DO NOTHING: locking it here, after
+	 * login_state, could deadlock with an attempt that locked it in d). Only then, for the
+	 * first code of a device, can two attempts both find the step fresh: one takes it, the
+	 * other is refused with its count cleared.
 	 */
 	[S_LOGIN_TRY] = {"WITH d AS MATERIALIZED (SELECT last_step FROM device_steps "
 			 "WHERE username = $1 AND device = $6 FOR UPDATE), "
@@ -367,19 +370,21 @@ static const struct stmt stmts[S_COUNT] = {
 			 "AS fresh), "
 			 "w AS (INSERT INTO login_state AS l (username, last_step, failures, "
 			 "locked_until) SELECT $1, -1, CASE WHEN fresh THEN 0 ELSE 1 END, "
-			 "CASE WHEN NOT fresh AND $3 > 0 AND 1 >= $3 THEN $2 + $4 ELSE 0 END FROM n "
-			 "ON CONFLICT (username) DO UPDATE SET "
+			 "CASE WHEN NOT fresh AND $3 > 0 AND 1 >= $3 THEN $2 + $4 ELSE 0 END "
+			 "FROM n ON CONFLICT (username) DO UPDATE SET "
 			 "failures = CASE WHEN " LOGIN_OK " THEN 0 ELSE " NEW_FAILURES " END, "
 			 "locked_until = CASE WHEN " LOGIN_OK " THEN 0 "
 			 "WHEN $3 > 0 AND " NEW_FAILURES " >= $3 THEN $2 + $4 "
 			 "WHEN " EXPIRED " THEN 0 ELSE l.locked_until END "
 			 "RETURNING l.failures, l.locked_until), "
-			 "c AS (INSERT INTO device_steps AS s (username, device, last_step, "
-			 "last_used) SELECT $1, $6, $5, $2 FROM w WHERE w.failures = 0 AND $5 >= 0 "
-			 "ON CONFLICT (username, device) DO UPDATE SET "
-			 "last_step = excluded.last_step, last_used = excluded.last_used "
-			 "WHERE s.last_step < excluded.last_step RETURNING 1) "
-			 "SELECT (SELECT count(*) FROM c), w.failures, w.locked_until FROM w",
+			 "c1 AS (UPDATE device_steps AS s SET last_step = $5, last_used = $2 FROM w "
+			 "WHERE s.username = $1 AND s.device = $6 AND w.failures = 0 AND $5 >= 0 "
+			 "AND s.last_step < $5 AND EXISTS (SELECT 1 FROM d) RETURNING 1), "
+			 "c2 AS (INSERT INTO device_steps (username, device, last_step, last_used) "
+			 "SELECT $1, $6, $5, $2 FROM w WHERE w.failures = 0 AND $5 >= 0 "
+			 "AND NOT EXISTS (SELECT 1 FROM d) ON CONFLICT DO NOTHING RETURNING 1) "
+			 "SELECT (SELECT count(*) FROM c1) + (SELECT count(*) FROM c2), "
+			 "w.failures, w.locked_until FROM w",
 			 "tiiiit"},
 };
 

@@ -31,7 +31,7 @@
 #define TRY_FAIL_USER "racer-try-fail"
 #define MAX_PROCS 64
 
-enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM, JOB_TRY, JOB_TRY_FAIL };
+enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM, JOB_TRY, JOB_TRY_FAIL, JOB_TRY_NEW };
 
 /* Child exit statuses. */
 enum { C_WON = 0, C_LOST = 1, C_ERROR = 2 };
@@ -80,6 +80,9 @@ static int write_full(int fd, const char *buf, size_t n)
 
 /* The two devices of TRY_USER; racer i of a JOB_TRY round uses try_devices[i % 2]. */
 static const char *const try_devices[2] = {"phone", "tablet"};
+/* JOB_TRY_NEW: the user of this round, enrolled just before it (no replay or login state
+ * yet: the first code of a device and the user's first attempt, raced). */
+static char g_new_user[64];
 
 /* One racer: open, say ready, wait for the go, do the job, report by exit status. For
  * JOB_TRY, hits is the racer's index. */
@@ -128,6 +131,13 @@ static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
 			if (store_login_try(s, TRY_FAIL_USER, 1000, 0, 60, NULL, -1, &t) != STORE_OK ||
 			    t.accepted)
 				r = C_ERROR;
+		break;
+	}
+	case JOB_TRY_NEW: {
+		struct store_login_try t;
+
+		n = store_login_try(s, g_new_user, 1000, 0, 60, try_devices[0], step, &t);
+		r = n != STORE_OK ? C_ERROR : t.accepted ? C_WON : C_LOST;
 		break;
 	}
 	case JOB_CLAIM: /* step is the outbox row's id */
@@ -248,8 +258,8 @@ static int outbox_row(int64_t *id)
 	return r;
 }
 
-/* TRY_USER with the two devices of try_devices. 0 or -1. */
-static int enrol_try_user(struct store *s)
+/* user with the first `ndev` devices of try_devices. 0 or -1. */
+static int enrol_try_user(struct store *s, const char *user, int ndev)
 {
 	struct store_totp t;
 	int r = 0;
@@ -259,10 +269,10 @@ static int enrol_try_user(struct store *s)
 	t.sealed_len = 40;
 	t.digits = 6;
 	t.period = 30;
-	for (int i = 0; i < 2 && r == 0; i++) {
+	for (int i = 0; i < ndev && r == 0; i++) {
 		t.created = 1000 + i;
 		snprintf(t.device, sizeof(t.device), "%s", try_devices[i]);
-		if (store_device_add(s, TRY_USER, &t, 0) != STORE_OK)
+		if (store_device_add(s, user, &t, 0) != STORE_OK)
 			r = -1;
 	}
 	if (r != 0)
@@ -337,7 +347,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store_race: %s\n", err);
 		goto out;
 	}
-	if (enrol_try_user(s) != 0)
+	if (enrol_try_user(s, TRY_USER, 2) != 0)
 		goto out;
 	store_close(s); /* never carry a connection across fork() */
 	s = NULL;
@@ -394,6 +404,39 @@ int main(int argc, char **argv)
 			if (last[0] != rounds || last[1] != rounds)
 				bad++;
 		}
+	}
+
+	/* The first code of a new device of a new user: nothing to lock yet but the rows the
+	 * racers make; exactly one winner, and no racer fails (no deadlock, no lost row). */
+	{
+		int new_bad = 0, new_rounds = rounds < 50 ? rounds : 50;
+
+		tot_won = tot_lost = tot_err = 0;
+		for (int r = 1; r <= new_rounds; r++) {
+			snprintf(g_new_user, sizeof(g_new_user), "racer-new-%d", r);
+			if (store_open(&g_cfg, 0, &s, err, sizeof(err)) != STORE_OK ||
+			    enrol_try_user(s, g_new_user, 1) != 0) {
+				fprintf(stderr, "store_race: %s\n", s ? store_errmsg(s) : err);
+				goto out;
+			}
+			store_close(s);
+			s = NULL;
+			if (round_run(procs, JOB_TRY_NEW, 7, 0, &won, &lost, &errors) != 0)
+				goto out;
+			tot_won += won;
+			tot_lost += lost;
+			tot_err += errors;
+			if (won != 1 || errors != 0) {
+				fprintf(stderr, "store_race: new-device round %d: %d winners, %d errors "
+						"(want 1, 0)\n",
+					r, won, errors);
+				new_bad++;
+			}
+		}
+		printf("store_login_try, first code of a new device: %d processes x %d rounds: %d "
+		       "rounds with exactly one winner; %d accepted, %d refused, %d errors\n",
+		       procs, new_rounds, new_rounds - new_bad, tot_won, tot_lost, tot_err);
+		bad += new_bad;
 	}
 
 	/* Concurrent increments: none may be lost. */
