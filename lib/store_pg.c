@@ -120,6 +120,8 @@ enum sid {
 	S_DEV_DEL,
 	S_DEVSTEP_DEL,
 	S_DEVSTEP_DEL1,
+	S_DEVSTEP_NEW,
+	S_DEVSTEP_FILL,
 	S_DEV_CAS,
 	S_LOGIN_READ,
 	S_LOGIN_TRY,
@@ -330,6 +332,18 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_DEV_DEL] = {"DELETE FROM totp WHERE username = $1 AND device = $2", "tt"},
 	[S_DEVSTEP_DEL] = {"DELETE FROM device_steps WHERE username = $1", "t"},
 	[S_DEVSTEP_DEL1] = {"DELETE FROM device_steps WHERE username = $1 AND device = $2", "tt"},
+	/* A device's replay row, made with its totp row (same transaction): the login write
+	 * only ever updates it. A row left by an earlier secret of the name starts over. */
+	[S_DEVSTEP_NEW] = {"INSERT INTO device_steps (username, device, last_step, last_used) "
+			   "VALUES ($1, $2, -1, 0) ON CONFLICT (username, device) DO UPDATE SET "
+			   "last_step = -1, last_used = 0",
+			   "tt"},
+	/* The rows of a user's devices that have none (enrolled before every device got one
+	 * when made, and never used since): made at the read, on its own, before the write. */
+	[S_DEVSTEP_FILL] = {"INSERT INTO device_steps (username, device, last_step, last_used) "
+			    "SELECT username, device, -1, 0 FROM totp WHERE username = $1 "
+			    "ON CONFLICT (username, device) DO NOTHING",
+			    "t"},
 	/* DESIGN.md's compare-and-set, per device, and on success the user's failure count
 	 * and lock reset, in one statement: it answers 1 iff the step is new for the device. */
 	[S_DEV_CAS] = {"WITH c AS (INSERT INTO device_steps AS d (username, device, last_step, "
@@ -343,30 +357,30 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_LOGIN_READ] = {"SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
 			  "coalesce(d.last_step, -1), coalesce(d.last_used, 0), "
 			  "coalesce(l.last_step, -1), coalesce(l.failures, 0), "
-			  "coalesce(l.locked_until, 0) FROM totp t LEFT JOIN device_steps d "
-			  "ON d.username = t.username AND d.device = t.device "
-			  "LEFT JOIN login_state l ON l.username = t.username "
+			  "coalesce(l.locked_until, 0), CASE WHEN d.username IS NULL THEN 1::bigint "
+			  "ELSE 0 END FROM totp t "
+			  "LEFT JOIN device_steps d ON d.username = t.username AND "
+			  "d.device = t.device LEFT JOIN login_state l ON l.username = t.username "
 			  "WHERE t.username = $1 ORDER BY t.created, t.device",
 			  "t"},
 	/*
 	 * $1 user, $2 now, $3 deny, $4 unlock_time, $5 step (-1: none), $6 device: one
 	 * statement, one round trip. d locks the device's replay row first (the order of
-	 * S_DEV_CAS: device_steps, then login_state) and reads its latest step; fresh: the
-	 * device exists and the step is new for it. w counts the failure (S_STATE_FAIL) unless
-	 * the step is fresh and the count with this attempt not over deny, and then clears the
-	 * count and lock instead; the upsert on login_state serialises a user's attempts, so
-	 * parallel ones see each other's counts. Then the device's compare-and-set, which
-	 * answers whether the step was taken; no other device's row is read or moved: c1
-	 * updates the row d locked, c2 makes the row when d found none and takes no lock on a
-	 * row another attempt made meanwhile (ON CONFLICT DO NOTHING: locking it here, after
-	 * login_state, could deadlock with an attempt that locked it in d). Only then, for the
-	 * first code of a device, can two attempts both find the step fresh: one takes it, the
-	 * other is refused with its count cleared.
+	 * S_DEV_CAS: device_steps, then login_state) and reads its latest step; every device
+	 * has its row from when it was made (S_DEVSTEP_NEW, S_DEVSTEP_FILL), so a device
+	 * without one is taken as gone. fresh: the device exists and the step is new for it.
+	 * w counts the failure (S_STATE_FAIL) unless the step is fresh and the count with this
+	 * attempt not over deny, and then clears the count and lock instead; the upsert on
+	 * login_state serialises a user's attempts, so parallel ones see each other's counts.
+	 * Then the device's compare-and-set on the row d locked, which answers whether the step
+	 * was taken; no other device's row is read or moved. Two attempts with the same step
+	 * are serialised by d's lock: the second reads the first's step, is not fresh, and is
+	 * counted.
 	 */
 	[S_LOGIN_TRY] = {"WITH d AS MATERIALIZED (SELECT last_step FROM device_steps "
 			 "WHERE username = $1 AND device = $6 FOR UPDATE), "
 			 "n AS (SELECT ($5 >= 0 AND EXISTS (SELECT 1 FROM totp WHERE username = $1 "
-			 "AND device = $6) AND coalesce((SELECT last_step FROM d), -1) < $5) "
+			 "AND device = $6) AND coalesce((SELECT last_step FROM d), $5) < $5) "
 			 "AS fresh), "
 			 "w AS (INSERT INTO login_state AS l (username, last_step, failures, "
 			 "locked_until) SELECT $1, -1, CASE WHEN fresh THEN 0 ELSE 1 END, "
@@ -377,14 +391,10 @@ static const struct stmt stmts[S_COUNT] = {
 			 "WHEN $3 > 0 AND " NEW_FAILURES " >= $3 THEN $2 + $4 "
 			 "WHEN " EXPIRED " THEN 0 ELSE l.locked_until END "
 			 "RETURNING l.failures, l.locked_until), "
-			 "c1 AS (UPDATE device_steps AS s SET last_step = $5, last_used = $2 FROM w "
+			 "c AS (UPDATE device_steps AS s SET last_step = $5, last_used = $2 FROM w "
 			 "WHERE s.username = $1 AND s.device = $6 AND w.failures = 0 AND $5 >= 0 "
-			 "AND s.last_step < $5 AND EXISTS (SELECT 1 FROM d) RETURNING 1), "
-			 "c2 AS (INSERT INTO device_steps (username, device, last_step, last_used) "
-			 "SELECT $1, $6, $5, $2 FROM w WHERE w.failures = 0 AND $5 >= 0 "
-			 "AND NOT EXISTS (SELECT 1 FROM d) ON CONFLICT DO NOTHING RETURNING 1) "
-			 "SELECT (SELECT count(*) FROM c1) + (SELECT count(*) FROM c2), "
-			 "w.failures, w.locked_until FROM w",
+			 "AND s.last_step < $5 AND EXISTS (SELECT 1 FROM d) RETURNING 1) "
+			 "SELECT (SELECT count(*) FROM c), w.failures, w.locked_until FROM w",
 			 "tiiiit"},
 };
 
@@ -781,6 +791,16 @@ static void pg_rollback(struct store *s)
 		tx_cmd(q, "ROLLBACK", NULL);
 }
 
+static int run_user_dev(struct pgs *q, enum sid id, const char *user, const char *name,
+			const char *what, int *changes)
+{
+	struct pp p = {0};
+
+	p_text(&p, user);
+	p_text(&p, name);
+	return run(q, id, &p, what, changes);
+}
+
 /* ---- TOTP enrolment ---- */
 
 static int read_totp(struct pgs *q, enum sid id, const char *user, struct store_totp *out,
@@ -839,6 +859,8 @@ static int pg_totp_put(struct store *s, const char *user, const struct store_tot
 		r = run1(q, S_DEVSTEP_DEL, user, "totp_put", NULL);
 	if (r == STORE_OK)
 		r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
+	if (r == STORE_OK)
+		r = run_user_dev(q, S_DEVSTEP_NEW, user, t->device, "totp_put", NULL);
 	if (r == STORE_OK) /* a new secret starts with a clean login state */
 		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
 	if (r == STORE_OK) /* and with no string of the old secret accepted again */
@@ -905,16 +927,6 @@ static int pg_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, 
 }
 
 /* ---- devices ---- */
-
-static int run_user_dev(struct pgs *q, enum sid id, const char *user, const char *name,
-			const char *what, int *changes)
-{
-	struct pp p = {0};
-
-	p_text(&p, user);
-	p_text(&p, name);
-	return run(q, id, &p, what, changes);
-}
 
 static int pg_device_list(struct store *s, const char *user,
 			  int (*cb)(void *ctx, const struct store_device *d), void *ctx)
@@ -984,6 +996,8 @@ static int pg_device_add(struct store *s, const char *user, const struct store_t
 		r = run1(q, S_STATE_DEL, user, "device_add", NULL);
 	if (r == STORE_OK)
 		r = write_totp(q, S_TOTP_PUT, user, t, "device_add");
+	if (r == STORE_OK)
+		r = run_user_dev(q, S_DEVSTEP_NEW, user, t->device, "device_add", NULL);
 	return op_end(q, r, "device_add");
 }
 
@@ -1101,7 +1115,7 @@ static int pg_login_read(struct store *s, const char *user,
 	struct pp p = {0};
 	struct store_device d;
 	PGresult *res;
-	int64_t f = 0;
+	int64_t f = 0, missing = 0;
 	int r = STORE_OK, n;
 
 	p_text(&p, user);
@@ -1132,8 +1146,16 @@ static int pg_login_read(struct store *s, const char *user,
 		if (cb(ctx, &d) != 0)
 			break;
 	}
+	/* A device without its replay row would be refused by the write (S_LOGIN_TRY): the
+	 * rows of such devices are made here, in a statement of their own that holds no lock
+	 * past it, so that parallel attempts on the device meet on its row. */
+	for (int i = 0; r == STORE_OK && i < n && !missing; i++)
+		if (col_i64(q, res, i, 11, &missing, "login_read") != STORE_OK)
+			r = STORE_ERR;
 	PQclear(res);
 	rc_wipe(&d, sizeof(d));
+	if (r == STORE_OK && missing)
+		r = run1(q, S_DEVSTEP_FILL, user, "login_read", NULL);
 	if (r == STORE_OK && n == 0)
 		r = STORE_NOTFOUND;
 	return r;

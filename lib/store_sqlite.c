@@ -127,6 +127,7 @@ enum sid {
 	S_DEV_DEL,
 	S_DEVSTEP_DEL,
 	S_DEVSTEP_DEL1,
+	S_DEVSTEP_NEW,
 	S_DEV_CAS,
 	S_LOGIN_READ,
 	S_LOGIN_CAS,
@@ -254,6 +255,11 @@ static const char *const sql_text[S_COUNT] = {
 	[S_DEV_DEL] = "DELETE FROM totp WHERE username = ?1 AND device = ?2",
 	[S_DEVSTEP_DEL] = "DELETE FROM device_steps WHERE username = ?1",
 	[S_DEVSTEP_DEL1] = "DELETE FROM device_steps WHERE username = ?1 AND device = ?2",
+	/* A device's replay row, made with its totp row (same transaction). A row left by an
+	 * earlier secret of the name starts over. */
+	[S_DEVSTEP_NEW] = "INSERT INTO device_steps (username, device, last_step, last_used) "
+			  "VALUES (?1, ?2, -1, 0) ON CONFLICT (username, device) DO UPDATE SET "
+			  "last_step = -1, last_used = 0",
 	/* DESIGN.md's compare-and-set, per device: a row changes iff the step is new for it. */
 	[S_DEV_CAS] = "INSERT INTO device_steps (username, device, last_step, last_used) "
 		      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (username, device) DO UPDATE SET "
@@ -699,6 +705,35 @@ static int sq_totp_get(struct store *s, const char *user, struct store_totp *out
 	return read_totp(SQ(s), S_TOTP_GET, user, out, "totp_get");
 }
 
+static sqlite3_stmt *get_user_dev(struct sq *q, enum sid id, const char *user, const char *name,
+				  const char *what)
+{
+	sqlite3_stmt *st = get1(q, id, user, what);
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	rc = sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		done(st);
+		dberr(q, rc, what);
+		return NULL;
+	}
+	return st;
+}
+
+static int run_user_dev(struct sq *q, enum sid id, const char *user, const char *name,
+			const char *what, int *changes)
+{
+	sqlite3_stmt *st = get_user_dev(q, id, user, name, what);
+
+	if (changes != NULL)
+		*changes = 0;
+	if (st == NULL)
+		return STORE_ERR;
+	return run(q, st, what, changes);
+}
+
 static int sq_totp_put(struct store *s, const char *user, const struct store_totp *t)
 {
 	struct sq *q = SQ(s);
@@ -712,6 +747,8 @@ static int sq_totp_put(struct store *s, const char *user, const struct store_tot
 		r = run1(q, S_DEVSTEP_DEL, user, "totp_put", NULL);
 	if (r == STORE_OK)
 		r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
+	if (r == STORE_OK)
+		r = run_user_dev(q, S_DEVSTEP_NEW, user, t->device, "totp_put", NULL);
 	if (r == STORE_OK) /* a new secret starts with a clean login state */
 		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
 	if (r == STORE_OK) /* and with no string of the old secret accepted again */
@@ -782,35 +819,6 @@ static int sq_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, 
 static int count_query(struct sq *q, sqlite3_stmt *st, int *out, const char *what);
 
 /* Statement `id` with ?1 = user, ?2 = device name. */
-static sqlite3_stmt *get_user_dev(struct sq *q, enum sid id, const char *user, const char *name,
-				  const char *what)
-{
-	sqlite3_stmt *st = get1(q, id, user, what);
-	int rc;
-
-	if (st == NULL)
-		return NULL;
-	rc = sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	if (rc != SQLITE_OK) {
-		done(st);
-		dberr(q, rc, what);
-		return NULL;
-	}
-	return st;
-}
-
-static int run_user_dev(struct sq *q, enum sid id, const char *user, const char *name,
-			const char *what, int *changes)
-{
-	sqlite3_stmt *st = get_user_dev(q, id, user, name, what);
-
-	if (changes != NULL)
-		*changes = 0;
-	if (st == NULL)
-		return STORE_ERR;
-	return run(q, st, what, changes);
-}
-
 static int dev_count(struct sq *q, const char *user, int *n, const char *what)
 {
 	sqlite3_stmt *st = get1(q, S_DEV_COUNT, user, what);
@@ -886,6 +894,8 @@ static int sq_device_add(struct store *s, const char *user, const struct store_t
 		r = run1(q, S_STATE_DEL, user, "device_add", NULL);
 	if (r == STORE_OK)
 		r = write_totp(q, S_TOTP_PUT, user, t, "device_add");
+	if (r == STORE_OK)
+		r = run_user_dev(q, S_DEVSTEP_NEW, user, t->device, "device_add", NULL);
 	return op_end(q, r, "device_add");
 }
 
