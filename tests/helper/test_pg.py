@@ -8,6 +8,8 @@ directory, unix socket and a port of its own), driven through the built helper a
 - two configurations ("two hosts", one key_file, one server): a code accepted through one
   is refused through the other; 16 processes (8 per host) present the same code, exactly
   one wins, 100 rounds; failures counted on both hosts lock the user on both;
+- devices without a replay row (a store from before every device got one when made): the
+  first code raced by 16 processes, exactly one wins and none fails;
 - the store-level race (tests/unit/store_race -s URI): 16 connections, 100 rounds of the
   compare-and-set, and no lost increment of failure counts and rate-limit counters (the
   quotas) across connections;
@@ -171,6 +173,42 @@ def t_race():
         check(not bad, f"{len(bad)} of {ROUNDS} rounds without exactly one winner: {bad[:3]}")
         print(f"# {RACERS} processes x {ROUNDS} rounds over two configurations: "
               f"0 replays, exactly one winner each round")
+    finally:
+        sb.cleanup()
+
+
+@case(f"devices made without a replay row: {RACERS} processes on the first code, "
+      f"exactly one wins, no error, 20 rounds")
+def t_race_rowless():
+    sb = PgSandbox("pgrowless", fresh_db()).init()
+    try:
+        users = [f"old{i}@example.org" for i in range(20)]
+        import_users(sb, users, SECRET_HEX)
+        name = sb.uri.split("///")[1].split("?")[0]
+        # as a store from before every device got its row when made
+        server().psql(name, "DELETE FROM device_steps")
+        bad = []
+        for i, u in enumerate(users):
+            code = totp(b32(SECRET_HEX), now_step())
+            procs = []
+            for k in range(RACERS):
+                cmd = sb.cmd(["check"]) if k % 2 == 0 else sb.cmd2(["check"])
+                procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                              stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL, env=sb.env()))
+            for p in procs:
+                p.stdin.write(f"code\n{u}\nsshd\n{code}\n".encode())
+                p.stdin.close()
+            rcs = [p.wait(timeout=60) for p in procs]
+            if rcs.count(LOGIN_OK) != 1 or any(
+                    rc not in (LOGIN_OK, LOGIN_REPLAY, LOGIN_LOCKED) for rc in rcs):
+                bad.append((i, rcs))
+        check(not bad, f"{len(bad)} of {len(users)} rounds without exactly one winner: "
+              f"{bad[:3]}")
+        rows = server().psql(name, "SELECT count(*) FROM device_steps WHERE last_step >= 0")
+        check(rows == str(len(users)), f"replay rows with a step: {rows}, want {len(users)}")
+        print(f"# {RACERS} processes x {len(users)} rounds on devices without a replay row: "
+              f"exactly one winner each round, no error")
     finally:
         sb.cleanup()
 
@@ -471,7 +509,12 @@ def t_upgrade():
         import subprocess as sp
         r = sp.run(["oathtool", "--totp", "--digits=8", f"--now=@{step * 30}", bhex],
                    capture_output=True, text=True, check=True)
+        # bob never logged in under 0.1.0: his device has no replay row until the read
+        # makes it; his first code is taken once
+        check(server().psql(name, f"SELECT count(*) FROM device_steps WHERE username = '{bob}'")
+              == "0", "the fixture's bob has a replay row already")
         check(sb.check2(bob, r.stdout.strip()) == LOGIN_OK, "bob's 8-digit code refused")
+        check(sb.check_code(bob, r.stdout.strip()) == LOGIN_REPLAY, "bob's code accepted twice")
         check(server().psql(name, "SELECT version FROM pam_recover_schema") == "6",
               "the schema was not upgraded to 6")
         rows = server().psql(name, "SELECT username || ':' || device FROM totp ORDER BY 1")
