@@ -511,6 +511,16 @@ static void test_devices(void **state)
 	assert_string_equal(ds.names[1], "tablet");
 	assert_int_equal(ds.last_step[0], -1);
 	assert_int_equal(ds.last_used[0], 0);
+	/* each device has its replay row from when it was made (the login write only updates
+	 * it); the copy-store table list holds device_steps */
+	long long rows = 0;
+	size_t ti;
+	for (ti = 0; ti < store_n_tables; ti++)
+		if (strcmp(store_tables[ti].name, "device_steps") == 0)
+			break;
+	assert_true(ti < store_n_tables);
+	assert_int_equal(store_table_count(f->s, ti, &rows), STORE_OK);
+	assert_int_equal(rows, 2);
 	/* totp_get: the first device */
 	assert_int_equal(store_totp_get(f->s, "alice", &g), STORE_OK);
 	assert_string_equal(g.device, "phone");
@@ -533,15 +543,8 @@ static void test_devices(void **state)
 	assert_int_equal(ds.n, 2);
 	assert_int_equal(ds.last_step[0], 50);
 	assert_int_equal(ds.last_step[1], -1);
-	/* the copy-store table list holds device_steps */
-	long long rows = 0;
-	size_t ti;
-	for (ti = 0; ti < store_n_tables; ti++)
-		if (strcmp(store_tables[ti].name, "device_steps") == 0)
-			break;
-	assert_true(ti < store_n_tables);
 	assert_int_equal(store_table_count(f->s, ti, &rows), STORE_OK);
-	assert_int_equal(rows, 1);
+	assert_int_equal(rows, 2); /* the replaced device's row made again, at -1 */
 	/* removal: one, then the last one turns 2FA off */
 	assert_int_equal(store_device_delete(f->s, "alice", "laptop", &left), STORE_NOTFOUND);
 	assert_int_equal(store_device_delete(f->s, "alice", "phone", &left), STORE_OK);
@@ -567,6 +570,8 @@ static void test_devices(void **state)
 	ds = devices_of(f->s, "bob");
 	assert_int_equal(ds.n, 1);
 	assert_string_equal(ds.names[0], STORE_DEVICE_DEFAULT);
+	assert_int_equal(store_table_count(f->s, ti, &rows), STORE_OK);
+	assert_int_equal(rows, 1); /* the new device's row; alice's went with her devices */
 	/* bad names */
 	snprintf(a.device, sizeof(a.device), "a\tb");
 	assert_int_equal(store_device_add(f->s, "bob", &a, 0), STORE_ERR);
