@@ -1,21 +1,19 @@
 /*
  * `pam-recover check`: the back end of pam_recover.so when the module runs without root
- * (unix_chkpwd style). The protocol is defined once in lib/check_proto.h:
- *
- *   argv {"pam-recover", "check", NULL}, empty environment, stdin a pipe (never a tty),
- *   request "MODE\nUSER\nSERVICE\nINPUT\n", at most 1024 bytes, INPUT at most 512, no NUL.
- *   MODE: enrolled (INPUT empty) | code | app | split (INPUT 8 digits or empty; read-only)
- *   | config (INPUT empty; prints the module's keys; with a USER, then answers as
- *   enrolled).
- *   Exit status: enum login_result (0..8), 9 permission denied, 10 malformed request.
+ * (unix_chkpwd style). The protocol, its modes and exit statuses are defined once in
+ * lib/check_proto.h: one request "MODE\nUSER\nSERVICE\nINPUT\n" on standard input, the
+ * answer as the exit status; mode config prints the module's keys first, and mode hold
+ * prints them, answers `enrolled` on a line and then takes one more request (a login's
+ * first question before the prompt, its decision after it, in one exec).
  *
  * The same code runs as the verb `pam-recover check` and as pam-recover-check, the lean
  * setuid program the module execs (check_main.c: no network, JSON or QR code library).
  * A non-root caller may ask only about its own account, and is rate-limited per real uid.
- * Nothing is printed but mode config's keys; outcomes go to syslog (authpriv), never the
- * code.
+ * Nothing is printed but mode config's keys (and hold's answer line); outcomes go to syslog
+ * (authpriv), never the code.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +35,7 @@
 #define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
 #define CHECK_CAND_MAX 16     /* one forward_pass candidate code */
 
-enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT, MODE_CONFIG };
+enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT, MODE_CONFIG, MODE_HOLD, MODE_DONE };
 
 struct request {
 	int mode;
@@ -56,23 +54,27 @@ static const char check_help[] =
 	"  MODE\\nUSER\\nSERVICE\\nINPUT\\n   (at most 1024 bytes, INPUT at most 512, no NUL)\n"
 	"MODE is `enrolled` (INPUT empty), `code`, `app` or `split` (INPUT the last 8 digits\n"
 	"of the field, or empty). `config` (INPUT empty) prints the keys the module needs\n"
-	"from the configuration, and with a USER then answers as `enrolled` does. A caller\n"
-	"other than root may ask only about its own account. Nothing else is printed; the\n"
-	"answer is the exit status:\n"
+	"from the configuration, and with a USER then answers as `enrolled` does. `hold`\n"
+	"(USER given, INPUT empty) prints the keys and the line \"= N\" (N: the answer of\n"
+	"`enrolled`), then waits up to 300 s for one more request and answers that one.\n"
+	"A caller other than root may ask only about its own account. Nothing else is\n"
+	"printed; the answer is the exit status:\n"
 	"  0 ok, 1 ok (backup code), 2 wrong, 3 replayed code, 4 locked, 5 not enrolled,\n"
 	"  6 error, 7 ok (app password), 8 not an app password, 9 permission denied,\n"
-	"  10 malformed request.\n"
+	"  10 malformed request, 11 hold ended without a second request.\n"
 	"For `split`: 0 the code is the last 6 digits, 1 the last 8 (an unused backup code),\n"
 	"  2 the last 8 (8-digit codes), 3 the last 8 (a used backup code), 5 not enrolled.\n";
 
 /* Read the request: up to the fourth newline or end of input, never more than the cap.
  * Read in pieces, not a byte at a time (the module writes the whole request at once);
- * anything after the fourth newline is not part of it and is left unread or dropped. */
+ * anything after the fourth newline is not part of it and is left unread or dropped.
+ * *len: the request's length, or on failure how many bytes came (0: none at all). */
 static int read_request(char *buf, size_t cap, size_t *len)
 {
 	size_t n = 0, scanned = 0;
 	int lines = 0;
 
+	*len = 0;
 	while (lines < 4) {
 		if (n >= cap)
 			return -1; /* more than CHECK_REQ_MAX bytes before the request ended */
@@ -85,6 +87,7 @@ static int read_request(char *buf, size_t cap, size_t *len)
 		if (got == 0)
 			break;
 		n += (size_t)got;
+		*len = n;
 		for (; scanned < n && lines < 4; scanned++) {
 			if (buf[scanned] == '\0')
 				return -1;
@@ -141,6 +144,10 @@ static int parse_request(char *buf, struct request *rq, const char **why)
 		rq->mode = MODE_SPLIT;
 	else if (strcmp(line[0], CHECK_MODE_CONFIG) == 0)
 		rq->mode = MODE_CONFIG;
+	else if (strcmp(line[0], CHECK_MODE_HOLD) == 0)
+		rq->mode = MODE_HOLD;
+	else if (strcmp(line[0], CHECK_MODE_DONE) == 0)
+		rq->mode = MODE_DONE;
 	else {
 		*why = "unknown mode";
 		return -1;
@@ -149,8 +156,15 @@ static int parse_request(char *buf, struct request *rq, const char **why)
 	rq->user = line[1];
 	rq->service = line[2];
 	rq->input = line[3];
-	if (rq->mode == MODE_CONFIG && rq->input[0] != '\0') {
-		*why = "input given with mode config";
+	if (rq->mode == MODE_DONE) {
+		if (rq->user[0] != '\0' || rq->service[0] != '\0' || rq->input[0] != '\0') {
+			*why = "mode done takes no user, service or input";
+			return -1;
+		}
+		return 0;
+	}
+	if ((rq->mode == MODE_CONFIG || rq->mode == MODE_HOLD) && rq->input[0] != '\0') {
+		*why = "input given with mode config or hold";
 		return -1;
 	}
 	if (rq->mode == MODE_CONFIG && rq->user[0] == '\0') {
@@ -286,14 +300,14 @@ out:
 	return r;
 }
 
-/* With the request validated and allowed: config (loaded here unless `loaded` is given:
- * it is then freed here), key (not for `enrolled`), store, then the decision. */
-static int decide(const struct hctx *h, struct request *rq, const struct cfg *loaded,
-		  const char **reason)
+/* With the request validated and allowed, and the configuration loaded: key (not for
+ * `enrolled`), store (*sp: opened here when NULL or no longer usable, left open for the
+ * caller, who closes it), then the decision. */
+static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
+		  struct store **sp, const char **reason)
 {
-	struct cfg c;
 	struct seal_key k;
-	struct store *s = NULL;
+	struct store *s;
 	char err[512] = "";
 	int locked_now = 0;
 	int r = LOGIN_ERROR;
@@ -301,29 +315,31 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *lo
 
 	memset(&k, 0, sizeof(k));
 	*reason = "configuration error";
-	if (loaded != NULL)
-		c = *loaded; /* ours now: freed at out */
-	else if (load_config(h, &c) != 0)
-		return LOGIN_ERROR;
 	/* One user, one name: the store knows the user by the canonical form (same length). */
-	if (rc_user_name_canonical(c.user_name_case, rq->user, rq->user, strlen(rq->user) + 1) !=
+	if (rc_user_name_canonical(c->user_name_case, rq->user, rq->user, strlen(rq->user) + 1) !=
 		    0 ||
 	    !rc_user_name_ok(rq->user)) {
 		*reason = "bad user name";
 		goto out;
 	}
 	/* `enrolled` reads no sealed field and hashes nothing: no key to read for it. */
-	if (rq->mode != MODE_ENROLLED && seal_key_load(c.key_file, &k, err, sizeof(err)) != 0) {
+	if (rq->mode != MODE_ENROLLED && seal_key_load(c->key_file, &k, err, sizeof(err)) != 0) {
 		*reason = "cannot load the key";
-		syslog(LOG_ERR, "check: cannot load the key %s: %s", c.key_file, err);
+		syslog(LOG_ERR, "check: cannot load the key %s: %s", c->key_file, err);
 		goto out;
 	}
-	if (store_open(&c, 0, &s, err, sizeof(err)) != STORE_OK) {
-		s = NULL;
+	/* A connection held across a prompt may have lost its server meanwhile. */
+	if (*sp != NULL && !store_alive(*sp)) {
+		store_close(*sp);
+		*sp = NULL;
+	}
+	if (*sp == NULL && store_open(c, 0, sp, err, sizeof(err)) != STORE_OK) {
+		*sp = NULL;
 		*reason = "cannot open the store";
 		syslog(LOG_ERR, "check: cannot open the store: %s", err);
 		goto out;
 	}
+	s = *sp;
 	if (rq->mode == MODE_CODE && totp_init() != 0) {
 		*reason = "liboath initialisation failed";
 		goto out;
@@ -364,7 +380,7 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *lo
 		a.codes = codes;
 		a.service = rq->service;
 		a.ruid = (long)h->ruid;
-		r = login_verify(&c, s, &k, rq->user, now, &a);
+		r = login_verify(c, s, &k, rq->user, now, &a);
 		*reason = a.reason;
 		if (a.device[0] != '\0') { /* the device whose code it was */
 			char dev[STORE_DEVICE_MAX * 4 + 1];
@@ -406,12 +422,103 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *lo
 		break;
 	}
 out:
-	if (s != NULL)
-		store_close(s);
 	seal_key_wipe(&k);
-	cfg_free(&c);
 	if (r < LOGIN_OK || r > LOGIN_NO_APP)
 		r = LOGIN_ERROR;
+	return r;
+}
+
+/* The real uid decides: root, or the owner of USER. */
+static int allowed(const struct hctx *h, const struct request *rq)
+{
+	const struct passwd *pw;
+
+	if (h->ruid == 0)
+		return 1;
+	pw = getpwnam(rq->user);
+	if (pw != NULL && pw->pw_uid == h->ruid)
+		return 1;
+	syslog(LOG_WARNING, "check: ruid=%ld user=%s: permission denied", (long)h->ruid, rq->user);
+	return 0;
+}
+
+/* decide, with no tty signal in the middle of the state it writes (step, failures,
+ * counters), and its log line. */
+static int decide_logged(const struct hctx *h, struct request *rq, const struct cfg *c,
+			 struct store **sp)
+{
+	const char *reason = "";
+	sigset_t old;
+	int blocked = harden_block_tty_signals(&old) == 0;
+	int r = decide(h, rq, c, sp, &reason);
+
+	if (blocked)
+		(void)harden_unblock_tty_signals(&old);
+	syslog(r == LOGIN_ERROR ? LOG_ERR : LOG_INFO,
+	       "check: ruid=%ld user=%s service=%s mode=%s result=%s (%s)", (long)h->ruid, rq->user,
+	       rq->service, rq->mode_name, login_result_name(r), reason);
+	return r;
+}
+
+/* Mode hold, after its first answer: wait for the one request that the prompt's answer
+ * makes, and decide it with the same configuration and store. CHECK_UNUSED (nothing
+ * decided) for `done`, end of input, or no request in time. */
+static int hold_second(const struct hctx *h, const struct cfg *c, struct store **sp)
+{
+	char buf[CHECK_REQ_MAX + 1];
+	struct request rq;
+	struct pollfd p;
+	const char *why = "malformed request";
+	int64_t deadline = rc_now() + CHECK_HOLD_TIMEOUT;
+	size_t len = 0;
+	int r = CHECK_MALFORMED, n;
+
+	memset(&rq, 0, sizeof(rq));
+	for (;;) {
+		int64_t left = deadline - rc_now();
+
+		p.fd = 0;
+		p.events = POLLIN;
+		p.revents = 0;
+		n = left > 0 ? poll(&p, 1, (int)left * 1000) : 0;
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n == 0) {
+		syslog(LOG_INFO, "check: ruid=%ld mode=hold: no second request within %d s",
+		       (long)h->ruid, CHECK_HOLD_TIMEOUT);
+		return CHECK_UNUSED;
+	}
+	alarm(CHECK_READ_TIMEOUT);
+	n = read_request(buf, CHECK_REQ_MAX, &len);
+	alarm(0);
+	if (n != 0 && len == 0)
+		return CHECK_UNUSED; /* end of input: the login ended without asking */
+	if (n != 0) {
+		why = "second request too long, truncated, unreadable or containing NUL";
+		goto malformed;
+	}
+	if (parse_request(buf, &rq, &why) != 0)
+		goto malformed;
+	if (rq.mode == MODE_DONE) {
+		r = CHECK_UNUSED;
+		goto out;
+	}
+	if (rq.mode == MODE_CONFIG || rq.mode == MODE_HOLD) {
+		why = "second request of mode hold is config or hold";
+		goto malformed;
+	}
+	if (!allowed(h, &rq)) {
+		r = CHECK_DENIED;
+		goto out;
+	}
+	r = decide_logged(h, &rq, c, sp);
+	goto out;
+malformed:
+	syslog(LOG_WARNING, "check: ruid=%ld: malformed request: %s", (long)h->ruid, why);
+	r = CHECK_MALFORMED;
+out:
+	RC_WIPE_ARRAY(buf);
 	return r;
 }
 
@@ -419,10 +526,11 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 {
 	char buf[CHECK_REQ_MAX + 1];
 	struct request rq;
+	struct cfg conf;
+	struct store *s = NULL;
 	const char *why = "malformed request";
-	const char *reason = "";
 	size_t len = 0;
-	int r = CHECK_MALFORMED;
+	int r = CHECK_MALFORMED, loaded = 0, held = 0;
 
 	memset(&rq, 0, sizeof(rq));
 	if (argc == 2 && hx_is_help(argv[1])) {
@@ -449,64 +557,61 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 	}
 	if (parse_request(buf, &rq, &why) != 0)
 		goto malformed;
+	if (rq.mode == MODE_DONE) {
+		why = "mode done outside mode hold";
+		goto malformed;
+	}
 
 	if (rq.mode == MODE_CONFIG && rq.user[0] == '\0') {
-		struct cfg c;
-
 		r = LOGIN_ERROR;
-		if (load_config(h, &c) == 0) {
-			r = send_config(&c);
-			cfg_free(&c);
+		if (load_config(h, &conf) == 0) {
+			r = send_config(&conf);
+			cfg_free(&conf);
 		}
 		if (r != LOGIN_OK)
 			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
 		goto out;
 	}
-	/* The real uid decides: root, or the owner of USER. */
-	if (h->ruid != 0) {
-		const struct passwd *pw = getpwnam(rq.user);
-		if (pw == NULL || pw->pw_uid != h->ruid) {
-			syslog(LOG_WARNING, "check: ruid=%ld user=%s: permission denied", (long)h->ruid,
-			       rq.user);
-			r = CHECK_DENIED;
-			goto out;
-		}
+	if (!allowed(h, &rq)) {
+		r = CHECK_DENIED;
+		goto out;
 	}
-
-	/* config with a user: the keys, then the answer of `enrolled` (one exec for both, the
-	 * first question of every login), from the one configuration read. */
-	struct cfg conf, *loaded = NULL;
-
-	if (rq.mode == MODE_CONFIG) {
-		r = LOGIN_ERROR;
-		if (load_config(h, &conf) == 0) {
-			loaded = &conf;
-			r = send_config(loaded);
-		}
-		if (r != LOGIN_OK) {
-			if (loaded != NULL)
-				cfg_free(loaded);
-			syslog(LOG_ERR, "check: ruid=%ld mode=config: no answer", (long)h->ruid);
+	r = LOGIN_ERROR;
+	if (load_config(h, &conf) != 0)
+		goto out;
+	loaded = 1;
+	/* config or hold with a user: the keys, then the answer of `enrolled` (the first
+	 * question of every login), from the one configuration read. */
+	if (rq.mode == MODE_CONFIG || rq.mode == MODE_HOLD) {
+		if (send_config(&conf) != LOGIN_OK) {
+			syslog(LOG_ERR, "check: ruid=%ld mode=%s: no answer", (long)h->ruid,
+			       rq.mode_name);
 			goto out;
 		}
+		held = rq.mode == MODE_HOLD;
 		rq.mode = MODE_ENROLLED;
 		rq.read_only = 1;
 	}
-	/* The decision writes state (step, failures, counters): no tty signal in the middle. */
-	sigset_t old;
-	int blocked = harden_block_tty_signals(&old) == 0;
-	r = decide(h, &rq, loaded, &reason);
-	if (blocked)
-		(void)harden_unblock_tty_signals(&old);
-	syslog(r == LOGIN_ERROR ? LOG_ERR : LOG_INFO,
-	       "check: ruid=%ld user=%s service=%s mode=%s result=%s (%s)", (long)h->ruid, rq.user,
-	       rq.service, rq.mode_name, login_result_name(r), reason);
+	r = decide_logged(h, &rq, &conf, &s);
+	if (!held || r == LOGIN_ERROR)
+		goto out;
+	/* Held: the answer on a line (the exit status is for the second request), then the
+	 * second request. */
+	if (printf("%s%d\n", CHECK_HOLD_MARK, r) < 0 || fflush(stdout) != 0) {
+		r = LOGIN_ERROR;
+		goto out;
+	}
+	r = hold_second(h, &conf, &s);
 	goto out;
 
 malformed:
 	syslog(LOG_WARNING, "check: ruid=%ld: malformed request: %s", (long)h->ruid, why);
 	r = CHECK_MALFORMED;
 out:
+	if (s != NULL)
+		store_close(s);
+	if (loaded)
+		cfg_free(&conf);
 	RC_WIPE_ARRAY(buf);
 	return r;
 }

@@ -5,13 +5,14 @@
  * a fixed table of verbs. Each verb lives in its own file and has the signature of verb_fn:
  * argv[0] is the verb's own name (never the program's), and the return value is the exit
  * status (sysexits style, listed in pam-recover(8)). `check` is the exception: its statuses are the
- * enum login_result of lib/login.h plus CHECK_DENIED and CHECK_MALFORMED.
+ * enum login_result of lib/login.h plus the CHECK_* statuses of lib/check_proto.h.
  */
 #ifndef RC_HELPER_H
 #define RC_HELPER_H
 
 #include <sys/types.h>
 
+#include "check_proto.h"
 #include "config.h"
 #include "seal.h"
 #include "secret.h"
@@ -32,10 +33,6 @@ enum {
 	HX_NOPERM = 77,
 	HX_CONFIG = 78,
 };
-
-/* `check` statuses beyond enum login_result. */
-#define CHECK_DENIED 9
-#define CHECK_MALFORMED 10
 
 /* Longest user name rc_user_name_ok accepts, plus NUL. */
 #define HX_USER_MAX 129

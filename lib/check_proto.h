@@ -2,10 +2,10 @@
  * The module -> helper protocol (`pam-recover check`, unix_chkpwd style), defined once for
  * pam_module/helper_call.c and helper/check.c:
  *
- *   argv {"pam-recover", "check", NULL}, empty environment, stdin a pipe (never a tty),
+ *   argv {"pam-recover-check", NULL}, empty environment, stdin a pipe (never a tty),
  *   request "MODE\nUSER\nSERVICE\nINPUT\n", at most CHECK_REQ_MAX bytes, INPUT at most
- *   CHECK_INPUT_MAX, no NUL. The exit status is the answer (enum login_result, or
- *   CHECK_DENIED / CHECK_MALFORMED of helper/helper.h).
+ *   CHECK_INPUT_MAX, no NUL. The exit status is the answer (enum login_result, or one of the
+ *   CHECK_* statuses below).
  *
  *   enrolled  INPUT empty                      LOGIN_OK or LOGIN_NOT_ENROLLED
  *   code      one code, or "DDDDDD DDDDDDDD"    login_verify_codes (one attempt)
@@ -17,13 +17,28 @@
  *                                              lines, cfg_dump's form, at most
  *                                              CHECK_CONFIG_MAX bytes); then LOGIN_OK
  *                                              without USER, or the answer of `enrolled`
- *                                              for USER (one exec for a login's first
- *                                              two questions)
+ *                                              for USER
+ *   hold      INPUT empty, USER required       a login's whole conversation in one exec:
+ *                                              the keys as `config` prints them, then the
+ *                                              line "= N" (N the answer of `enrolled`,
+ *                                              LOGIN_LOCKED over the rate limit); then it
+ *                                              waits, with the configuration and the store
+ *                                              still open, for ONE more request (enrolled,
+ *                                              code, app or split) and answers it by its
+ *                                              exit status. The request `done` (four
+ *                                              lines, the rest empty), end of input, or
+ *                                              CHECK_HOLD_TIMEOUT seconds without a request
+ *                                              end it with CHECK_UNUSED, having decided
+ *                                              nothing: the module then asks in a new exec.
+ *                                              An error before "= N": no such line, the
+ *                                              status says what went wrong.
  *
  * Mode `config` is how a module without root gets the part of the configuration it needs
  * (the file is 0600 root): the keys below decide what the module asks and when it passes
  * by (nullok, the prompt, the stack's shape), none of them is a secret or names where a
- * secret is. The checks that need anything else happen in the back end itself.
+ * secret is. The checks that need anything else happen in the back end itself. Mode `hold`
+ * saves a login the second exec (pam_recover(8), the non-root path): the user's answer to
+ * the prompt goes to the process that read the configuration before it.
  */
 #ifndef RC_CHECK_PROTO_H
 #define RC_CHECK_PROTO_H
@@ -38,6 +53,18 @@
 #define CHECK_MODE_APP "app"
 #define CHECK_MODE_SPLIT "split"
 #define CHECK_MODE_CONFIG "config"
+#define CHECK_MODE_HOLD "hold"
+#define CHECK_MODE_DONE "done"
+
+/* Exit statuses beyond enum login_result (0..LOGIN_NO_APP). */
+#define CHECK_DENIED 9     /* a caller other than root asked about another account */
+#define CHECK_MALFORMED 10 /* the request broke the rules above */
+#define CHECK_UNUSED 11    /* mode hold ended without a second request: nothing decided */
+
+/* Mode hold: how long the back end waits for the answer to the prompt (then CHECK_UNUSED),
+ * and the line that ends its first answer. */
+#define CHECK_HOLD_TIMEOUT 300
+#define CHECK_HOLD_MARK "= "
 
 /* Mode `config`: the keys sent, and the most the answer may hold. */
 #define CHECK_CONFIG_KEYS                                                                    \

@@ -24,7 +24,6 @@
 #include <security/pam_ext.h>
 
 #include "check_proto.h"
-#include "check_proto.h"
 #include "helper_call.h"
 #include "login.h"
 
@@ -37,12 +36,19 @@ int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int arg
 	int r;
 
 	b->enrolled = -1;
+	b->held.pid = -1;
+	b->held.wfd = -1;
 	if (geteuid() == 0)
 		return cfg_load_module(c, argc, argv, err, errlen);
 	/* Without root the file (0600 root) is not ours to read: its part comes from the back
-	 * end, which reads the system file, so both decide on the same configuration. */
-	r = helper_call_out(pamh, CHECK_MODE_CONFIG, user != NULL ? user : "", service, "", text,
-			    sizeof(text), &len);
+	 * end, which reads the system file, so both decide on the same configuration. With a
+	 * user, the same back end answers `enrolled` and then waits for the login's decision
+	 * (mode hold): one exec per login. */
+	if (user != NULL)
+		r = helper_hold(pamh, user, service, text, sizeof(text), &len, &b->held);
+	else
+		r = helper_call_out(pamh, CHECK_MODE_CONFIG, "", service, "", text, sizeof(text),
+				    &len);
 	if (user != NULL && (r == LOGIN_OK || r == LOGIN_NOT_ENROLLED)) {
 		b->enrolled = r;
 		r = LOGIN_OK;
@@ -59,10 +65,13 @@ int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int arg
 			err[0] = '\0';
 		RC_WIPE_ARRAY(text);
 		memset(c, 0, sizeof(*c));
+		helper_held_end(pamh, &b->held);
 		return -1;
 	}
 	r = cfg_load_module_text(c, argc, argv, text, len, err, errlen);
 	RC_WIPE_ARRAY(text);
+	if (r != 0)
+		helper_held_end(pamh, &b->held);
 	return r;
 }
 
@@ -200,8 +209,9 @@ int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b)
 	return PAM_SUCCESS;
 }
 
-void backend_close(struct backend *b)
+void backend_close(pam_handle_t *pamh, struct backend *b)
 {
+	helper_held_end(pamh, &b->held);
 	if (b->kept) {
 		/* after an error the connection may be broken or mid-transaction: reopen next
 		 * time (store_alive also says so for a server that went away) */
@@ -224,7 +234,7 @@ int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 	if (b->via_helper && b->enrolled >= 0)
 		return b->enrolled; /* asked with the configuration, in the same exec */
 	if (b->via_helper)
-		return helper_call(pamh, CHECK_MODE_ENROLLED, user, service, "");
+		return helper_held_call(pamh, &b->held, CHECK_MODE_ENROLLED, user, service, "");
 	r = login_enrolled(b->store, user);
 	b->failed |= r == LOGIN_ERROR;
 	if (r == LOGIN_ERROR) /* never a value: store errors name no secret */
@@ -253,7 +263,7 @@ int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, c
 	if (rc_snprintf(joined, sizeof(joined), "%s%s%s", codes[0], n > 1 ? " " : "",
 			n > 1 ? codes[1] : "") < 0)
 		return LOGIN_WRONG;
-	r = helper_call(pamh, CHECK_MODE_CODE, user, service, joined);
+	r = helper_held_call(pamh, &b->held, CHECK_MODE_CODE, user, service, joined);
 	RC_WIPE_ARRAY(joined);
 	/* The helper does not say which candidate matched; a backup code is the 8-digit tail. */
 	if (r == LOGIN_OK_BACKUP && n > 1)
@@ -289,7 +299,8 @@ int backend_split(pam_handle_t *pamh, struct backend *b, const char *user, const
 		return r;
 	}
 	r = check_split_from_status(
-		helper_call(pamh, CHECK_MODE_SPLIT, user, service, tail8 != NULL ? tail8 : ""));
+		helper_held_call(pamh, &b->held, CHECK_MODE_SPLIT, user, service,
+				 tail8 != NULL ? tail8 : ""));
 	if (r < 0)
 		return LOGIN_ERROR;
 	*split = r;
@@ -304,7 +315,7 @@ int backend_app(pam_handle_t *pamh, struct backend *b, const char *user, const c
 	if (n > 0)
 		other[0] = '\0';
 	if (b->via_helper)
-		return helper_call(pamh, CHECK_MODE_APP, user, service, typed);
+		return helper_held_call(pamh, &b->held, CHECK_MODE_APP, user, service, typed);
 	r = login_app_password_other(b->store, &b->key, user, service, typed, rc_now(), other, n);
 	b->failed |= r == LOGIN_ERROR;
 	return r;

@@ -108,6 +108,63 @@ static int read_answer(int fd, char *out, size_t cap, size_t *outlen)
 	return r;
 }
 
+/* As pam_unix does around unix_chkpwd: the application's SIGCHLD handler must not reap
+ * our child, and a dead reader must not kill the application with SIGPIPE. */
+struct sigsave {
+	struct sigaction chld, pipe;
+};
+
+static void signals_ours(struct sigsave *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, &old->chld);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old->pipe);
+}
+
+static void signals_theirs(const struct sigsave *old)
+{
+	sigaction(SIGCHLD, &old->chld, NULL);
+	sigaction(SIGPIPE, &old->pipe, NULL);
+}
+
+/* The child's exit status as a LOGIN_* answer (CHECK_UNUSED passed through for the held
+ * back end's caller); LOGIN_ERROR with a log line otherwise. */
+static int reap(pam_handle_t *pamh, pid_t pid)
+{
+	int status = 0;
+	pid_t w;
+
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w != pid) {
+		pam_syslog(pamh, LOG_ERR, "waitpid: %m");
+		return LOGIN_ERROR;
+	}
+	if (WIFEXITED(status) &&
+	    (WEXITSTATUS(status) <= LOGIN_NO_APP || WEXITSTATUS(status) == CHECK_UNUSED))
+		return WEXITSTATUS(status);
+	pam_syslog(pamh, LOG_ERR, "%s failed (status %d)", RC_CHECK_PATH,
+		   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return LOGIN_ERROR;
+}
+
+static int make_request(pam_handle_t *pamh, char *req, size_t cap, const char *mode,
+			const char *user, const char *service, const char *input)
+{
+	int len = snprintf(req, cap, "%s\n%s\n%s\n%s\n", mode, user, service, input);
+
+	if (len < 0 || (size_t)len >= cap) {
+		pam_syslog(pamh, LOG_ERR, "request to the helper is too long");
+		return -1;
+	}
+	return len;
+}
+
 int helper_call(pam_handle_t *pamh, const char *mode, const char *user, const char *service,
 		const char *input)
 {
@@ -118,23 +175,15 @@ int helper_call_out(pam_handle_t *pamh, const char *mode, const char *user, cons
 		    const char *input, char *out, size_t cap, size_t *outlen)
 {
 	char req[CHECK_REQ_MAX];
-	struct sigaction sa, old_chld, old_pipe;
+	struct sigsave old;
 	int pfd[2] = {-1, -1}, ofd[2] = {-1, -1};
-	int r = LOGIN_ERROR, status = 0, len, answer_ok = 1;
-	pid_t pid = -1, w;
+	int r = LOGIN_ERROR, len, answer_ok = 1;
+	pid_t pid = -1;
 
-	len = snprintf(req, sizeof(req), "%s\n%s\n%s\n%s\n", mode, user, service, input);
-	if (len < 0 || (size_t)len >= sizeof(req)) {
-		pam_syslog(pamh, LOG_ERR, "request to the helper is too long");
+	len = make_request(pamh, req, sizeof(req), mode, user, service, input);
+	if (len < 0)
 		goto out;
-	}
-	/* As pam_unix does around unix_chkpwd: the application's SIGCHLD handler must not reap
-	 * our child, and a dead reader must not kill the application with SIGPIPE. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, &old_chld);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
+	signals_ours(&old);
 	if (pipe2(pfd, O_CLOEXEC) != 0 || (out != NULL && pipe2(ofd, O_CLOEXEC) != 0)) {
 		pam_syslog(pamh, LOG_ERR, "pipe: %m");
 		goto restore;
@@ -160,20 +209,11 @@ int helper_call_out(pam_handle_t *pamh, const char *mode, const char *user, cons
 			   RC_CHECK_PATH, cap > 0 ? cap - 1 : 0);
 		answer_ok = 0;
 	}
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w != pid) {
-		pam_syslog(pamh, LOG_ERR, "waitpid: %m");
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) <= LOGIN_NO_APP) {
-		r = answer_ok ? WEXITSTATUS(status) : LOGIN_ERROR;
-	} else {
-		pam_syslog(pamh, LOG_ERR, "%s failed (status %d)", RC_CHECK_PATH,
-			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
+	r = reap(pamh, pid);
+	if (!answer_ok || r == CHECK_UNUSED)
+		r = LOGIN_ERROR; /* CHECK_UNUSED comes from mode hold only */
 restore:
-	sigaction(SIGCHLD, &old_chld, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	signals_theirs(&old);
 out:
 	if (pfd[0] >= 0)
 		close(pfd[0]);
@@ -185,4 +225,164 @@ out:
 		close(ofd[1]);
 	RC_WIPE_ARRAY(req);
 	return r;
+}
+
+/* Read the held back end's first answer: up to its "= N" line (it then waits, so there is no
+ * end of input to wait for), or to the end of input when it ended instead. 1 with the line
+ * taken off `out` and N in *answer; 0 at the end of input; -1 on error or overflow. */
+static int read_held_answer(int fd, char *out, size_t cap, size_t *outlen, int *answer)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t got;
+		char *last;
+
+		if (n + 1 >= cap)
+			return -1;
+		got = read(fd, out + n, cap - 1 - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		out[n + (size_t)got] = '\0';
+		if (got == 0) {
+			*outlen = n;
+			return 0;
+		}
+		n += (size_t)got;
+		if (out[n - 1] != '\n')
+			continue;
+		/* the last complete line: config lines are "key = value", never "= ..." */
+		out[n - 1] = '\0';
+		last = strrchr(out, '\n');
+		last = last != NULL ? last + 1 : out;
+		out[n - 1] = '\n';
+		if (strncmp(last, CHECK_HOLD_MARK, strlen(CHECK_HOLD_MARK)) != 0)
+			continue;
+		{
+			const char *d = last + strlen(CHECK_HOLD_MARK);
+			int v = 0;
+
+			if (*d < '0' || *d > '9')
+				return -1;
+			for (; *d >= '0' && *d <= '9' && v <= LOGIN_NO_APP; d++)
+				v = v * 10 + (*d - '0');
+			if (*d != '\n' || v > LOGIN_NO_APP)
+				return -1;
+			*answer = v;
+		}
+		*last = '\0';
+		*outlen = (size_t)(last - out);
+		return 1;
+	}
+}
+
+int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char *out,
+		size_t cap, size_t *outlen, struct helper_held *hh)
+{
+	char req[CHECK_REQ_MAX];
+	struct sigsave old;
+	int pfd[2] = {-1, -1}, ofd[2] = {-1, -1};
+	int r = LOGIN_ERROR, len, got, answer = LOGIN_ERROR;
+	pid_t pid = -1;
+
+	hh->pid = -1;
+	hh->wfd = -1;
+	*outlen = 0;
+	len = make_request(pamh, req, sizeof(req), CHECK_MODE_HOLD, user, service, "");
+	if (len < 0)
+		goto out;
+	signals_ours(&old);
+	if (pipe2(pfd, O_CLOEXEC) != 0 || pipe2(ofd, O_CLOEXEC) != 0) {
+		pam_syslog(pamh, LOG_ERR, "pipe: %m");
+		goto restore;
+	}
+	errno = spawn(&pid, pfd[0], ofd[1]);
+	if (errno != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot run %s: %m", RC_CHECK_PATH);
+		pid = -1;
+		goto restore;
+	}
+	close(pfd[0]);
+	close(ofd[1]);
+	pfd[0] = ofd[1] = -1;
+	if (write_all(pfd[1], req, (size_t)len) != 0)
+		pam_syslog(pamh, LOG_ERR, "could not send the request to %s", RC_CHECK_PATH);
+	got = read_held_answer(ofd[0], out, cap, outlen, &answer);
+	if (got == 1) {
+		/* Held: the write end stays ours until the second request or the end. */
+		hh->pid = pid;
+		hh->wfd = pfd[1];
+		pfd[1] = -1;
+		r = answer;
+		goto restore;
+	}
+	if (got < 0)
+		pam_syslog(pamh, LOG_ERR, "%s answered more than %zu bytes, or not as mode hold does",
+			   RC_CHECK_PATH, cap > 0 ? cap - 1 : 0);
+	close(pfd[1]);
+	pfd[1] = -1;
+	r = reap(pamh, pid); /* it ended before its answer line: the status says why */
+	if (got < 0 || r == LOGIN_OK || r == CHECK_UNUSED)
+		r = LOGIN_ERROR;
+	*outlen = 0;
+	out[0] = '\0';
+restore:
+	signals_theirs(&old);
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (ofd[0] >= 0)
+		close(ofd[0]);
+	if (ofd[1] >= 0)
+		close(ofd[1]);
+	RC_WIPE_ARRAY(req);
+	return r;
+}
+
+int helper_held_call(pam_handle_t *pamh, struct helper_held *hh, const char *mode,
+		     const char *user, const char *service, const char *input)
+{
+	char req[CHECK_REQ_MAX];
+	struct sigsave old;
+	int r, len, sent;
+
+	if (hh->pid <= 0)
+		return helper_call(pamh, mode, user, service, input);
+	len = make_request(pamh, req, sizeof(req), mode, user, service, input);
+	signals_ours(&old);
+	/* A write that fails (the back end gave up waiting: EPIPE) was never read. */
+	sent = len >= 0 && write_all(hh->wfd, req, (size_t)len) == 0;
+	close(hh->wfd);
+	hh->wfd = -1;
+	r = reap(pamh, hh->pid);
+	hh->pid = -1;
+	signals_theirs(&old);
+	RC_WIPE_ARRAY(req);
+	if (len < 0)
+		return LOGIN_ERROR;
+	if (!sent || r == CHECK_UNUSED) /* nothing was decided: ask in a new exec */
+		return helper_call(pamh, mode, user, service, input);
+	return r;
+}
+
+void helper_held_end(pam_handle_t *pamh, struct helper_held *hh)
+{
+	static const char done[] = CHECK_MODE_DONE "\n\n\n\n";
+	struct sigsave old;
+
+	if (hh->pid <= 0)
+		return;
+	signals_ours(&old);
+	/* `done` rather than only closing: a copy of the pipe in a child the application
+	 * forked would keep the end of input from coming. */
+	(void)write_all(hh->wfd, done, sizeof(done) - 1);
+	close(hh->wfd);
+	hh->wfd = -1;
+	(void)reap(pamh, hh->pid);
+	hh->pid = -1;
+	signals_theirs(&old);
 }

@@ -5,6 +5,7 @@
 #include <security/pam_modules.h>
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Run RC_CHECK_PATH with an empty environment, send "MODE\nUSER\nSERVICE\nINPUT\n" on a
@@ -18,5 +19,28 @@ int helper_call(pam_handle_t *pamh, const char *mode, const char *user, const ch
  * *outlen); more than cap - 1 bytes is LOGIN_ERROR. */
 int helper_call_out(pam_handle_t *pamh, const char *mode, const char *user, const char *service,
 		    const char *input, char *out, size_t cap, size_t *outlen);
+
+/*
+ * Mode hold (lib/check_proto.h): one back end for a login's question before the prompt and
+ * its decision after it. helper_hold sends "hold" for USER and returns the answer of
+ * `enrolled` (or LOGIN_LOCKED), with the configuration's keys in out as helper_call_out
+ * gives them; the back end then waits in *hh (pid > 0). LOGIN_ERROR (hh->pid -1) when it
+ * could not run or refused.
+ */
+struct helper_held {
+	pid_t pid; /* -1: none */
+	int wfd;   /* its standard input */
+};
+
+int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char *out,
+		size_t cap, size_t *outlen, struct helper_held *hh);
+
+/* helper_call through the held back end, which then ends; in a new exec when none is held or
+ * it ended before it read the request (it waits CHECK_HOLD_TIMEOUT seconds at most). */
+int helper_held_call(pam_handle_t *pamh, struct helper_held *hh, const char *mode,
+		     const char *user, const char *service, const char *input);
+
+/* End a held back end that was not asked (`done`), and reap it. No-op when none is held. */
+void helper_held_end(pam_handle_t *pamh, struct helper_held *hh);
 
 #endif

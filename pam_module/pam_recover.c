@@ -344,40 +344,21 @@ static int forwarded_code(pam_handle_t *pamh, int flags, const struct cfg *c, st
 	return r;
 }
 
-/* Without root: does this line need `enrolled` before the prompt, so that it is worth
- * asking with the configuration? Only with nullok among the arguments, and not on the
- * app_passwords and split_pass lines, which never ask it. (nullok set in the file alone
- * costs a separate `enrolled` request; without nullok the code request answers it.) */
-static int asks_enrolled(int argc, const char **argv)
-{
-	int nullok = 0;
-
-	for (int i = 0; i < argc; i++) {
-		if (argv[i] == NULL)
-			continue;
-		if (strcmp(argv[i], "app_passwords") == 0 || strcmp(argv[i], "split_pass") == 0)
-			return 0;
-		if (strcmp(argv[i], "nullok") == 0 || strcmp(argv[i], "nullok=yes") == 0)
-			nullok = 1;
-	}
-	return nullok;
-}
-
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct cfg c;
 	struct backend b;
 	const char *user = NULL, *service = NULL;
 	char err[512], canon[129];
-	int r = PAM_AUTHINFO_UNAVAIL, opened = 0;
+	int r = PAM_AUTHINFO_UNAVAIL;
 
 	memset(&b, 0, sizeof(b));
 	memset(&c, 0, sizeof(c)); /* cfg_free at out: is fine on it */
 	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
 	    service == NULL)
 		service = "";
-	/* Without root the user comes first: the back end answers the configuration and
-	 * whether the user is enrolled in one exec (only where this line asks `enrolled`). */
+	/* Without root the user comes first: one back end answers the configuration and
+	 * whether the user is enrolled, and then the login's decision (mode hold). */
 	if (geteuid() != 0) {
 		r = pam_get_user(pamh, &user, NULL);
 		if (r != PAM_SUCCESS || user == NULL || user[0] == '\0') {
@@ -388,8 +369,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	/* backend_config initialises c itself (defaults, file or what the back end says of it,
 	 * arguments, validation). */
 	if (backend_config(pamh, &b, &c, argc, argv,
-			   user != NULL && rc_user_name_ok(user) && asks_enrolled(argc, argv) ? user
-											: NULL,
+			   user != NULL && rc_user_name_ok(user) ? user : NULL,
 			   service, err, sizeof(err)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "configuration error, refusing: %s", err);
 		r = PAM_AUTHINFO_UNAVAIL;
@@ -415,7 +395,6 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	r = backend_open(pamh, &c, &b);
 	if (r != PAM_SUCCESS)
 		goto out;
-	opened = 1;
 	if (c.app_passwords) {
 		r = check_app_password(pamh, &c, &b, user, service);
 	} else if (c.split_pass) {
@@ -433,8 +412,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		r = authenticate(pamh, flags, &c, &b, user, service, NULL);
 	}
 out:
-	if (opened)
-		backend_close(&b);
+	backend_close(pamh, &b);
 	cfg_free(&c);
 	return r;
 }

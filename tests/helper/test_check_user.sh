@@ -5,7 +5,8 @@
 # a temporary /etc/security (the compiled-in config directory) in place, since a non-root caller cannot name a config (--config).
 # Checks: own account allowed, another account denied (9), --config and admin refused (77),
 # the per-uid rate limit (30 requests a minute, then 4, with nothing written once over it),
-# and `admin unlock` clearing it.
+# `admin unlock` clearing it, and mode hold (the keys and "= N", then one more request
+# answered by the exit status; `done`, end of input: 11, nothing decided).
 set -u
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -110,6 +111,45 @@ print(db.execute("SELECT count(*) FROM counters WHERE key = ?", (sys.argv[2],)).
 is "$rows" 30 "refused requests over the limit wrote nothing"
 "$H" admin unlock $U >/dev/null
 is "$(ucheck enrolled $U login "")" 0 "admin unlock clears the limit"
+
+# Mode hold, as the module without root uses it: one process for the question before the
+# prompt and the decision after it. uhold USER SECOND: SECOND is a printf format for the
+# second request, or "eof" to close standard input. Prints "ANSWER STATUS KEYS", ANSWER the
+# "= N" line's N (empty without one), KEYS how many "key = value" lines came before it.
+uhold() {
+	local line ans="" keys=0 st to from pid
+	coproc HB { as_user check 2>/dev/null; }
+	# bash forgets HB once the process has ended (as a denied one does at once): copy it
+	to=${HB[1]} from=${HB[0]} pid=$HB_PID
+	printf 'hold\n%s\nlogin\n\n' "$1" >&"$to"
+	while IFS= read -r line <&"$from"; do
+		case $line in
+		"= "*) ans=${line#= }; break ;;
+		*" = "*) keys=$((keys + 1)) ;;
+		esac
+	done
+	[ "$2" = eof ] || printf "$2" >&"$to" 2>/dev/null
+	eval "exec $to>&- $from<&-" 2>/dev/null
+	wait "$pid"
+	st=$?
+	echo "$ans $st $keys"
+}
+code_next=$(oathtool --totp -b "$secret" -N "now + 30 seconds")
+r=$(uhold $U "code\n$U\nlogin\n$code_next\n")
+is "${r% *}" "0 0" "hold: enrolled, then the next code accepted by the same process"
+[ "${r##* }" -gt 5 ] && ok "hold: the configuration's keys before the answer (${r##* })" ||
+	bad "hold: keys before the answer: ${r##* }"
+is "$(uhold $U "code\n$U\nlogin\n$code_next\n" | cut -d' ' -f1-2)" "0 3" "hold: that code again is a replay"
+is "$(uhold $U "code\n$U\nlogin\n000000\n" | cut -d' ' -f1-2)" "0 2" "hold: a wrong code"
+is "$(uhold $U "enrolled\n$U\nlogin\n\n" | cut -d' ' -f1-2)" "0 0" "hold: enrolled as the second request"
+is "$(uhold $U eof | cut -d' ' -f1-2)" "0 11" "hold: end of input, nothing decided"
+is "$(uhold $U "done\n\n\n\n" | cut -d' ' -f1-2)" "0 11" "hold: done, nothing decided"
+is "$(uhold $U "hold\n$U\nlogin\n\n" | cut -d' ' -f1-2)" "0 10" "hold: a second hold is malformed"
+is "$(uhold $U "code\nbin\nlogin\n123456\n" | cut -d' ' -f1-2)" "0 9" "hold: a second request for another account: denied"
+is "$(uhold bin eof | cut -d' ' -f1-3)" " 9 0" "hold for another account: denied before any key"
+is "$(ucheck done "" "" "")" 10 "done outside hold is malformed"
+is "$(ucheck hold $U login x)" 10 "hold with an input is malformed"
+is "$(ucheck hold "" login "")" 10 "hold without a user is malformed"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
