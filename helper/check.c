@@ -23,28 +23,17 @@
 #include <unistd.h>
 
 #include "check_proto.h"
+#include "check_request.h"
 #include "harden.h"
 #include "helper.h"
 #include "login.h"
 #include "secret.h"
 #include "totp.h"
 
-#define CHECK_SERVICE_MAX 64
 #define CHECK_RATE_MAX 30    /* requests per real uid ... */
 #define CHECK_RATE_WINDOW 60 /* ... per this many seconds */
 #define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
 #define CHECK_CAND_MAX 16     /* one forward_pass candidate code */
-
-enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT, MODE_CONFIG, MODE_HOLD, MODE_DONE };
-
-struct request {
-	int mode;
-	int read_only; /* config with a user: checked against the rate limit, not counted */
-	const char *mode_name;
-	char *user; /* made canonical in place (user_name_case) once the config is loaded */
-	const char *service;
-	const char *input;
-};
 
 static const char check_help[] =
 	"Usage: pam-recover check\n"
@@ -64,141 +53,6 @@ static const char check_help[] =
 	"  10 malformed request, 11 hold ended without a second request.\n"
 	"For `split`: 0 the code is the last 6 digits, 1 the last 8 (an unused backup code),\n"
 	"  2 the last 8 (8-digit codes), 3 the last 8 (a used backup code), 5 not enrolled.\n";
-
-/* Read the request: up to the fourth newline or end of input, never more than the cap.
- * Read in pieces, not a byte at a time (the module writes the whole request at once);
- * anything after the fourth newline is not part of it and is left unread or dropped.
- * *len: the request's length, or on failure how many bytes came (0: none at all). */
-static int read_request(char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0, scanned = 0;
-	int lines = 0;
-
-	*len = 0;
-	while (lines < 4) {
-		if (n >= cap)
-			return -1; /* more than CHECK_REQ_MAX bytes before the request ended */
-		ssize_t got = read(0, buf + n, cap - n);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-		*len = n;
-		for (; scanned < n && lines < 4; scanned++) {
-			if (buf[scanned] == '\0')
-				return -1;
-			if (buf[scanned] == '\n')
-				lines++;
-		}
-	}
-	n = scanned; /* the request ends at its fourth newline */
-	buf[n] = '\0';
-	*len = n;
-	return lines == 4 ? 0 : -1;
-}
-
-static int service_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CHECK_SERVICE_MAX)
-		return 0;
-	for (; *s; s++) {
-		char ch = *s;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '_' || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-static int digits_only(const char *s, size_t n);
-
-/* Split the four lines in place and validate each. 0 or -1 with a reason. */
-static int parse_request(char *buf, struct request *rq, const char **why)
-{
-	char *line[4];
-	char *p = buf;
-
-	for (int i = 0; i < 4; i++) {
-		char *nl = strchr(p, '\n');
-		if (nl == NULL) {
-			*why = "request has fewer than four lines";
-			return -1;
-		}
-		*nl = '\0';
-		line[i] = p;
-		p = nl + 1;
-	}
-	if (strcmp(line[0], CHECK_MODE_ENROLLED) == 0)
-		rq->mode = MODE_ENROLLED;
-	else if (strcmp(line[0], CHECK_MODE_CODE) == 0)
-		rq->mode = MODE_CODE;
-	else if (strcmp(line[0], CHECK_MODE_APP) == 0)
-		rq->mode = MODE_APP;
-	else if (strcmp(line[0], CHECK_MODE_SPLIT) == 0)
-		rq->mode = MODE_SPLIT;
-	else if (strcmp(line[0], CHECK_MODE_CONFIG) == 0)
-		rq->mode = MODE_CONFIG;
-	else if (strcmp(line[0], CHECK_MODE_HOLD) == 0)
-		rq->mode = MODE_HOLD;
-	else if (strcmp(line[0], CHECK_MODE_DONE) == 0)
-		rq->mode = MODE_DONE;
-	else {
-		*why = "unknown mode";
-		return -1;
-	}
-	rq->mode_name = line[0];
-	rq->user = line[1];
-	rq->service = line[2];
-	rq->input = line[3];
-	if (rq->mode == MODE_DONE) {
-		if (rq->user[0] != '\0' || rq->service[0] != '\0' || rq->input[0] != '\0') {
-			*why = "mode done takes no user, service or input";
-			return -1;
-		}
-		return 0;
-	}
-	if ((rq->mode == MODE_CONFIG || rq->mode == MODE_HOLD) && rq->input[0] != '\0') {
-		*why = "input given with mode config or hold";
-		return -1;
-	}
-	if (rq->mode == MODE_CONFIG && rq->user[0] == '\0') {
-		/* About no user: the same answer for every caller. */
-		if (!service_ok(rq->service)) {
-			*why = "bad service name";
-			return -1;
-		}
-		return 0;
-	}
-	if (!rc_user_name_ok(rq->user)) {
-		*why = "bad user name";
-		return -1;
-	}
-	if (!service_ok(rq->service)) {
-		*why = "bad service name";
-		return -1;
-	}
-	if (strlen(rq->input) > CHECK_INPUT_MAX) {
-		*why = "input too long";
-		return -1;
-	}
-	if (rq->mode == MODE_ENROLLED && rq->input[0] != '\0') {
-		*why = "input given with mode enrolled";
-		return -1;
-	}
-	if (rq->mode == MODE_SPLIT && rq->input[0] != '\0' &&
-	    (strlen(rq->input) != SECRET_BACKUP_DIGITS ||
-	     !digits_only(rq->input, SECRET_BACKUP_DIGITS))) {
-		*why = "mode split takes 8 digits or nothing";
-		return -1;
-	}
-	return 0;
-}
 
 static int load_config(const struct hctx *h, struct cfg *c)
 {
@@ -220,21 +74,13 @@ static int load_config(const struct hctx *h, struct cfg *c)
 	return 0;
 }
 
-static int digits_only(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
 /* "DDDDDD DDDDDDDD" (forward_pass: the 6- and the 8-digit tail) into two candidates. */
 static int split_candidates(const char *in, char a[CHECK_CAND_MAX], char b[CHECK_CAND_MAX])
 {
 	const char *sp = strchr(in, ' ');
 
-	if (sp == NULL || sp - in != 6 || strlen(sp + 1) != 8 || !digits_only(in, 6) ||
-	    !digits_only(sp + 1, 8))
+	if (sp == NULL || sp - in != 6 || strlen(sp + 1) != 8 || !check_digits_only(in, 6) ||
+	    !check_digits_only(sp + 1, 8))
 		return -1;
 	memcpy(a, in, 6);
 	a[6] = '\0';
@@ -490,7 +336,7 @@ static int hold_second(const struct hctx *h, const struct cfg *c, struct store *
 		return CHECK_UNUSED;
 	}
 	alarm(CHECK_READ_TIMEOUT);
-	n = read_request(buf, CHECK_REQ_MAX, &len);
+	n = check_read_request(0, buf, CHECK_REQ_MAX, &len);
 	alarm(0);
 	if (n != 0 && len == 0)
 		return CHECK_UNUSED; /* end of input: the login ended without asking */
@@ -498,7 +344,7 @@ static int hold_second(const struct hctx *h, const struct cfg *c, struct store *
 		why = "second request too long, truncated, unreadable or containing NUL";
 		goto malformed;
 	}
-	if (parse_request(buf, &rq, &why) != 0)
+	if (check_parse_request(buf, &rq, &why) != 0)
 		goto malformed;
 	if (rq.mode == MODE_DONE) {
 		r = CHECK_UNUSED;
@@ -549,13 +395,13 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 	/* A caller that never finishes its request does not keep us waiting (SIGALRM's default
 	 * action ends the process; nothing has been written yet). */
 	alarm(CHECK_READ_TIMEOUT);
-	int rr = read_request(buf, CHECK_REQ_MAX, &len);
+	int rr = check_read_request(0, buf, CHECK_REQ_MAX, &len);
 	alarm(0);
 	if (rr != 0) {
 		why = "request too long, truncated, unreadable or containing NUL";
 		goto malformed;
 	}
-	if (parse_request(buf, &rq, &why) != 0)
+	if (check_parse_request(buf, &rq, &why) != 0)
 		goto malformed;
 	if (rq.mode == MODE_DONE) {
 		why = "mode done outside mode hold";
