@@ -21,25 +21,32 @@
 #define PASSWORD_MAX 512 /* PAM_MAX_RESP_SIZE */
 #define CONFIRM_WINDOW_DEFAULT 900
 
+int identity_refuse_other(const struct hctx *h, const char *opt_user)
+{
+	if (opt_user == NULL || h->ruid == 0 || strcmp(opt_user, h->caller) == 0)
+		return HX_OK;
+	/* Anything but one's own account: drop root for good, then refuse. */
+	if (harden_drop_privileges(h->ruid, h->rgid) != 0)
+		out_warn("cannot drop privileges");
+	syslog(LOG_WARNING, "refused: ruid=%ld tried --user for another account", (long)h->ruid);
+	return out_fail(HX_NOPERM, "--user: only root may act for another account; "
+				   "run the command without --user to manage your own");
+}
+
 int identity_target(const struct hctx *h, const struct cfg *c, const char *opt_user, char *out,
 		    size_t n)
 {
 	const struct passwd *pw;
 	const char *name;
+	int r = identity_refuse_other(h, opt_user);
 
-	if (opt_user != NULL && (h->ruid == 0 || strcmp(opt_user, h->caller) == 0)) {
-		int r = hx_check_target_user("--user", opt_user);
+	if (r != HX_OK)
+		return r;
+	if (opt_user != NULL) {
+		r = hx_check_target_user("--user", opt_user);
 		if (r != 0)
 			return r;
 		name = opt_user;
-	} else if (opt_user != NULL) {
-		/* Anything but one's own account: drop root for good, then refuse. */
-		if (harden_drop_privileges(h->ruid, h->rgid) != 0)
-			out_warn("cannot drop privileges");
-		syslog(LOG_WARNING, "refused: ruid=%ld tried --user for another account",
-		       (long)h->ruid);
-		return out_fail(HX_NOPERM, "--user: only root may act for another account; "
-					   "run the command without --user to manage your own");
 	} else {
 		pw = getpwuid(h->ruid);
 		if (pw == NULL || pw->pw_name == NULL)

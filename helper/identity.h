@@ -6,6 +6,11 @@
 
 #include "helper.h"
 
+/* HX_OK unless a caller other than root names an account not its own with --user: then
+ * root is dropped for good and the refusal (HX_NOPERM) is printed. Before anything is read,
+ * so that the answer never depends on the configuration. */
+int identity_refuse_other(const struct hctx *h, const char *opt_user);
+
 /*
  * The account a user verb acts on: the caller's own (getpwuid(getuid())), or, for root only,
  * the one named by `--user USER` (opt_user non-NULL). A non-root caller naming anyone else

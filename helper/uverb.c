@@ -54,6 +54,8 @@ int uv_open(struct hctx *h, struct uverb *u)
 
 	memset(&u->key, 0, sizeof(u->key));
 	u->store = NULL;
+	if ((r = identity_refuse_other(h, u->opt_user)) != HX_OK)
+		return r;
 	if ((r = hx_load_config(h, &u->cfg)) != 0)
 		return r;
 	u->have_cfg = 1;

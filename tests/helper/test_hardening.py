@@ -384,26 +384,10 @@ def t_config_refused():
           f"pam-recover-check --config as uid {NOBODY}: exit {r.returncode} {r.stderr!r}")
 
 
-def config_reachable_by_nobody():
-    """The helper reads its compiled-in configuration before it looks at --user. A build
-    configured with a prefix under a directory that uid 65534 cannot enter (make distcheck in
-    a tree under /root) makes that read fail with "permission denied", a configuration error
-    (78), before the refusal this case is about."""
-    with open(sandbox().helper, "rb") as f:
-        paths = re.findall(rb"\0(/[A-Za-z0-9_./-]+/pam_recover\.conf)\0", f.read())
-    if not paths:
-        return True
-    probe = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                            "--clear-groups", "stat", os.path.dirname(paths[0].decode())],
-                           capture_output=True, text=True)
-    return "Permission denied" not in probe.stderr
-
-
 @case("non-root-other-account-refused")
 def t_other_user():
-    if not config_reachable_by_nobody():
-        raise Skip("the compiled-in configuration is under a directory uid 65534 cannot "
-                   "enter (a distcheck prefix under /root): covered by the normal build")
+    # Refused before the configuration is read: the same answer in a build whose
+    # configuration uid 65534 cannot reach (a distcheck prefix under /root).
     for args in (["status", "--user", "root"], ["enable", "--user", "root"],
                  ["disable", "--user", "root"], ["backup-codes", "--user", "root"],
                  ["backup-codes", "status", "--user", "root"],
@@ -419,6 +403,23 @@ def t_other_user():
     # Naming oneself is not "another account": it goes on (and stops later, at the key).
     r = as_nobody(["status", "--user", "nobody"])
     check(r.returncode != 77, f"--user nobody as nobody refused: {r.stderr!r}")
+    # With the compiled-in configuration's directory out of reach (a 0700 tmpfs over it in a
+    # private mount namespace) the caller's own status is a configuration error (78), and
+    # another account is still refused (77): the refusal comes before the read.
+    with open(sandbox().helper, "rb") as f:
+        conf = re.findall(rb"\0(/[A-Za-z0-9_./-]+/pam_recover\.conf)\0", f.read())
+    check(conf, "no compiled-in configuration path in the helper")
+    confdir = os.path.dirname(conf[0].decode())
+    for args, want in ((["status"], 78), (["status", "--user", "root"], 77)):
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               'if [ -d "$1" ]; then mount -t tmpfs -o mode=0700 tmpfs "$1" || exit 99; fi; '
+               'shift; exec "$@"',
+               "sh", confdir, "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+               "--clear-groups", public_helper()] + args
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                           env=helper_env(leaks=False), cwd="/")
+        check(r.returncode == want, f"{args} with the configuration out of reach: exit "
+              f"{r.returncode}, wanted {want} {r.stderr!r}")
 
 
 # ---------------------------------------------------------------------------------------------
