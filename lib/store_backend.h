@@ -83,7 +83,7 @@ struct store_ops {
 	int (*token_consume)(struct store *s, const char *user, const char *channel,
 			     const char *purpose);
 	int (*token_revoke_all)(struct store *s, const char *user);
-	int (*token_prune)(struct store *s, int64_t now);
+	int (*token_prune)(struct store *s, int64_t now, int *removed);
 
 	int (*counter_hit)(struct store *s, const char *key, int64_t now, int window_s,
 			   int *count_out);
@@ -91,13 +91,13 @@ struct store_ops {
 			   int *count_out);
 	int (*counter_clear)(struct store *s, const char *key);
 	int (*counter_release)(struct store *s, const char *key, int64_t when);
-	int (*counter_prune)(struct store *s, int64_t before);
+	int (*counter_prune)(struct store *s, int64_t before, int *removed);
 
 	int (*audit_add)(struct store *s, int64_t now, const char *user, long ruid,
 			 const char *event, const char *method, const char *detail);
 	int (*audit_list)(struct store *s, const char *user, int limit,
 			  int (*cb)(void *ctx, const struct store_audit *a), void *ctx);
-	int (*audit_prune)(struct store *s, int64_t before);
+	int (*audit_prune)(struct store *s, int64_t before, int *removed);
 
 	int (*user_purge)(struct store *s, const char *user);
 	/* Another spelling of `user` (same name but for ASCII case) that holds a TOTP row,

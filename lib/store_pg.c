@@ -573,12 +573,12 @@ static int run1(struct pgs *q, enum sid id, const char *text, const char *what, 
 	return run(q, id, &p, what, changes);
 }
 
-static int run_i64(struct pgs *q, enum sid id, int64_t v, const char *what)
+static int run_i64(struct pgs *q, enum sid id, int64_t v, const char *what, int *changes)
 {
 	struct pp p = {0};
 
 	p_i64(&p, v);
-	return run(q, id, &p, what, NULL);
+	return run(q, id, &p, what, changes);
 }
 
 /* Transaction control by plain text; quiet: no error message kept. */
@@ -1543,9 +1543,9 @@ static int pg_token_revoke_all(struct store *s, const char *user)
 	return run1(PG(s), S_TOKEN_DEL_ALL, user, "token_revoke_all", NULL);
 }
 
-static int pg_token_prune(struct store *s, int64_t now)
+static int pg_token_prune(struct store *s, int64_t now, int *removed)
 {
-	return run_i64(PG(s), S_TOKEN_PRUNE, now, "token_prune");
+	return run_i64(PG(s), S_TOKEN_PRUNE, now, "token_prune", removed);
 }
 
 /* ---- counters ---- */
@@ -1609,9 +1609,9 @@ static int pg_counter_release(struct store *s, const char *key, int64_t when)
 	return r == STORE_OK && n == 0 ? STORE_NOTFOUND : r;
 }
 
-static int pg_counter_prune(struct store *s, int64_t before)
+static int pg_counter_prune(struct store *s, int64_t before, int *removed)
 {
-	return run_i64(PG(s), S_CTR_PRUNE, before, "counter_prune");
+	return run_i64(PG(s), S_CTR_PRUNE, before, "counter_prune", removed);
 }
 
 /* ---- audit ---- */
@@ -1665,9 +1665,9 @@ static int pg_audit_list(struct store *s, const char *user, int limit,
 	return r;
 }
 
-static int pg_audit_prune(struct store *s, int64_t before)
+static int pg_audit_prune(struct store *s, int64_t before, int *removed)
 {
-	return run_i64(PG(s), S_AUDIT_PRUNE, before, "audit_prune");
+	return run_i64(PG(s), S_AUDIT_PRUNE, before, "audit_prune", removed);
 }
 
 static int pg_user_purge(struct store *s, const char *user)
@@ -1927,7 +1927,7 @@ static int pg_reuse_put(struct store *s, const char *user, const unsigned char h
 
 	if (r != STORE_OK)
 		return r;
-	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put");
+	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put", NULL);
 	if (r == STORE_OK) {
 		p_text(&p, user);
 		p_bytes(&p, hash, STORE_HASH_LEN);

@@ -461,18 +461,20 @@ static int run1(struct sq *q, enum sid id, const char *text, const char *what, i
 	return run(q, st, what, changes);
 }
 
-/* Run a statement whose only parameter is ?1 = number. */
-static int run_i64(struct sq *q, enum sid id, int64_t v, const char *what)
+/* Run a statement whose only parameter is ?1 = number; *changes as run(). */
+static int run_i64(struct sq *q, enum sid id, int64_t v, const char *what, int *changes)
 {
 	sqlite3_stmt *st = get(q, id, what);
 	int rc;
 
+	if (changes != NULL)
+		*changes = 0;
 	if (st == NULL)
 		return STORE_ERR;
 	rc = sqlite3_bind_int64(st, 1, v);
 	if (rc != SQLITE_OK)
 		return bind_fail(q, st, rc, what);
-	return run(q, st, what, NULL);
+	return run(q, st, what, changes);
 }
 
 /* Transaction control without touching s->err (used while undoing). */
@@ -1599,9 +1601,9 @@ static int sq_token_revoke_all(struct store *s, const char *user)
 	return run1(SQ(s), S_TOKEN_DEL_ALL, user, "token_revoke_all", NULL);
 }
 
-static int sq_token_prune(struct store *s, int64_t now)
+static int sq_token_prune(struct store *s, int64_t now, int *removed)
 {
-	return run_i64(SQ(s), S_TOKEN_PRUNE, now, "token_prune");
+	return run_i64(SQ(s), S_TOKEN_PRUNE, now, "token_prune", removed);
 }
 
 /* ---- counters ---- */
@@ -1665,9 +1667,9 @@ static int sq_counter_release(struct store *s, const char *key, int64_t when)
 	return r;
 }
 
-static int sq_counter_prune(struct store *s, int64_t before)
+static int sq_counter_prune(struct store *s, int64_t before, int *removed)
 {
-	return run_i64(SQ(s), S_CTR_PRUNE, before, "counter_prune");
+	return run_i64(SQ(s), S_CTR_PRUNE, before, "counter_prune", removed);
 }
 
 /* ---- audit ---- */
@@ -1733,9 +1735,9 @@ static int sq_audit_list(struct store *s, const char *user, int limit,
 	return r;
 }
 
-static int sq_audit_prune(struct store *s, int64_t before)
+static int sq_audit_prune(struct store *s, int64_t before, int *removed)
 {
-	return run_i64(SQ(s), S_AUDIT_PRUNE, before, "audit_prune");
+	return run_i64(SQ(s), S_AUDIT_PRUNE, before, "audit_prune", removed);
 }
 
 static int sq_user_purge(struct store *s, const char *user)
@@ -1830,7 +1832,7 @@ static int sq_reuse_put(struct store *s, const char *user, const unsigned char h
 
 	if (r != STORE_OK)
 		return r;
-	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put");
+	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put", NULL);
 	if (r == STORE_OK) {
 		st = get_user_hash(q, S_REUSE_PUT, user, hash, "reuse_put");
 		if (st == NULL) {

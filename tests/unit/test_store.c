@@ -1329,7 +1329,8 @@ static void test_tokens(void **state)
 
 	/* housekeeping: expired or used codes go */
 	assert_int_equal(store_token_put(f->s, "carol", "sms", "reset", &t2), STORE_OK);
-	assert_int_equal(store_token_prune(f->s, 5500), STORE_OK);
+	assert_int_equal(store_token_prune(f->s, 5500, &att), STORE_OK);
+	assert_int_equal(att, 1); /* bob's: carol's lives until 6000 */
 	assert_int_equal(store_token_get(f->s, "bob", "sms", "reset", &g), STORE_NOTFOUND);
 	assert_int_equal(store_token_get(f->s, "carol", "sms", "reset", &g), STORE_OK);
 
@@ -1388,7 +1389,8 @@ static void test_counters(void **state)
 	assert_int_equal(store_counter_clear(f->s, "send:alice"), STORE_OK);
 	assert_int_equal(store_counter_get(f->s, "send:alice", 1091, 60, &n), STORE_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_counter_prune(f->s, 2000), STORE_OK);
+	assert_int_equal(store_counter_prune(f->s, 2000, &n), STORE_OK);
+	assert_int_equal(n, 1); /* send:bob's one hit */
 	assert_int_equal(count_rows(f, "send:bob"), 0);
 
 	/* bounded under a flood */
@@ -1429,6 +1431,7 @@ static void test_audit(void **state)
 	struct audit_seen s;
 	char longdetail[600];
 	time_t before = time(NULL);
+	int n;
 
 	memset(longdetail, 'd', sizeof(longdetail) - 1);
 	longdetail[sizeof(longdetail) - 1] = '\0';
@@ -1463,7 +1466,9 @@ static void test_audit(void **state)
 	assert_int_equal(store_audit_list(f->s, "nobody", 0, audit_cb, &s), STORE_OK);
 	assert_int_equal(s.n, 0);
 
-	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10), STORE_OK);
+	n = -1;
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, &n), STORE_OK);
+	assert_int_equal(n, 4);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_audit_list(f->s, NULL, 0, audit_cb, &s), STORE_OK);
 	assert_int_equal(s.n, 0);
