@@ -26,14 +26,15 @@ int retention_prune(struct store *s, const struct cfg *c, long ruid, int64_t now
 	int r = -1;
 
 	memset(t, 0, sizeof(*t));
-	t->counters_before = now - retention_counter_horizon(c);
+	t->counters_before = now - retention_counter_horizon(c) - RETENTION_CLOCK_MARGIN;
+	t->tokens_before = now - RETENTION_CLOCK_MARGIN;
 	if (c->audit_retention_days > 0) {
 		t->audit_before = now - (int64_t)c->audit_retention_days * DAY;
 		if (store_audit_prune(s, t->audit_before, &t->audit) != STORE_OK)
 			goto out;
 	}
 	if (store_counter_prune(s, t->counters_before, &t->counters) != STORE_OK ||
-	    store_token_prune(s, now, &t->tokens) != STORE_OK)
+	    store_token_prune(s, t->tokens_before, &t->tokens) != STORE_OK)
 		goto out;
 	r = 0;
 out:
@@ -89,15 +90,16 @@ int retention_maybe(struct store *s, const struct cfg *c, long ruid, int64_t now
 static const char prune_usage[] =
 	"Usage: pam-recover admin prune [--json]\n"
 	"  Remove now what the store keeps only for a while: audit events older than\n"
-	"  audit_retention_days (none when it is 0), counter rows of rate limits and locks\n"
-	"  older than their longest window, and one-time codes that expired or were used.\n"
+	"  audit_retention_days (none when it is 0); one-time codes that were used; counter\n"
+	"  rows of rate limits and locks, and one-time codes, a day after their window or\n"
+	"  expiry has passed (a margin for clocks that differ).\n"
 	"  Prints what it removed. Exit status 0, or 74 on a store error (what was removed\n"
 	"  before it stays removed).\n";
 
 int admin_prune(struct hctx *h, int argc, char **argv)
 {
 	char *pos[1] = {NULL};
-	char when[40];
+	char when[40] = "";
 	struct cfg c;
 	struct seal_key k;
 	struct store *s = NULL;
@@ -127,7 +129,9 @@ int admin_prune(struct hctx *h, int argc, char **argv)
 	/* The helper's own pruning after this verb need not run again so soon. */
 	if (c.prune_interval > 0 && take_turn(s, &c, now) < 0)
 		syslog(LOG_ERR, "prune: store error: %s", store_errmsg(s));
-	if (t.audit_before > 0)
+	int kept = c.audit_retention_days == 0; /* audit_before means nothing then */
+
+	if (!kept)
 		hx_time_iso(t.audit_before, when, sizeof(when));
 	if (out_json_mode()) {
 		struct json_object *o = oj_object();
@@ -135,11 +139,11 @@ int admin_prune(struct hctx *h, int argc, char **argv)
 		oj_int(o, "audit", t.audit);
 		oj_int(o, "counters", t.counters);
 		oj_int(o, "tokens", t.tokens);
-		oj_str(o, "audit_before", t.audit_before > 0 ? when : NULL);
+		oj_str(o, "audit_before", kept ? NULL : when);
 		out_json(o);
 	} else {
 		printf("%d audit events", t.audit);
-		if (t.audit_before > 0)
+		if (!kept)
 			printf(" (older than %s)", when);
 		else
 			printf(" (audit_retention_days = 0: kept for ever)");

@@ -6,7 +6,10 @@
  * - counter rows older than the longest window any counter is read with
  *   (retention_counter_horizon), which only keys no longer hit still hold: a key that is hit
  *   prunes its own old rows;
- * - one-time codes that expired or were used.
+ * - one-time codes that were used, or expired.
+ * Counter rows and expired codes are kept RETENTION_CLOCK_MARGIN longer than their window or
+ * expiry: a host whose clock is ahead (hosts sharing a store, a clock set wrong for a while)
+ * must not remove what the others still count or accept.
  *
  * `pam-recover admin prune` prunes now (the timer or cron job runs it daily); and every verb
  * of the helper, when it is done, prunes at most once per prune_interval seconds for all the
@@ -25,14 +28,16 @@
 
 /* The counter whose rows record when retention_maybe last pruned. */
 #define RETENTION_KEY "prune:last"
+#define RETENTION_CLOCK_MARGIN 86400 /* seconds */
 
 /* What one prune removed. */
 struct retention_totals {
 	int audit;    /* audit events */
 	int counters; /* counter rows */
 	int tokens;   /* one-time codes */
-	int64_t audit_before; /* audit events older than this went; 0 = kept for ever */
-	int64_t counters_before;
+	int64_t audit_before; /* audit events older than this went (audit_retention_days > 0) */
+	int64_t counters_before; /* counter rows older than this went */
+	int64_t tokens_before;   /* codes that expired before this went (and every used one) */
 };
 
 /* Seconds of the longest window a counter is read with under `c`: at least a day. */

@@ -73,14 +73,16 @@ def seed(db, tag):
              f"{tag}-a-old-31d": now - (RETENTION_DAYS + 1) * DAY,
              f"{tag}-a-new-29d": now - (RETENTION_DAYS - 1) * DAY,
              f"{tag}-a-new-1m": now - 60}
-    counters = {f"{tag}-c-old-2d": now - 2 * DAY,
-                f"{tag}-c-old-1d": now - DAY - 300,
-                f"{tag}-c-new-23h": now - DAY + 3600,
+    # the longest window is a day, and a day's margin for clocks follows it
+    counters = {f"{tag}-c-old-3d": now - 3 * DAY,
+                f"{tag}-c-old-2d": now - 2 * DAY - 300,
+                f"{tag}-c-new-47h": now - 2 * DAY + 3600,
                 f"{tag}-c-new-1m": now - 60}
-    # (expires, used, attempts): expired; used but not expired; live with every try
-    # spent (locked, not expired: it stays until it expires)
-    tokens = {f"{tag}-t-old-expired": (now - 10, 0, 0),
+    # (expires, used, attempts): expired over a day ago; used but not expired; expired
+    # within the day's margin; live with every try spent (locked, not expired)
+    tokens = {f"{tag}-t-old-expired": (now - DAY - 300, 0, 0),
               f"{tag}-t-old-used": (now + 3600, 1, 1),
+              f"{tag}-t-new-expired": (now - 600, 0, 0),
               f"{tag}-t-new-locked": (now + 600, 0, 5)}
     for m, t in audit.items():
         db.sql("INSERT INTO audit (time, username, ruid, event, method, detail) "
@@ -229,3 +231,22 @@ def errors_do_not_break_verbs(sb, db):
     check(r.returncode == 74 and "store error" in r.stderr,
           f"admin prune with pruning failing: {r.returncode} {r.stdout!r} {r.stderr!r}")
     expect_kept(db, "e", old, recent, "a failed admin prune")
+
+
+def horizon_follows_unlock_time(sb, db):
+    """unlock_time longer than a day (3 days): counter rows stay for it and the day's
+    margin; older ones go."""
+    with open(sb.cfg) as f:
+        text = f.read()
+    check("unlock_time = 900\n" in text, "the sandbox's configuration has no unlock_time line")
+    with open(sb.cfg, "w") as f:
+        f.write(text.replace("unlock_time = 900\n", f"unlock_time = {3 * DAY}\n"))
+    now = int(time.time())
+    rows = {"u-c-old-5d": now - 5 * DAY, "u-c-old-4d": now - 4 * DAY - 300,
+            "u-c-new-95h": now - 4 * DAY + 3600, "u-c-new-2d": now - 2 * DAY - 300}
+    for m, t in rows.items():
+        db.sql(f"INSERT INTO counters (key, time) VALUES ('{m}', {t})")
+    out = sb.json(["admin", "prune"])
+    check(out.get("counters") == 2, f"admin prune --json: {out}")
+    got = {r[0] for r in db.sql("SELECT key FROM counters WHERE key LIKE 'u-%'")}
+    check(got == {"u-c-new-95h", "u-c-new-2d"}, f"counter rows left: {sorted(got)}")

@@ -553,7 +553,8 @@ def pg_retention(name, cfg):
     return sb, retlib.PgDb(server(), f"t{SERVER['n']}")
 
 
-@case("retention: admin prune removes exactly the old rows; audit kept for ever with 0")
+@case("retention: admin prune removes exactly the old rows; audit kept for ever with 0; "
+      "counters kept for a longer unlock_time")
 def t_retention_verb():
     sb, db = pg_retention("pgretv", retlib.CFG_VERB)
     try:
@@ -564,6 +565,11 @@ def t_retention_verb():
         f"= {retlib.RETENTION_DAYS}", "= 0"))
     try:
         retlib.verb_keeps_audit_forever(sb, db)
+    finally:
+        sb.cleanup()
+    sb, db = pg_retention("pgreth", retlib.CFG_VERB)
+    try:
+        retlib.horizon_follows_unlock_time(sb, db)
     finally:
         sb.cleanup()
 

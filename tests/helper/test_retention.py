@@ -49,6 +49,11 @@ def t_forever():
            retlib.verb_keeps_audit_forever)
 
 
+@case("counter rows are kept for unlock_time when it is longer than a day")
+def t_horizon():
+    run_in("rethor", retlib.CFG_VERB, retlib.horizon_follows_unlock_time)
+
+
 @case("a verb prunes once per prune_interval, check never")
 def t_auto():
     sb, db = sandbox("retauto", retlib.CFG_AUTO)
