@@ -19,6 +19,12 @@
 #define STORE_KEY_MAX 255
 #define STORE_LABEL_MAX 63 /* token channel and purpose */
 
+/* audit_prune and counter_prune delete at most this many rows per statement, and go on
+ * until a statement deletes fewer: a large backlog never holds the store's write lock for
+ * longer than one batch (SQLite: logins wait for it). The same number as SQL text. */
+#define STORE_PRUNE_BATCH 1000
+#define STORE_PRUNE_BATCH_SQL "1000"
+
 struct store_ops {
 	const char *name;
 	void (*close)(struct store *s);

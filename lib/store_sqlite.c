@@ -228,11 +228,13 @@ static const char *const sql_text[S_COUNT] = {
 	[S_CTR_CLEAR] = "DELETE FROM counters WHERE key = ?1",
 	[S_CTR_RELEASE] = "DELETE FROM counters WHERE rowid = (SELECT rowid FROM counters "
 			  "WHERE key = ?1 AND time = ?2 LIMIT 1)",
-	[S_CTR_PRUNE] = "DELETE FROM counters WHERE time < ?1",
+	[S_CTR_PRUNE] = "DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters "
+			"WHERE time < ?1 LIMIT " STORE_PRUNE_BATCH_SQL ")",
 
 	[S_AUDIT_ADD] = "INSERT INTO audit (time, username, ruid, event, method, detail) "
 			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_AUDIT_PRUNE] = "DELETE FROM audit WHERE time < ?1",
+	[S_AUDIT_PRUNE] = "DELETE FROM audit WHERE id IN (SELECT id FROM audit "
+			  "WHERE time < ?1 LIMIT " STORE_PRUNE_BATCH_SQL ")",
 
 	[S_KEYCHECK_GET] = "SELECT sealed FROM key_check WHERE id = 1",
 	[S_KEYCHECK_PUT] = "INSERT INTO key_check (id, sealed, created) VALUES (1, ?1, ?2) "
@@ -475,6 +477,23 @@ static int run_i64(struct sq *q, enum sid id, int64_t v, const char *what, int *
 	if (rc != SQLITE_OK)
 		return bind_fail(q, st, rc, what);
 	return run(q, st, what, changes);
+}
+
+/* Run a batched DELETE (STORE_PRUNE_BATCH rows, ?1 = time) until a batch falls short,
+ * each batch its own statement, so that other writers get the store between batches.
+ * *removed: the rows of every batch. */
+static int prune_batches(struct sq *q, enum sid id, int64_t before, const char *what,
+			 int *removed)
+{
+	int n = 0;
+
+	*removed = 0;
+	do {
+		if (run_i64(q, id, before, what, &n) != STORE_OK)
+			return STORE_ERR;
+		*removed += n;
+	} while (n >= STORE_PRUNE_BATCH);
+	return STORE_OK;
 }
 
 /* Transaction control without touching s->err (used while undoing). */
@@ -1669,7 +1688,7 @@ static int sq_counter_release(struct store *s, const char *key, int64_t when)
 
 static int sq_counter_prune(struct store *s, int64_t before, int *removed)
 {
-	return run_i64(SQ(s), S_CTR_PRUNE, before, "counter_prune", removed);
+	return prune_batches(SQ(s), S_CTR_PRUNE, before, "counter_prune", removed);
 }
 
 /* ---- audit ---- */
@@ -1737,7 +1756,7 @@ static int sq_audit_list(struct store *s, const char *user, int limit,
 
 static int sq_audit_prune(struct store *s, int64_t before, int *removed)
 {
-	return run_i64(SQ(s), S_AUDIT_PRUNE, before, "audit_prune", removed);
+	return prune_batches(SQ(s), S_AUDIT_PRUNE, before, "audit_prune", removed);
 }
 
 static int sq_user_purge(struct store *s, const char *user)

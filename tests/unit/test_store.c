@@ -1509,6 +1509,39 @@ static void populate(struct fx *f, const char *user)
 	assert_int_equal(store_audit_add(f->s, user, 0, "enrol", "totp", ""), STORE_OK);
 }
 
+/* Pruning deletes in batches of STORE_PRUNE_BATCH (1000) rows: more than two batches all
+ * go, the count is the sum of the batches, and what is not old enough stays. */
+static void test_prune_batches(void **state)
+{
+	struct fx *f = *state;
+	char key[32];
+	int n = -1;
+
+	assert_int_equal(store_begin(f->s), STORE_OK);
+	for (int i = 0; i < 2 * 1000 + 5; i++)
+		assert_int_equal(store_audit_add(f->s, "alice", 0, "login", NULL, NULL), STORE_OK);
+	for (int k = 0; k < 3; k++) {
+		snprintf(key, sizeof(key), "send:k%d", k);
+		for (int i = 0; i < 900; i++)
+			assert_int_equal(store_counter_hit(f->s, key, 1000 + i, 100000, &n),
+					 STORE_OK);
+	}
+	/* one that stays: hit at 5000, and the prune takes what is older than 4000 */
+	assert_int_equal(store_counter_hit(f->s, "send:late", 5000, 100000, &n), STORE_OK);
+	assert_int_equal(store_commit(f->s), STORE_OK);
+
+	assert_int_equal(store_counter_prune(f->s, 4000, &n), STORE_OK);
+	assert_int_equal(n, 3 * 900);
+	assert_int_equal(count_rows(f, "send:k0") + count_rows(f, "send:k2"), 0);
+	assert_int_equal(count_rows(f, "send:late"), 1);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) - 3600, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, &n), STORE_OK);
+	assert_int_equal(n, 2 * 1000 + 5);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, &n), STORE_OK);
+	assert_int_equal(n, 0);
+}
+
 static void test_user_purge(void **state)
 {
 	struct fx *f = *state;
@@ -1783,6 +1816,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tokens, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_audit, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_batches, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_user_purge, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_user_spellings, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, fx_setup_open, fx_teardown),
