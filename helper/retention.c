@@ -19,7 +19,7 @@ int retention_counter_horizon(const struct cfg *c)
 	return c->unlock_time > DAY ? c->unlock_time : DAY;
 }
 
-int retention_prune(struct store *s, const struct cfg *c, long ruid, int64_t now,
+int retention_prune(struct store *s, const struct cfg *c, long ruid, int64_t now, int max,
 		    struct retention_totals *t)
 {
 	char detail[96];
@@ -30,12 +30,14 @@ int retention_prune(struct store *s, const struct cfg *c, long ruid, int64_t now
 	t->tokens_before = now - RETENTION_CLOCK_MARGIN;
 	if (c->audit_retention_days > 0) {
 		t->audit_before = now - (int64_t)c->audit_retention_days * DAY;
-		if (store_audit_prune(s, t->audit_before, &t->audit) != STORE_OK)
+		if (store_audit_prune(s, t->audit_before, max, &t->audit) != STORE_OK)
 			goto out;
 	}
-	if (store_counter_prune(s, t->counters_before, &t->counters) != STORE_OK ||
+	if (store_counter_prune(s, t->counters_before, max, &t->counters) != STORE_OK ||
 	    store_token_prune(s, t->tokens_before, &t->tokens) != STORE_OK)
 		goto out;
+	/* A batch that reached max may have left rows: the next turn finds out. */
+	t->cut = max > 0 && (t->audit >= max || t->counters >= max);
 	r = 0;
 out:
 	/* Audit history going is itself audited, also when a later step failed. */
@@ -75,10 +77,13 @@ int retention_maybe(struct store *s, const struct cfg *c, long ruid, int64_t now
 			syslog(LOG_ERR, "prune: store error: %s", store_errmsg(s));
 		return r;
 	}
-	if (retention_prune(s, c, ruid, now, &t) != 0) {
+	if (retention_prune(s, c, ruid, now, RETENTION_AUTO_MAX, &t) != 0) {
 		syslog(LOG_ERR, "prune: store error: %s", store_errmsg(s));
 		return -1;
 	}
+	/* Cut short: give the turn back, so that the next verb goes on with the backlog. */
+	if (t.cut && store_counter_clear(s, RETENTION_KEY) != STORE_OK)
+		syslog(LOG_ERR, "prune: store error: %s", store_errmsg(s));
 	if (t.audit > 0 || t.counters > 0 || t.tokens > 0)
 		syslog(LOG_INFO, "prune: removed %d audit events, %d counter rows, %d codes",
 		       t.audit, t.counters, t.tokens);
@@ -119,7 +124,7 @@ int admin_prune(struct hctx *h, int argc, char **argv)
 		return r;
 	if ((r = hx_open(h, &c, STORE_DURABLE, &k, &s)) != 0)
 		goto out_cfg;
-	if (retention_prune(s, &c, h->ruid, now, &t) != 0) {
+	if (retention_prune(s, &c, h->ruid, now, 0, &t) != 0) {
 		r = out_fail(HX_IOERR,
 			     "admin prune: store error: %s (removed %d audit events, %d counter "
 			     "rows, %d codes before it)",

@@ -818,7 +818,7 @@ int store_counter_release(struct store *s, const char *key, int64_t when)
 	return norm(s->ops->counter_release(s, key, when));
 }
 
-int store_counter_prune(struct store *s, int64_t before, int *removed)
+int store_counter_prune(struct store *s, int64_t before, int max, int *removed)
 {
 	int n = 0, r;
 
@@ -826,7 +826,7 @@ int store_counter_prune(struct store *s, int64_t before, int *removed)
 		*removed = 0;
 	if (s == NULL)
 		return STORE_ERR;
-	r = norm(s->ops->counter_prune(s, before, &n));
+	r = norm(s->ops->counter_prune(s, before, max, &n));
 	if (r == STORE_OK && removed != NULL)
 		*removed = n;
 	return r;
@@ -867,7 +867,7 @@ int store_audit_list(struct store *s, const char *user, int limit,
 	return norm(s->ops->audit_list(s, user, limit, cb, ctx));
 }
 
-int store_audit_prune(struct store *s, int64_t before, int *removed)
+int store_audit_prune(struct store *s, int64_t before, int max, int *removed)
 {
 	int n = 0, r;
 
@@ -875,7 +875,7 @@ int store_audit_prune(struct store *s, int64_t before, int *removed)
 		*removed = 0;
 	if (s == NULL)
 		return STORE_ERR;
-	r = norm(s->ops->audit_prune(s, before, &n));
+	r = norm(s->ops->audit_prune(s, before, max, &n));
 	if (r == STORE_OK && removed != NULL)
 		*removed = n;
 	return r;

@@ -296,9 +296,10 @@ int store_counter_clear(struct store *s, const char *key) RC_MUST_CHECK;
 /* Take back one hit of `key` made at `when` (a reservation whose send never happened).
  * STORE_OK, or STORE_NOTFOUND when there is no such hit (pruned, or never made). */
 int store_counter_release(struct store *s, const char *key, int64_t when) RC_MUST_CHECK;
-/* Delete every counter row older than `before` (housekeeping for keys no longer hit);
- * *removed (optional) gets how many went. */
-int store_counter_prune(struct store *s, int64_t before, int *removed) RC_MUST_CHECK;
+/* Delete every counter row older than `before` (housekeeping for keys no longer hit), in
+ * statements of a bounded number of rows each; max > 0: stop once at least max rows went
+ * (a bounded piece of a backlog). *removed (optional) gets how many went. */
+int store_counter_prune(struct store *s, int64_t before, int max, int *removed) RC_MUST_CHECK;
 
 /* ---- reuse windows: a password+code login accepted again (keyed hash, expiry) ---- */
 /* Record `hash` for the user until `expires` (a later put of the same hash moves the
@@ -328,8 +329,8 @@ int store_audit_add(struct store *s, const char *user, long ruid, const char *ev
 /* Newest first; user NULL = all users; limit <= 0 = no limit. */
 int store_audit_list(struct store *s, const char *user, int limit,
 		     int (*cb)(void *ctx, const struct store_audit *a), void *ctx) RC_MUST_CHECK;
-/* Delete audit events older than `before`; *removed (optional) gets how many went. */
-int store_audit_prune(struct store *s, int64_t before, int *removed) RC_MUST_CHECK;
+/* Delete audit events older than `before`, as store_counter_prune deletes counter rows. */
+int store_audit_prune(struct store *s, int64_t before, int max, int *removed) RC_MUST_CHECK;
 
 /* ---- the key-check record (one per store, sealed with the store's key at admin init) ---- */
 /* STORE_NOTFOUND when the store has none (made before the record existed). */

@@ -480,9 +480,9 @@ static int run_i64(struct sq *q, enum sid id, int64_t v, const char *what, int *
 }
 
 /* Run a batched DELETE (STORE_PRUNE_BATCH rows, ?1 = time) until a batch falls short,
- * each batch its own statement, so that other writers get the store between batches.
- * *removed: the rows of every batch. */
-static int prune_batches(struct sq *q, enum sid id, int64_t before, const char *what,
+ * each batch its own statement, so that other writers get the store between batches;
+ * max > 0: no new batch once max rows went. *removed: the rows of every batch. */
+static int prune_batches(struct sq *q, enum sid id, int64_t before, int max, const char *what,
 			 int *removed)
 {
 	int n = 0;
@@ -492,7 +492,7 @@ static int prune_batches(struct sq *q, enum sid id, int64_t before, const char *
 		if (run_i64(q, id, before, what, &n) != STORE_OK)
 			return STORE_ERR;
 		*removed += n;
-	} while (n >= STORE_PRUNE_BATCH);
+	} while (n >= STORE_PRUNE_BATCH && (max <= 0 || *removed < max));
 	return STORE_OK;
 }
 
@@ -1686,9 +1686,9 @@ static int sq_counter_release(struct store *s, const char *key, int64_t when)
 	return r;
 }
 
-static int sq_counter_prune(struct store *s, int64_t before, int *removed)
+static int sq_counter_prune(struct store *s, int64_t before, int max, int *removed)
 {
-	return prune_batches(SQ(s), S_CTR_PRUNE, before, "counter_prune", removed);
+	return prune_batches(SQ(s), S_CTR_PRUNE, before, max, "counter_prune", removed);
 }
 
 /* ---- audit ---- */
@@ -1754,9 +1754,9 @@ static int sq_audit_list(struct store *s, const char *user, int limit,
 	return r;
 }
 
-static int sq_audit_prune(struct store *s, int64_t before, int *removed)
+static int sq_audit_prune(struct store *s, int64_t before, int max, int *removed)
 {
-	return prune_batches(SQ(s), S_AUDIT_PRUNE, before, "audit_prune", removed);
+	return prune_batches(SQ(s), S_AUDIT_PRUNE, before, max, "audit_prune", removed);
 }
 
 static int sq_user_purge(struct store *s, const char *user)

@@ -20,6 +20,7 @@ RETENTION_DAYS = 30
 CFG_VERB = f"audit_retention_days = {RETENTION_DAYS}\nprune_interval = 0\n"
 CFG_AUTO = f"audit_retention_days = {RETENTION_DAYS}\nprune_interval = 3600\n"
 RACERS = 8
+AUTO_MAX = 10000  # helper/retention.h: RETENTION_AUTO_MAX
 
 
 class SqliteDb:
@@ -40,6 +41,11 @@ class SqliteDb:
     def blob(hexs):
         return f"X'{hexs}'"
 
+    def bulk_audit(self, n, t):
+        self.sql(f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) "
+                 "INSERT INTO audit (time, username, ruid, event, method, detail) "
+                 f"SELECT {t}, 'bulk@example.org', 0, 'login', '', 'bulk' FROM s")
+
     def block_audit_delete(self):
         self.sql("CREATE TRIGGER keep_audit BEFORE DELETE ON audit "
                  "BEGIN SELECT RAISE(ABORT, 'audit rows are kept'); END")
@@ -56,6 +62,11 @@ class PgDb:
     @staticmethod
     def blob(hexs):
         return f"'\\x{hexs}'::bytea"
+
+    def bulk_audit(self, n, t):
+        self.sql("INSERT INTO audit (time, username, ruid, event, method, detail) "
+                 f"SELECT {t}, 'bulk@example.org', 0, 'login', '', 'bulk' "
+                 f"FROM generate_series(1, {n})")
 
     def block_audit_delete(self):
         self.sql("CREATE FUNCTION keep_audit() RETURNS trigger LANGUAGE plpgsql AS "
@@ -250,3 +261,29 @@ def horizon_follows_unlock_time(sb, db):
     check(out.get("counters") == 2, f"admin prune --json: {out}")
     got = {r[0] for r in db.sql("SELECT key FROM counters WHERE key LIKE 'u-%'")}
     check(got == {"u-c-new-95h", "u-c-new-2d"}, f"counter rows left: {sorted(got)}")
+
+
+def auto_backlog(sb, db):
+    """A backlog larger than a verb's share (AUTO_MAX rows): the verb removes its share and
+    gives the turn back; the next verb removes the rest and keeps the turn."""
+    left = 2500
+    db.bulk_audit(AUTO_MAX + left, int(time.time()) - (RETENTION_DAYS + 5) * DAY)
+
+    def bulk():
+        return int(db.sql("SELECT count(*) FROM audit WHERE detail = 'bulk'")[0][0])
+
+    def turns():
+        return int(db.sql("SELECT count(*) FROM counters WHERE key = 'prune:last'")[0][0])
+
+    make_due(db)
+    r = sb.run(["admin", "audit", "--limit", "1"])
+    check(r.returncode == 0, f"admin audit: {r.returncode} {r.stderr}")
+    check(bulk() == left and turns() == 0,
+          f"after the first verb: {bulk()} old events left (want {left}), {turns()} turns")
+    r = sb.run(["admin", "audit", "--limit", "1"])
+    check(r.returncode == 0, f"admin audit: {r.returncode} {r.stderr}")
+    check(bulk() == 0 and turns() == 1,
+          f"after the second verb: {bulk()} old events left, {turns()} turns")
+    ev = [e[0] for e in prune_events(db)]
+    check(len(ev) == 2 and ev[0].startswith(f"audit={AUTO_MAX} ") and
+          ev[1].startswith(f"audit={left} "), f"the prune audit events: {ev}")

@@ -575,7 +575,7 @@ def t_retention_verb():
 
 
 @case("retention: a verb prunes once per prune_interval, check never; "
-      f"{retlib.RACERS} at once prune once")
+      f"{retlib.RACERS} at once prune once; a backlog in shares")
 def t_retention_auto():
     sb, db = pg_retention("pgreta", None)
     try:
@@ -586,6 +586,11 @@ def t_retention_auto():
     sb, db = pg_retention("pgretr", None)
     try:
         retlib.auto_race(sb, db)
+    finally:
+        sb.cleanup()
+    sb, db = pg_retention("pgretb", None)
+    try:
+        retlib.auto_backlog(sb, db)
     finally:
         sb.cleanup()
 

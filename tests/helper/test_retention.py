@@ -65,6 +65,11 @@ def t_auto():
         sb.cleanup()
 
 
+@case(f"a backlog over {retlib.AUTO_MAX} rows: a verb removes its share, the next the rest")
+def t_backlog():
+    run_in("retback", retlib.CFG_AUTO, retlib.auto_backlog)
+
+
 @case(f"{retlib.RACERS} verbs at once with pruning due: one prunes")
 def t_race():
     run_in("retrace", retlib.CFG_AUTO, retlib.auto_race)

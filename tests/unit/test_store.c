@@ -1389,7 +1389,7 @@ static void test_counters(void **state)
 	assert_int_equal(store_counter_clear(f->s, "send:alice"), STORE_OK);
 	assert_int_equal(store_counter_get(f->s, "send:alice", 1091, 60, &n), STORE_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_counter_prune(f->s, 2000, &n), STORE_OK);
+	assert_int_equal(store_counter_prune(f->s, 2000, 0, &n), STORE_OK);
 	assert_int_equal(n, 1); /* send:bob's one hit */
 	assert_int_equal(count_rows(f, "send:bob"), 0);
 
@@ -1467,7 +1467,7 @@ static void test_audit(void **state)
 	assert_int_equal(s.n, 0);
 
 	n = -1;
-	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, &n), STORE_OK);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 0, &n), STORE_OK);
 	assert_int_equal(n, 4);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_audit_list(f->s, NULL, 0, audit_cb, &s), STORE_OK);
@@ -1510,7 +1510,8 @@ static void populate(struct fx *f, const char *user)
 }
 
 /* Pruning deletes in batches of STORE_PRUNE_BATCH (1000) rows: more than two batches all
- * go, the count is the sum of the batches, and what is not old enough stays. */
+ * go, the count is the sum of the batches, what is not old enough stays, and a max stops
+ * after the batch that reached it. */
 static void test_prune_batches(void **state)
 {
 	struct fx *f = *state;
@@ -1530,15 +1531,20 @@ static void test_prune_batches(void **state)
 	assert_int_equal(store_counter_hit(f->s, "send:late", 5000, 100000, &n), STORE_OK);
 	assert_int_equal(store_commit(f->s), STORE_OK);
 
-	assert_int_equal(store_counter_prune(f->s, 4000, &n), STORE_OK);
-	assert_int_equal(n, 3 * 900);
+	/* max: whole batches until max went */
+	assert_int_equal(store_counter_prune(f->s, 4000, 1500, &n), STORE_OK);
+	assert_int_equal(n, 2000);
+	assert_int_equal(store_counter_prune(f->s, 4000, 0, &n), STORE_OK);
+	assert_int_equal(n, 3 * 900 - 2000);
 	assert_int_equal(count_rows(f, "send:k0") + count_rows(f, "send:k2"), 0);
 	assert_int_equal(count_rows(f, "send:late"), 1);
-	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) - 3600, &n), STORE_OK);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) - 3600, 0, &n), STORE_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, &n), STORE_OK);
-	assert_int_equal(n, 2 * 1000 + 5);
-	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, &n), STORE_OK);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 1000, &n), STORE_OK);
+	assert_int_equal(n, 1000);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 0, &n), STORE_OK);
+	assert_int_equal(n, 1000 + 5);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 0, &n), STORE_OK);
 	assert_int_equal(n, 0);
 }
 
