@@ -16,6 +16,7 @@
 #include "out.h"
 #include "reset.h"
 #include "outbox.h"
+#include "retention.h"
 
 struct admin_verb {
 	const char *name;
@@ -77,6 +78,12 @@ static const struct admin_verb admin_verbs[] = {
 	 "flush-notices\n"
 	 "    Deliver the notices and post_reset_command of resets that are still waiting (a\n"
 	 "    failed send, a helper that was stopped), now. For cron or a systemd timer.\n"},
+	{"prune", admin_prune,
+	 "prune\n"
+	 "    Remove audit events older than audit_retention_days, counter rows a day past\n"
+	 "    their window, and one-time codes used or expired a day ago, now, and print how\n"
+	 "    many. For cron or a systemd timer (every verb also does it once per\n"
+	 "    prune_interval).\n"},
 	{"audit", admin_audit, "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
 	{"canonicalise-names", admin_canonicalise_names,
 	 "canonicalise-names [--keep NAME[,NAME...]] [--dry-run]\n"

@@ -83,6 +83,10 @@ int admin_remove_contact(struct hctx *h, int argc, char **argv); /* contact_admi
 int cmd_reset(struct hctx *h, int argc, char **argv);      /* reset.c */
 int admin_reset_password(struct hctx *h, int argc, char **argv); /* admin_resetpw.c */
 
+/* After every verb but `check` (after_verb.c): deliver what the outbox has due and prune
+ * the store when that is due (retention.h), quietly: syslog only, the exit status stays. */
+void hx_after_verb(const struct hctx *h);
+
 /* Parse an admin command's options and exactly `want` positional arguments (admin.c).
  * 0 to go on; -1 when done, with the exit status in *done (after --help or an error). */
 int admin_parse(struct hctx *h, const char *verb, int argc, char **argv,

@@ -16,7 +16,6 @@
 #include "harden.h"
 #include "helper.h"
 #include "out.h"
-#include "outbox.h"
 
 struct verb {
 	const char *name;
@@ -222,11 +221,12 @@ int main(int argc, char **argv_in)
 	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
 		if (strcmp(argv[i], verbs[v].name) == 0) {
 			r = verbs[v].fn(&h, argc - i, argv + i);
-			/* What a reset left to deliver goes out now (never on the login path),
-			 * after the verb's own output. */
+			/* What a reset left to deliver goes out now, and the store is pruned
+			 * when that is due (never on the login path), after the verb's own
+			 * output. */
 			if (verbs[v].fn != cmd_check) {
 				(void)fflush(stdout);
-				outbox_flush_quiet(&h);
+				hx_after_verb(&h);
 			}
 			goto out;
 		}

@@ -85,9 +85,6 @@ int outbox_flush(struct store *s, const struct seal_key *k, const struct cfg *c,
 		 const char *owner, void (*cb)(void *ctx, const struct outbox_event *e),
 		 void *ctx, struct outbox_totals *t) RC_MUST_CHECK;
 
-/* After a verb (not `check`): deliver what is due, quietly (syslog only). */
-void outbox_flush_quiet(const struct hctx *h);
-
 /* `pam-recover admin flush-notices` */
 int admin_flush_notices(struct hctx *h, int argc, char **argv);
 

@@ -126,6 +126,9 @@ static const struct key keys[] = {
 	K_STR("telegram_api", telegram_api, "https://api.telegram.org", cfg_check_telegram_api),
 	K_STR("telegram_token_file", telegram_token_file, NULL, cfg_check_abs_path),
 	K_STR("channel_user", channel_user, "nobody", cfg_check_channel_user),
+
+	K_INT("audit_retention_days", audit_retention_days, 0, CFG_AUDIT_RETENTION_MAX, 365),
+	K_INT("prune_interval", prune_interval, 0, 604800, 3600),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -28,6 +28,7 @@
 #define CFG_MAX_FILE (256 * 1024)
 #define CFG_MAX_LINE 4096
 #define CFG_MAX_DEVICES_LIMIT 20 /* the highest max_devices */
+#define CFG_AUDIT_RETENTION_MAX 36500 /* the highest audit_retention_days (100 years) */
 
 enum cfg_algo { CFG_ALGO_SHA1 = 0, CFG_ALGO_SHA256 = 1, CFG_ALGO_SHA512 = 2 };
 enum cfg_smtp_tls { CFG_TLS_STARTTLS = 0, CFG_TLS_IMPLICIT = 1, CFG_TLS_NONE = 2 };
@@ -115,6 +116,10 @@ struct cfg {
 	char *frontend_users;        /* accounts that may pass `reset --client ADDRESS`; NULL = none */
 	int question_daily_attempts; /* security-question tries per user per day, 1..50 (5) */
 	char *questions;             /* '|' separated offered questions; NULL = users write own */
+
+	/* Retention (helper/retention.c; never on the login path). */
+	int audit_retention_days; /* days audit events are kept, 0 = for ever (365) */
+	int prune_interval; /* seconds between the pruning a helper verb does, 0 = off (3600) */
 };
 
 /* Fill `c` (uninitialised) with the built-in defaults (strings are allocated). 0 or -1

@@ -758,11 +758,18 @@ int store_token_revoke_all(struct store *s, const char *user)
 	return norm(s->ops->token_revoke_all(s, user));
 }
 
-int store_token_prune(struct store *s, int64_t now)
+int store_token_prune(struct store *s, int64_t now, int *removed)
 {
+	int n = 0, r;
+
+	if (removed != NULL)
+		*removed = 0;
 	if (s == NULL)
 		return STORE_ERR;
-	return norm(s->ops->token_prune(s, now));
+	r = norm(s->ops->token_prune(s, now, &n));
+	if (r == STORE_OK && removed != NULL)
+		*removed = n;
+	return r;
 }
 
 /* ---- counters ---- */
@@ -811,11 +818,18 @@ int store_counter_release(struct store *s, const char *key, int64_t when)
 	return norm(s->ops->counter_release(s, key, when));
 }
 
-int store_counter_prune(struct store *s, int64_t before)
+int store_counter_prune(struct store *s, int64_t before, int max, int *removed)
 {
+	int n = 0, r;
+
+	if (removed != NULL)
+		*removed = 0;
 	if (s == NULL)
 		return STORE_ERR;
-	return norm(s->ops->counter_prune(s, before));
+	r = norm(s->ops->counter_prune(s, before, max, &n));
+	if (r == STORE_OK && removed != NULL)
+		*removed = n;
+	return r;
 }
 
 /* ---- audit ---- */
@@ -853,11 +867,18 @@ int store_audit_list(struct store *s, const char *user, int limit,
 	return norm(s->ops->audit_list(s, user, limit, cb, ctx));
 }
 
-int store_audit_prune(struct store *s, int64_t before)
+int store_audit_prune(struct store *s, int64_t before, int max, int *removed)
 {
+	int n = 0, r;
+
+	if (removed != NULL)
+		*removed = 0;
 	if (s == NULL)
 		return STORE_ERR;
-	return norm(s->ops->audit_prune(s, before));
+	r = norm(s->ops->audit_prune(s, before, max, &n));
+	if (r == STORE_OK && removed != NULL)
+		*removed = n;
+	return r;
 }
 
 int store_user_purge(struct store *s, const char *user)

@@ -274,8 +274,9 @@ int store_token_consume(struct store *s, const char *user, const char *channel,
 			const char *purpose) RC_MUST_CHECK;
 /* Revoke every live code of the user (after a reset). */
 int store_token_revoke_all(struct store *s, const char *user) RC_MUST_CHECK;
-/* Delete every code that expired before `now` or was used (housekeeping). */
-int store_token_prune(struct store *s, int64_t now) RC_MUST_CHECK;
+/* Delete every code that expired before `now` or was used (housekeeping); *removed
+ * (optional) gets how many went. */
+int store_token_prune(struct store *s, int64_t now, int *removed) RC_MUST_CHECK;
 
 /* ---- counters for rate limits (exact sliding windows) ---- */
 /*
@@ -295,8 +296,10 @@ int store_counter_clear(struct store *s, const char *key) RC_MUST_CHECK;
 /* Take back one hit of `key` made at `when` (a reservation whose send never happened).
  * STORE_OK, or STORE_NOTFOUND when there is no such hit (pruned, or never made). */
 int store_counter_release(struct store *s, const char *key, int64_t when) RC_MUST_CHECK;
-/* Delete every counter row older than `before` (housekeeping for keys no longer hit). */
-int store_counter_prune(struct store *s, int64_t before) RC_MUST_CHECK;
+/* Delete every counter row older than `before` (housekeeping for keys no longer hit), in
+ * statements of a bounded number of rows each; max > 0: stop once at least max rows went
+ * (a bounded piece of a backlog). *removed (optional) gets how many went. */
+int store_counter_prune(struct store *s, int64_t before, int max, int *removed) RC_MUST_CHECK;
 
 /* ---- reuse windows: a password+code login accepted again (keyed hash, expiry) ---- */
 /* Record `hash` for the user until `expires` (a later put of the same hash moves the
@@ -326,8 +329,8 @@ int store_audit_add(struct store *s, const char *user, long ruid, const char *ev
 /* Newest first; user NULL = all users; limit <= 0 = no limit. */
 int store_audit_list(struct store *s, const char *user, int limit,
 		     int (*cb)(void *ctx, const struct store_audit *a), void *ctx) RC_MUST_CHECK;
-/* Delete audit events older than `before`. */
-int store_audit_prune(struct store *s, int64_t before) RC_MUST_CHECK;
+/* Delete audit events older than `before`, as store_counter_prune deletes counter rows. */
+int store_audit_prune(struct store *s, int64_t before, int max, int *removed) RC_MUST_CHECK;
 
 /* ---- the key-check record (one per store, sealed with the store's key at admin init) ---- */
 /* STORE_NOTFOUND when the store has none (made before the record existed). */

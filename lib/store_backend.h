@@ -19,6 +19,13 @@
 #define STORE_KEY_MAX 255
 #define STORE_LABEL_MAX 63 /* token channel and purpose */
 
+/* audit_prune and counter_prune delete at most this many rows per statement, and go on
+ * until a statement deletes fewer (or `max` rows went): a large backlog never holds the
+ * store's write lock for longer than one batch (SQLite: logins wait for it). The same
+ * number as SQL text. */
+#define STORE_PRUNE_BATCH 1000
+#define STORE_PRUNE_BATCH_SQL "1000"
+
 struct store_ops {
 	const char *name;
 	void (*close)(struct store *s);
@@ -83,7 +90,7 @@ struct store_ops {
 	int (*token_consume)(struct store *s, const char *user, const char *channel,
 			     const char *purpose);
 	int (*token_revoke_all)(struct store *s, const char *user);
-	int (*token_prune)(struct store *s, int64_t now);
+	int (*token_prune)(struct store *s, int64_t now, int *removed);
 
 	int (*counter_hit)(struct store *s, const char *key, int64_t now, int window_s,
 			   int *count_out);
@@ -91,13 +98,13 @@ struct store_ops {
 			   int *count_out);
 	int (*counter_clear)(struct store *s, const char *key);
 	int (*counter_release)(struct store *s, const char *key, int64_t when);
-	int (*counter_prune)(struct store *s, int64_t before);
+	int (*counter_prune)(struct store *s, int64_t before, int max, int *removed);
 
 	int (*audit_add)(struct store *s, int64_t now, const char *user, long ruid,
 			 const char *event, const char *method, const char *detail);
 	int (*audit_list)(struct store *s, const char *user, int limit,
 			  int (*cb)(void *ctx, const struct store_audit *a), void *ctx);
-	int (*audit_prune)(struct store *s, int64_t before);
+	int (*audit_prune)(struct store *s, int64_t before, int max, int *removed);
 
 	int (*user_purge)(struct store *s, const char *user);
 	/* Another spelling of `user` (same name but for ASCII case) that holds a TOTP row,

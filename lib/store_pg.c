@@ -259,7 +259,9 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_CTR_RELEASE] = {"DELETE FROM counters WHERE ctid = (SELECT ctid FROM counters "
 			   "WHERE key = $1 AND time = $2 LIMIT 1 FOR UPDATE)",
 			   "ti"},
-	[S_CTR_PRUNE] = {"DELETE FROM counters WHERE time < $1", "i"},
+	[S_CTR_PRUNE] = {"DELETE FROM counters WHERE ctid IN (SELECT ctid FROM counters "
+			 "WHERE time < $1 LIMIT " STORE_PRUNE_BATCH_SQL ")",
+			 "i"},
 
 	[S_AUDIT_ADD] = {"INSERT INTO audit (time, username, ruid, event, method, detail) "
 			 "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -270,7 +272,9 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_AUDIT_ALL] = {"SELECT time, username, ruid, event, method, detail FROM audit "
 			 "ORDER BY id DESC LIMIT $1",
 			 "i"},
-	[S_AUDIT_PRUNE] = {"DELETE FROM audit WHERE time < $1", "i"},
+	[S_AUDIT_PRUNE] = {"DELETE FROM audit WHERE id IN (SELECT id FROM audit "
+			   "WHERE time < $1 LIMIT " STORE_PRUNE_BATCH_SQL ")",
+			   "i"},
 
 	/* lower() of migration 2's index; names are ASCII (rc_user_name_canonical). */
 	[S_USER_SPELLING] = {"SELECT username FROM totp WHERE lower(username) = lower($1) "
@@ -573,12 +577,29 @@ static int run1(struct pgs *q, enum sid id, const char *text, const char *what, 
 	return run(q, id, &p, what, changes);
 }
 
-static int run_i64(struct pgs *q, enum sid id, int64_t v, const char *what)
+static int run_i64(struct pgs *q, enum sid id, int64_t v, const char *what, int *changes)
 {
 	struct pp p = {0};
 
 	p_i64(&p, v);
-	return run(q, id, &p, what, NULL);
+	return run(q, id, &p, what, changes);
+}
+
+/* Run a batched DELETE (STORE_PRUNE_BATCH rows, $1 = time) until a batch falls short,
+ * each batch its own statement, so that other writers get the store between batches;
+ * max > 0: no new batch once max rows went. *removed: the rows of every batch. */
+static int prune_batches(struct pgs *q, enum sid id, int64_t before, int max, const char *what,
+			 int *removed)
+{
+	int n = 0;
+
+	*removed = 0;
+	do {
+		if (run_i64(q, id, before, what, &n) != STORE_OK)
+			return STORE_ERR;
+		*removed += n;
+	} while (n >= STORE_PRUNE_BATCH && (max <= 0 || *removed < max));
+	return STORE_OK;
 }
 
 /* Transaction control by plain text; quiet: no error message kept. */
@@ -1543,9 +1564,9 @@ static int pg_token_revoke_all(struct store *s, const char *user)
 	return run1(PG(s), S_TOKEN_DEL_ALL, user, "token_revoke_all", NULL);
 }
 
-static int pg_token_prune(struct store *s, int64_t now)
+static int pg_token_prune(struct store *s, int64_t now, int *removed)
 {
-	return run_i64(PG(s), S_TOKEN_PRUNE, now, "token_prune");
+	return run_i64(PG(s), S_TOKEN_PRUNE, now, "token_prune", removed);
 }
 
 /* ---- counters ---- */
@@ -1609,9 +1630,9 @@ static int pg_counter_release(struct store *s, const char *key, int64_t when)
 	return r == STORE_OK && n == 0 ? STORE_NOTFOUND : r;
 }
 
-static int pg_counter_prune(struct store *s, int64_t before)
+static int pg_counter_prune(struct store *s, int64_t before, int max, int *removed)
 {
-	return run_i64(PG(s), S_CTR_PRUNE, before, "counter_prune");
+	return prune_batches(PG(s), S_CTR_PRUNE, before, max, "counter_prune", removed);
 }
 
 /* ---- audit ---- */
@@ -1665,9 +1686,9 @@ static int pg_audit_list(struct store *s, const char *user, int limit,
 	return r;
 }
 
-static int pg_audit_prune(struct store *s, int64_t before)
+static int pg_audit_prune(struct store *s, int64_t before, int max, int *removed)
 {
-	return run_i64(PG(s), S_AUDIT_PRUNE, before, "audit_prune");
+	return prune_batches(PG(s), S_AUDIT_PRUNE, before, max, "audit_prune", removed);
 }
 
 static int pg_user_purge(struct store *s, const char *user)
@@ -1927,7 +1948,7 @@ static int pg_reuse_put(struct store *s, const char *user, const unsigned char h
 
 	if (r != STORE_OK)
 		return r;
-	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put");
+	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put", NULL);
 	if (r == STORE_OK) {
 		p_text(&p, user);
 		p_bytes(&p, hash, STORE_HASH_LEN);

@@ -228,11 +228,13 @@ static const char *const sql_text[S_COUNT] = {
 	[S_CTR_CLEAR] = "DELETE FROM counters WHERE key = ?1",
 	[S_CTR_RELEASE] = "DELETE FROM counters WHERE rowid = (SELECT rowid FROM counters "
 			  "WHERE key = ?1 AND time = ?2 LIMIT 1)",
-	[S_CTR_PRUNE] = "DELETE FROM counters WHERE time < ?1",
+	[S_CTR_PRUNE] = "DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters "
+			"WHERE time < ?1 LIMIT " STORE_PRUNE_BATCH_SQL ")",
 
 	[S_AUDIT_ADD] = "INSERT INTO audit (time, username, ruid, event, method, detail) "
 			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_AUDIT_PRUNE] = "DELETE FROM audit WHERE time < ?1",
+	[S_AUDIT_PRUNE] = "DELETE FROM audit WHERE id IN (SELECT id FROM audit "
+			  "WHERE time < ?1 LIMIT " STORE_PRUNE_BATCH_SQL ")",
 
 	[S_KEYCHECK_GET] = "SELECT sealed FROM key_check WHERE id = 1",
 	[S_KEYCHECK_PUT] = "INSERT INTO key_check (id, sealed, created) VALUES (1, ?1, ?2) "
@@ -461,18 +463,37 @@ static int run1(struct sq *q, enum sid id, const char *text, const char *what, i
 	return run(q, st, what, changes);
 }
 
-/* Run a statement whose only parameter is ?1 = number. */
-static int run_i64(struct sq *q, enum sid id, int64_t v, const char *what)
+/* Run a statement whose only parameter is ?1 = number; *changes as run(). */
+static int run_i64(struct sq *q, enum sid id, int64_t v, const char *what, int *changes)
 {
 	sqlite3_stmt *st = get(q, id, what);
 	int rc;
 
+	if (changes != NULL)
+		*changes = 0;
 	if (st == NULL)
 		return STORE_ERR;
 	rc = sqlite3_bind_int64(st, 1, v);
 	if (rc != SQLITE_OK)
 		return bind_fail(q, st, rc, what);
-	return run(q, st, what, NULL);
+	return run(q, st, what, changes);
+}
+
+/* Run a batched DELETE (STORE_PRUNE_BATCH rows, ?1 = time) until a batch falls short,
+ * each batch its own statement, so that other writers get the store between batches;
+ * max > 0: no new batch once max rows went. *removed: the rows of every batch. */
+static int prune_batches(struct sq *q, enum sid id, int64_t before, int max, const char *what,
+			 int *removed)
+{
+	int n = 0;
+
+	*removed = 0;
+	do {
+		if (run_i64(q, id, before, what, &n) != STORE_OK)
+			return STORE_ERR;
+		*removed += n;
+	} while (n >= STORE_PRUNE_BATCH && (max <= 0 || *removed < max));
+	return STORE_OK;
 }
 
 /* Transaction control without touching s->err (used while undoing). */
@@ -1599,9 +1620,9 @@ static int sq_token_revoke_all(struct store *s, const char *user)
 	return run1(SQ(s), S_TOKEN_DEL_ALL, user, "token_revoke_all", NULL);
 }
 
-static int sq_token_prune(struct store *s, int64_t now)
+static int sq_token_prune(struct store *s, int64_t now, int *removed)
 {
-	return run_i64(SQ(s), S_TOKEN_PRUNE, now, "token_prune");
+	return run_i64(SQ(s), S_TOKEN_PRUNE, now, "token_prune", removed);
 }
 
 /* ---- counters ---- */
@@ -1665,9 +1686,9 @@ static int sq_counter_release(struct store *s, const char *key, int64_t when)
 	return r;
 }
 
-static int sq_counter_prune(struct store *s, int64_t before)
+static int sq_counter_prune(struct store *s, int64_t before, int max, int *removed)
 {
-	return run_i64(SQ(s), S_CTR_PRUNE, before, "counter_prune");
+	return prune_batches(SQ(s), S_CTR_PRUNE, before, max, "counter_prune", removed);
 }
 
 /* ---- audit ---- */
@@ -1733,9 +1754,9 @@ static int sq_audit_list(struct store *s, const char *user, int limit,
 	return r;
 }
 
-static int sq_audit_prune(struct store *s, int64_t before)
+static int sq_audit_prune(struct store *s, int64_t before, int max, int *removed)
 {
-	return run_i64(SQ(s), S_AUDIT_PRUNE, before, "audit_prune");
+	return prune_batches(SQ(s), S_AUDIT_PRUNE, before, max, "audit_prune", removed);
 }
 
 static int sq_user_purge(struct store *s, const char *user)
@@ -1830,7 +1851,7 @@ static int sq_reuse_put(struct store *s, const char *user, const unsigned char h
 
 	if (r != STORE_OK)
 		return r;
-	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put");
+	r = run_i64(q, S_REUSE_PRUNE, now, "reuse_put", NULL);
 	if (r == STORE_OK) {
 		st = get_user_hash(q, S_REUSE_PUT, user, hash, "reuse_put");
 		if (st == NULL) {

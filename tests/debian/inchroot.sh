@@ -117,6 +117,11 @@ do_install() {
 		grep -q "pam-recover admin flush-notices" /etc/cron.d/libpam-recover
 	ok "pam-recover admin flush-notices runs (nothing waiting)" \
 		"$HELPER" admin flush-notices
+	ok "the timer that prunes old audit events is installed and enabled" \
+		test -L /etc/systemd/system/timers.target.wants/pam-recover-prune.timer
+	ok "hosts without systemd prune from cron" \
+		grep -q "pam-recover admin prune" /etc/cron.d/libpam-recover
+	ok "pam-recover admin prune runs" "$HELPER" admin prune
 	purge_check
 }
 

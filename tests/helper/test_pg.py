@@ -22,6 +22,10 @@ directory, unix socket and a port of its own), driven through the built helper a
 - a store written by release 0.1.0 (tests/upgrade, SQL text) opens with this build: every
   enrolment becomes the device `default`, its codes work, its replay step carried over; a
   second device then has its own replay state, on both hosts.
+- retention (tests/helper/retlib.py, as test_retention.py on SQLite): admin prune and the
+  pruning every verb does once per prune_interval remove exactly the old audit events,
+  counter rows and codes; never `check`; 8 verbs at once prune once; a failing pruning
+  leaves the verb's result alone.
 
 usage: test_pg.py [BUILDDIR]      (HX_ONLY=REGEX selects cases)
 """
@@ -36,6 +40,7 @@ sys.path.insert(0, HERE)
 from hxlib import (Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
                    STEP, now_step, run_cases, totp, write)
 import pglib  # noqa: E402
+import retlib  # noqa: E402
 
 LOGIN_OK, LOGIN_OK_BACKUP, LOGIN_WRONG, LOGIN_REPLAY, LOGIN_LOCKED = 0, 1, 2, 3, 4
 LOGIN_ERROR, LOGIN_OK_APP = 6, 7
@@ -534,6 +539,67 @@ def t_upgrade():
         check(r.returncode == 0, f"remove-device: {r.returncode} {r.stderr}")
         check(sb.check2(alice, totp(tablet, step + 1)) == LOGIN_WRONG,
               "the removed device's code accepted")
+    finally:
+        sb.cleanup()
+
+
+def pg_retention(name, cfg):
+    uri = fresh_db()
+    sb = PgSandbox(name, uri, retlib.CFG_AUTO if cfg is None else cfg)
+    r = sb.run(["admin", "init"])
+    if r.returncode != 0:
+        sb.cleanup()
+        raise Fail(f"admin init: {r.returncode} {r.stderr}")
+    return sb, retlib.PgDb(server(), f"t{SERVER['n']}")
+
+
+@case("retention: admin prune removes exactly the old rows; audit kept for ever with 0; "
+      "counters kept for a longer unlock_time")
+def t_retention_verb():
+    sb, db = pg_retention("pgretv", retlib.CFG_VERB)
+    try:
+        retlib.verb_prunes(sb, db)
+    finally:
+        sb.cleanup()
+    sb, db = pg_retention("pgretf", retlib.CFG_VERB.replace(
+        f"= {retlib.RETENTION_DAYS}", "= 0"))
+    try:
+        retlib.verb_keeps_audit_forever(sb, db)
+    finally:
+        sb.cleanup()
+    sb, db = pg_retention("pgreth", retlib.CFG_VERB)
+    try:
+        retlib.horizon_follows_unlock_time(sb, db)
+    finally:
+        sb.cleanup()
+
+
+@case("retention: a verb prunes once per prune_interval, check never; "
+      f"{retlib.RACERS} at once prune once; a backlog in shares")
+def t_retention_auto():
+    sb, db = pg_retention("pgreta", None)
+    try:
+        import_users(sb, ["ret@example.org"], SECRET_HEX)
+        retlib.auto_prunes(sb, db, "ret@example.org", totp(b32(SECRET_HEX), now_step() + 1))
+    finally:
+        sb.cleanup()
+    sb, db = pg_retention("pgretr", None)
+    try:
+        retlib.auto_race(sb, db)
+    finally:
+        sb.cleanup()
+    sb, db = pg_retention("pgretb", None)
+    try:
+        retlib.auto_backlog(sb, db)
+    finally:
+        sb.cleanup()
+
+
+@case("retention: a pruning that fails leaves the verb alone; admin prune exits 74")
+def t_retention_errors():
+    sb, db = pg_retention("pgrete", None)
+    try:
+        retlib.errors_do_not_break_verbs(sb, db)
     finally:
         sb.cleanup()
 

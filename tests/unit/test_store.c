@@ -1329,7 +1329,8 @@ static void test_tokens(void **state)
 
 	/* housekeeping: expired or used codes go */
 	assert_int_equal(store_token_put(f->s, "carol", "sms", "reset", &t2), STORE_OK);
-	assert_int_equal(store_token_prune(f->s, 5500), STORE_OK);
+	assert_int_equal(store_token_prune(f->s, 5500, &att), STORE_OK);
+	assert_int_equal(att, 1); /* bob's: carol's lives until 6000 */
 	assert_int_equal(store_token_get(f->s, "bob", "sms", "reset", &g), STORE_NOTFOUND);
 	assert_int_equal(store_token_get(f->s, "carol", "sms", "reset", &g), STORE_OK);
 
@@ -1388,7 +1389,8 @@ static void test_counters(void **state)
 	assert_int_equal(store_counter_clear(f->s, "send:alice"), STORE_OK);
 	assert_int_equal(store_counter_get(f->s, "send:alice", 1091, 60, &n), STORE_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_counter_prune(f->s, 2000), STORE_OK);
+	assert_int_equal(store_counter_prune(f->s, 2000, 0, &n), STORE_OK);
+	assert_int_equal(n, 1); /* send:bob's one hit */
 	assert_int_equal(count_rows(f, "send:bob"), 0);
 
 	/* bounded under a flood */
@@ -1429,6 +1431,7 @@ static void test_audit(void **state)
 	struct audit_seen s;
 	char longdetail[600];
 	time_t before = time(NULL);
+	int n;
 
 	memset(longdetail, 'd', sizeof(longdetail) - 1);
 	longdetail[sizeof(longdetail) - 1] = '\0';
@@ -1463,7 +1466,9 @@ static void test_audit(void **state)
 	assert_int_equal(store_audit_list(f->s, "nobody", 0, audit_cb, &s), STORE_OK);
 	assert_int_equal(s.n, 0);
 
-	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10), STORE_OK);
+	n = -1;
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 0, &n), STORE_OK);
+	assert_int_equal(n, 4);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_audit_list(f->s, NULL, 0, audit_cb, &s), STORE_OK);
 	assert_int_equal(s.n, 0);
@@ -1502,6 +1507,45 @@ static void populate(struct fx *f, const char *user)
 	assert_int_equal(store_question_put(f->s, user, &q), STORE_OK);
 	assert_int_equal(store_token_put(f->s, user, "email", "reset", &tk), STORE_OK);
 	assert_int_equal(store_audit_add(f->s, user, 0, "enrol", "totp", ""), STORE_OK);
+}
+
+/* Pruning deletes in batches of STORE_PRUNE_BATCH (1000) rows: more than two batches all
+ * go, the count is the sum of the batches, what is not old enough stays, and a max stops
+ * after the batch that reached it. */
+static void test_prune_batches(void **state)
+{
+	struct fx *f = *state;
+	char key[32];
+	int n = -1;
+
+	assert_int_equal(store_begin(f->s), STORE_OK);
+	for (int i = 0; i < 2 * 1000 + 5; i++)
+		assert_int_equal(store_audit_add(f->s, "alice", 0, "login", NULL, NULL), STORE_OK);
+	for (int k = 0; k < 3; k++) {
+		snprintf(key, sizeof(key), "send:k%d", k);
+		for (int i = 0; i < 900; i++)
+			assert_int_equal(store_counter_hit(f->s, key, 1000 + i, 100000, &n),
+					 STORE_OK);
+	}
+	/* one that stays: hit at 5000, and the prune takes what is older than 4000 */
+	assert_int_equal(store_counter_hit(f->s, "send:late", 5000, 100000, &n), STORE_OK);
+	assert_int_equal(store_commit(f->s), STORE_OK);
+
+	/* max: whole batches until max went */
+	assert_int_equal(store_counter_prune(f->s, 4000, 1500, &n), STORE_OK);
+	assert_int_equal(n, 2000);
+	assert_int_equal(store_counter_prune(f->s, 4000, 0, &n), STORE_OK);
+	assert_int_equal(n, 3 * 900 - 2000);
+	assert_int_equal(count_rows(f, "send:k0") + count_rows(f, "send:k2"), 0);
+	assert_int_equal(count_rows(f, "send:late"), 1);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) - 3600, 0, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 1000, &n), STORE_OK);
+	assert_int_equal(n, 1000);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 0, &n), STORE_OK);
+	assert_int_equal(n, 1000 + 5);
+	assert_int_equal(store_audit_prune(f->s, (int64_t)time(NULL) + 10, 0, &n), STORE_OK);
+	assert_int_equal(n, 0);
 }
 
 static void test_user_purge(void **state)
@@ -1778,6 +1822,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tokens, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_audit, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_batches, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_user_purge, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_user_spellings, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, fx_setup_open, fx_teardown),
