@@ -188,6 +188,38 @@ struct dr_stack {
 	size_t nfiles;
 };
 
+/* pam.d syntax (doctor_pamd.c): a file's logical lines, and one line's tokens. */
+struct dr_pamd_reader {
+	char *p;     /* what is left of the buffer */
+	int lineno;  /* physical lines read so far */
+	char *line;  /* the logical line dr_pamd_next gave (owned; valid until the next call) */
+	size_t len, cap;
+};
+/* Read buf (NUL-terminated, kept by the caller) from its start. */
+void dr_pamd_begin(struct dr_pamd_reader *r, char *buf);
+/* The next logical line in r->line (comments cut, blank and comment lines skipped,
+ * "\" continuations joined with a space), *start the physical line it begins on: 1, or 0
+ * at the end. */
+int dr_pamd_next(struct dr_pamd_reader *r, int *start);
+void dr_pamd_end(struct dr_pamd_reader *r);
+
+#define DR_PAMD_MAX_ARGS 64 /* module arguments kept (libpam has no limit; more are cut) */
+
+/* The tokens of one logical line, inside it. "@include FILE": module is FILE, control NULL.
+ * Otherwise TYPE CONTROL MODULE ARGS...; for the controls include and substack, module is
+ * the file. The control and the arguments may be "[...]" groups: brackets removed, "\]"
+ * read as ']' (for the control, bracketed says so). A missing token is NULL. */
+struct dr_pamd_rule {
+	char *type;
+	char *control;
+	int bracketed;
+	char *module;
+	int argc;
+	char *argv[DR_PAMD_MAX_ARGS];
+};
+/* Split line (modified in place) into its tokens as libpam does. */
+void dr_pamd_tokens(char *line, struct dr_pamd_rule *t);
+
 /* Read DIR/service's auth stack, includes and substacks expanded. Problems that libpam
  * would turn into a failing line become must_fail lines; a "-" line whose module is missing
  * is dropped (and reported by the caller through dropped_recover). 0, or -1 if the file
@@ -290,6 +322,21 @@ int dr_unenrolled_users(const struct cfg *c, char *names, size_t n, int *more);
 int dr_read_dovecot(struct doctor *d, const char *path);
 int dr_read_sshd(struct doctor *d, const char *path);
 void dr_sshd_free(struct doctor *d);
+/* Where a line of sshd_config is: inside a Match block (in_match) or not, and which Match
+ * line began the block (file, line). */
+struct dr_sshd_where {
+	int in_match;
+	char file[4096];
+	int line;
+};
+/* One line of sshd_config (cut in place) as sshd reads it, `path`:`lineno` being where it
+ * is: blank and '#' lines skipped, "Keyword value" or "Keyword=value", keywords in any
+ * case. A Match line moves *w; a setting the doctor reads goes to d->sshd (the first value
+ * outside Match blocks wins; inside one it is noted as a Match setting, at most
+ * DR_SSHD_MATCH_MAX); other keywords are ignored. Returns 1 for an Include line, whose
+ * words (*include, inside the line) the caller follows, else 0. */
+int dr_sshd_line(struct doctor *d, const char *path, int lineno, char *line,
+		 struct dr_sshd_where *w, char **include);
 /* "UsePAM", "KbdInteractiveAuthentication", ... for DR_SSHD_*. */
 const char *dr_sshd_keyword(int opt);
 /* Does sshd, as configured, ask for the code, hand the password to the code prompt, or
