@@ -1,0 +1,169 @@
+/*
+ * libFuzzer harness: one reply line of `pam-recover reset --json`, as a web front end sends
+ * it (helper/reset_json_parse.c): the first line of the input (up to a newline or NUL, at
+ * most RESET_JSON_MAX bytes, as reset_json.c's reader hands it over).
+ *
+ * FUZZ_SOURCES: helper/reset_json_parse.c lib/util.c
+ * FUZZ_PKGS: libsodium json-c
+ *
+ * Properties: what parses is one object nested at most RESET_JSON_DEPTH deep, and only that
+ * (a second object after it is refused, trailing blanks are not); its rendering parses
+ * again to the same rendering (a fixed point); a field copied out is exactly the object's
+ * string, NUL-terminated within the buffer, and a field that is not copied is absent, not
+ * a string, holds a NUL or does not fit; a reply that is refused leaves both buffers zeroed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "../../helper/reset_json_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const names[] = {"password", "code", "answer", "user", "method", "confirm"};
+static const size_t sizes[] = {1, 2, 9, 129, 1025};
+
+static int depth(struct json_object *o)
+{
+	int d = 0;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			int c = depth(v);
+			if (c > d)
+				d = c;
+		}
+		return d + 1;
+	}
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			int c = depth(json_object_array_get_idx(o, i));
+			if (c > d)
+				d = c;
+		}
+		return d + 1;
+	}
+	return 0;
+}
+
+static int zeroed(const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}
+
+static void check_field(struct json_object *o, const char *name, size_t n)
+{
+	char out[1025];
+	struct json_object *v = NULL;
+	int has = json_object_object_get_ex(o, name, &v);
+	int r;
+
+	memset(out, 'X', sizeof(out));
+	r = reset_json_field(o, name, out, n);
+	if (r == 0 && has)
+		abort();
+	if (r == 1) {
+		size_t len = (size_t)json_object_get_string_len(v);
+		if (!has || !json_object_is_type(v, json_type_string) || len + 1 > n ||
+		    out[len] != '\0' || memcmp(out, json_object_get_string(v), len) != 0 ||
+		    strlen(out) != len)
+			abort();
+	}
+	if (r == -1) {
+		if (!has)
+			abort();
+		if (json_object_is_type(v, json_type_string)) {
+			size_t len = (size_t)json_object_get_string_len(v);
+			if (len + 1 <= n && memchr(json_object_get_string(v), '\0', len) == NULL)
+				abort(); /* it would have fitted */
+		}
+	}
+}
+
+static void check_reply(const char *line, struct json_object *o)
+{
+	char out[129], out2[129], want[129];
+	int parsed = -1;
+
+	memset(out, 'X', sizeof(out));
+	memset(out2, 'X', sizeof(out2));
+	int r = reset_json_reply(line, "password", out, sizeof(out), out2, sizeof(out2), &parsed);
+	if (parsed != (o != NULL))
+		abort();
+	if (r == 1) {
+		if (o == NULL || reset_json_field(o, "password", want, sizeof(want)) != 1 ||
+		    strcmp(out, want) != 0)
+			abort();
+		int c = reset_json_field(o, "confirm", want, sizeof(want));
+		if ((c == 1 && strcmp(out2, want) != 0) || (c == 0 && strcmp(out2, out) != 0) ||
+		    c == -1)
+			abort();
+	} else if (r != 0 || !zeroed(out, sizeof(out)) || !zeroed(out2, sizeof(out2)))
+		abort();
+	/* without a confirmation */
+	memset(out, 'X', sizeof(out));
+	r = reset_json_reply(line, "code", out, 9, NULL, 0, &parsed);
+	if (parsed != (o != NULL) || (r == 0 && !zeroed(out, 9)) ||
+	    (r == 1 && strlen(out) > 8))
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t n = 0;
+	char *line, *more;
+
+	while (n < size && n < RESET_JSON_MAX && data[n] != '\n' && data[n] != '\0')
+		n++;
+	line = malloc(n + 1);
+	more = malloc(n + 4);
+	if (line == NULL || more == NULL)
+		abort();
+	memcpy(line, data, n);
+	line[n] = '\0';
+
+	struct json_object *o = reset_json_parse(line);
+	if (o != NULL) {
+		if (!json_object_is_type(o, json_type_object) || depth(o) > RESET_JSON_DEPTH)
+			abort();
+		/* exactly one object: a second one is refused, trailing blanks are not */
+		memcpy(more, line, n);
+		memcpy(more + n, "{}", 3);
+		struct json_object *two = reset_json_parse(more);
+		if (two != NULL)
+			abort();
+		memcpy(more + n, " \t", 3);
+		struct json_object *blank = reset_json_parse(more);
+		if (blank == NULL)
+			abort();
+		reset_json_drop(blank);
+		/* rendering, parsing that again and rendering it: the same text */
+		char *r1 = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		struct json_object *o2 = reset_json_parse(r1);
+		if (r1 == NULL || o2 == NULL ||
+		    strcmp(r1, json_object_to_json_string_ext(o2, JSON_C_TO_STRING_PLAIN)) != 0)
+			abort();
+		reset_json_drop(o2);
+		free(r1);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			for (size_t j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++)
+				check_field(o, names[i], sizes[j]);
+	}
+	check_reply(line, o);
+	reset_json_drop(o);
+	free(more);
+	free(line);
+	return 0;
+}
