@@ -2,7 +2,8 @@
  * `pam-recover admin doctor`: what would lock people out or let them in without a code.
  * Shared by the doctor's files (one job each):
  *   doctor.c        the verb: options, the order of the checks, the report, the exit status
- *   doctor_pam.c    reading /etc/pam.d: logical lines, tokens, includes, substacks
+ *   doctor_pam.c    reading /etc/pam.d: what the lines mean, includes, substacks
+ *   doctor_pamd.c   pam.d syntax: logical lines and tokens, as libpam splits them
  *   doctor_modules.c what a line means: its control's actions, its module's kind and path
  *   doctor_sim.c    running an auth stack the way libpam does, for a given set of answers
  *   doctor_stack.c  the checks on one service's auth stack (bypass, lockout, forward_pass ...)
@@ -11,6 +12,7 @@
  *   doctor_conf.c   reading the other daemons' settings: Dovecot (auth cache, PAM service),
  *                   sshd (UsePAM, KbdInteractiveAuthentication, PasswordAuthentication, ...)
  *   doctor_sshd.c   whether sshd, as configured, asks for the code
+ *   doctor_sshd_ways.c the ways in that sshd's settings leave open
  */
 #ifndef RC_DOCTOR_H
 #define RC_DOCTOR_H
@@ -339,6 +341,20 @@ int dr_sshd_line(struct doctor *d, const char *path, int lineno, char *line,
 		 struct dr_sshd_where *w, char **include);
 /* "UsePAM", "KbdInteractiveAuthentication", ... for DR_SSHD_*. */
 const char *dr_sshd_keyword(int opt);
+/* A yes/no setting (DR_SSHD_*): 1 yes, 0 no, `dflt` when it is not set or neither
+ * (doctor_sshd_ways.c). */
+int dr_sshd_flag(const struct dr_sshd *x, int opt, int dflt);
+/* The ways in that the settings leave open. */
+struct dr_sshd_ways {
+	int code;     /* a way in that asks for the code (keyboard-interactive) */
+	int password; /* a way in through the password method (without keyboard-interactive) */
+	int keyonly;  /* a way in that never runs the PAM auth stack */
+};
+/* From PubkeyAuthentication, PasswordAuthentication, KbdInteractiveAuthentication and the
+ * lists of AuthenticationMethods (a list with a method that is switched off is no way in;
+ * a list with the password method counts as password, else with keyboard-interactive as
+ * code, else as key only). */
+void dr_sshd_ways(const struct dr_sshd *x, struct dr_sshd_ways *p);
 /* Does sshd, as configured, ask for the code, hand the password to the code prompt, or
  * never use PAM? Findings on the settings that decide it (doctor_sshd.c). */
 void dr_check_sshd(struct doctor *d, const struct dr_stack *sshd);

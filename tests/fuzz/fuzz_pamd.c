@@ -166,6 +166,34 @@ static void check_module(struct dr_pamd_rule *t)
 			abort();
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Known answers, before any input: what the properties cannot tell by themselves (the
+ * tokenizer agreeing with itself would not notice "\]" read the wrong way). */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char file[] = "# c\n -auth [a\\]b  c=d] pam_x.so [e f\\]] g\\\n  h # i\nauth x y\n";
+	struct dr_pamd_reader r;
+	struct dr_pamd_rule t;
+	int start = 0;
+
+	(void)argc;
+	(void)argv;
+	dr_pamd_begin(&r, file);
+	if (!dr_pamd_next(&r, &start) || start != 2)
+		abort();
+	dr_pamd_tokens(r.line, &t);
+	if (strcmp(t.type, "-auth") != 0 || strcmp(t.control, "a]b  c=d") != 0 || !t.bracketed ||
+	    strcmp(t.module, "pam_x.so") != 0 || t.argc != 3 || strcmp(t.argv[0], "e f]") != 0 ||
+	    strcmp(t.argv[1], "g") != 0 || strcmp(t.argv[2], "h") != 0)
+		abort();
+	if (!dr_pamd_next(&r, &start) || start != 4 || strcmp(r.line, "auth x y") != 0 ||
+	    dr_pamd_next(&r, &start))
+		abort();
+	dr_pamd_end(&r);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dr_pamd_reader r;
