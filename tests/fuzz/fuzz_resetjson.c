@@ -1,9 +1,11 @@
 /*
- * libFuzzer harness: one reply line of `pam-recover reset --json`, as a web front end sends
- * it (helper/reset_json_parse.c): the first line of the input (up to a newline or NUL, at
- * most RESET_JSON_MAX bytes, as reset_json.c's reader hands it over).
+ * libFuzzer harness: what a web front end sends to `pam-recover reset --json`: one reply
+ * line (helper/reset_json_parse.c), the first line of the input (up to a newline or NUL, at
+ * most RESET_JSON_MAX bytes, as reset_json.c's reader hands it over); and the whole input
+ * as standard input of the JSON front end's question (reset_ui_json.ask in
+ * helper/reset_json.c: lines read from fd 0, bad replies answered and asked again).
  *
- * FUZZ_SOURCES: helper/reset_json_parse.c lib/util.c
+ * FUZZ_SOURCES: helper/reset_json.c helper/reset_json_parse.c helper/out.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: what parses is one object nested at most RESET_JSON_DEPTH deep, and only that
@@ -11,19 +13,26 @@
  * again with the same keys and string values, and rendering that is a fixed point; a field
  * copied out is exactly the object's string, NUL-terminated within the buffer, and a field
  * that is not copied is absent, not a string, holds a NUL or does not fit; a reply that is
- * refused leaves both buffers zeroed.
+ * refused leaves both buffers zeroed. The question on standard input answers as a model
+ * built on reset_json_reply says (the first good line of at most RESET_BAD_REPLIES, a line
+ * too long or holding a NUL is a bad one, the end of input ends it), and reads nothing
+ * after the newline of the line it took.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "../../helper/reset.h"
 #include "../../helper/reset_json_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -121,6 +130,84 @@ static void check_reply(const char *line, struct json_object *o)
 		abort();
 }
 
+#define ASK_INPUT_MAX 60000 /* stays below a pipe's buffer: written before it is read */
+
+/* What the question should answer for this input: HX_OK with out/out2 and the bytes it
+ * takes, or HX_DATAERR. */
+static int model(const uint8_t *data, size_t size, char *out, size_t n, char *out2, size_t n2,
+		 size_t *taken)
+{
+	size_t at = 0;
+
+	for (int bad = 0; bad < RESET_BAD_REPLIES; bad++) {
+		size_t end = at;
+		int parsed;
+
+		if (at >= size)
+			return HX_DATAERR; /* the end of input */
+		while (end < size && data[end] != '\n')
+			end++;
+		size_t len = end - at;
+		char *line = malloc(len + 1);
+		if (line == NULL)
+			abort();
+		memcpy(line, data + at, len);
+		line[len] = '\0';
+		int ok = len <= RESET_JSON_MAX && memchr(data + at, '\0', len) == NULL &&
+			 reset_json_reply(line, "password", out, n, out2, n2, &parsed) == 1;
+		free(line);
+		at = end < size ? end + 1 : end;
+		if (ok) {
+			*taken = at;
+			return HX_OK;
+		}
+	}
+	return HX_DATAERR;
+}
+
+static void check_ask(const uint8_t *data, size_t size)
+{
+	char out[129], out2[129], want[129], want2[129];
+	size_t taken = 0, left = 0;
+	int fds[2], in0, out1, devnull;
+
+	if (size > ASK_INPUT_MAX)
+		size = ASK_INPUT_MAX;
+	if (pipe(fds) != 0 || (in0 = dup(0)) < 0 || (out1 = dup(1)) < 0 ||
+	    (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+		abort();
+	if (write(fds[1], data, size) != (ssize_t)size)
+		abort();
+	close(fds[1]);
+	fflush(stdout);
+	if (dup2(fds[0], 0) < 0 || dup2(devnull, 1) < 0)
+		abort();
+	struct json_object *step = json_object_new_object();
+	int r = reset_ui_json.ask(NULL, step, "password", "New password: ", 1, out, sizeof(out),
+				  "Again: ", out2, sizeof(out2));
+	/* what it left unread */
+	for (;;) {
+		char b[4096];
+		ssize_t got = read(0, b, sizeof(b));
+		if (got <= 0)
+			break;
+		left += (size_t)got;
+	}
+	fflush(stdout);
+	if (dup2(in0, 0) < 0 || dup2(out1, 1) < 0)
+		abort();
+	close(in0);
+	close(out1);
+	close(devnull);
+	close(fds[0]);
+	int m = model(data, size, want, sizeof(want), want2, sizeof(want2), &taken);
+	if (r != m)
+		abort();
+	if (m == HX_OK &&
+	    (strcmp(out, want) != 0 || strcmp(out2, want2) != 0 || left != size - taken))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t n = 0;
@@ -186,5 +273,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reset_json_drop(o);
 	free(more);
 	free(line);
+	check_ask(data, size);
 	return 0;
 }
