@@ -16,15 +16,13 @@
 
 #include "device.h"
 #include "helper.h"
+#include "import_parse.h"
 #include "out.h"
 #include "secret.h"
 #include "totp.h"
 
 #define OATH_FILE_MAX (64u * 1024 * 1024)
 #define GA_FILE_MAX (64u * 1024)
-#define IMPORT_BACKUP_MAX 50
-#define PERIOD_MIN 15
-#define PERIOD_MAX 300
 
 /*
  * Open a file an administrator named: no symlink (last component), a regular file, owned by
@@ -64,25 +62,6 @@ static char *read_admin_file(const char *path, uid_t owner, size_t max, const ch
 	}
 	close(fd);
 	return buf;
-}
-
-/* Next line of buf (modified in place); NULL at the end. */
-static char *next_line(char **cursor)
-{
-	char *p = *cursor, *nl;
-
-	if (p == NULL || *p == '\0')
-		return NULL;
-	nl = strchr(p, '\n');
-	if (nl != NULL) {
-		*nl = '\0';
-		*cursor = nl + 1;
-	} else
-		*cursor = p + strlen(p);
-	size_t n = strlen(p);
-	if (n > 0 && p[n - 1] == '\r')
-		p[n - 1] = '\0';
-	return p;
 }
 
 static int existing_enrolment(struct store *s, const char *user)
@@ -177,14 +156,12 @@ out:
 	return r;
 }
 
-/* lookup: also ask the user database (never inside a store transaction: it may be LDAP). */
-static int target_ok(const char *user, int lookup, const char **why)
+/* The dry run also asks the user database (never inside a store transaction: it may be
+ * LDAP); a name with an '@' is a virtual mail user, not in it. */
+static int user_exists(const char *user, void *arg, const char **why)
 {
-	if (!rc_user_name_ok(user)) {
-		*why = "not a valid user name";
-		return 0;
-	}
-	if (lookup && strchr(user, '@') == NULL && getpwnam(user) == NULL) {
+	(void)arg;
+	if (strchr(user, '@') == NULL && getpwnam(user) == NULL) {
 		*why = "no such user";
 		return 0;
 	}
@@ -253,51 +230,6 @@ static void nameset_free(struct nameset *ns)
 
 /* ---- pam_oath usersfile ---- */
 
-/* "HOTP/T30", "HOTP/T30/6", "HOTP/T60/8" (optionally "/SHA256" or "/SHA512" after the digits). */
-static int parse_oath_type(char *type, struct totp_params *p, const char **why)
-{
-	char *parts[5];
-	int n = 0;
-	long v;
-
-	for (char *save = NULL, *t = strtok_r(type, "/", &save); t != NULL;
-	     t = strtok_r(NULL, "/", &save)) {
-		if (n == 5) {
-			*why = "unknown token type";
-			return -1;
-		}
-		parts[n++] = t;
-	}
-	if (n == 0 || strcmp(parts[0], "HOTP") != 0) {
-		*why = "unknown token type (expected HOTP/T30...)";
-		return -1;
-	}
-	if (n == 1 || parts[1][0] == 'E') {
-		*why = "event-based HOTP is not supported: only TOTP (HOTP/T30...) entries can be "
-		       "imported";
-		return -1;
-	}
-	if (n > 4 || parts[1][0] != 'T' || rc_parse_long(parts[1] + 1, PERIOD_MIN, PERIOD_MAX, &v) != 0) {
-		*why = "bad TOTP type (expected HOTP/T<seconds>[/<digits>], seconds 15..300)";
-		return -1;
-	}
-	p->period = (int)v;
-	p->digits = 6;
-	p->algorithm = CFG_ALGO_SHA1;
-	if (n >= 3) {
-		if (rc_parse_long(parts[2], 6, 8, &v) != 0 || v == 7) {
-			*why = "only 6- and 8-digit codes are supported";
-			return -1;
-		}
-		p->digits = (int)v;
-	}
-	if (n == 4 && (p->algorithm = hx_algo_parse(parts[3])) < 0) {
-		*why = "unknown hash (expected SHA1, SHA256 or SHA512)";
-		return -1;
-	}
-	return 0;
-}
-
 /* s == NULL: a dry run before the transaction, which checks every line and looks the users
  * up; with the store, the same lines are imported without a user database lookup. */
 static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *s,
@@ -305,7 +237,7 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 			     int *line_no, int *count, char *why_buf, size_t why_len)
 {
 	struct nameset seen = {NULL, NULL, 0, 0};
-	unsigned char secret[TOTP_SECRET_MAX];
+	struct import_oath_entry e;
 	const unsigned char none[1][STORE_HASH_LEN] = {{0}};
 	const char *why = NULL;
 	char *cursor = buf, *line;
@@ -313,41 +245,18 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 
 	*line_no = 0;
 	*count = 0;
-	while ((line = next_line(&cursor)) != NULL) {
-		char *save = NULL, *f[4];
-		struct totp_params p;
-		size_t len = 0;
-		int nf = 0;
-
+	while ((line = import_next_line(&cursor)) != NULL) {
 		(*line_no)++;
-		line += strspn(line, " \t");
-		if (*line == '\0' || *line == '#')
+		int got = import_oath_line(line, c->user_name_case, s == NULL ? user_exists : NULL,
+					   NULL, &e, &why);
+		if (got == 0)
 			continue;
-		for (char *t = strtok_r(line, " \t", &save); t != NULL && nf < 4;
-		     t = strtok_r(NULL, " \t", &save))
-			f[nf++] = t; /* further columns (counter, time) are ignored */
-		if (nf < 4) {
-			why = "expected TYPE USER PIN SECRET";
+		if (got < 0)
 			goto out;
-		}
-		if (parse_oath_type(f[0], &p, &why) != 0)
-			goto out;
-		/* One user, one name: two spellings of a name are the same user (a duplicate). */
-		if (hx_user_canonical(c, f[1]) != 0 || !target_ok(f[1], s == NULL, &why))
-			goto out;
-		if (strcmp(f[2], "-") != 0 && strcmp(f[2], "+") != 0) {
-			why = "a PIN in the password column is not supported (use - ; the password "
-			      "is checked by the module before pam_recover)";
-			goto out;
-		}
-		if (totp_hex_decode(f[3], secret, sizeof(secret), &len) != 0 || len == 0) {
-			why = "the secret is not a hex string of at most 64 bytes";
-			goto out;
-		}
-		int first = nameset_add(&seen, f[1], *line_no);
+		int first = nameset_add(&seen, e.user, *line_no);
 		if (first != 0) {
 			if (rc_snprintf(why_buf, why_len, "user %s is also on line %d (one secret per "
-					"user)", f[1], first) < 0)
+					"user)", e.user, first) < 0)
 				why_buf[0] = '\0';
 			why = why_buf;
 			goto out;
@@ -356,7 +265,7 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 			(*count)++;
 			continue;
 		}
-		int er = existing_enrolment(s, f[1]);
+		int er = existing_enrolment(s, e.user);
 		if (er != STORE_OK && er != STORE_NOTFOUND) {
 			why = store_errmsg(s);
 			goto out;
@@ -365,8 +274,8 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 			why = "user is already enrolled (--force replaces the secret)";
 			goto out;
 		}
-		if (put_user(s, k, f[1], secret, len, &p, none, 0, (long)h->ruid, "import-oath", d,
-			     &why) != 0)
+		if (put_user(s, k, e.user, e.secret, e.len, &e.p, none, 0, (long)h->ruid,
+			     "import-oath", d, &why) != 0)
 			goto out;
 		(*count)++;
 	}
@@ -376,7 +285,7 @@ out:
 		if (rc_snprintf(why_buf, why_len, "%s", why != NULL ? why : "error") < 0)
 			why_buf[0] = '\0';
 	}
-	RC_WIPE_ARRAY(secret);
+	rc_wipe(&e, sizeof(e));
 	nameset_free(&seen);
 	return r;
 }
@@ -472,111 +381,6 @@ out_buf:
 
 /* ---- ~/.google_authenticator ---- */
 
-struct ga_file {
-	unsigned char secret[TOTP_SECRET_MAX];
-	size_t len;
-	int period;
-	int ncodes;
-	char codes[IMPORT_BACKUP_MAX][SECRET_BACKUP_DIGITS + 1];
-};
-
-static int all_digits(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int parse_ga_option(char *opt, struct ga_file *g, const char **why)
-{
-	char *save = NULL;
-	char *name = strtok_r(opt, " \t", &save);
-	char *arg = strtok_r(NULL, " \t", &save);
-	long v;
-
-	if (name == NULL) {
-		*why = "empty option line";
-		return -1;
-	}
-	if (strcmp(name, "TOTP_AUTH") == 0)
-		return 0;
-	if (strcmp(name, "HOTP_COUNTER") == 0) {
-		*why = "counter-based HOTP is not supported: only time-based (TOTP) secrets can be "
-		       "imported";
-		return -1;
-	}
-	if (strcmp(name, "STEP_SIZE") == 0) {
-		if (arg == NULL || rc_parse_long(arg, PERIOD_MIN, PERIOD_MAX, &v) != 0) {
-			*why = "STEP_SIZE must be 15..300 seconds";
-			return -1;
-		}
-		g->period = (int)v;
-		return 0;
-	}
-	if (strcmp(name, "WINDOW_SIZE") == 0) {
-		if (arg == NULL || rc_parse_long(arg, 1, 100, &v) != 0) {
-			*why = "bad WINDOW_SIZE";
-			return -1;
-		}
-		return 0; /* the site's `window` applies */
-	}
-	if (strcmp(name, "RATE_LIMIT") == 0 || strcmp(name, "DISALLOW_REUSE") == 0)
-		return 0; /* `deny` and replay protection apply */
-	*why = "unknown option";
-	return -1;
-}
-
-static int parse_ga(char *buf, struct ga_file *g, int *line_no, const char **why)
-{
-	char *cursor = buf, *line;
-	int in_codes = 0;
-
-	*line_no = 0;
-	g->period = 30;
-	g->ncodes = 0;
-	g->len = 0;
-	while ((line = next_line(&cursor)) != NULL) {
-		(*line_no)++;
-		if (*line_no == 1) {
-			if (totp_base32_decode(line, g->secret, sizeof(g->secret), &g->len) != 0 ||
-			    g->len == 0) {
-				*why = "the first line must be the base32 secret";
-				return -1;
-			}
-			continue;
-		}
-		if (line[strspn(line, " \t")] == '\0')
-			continue;
-		if (line[0] == '"') {
-			if (in_codes) {
-				*why = "option after the scratch codes";
-				return -1;
-			}
-			if (parse_ga_option(line + 1, g, why) != 0)
-				return -1;
-			continue;
-		}
-		in_codes = 1;
-		if (!all_digits(line, SECRET_BACKUP_DIGITS)) {
-			*why = "a scratch code must be 8 digits";
-			return -1;
-		}
-		if (g->ncodes == IMPORT_BACKUP_MAX) {
-			*why = "too many scratch codes";
-			return -1;
-		}
-		memcpy(g->codes[g->ncodes++], line, SECRET_BACKUP_DIGITS + 1);
-	}
-	if (*line_no == 0) {
-		*why = "the file is empty";
-		return -1;
-	}
-	return 0;
-}
-
 int admin_import_google(struct hctx *h, int argc, char **argv)
 {
 	int force = 0, npos = 0, r, line_no = 0, missing = 0;
@@ -585,7 +389,7 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 	char *pos[2], esc[256];
 	const char *why = NULL, *user;
 	unsigned char hashes[IMPORT_BACKUP_MAX][STORE_HASH_LEN];
-	struct ga_file g;
+	struct import_ga g;
 	struct cfg c;
 	struct store *s = NULL;
 	struct seal_key k;
@@ -623,7 +427,7 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 	if ((buf = read_admin_file(pos[1], owner, GA_FILE_MAX, &why, &missing)) == NULL)
 		return out_fail(missing ? HX_NOUSER : HX_DATAERR,
 				"admin import-google-authenticator: %s %s", esc, why);
-	if (parse_ga(buf, &g, &line_no, &why) != 0) {
+	if (import_ga_parse(buf, &g, &line_no, &why) != 0) {
 		r = out_fail(HX_DATAERR, "admin import-google-authenticator: %s:%d: %s; nothing "
 					 "imported",
 			     esc, line_no, why);

@@ -2,7 +2,8 @@
  * `pam-recover admin doctor`: what would lock people out or let them in without a code.
  * Shared by the doctor's files (one job each):
  *   doctor.c        the verb: options, the order of the checks, the report, the exit status
- *   doctor_pam.c    reading /etc/pam.d: logical lines, tokens, includes, substacks
+ *   doctor_pam.c    reading /etc/pam.d: what the lines mean, includes, substacks
+ *   doctor_pamd.c   pam.d syntax: logical lines and tokens, as libpam splits them
  *   doctor_modules.c what a line means: its control's actions, its module's kind and path
  *   doctor_sim.c    running an auth stack the way libpam does, for a given set of answers
  *   doctor_stack.c  the checks on one service's auth stack (bypass, lockout, forward_pass ...)
@@ -11,6 +12,7 @@
  *   doctor_conf.c   reading the other daemons' settings: Dovecot (auth cache, PAM service),
  *                   sshd (UsePAM, KbdInteractiveAuthentication, PasswordAuthentication, ...)
  *   doctor_sshd.c   whether sshd, as configured, asks for the code
+ *   doctor_sshd_ways.c the ways in that sshd's settings leave open
  */
 #ifndef RC_DOCTOR_H
 #define RC_DOCTOR_H
@@ -188,6 +190,38 @@ struct dr_stack {
 	size_t nfiles;
 };
 
+/* pam.d syntax (doctor_pamd.c): a file's logical lines, and one line's tokens. */
+struct dr_pamd_reader {
+	char *p;     /* what is left of the buffer */
+	int lineno;  /* physical lines read so far */
+	char *line;  /* the logical line dr_pamd_next gave (owned; valid until the next call) */
+	size_t len, cap;
+};
+/* Read buf (NUL-terminated, kept by the caller) from its start. */
+void dr_pamd_begin(struct dr_pamd_reader *r, char *buf);
+/* The next logical line in r->line (comments cut, blank and comment lines skipped,
+ * "\" continuations joined with a space), *start the physical line it begins on: 1, or 0
+ * at the end. */
+int dr_pamd_next(struct dr_pamd_reader *r, int *start);
+void dr_pamd_end(struct dr_pamd_reader *r);
+
+#define DR_PAMD_MAX_ARGS 64 /* module arguments kept (libpam has no limit; more are cut) */
+
+/* The tokens of one logical line, inside it. "@include FILE": module is FILE, control NULL.
+ * Otherwise TYPE CONTROL MODULE ARGS...; for the controls include and substack, module is
+ * the file. The control and the arguments may be "[...]" groups: brackets removed, "\]"
+ * read as ']' (for the control, bracketed says so). A missing token is NULL. */
+struct dr_pamd_rule {
+	char *type;
+	char *control;
+	int bracketed;
+	char *module;
+	int argc;
+	char *argv[DR_PAMD_MAX_ARGS];
+};
+/* Split line (modified in place) into its tokens as libpam does. */
+void dr_pamd_tokens(char *line, struct dr_pamd_rule *t);
+
 /* Read DIR/service's auth stack, includes and substacks expanded. Problems that libpam
  * would turn into a failing line become must_fail lines; a "-" line whose module is missing
  * is dropped (and reported by the caller through dropped_recover). 0, or -1 if the file
@@ -290,8 +324,37 @@ int dr_unenrolled_users(const struct cfg *c, char *names, size_t n, int *more);
 int dr_read_dovecot(struct doctor *d, const char *path);
 int dr_read_sshd(struct doctor *d, const char *path);
 void dr_sshd_free(struct doctor *d);
+/* Where a line of sshd_config is: inside a Match block (in_match) or not, and which Match
+ * line began the block (file, line). */
+struct dr_sshd_where {
+	int in_match;
+	char file[4096];
+	int line;
+};
+/* One line of sshd_config (cut in place) as sshd reads it, `path`:`lineno` being where it
+ * is: blank and '#' lines skipped, "Keyword value" or "Keyword=value", keywords in any
+ * case. A Match line moves *w; a setting the doctor reads goes to d->sshd (the first value
+ * outside Match blocks wins; inside one it is noted as a Match setting, at most
+ * DR_SSHD_MATCH_MAX); other keywords are ignored. Returns 1 for an Include line, whose
+ * words (*include, inside the line) the caller follows, else 0. */
+int dr_sshd_line(struct doctor *d, const char *path, int lineno, char *line,
+		 struct dr_sshd_where *w, char **include);
 /* "UsePAM", "KbdInteractiveAuthentication", ... for DR_SSHD_*. */
 const char *dr_sshd_keyword(int opt);
+/* A yes/no setting (DR_SSHD_*): 1 yes, 0 no, `dflt` when it is not set or neither
+ * (doctor_sshd_ways.c). */
+int dr_sshd_flag(const struct dr_sshd *x, int opt, int dflt);
+/* The ways in that the settings leave open. */
+struct dr_sshd_ways {
+	int code;     /* a way in that asks for the code (keyboard-interactive) */
+	int password; /* a way in through the password method (without keyboard-interactive) */
+	int keyonly;  /* a way in that never runs the PAM auth stack */
+};
+/* From PubkeyAuthentication, PasswordAuthentication, KbdInteractiveAuthentication and the
+ * lists of AuthenticationMethods (a list with a method that is switched off is no way in;
+ * a list with the password method counts as password, else with keyboard-interactive as
+ * code, else as key only). */
+void dr_sshd_ways(const struct dr_sshd *x, struct dr_sshd_ways *p);
 /* Does sshd, as configured, ask for the code, hand the password to the code prompt, or
  * never use PAM? Findings on the settings that decide it (doctor_sshd.c). */
 void dr_check_sshd(struct doctor *d, const struct dr_stack *sshd);

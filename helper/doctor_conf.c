@@ -272,60 +272,74 @@ static void sshd_note_match(struct doctor *d, int opt, const char *val, const ch
 	m->match_line = match_line;
 }
 
+int dr_sshd_line(struct doctor *d, const char *path, int lineno, char *line,
+		 struct dr_sshd_where *w, char **include)
+{
+	char *s = line, *val;
+	size_t n;
+	int opt;
+
+	*include = NULL;
+	trim(s);
+	if (s[0] == '\0' || s[0] == '#')
+		return 0;
+	n = strcspn(s, " \t=");
+	val = s + n;
+	val += strspn(val, " \t");
+	if (*val == '=')
+		val++;
+	val += strspn(val, " \t");
+	s[n] = '\0';
+	if (strcasecmp(s, "Match") == 0) {
+		/* conditional until the next Match or the end of this file; "Match all" ends the
+		 * conditional part */
+		w->in_match = strcasecmp(val, "all") != 0;
+		snprintf(w->file, sizeof(w->file), "%s", path);
+		w->line = lineno;
+		return 0;
+	}
+	if (strcasecmp(s, "Include") == 0) {
+		*include = val;
+		return 1;
+	}
+	if ((opt = sshd_option(s)) < 0)
+		return 0;
+	unquote(val);
+	if (w->in_match) {
+		sshd_note_match(d, opt, val, path, lineno, w->file, w->line);
+		return 0;
+	}
+	if (d->sshd.opt[opt].set)
+		return 0; /* the first value wins */
+	d->sshd.opt[opt].set = 1;
+	snprintf(d->sshd.opt[opt].value, sizeof(d->sshd.opt[opt].value), "%.250s", val);
+	d->sshd.opt[opt].file = xstrdup(path);
+	d->sshd.opt[opt].line = lineno;
+	return 0;
+}
+
 static int sshd_file(struct doctor *d, const char *path, int depth, int required, int in_match,
 		     const char *match_file, int match_line)
 {
 	FILE *f;
-	char line[CONF_MAX_LINE], mfile[4096];
-	int lineno = 0, mline = match_line;
+	char line[CONF_MAX_LINE];
+	struct dr_sshd_where w;
+	int lineno = 0;
 
 	if (depth > CONF_MAX_DEPTH)
 		return 0;
 	f = fopen(path, "re");
 	if (f == NULL)
 		return required ? -1 : 0;
-	snprintf(mfile, sizeof(mfile), "%s", match_file != NULL ? match_file : "");
+	w.in_match = in_match;
+	w.line = match_line;
+	snprintf(w.file, sizeof(w.file), "%s", match_file != NULL ? match_file : "");
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char *s = line, *val;
-		size_t n;
-		int opt;
+		char *include;
 
 		lineno++;
-		trim(s);
-		if (s[0] == '\0' || s[0] == '#')
-			continue;
-		n = strcspn(s, " \t=");
-		val = s + n;
-		val += strspn(val, " \t");
-		if (*val == '=')
-			val++;
-		val += strspn(val, " \t");
-		s[n] = '\0';
-		if (strcasecmp(s, "Match") == 0) {
-			/* conditional until the next Match or the end of this file; "Match all"
-			 * ends the conditional part */
-			in_match = strcasecmp(val, "all") != 0;
-			snprintf(mfile, sizeof(mfile), "%s", path);
-			mline = lineno;
-			continue;
-		}
-		if (strcasecmp(s, "Include") == 0) {
-			sshd_include(d, val, depth, in_match, mfile, mline);
-			continue;
-		}
-		if ((opt = sshd_option(s)) < 0)
-			continue;
-		unquote(val);
-		if (in_match) {
-			sshd_note_match(d, opt, val, path, lineno, mfile, mline);
-			continue;
-		}
-		if (d->sshd.opt[opt].set)
-			continue; /* the first value wins */
-		d->sshd.opt[opt].set = 1;
-		snprintf(d->sshd.opt[opt].value, sizeof(d->sshd.opt[opt].value), "%.250s", val);
-		d->sshd.opt[opt].file = xstrdup(path);
-		d->sshd.opt[opt].line = lineno;
+		if (dr_sshd_line(d, path, lineno, line, &w, &include) == 1)
+			sshd_include(d, include, depth, w.in_match, w.file, w.line);
 	}
 	fclose(f);
 	return 0;

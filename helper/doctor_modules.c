@@ -95,6 +95,10 @@ void dr_set_default(int *actions, int act)
 			actions[i] = act;
 }
 
+/* Bytes of an unknown word shown in the reason (longer ones end in "..."): a whole long
+ * word would not fit the reason, which would then be left empty. */
+#define SHOWN_MAX 40
+
 /* [value=action ...] as _pam_parse_control reads it; on an error every result is bad. */
 int dr_parse_control(int *actions, const char *tok, char *err, size_t errlen)
 {
@@ -114,7 +118,9 @@ int dr_parse_control(int *actions, const char *tok, char *err, size_t errlen)
 			if (strlen(ret_names[i]) == len && strncmp(p, ret_names[i], len) == 0)
 				ret = i;
 		if (ret < 0) {
-			if (rc_snprintf(err, errlen, "unknown return value '%.*s'", (int)len, p) < 0)
+			if (rc_snprintf(err, errlen, "unknown return value '%.*s%s'",
+					(int)(len > SHOWN_MAX ? SHOWN_MAX : len), p,
+					len > SHOWN_MAX ? "..." : "") < 0)
 				err[0] = '\0';
 			goto bad;
 		}
@@ -153,7 +159,9 @@ int dr_parse_control(int *actions, const char *tok, char *err, size_t errlen)
 			}
 			act = (int)v; /* a jump of 0 is "ignore" */
 		} else {
-			if (rc_snprintf(err, errlen, "unknown action '%.*s'", (int)len, p) < 0)
+			if (rc_snprintf(err, errlen, "unknown action '%.*s%s'",
+					(int)(len > SHOWN_MAX ? SHOWN_MAX : len), p,
+					len > SHOWN_MAX ? "..." : "") < 0)
 				err[0] = '\0';
 			goto bad;
 		}

@@ -19,7 +19,7 @@
 
 #define PAMD_MAX_FILE (1024 * 1024)
 #define PAMD_MAX_DEPTH 16 /* PAM_SUBSTACK_MAX_LEVEL */
-#define PAMD_MAX_ARGS 64
+#define PAMD_MAX_ARGS DR_PAMD_MAX_ARGS
 
 struct ctx {
 	struct doctor *d;
@@ -71,43 +71,6 @@ static void make_must_fail(struct dr_line *l, int how, const char *why)
 	if (rc_snprintf(l->why, sizeof(l->why), "%s", why) < 0)
 		l->why[0] = '\0';
 	dr_set_default(l->actions, DR_ACT_BAD);
-}
-
-/* Next token of *p, NUL-terminated in place: a word, or with `brackets` a "[...]" group
- * (brackets removed, "\]" read as ']'). *bracketed tells which. NULL at the end. */
-static char *next_token(char **p, int brackets, int *bracketed)
-{
-	char *s = *p + strspn(*p, " \t\n");
-	char *tok;
-
-	if (bracketed != NULL)
-		*bracketed = 0;
-	if (*s == '\0') {
-		*p = s;
-		return NULL;
-	}
-	if (brackets && *s == '[') {
-		char *out;
-		tok = out = ++s;
-		while (*s != '\0' && *s != ']') {
-			if (*s == '\\' && s[1] == ']')
-				s++;
-			*out++ = *s++;
-		}
-		if (*s == ']')
-			s++;
-		*out = '\0';
-		if (bracketed != NULL)
-			*bracketed = 1;
-		*p = s;
-		return tok;
-	}
-	tok = s;
-	s += strcspn(s, " \t\n");
-	if (*s != '\0')
-		*s++ = '\0';
-	*p = s;
-	return tok;
 }
 
 /* The module's view of its configuration: the config file (config=, --config of the
@@ -172,15 +135,17 @@ static void expand(struct ctx *x, const char *name, int level, int depth, const 
 static void one_line(struct ctx *x, const char *file, int lineno, char *p, int level, int depth)
 {
 	struct dr_line *l;
-	char *type, *control, *mod, *arg;
+	struct dr_pamd_rule t;
+	char *type, *control, *mod;
 	int silent = 0, bracketed = 0, bad_type = 0;
 	char err[160], why[160];
 
-	type = next_token(&p, 0, NULL);
+	dr_pamd_tokens(p, &t);
+	type = t.type;
 	if (type == NULL)
 		return;
 	if (strcasecmp(type, "@include") == 0) {
-		char *inc = next_token(&p, 0, NULL);
+		char *inc = t.module;
 		if (inc == NULL) {
 			l = push(x->st, file, lineno, level);
 			make_must_fail(l, DR_MF_BROKEN, "@include without a file name");
@@ -201,7 +166,8 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 	if (bad_type && rc_snprintf(why, sizeof(why), "'%.40s' is not a module type (auth, "
 				    "account, password, session)", type) < 0)
 		why[0] = '\0';
-	control = next_token(&p, 1, &bracketed);
+	control = t.control;
+	bracketed = t.bracketed;
 	if (control == NULL) {
 		l = push(x->st, file, lineno, level);
 		make_must_fail(l, DR_MF_BROKEN, bad_type ? why : "no control (required, ...) here");
@@ -210,7 +176,7 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 	if (!bracketed && (strcasecmp(control, "include") == 0 ||
 			   strcasecmp(control, "substack") == 0)) {
 		int sub = strcasecmp(control, "substack") == 0;
-		char *inc = next_token(&p, 0, NULL);
+		char *inc = t.module;
 		if (bad_type || inc == NULL) {
 			l = push(x->st, file, lineno, level);
 			make_must_fail(l, DR_MF_BROKEN, bad_type ? why : "include without a file name");
@@ -245,15 +211,15 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 			err[0] = '\0';
 		make_must_fail(l, DR_MF_BROKEN, err);
 	}
-	mod = next_token(&p, 0, NULL);
+	mod = t.module;
 	if (mod == NULL) {
 		make_must_fail(l, DR_MF_BROKEN, "no module on this line");
 		return;
 	}
 	l->module = xstrdup(mod);
 	l->argv = xcalloc(PAMD_MAX_ARGS + 1, sizeof(char *));
-	while ((arg = next_token(&p, 1, NULL)) != NULL && l->argc < PAMD_MAX_ARGS)
-		l->argv[l->argc++] = xstrdup(arg);
+	for (int i = 0; i < t.argc; i++)
+		l->argv[l->argc++] = xstrdup(t.argv[i]);
 	l->kind = dr_classify(l);
 	if (l->kind == DR_K_COND) {
 		/* "service = pam-recover" is known for the stack being read */
@@ -289,65 +255,16 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 		load_line_cfg(x->d, l);
 }
 
-/* Append n bytes to the growing logical line. */
-static void append(char **line, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 2 > *cap) {
-		size_t ncap = (*len + n + 2) * 2;
-		char *nb = xcalloc(ncap, 1);
-		if (*len > 0)
-			memcpy(nb, *line, *len);
-		free(*line);
-		*line = nb;
-		*cap = ncap;
-	}
-	memcpy(*line + *len, s, n);
-	*len += n;
-	(*line)[*len] = '\0';
-}
-
-/*
- * Split a file into logical lines as _pam_assemble_line does: blank and comment-only lines
- * are skipped (even inside a continued line), a '#' elsewhere ends the logical line, and a
- * backslash at the end (trailing blanks allowed) joins the next line with a space.
- */
+/* Each logical line of a file (doctor_pamd.c reads them as libpam does). */
 static void parse_buffer(struct ctx *x, const char *file, char *buf, int level, int depth)
 {
-	char *line = NULL;
-	size_t len = 0, cap = 0;
-	int lineno = 0, start = 0;
-	char *p = buf;
+	struct dr_pamd_reader r;
+	int start = 0;
 
-	while (*p != '\0') {
-		char *nl = strchr(p, '\n');
-		char *next = nl != NULL ? nl + 1 : p + strlen(p);
-		char *s = p + strspn(p, " \t");
-		char *e = nl != NULL ? nl : next;
-		char *hash;
-
-		lineno++;
-		p = next;
-		if (s >= e || *s == '#')
-			continue;
-		if (len == 0)
-			start = lineno;
-		hash = memchr(s, '#', (size_t)(e - s));
-		if (hash == NULL) {
-			while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			if (e > s && e[-1] == '\\') {
-				append(&line, &len, &cap, s, (size_t)(e - s - 1));
-				append(&line, &len, &cap, " ", 1);
-				continue;
-			}
-		}
-		append(&line, &len, &cap, s, (size_t)((hash != NULL ? hash : e) - s));
-		one_line(x, file, start, line, level, depth);
-		len = 0;
-	}
-	if (len > 0)
-		one_line(x, file, start, line, level, depth);
-	free(line);
+	dr_pamd_begin(&r, buf);
+	while (dr_pamd_next(&r, &start))
+		one_line(x, file, start, r.line, level, depth);
+	dr_pamd_end(&r);
 }
 
 static void expand(struct ctx *x, const char *name, int level, int depth, const char *from,

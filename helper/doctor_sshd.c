@@ -7,8 +7,6 @@
  * as a code (up to 15 characters) counts as a failed code toward the lock.
  */
 #include <stdio.h>
-#include <string.h>
-#include <strings.h>
 
 #include "doctor.h"
 
@@ -18,20 +16,6 @@
 	"`AuthenticationMethods keyboard-interactive` (or publickey,keyboard-interactive) in a " \
 	"file under " DROPIN " (sshd reads it before the lines of sshd_config, and the first "  \
 	"value wins), or change this line; then `systemctl reload ssh`"
-
-enum { M_KEY = 1, M_PASSWORD = 2, M_KBDINT = 4 };
-
-/* yes/no settings; anything else is taken as sshd's default. */
-static int flag(const struct dr_sshd *x, int opt, int dflt)
-{
-	if (!x->opt[opt].set)
-		return dflt;
-	if (strcasecmp(x->opt[opt].value, "yes") == 0)
-		return 1;
-	if (strcasecmp(x->opt[opt].value, "no") == 0)
-		return 0;
-	return dflt;
-}
 
 /* Where a setting comes from: its line, or the main file when sshd's default applies. */
 static void at(const struct dr_sshd *x, int opt, const char **file, int *line)
@@ -50,98 +34,28 @@ static const char *shown(const struct dr_sshd *x, int opt, const char *dflt, cha
 	return buf;
 }
 
-/* The methods of one AuthenticationMethods list ("publickey,keyboard-interactive:pam"), as
- * M_* bits; -1 when a method in it is switched off (the list can never be completed). */
-static int list_bits(const char *list, size_t len, int key, int pw, int kbd)
-{
-	int bits = 0;
-
-	for (size_t i = 0; i < len;) {
-		size_t k = i;
-		while (k < len && list[k] != ',')
-			k++;
-		size_t m = k - i;
-		const char *colon = memchr(list + i, ':', m);
-		if (colon != NULL)
-			m = (size_t)(colon - (list + i));
-		if (m == 9 && strncmp(list + i, "publickey", 9) == 0) {
-			if (!key)
-				return -1;
-			bits |= M_KEY;
-		} else if (m == 8 && strncmp(list + i, "password", 8) == 0) {
-			if (!pw)
-				return -1;
-			bits |= M_PASSWORD;
-		} else if (m == 20 && strncmp(list + i, "keyboard-interactive", 20) == 0) {
-			if (!kbd)
-				return -1;
-			bits |= M_KBDINT;
-		} else
-			bits |= M_KEY; /* hostbased, gssapi-with-mic: no PAM auth stack */
-		i = k + 1;
-	}
-	return bits;
-}
-
-struct paths {
-	int code;     /* a way in that asks for the code (keyboard-interactive) */
-	int password; /* a way in through the password method (without keyboard-interactive) */
-	int keyonly;  /* a way in that never runs the PAM auth stack */
-};
-
-static void ways_in(const struct dr_sshd *x, struct paths *p)
-{
-	const int key = flag(x, DR_SSHD_PUBKEY, 1), pw = flag(x, DR_SSHD_PASSWORD, 1),
-		  kbd = flag(x, DR_SSHD_KBDINT, 1);
-	const char *v = x->opt[DR_SSHD_METHODS].value;
-
-	memset(p, 0, sizeof(*p));
-	if (!x->opt[DR_SSHD_METHODS].set || strcasecmp(v, "any") == 0) {
-		p->code = kbd;
-		p->password = pw;
-		p->keyonly = key;
-		return;
-	}
-	for (const char *s = v; *s != '\0';) {
-		s += strspn(s, " \t");
-		size_t len = strcspn(s, " \t");
-		if (len == 0)
-			break;
-		int bits = list_bits(s, len, key, pw, kbd);
-		s += len;
-		if (bits < 0)
-			continue;
-		if (bits & M_PASSWORD)
-			p->password = 1; /* with keyboard-interactive too: the password step fails */
-		else if (bits & M_KBDINT)
-			p->code = 1;
-		else
-			p->keyonly = 1;
-	}
-}
-
 void dr_check_sshd(struct doctor *d, const struct dr_stack *sshd)
 {
 	const struct dr_sshd *x = &d->sshd;
-	struct paths p;
+	struct dr_sshd_ways p;
 	const char *file;
 	int line;
 	char a[300], b[300];
 
 	if (!x->read || sshd == NULL || !dr_stack_uses_module(sshd))
 		return;
-	if (!flag(x, DR_SSHD_USEPAM, 0)) {
+	if (!dr_sshd_flag(x, DR_SSHD_USEPAM, 0)) {
 		at(x, DR_SSHD_USEPAM, &file, &line);
 		dr_add(d, DR_ERROR, file, line,
 		       "set `UsePAM yes` (in a file under " DROPIN " or on this line)",
 		       "%s: sshd never runs %s, so no SSH login is asked for a code%s",
 		       shown(x, DR_SSHD_USEPAM, "no", a, sizeof(a)), sshd->path,
-		       flag(x, DR_SSHD_PASSWORD, 1)
+		       dr_sshd_flag(x, DR_SSHD_PASSWORD, 1)
 			       ? "; sshd checks passwords itself: a password alone logs in"
 			       : "");
 		goto match;
 	}
-	ways_in(x, &p);
+	dr_sshd_ways(x, &p);
 	if (!p.code && p.password) {
 		int opt = x->opt[DR_SSHD_METHODS].set ? DR_SSHD_METHODS : DR_SSHD_KBDINT;
 		at(x, opt, &file, &line);

@@ -13,11 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json-c/printbuf.h>
-
 #include "out.h"
-
-#define RESET_JSON_MAX 4096
+#include "reset_json_parse.h"
 
 enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL, LINE_ERR };
 
@@ -67,23 +64,6 @@ static void emit(struct json_object *o)
 	fflush(stdout);
 }
 
-/* Wipe every string value of a reply, then release it. */
-static void drop(struct json_object *o)
-{
-	if (o == NULL)
-		return;
-	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, key, val)
-		{
-			(void)key;
-			if (json_object_is_type(val, json_type_string))
-				rc_wipe((char *)(uintptr_t)json_object_get_string(val),
-					(size_t)json_object_get_string_len(val));
-		}
-	}
-	json_object_put(o);
-}
-
 static void bad_request(const char *msg, int final)
 {
 	struct json_object *e = oj_object();
@@ -93,46 +73,6 @@ static void bad_request(const char *msg, int final)
 	oj_bool(e, "final", final);
 	emit(e);
 	json_object_put(e);
-}
-
-/* Parse one line into an object; NULL if it is not exactly one JSON object. */
-static struct json_object *parse(char *line)
-{
-	struct json_tokener *tok = json_tokener_new_ex(8);
-	struct json_object *o = NULL;
-
-	if (tok == NULL)
-		return NULL;
-	size_t len = strlen(line);
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-			  !json_object_is_type(o, json_type_object) ||
-			  line[json_tokener_get_parse_end(tok) +
-			       strspn(line + json_tokener_get_parse_end(tok), " \t\r")] != '\0')) {
-		drop(o);
-		o = NULL;
-	}
-	if (tok->pb != NULL && tok->pb->buf != NULL)
-		rc_wipe(tok->pb->buf, (size_t)tok->pb->size);
-	json_tokener_free(tok);
-	return o;
-}
-
-/* Copy the string field `name` of o into out. 1 copied, 0 absent, -1 unusable. */
-static int field(struct json_object *o, const char *name, char *out, size_t n)
-{
-	struct json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, name, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	const char *s = json_object_get_string(v);
-	size_t len = (size_t)json_object_get_string_len(v);
-	if (memchr(s, '\0', len) != NULL || len + 1 > n)
-		return -1;
-	memcpy(out, s, len + 1);
-	return 1;
 }
 
 static int json_ask(struct reset *r, struct json_object *step, const char *name,
@@ -147,8 +87,7 @@ static int json_ask(struct reset *r, struct json_object *step, const char *name,
 	(void)secret;
 	(void)prompt2;
 	for (int bad = 0;; bad++) {
-		struct json_object *o = NULL;
-		int got = 0, got2 = 0, parsed = 0;
+		int ok = 0, parsed = 0;
 
 		emit(step);
 		int lr = read_line(line, sizeof(line));
@@ -156,18 +95,10 @@ static int json_ask(struct reset *r, struct json_object *step, const char *name,
 			rc = HX_DATAERR; /* the front end went away: nothing more to say */
 			goto out;
 		}
-		if (lr == LINE_OK && (o = parse(line)) != NULL) {
-			parsed = 1;
-			got = field(o, name, out, n);
-			if (got == 1 && out2 != NULL) {
-				got2 = field(o, "confirm", out2, n2);
-				if (got2 == 0)
-					got2 = rc_snprintf(out2, n2, "%s", out) < 0 ? -1 : 1;
-			}
-		}
-		drop(o);
+		if (lr == LINE_OK)
+			ok = reset_json_reply(line, name, out, n, out2, n2, &parsed) == 1;
 		RC_WIPE_ARRAY(line);
-		if (got == 1 && (out2 == NULL || got2 == 1)) {
+		if (ok) {
 			rc = HX_OK;
 			goto out;
 		}

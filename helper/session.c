@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <syslog.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -137,23 +136,6 @@ void hx_time_iso(int64_t t, char *out, size_t n)
 	struct tm tm;
 	if (!fmt_tm(t, &tm) || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, n, "-");
-}
-
-static const char *const algo_names[] = {"sha1", "sha256", "sha512"};
-
-const char *hx_algo_name(int algo)
-{
-	if (algo < 0 || algo > CFG_ALGO_SHA512)
-		return "unknown";
-	return algo_names[algo];
-}
-
-int hx_algo_parse(const char *name)
-{
-	for (int i = 0; i <= CFG_ALGO_SHA512; i++)
-		if (strcasecmp(name, algo_names[i]) == 0)
-			return i;
-	return -1;
 }
 
 static sigset_t txn_old_mask;

@@ -179,6 +179,9 @@ broken deny-after 2 "sshd:4: pam_deny.so is reached even with the right password
 	"nobody can log in"
 broken bad-control 2 "sshd:3: libpam cannot read the control (unknown return value 'defualt')" \
 	"even the right password and code are refused"
+# a long unknown word is cut in the reason, not dropped with it
+broken long-control 2 "sshd:3: libpam cannot read the control (unknown return value '$(printf 'x%.0s' $(seq 40))...')" \
+	"even the right password and code are refused"
 
 # the one-field stack (Dovecot: IMAP, POP3, SMTP AUTH)
 broken forward-pass 2 "dovecot:3: forward_pass checks the code before the password module has checked the password" \
