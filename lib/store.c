@@ -1,6 +1,7 @@
 /*
- * The store's front: picks a backend from cfg->store, checks every argument once, and
- * dispatches through the backend's ops table. No SQL here.
+ * The store's front: checks every argument once and dispatches through the backend's ops
+ * table (store_open.c picks the backend). No SQL here, and no backend named: the backends
+ * sit below this file and use its error helpers.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* strnlen */
@@ -12,10 +13,6 @@
 
 #include "store.h"
 #include "store_backend.h"
-
-#define SCHEME_SQLITE "sqlite:"
-#define SCHEME_PG1 "postgresql://"
-#define SCHEME_PG2 "postgres://"
 
 int store_set_err(struct store *s, const char *fmt, ...)
 {
@@ -38,81 +35,6 @@ void store_put_err(char *err, size_t errlen, const char *fmt, ...)
 	if (vsnprintf(err, errlen, fmt, ap) < 0)
 		err[0] = '\0';
 	va_end(ap);
-}
-
-static int has_prefix(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, size_t errlen)
-{
-	int r = STORE_ERR;
-
-	store_put_err(err, errlen, "store_open: unknown error");
-	if (out == NULL) {
-		store_put_err(err, errlen, "store_open: no place for the result");
-		goto out;
-	}
-	*out = NULL;
-	if (cfg == NULL || cfg->store == NULL || cfg->store[0] == '\0') {
-		store_put_err(err, errlen, "no store is configured (set store = sqlite:/PATH)");
-		goto out;
-	}
-	if ((flags & ~(STORE_CREATE | STORE_DURABLE)) != 0) {
-		store_put_err(err, errlen, "store_open: unknown flags");
-		goto out;
-	}
-	if (has_prefix(cfg->store, SCHEME_SQLITE)) {
-		r = store_sqlite_open(cfg->store + strlen(SCHEME_SQLITE), flags, out, err, errlen);
-	} else if (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)) {
-#ifdef HAVE_LIBPQ
-		r = store_pg_open(cfg->store, flags, out, err, errlen);
-#else
-		store_put_err(err, errlen,
-			      "this pam_recover was built without the PostgreSQL backend "
-			      "(configure --with-postgresql; use store = sqlite:/PATH)");
-#endif
-	} else {
-		/* The value is not echoed: a mistyped URI may carry a password. */
-		store_put_err(err, errlen,
-			      "unknown store type in 'store' (expected sqlite:/absolute/path or "
-			      "postgresql://...)");
-	}
-	if (r == STORE_OK && *out != NULL)
-		(*out)->name_case = cfg->user_name_case;
-	if (r != STORE_OK && *out != NULL) {
-		store_close(*out);
-		*out = NULL;
-	}
-out:
-	if (r != STORE_OK)
-		r = STORE_ERR;
-	return r;
-}
-
-int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, char *err,
-		      size_t errlen)
-{
-	if (have == NULL || want == NULL) {
-		store_put_err(err, errlen, "store_schema_peek: no place for the result");
-		return STORE_ERR;
-	}
-	*have = *want = 0;
-#ifdef HAVE_LIBPQ
-	if (cfg != NULL && cfg->store != NULL &&
-	    (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)))
-		return store_pg_peek_uri(cfg->store, have, want, err, errlen) == 0 ? STORE_OK
-										     : STORE_ERR;
-#endif
-	if (cfg == NULL || cfg->store == NULL || !has_prefix(cfg->store, SCHEME_SQLITE)) {
-		store_put_err(err, errlen, "only an sqlite: or postgresql:// store has a schema "
-					   "version to read");
-		return STORE_ERR;
-	}
-	return store_sqlite_peek(cfg->store + strlen(SCHEME_SQLITE), have, want, err, errlen) == 0
-		       ? STORE_OK
-		       : STORE_ERR;
 }
 
 void store_close(struct store *s)

@@ -16,7 +16,8 @@
 #include <string.h>
 
 #include "store_backend.h"
-#include "store_pg.h"
+#include "store_pg_lib.h"
+#include "store_pg_schema.h"
 
 struct migration {
 	int version;

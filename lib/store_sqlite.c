@@ -20,6 +20,7 @@
 
 #include "store_backend.h"
 #include "store_sqlite.h"
+#include "store_sqlite_schema.h"
 
 #define BUSY_TIMEOUT_MS 5000
 /*
@@ -317,36 +318,6 @@ struct sq {
 static struct sq *SQ(struct store *s)
 {
 	return (struct sq *)s;
-}
-
-const char *store_sqlite_why(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_FULL:
-		return "the disk holding the store is full; nothing was written (free space, "
-		       "then try again)";
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return "the store stayed locked by another process for more than 5 s (try again)";
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return "the store file is damaged or not a database (restore it from a backup)";
-	case SQLITE_READONLY:
-		return "the store is read-only";
-	case SQLITE_IOERR:
-		return "I/O error on the store (check the disk and the kernel log)";
-	case SQLITE_NOMEM:
-		return "out of memory";
-	case SQLITE_CANTOPEN:
-		return "cannot open the store file or its -wal/-shm files";
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return "permission denied";
-	case SQLITE_CONSTRAINT:
-		return "the change conflicts with a stored record";
-	default:
-		return sqlite3_errstr(rc); /* generic text for the code, never a value */
-	}
 }
 
 static int dberr(struct sq *q, int rc, const char *what)

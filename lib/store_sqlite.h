@@ -1,4 +1,4 @@
-/* Inside the SQLite backend: shared by store_sqlite.c and store_sqlite_schema.c. */
+/* The SQLite backend's connection, for tests and diagnostics (store_sqlite.c). */
 #ifndef RC_STORE_SQLITE_H
 #define RC_STORE_SQLITE_H
 
@@ -8,22 +8,6 @@
 
 #include "store.h"
 #include "util.h"
-
-/* PRAGMA application_id of a pam_recover store: "pamr". */
-#define STORE_SQLITE_APP_ID 0x70616d72
-/* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA 6
-
-/*
- * Bring the schema of an open database to STORE_SQLITE_SCHEMA. Reads user_version once; when
- * it is current nothing else runs. Refuses a newer version, a foreign database, and (without
- * `create`) an empty one. 0, or -1 with a message.
- */
-int store_sqlite_schema(sqlite3 *db, int create, const char *path, char *err, size_t errlen)
-	RC_MUST_CHECK;
-
-/* What an SQLite result code means for the user (static text, never a value). */
-const char *store_sqlite_why(int rc);
 
 /* The connection behind a sqlite store (tests and diagnostics), or NULL for another backend. */
 sqlite3 *store_sqlite_db(struct store *s);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "store_backend.h"
-#include "store_sqlite.h"
+#include "store_sqlite_schema.h"
 
 struct migration {
 	int version;
@@ -332,4 +332,34 @@ int store_sqlite_peek(const char *path, long long *have, long long *want, char *
 out:
 	sqlite3_close(db);
 	return r;
+}
+
+const char *store_sqlite_why(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return "the disk holding the store is full; nothing was written (free space, "
+		       "then try again)";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return "the store stayed locked by another process for more than 5 s (try again)";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "the store file is damaged or not a database (restore it from a backup)";
+	case SQLITE_READONLY:
+		return "the store is read-only";
+	case SQLITE_IOERR:
+		return "I/O error on the store (check the disk and the kernel log)";
+	case SQLITE_NOMEM:
+		return "out of memory";
+	case SQLITE_CANTOPEN:
+		return "cannot open the store file or its -wal/-shm files";
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return "permission denied";
+	case SQLITE_CONSTRAINT:
+		return "the change conflicts with a stored record";
+	default:
+		return sqlite3_errstr(rc); /* generic text for the code, never a value */
+	}
 }

@@ -2,7 +2,7 @@
 # What a login loads: the check back end (one exec per question of a login without root)
 # and the module link no library that a login does not need. libpq and its two dozen
 # libraries (TLS, Kerberos, LDAP) are loaded by the PostgreSQL backend when it first
-# connects (lib/store_pg.h), so an exec on a SQLite store does not pay for them; libcurl,
+# connects (lib/store_pg_lib.h), so an exec on a SQLite store does not pay for them; libcurl,
 # json-c and libqrencode belong to the helper's other verbs. Prints PASS/FAIL lines.
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v readelf >/dev/null 2>&1 || { echo "SKIP: lean_exec: readelf missing (binutils)"; exit 77; }

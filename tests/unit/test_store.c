@@ -29,6 +29,7 @@
 #include "keycheck.h"
 #include "store.h"
 #include "store_sqlite.h"
+#include "store_sqlite_schema.h"
 
 struct fx {
 	char dir[64];   /* mkdtemp, 0700 */

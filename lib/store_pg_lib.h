@@ -1,6 +1,6 @@
-/* Inside the PostgreSQL backend: shared by store_pg.c and store_pg_schema.c. */
-#ifndef RC_STORE_PG_H
-#define RC_STORE_PG_H
+/* libpq for the PostgreSQL backend (store_pg.c, store_pg_schema.c), loaded on first use. */
+#ifndef RC_STORE_PG_LIB_H
+#define RC_STORE_PG_LIB_H
 
 #include <stddef.h>
 
@@ -8,27 +8,6 @@
 
 #include "store.h"
 #include "util.h"
-
-/* pam_recover_schema.app_id of a pam_recover store: "pamr", as SQLite's application_id. */
-#define STORE_PG_APP_ID 1885433202
-#define STORE_PG_APP_ID_TEXT "1885433202"
-/* The schema version this code writes; the same number as STORE_SQLITE_SCHEMA. */
-#define STORE_PG_SCHEMA 6
-
-/*
- * Bring the schema of a connected database to STORE_PG_SCHEMA (under an advisory lock, in
- * one transaction). Reads the version once; when it is current nothing else runs. Refuses a
- * newer version, another program's database, and (without `create`) an empty one.
- * 0, or -1 with a message.
- */
-int store_pg_schema(PGconn *c, int create, char *err, size_t errlen) RC_MUST_CHECK;
-/* The version in the database (0: none yet) and the one this code writes. 0, or -1. */
-int store_pg_peek(PGconn *c, long long *have, long long *want, char *err, size_t errlen)
-	RC_MUST_CHECK;
-
-/* What went wrong, for the user: the server's primary message (never a row's values) or the
- * connection's state. Static or connection-owned text. */
-const char *store_pg_why(PGconn *c, const PGresult *res);
 
 /*
  * libpq is loaded when a PostgreSQL store is first connected to (dlopen of its soname),
@@ -69,6 +48,10 @@ struct store_pg_lib {
 #undef STORE_PG_MEMBER
 };
 extern struct store_pg_lib store_pg_lib;
+
+/* What went wrong, for the user: the server's primary message (never a row's values) or the
+ * connection's state. Static or connection-owned text. */
+const char *store_pg_why(PGconn *c, const PGresult *res);
 
 /* Load libpq once per process (thread-safe). 0, or -1 with a message naming the package. */
 int store_pg_load(char *err, size_t errlen) RC_MUST_CHECK;
