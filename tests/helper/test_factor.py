@@ -19,7 +19,7 @@ removed at the end, whatever happens; in a private mount namespace the compiled-
 configuration path and the PAM service `pam-recover` (conf/pam.d/pam-recover: the real
 pam_unix) are the test's own. The host's /etc is never changed apart from the test user.
 
-usage: test_factor.py [BUILDDIR]      (as root; HX_ONLY=REGEX selects cases)
+usage: test_factor.py [BUILDDIR]      (as root; RC_TEST_ONLY=REGEX selects cases)
 """
 import json
 import os
@@ -34,7 +34,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import (SANITIZER_ENV, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (SANITIZER_ENV, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
                    now_step, parse_json_lines, run_cases, sanitizer_build, top_builddir, totp,
                    write)
 

@@ -20,7 +20,7 @@ pam_start_confdir) with a code from oathtool: the answer must be PAM_SUCCESS wit
 while the attacker's helper is still stopped or stuck. (Each round logs in at a later TOTP
 step through libfaketime, so every code is fresh.)
 
-usage: test_local_attack.py [BUILDDIR]      (as root; HX_ONLY=REGEX selects cases)
+usage: test_local_attack.py [BUILDDIR]      (as root; RC_TEST_ONLY=REGEX selects cases)
 """
 import json
 import os
@@ -35,7 +35,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hxlib import (Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
                    parse_json_lines, run_cases, sanitizer_build, top_builddir, write)
 
 HERE = os.path.dirname(os.path.abspath(__file__))

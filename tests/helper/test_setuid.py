@@ -17,7 +17,7 @@ admin commands are refused; LD_PRELOAD and a hostile environment have no effect;
 backup-codes, app-password and disable ask for the password (echo off) and work with it;
 wrong passwords are counted and lock.
 
-usage: test_setuid.py [BUILDDIR]      (as root; HX_ONLY=REGEX selects cases)
+usage: test_setuid.py [BUILDDIR]      (as root; RC_TEST_ONLY=REGEX selects cases)
 """
 import glob
 import json
@@ -31,7 +31,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hxlib import (SANITIZER_ENV, Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (SANITIZER_ENV, Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
                    now_step, parse_json_lines, run_cases, sanitizer_build, top_builddir, totp,
                    write)
 
