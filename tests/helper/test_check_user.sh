@@ -42,11 +42,8 @@ deny = 5
 EOF
 chmod 644 "$CONF"
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-is() { if [ "$1" = "$2" ]; then ok "$3 ($1)"; else bad "$3: got $1, wanted $2"; fi; }
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init check_user
 
 U=daemon
 UID_U=$(id -u $U)
@@ -111,5 +108,4 @@ is "$rows" 30 "refused requests over the limit wrote nothing"
 "$H" admin unlock $U >/dev/null
 is "$(ucheck enrolled $U login "")" 0 "admin unlock clears the limit"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary

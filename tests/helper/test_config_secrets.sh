@@ -33,10 +33,8 @@ trap 'umount "$SECDIR" 2>/dev/null; rm -rf "$T"' EXIT
 mkdir -m 755 "$T/security"
 mount --bind "$T/security" "$SECDIR" || { echo "SKIP: cannot bind-mount"; exit 77; }
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "PASS: config_secrets/$1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: config_secrets/$1: $2"; }
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init config_secrets
 
 U=daemon
 ASAN_RT=$(ldd "$H" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*libasan[^ ]*\).*/\1/p' | head -1)
@@ -88,5 +86,4 @@ for value in "smtp_url = smtp://mailer:$SECRET@mail.example.org:587" \
 	fi
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary

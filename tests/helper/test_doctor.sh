@@ -66,34 +66,8 @@ ns() {
 		"$CDIR" "$(dirname "$CHECK_PATH")" "$top_srcdir/tests/helper/layover.sh" "$@"
 }
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-# expect STATUS DESCRIPTION -- command...
-expect() {
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
-		bad "$what: exit $got, wanted $want"
-		sed 's/^/    out: /' "$T/out" | head -30
-		sed 's/^/    err: /' "$T/err" | head -10
-	fi
-}
-contains() { # FILE TEXT DESCRIPTION
-	if grep -qF -- "$2" "$1"; then ok "$3"; else
-		bad "$3: no '$2' in $(basename "$1")"
-		sed 's/^/    | /' "$1" | head -30
-	fi
-}
-lacks() {
-	if grep -qF -- "$2" "$1"; then bad "$3: '$2' found in $(basename "$1")"; else ok "$3"; fi
-}
-json() { # FILE PYTHON-EXPRESSION-ON-d
-	/usr/bin/python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[0]); print(eval(sys.argv[2]))' "$1" "$2"
-}
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init doctor
 
 # A configuration, key and store; root is enrolled (the console stack asks root for a code).
 conf() { # FILE STORE-DIR [EXTRA-LINES]
@@ -455,5 +429,4 @@ expect 77 "not root" -- setpriv --reuid=65534 --regid=65534 --clear-groups "$H" 
 expect 0 "admin --help lists doctor" -- "$H" admin --help
 contains "$T/out" "doctor [--pamd DIR]" "admin --help: doctor"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary

@@ -35,34 +35,8 @@ T=$(mktemp -d /tmp/pam-recover-profile.XXXXXX)
 chmod 700 "$T"
 trap 'rm -rf "$T"' EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "PASS: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-contains() { # FILE TEXT DESCRIPTION
-	if grep -qF -- "$2" "$1"; then ok "$3"; else
-		bad "$3: no '$2' in $(basename "$1")"
-		sed 's/^/    | /' "$1" | head -30
-	fi
-}
-lacks() {
-	if grep -qF -- "$2" "$1"; then
-		bad "$3: '$2' found in $(basename "$1")"
-		sed 's/^/    | /' "$1" | head -30
-	else ok "$3"; fi
-}
-# expect STATUS DESCRIPTION -- command...
-expect() {
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
-		bad "$what: exit $got, wanted $want"
-		sed 's/^/    out: /' "$T/out" | head -30
-		sed 's/^/    err: /' "$T/err" | head -10
-	fi
-}
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init doctor_profile
 
 # The test's accounts (the doctor asks who nullok lets in), configuration, key and store;
 # root is enrolled.
@@ -158,5 +132,4 @@ contains "$T/out" "the helper's own service pam-recover asks for a code" \
 	"doctor: says what breaks"
 contains "$T/out" "/etc/pam.d/pam-recover" "doctor: names the file"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary
