@@ -16,7 +16,8 @@ environment, so nss_wrapper could not reach it) both see them, and the host is n
 
 Output (tests/lib/rctest.py): one line per case, "PASS: pam/NAME", "FAIL: pam/NAME: why" or
 "SKIP: pam/NAME: why", then "pam: N passed, N failed, N skipped". Exit status 0 when no case
-failed (with --build; run by `make check`, without it, 77 when nothing could run).
+failed (with --build; run by `make check`, without it, 77 when nothing could run, and when
+RC_TEST_PAM_LAYER=1 says that the pam layer of scripts/test-all runs the suite instead).
 RC_TEST_ONLY=REGEX (or --only REGEX) selects the cases whose "pam/NAME" it matches.
 
 usage: test_pam.py [--build BUILDDIR] [--asan] [--wrap 'valgrind ...'] [--race-reps N]
@@ -1935,6 +1936,9 @@ def main():
         ap.error("--build BUILDDIR (or top_builddir in the environment) is needed")
 
     if os.environ.get("PAMTEST_IN_NS") != "1":
+        if automake and os.environ.get("RC_TEST_PAM_LAYER") == "1":
+            print("SKIP: pam/all: run by the pam layer of scripts/test-all (RC_TEST_PAM_LAYER=1)")
+            return 77
         if os.geteuid() != 0:
             print("SKIP: pam/all: the real-libpam tests need root (a private mount namespace "
                   "for test users, and pam-recover --config is root only)")
