@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -371,3 +372,114 @@ def rerun_under_pam_wrapper(script, module, tmp, svc, marker, keep_var):
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept {tmp}")
+
+
+# ---- a real user and a setuid copy of the helper (as users run it) ----
+
+def nosuid(path):
+    """Is `path` on a filesystem mounted nosuid (or unknown to findmnt)?"""
+    r = subprocess.run(["findmnt", "-n", "-o", "OPTIONS", "-T", path], capture_output=True,
+                       text=True)
+    return r.returncode != 0 or "nosuid" in r.stdout.split(",")
+
+
+def suid_base():
+    """A directory where a setuid copy of the helper takes effect; Skip if there is none."""
+    for d in ("/tmp", "/var/tmp", "/var/lib", "/root"):
+        if os.path.isdir(d) and not nosuid(d):
+            return d
+    raise Skip("no directory on a filesystem mounted without nosuid")
+
+
+def run_as_real_user(script, suite, tag, bindir="bin"):
+    """The outer half of a suite that runs the helper as an ordinary user would: a setuid
+    root copy of the built helper in PREFIX/BINDIR/pam-recover (PREFIX a fresh directory on a
+    filesystem without nosuid), a real user (useradd, its password set by chpasswd), then
+    `script --inner USER PASSWORD PREFIX BUILDDIR` run in a private mount namespace (see
+    inner_main). The user and PREFIX are removed afterwards, also on SIGINT, SIGTERM or
+    SIGHUP. Returns the exit status."""
+    helper = os.path.join(top_builddir(), "pam-recover")
+    if not os.access(helper, os.X_OK):
+        print(f"FAIL: {suite}: the helper is not built")
+        return 1
+    try:
+        base = suid_base()
+    except Skip as e:
+        print(f"SKIP: {suite}: {e}")
+        return 77
+    prefix = tempfile.mkdtemp(prefix=f"pamrec-{tag}-", dir=base)
+    user = f"hx{tag[:4]}{os.getpid() % 100000}"
+    password = f"Pw-{os.urandom(6).hex()}!"
+    created = False
+
+    def on_signal(sig, frame):
+        raise SystemExit(128 + sig)
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    try:
+        os.chmod(prefix, 0o755)
+        os.mkdir(os.path.join(prefix, bindir), 0o755)
+        dest = os.path.join(prefix, bindir, "pam-recover")
+        shutil.copy(helper, dest)
+        os.chown(dest, 0, 0)
+        os.chmod(dest, 0o4755)
+        r = subprocess.run(["useradd", "--no-create-home", "--user-group", "--shell",
+                            "/usr/sbin/nologin", "--comment", f"pam_recover {tag} test", user],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"SKIP: {suite}: useradd failed: {r.stderr.strip()}")
+            return 77
+        created = True
+        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "/usr/bin/python3",
+                            os.path.abspath(script), "--inner", user, password, prefix,
+                            top_builddir()], env=dict(os.environ))
+        return r.returncode
+    finally:
+        if created:
+            subprocess.run(["userdel", user], capture_output=True)
+            subprocess.run(["groupdel", user], capture_output=True)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def inner_main(inner, outer):
+    """The entry of such a suite: inner(user, password, prefix) when run with --inner (in
+    the namespace), else outer(); exits with its status."""
+    if len(sys.argv) >= 6 and sys.argv[1] == "--inner":
+        user, password, prefix, build = sys.argv[2:6]
+        os.environ["top_builddir"] = build
+        sys.argv = [sys.argv[0]]
+        sys.exit(inner(user, password, prefix))
+    sys.exit(outer())
+
+
+def copy_default_config(sb):
+    """For a setuid helper run without --config: the compiled-in configuration path (asked
+    of the helper; --check-config names it even when it fails) and copies, in the sandbox
+    `sb`, of that file's directory (with the sandbox's configuration in its place) and of
+    /etc/pam.d, both 0755, to be bound over the originals in a private mount namespace
+    (bind_over). (conf_path, etcsec, sec_copy, pamd_copy), or None when the path cannot be
+    placed."""
+    r = subprocess.run([sb.helper, "--json", "--check-config"], capture_output=True, text=True,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    conf_path = None
+    if r.stdout.strip():
+        conf_path = json.loads(r.stdout.splitlines()[-1]).get("config")
+    if not conf_path or not os.path.isdir(os.path.dirname(conf_path)):
+        return None
+    etcsec = os.path.dirname(conf_path)
+    sec_copy = os.path.join(sb.tmp, "security")
+    shutil.copytree(etcsec, sec_copy, symlinks=True)
+    shutil.copy(sb.cfg, os.path.join(sec_copy, os.path.basename(conf_path)))
+    os.chmod(sec_copy, 0o755)
+    pamd_copy = os.path.join(sb.tmp, "pam.d")
+    shutil.copytree("/etc/pam.d", pamd_copy, symlinks=True)
+    os.chmod(pamd_copy, 0o755)
+    return conf_path, etcsec, sec_copy, pamd_copy
+
+
+def bind_over(pairs):
+    """Bind each (source, target) over its target (in this private mount namespace)."""
+    for src, dst in pairs:
+        subprocess.run(["mount", "--bind", src, dst], check=True)

@@ -50,8 +50,8 @@ def setup():
     os.chmod(tmp, 0o700)
     svc = os.path.join(tmp, "svc")
     os.makedirs(svc)
-    write(os.path.join(tmp, "passwd"), f"{USER_NEW}:x:61501:61501:grace test:/nonexistent:/bin/sh\n",
-          0o644)
+    write(os.path.join(tmp, "passwd"),
+          f"{USER_NEW}:x:61501:61501:grace test:/nonexistent:/bin/sh\n", 0o644)
     write(os.path.join(tmp, "group"), f"{USER_NEW}:x:61501:\n", 0o644)
     write(os.path.join(tmp, "passdb"), f"{USER_NEW}:{PASSWORD}:*\n{USER_ENROLLED}:{PASSWORD}:*\n",
           0o644)
