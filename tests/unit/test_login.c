@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,5 +327,5 @@ int main(void)
 	}
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests_name("login", tests, NULL, NULL);
+	return rc_run_group_tests("login", tests, NULL, NULL);
 }
