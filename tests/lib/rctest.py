@@ -1,5 +1,5 @@
 """
-The one harness of the Python tests (tests/helper, tests/pam, tests/e2e): cases registered
+The one harness of the Python test suites (tests/helper, tests/pam): cases registered
 with @case and run by run_cases, which prints "PASS: PREFIX/NAME", "FAIL: PREFIX/NAME: why" or
 "SKIP: PREFIX/NAME: why" per case and one summary line "PREFIX: N passed, N failed, N
 skipped", and exits 0, 1, or 77 (automake's "skipped") when nothing could run; RC_TEST_ONLY
@@ -8,7 +8,8 @@ skipped", and exits 0, 1, or 77 (automake's "skipped") when nothing could run; R
 Besides: check/Fail/Skip, codes from oathtool (an independent TOTP implementation), files
 and JSON lines, and the helper's sandbox (configuration, key and store in a temp directory,
 the built helper run as root with --config, the `check` verb as the login decision, pexpect
-sessions), and the re-run of a test under pam_wrapper and nss_wrapper for pypamtest.
+sessions), the re-run of a test under pam_wrapper and nss_wrapper for pypamtest, and a real
+user with a setuid copy of the helper in a private mount namespace.
 
 Run as root (the helper opens a root-owned store); `top_builddir` comes from `make check`
 or the first argument.
