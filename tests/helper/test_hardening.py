@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (Fail, Sandbox, Skip, case, check, helper_env,  # noqa: E402
-                   need_root_and_tools, parse_json_lines, run_cases, write)
+                    need_root_and_tools, parse_json_lines, run_cases, write)
 
 NOBODY = 65534
 SB = None

@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
-                   STEP, now_step, run_cases, totp, write)
+                    STEP, now_step, run_cases, totp, write)
 import pglib  # noqa: E402
 
 LOGIN_OK, LOGIN_OK_BACKUP, LOGIN_WRONG, LOGIN_REPLAY, LOGIN_LOCKED = 0, 1, 2, 3, 4

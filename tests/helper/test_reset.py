@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (Fail, Sandbox, Skip, case, check, need_root_and_tools, now_step,  # noqa: E402
-                   parse_json_lines, run_cases, top_builddir, totp, write)
+                    parse_json_lines, run_cases, top_builddir, totp, write)
 
 NS_MARK = "RC_RESET_IN_NAMESPACE"
 LOGIN_SERVICE = "rc-reset-login"

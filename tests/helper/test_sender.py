@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (Fail, Sandbox, Skip, case, check, need_root_and_tools, run_cases,  # noqa: E402
-                   sanitizer_build, top_builddir, write)
+                    sanitizer_build, top_builddir, write)
 
 NOBODY = 65534
 KDF_CONTEXT = b"pamrecov"  # lib/seal.c SEAL_KDF_CONTEXT
