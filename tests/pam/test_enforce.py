@@ -12,7 +12,7 @@ is never told, and PAM_SILENT keeps the message back.
 Runs as root (the module opens the store directly, as in sshd); skipped otherwise.
 Env: top_builddir (default ../.. of this file). Output (tests/lib/rctest.py): "PASS:
 enforce/..." or "FAIL: enforce/...: why", the last line "enforce: N passed, N failed, N
-skipped"; RC_TEST_ONLY=REGEX selects the checks whose "enforce/NAME" it matches.
+skipped"; RC_TEST_ONLY=REGEX selects the cases whose "enforce/NAME" it matches.
 """
 import datetime
 import os
@@ -22,7 +22,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from rctest import Checks, Skip, pam_wrapper_parts, rerun_under_pam_wrapper, write  # noqa: E402
+from rctest import (Skip, case, check, pam_wrapper_parts, rerun_under_pam_wrapper,  # noqa: E402
+                    run_cases, write)
 BUILD = os.path.abspath(os.environ.get("top_builddir", os.path.join(HERE, "..", "..")))
 MODULE = os.path.join(BUILD, ".libs", "pam_recover.so")
 HELPER = os.path.join(BUILD, "pam-recover")
@@ -114,75 +115,89 @@ def write_services(tmp, matrix):
             f.write("auth required pam_permit.so\naccount required pam_permit.so\n")
 
 
-class Cases(Checks):
-    def __init__(self):
-        import pypamtest
-        super().__init__("enforce")
-        self.p = pypamtest
-        self.tmp = os.environ["ENFORCE_TMP"]
+def login(service, user, want, answers, flags=0):
+    """Run pam_authenticate; returns (matched, info messages, error text)."""
+    import pypamtest as p
+    tc = p.TestCase(p.PAMTEST_AUTHENTICATE, want, flags)
+    try:
+        res = p.run_pamtest(user, service, [tc], list(answers))
+        return True, list(res.info), ""
+    except p.PamTestError as e:
+        return False, [], str(e)
 
-    def login(self, service, user, want, answers, flags=0):
-        """Run pam_authenticate; returns (matched, info messages, error text)."""
-        tc = self.p.TestCase(self.p.PAMTEST_AUTHENTICATE, want, flags)
-        try:
-            res = self.p.run_pamtest(user, service, [tc], list(answers))
-            return True, list(res.info), ""
-        except self.p.PamTestError as e:
-            return False, [], str(e)
 
-    def run(self):
-        d = dates()
+@case("future_date_user_without_2fa_passes_on_the_password")
+def t_future():
+    ok, info, err = login("future", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    check(ok, err)
 
-        ok, info, err = self.login("future", USER_NEW, PAM_SUCCESS, [PASSWORD])
-        self.check(ok, "future_date_user_without_2fa_passes_on_the_password",
-                   err)
-        msg = [m for m in info if MESSAGE in m]
-        self.check(len(msg) == 1 and d["future"] in msg[0],
-                   "future_date_user_told_to_enable_before_the_date", repr(info))
 
-        ok, info, err = self.login("future", USER_NEW, PAM_SUCCESS, [PASSWORD],
-                                   flags=PAM_SILENT)
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "pam_silent_passes_without_the_message", err or repr(info))
+@case("future_date_user_told_to_enable_before_the_date")
+def t_future_told():
+    ok, info, err = login("future", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    msg = [m for m in info if MESSAGE in m]
+    check(len(msg) == 1 and dates()["future"] in msg[0], repr(info))
 
-        ok, info, err = self.login("future", USER_ENROLLED, PAM_AUTH_ERR, [PASSWORD, "000000"])
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "enrolled_user_asked_for_the_code_not_told", err or repr(info))
 
-        ok, info, err = self.login("today", USER_NEW, PAM_SUCCESS, [PASSWORD])
-        self.check(ok and any(MESSAGE in m for m in info),
-                   "today_still_the_grace_period",
-                   err or repr(info))
+@case("pam_silent_passes_without_the_message")
+def t_silent():
+    ok, info, err = login("future", USER_NEW, PAM_SUCCESS, [PASSWORD], flags=PAM_SILENT)
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
 
-        ok, info, err = self.login("past", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
-        self.check(ok, "past_date_user_without_2fa_refused", err)
-        self.check(not any(MESSAGE in m for m in info),
-                   "past_date_no_grace_period_message", repr(info))
 
-        ok, info, err = self.login("nodate", USER_NEW, PAM_SUCCESS, [PASSWORD])
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "nullok_without_date_passes_no_message", err or repr(info))
+@case("enrolled_user_asked_for_the_code_not_told")
+def t_enrolled():
+    ok, info, err = login("future", USER_ENROLLED, PAM_AUTH_ERR, [PASSWORD, "000000"])
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
 
-        ok, info, err = self.login("nonullok", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "date_without_nullok_refused_no_message", err or repr(info))
 
-        auth = self.p.TestCase(self.p.PAMTEST_AUTHENTICATE, PAM_SUCCESS)
-        env = self.p.TestCase(self.p.PAMTEST_GETENVLIST, PAM_SUCCESS)
-        try:
-            self.p.run_pamtest(USER_NEW, "forward", [auth, env], [PASSWORD])
-            got, err = env.pam_env.get("PAM_AUTHTOK"), ""
-        except self.p.PamTestError as e:
-            got, err = None, str(e)
-        # split_pass + nullok: the password is asked for and left in PAM_AUTHTOK for the
-        # next module (use_first_pass)
-        self.check(got == PASSWORD, "split_pass_nullok_password_left_in_authtok",
-                   err or repr(got))
+@case("today_still_the_grace_period")
+def t_today():
+    # nullok ends after the day
+    ok, info, err = login("today", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    check(ok and any(MESSAGE in m for m in info), err or repr(info))
 
-        return self.done()
+
+@case("past_date_user_without_2fa_refused")
+def t_past():
+    ok, info, err = login("past", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
+    check(ok, err)
+
+
+@case("past_date_no_grace_period_message")
+def t_past_quiet():
+    ok, info, err = login("past", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
+    check(not any(MESSAGE in m for m in info), repr(info))
+
+
+@case("nullok_without_date_passes_no_message")
+def t_nodate():
+    ok, info, err = login("nodate", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
+
+
+@case("date_without_nullok_refused_no_message")
+def t_nonullok():
+    ok, info, err = login("nonullok", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
+
+
+@case("split_pass_nullok_password_left_in_authtok")
+def t_forward():
+    # split_pass + nullok: the password is asked for and left in PAM_AUTHTOK for the next
+    # module (use_first_pass)
+    import pypamtest as p
+    auth = p.TestCase(p.PAMTEST_AUTHENTICATE, PAM_SUCCESS)
+    env = p.TestCase(p.PAMTEST_GETENVLIST, PAM_SUCCESS)
+    try:
+        p.run_pamtest(USER_NEW, "forward", [auth, env], [PASSWORD])
+        got, err = env.pam_env.get("PAM_AUTHTOK"), ""
+    except p.PamTestError as e:
+        got, err = None, str(e)
+    check(got == PASSWORD, err or repr(got))
 
 
 if __name__ == "__main__":
     if "ENFORCE_TMP" not in os.environ:
         sys.exit(setup())
-    sys.exit(Cases().run())
+    run_cases("enforce")
