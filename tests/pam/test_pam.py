@@ -39,8 +39,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from rctest import (STEP, CASES, Fail, Skip, case, check, json_merged,  # noqa: E402
-                    oathtool, run_cases, write)
+from rctest import (STEP, CASES, Fail, Skip, case, check, helper_env,  # noqa: E402
+                    json_merged, oathtool, run_cases, write)
 from rctest import step_margin as wait_margin  # noqa: E402
 
 PROMPT = "Verification code: "
@@ -160,11 +160,7 @@ class Env:
 
     # ---- helper ----
     def helper_env(self):
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        if self.asan_lib:
-            env["ASAN_OPTIONS"] = "detect_leaks=1:exitcode=23"
-            env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=23"
-        return env
+        return helper_env()
 
     def helper_run(self, args, cfg=None, json_out=False, stdin=None):
         keep_mounts(self.tmp)
