@@ -149,7 +149,7 @@ do_upgrade() {
 	else bad "the upgrade's admin init kept the key and brought the store up to date"; fi
 	holds "the key is the same file content after the upgrade" test "$(sha256sum "$KEY")" = "$keysum"
 	if [ "$(cat /t/old/schema)" = "$(cat /t/new/schema)" ]; then
-		echo "SKIP: store migration on upgrade: both builds have schema $(cat /t/new/schema)" \
+		skip "store migration on upgrade" "both builds have schema $(cat /t/new/schema)" \
 			"(PAM_RECOVER_DEB_OLD_REF=COMMIT builds the previous version from an older commit)"
 	else
 		holds "the upgrade migrated the store from schema $(cat /t/old/schema) to $(cat /t/new/schema)" \

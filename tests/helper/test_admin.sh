@@ -5,18 +5,19 @@
 # protocol's refusals, and the refusals for a non-root caller (setpriv, not setuid).
 # Runs as root against a temporary config whose key and store live in a temporary dir.
 set -u
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init admin
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 H="$top_builddir/pam-recover"
 
 if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root"
-	exit 77
+	rc_skip_all "needs root"
 fi
 for tool in oathtool setpriv /usr/bin/python3; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+	command -v "$tool" >/dev/null 2>&1 || { rc_skip_all "needs $tool"; }
 done
-[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
+[ -x "$H" ] || { rc_abort "$H not built"; }
 
 T=$(mktemp -d /tmp/pam-recover-test.XXXXXX)
 chmod 700 "$T"
@@ -34,8 +35,6 @@ issuer = Example
 EOF
 chmod 644 "$CONF"
 
-. "$(dirname "$0")/../lib/rctest.sh"
-rc_init admin
 # check MODE USER SERVICE INPUT -> prints the exit status of `pam-recover check`
 check() {
 	printf '%s\n%s\n%s\n%s\n' "$1" "$2" "$3" "$4" | "$H" --config "$CONF" check >/dev/null 2>&1

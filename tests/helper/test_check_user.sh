@@ -7,20 +7,22 @@
 # the per-uid rate limit (30 requests a minute, then 4, with nothing written once over it),
 # and `admin unlock` clearing it.
 set -u
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init check_user
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 H="$top_builddir/pam-recover"
 UW=$(ls /usr/lib/*/libuid_wrapper.so /usr/lib/libuid_wrapper.so 2>/dev/null | head -1)
 
-if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root"; exit 77; fi
-[ -n "$UW" ] || { echo "SKIP: needs libuid-wrapper"; exit 77; }
+if [ "$(id -u)" != 0 ]; then rc_skip_all "needs root"; fi
+[ -n "$UW" ] || { rc_skip_all "needs libuid-wrapper"; }
 for tool in oathtool unshare mount; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+	command -v "$tool" >/dev/null 2>&1 || { rc_skip_all "needs $tool"; }
 done
-[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
+[ -x "$H" ] || { rc_abort "$H not built"; }
 
 if [ -z "${RC_IN_NS:-}" ]; then
-	unshare -m --propagation private true 2>/dev/null || { echo "SKIP: no mount namespace"; exit 77; }
+	unshare -m --propagation private true 2>/dev/null || { rc_skip_all "no mount namespace"; }
 	RC_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 
@@ -29,12 +31,12 @@ chmod 700 "$T"
 # The directory of the config path compiled into the helper (/etc/security in a normal
 # build, somewhere under the _inst prefix in `make distcheck`).
 CONF=$(strings -a "$H" | grep -m1 '^/.*/pam_recover\.conf$')
-[ -n "$CONF" ] || { echo "FAIL - cannot find the compiled-in config path in $H"; exit 1; }
+[ -n "$CONF" ] || { rc_abort "cannot find the compiled-in config path in $H"; }
 SECDIR=$(dirname "$CONF")
 mkdir -p "$SECDIR"
 trap 'umount "$SECDIR" 2>/dev/null; rm -rf "$T"' EXIT
 mkdir -m 755 "$T/security"
-mount --bind "$T/security" "$SECDIR" || { echo "SKIP: cannot bind-mount"; exit 77; }
+mount --bind "$T/security" "$SECDIR" || { rc_skip_all "cannot bind-mount"; }
 cat >"$CONF" <<EOF
 store = sqlite:$T/state/state.db
 key_file = $T/key
@@ -42,8 +44,6 @@ deny = 5
 EOF
 chmod 644 "$CONF"
 
-. "$(dirname "$0")/../lib/rctest.sh"
-rc_init check_user
 
 U=daemon
 UID_U=$(id -u $U)

@@ -95,6 +95,20 @@ json() {
 	/usr/bin/python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[0]); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
+# rc_abort WHY: a problem that stops the whole script: "FAIL: PREFIX/setup: WHY" (shown
+# whatever RC_TEST_ONLY says), the summary, exit 1
+rc_abort() {
+	rc_nfail=$((rc_nfail + 1))
+	echo "FAIL: $rc_prefix/setup: $*"
+	rc_summary
+	exit 1
+}
+# rc_skip_all WHY: nothing can run here: "SKIP: PREFIX/all: WHY", exit 77 (automake's skip)
+rc_skip_all() {
+	echo "SKIP: $rc_prefix/all: $*"
+	exit 77
+}
+
 # rc_summary: the summary line; returns the exit status (see above)
 rc_summary() {
 	echo "$rc_prefix: $rc_npass passed, $rc_nfail failed, $rc_nskip skipped"
