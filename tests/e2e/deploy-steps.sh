@@ -2,24 +2,19 @@
 # then the README's deployment steps, then the logins. Environment: T SRC BUILD HERE
 # SSH_PORT IMAP_PORT.
 set -u -o pipefail
-npass=0
-nfail=0
-nskip=0
-pass() { npass=$((npass + 1)); echo "PASS $1"; }
-fail() { nfail=$((nfail + 1)); echo "FAIL $1${2:+: $2}"; }
-skip() { nskip=$((nskip + 1)); echo "SKIP $1${2:+: $2}"; }
+. "$HERE/../lib/rctest.sh"
+rc_init deploy
 PIDS=()
 finish() {
 	local pid
 	trap - EXIT
 	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-	echo "deploy: $npass passed, $nfail failed, $nskip skipped"
-	[ "$nfail" = 0 ]
+	rc_summary
 	exit
 }
 die() {
-	fail "$1" "$2"
+	RC_TEST_ONLY= bad "$1" "$2"
 	finish
 }
 trap finish EXIT
@@ -29,14 +24,14 @@ run() {
 	shift 2
 	"$@" >"$T/out" 2>"$T/err"
 	got=$?
-	if [ "$got" = "$want" ]; then pass "$name"; else
-		fail "$name" "exit $got, wanted $want: $(tail -n 12 "$T/out" "$T/err" | tr '\n' ' ')"
+	if [ "$got" = "$want" ]; then ok "$name"; else
+		bad "$name" "exit $got, wanted $want: $(tail -n 12 "$T/out" "$T/err" | tr '\n' ' ')"
 		return 1
 	fi
 }
 has() { # NAME FILE TEXT
-	if grep -qF -- "$3" "$2"; then pass "$1"; else
-		fail "$1" "no '$3' in: $(head -c 1500 "$2" | tr '\n' ' ')"
+	if grep -qF -- "$3" "$2"; then ok "$1"; else
+		bad "$1" "no '$3' in: $(head -c 1500 "$2" | tr '\n' ' ')"
 	fi
 }
 
@@ -105,7 +100,7 @@ for u in root you alice carol; do
 	SECRET[$u]=$(/usr/bin/python3 "$HERE/parse.py" enrol <"$T/enrol-$u" | head -1)
 	[ -n "${SECRET[$u]}" ] || die "2: admin enrol $u" "no secret"
 done
-pass "2: pam-recover admin enrol root, you, alice, carol"
+ok "2: pam-recover admin enrol root, you, alice, carol"
 
 # ---- 3: the stacks in a copy, with nullok and an end date ----
 cp -a /etc/pam.d /root/pam.d.new
@@ -121,7 +116,7 @@ EOF
 DATE=$(date -d '+30 days' +%F)
 echo "enforce_after = $DATE" >>/etc/security/pam_recover.conf
 grep -q '^auth required pam_recover.so nullok$' /root/pam.d.new/sshd &&
-	pass "3: the sshd line after @include common-auth" || fail "3: the sshd line" "$(cat /root/pam.d.new/sshd)"
+	ok "3: the sshd line after @include common-auth" || bad "3: the sshd line" "$(cat /root/pam.d.new/sshd)"
 
 # What the doctor says before the sshd change: the stock KbdInteractiveAuthentication no.
 run "3: admin doctor finds Debian's KbdInteractiveAuthentication no" 2 \
@@ -161,7 +156,7 @@ i = c.expect(["successfully authenticated", pexpect.EOF])
 print(c.before)
 sys.exit(0 if i == 0 else 1)
 EOF
-[ $? = 0 ] && pass "6: pamtester: password, then code" || fail "6: pamtester" "$(tr '\n' ' ' <"$T/out")"
+[ $? = 0 ] && ok "6: pamtester: password, then code" || bad "6: pamtester" "$(tr '\n' ' ' <"$T/out")"
 rm /etc/pam.d/pam-recover-test
 
 # ---- 7: enable, reload, the doctor on the live files ----
@@ -202,15 +197,15 @@ code=$(oathtool --totp -b "${SECRET[alice]}")
 bad=$(printf '%06d' $(((10#$code + 500000) % 1000000)))
 ssh_login alice "${PW[alice]}" "$bad"
 [ "$RC" = 255 ] && grep -q 'Permission denied' "$T/ssh.err" && [[ $PROMPTS == *ode* ]] &&
-	pass "ssh: a wrong code is refused" || fail "ssh: a wrong code" "exit $RC, prompts $PROMPTS, $(cat "$T/ssh.err")"
+	ok "ssh: a wrong code is refused" || bad "ssh: a wrong code" "exit $RC, prompts $PROMPTS, $(cat "$T/ssh.err")"
 ssh_login alice "${PW[alice]}" "$code"
 [ "$RC" = 0 ] && [ "$(cat "$T/ssh.out")" = alice ] && [[ $PROMPTS == *assword*ode* ]] &&
-	pass "ssh: alice logs in with password and code" ||
-	fail "ssh: alice with password and code" "exit $RC, prompts $PROMPTS, $(cat "$T/ssh.err")"
+	ok "ssh: alice logs in with password and code" ||
+	bad "ssh: alice with password and code" "exit $RC, prompts $PROMPTS, $(cat "$T/ssh.err")"
 ssh_login bob "${PW[bob]}" ""
 [ "$RC" = 0 ] && [ "$(cat "$T/ssh.out")" = bob ] && [[ $PROMPTS != *ode* ]] &&
-	pass "ssh: bob (not enrolled yet) logs in with the password alone until $DATE" ||
-	fail "ssh: bob" "exit $RC, prompts $PROMPTS, $(cat "$T/ssh.err")"
+	ok "ssh: bob (not enrolled yet) logs in with the password alone until $DATE" ||
+	bad "ssh: bob" "exit $RC, prompts $PROMPTS, $(cat "$T/ssh.err")"
 
 # Why step 4: with Debian's sshd settings (no drop-in) the right password is refused: the
 # password method hands it to the code prompt too, and the try counts as a failed code.
@@ -235,8 +230,8 @@ E2E_PASSWORD=${PW[alice]} E2E_ASKPASS_LOG=$T/askpass.log SSH_ASKPASS=$T/askpass 
 RC=$?
 after=$(pam-recover --json admin show alice | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["failures"])')
 [ "$RC" = 255 ] && [ "$after" = $((before + 1)) ] &&
-	pass "without step 4 (Debian's sshd_config): the right password is refused and counts a failure" ||
-	fail "without step 4" "exit $RC, failures $before -> $after, prompts $(tr '\n' '|' <"$T/askpass.log"), sshd: $(tail -n 8 "$T/sshd.log" | tr '\n' '|')"
+	ok "without step 4 (Debian's sshd_config): the right password is refused and counts a failure" ||
+	bad "without step 4" "exit $RC, failures $before -> $after, prompts $(tr '\n' '|' <"$T/askpass.log"), sshd: $(tail -n 8 "$T/sshd.log" | tr '\n' '|')"
 mv "$T/dropin.off" /etc/ssh/sshd_config.d/pam_recover.conf
 
 imap_login() { # USER SECRET: 0 logged in, 1 refused, 2 other
@@ -263,14 +258,14 @@ printf 'split_pass = no\n' >"$T/probe.conf"
 chmod 0644 "$T/probe.conf"
 if pam-recover --config "$T/probe.conf" --dump-config >/dev/null 2>&1; then
 	imap_login bob "${PW[bob]}"
-	[ $? = 0 ] && pass "imap: bob (not enrolled yet) logs in with the password alone" ||
-		fail "imap: bob" "$(cat "$T/imap.out")"
+	[ $? = 0 ] && ok "imap: bob (not enrolled yet) logs in with the password alone" ||
+		bad "imap: bob" "$(cat "$T/imap.out")"
 	code=$(oathtool --totp -b "${SECRET[carol]}")
 	imap_login carol "${PW[carol]}"
-	[ $? = 1 ] && pass "imap: carol's password alone is refused" || fail "imap: password alone" "$(cat "$T/imap.out")"
+	[ $? = 1 ] && ok "imap: carol's password alone is refused" || bad "imap: password alone" "$(cat "$T/imap.out")"
 	imap_login carol "${PW[carol]}$code"
-	[ $? = 0 ] && pass "imap: carol logs in with the code appended to the password" ||
-		fail "imap: password and code" "$(cat "$T/imap.out")"
+	[ $? = 0 ] && ok "imap: carol logs in with the code appended to the password" ||
+		bad "imap: password and code" "$(cat "$T/imap.out")"
 else
 	skip "imap: password and code" "this build's module does not know split_pass yet"
 fi

@@ -4,14 +4,14 @@ runs: rows made old through the store's own time columns, then `admin prune` and
 pruning every verb does once per prune_interval, checked row by row: exactly the old rows
 go, the recent ones stay.
 
-Each case takes a sandbox (hxlib.Sandbox or test_pg.PgSandbox, configured with
+Each case takes a sandbox (rctest.Sandbox or test_pg.PgSandbox, configured with
 CFG_VERB or CFG_AUTO) and a Db: SQL on the sandbox's store, rows as tuples of strings.
 """
 import subprocess
 import threading
 import time
 
-from hxlib import check, parse_json_lines
+from rctest import check, parse_json_lines
 
 DAY = 86400
 RETENTION_DAYS = 30

@@ -36,7 +36,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hxlib import Fail, Sandbox, case, check, need_root_and_tools, parse_json_lines, \
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import Fail, Sandbox, case, check, need_root_and_tools, parse_json_lines, \
     run_cases, write  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

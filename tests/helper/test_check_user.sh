@@ -8,20 +8,22 @@
 # `admin unlock` clearing it, and mode hold (the keys and "= N", then one more request
 # answered by the exit status; `done`, end of input: 11, nothing decided).
 set -u
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init check_user
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 H="$top_builddir/pam-recover"
 UW=$(ls /usr/lib/*/libuid_wrapper.so /usr/lib/libuid_wrapper.so 2>/dev/null | head -1)
 
-if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root"; exit 77; fi
-[ -n "$UW" ] || { echo "SKIP: needs libuid-wrapper"; exit 77; }
+if [ "$(id -u)" != 0 ]; then rc_skip_all "needs root"; fi
+[ -n "$UW" ] || { rc_skip_all "needs libuid-wrapper"; }
 for tool in oathtool unshare mount; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+	command -v "$tool" >/dev/null 2>&1 || { rc_skip_all "needs $tool"; }
 done
-[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
+[ -x "$H" ] || { rc_abort "$H not built"; }
 
 if [ -z "${RC_IN_NS:-}" ]; then
-	unshare -m --propagation private true 2>/dev/null || { echo "SKIP: no mount namespace"; exit 77; }
+	unshare -m --propagation private true 2>/dev/null || { rc_skip_all "no mount namespace"; }
 	RC_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 
@@ -30,12 +32,12 @@ chmod 700 "$T"
 # The directory of the config path compiled into the helper (/etc/security in a normal
 # build, somewhere under the _inst prefix in `make distcheck`).
 CONF=$(strings -a "$H" | grep -m1 '^/.*/pam_recover\.conf$')
-[ -n "$CONF" ] || { echo "FAIL - cannot find the compiled-in config path in $H"; exit 1; }
+[ -n "$CONF" ] || { rc_abort "cannot find the compiled-in config path in $H"; }
 SECDIR=$(dirname "$CONF")
 mkdir -p "$SECDIR"
 trap 'umount "$SECDIR" 2>/dev/null; rm -rf "$T"' EXIT
 mkdir -m 755 "$T/security"
-mount --bind "$T/security" "$SECDIR" || { echo "SKIP: cannot bind-mount"; exit 77; }
+mount --bind "$T/security" "$SECDIR" || { rc_skip_all "cannot bind-mount"; }
 cat >"$CONF" <<EOF
 store = sqlite:$T/state/state.db
 key_file = $T/key
@@ -43,11 +45,6 @@ deny = 5
 EOF
 chmod 644 "$CONF"
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-is() { if [ "$1" = "$2" ]; then ok "$3 ($1)"; else bad "$3: got $1, wanted $2"; fi; }
 
 U=daemon
 UID_U=$(id -u $U)
@@ -151,5 +148,4 @@ is "$(ucheck done "" "" "")" 10 "done outside hold is malformed"
 is "$(ucheck hold $U login x)" 10 "hold with an input is malformed"
 is "$(ucheck hold "" login "")" 10 "hold without a user is malformed"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary

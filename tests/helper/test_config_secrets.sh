@@ -7,6 +7,8 @@
 # A private mount namespace puts a temporary /etc/security (the compiled-in config
 # directory) in place, and tests/helper/syslog_ns.py a private /dev/log.
 set -u
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init config_secrets
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,29 +16,25 @@ H="$top_builddir/pam-recover"
 UW=$(ls /usr/lib/*/libuid_wrapper.so /usr/lib/libuid_wrapper.so 2>/dev/null | head -1)
 SECRET=S3cretPw0rd
 
-if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root"; exit 77; fi
-[ -n "$UW" ] || { echo "SKIP: needs libuid-wrapper"; exit 77; }
-[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
+if [ "$(id -u)" != 0 ]; then rc_skip_all "needs root"; fi
+[ -n "$UW" ] || { rc_skip_all "needs libuid-wrapper"; }
+[ -x "$H" ] || { rc_abort "$H not built"; }
 
 if [ -z "${RC_IN_NS:-}" ]; then
-	unshare -m --propagation private true 2>/dev/null || { echo "SKIP: no mount namespace"; exit 77; }
+	unshare -m --propagation private true 2>/dev/null || { rc_skip_all "no mount namespace"; }
 	RC_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 
 T=$(mktemp -d /tmp/pam-recover-test.XXXXXX)
 chmod 700 "$T"
 CONF=$(strings -a "$H" | grep -m1 '^/.*/pam_recover\.conf$')
-[ -n "$CONF" ] || { echo "FAIL: cannot find the compiled-in config path in $H"; exit 1; }
+[ -n "$CONF" ] || { rc_abort "cannot find the compiled-in config path in $H"; }
 SECDIR=$(dirname "$CONF")
 mkdir -p "$SECDIR"
 trap 'umount "$SECDIR" 2>/dev/null; rm -rf "$T"' EXIT
 mkdir -m 755 "$T/security"
-mount --bind "$T/security" "$SECDIR" || { echo "SKIP: cannot bind-mount"; exit 77; }
+mount --bind "$T/security" "$SECDIR" || { rc_skip_all "cannot bind-mount"; }
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "PASS: config_secrets/$1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: config_secrets/$1: $2"; }
 
 U=daemon
 ASAN_RT=$(ldd "$H" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*libasan[^ ]*\).*/\1/p' | head -1)
@@ -88,5 +86,4 @@ for value in "smtp_url = smtp://mailer:$SECRET@mail.example.org:587" \
 	fi
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary

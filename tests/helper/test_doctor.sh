@@ -7,6 +7,8 @@
 # own /etc/ssh and the helper installed setuid root at its compiled-in path, so nothing
 # depends on the host's users, sshd settings or installation.
 set -u
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init doctor
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -15,14 +17,13 @@ MOD="$top_builddir/.libs/pam_recover.so"
 FIX="$top_srcdir/tests/helper/doctor"
 
 if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root"
-	exit 77
+	rc_skip_all "needs root"
 fi
 for tool in setpriv unshare mount /usr/bin/python3; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+	command -v "$tool" >/dev/null 2>&1 || { rc_skip_all "needs $tool"; }
 done
-[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
-[ -f "$MOD" ] || { echo "FAIL: $MOD not built"; exit 1; }
+[ -x "$H" ] || { rc_abort "$H not built"; }
+[ -f "$MOD" ] || { rc_abort "$MOD not built"; }
 
 T=$(mktemp -d /tmp/pam-recover-doctor.XXXXXX)
 chmod 700 "$T"
@@ -30,13 +31,13 @@ trap 'rm -rf "$T"' EXIT
 
 # The helper's compiled-in path (the module runs it; the doctor checks it).
 HELPER_PATH=$(tr '\0' '\n' <"$H" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover$' | head -1)
-[ -n "$HELPER_PATH" ] || { echo "FAIL: no helper path in $H"; exit 1; }
+[ -n "$HELPER_PATH" ] || { rc_abort "no helper path in $H"; }
 HDIR="$T/helper-dir"   # mounted over dirname(HELPER_PATH) in the namespace
 mkdir -p "$HDIR" "$T/etc-ssh/sshd_config.d"
 install -m 4755 -o root -g root "$H" "$HDIR/pam-recover"
 # The module's check back end (pam-recover-check, run without root), the same way.
 CHECK_PATH=$(tr '\0' '\n' <"$MOD" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover-check$' | head -1)
-[ -n "$CHECK_PATH" ] || { echo "FAIL: no pam-recover-check path in $MOD"; exit 1; }
+[ -n "$CHECK_PATH" ] || { rc_abort "no pam-recover-check path in $MOD"; }
 CDIR="$T/check-dir"
 mkdir -p "$CDIR"
 install -m 4755 -o root -g root "$top_builddir/pam-recover-check" "$CDIR/pam-recover-check"
@@ -66,34 +67,6 @@ ns() {
 		"$CDIR" "$(dirname "$CHECK_PATH")" "$top_srcdir/tests/helper/layover.sh" "$@"
 }
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-# expect STATUS DESCRIPTION -- command...
-expect() {
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
-		bad "$what: exit $got, wanted $want"
-		sed 's/^/    out: /' "$T/out" | head -30
-		sed 's/^/    err: /' "$T/err" | head -10
-	fi
-}
-contains() { # FILE TEXT DESCRIPTION
-	if grep -qF -- "$2" "$1"; then ok "$3"; else
-		bad "$3: no '$2' in $(basename "$1")"
-		sed 's/^/    | /' "$1" | head -30
-	fi
-}
-lacks() {
-	if grep -qF -- "$2" "$1"; then bad "$3: '$2' found in $(basename "$1")"; else ok "$3"; fi
-}
-json() { # FILE PYTHON-EXPRESSION-ON-d
-	/usr/bin/python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[0]); print(eval(sys.argv[2]))' "$1" "$2"
-}
 
 # A configuration, key and store; root is enrolled (the console stack asks root for a code).
 conf() { # FILE STORE-DIR [EXTRA-LINES]
@@ -102,8 +75,8 @@ conf() { # FILE STORE-DIR [EXTRA-LINES]
 }
 CONF="$T/pam_recover.conf"
 conf "$CONF" "$T/state"
-"$H" --config "$CONF" admin init >/dev/null || { echo "FAIL: admin init"; exit 1; }
-"$H" --config "$CONF" admin enrol root >/dev/null || { echo "FAIL: admin enrol root"; exit 1; }
+"$H" --config "$CONF" admin init >/dev/null || { rc_abort "admin init"; }
+"$H" --config "$CONF" admin enrol root >/dev/null || { rc_abort "admin enrol root"; }
 
 # The good stacks: Debian's common-* and the shipped examples, naming the built module.
 good() { # DIR
@@ -122,7 +95,7 @@ good() { # DIR
 mandatory() { # DIR
 	good "$1"
 	sed -i "s#\($MOD.*\) nullok#\1#" "$1"/*
-	! grep -q "$MOD.*nullok" "$1"/* || { echo "FAIL: mandatory(): nullok left"; exit 1; }
+	! grep -q "$MOD.*nullok" "$1"/* || { rc_abort "mandatory(): nullok left"; }
 }
 # The good stacks with the files of FIXTURE-DIR laid over them.
 stack() { # DIR FIXTURE-DIR
@@ -458,5 +431,4 @@ expect 77 "not root" -- setpriv --reuid=65534 --regid=65534 --clear-groups "$H" 
 expect 0 "admin --help lists doctor" -- "$H" admin --help
 contains "$T/out" "doctor [--pamd DIR]" "admin --help: doctor"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary

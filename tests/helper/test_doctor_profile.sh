@@ -6,6 +6,8 @@
 # never changed. The profile skips pam_recover.so for the helper's own service with
 # pam_succeed_if: the doctor must see that this jump is taken for that service only.
 set -u
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init doctor_profile
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -14,20 +16,19 @@ MOD="$top_builddir/.libs/pam_recover.so"
 PROFILE="$top_srcdir/debian/pam-configs/pam-recover"
 
 if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root"
-	exit 77
+	rc_skip_all "needs root"
 fi
 for f in /usr/sbin/pam-auth-update /usr/share/pam/common-auth /usr/share/pam-configs/unix \
 	/var/cache/debconf; do
-	[ -e "$f" ] || { echo "SKIP: needs $f (Debian's libpam-runtime)"; exit 77; }
+	[ -e "$f" ] || { rc_skip_all "needs $f (Debian's libpam-runtime)"; }
 done
-[ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
-[ -f "$MOD" ] || { echo "FAIL: $MOD not built"; exit 1; }
-[ -f "$PROFILE" ] || { echo "FAIL: $PROFILE is missing"; exit 1; }
+[ -x "$H" ] || { rc_abort "$H not built"; }
+[ -f "$MOD" ] || { rc_abort "$MOD not built"; }
+[ -f "$PROFILE" ] || { rc_abort "$PROFILE is missing"; }
 
 if [ -z "${RC_DOCTOR_PROFILE_NS:-}" ]; then
 	unshare -m --propagation private true 2>/dev/null ||
-		{ echo "SKIP: cannot make a private mount namespace (unshare -m)"; exit 77; }
+		{ rc_skip_all "cannot make a private mount namespace (unshare -m)"; }
 	exec unshare -m --propagation private env RC_DOCTOR_PROFILE_NS=1 bash "$0" "$@"
 fi
 
@@ -35,34 +36,6 @@ T=$(mktemp -d /tmp/pam-recover-profile.XXXXXX)
 chmod 700 "$T"
 trap 'rm -rf "$T"' EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "PASS: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-contains() { # FILE TEXT DESCRIPTION
-	if grep -qF -- "$2" "$1"; then ok "$3"; else
-		bad "$3: no '$2' in $(basename "$1")"
-		sed 's/^/    | /' "$1" | head -30
-	fi
-}
-lacks() {
-	if grep -qF -- "$2" "$1"; then
-		bad "$3: '$2' found in $(basename "$1")"
-		sed 's/^/    | /' "$1" | head -30
-	else ok "$3"; fi
-}
-# expect STATUS DESCRIPTION -- command...
-expect() {
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
-		bad "$what: exit $got, wanted $want"
-		sed 's/^/    out: /' "$T/out" | head -30
-		sed 's/^/    err: /' "$T/err" | head -10
-	fi
-}
 
 # The test's accounts (the doctor asks who nullok lets in), configuration, key and store;
 # root is enrolled.
@@ -76,21 +49,21 @@ mkdir -p "$T/etc-top" "$T/helper-dir" "$T/check-dir"
 mv "$T/passwd" "$T/etc-top/passwd"
 chmod 644 "$T/etc-top/passwd"
 HELPER_PATH=$(tr '\0' '\n' <"$H" | grep -E '^/([[:alnum:]_.-]+/)+pam-recover$' | head -1)
-[ -n "$HELPER_PATH" ] || { echo "FAIL: no helper path in $H"; exit 1; }
+[ -n "$HELPER_PATH" ] || { rc_abort "no helper path in $H"; }
 install -m 4755 -o root -g root "$H" "$T/helper-dir/pam-recover"
 CHECK_PATH=$(tr '\0' '\n' <"$MOD" |
 	grep -E '^/([[:alnum:]_.-]+/)+pam-recover-check$' | head -1)
-[ -n "$CHECK_PATH" ] || { echo "FAIL: no pam-recover-check path in the module"; exit 1; }
+[ -n "$CHECK_PATH" ] || { rc_abort "no pam-recover-check path in the module"; }
 install -m 4755 -o root -g root "$top_builddir/pam-recover-check" "$T/check-dir/pam-recover-check"
 mount -t overlay overlay -o "lowerdir=$T/etc-top:/etc" /etc &&
 	"$top_srcdir/tests/helper/layover.sh" "$T/helper-dir" "$(dirname "$HELPER_PATH")" \
 		"$T/check-dir" "$(dirname "$CHECK_PATH")" ||
-	{ echo "FAIL: cannot lay the test's /etc/passwd, helper and back end over the host's"; exit 1; }
+	{ rc_abort "cannot lay the test's /etc/passwd, helper and back end over the host's"; }
 CONF="$T/pam_recover.conf"
 printf 'store = sqlite:%s/state/state.db\nkey_file = %s/key\n' "$T" "$T" >"$CONF"
 chmod 644 "$CONF"
-"$H" --config "$CONF" admin init >/dev/null || { echo "FAIL: admin init"; exit 1; }
-"$H" --config "$CONF" admin enrol root >/dev/null || { echo "FAIL: admin enrol root"; exit 1; }
+"$H" --config "$CONF" admin init >/dev/null || { rc_abort "admin init"; }
+"$H" --config "$CONF" admin enrol root >/dev/null || { rc_abort "admin enrol root"; }
 
 # A Debian system's PAM configuration as libpam-runtime installs it, with the package's
 # profile (naming the built module) beside the unix one.
@@ -104,7 +77,7 @@ mount --bind "$T/pamd" /etc/pam.d &&
 	mount --bind "$T/varlib" /var/lib/pam &&
 	mount --bind "$T/configs" /usr/share/pam-configs &&
 	mount --bind "$T/debconf" /var/cache/debconf ||
-	{ echo "FAIL: cannot bind the test's PAM configuration"; exit 1; }
+	{ rc_abort "cannot bind the test's PAM configuration"; }
 printf '@include common-auth\n@include common-account\n' >/etc/pam.d/sshd
 cp "$top_srcdir/conf/pam.d/pam-recover" /etc/pam.d/pam-recover
 
@@ -158,5 +131,4 @@ contains "$T/out" "the helper's own service pam-recover asks for a code" \
 	"doctor: says what breaks"
 contains "$T/out" "/etc/pam.d/pam-recover" "doctor: names the file"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+rc_summary

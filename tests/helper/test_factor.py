@@ -19,7 +19,7 @@ removed at the end, whatever happens; in a private mount namespace the compiled-
 configuration path and the PAM service `pam-recover` (conf/pam.d/pam-recover: the real
 pam_unix) are the test's own. The host's /etc is never changed apart from the test user.
 
-usage: test_factor.py [BUILDDIR]      (as root; HX_ONLY=REGEX selects cases)
+usage: test_factor.py [BUILDDIR]      (as root; RC_TEST_ONLY=REGEX selects cases)
 """
 import json
 import os
@@ -34,9 +34,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import (SANITIZER_ENV, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
-                   now_step, parse_json_lines, run_cases, sanitizer_build, top_builddir, totp,
-                   write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (SANITIZER_ENV, bind_over, case, check, copy_default_config,  # noqa: E402
+                    inner_main, need_root_and_tools, now_step, parse_json_lines, run_as_real_user,
+                    run_cases, Sandbox, sanitizer_build, Skip, top_builddir, totp, write)
 
 SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.join(HERE, "..", ".."))
 CLEAN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -461,21 +462,12 @@ def inner(user, password, prefix):
         W.sb = Sandbox("factor", extra_cfg=f"smtp_url = smtp://127.0.0.1:{port}\n"
                        "smtp_tls = none\nmail_from = recover@example.net\n")
         W.sb.init()
-        r = subprocess.run([W.sb.helper, "--json", "--check-config"], capture_output=True,
-                           text=True, env={"PATH": CLEAN_PATH})
-        conf_path = json.loads(r.stdout.splitlines()[-1]).get("config") if r.stdout else None
-        if not conf_path or not os.path.isdir(os.path.dirname(conf_path)):
-            print(f"SKIP: cannot place the default configuration ({conf_path})")
+        placed = copy_default_config(W.sb)
+        if placed is None:
+            print("SKIP: cannot place the default configuration")
             return 77
-        etcsec = os.path.dirname(conf_path)
+        conf_path, etcsec, sec_copy, pamd_copy = placed
         W.conf = conf_path
-        sec_copy = os.path.join(W.sb.tmp, "security")
-        shutil.copytree(etcsec, sec_copy, symlinks=True)
-        shutil.copy(W.sb.cfg, os.path.join(sec_copy, os.path.basename(conf_path)))
-        os.chmod(sec_copy, 0o755)
-        pamd_copy = os.path.join(W.sb.tmp, "pam.d")
-        shutil.copytree("/etc/pam.d", pamd_copy, symlinks=True)
-        os.chmod(pamd_copy, 0o755)
         with open(os.path.join(SRCDIR, "conf", "pam.d", "pam-recover")) as f:
             service = f.read()
         if sanitizer_build(W.helper):
@@ -484,8 +476,7 @@ def inner(user, password, prefix):
         # the sender first: its overlay may cover a parent of etcsec (a distcheck prefix),
         # and an overlay made later would hide the binds below
         place_sender(W.helper, W.sb.tmp)
-        for src, dst in ((sec_copy, etcsec), (pamd_copy, "/etc/pam.d")):
-            subprocess.run(["mount", "--bind", src, dst], check=True)
+        bind_over(((sec_copy, etcsec), (pamd_copy, "/etc/pam.d")))
         os.chmod(W.sb.tmp, 0o711)
         run_cases("helper-factor")
     except SystemExit as e:
@@ -520,12 +511,6 @@ def place_sender(helper, tmp):
                     parent], check=True)
 
 
-def nosuid(path):
-    r = subprocess.run(["findmnt", "-n", "-o", "OPTIONS", "-T", path], capture_output=True,
-                       text=True)
-    return r.returncode != 0 or "nosuid" in r.stdout.split(",")
-
-
 def outer():
     need_root_and_tools("setpriv", "unshare", "useradd", "userdel", "chpasswd", "findmnt",
                         "oathtool", "mount")
@@ -533,55 +518,8 @@ def outer():
         if subprocess.run(["/usr/bin/python3", "-c", f"import {mod}"]).returncode != 0:
             print(f"SKIP: /usr/bin/python3 lacks the module {mod} (bash scripts/deps)")
             return 77
-    helper = os.path.join(top_builddir(), "pam-recover")
-    if not os.access(helper, os.X_OK):
-        print("FAIL: helper-factor: the helper is not built")
-        return 1
-    base = next((d for d in ("/tmp", "/var/tmp", "/var/lib", "/root")
-                 if os.path.isdir(d) and not nosuid(d)), None)
-    if base is None:
-        print("SKIP: helper-factor: no directory on a filesystem mounted without nosuid")
-        return 77
-    prefix = tempfile.mkdtemp(prefix="pamrec-factor-", dir=base)
-    user = f"hxf{os.getpid() % 100000}"
-    password = f"Pw-{os.urandom(6).hex()}!"
-    created = False
-
-    def on_signal(sig, frame):
-        raise SystemExit(128 + sig)
-
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
-    try:
-        os.chmod(prefix, 0o755)
-        os.mkdir(os.path.join(prefix, "bin"), 0o755)
-        dest = os.path.join(prefix, "bin", "pam-recover")
-        shutil.copy(helper, dest)
-        os.chown(dest, 0, 0)
-        os.chmod(dest, 0o4755)
-        r = subprocess.run(["useradd", "--no-create-home", "--user-group", "--shell",
-                            "/usr/sbin/nologin", "--comment", "pam_recover factor test", user],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"SKIP: helper-factor: useradd failed: {r.stderr.strip()}")
-            return 77
-        created = True
-        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", "/usr/bin/python3",
-                            os.path.abspath(__file__), "--inner", user, password, prefix,
-                            top_builddir()], env=dict(os.environ))
-        return r.returncode
-    finally:
-        if created:
-            subprocess.run(["userdel", user], capture_output=True)
-            subprocess.run(["groupdel", user], capture_output=True)
-        shutil.rmtree(prefix, ignore_errors=True)
+    return run_as_real_user(__file__, "helper-factor", "factor", "bin")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 6 and sys.argv[1] == "--inner":
-        user, password, prefix, build = sys.argv[2:6]
-        os.environ["top_builddir"] = build
-        sys.argv = [sys.argv[0]]
-        sys.exit(inner(user, password, prefix))
-    sys.exit(outer())
+    inner_main(inner, outer)

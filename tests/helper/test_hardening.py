@@ -9,7 +9,7 @@ and signals during a state change.
 Run as root. The helper runs as root (with --config) or, for the non-root cases, as uid 65534
 through setpriv, not setuid: tests/helper/test_setuid.py is the one setuid test.
 
-usage: test_hardening.py [BUILDDIR]     (HX_ONLY=REGEX selects cases)
+usage: test_hardening.py [BUILDDIR]     (RC_TEST_ONLY=REGEX selects cases)
 """
 import itertools
 import json
@@ -26,8 +26,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hxlib import (Fail, Sandbox, Skip, case, check, helper_env,  # noqa: E402
-                   need_root_and_tools, parse_json_lines, run_cases, write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (Fail, Sandbox, Skip, case, check, helper_env,  # noqa: E402
+                    need_root_and_tools, parse_json_lines, run_cases, write)
 
 NOBODY = 65534
 SB = None

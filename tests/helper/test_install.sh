@@ -10,20 +10,17 @@ set -u
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-fails=0
-pass() { echo "PASS: install/$1"; }
-fail() {
-	echo "FAIL: install/$1: $2"
-	fails=$((fails + 1))
-}
+. "$(dirname "$0")/../lib/rctest.sh"
+rc_init install
 
 vars=$(make -s --no-print-directory -C "$top_builddir" print-install-dirs 2>/dev/null | grep "^bindir=") || {
-	echo "FAIL: install/dirs: make print-install-dirs failed"
+	bad dirs "make print-install-dirs failed"
+	rc_summary
 	exit 1
 }
 eval "$vars"
 for v in bindir sbindir pamdir sysconfdir; do
-	[ -n "${!v:-}" ] || { echo "FAIL: install/dirs: no $v from make"; exit 1; }
+	[ -n "${!v:-}" ] || { bad dirs "no $v from make"; rc_summary; exit 1; }
 done
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/pam_recover-install.XXXXXX")
@@ -32,46 +29,47 @@ log=$D.log
 if ! make -C "$top_builddir" install DESTDIR="$D" >"$log" 2>&1; then
 	tail -n 30 "$log"
 	rm -f "$log"
-	echo "FAIL: install/make-install: make install failed"
+	bad make-install "make install failed"
+	rc_summary
 	exit 1
 fi
 
 h=$D$bindir/pam-recover
 if [ -x "$h" ] && [ ! -e "$D$sbindir/pam-recover" ]; then
-	pass helper-in-bindir
+	ok helper-in-bindir
 else
-	fail helper-in-bindir "want $bindir/pam-recover, not $sbindir: $(find "$D" -name pam-recover)"
+	bad helper-in-bindir "want $bindir/pam-recover, not $sbindir: $(find "$D" -name pam-recover)"
 fi
 if [ "$(id -u)" = 0 ]; then
 	if [ "$(stat -c '%U:%G %a' "$h" 2>/dev/null)" = "root:root 4755" ]; then
-		pass helper-setuid-root
+		ok helper-setuid-root
 	else
-		fail helper-setuid-root "$(stat -c '%U:%G %a' "$h" 2>&1)"
+		bad helper-setuid-root "$(stat -c '%U:%G %a' "$h" 2>&1)"
 	fi
 else
-	echo "SKIP: install/helper-setuid-root: needs root"
+	skip helper-setuid-root "needs root"
 fi
 
 if [ -e "$D$pamdir/pam_recover.so" ] && [ -z "$(find "$D$pamdir" -name '*.la')" ]; then
-	pass module-without-la
+	ok module-without-la
 else
-	fail module-without-la "$(ls -l "$D$pamdir" 2>&1)"
+	bad module-without-la "$(ls -l "$D$pamdir" 2>&1)"
 fi
 
 ck=$D$sbindir/pam-recover-check
 if [ -x "$ck" ]; then
-	pass check-in-sbindir
+	ok check-in-sbindir
 else
-	fail check-in-sbindir "want $sbindir/pam-recover-check: $(find "$D" -name 'pam-recover*')"
+	bad check-in-sbindir "want $sbindir/pam-recover-check: $(find "$D" -name 'pam-recover*')"
 fi
 if [ "$(id -u)" = 0 ]; then
 	if [ "$(stat -c '%U:%G %a' "$ck" 2>/dev/null)" = "root:root 4755" ]; then
-		pass check-setuid-root
+		ok check-setuid-root
 	else
-		fail check-setuid-root "$(stat -c '%U:%G %a' "$ck" 2>&1)"
+		bad check-setuid-root "$(stat -c '%U:%G %a' "$ck" 2>&1)"
 	fi
 else
-	echo "SKIP: install/check-setuid-root: needs root"
+	skip check-setuid-root "needs root"
 fi
 # What a login without root loads: the store (and its client library), libsodium, liboath and
 # libc, nothing of the network, JSON, QR code or PAM libraries the helper links.
@@ -79,42 +77,41 @@ needed=$(readelf -d "$ck" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
 bad=$(printf '%s\n' $needed | grep -E '^lib(curl|json-c|qrencode|pam|ssl|crypto|gnutls|ldap|gssapi|krb5)' || true)
 if [ -n "$needed" ] && [ -z "$bad" ] && printf '%s\n' $needed | grep -q '^libsqlite3' &&
 	printf '%s\n' $needed | grep -q '^libsodium' && printf '%s\n' $needed | grep -q '^liboath'; then
-	pass check-needed-lean
+	ok check-needed-lean
 else
-	fail check-needed-lean "NEEDED: ${needed:-none}${bad:+(not wanted: $bad)}"
+	bad check-needed-lean "NEEDED: ${needed:-none}${bad:+(not wanted: $bad)}"
 fi
 
 if strings -a "$D$pamdir/pam_recover.so" | grep -qxF "$sbindir/pam-recover-check" &&
 	! strings -a "$D$pamdir/pam_recover.so" | grep -qxF "$bindir/pam-recover"; then
-	pass module-check-path
+	ok module-check-path
 else
-	fail module-check-path "the module does not name $sbindir/pam-recover-check: \
+	bad module-check-path "the module does not name $sbindir/pam-recover-check: \
 $(strings -a "$D$pamdir/pam_recover.so" | grep -F /pam-recover)"
 fi
 
 svc=$D$sysconfdir/pam.d/pam-recover
 if cmp -s "$svc" "$top_srcdir/conf/pam.d/pam-recover" &&
 	[ "$(stat -c %a "$svc")" = 644 ]; then
-	pass pamd-service-installed
+	ok pamd-service-installed
 else
-	fail pamd-service-installed "$(ls -l "$svc" 2>&1)"
+	bad pamd-service-installed "$(ls -l "$svc" 2>&1)"
 fi
 
 # A site's own service file and config survive a second install and an uninstall.
 echo "# edited by the site" >>"$svc"
 cp "$svc" "$D/svc.edited"
 if make -C "$top_builddir" install DESTDIR="$D" >"$log" 2>&1 && cmp -s "$svc" "$D/svc.edited"; then
-	pass pamd-service-kept
+	ok pamd-service-kept
 else
-	fail pamd-service-kept "a second make install replaced the edited $sysconfdir/pam.d/pam-recover"
+	bad pamd-service-kept "a second make install replaced the edited $sysconfdir/pam.d/pam-recover"
 fi
 if make -C "$top_builddir" uninstall DESTDIR="$D" >"$log" 2>&1 && cmp -s "$svc" "$D/svc.edited" &&
 	[ ! -e "$h" ] && [ ! -e "$ck" ] && [ ! -e "$D$sysconfdir/security/pam_recover.conf" ]; then
-	pass uninstall-keeps-edited
+	ok uninstall-keeps-edited
 else
-	fail uninstall-keeps-edited "$(tail -n 5 "$log"; ls -lR "$D$sysconfdir" 2>&1 | head -20)"
+	bad uninstall-keeps-edited "$(tail -n 5 "$log"; ls -lR "$D$sysconfdir" 2>&1 | head -20)"
 fi
 rm -f "$log"
 
-[ "$fails" -eq 0 ] || exit 1
-exit 0
+rc_summary

@@ -8,9 +8,9 @@ Real parts: the built helper and pam-recover-send, a real SMTP server (aiosmtpd,
 tests/helper/smtp_sink.py) and loopback SMS-gateway / Telegram Bot API endpoints
 (tests/helper/http_sink.py), all of them slow on purpose so that a kill lands inside the
 sends; virtual mail users whose password is set by a password_command script. The helper
-runs as root (hxlib.Sandbox); kills are SIGKILL to the helper's own pid.
+runs as root (rctest.Sandbox); kills are SIGKILL to the helper's own pid.
 
-usage: test_outbox.py [BUILDDIR]      HX_ONLY=REGEX selects cases.
+usage: test_outbox.py [BUILDDIR]      RC_TEST_ONLY=REGEX selects cases.
 """
 import glob
 import json
@@ -27,7 +27,8 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import Fail, Sandbox, case, check, need_root_and_tools, run_cases, write  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import Fail, Sandbox, case, check, need_root_and_tools, run_cases, write  # noqa: E402
 
 TG_TOKEN = "4242:outbox-token"
 SUBJECT = "Subject: Your password was reset"

@@ -27,7 +27,7 @@ directory, unix socket and a port of its own), driven through the built helper a
   counter rows and codes; never `check`; 8 verbs at once prune once; a failing pruning
   leaves the verb's result alone.
 
-usage: test_pg.py [BUILDDIR]      (HX_ONLY=REGEX selects cases)
+usage: test_pg.py [BUILDDIR]      (RC_TEST_ONLY=REGEX selects cases)
 """
 import os
 import subprocess
@@ -37,8 +37,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import (Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
-                   STEP, now_step, run_cases, totp, write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
+                    STEP, now_step, run_cases, totp, write)
 import pglib  # noqa: E402
 import retlib  # noqa: E402
 
@@ -231,7 +232,7 @@ def t_store_race():
 
 
 def sb_build():
-    from hxlib import top_builddir
+    from rctest import top_builddir
     return top_builddir()
 
 
@@ -440,7 +441,7 @@ def t_copy():
                      json_out=True)
         if r.returncode != 0:
             raise Fail(f"app-password add: {r.returncode} {r.stderr}")
-        from hxlib import parse_json_lines
+        from rctest import parse_json_lines
         app = parse_json_lines(r.stdout).get("password")
         check(app, f"no app password in {r.stdout}")
         r = lite.run(["admin", "set-contact", u, "email", "rescue@example.net"])

@@ -17,7 +17,7 @@ The gateway is a real HTTP server (http.server) in this process; the helper's ne
 talks to it over loopback. As root, with the built helper and --config (a caller of its own
 comes from --client; the uid caller is covered by test_factor.py's setuid runs).
 
-usage: test_quota.py [BUILDDIR]      (HX_ONLY=REGEX selects cases)
+usage: test_quota.py [BUILDDIR]      (RC_TEST_ONLY=REGEX selects cases)
 """
 import json
 import os
@@ -29,7 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import Sandbox, case, check, need_root_and_tools, run_cases  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import Sandbox, case, check, need_root_and_tools, run_cases  # noqa: E402
 
 PARALLEL = 25
 SLOW = 1.5

@@ -13,7 +13,7 @@ built pam_recover.so. Virtual mail users (name@domain) go through password_comma
 
 As root; loopback only; every helper run has a time limit.
 
-usage: test_reset.py [BUILDDIR]      HX_ONLY=REGEX selects cases.
+usage: test_reset.py [BUILDDIR]      RC_TEST_ONLY=REGEX selects cases.
 """
 import glob
 import json
@@ -31,8 +31,9 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import (Fail, Sandbox, Skip, case, check, need_root_and_tools, now_step,  # noqa: E402
-                   parse_json_lines, run_cases, top_builddir, totp, write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (Fail, Sandbox, Skip, case, check, need_root_and_tools, now_step,  # noqa: E402
+                    parse_json_lines, run_cases, top_builddir, totp, write)
 
 NS_MARK = "RC_RESET_IN_NAMESPACE"
 LOGIN_SERVICE = "rc-reset-login"
@@ -446,7 +447,7 @@ def login_env():
 
 
 class ResetSandbox(Sandbox):
-    """hxlib's sandbox; an ASan-built helper gets libasan and libcrypt preloaded."""
+    """rctest's sandbox; an ASan-built helper gets libasan and libcrypt preloaded."""
 
     def env(self):
         return asan_env(self.helper, super().env())

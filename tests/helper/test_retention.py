@@ -9,14 +9,15 @@ never fails the verb that triggered it.
 Real parts: the built helper as root, its own store (rows made old through their time
 columns with Python's sqlite3), codes from oathtool.
 
-usage: test_retention.py [BUILDDIR]      HX_ONLY=REGEX selects cases.
+usage: test_retention.py [BUILDDIR]      RC_TEST_ONLY=REGEX selects cases.
 """
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import Sandbox, case, need_root_and_tools, now_step, run_cases, totp  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from rctest import Sandbox, case, need_root_and_tools, now_step, run_cases, totp  # noqa: E402
 import retlib  # noqa: E402
 
 

@@ -10,7 +10,7 @@ maps and mem: the key file's 32 bytes and both keys derived from it (libsodium's
 crypto_kdf, recomputed here with BLAKE2b) must not be in its memory; as a control, the
 helper itself must hold the derived key (so the scan does find what is there).
 
-usage: test_sender.py [BUILDDIR]      HX_ONLY=REGEX selects cases.
+usage: test_sender.py [BUILDDIR]      RC_TEST_ONLY=REGEX selects cases.
 """
 import glob
 import hashlib
@@ -25,8 +25,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hxlib import (Fail, Sandbox, Skip, case, check, need_root_and_tools, run_cases,  # noqa: E402
-                   sanitizer_build, top_builddir, write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (Fail, Sandbox, Skip, case, check, need_root_and_tools, run_cases,  # noqa: E402
+                    sanitizer_build, top_builddir, write)
 
 NOBODY = 65534
 KDF_CONTEXT = b"pamrecov"  # lib/seal.c SEAL_KDF_CONTEXT

@@ -17,7 +17,7 @@ admin commands are refused; LD_PRELOAD and a hostile environment have no effect;
 backup-codes, app-password and disable ask for the password (echo off) and work with it;
 wrong passwords are counted and lock.
 
-usage: test_setuid.py [BUILDDIR]      (as root; HX_ONLY=REGEX selects cases)
+usage: test_setuid.py [BUILDDIR]      (as root; RC_TEST_ONLY=REGEX selects cases)
 """
 import glob
 import json
@@ -31,9 +31,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hxlib import (SANITIZER_ENV, Fail, Sandbox, Skip, case, check, need_root_and_tools,  # noqa: E402
-                   now_step, parse_json_lines, run_cases, sanitizer_build, top_builddir, totp,
-                   write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (SANITIZER_ENV, bind_over, case, check, copy_default_config,  # noqa: E402
+                    Fail, inner_main, need_root_and_tools, now_step, parse_json_lines,
+                    run_as_real_user, run_cases, Sandbox, sanitizer_build, Skip, totp, write)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.join(HERE, "..", ".."))
@@ -91,19 +92,6 @@ class World:
 
 
 W = World()
-
-
-def nosuid(path):
-    r = subprocess.run(["findmnt", "-n", "-o", "OPTIONS", "-T", path], capture_output=True,
-                       text=True)
-    return r.returncode != 0 or "nosuid" in r.stdout.split(",")
-
-
-def suid_base():
-    for d in ("/tmp", "/var/tmp", "/var/lib", "/root"):
-        if os.path.isdir(d) and not nosuid(d):
-            return d
-    raise Skip("no directory on a filesystem mounted without nosuid")
 
 
 def gcc(src_text, out, shared, extra=()):
@@ -397,23 +385,11 @@ def inner(user, password, prefix):
         write(os.path.join(evilbin, tool), "#!/bin/sh\necho EVIL-PATH-RAN >&2\n", 0o755)
 
     # The compiled-in configuration path, asked of the helper itself (without --config).
-    conf_path = None
-    r = subprocess.run([W.sb.helper, "--json", "--check-config"], capture_output=True, text=True,
-                       env={"PATH": CLEAN_PATH})
-    # (also when it fails: --check-config names the file even when the key is missing)
-    if r.stdout.strip():
-        conf_path = json.loads(r.stdout.splitlines()[-1]).get("config")
-    if not conf_path or not os.path.isdir(os.path.dirname(conf_path)):
-        print(f"SKIP: cannot place the default configuration ({conf_path})")
+    placed = copy_default_config(W.sb)
+    if placed is None:
+        print("SKIP: cannot place the default configuration")
         return 77
-    etcsec = os.path.dirname(conf_path)
-    sec_copy = os.path.join(W.sb.tmp, "security")
-    shutil.copytree(etcsec, sec_copy, symlinks=True)
-    shutil.copy(W.sb.cfg, os.path.join(sec_copy, os.path.basename(conf_path)))
-    os.chmod(sec_copy, 0o755)
-    pamd_copy = os.path.join(W.sb.tmp, "pam.d")
-    shutil.copytree("/etc/pam.d", pamd_copy, symlinks=True)
-    os.chmod(pamd_copy, 0o755)
+    conf_path, etcsec, sec_copy, pamd_copy = placed
     with open(os.path.join(SRCDIR, "conf", "pam.d", "pam-recover")) as f:
         service = f.read()
     if sanitizer_build(W.helper):
@@ -432,8 +408,7 @@ def inner(user, password, prefix):
     write(os.path.join(pamd_copy, "pam-recover"),
           f"auth optional {envdump} {W.dump}\n" + service, 0o644)
     W.pamd = pamd_copy
-    for src, dst in ((sec_copy, etcsec), (pamd_copy, "/etc/pam.d")):
-        subprocess.run(["mount", "--bind", src, dst], check=True)
+    bind_over(((sec_copy, etcsec), (pamd_copy, "/etc/pam.d")))
     os.chmod(W.sb.tmp, 0o711)  # the PAM module and dump file paths; the store stays 0700
     try:
         run_cases("helper-setuid")
@@ -452,56 +427,8 @@ def outer():
     except ImportError:
         print("SKIP: python3-pexpect is not installed")
         return 77
-    helper = os.path.join(top_builddir(), "pam-recover")
-    if not os.access(helper, os.X_OK):
-        print("FAIL: helper-setuid: the helper is not built")
-        return 1
-    try:
-        base = suid_base()
-    except Skip as e:
-        print(f"SKIP: helper-setuid: {e}")
-        return 77
-    prefix = tempfile.mkdtemp(prefix="pamrec-prefix-", dir=base)
-    user = f"hxsu{os.getpid() % 100000}"
-    password = f"Pw-{os.urandom(6).hex()}!"
-    created = False
-
-    def on_signal(sig, frame):
-        raise SystemExit(128 + sig)
-
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
-    try:
-        os.chmod(prefix, 0o755)
-        os.mkdir(os.path.join(prefix, "bin"), 0o755)
-        dest = os.path.join(prefix, "bin", "pam-recover")
-        shutil.copy(helper, dest)
-        os.chown(dest, 0, 0)
-        os.chmod(dest, 0o4755)
-        r = subprocess.run(["useradd", "--no-create-home", "--user-group", "--shell",
-                            "/usr/sbin/nologin", "--comment", "pam_recover setuid test", user],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"SKIP: helper-setuid: useradd failed: {r.stderr.strip()}")
-            return 77
-        created = True
-        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
-        env = dict(os.environ)
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", "/usr/bin/python3",
-                            os.path.abspath(__file__), "--inner", user, password, prefix,
-                            top_builddir()], env=env)
-        return r.returncode
-    finally:
-        if created:
-            subprocess.run(["userdel", user], capture_output=True)
-            subprocess.run(["groupdel", user], capture_output=True)
-        shutil.rmtree(prefix, ignore_errors=True)
+    return run_as_real_user(__file__, "helper-setuid", "prefix", "bin")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 6 and sys.argv[1] == "--inner":
-        user, password, prefix, build = sys.argv[2:6]
-        os.environ["top_builddir"] = build
-        sys.argv = [sys.argv[0]]
-        sys.exit(inner(user, password, prefix))
-    sys.exit(outer())
+    inner_main(inner, outer)

@@ -10,7 +10,7 @@ As root, with the built helper and --config/--user (the password confirmation of
 callers is covered by tests/helper/test_setuid.py).
 
 usage: test_user.py [BUILDDIR]   (make check passes top_builddir in the environment)
-       HX_ONLY=REGEX selects cases.
+       RC_TEST_ONLY=REGEX selects cases.
 """
 import glob
 import json
@@ -20,8 +20,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hxlib import (Sandbox, Skip, case, check, need_root_and_tools, now_step,  # noqa: E402
-                   parse_json_lines, run_cases, sanitizer_build, totp, write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (Sandbox, Skip, case, check, need_root_and_tools, now_step,  # noqa: E402
+                    parse_json_lines, run_cases, sanitizer_build, totp, write)
 
 LOGIN_OK, LOGIN_OK_BACKUP, LOGIN_WRONG, LOGIN_REPLAY = 0, 1, 2, 3
 HALF = {" ": (0, 0), "\u2580": (1, 0), "\u2584": (0, 1), "\u2588": (1, 1)}

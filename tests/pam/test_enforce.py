@@ -10,18 +10,20 @@ in the past the same user is asked for a code and refused (PAM_AUTH_ERR). An enr
 is never told, and PAM_SILENT keeps the message back.
 
 Runs as root (the module opens the store directly, as in sshd); skipped otherwise.
-Env: top_builddir (default ../.. of this file). Output: "ok - ..." / "FAIL - ...", the
-last line "N passed, N failed".
+Env: top_builddir (default ../.. of this file). Output (tests/lib/rctest.py): "PASS:
+enforce/..." or "FAIL: enforce/...: why", the last line "enforce: N passed, N failed, N
+skipped"; RC_TEST_ONLY=REGEX selects the cases whose "enforce/NAME" it matches.
 """
 import datetime
-import glob
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from rctest import (Skip, case, check, pam_wrapper_parts, rerun_under_pam_wrapper,  # noqa: E402
+                    run_cases, write)
 BUILD = os.path.abspath(os.environ.get("top_builddir", os.path.join(HERE, "..", "..")))
 MODULE = os.path.join(BUILD, ".libs", "pam_recover.so")
 HELPER = os.path.join(BUILD, "pam-recover")
@@ -31,76 +33,44 @@ MESSAGE = "enable 2-step verification with `pam-recover enable` before"
 PAM_SUCCESS, PAM_AUTH_ERR, PAM_SILENT = 0, 7, 0x8000
 
 
-def skip(why):
-    print(f"SKIP: {why}")
-    sys.exit(77)
-
-
-def find(pattern):
-    hits = sorted(glob.glob(pattern))
-    return hits[0] if hits else None
-
-
 def setup():
     """Create the sandbox and re-run this file under pam_wrapper and nss_wrapper."""
     if os.geteuid() != 0:
-        skip("needs root (the module opens the store as root)")
+        print("SKIP: enforce/all: needs root (the module opens the store as root)")
+        return 77
     for f in (MODULE, HELPER):
         if not os.path.exists(f):
-            print(f"FAIL - {f} is not built")
-            sys.exit(1)
-    matrix = find("/usr/lib/*/pam_wrapper/pam_matrix.so")
-    pwlib = find("/usr/lib/*/libpam_wrapper.so")
-    nsslib = find("/usr/lib/*/libnss_wrapper.so")
-    if not (matrix and pwlib and nsslib):
-        skip("needs libpam-wrapper and libnss-wrapper")
+            print(f"FAIL: enforce/build: {f} is not built")
+            return 1
     try:
-        import pypamtest  # noqa: F401  (only checking it is there)
-    except ImportError:
-        skip("needs python3-pypamtest")
+        matrix, _, _ = pam_wrapper_parts()
+    except Skip as why:
+        print(f"SKIP: enforce/all: {why}")
+        return 77
     tmp = tempfile.mkdtemp(prefix="pam-recover-enforce.")
     os.chmod(tmp, 0o700)
     svc = os.path.join(tmp, "svc")
     os.makedirs(svc)
-    with open(os.path.join(tmp, "passwd"), "w") as f:
-        f.write(f"{USER_NEW}:x:61501:61501:grace test:/nonexistent:/bin/sh\n")
-    with open(os.path.join(tmp, "group"), "w") as f:
-        f.write(f"{USER_NEW}:x:61501:\n")
-    with open(os.path.join(tmp, "passdb"), "w") as f:
-        f.write(f"{USER_NEW}:{PASSWORD}:*\n{USER_ENROLLED}:{PASSWORD}:*\n")
-    with open(os.path.join(svc, "other"), "w") as f:
-        f.write("auth required pam_deny.so\naccount required pam_deny.so\n"
-                "password required pam_deny.so\nsession required pam_deny.so\n")
+    write(os.path.join(tmp, "passwd"),
+          f"{USER_NEW}:x:61501:61501:grace test:/nonexistent:/bin/sh\n", 0o644)
+    write(os.path.join(tmp, "group"), f"{USER_NEW}:x:61501:\n", 0o644)
+    write(os.path.join(tmp, "passdb"), f"{USER_NEW}:{PASSWORD}:*\n{USER_ENROLLED}:{PASSWORD}:*\n",
+          0o644)
+    write(os.path.join(svc, "other"), "auth required pam_deny.so\naccount required pam_deny.so\n"
+          "password required pam_deny.so\nsession required pam_deny.so\n", 0o644)
     cfg = write_config(tmp, "base", "")
     r = subprocess.run([HELPER, "--config", cfg, "admin", "init"], capture_output=True,
                        text=True, env={"PATH": "/usr/bin:/bin"})
     if r.returncode != 0:
-        print(f"FAIL - admin init: {r.stderr}")
-        sys.exit(1)
+        print(f"FAIL: enforce/setup: admin init: {r.stderr}")
+        return 1
     r = subprocess.run([HELPER, "--config", cfg, "admin", "enrol", USER_ENROLLED],
                        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     if r.returncode != 0:
-        print(f"FAIL - admin enrol: {r.stderr}")
-        sys.exit(1)
+        print(f"FAIL: enforce/setup: admin enrol: {r.stderr}")
+        return 1
     write_services(tmp, matrix)
-    # A sanitizer build of the module needs its runtime first (and libcrypt for ASan's
-    # crypt interceptor); leaks of the Python interpreter itself are not ours to report.
-    asan = subprocess.run(["ldd", MODULE], capture_output=True, text=True).stdout
-    asan_lib = next((l.split()[2] for l in asan.splitlines() if "libasan" in l), "")
-    preload = f"{asan_lib} libcrypt.so.1 {pwlib} {nsslib}" if asan_lib else f"{pwlib} {nsslib}"
-    env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
-               PAM_WRAPPER_DISABLE_DEEPBIND="1",  # else the module's getpwnam skips nss_wrapper
-               PAM_WRAPPER_SERVICE_DIR=svc, NSS_WRAPPER_PASSWD=os.path.join(tmp, "passwd"),
-               NSS_WRAPPER_GROUP=os.path.join(tmp, "group"), ENFORCE_TMP=tmp)
-    if asan_lib:
-        env["ASAN_OPTIONS"] = "detect_leaks=0"
-    try:
-        return subprocess.run([sys.executable, os.path.abspath(__file__)], env=env).returncode
-    finally:
-        if not os.environ.get("ENFORCE_KEEP"):
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"kept {tmp}")
+    return rerun_under_pam_wrapper(__file__, MODULE, tmp, svc, "ENFORCE_TMP", "ENFORCE_KEEP")
 
 
 def write_config(tmp, name, extra):
@@ -145,82 +115,89 @@ def write_services(tmp, matrix):
             f.write("auth required pam_permit.so\naccount required pam_permit.so\n")
 
 
-class Cases:
-    def __init__(self):
-        import pypamtest
-        self.p = pypamtest
-        self.tmp = os.environ["ENFORCE_TMP"]
-        self.passed = self.failed = 0
+def login(service, user, want, answers, flags=0):
+    """Run pam_authenticate; returns (matched, info messages, error text)."""
+    import pypamtest as p
+    tc = p.TestCase(p.PAMTEST_AUTHENTICATE, want, flags)
+    try:
+        res = p.run_pamtest(user, service, [tc], list(answers))
+        return True, list(res.info), ""
+    except p.PamTestError as e:
+        return False, [], str(e)
 
-    def check(self, cond, what, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"ok - {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL - {what}{': ' + detail if detail else ''}")
 
-    def login(self, service, user, want, answers, flags=0):
-        """Run pam_authenticate; returns (matched, info messages, error text)."""
-        tc = self.p.TestCase(self.p.PAMTEST_AUTHENTICATE, want, flags)
-        try:
-            res = self.p.run_pamtest(user, service, [tc], list(answers))
-            return True, list(res.info), ""
-        except self.p.PamTestError as e:
-            return False, [], str(e)
+@case("future_date_user_without_2fa_passes_on_the_password")
+def t_future():
+    ok, info, err = login("future", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    check(ok, err)
 
-    def run(self):
-        d = dates()
 
-        ok, info, err = self.login("future", USER_NEW, PAM_SUCCESS, [PASSWORD])
-        self.check(ok, "enforce_after in the future: a user without 2FA passes on the password",
-                   err)
-        msg = [m for m in info if MESSAGE in m]
-        self.check(len(msg) == 1 and d["future"] in msg[0],
-                   "... and is told to enable 2-step verification before the date", repr(info))
+@case("future_date_user_told_to_enable_before_the_date")
+def t_future_told():
+    ok, info, err = login("future", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    msg = [m for m in info if MESSAGE in m]
+    check(len(msg) == 1 and dates()["future"] in msg[0], repr(info))
 
-        ok, info, err = self.login("future", USER_NEW, PAM_SUCCESS, [PASSWORD],
-                                   flags=PAM_SILENT)
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "PAM_SILENT: the same login passes without the message", err or repr(info))
 
-        ok, info, err = self.login("future", USER_ENROLLED, PAM_AUTH_ERR, [PASSWORD, "000000"])
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "an enrolled user is asked for the code and is not told", err or repr(info))
+@case("pam_silent_passes_without_the_message")
+def t_silent():
+    ok, info, err = login("future", USER_NEW, PAM_SUCCESS, [PASSWORD], flags=PAM_SILENT)
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
 
-        ok, info, err = self.login("today", USER_NEW, PAM_SUCCESS, [PASSWORD])
-        self.check(ok and any(MESSAGE in m for m in info),
-                   "enforce_after today: still the grace period (nullok ends after the day)",
-                   err or repr(info))
 
-        ok, info, err = self.login("past", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
-        self.check(ok, "enforce_after in the past: the same user is refused (PAM_AUTH_ERR)", err)
-        self.check(not any(MESSAGE in m for m in info),
-                   "... and gets no grace-period message", repr(info))
+@case("enrolled_user_asked_for_the_code_not_told")
+def t_enrolled():
+    ok, info, err = login("future", USER_ENROLLED, PAM_AUTH_ERR, [PASSWORD, "000000"])
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
 
-        ok, info, err = self.login("nodate", USER_NEW, PAM_SUCCESS, [PASSWORD])
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "nullok without enforce_after: passes, no date to announce", err or repr(info))
 
-        ok, info, err = self.login("nonullok", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
-        self.check(ok and not any(MESSAGE in m for m in info),
-                   "enforce_after without nullok: refused, no message", err or repr(info))
+@case("today_still_the_grace_period")
+def t_today():
+    # nullok ends after the day
+    ok, info, err = login("today", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    check(ok and any(MESSAGE in m for m in info), err or repr(info))
 
-        auth = self.p.TestCase(self.p.PAMTEST_AUTHENTICATE, PAM_SUCCESS)
-        env = self.p.TestCase(self.p.PAMTEST_GETENVLIST, PAM_SUCCESS)
-        try:
-            self.p.run_pamtest(USER_NEW, "forward", [auth, env], [PASSWORD])
-            got, err = env.pam_env.get("PAM_AUTHTOK"), ""
-        except self.p.PamTestError as e:
-            got, err = None, str(e)
-        self.check(got == PASSWORD, "split_pass + nullok: the password is asked for and left "
-                   "in PAM_AUTHTOK for the next module (use_first_pass)", err or repr(got))
 
-        print(f"{self.passed} passed, {self.failed} failed")
-        return 1 if self.failed else 0
+@case("past_date_user_without_2fa_refused")
+def t_past():
+    ok, info, err = login("past", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
+    check(ok, err)
+
+
+@case("past_date_no_grace_period_message")
+def t_past_quiet():
+    ok, info, err = login("past", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
+    check(not any(MESSAGE in m for m in info), repr(info))
+
+
+@case("nullok_without_date_passes_no_message")
+def t_nodate():
+    ok, info, err = login("nodate", USER_NEW, PAM_SUCCESS, [PASSWORD])
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
+
+
+@case("date_without_nullok_refused_no_message")
+def t_nonullok():
+    ok, info, err = login("nonullok", USER_NEW, PAM_AUTH_ERR, [PASSWORD, "123456"])
+    check(ok and not any(MESSAGE in m for m in info), err or repr(info))
+
+
+@case("split_pass_nullok_password_left_in_authtok")
+def t_forward():
+    # split_pass + nullok: the password is asked for and left in PAM_AUTHTOK for the next
+    # module (use_first_pass)
+    import pypamtest as p
+    auth = p.TestCase(p.PAMTEST_AUTHENTICATE, PAM_SUCCESS)
+    env = p.TestCase(p.PAMTEST_GETENVLIST, PAM_SUCCESS)
+    try:
+        p.run_pamtest(USER_NEW, "forward", [auth, env], [PASSWORD])
+        got, err = env.pam_env.get("PAM_AUTHTOK"), ""
+    except p.PamTestError as e:
+        got, err = None, str(e)
+    check(got == PASSWORD, err or repr(got))
 
 
 if __name__ == "__main__":
     if "ENFORCE_TMP" not in os.environ:
         sys.exit(setup())
-    sys.exit(Cases().run())
+    run_cases("enforce")

@@ -24,14 +24,14 @@ does not know as enrolled passes on the password alone. With bob@example.com enr
   command until then); the command refuses, changing nothing, when two spellings collide.
 
 Runs as root (the module opens the store directly); skipped otherwise.
-Env: top_builddir (default ../.. of this file). Output: "PASS: names/..." or
-"FAIL: names/...: why", the last line "N passed, N failed".
+Env: top_builddir (default ../.. of this file). Output (tests/lib/rctest.py): "PASS:
+names/..." or "FAIL: names/...: why", the last line "names: N passed, N failed, N skipped";
+RC_TEST_ONLY=REGEX selects the checks whose "names/NAME" it matches (the checks build on each
+other's state, so every step still runs; only the selected ones are reported).
 """
-import glob
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +39,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from rctest import (Checks, Skip, json_objects, oathtool, pam_wrapper_parts,  # noqa: E402
+                    rerun_under_pam_wrapper, step_margin, write)
 BUILD = os.path.abspath(os.environ.get("top_builddir", os.path.join(HERE, "..", "..")))
 MODULE = os.path.join(BUILD, ".libs", "pam_recover.so")
 HELPER = os.path.join(BUILD, "pam-recover")
@@ -52,26 +55,10 @@ PAM_SUCCESS, PAM_AUTH_ERR, PAM_USER_UNKNOWN, PAM_AUTHINFO_UNAVAIL = 0, 7, 10, 9
 PROMPT = "Verification code: "
 
 
-def skip(why):
-    print(f"SKIP: {why}")
-    sys.exit(77)
-
-
-def find(pattern):
-    hits = sorted(glob.glob(pattern))
-    return hits[0] if hits else None
-
-
 def helper(cfg, *args, stdin=None, json_out=True):
     cmd = [HELPER, "--config", cfg] + (["--json"] if json_out else []) + list(args)
     return subprocess.run(cmd, capture_output=True, text=True, input=stdin,
                           env={"PATH": "/usr/bin:/bin"}, timeout=120)
-
-
-def write(path, text, mode=0o600):
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)
 
 
 def write_config(tmp, name, extra, store="state"):
@@ -90,20 +77,17 @@ SERVICES = {"auto": "", "exact": "user_name_case = exact\n",
 def setup():
     """Create the sandbox and re-run this file under pam_wrapper and nss_wrapper."""
     if os.geteuid() != 0:
-        skip("needs root (the module opens the store as root)")
+        print("SKIP: names/all: needs root (the module opens the store as root)")
+        return 77
     for f in (MODULE, HELPER):
         if not os.path.exists(f):
             print(f"FAIL: names/build: {f} is not built")
-            sys.exit(1)
-    matrix = find("/usr/lib/*/pam_wrapper/pam_matrix.so")
-    pwlib = find("/usr/lib/*/libpam_wrapper.so")
-    nsslib = find("/usr/lib/*/libnss_wrapper.so")
-    if not (matrix and pwlib and nsslib):
-        skip("needs libpam-wrapper and libnss-wrapper")
+            return 1
     try:
-        import pypamtest  # noqa: F401  (only checking it is there)
-    except ImportError:
-        skip("needs python3-pypamtest")
+        matrix, _, _ = pam_wrapper_parts()
+    except Skip as why:
+        print(f"SKIP: names/all: {why}")
+        return 77
     tmp = tempfile.mkdtemp(prefix="pam-recover-names.")
     os.chmod(tmp, 0o700)
     svc = os.path.join(tmp, "svc")
@@ -121,62 +105,22 @@ def setup():
         write(os.path.join(svc, name), f"auth requisite {matrix} passdb={tmp}/passdb\n"
               f"auth required {MODULE} config={cfg}\n"
               "auth required pam_permit.so\naccount required pam_permit.so\n", 0o644)
-    asan = subprocess.run(["ldd", MODULE], capture_output=True, text=True).stdout
-    asan_lib = next((l.split()[2] for l in asan.splitlines() if "libasan" in l), "")
-    preload = f"{asan_lib} libcrypt.so.1 {pwlib} {nsslib}" if asan_lib else f"{pwlib} {nsslib}"
-    env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
-               PAM_WRAPPER_DISABLE_DEEPBIND="1",  # else the module's getpwnam skips nss_wrapper
-               PAM_WRAPPER_SERVICE_DIR=svc, NSS_WRAPPER_PASSWD=os.path.join(tmp, "passwd"),
-               NSS_WRAPPER_GROUP=os.path.join(tmp, "group"), NAMES_TMP=tmp)
-    if asan_lib:
-        env["ASAN_OPTIONS"] = "detect_leaks=0"
-    try:
-        return subprocess.run([sys.executable, os.path.abspath(__file__)], env=env).returncode
-    finally:
-        if not os.environ.get("NAMES_KEEP"):
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"kept {tmp}")
+    return rerun_under_pam_wrapper(__file__, MODULE, tmp, svc, "NAMES_TMP", "NAMES_KEEP")
 
 
 def totp(secret, offset=0):
     """oathtool's code for now + offset, with at least 5 s of the step left."""
-    left = 30 - time.time() % 30
-    if left < 5:
-        time.sleep(left + 0.3)
-    return subprocess.run(["oathtool", "--totp", "-b", f"--now=@{int(time.time()) + offset}",
-                           secret], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    step_margin(5)
+    return oathtool(secret, time.time() + offset)
 
 
-def json_lines(text):
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-    return out
-
-
-class Cases:
+class Cases(Checks):
     def __init__(self):
         import pypamtest
+        super().__init__("names")
         self.p = pypamtest
         self.tmp = os.environ["NAMES_TMP"]
         self.cfg = {n: os.path.join(self.tmp, f"{n}.conf") for n in SERVICES}
-        self.passed = self.failed = 0
-
-    def check(self, cond, what, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"PASS: names/{what}")
-        else:
-            self.failed += 1
-            print(f"FAIL: names/{what}{': ' + detail if detail else ''}")
-        return cond
 
     def login(self, service, user, answers):
         """One pam_authenticate: the PAM code it returned (None if pypamtest failed)."""
@@ -191,7 +135,7 @@ class Cases:
     def enrol(self, cfg, user):
         r = helper(cfg, "admin", "enrol", user)
         data = {}
-        for o in json_lines(r.stdout):
+        for o in json_objects(r.stdout):
             data.update(o)
         if r.returncode != 0 or "secret" not in data:
             raise SystemExit(f"FAIL: names/setup: admin enrol {user}: {r.returncode} {r.stderr}")
@@ -251,7 +195,7 @@ class Cases:
 
         r = helper(cfg, "admin", "show", "Bob@Example.COM")
         shown = {}
-        for o in json_lines(r.stdout):
+        for o in json_objects(r.stdout):
             shown.update(o)
         self.check(r.returncode == 0 and shown.get("user") == BOB and
                    shown.get("totp_enabled") is True,
@@ -260,12 +204,12 @@ class Cases:
         for _ in range(5):
             self.login("auto", "BOB@example.com", [PASSWORD, "000000"])
         st = helper(cfg, "admin", "show", BOB)
-        locked = any(o.get("locked") for o in json_lines(st.stdout))
+        locked = any(o.get("locked") for o in json_objects(st.stdout))
         self.check(locked, "helper/wrong_codes_as_BOB_lock_bob", st.stdout)
         r = helper(cfg, "admin", "unlock", "BOB@EXAMPLE.COM")
         st = helper(cfg, "admin", "show", BOB)
         self.check(locked and r.returncode == 0 and
-                   not any(o.get("locked") for o in json_lines(st.stdout)),
+                   not any(o.get("locked") for o in json_objects(st.stdout)),
                    "helper/admin_unlock_BOB@EXAMPLE.COM_unlocks_bob",
                    f"{r.returncode} {r.stderr} {st.stdout}")
 
@@ -285,7 +229,7 @@ class Cases:
                    f"{r.returncode} {r.stderr}")
 
         r = helper(cfg, "admin", "audit", "BOB@Example.com")
-        events = [e for o in json_lines(r.stdout) for e in o.get("events", [])]
+        events = [e for o in json_objects(r.stdout) for e in o.get("events", [])]
         self.check(r.returncode == 0 and any(e.get("event") == "enrol" for e in events) and
                    all(e.get("user") == BOB for e in events),
                    "helper/admin_audit_BOB_lists_bobs_events", f"{r.returncode} {r.stdout}")
@@ -303,7 +247,7 @@ class Cases:
             p.kill()
             p.wait()
         r = helper(cfg, "admin", "audit", BOB, "--limit", "1")  # the newest of bob's events
-        events = [e for o in json_lines(r.stdout) for e in o.get("events", [])]
+        events = [e for o in json_objects(r.stdout) for e in o.get("events", [])]
         # (the reset stops there: no channel is configured, so no method is usable)
         self.check(events and events[0].get("event", "").startswith("reset"),
                    "helper/reset_name_step_BOB@Example.COM_is_bob", r.stdout)
@@ -332,7 +276,7 @@ class Cases:
         self.check("canonicalise-names" in r.stdout + r.stderr,
                    "old_store/admin_doctor_names_the_fix", r.stdout + r.stderr)
         r = helper(cfg, "admin", "canonicalise-names")
-        moved = json_lines(r.stdout)
+        moved = json_objects(r.stdout)
         self.check(r.returncode == 0 and len(moved) == 1 and
                    moved[0].get("from") == "Carol@Example.com" and
                    moved[0].get("to") == "carol@example.com" and
@@ -368,8 +312,7 @@ class Cases:
         secret = self.pam_cases()
         self.helper_cases(secret)
         self.old_store_cases()
-        print(f"{self.passed} passed, {self.failed} failed")
-        return 1 if self.failed else 0
+        return self.done()
 
 
 if __name__ == "__main__":

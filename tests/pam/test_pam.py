@@ -14,11 +14,15 @@ runner re-executes itself under `unshare -m` and lays an overlay over /etc there
 layer on a tmpfs), so the module (getpwnam, pam_unix) and the helper (which clears its
 environment, so nss_wrapper could not reach it) both see them, and the host is never changed.
 
-Output: one line per case, "PASS: pam/NAME", "FAIL: pam/NAME: why" or "SKIP: pam/NAME: why".
-Exit status 0 when no case failed.
+Output (tests/lib/rctest.py): one line per case, "PASS: pam/NAME", "FAIL: pam/NAME: why" or
+"SKIP: pam/NAME: why", then "pam: N passed, N failed, N skipped". Exit status 0 when no case
+failed (with --build; run by `make check`, without it, 77 when nothing could run, and when
+RC_TEST_PAM_LAYER=1 says that the pam layer of scripts/test-all runs the suite instead).
+RC_TEST_ONLY=REGEX (or --only REGEX) selects the cases whose "pam/NAME" it matches.
 
-usage: test_pam.py --build BUILDDIR [--asan] [--wrap 'valgrind ...'] [--race-reps N]
+usage: test_pam.py [--build BUILDDIR] [--asan] [--wrap 'valgrind ...'] [--race-reps N]
                    [--only REGEX] [--list] [--keep]
+(BUILDDIR defaults to $top_builddir, as `make check` sets it)
 """
 import argparse
 import base64
@@ -32,35 +36,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from rctest import (STEP, CASES, Fail, Skip, case, check, helper_env,  # noqa: E402
+                    json_merged, oathtool, run_cases, write)
+from rctest import step_margin as wait_margin  # noqa: E402
+
 PROMPT = "Verification code: "
 MARKER = "Authentication succeeded"  # pam_chatty's text: reached only after PAM_IGNORE
-STEP = 30
-
-CASES = []
-
-
-def case(name, slow=False):
-    def deco(fn):
-        CASES.append((name, fn, slow))
-        return fn
-    return deco
-
-
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
 
 # --------------------------------------------------------------------------------------------
 # environment
@@ -127,7 +111,7 @@ class Env:
             os.chmod(d, mode)
         write(os.path.join(self.svc, "other"), "auth required pam_deny.so\n"
               "account required pam_deny.so\npassword required pam_deny.so\n"
-              "session required pam_deny.so\n")
+              "session required pam_deny.so\n", 0o644)
         write(self.passdb, "", 0o600)
         self.write_config(self.cfg)
         self.compile_driver()
@@ -176,11 +160,7 @@ class Env:
 
     # ---- helper ----
     def helper_env(self):
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        if self.asan_lib:
-            env["ASAN_OPTIONS"] = "detect_leaks=1:exitcode=23"
-            env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=23"
-        return env
+        return helper_env()
 
     def helper_run(self, args, cfg=None, json_out=False, stdin=None):
         keep_mounts(self.tmp)
@@ -191,7 +171,7 @@ class Env:
     def enrol(self, user, cfg=None, extra=()):
         r = self.helper_run(["admin", "enrol", user] + list(extra), cfg=cfg, json_out=True)
         check(r.returncode == 0, f"admin enrol {user} failed ({r.returncode}): {r.stderr.strip()}")
-        data = parse_json_lines(r.stdout)
+        data = json_merged(r.stdout)
         check("secret" in data, f"admin enrol --json printed no secret: {r.stdout!r}")
         data["secret"] = data["secret"].replace(" ", "")
         data.setdefault("backup_codes", [])
@@ -201,7 +181,7 @@ class Env:
     def service(self, lines, name=None):
         self.svc_seq += 1
         name = name or f"t{self.svc_seq:03d}"
-        write(os.path.join(self.svc, name), "\n".join(lines) + "\n")
+        write(os.path.join(self.svc, name), "\n".join(lines) + "\n", 0o644)
         return name
 
     def mod(self, *args, cfg=None):
@@ -320,25 +300,6 @@ class Env:
         return Run(p.returncode, p.stdout, p.stderr, cmd)
 
 
-def write(path, text, mode=0o644):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)
-
-
-def parse_json_lines(text):
-    data = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                data.update(json.loads(line))
-            except ValueError:
-                pass
-    return data
-
-
 class Run:
     """The transcript of one pamdrive run."""
 
@@ -406,12 +367,8 @@ MARGIN = 4.0  # seconds a login may take (more under valgrind: see main)
 
 
 def step_margin(margin=None):
-    """Wait until at least `margin` seconds remain in the current 30 s step, so a code made
-    now is still current (or the previous step, within the window) when the module checks it."""
-    margin = max(margin or 0, MARGIN)
-    left = STEP - (time.time() % STEP)
-    if left < margin:
-        time.sleep(left + 0.3)
+    """Wait until at least `margin` seconds (and MARGIN) remain in the current 30 s step."""
+    wait_margin(max(margin or 0, MARGIN))
 
 
 def totp(secret, offset=0, hexkey=False, digits=6, algo=None, now=None):
@@ -420,13 +377,7 @@ def totp(secret, offset=0, hexkey=False, digits=6, algo=None, now=None):
     if now is None:
         step_margin()
     t = int(now if now is not None else time.time()) + offset
-    mode = "--totp" if not algo else f"--totp={algo.upper()}"
-    cmd = ["oathtool", mode, f"--digits={digits}", f"--now=@{t}"]
-    if not hexkey:
-        cmd.append("-b")
-    cmd.append(secret)
-    r = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return r.stdout.strip()
+    return oathtool(secret, t, digits=digits, hexkey=hexkey, algo=algo)
 
 
 def wrong_code(secret, digits=6, **kw):
@@ -952,7 +903,7 @@ def t_app_last_used(e):
     r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
                      json_out=True)
     check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
-    pw = parse_json_lines(r.stdout).get("password")
+    pw = json_merged(r.stdout).get("password")
     check(pw, f"no app password in the output: {r.stdout!r}")
 
     def last_used():
@@ -1100,7 +1051,7 @@ def t_nonroot_app(e):
     r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
                      json_out=True)
     check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
-    data = parse_json_lines(r.stdout)
+    data = json_merged(r.stdout)
     pw = data.get("password") or data.get("app_password")
     check(pw, f"no app password in the output: {r.stdout!r}")
     expect(e.drive(imap, u, [pw], as_uid=uid), "PAM_SUCCESS")
@@ -1512,7 +1463,7 @@ def t_app_pw(e):
     r = e.helper_run(["app-password", "add", "mail", "--service", imap, "--user", u],
                      json_out=True)
     check(r.returncode == 0, f"app-password add failed ({r.returncode}): {r.stderr}")
-    data = parse_json_lines(r.stdout)
+    data = json_merged(r.stdout)
     pw = data.get("password") or data.get("app_password")
     if not pw:
         m = re.search(r"\b([a-z2-9]{4}(?:-[a-z2-9]{4}){3})\b", r.stdout)
@@ -1728,7 +1679,7 @@ def add_device(e, u, name, extra=()):
     """`admin enrol USER --device NAME`: the device's base32 secret."""
     r = e.helper_run(["admin", "enrol", u, "--device", name] + list(extra), json_out=True)
     check(r.returncode == 0, f"admin enrol {u} --device {name}: {r.returncode} {r.stderr}")
-    d = parse_json_lines(r.stdout)
+    d = json_merged(r.stdout)
     check(d.get("device") == name, f"admin enrol --device printed {d}")
     return d["secret"].replace(" ", "")
 
@@ -1828,7 +1779,7 @@ def t_dev_removed(e):
     tablet = add_device(e, u, "tablet")
     r = e.helper_run(["admin", "remove-device", u, "tablet"], json_out=True)
     check(r.returncode == 0, f"admin remove-device: {r.returncode} {r.stderr}")
-    d = parse_json_lines(r.stdout)
+    d = json_merged(r.stdout)
     check(d.get("devices_left") == 1 and d.get("totp_enabled") is True, f"removed: {d}")
     svc = e.exact()
     step_margin()
@@ -1900,7 +1851,7 @@ def t_dev_upgrade(e):
           f"devices after the upgrade: {rows}")
     r = e.helper_run(["admin", "show", "alice@example.org"], cfg=cfg, json_out=True)
     check(r.returncode == 0, f"admin show: {r.returncode} {r.stderr}")
-    show = parse_json_lines(r.stdout)
+    show = json_merged(r.stdout)
     devs = show.get("devices", [])
     check(show.get("totp_enabled") is True and len(devs) == 1 and devs[0]["name"] == "default"
           and devs[0]["last_used"] is not None, f"admin show after the upgrade: {show}")
@@ -1908,31 +1859,6 @@ def t_dev_upgrade(e):
 
 # --------------------------------------------------------------------------------------------
 # runner
-
-def run_cases(e, pattern, include_slow):
-    passed = failed = skipped = 0
-    for name, fn, slow in CASES:
-        if pattern and not re.search(pattern, name):
-            continue
-        if slow and not include_slow:
-            continue
-        t0 = time.time()
-        try:
-            note = fn(e)
-            print(f"PASS: pam/{name} ({time.time() - t0:.1f}s)"
-                  + (f" {note}" if isinstance(note, str) else ""), flush=True)
-            passed += 1
-        except Skip as s:
-            print(f"SKIP: pam/{name}: {s}", flush=True)
-            skipped += 1
-        except Fail as f:
-            print(f"FAIL: pam/{name}: {f}", flush=True)
-            failed += 1
-        except Exception:  # a bug in the test or a crash: a failure, with the trace
-            print(f"FAIL: pam/{name}: error in the test:\n" + traceback.format_exc(), flush=True)
-            failed += 1
-    return passed, failed, skipped
-
 
 def enter_namespace_etc(tmp):
     """Make /etc writable for test users in this mount namespace only: an overlay of /etc with
@@ -1977,17 +1903,23 @@ def keep_mounts(tmp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build", required=True)
+    ap.add_argument("--build", default=None,
+                    help="the build directory (default: $top_builddir, from make check)")
     ap.add_argument("--asan", action="store_true", help="the build is ASan+UBSan")
     ap.add_argument("--wrap", default="", help="prefix for every pamdrive run (valgrind ...)")
     ap.add_argument("--race-reps", type=int, default=100)
     ap.add_argument("--race-procs", type=int, default=8)
     ap.add_argument("--race-budget", type=int, default=900, help="seconds for the race case")
     ap.add_argument("--no-slow", action="store_true", help="leave out the race case")
-    ap.add_argument("--only", default="", help="run only cases matching this regex")
+    ap.add_argument("--only", default=None,
+                    help="run only cases whose pam/NAME matches this regex (as RC_TEST_ONLY)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = ap.parse_args()
+    # Run by make check (no --build): automake's "skipped" (77) when nothing could run;
+    # by tests/pam/run: 0 then, as the pam layer of scripts/test-all counts it.
+    automake = args.build is None
+    args.build = args.build or os.environ.get("top_builddir")
 
     global MARGIN
     if args.wrap:
@@ -1996,12 +1928,17 @@ def main():
         for name, _, slow in CASES:
             print(name + (" (slow)" if slow else ""))
         return 0
+    if not args.build:
+        ap.error("--build BUILDDIR (or top_builddir in the environment) is needed")
 
     if os.environ.get("PAMTEST_IN_NS") != "1":
+        if automake and os.environ.get("RC_TEST_PAM_LAYER") == "1":
+            print("SKIP: pam/all: run by the pam layer of scripts/test-all (RC_TEST_PAM_LAYER=1)")
+            return 77
         if os.geteuid() != 0:
             print("SKIP: pam/all: the real-libpam tests need root (a private mount namespace "
                   "for test users, and pam-recover --config is root only)")
-            return 0
+            return 77 if automake else 0
         build = os.path.abspath(args.build)
         for f in (os.path.join(build, ".libs", "pam_recover.so"),
                   os.path.join(build, "pam-recover")):
@@ -2029,9 +1966,9 @@ def main():
     except (Fail, SystemExit, subprocess.SubprocessError, OSError) as ex:
         print(f"FAIL: pam/setup: {ex}")
         return 1
-    passed, failed, skipped = run_cases(e, args.only, not args.no_slow)
-    print(f"pam suite: {passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
+    rc = run_cases("pam", args=(e,), include_slow=not args.no_slow, pattern=args.only,
+                   exit=False, timed=True)
+    return rc if automake or rc != 77 else 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/rc_io.h"
 #include "store.h"
 
 #define USER "racer"
@@ -44,38 +45,6 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 	(void)flag;
 	(void)f;
 	return remove(p);
-}
-
-static int read_full(int fd, char *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const char *buf, size_t n)
-{
-	size_t put = 0;
-
-	while (put < n) {
-		ssize_t r = write(fd, buf + put, n - put);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		put += (size_t)r;
-	}
-	return 0;
 }
 
 /* The two devices of TRY_USER; racer i of a JOB_TRY round uses try_devices[i % 2]. */

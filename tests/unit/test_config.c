@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include "config.h"
 #include "hostmatch.h"
 #include "util.h"
@@ -992,5 +994,5 @@ int main(void)
 		cmocka_unit_test(test_sample_config),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return rc_run_group_tests("config", tests, setup, teardown);
 }

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include "config.h"
 #include "policy.h"
 #include "text.h"
@@ -229,5 +231,5 @@ int main(void)
 		cmocka_unit_test(test_url_utf8),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return rc_run_group_tests("policy", tests, setup, teardown);
 }

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,5 +271,5 @@ int main(void)
 		fprintf(stderr, "test_quota: needs root (the store must be root's); skipped\n");
 		return 77;
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return rc_run_group_tests("quota", tests, NULL, NULL);
 }

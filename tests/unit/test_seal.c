@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include "seal.h"
 #include "secret.h"
 #include "split.h"
@@ -150,5 +152,5 @@ int main(void)
 		cmocka_unit_test(test_split),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return rc_run_group_tests("seal", tests, setup, teardown);
 }

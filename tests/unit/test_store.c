@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1835,5 +1837,5 @@ int main(void)
 		fprintf(stderr, "test_store: needs root (the store must be root's); skipped\n");
 		return 77; /* automake: skipped */
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return rc_run_group_tests("store", tests, NULL, NULL);
 }

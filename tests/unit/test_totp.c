@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include "config.h"
 #include "totp.h"
 
@@ -155,5 +157,5 @@ int main(void)
 
 	if (totp_init() != 0)
 		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return rc_run_group_tests("totp", tests, NULL, NULL);
 }

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include "util.h"
 
 /* snprintf that must not truncate (a test path or message buffer that is too small). */
@@ -479,5 +481,5 @@ int main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return rc_run_group_tests("util", tests, setup, teardown);
 }

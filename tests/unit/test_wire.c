@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "rc_select.h"
+
 #include "../../helper/helper.h"
 #include "../../helper/privsep.h"
 
@@ -175,5 +177,5 @@ int main(void)
 		cmocka_unit_test(size_cap),
 		cmocka_unit_test(answers),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return rc_run_group_tests("wire", tests, NULL, NULL);
 }
