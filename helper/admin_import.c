@@ -43,8 +43,8 @@ static char *read_admin_file(const char *path, uid_t owner, size_t max, const ch
 									: strerror(errno);
 		return NULL;
 	}
-	if (fstat(fd, &st) != 0)
-		*why = strerror(errno);
+	if (fstat(fd, &st) != 0 || fcntl(fd, F_SETFL, 0) != 0)
+		*why = strerror(errno); /* fcntl: back to blocking reads (opened O_NONBLOCK) */
 	else if (!S_ISREG(st.st_mode))
 		*why = "is not a regular file";
 	else if (st.st_uid != 0 && st.st_uid != owner)
@@ -53,8 +53,6 @@ static char *read_admin_file(const char *path, uid_t owner, size_t max, const ch
 		*why = "is writable by group or others";
 	else if ((size_t)st.st_size > max)
 		*why = "is too large";
-	else if (fcntl(fd, F_SETFL, 0) != 0)
-		*why = strerror(errno);
 	else if (rc_read_all(fd, max, &buf, NULL) != 0) {
 		*why = errno == EINVAL ? "contains a NUL byte" : errno == EFBIG ? "is too large"
 									 : "cannot be read";

@@ -110,9 +110,7 @@ static void tty_show(struct reset *r, struct json_object *step)
 	const char *name = str(step, "step"), *msg = str(step, "message");
 
 	(void)r;
-	if (name != NULL && strcmp(name, "error") == 0)
-		line("", msg, NULL);
-	else if (name != NULL && strcmp(name, "done") == 0) {
+	if (name != NULL && strcmp(name, "done") == 0) {
 		struct json_object *failed = NULL;
 		line("\n", msg, NULL);
 		if (json_object_object_get_ex(step, "notice_failed", &failed) &&

@@ -25,7 +25,8 @@ static int seal_ad(const char *user, const char *field, unsigned char *ad, size_
 		return -1;
 	memcpy(ad, tag, sizeof(tag));
 	memcpy(ad + sizeof(tag), user, u + 1);
-	memcpy(ad + sizeof(tag) + u + 1, field, f);
+	/* binary associated data, its length in *adlen: no NUL after the field */
+	memcpy(ad + sizeof(tag) + u + 1, field, f); // NOLINT(bugprone-not-null-terminated-result)
 	*adlen = sizeof(tag) + u + 1 + f;
 	return 0;
 }

@@ -43,7 +43,8 @@
 	X(PQtransactionStatus, PQtransactionStatus_)
 
 struct store_pg_lib {
-#define STORE_PG_MEMBER(f, m) __typeof__(f) *m;
+/* m is a member's name, which cannot be parenthesised */
+#define STORE_PG_MEMBER(f, m) __typeof__(f) *m; // NOLINT(bugprone-macro-parentheses)
 	STORE_PG_FUNCS(STORE_PG_MEMBER)
 #undef STORE_PG_MEMBER
 };
