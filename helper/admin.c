@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "contacts.h"
-#include "doctor.h"
+#include "doctor/doctor.h"
 #include "device.h"
 #include "helper.h"
 #include "out.h"
-#include "reset.h"
+#include "reset/reset.h"
 #include "outbox.h"
 #include "retention.h"
 

@@ -1,4 +1,4 @@
-/* Inside the contact verbs (contacts.c, contact_set.c, contact_question.c, contact_admin.c). */
+/* Inside the contact verbs (contacts.c, contact_set.c, contact_question.c, admin_contact.c). */
 #ifndef RC_CONTACT_INT_H
 #define RC_CONTACT_INT_H
 

@@ -22,7 +22,7 @@
 #include "identity.h"
 #include "out.h"
 #include "quota.h"
-#include "telegram.h"
+#include "channel/telegram.h"
 #include "tty.h"
 
 #define CODE_INPUT_MAX 64

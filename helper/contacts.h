@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "helper.h"
 
 #define CONTACT_VALUE_MAX 256

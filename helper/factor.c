@@ -9,7 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "login.h"
 #include "out.h"

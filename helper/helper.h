@@ -78,9 +78,9 @@ int cmd_backup_codes(struct hctx *h, int argc, char **argv); /* backup_codes.c *
 int cmd_app_password(struct hctx *h, int argc, char **argv); /* app_password.c */
 int cmd_status(struct hctx *h, int argc, char **argv);     /* status.c */
 int cmd_contact(struct hctx *h, int argc, char **argv);    /* contacts.c */
-int admin_set_contact(struct hctx *h, int argc, char **argv);    /* contact_admin.c */
-int admin_remove_contact(struct hctx *h, int argc, char **argv); /* contact_admin.c */
-int cmd_reset(struct hctx *h, int argc, char **argv);      /* reset.c */
+int admin_set_contact(struct hctx *h, int argc, char **argv);    /* admin_contact.c */
+int admin_remove_contact(struct hctx *h, int argc, char **argv); /* admin_contact.c */
+int cmd_reset(struct hctx *h, int argc, char **argv);      /* reset/reset.c */
 int admin_reset_password(struct hctx *h, int argc, char **argv); /* admin_resetpw.c */
 
 /* After every verb but `check` (after_verb.c): deliver what the outbox has due and prune

@@ -1,7 +1,7 @@
 /* Things as shown to people: contact kinds, masking, secrets in groups of four. */
 #include <string.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "helper.h"
 
 static const char *const kind_names[] = {"email", "phone", "telegram"};

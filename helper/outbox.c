@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "out.h"
-#include "privsep.h"
-#include "setpw.h"
+#include "channel/privsep.h"
+#include "reset/setpw.h"
 
 #define NOTICE_SUBJECT "Your password was reset"
 #define RECEIPT_DIR "outbox"

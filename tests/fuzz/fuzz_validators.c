@@ -1,8 +1,8 @@
 /*
  * libFuzzer harness: the recovery-contact validators, the phone normaliser, the local-domain
- * check and the masking of helper/channel_check.c on arbitrary strings.
+ * check and the masking of helper/channel/channel_check.c on arbitrary strings.
  *
- * FUZZ_SOURCES: helper/channel_check.c lib/util.c
+ * FUZZ_SOURCES: helper/channel/channel_check.c lib/util.c
  * FUZZ_PKGS: libsodium
  *
  * Properties: an accepted e-mail address has no control byte, space or second '@' and fits
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../helper/channel.h"
+#include "../../helper/channel/channel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "outbox.h"
 #include "out.h"

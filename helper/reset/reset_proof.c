@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "out.h"
 #include "text.h"

@@ -11,7 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "codes.h"
 #include "out.h"
 #include "quota.h"
