@@ -1,4 +1,7 @@
-/* Inside the contact verbs (contacts.c, contact_set.c, contact_question.c, admin_contact.c). */
+/*
+ * Inside the contact verbs (contacts.c, contact_set.c, contact_question.c, admin_contact.c):
+ * what they share, defined in contact_value.c unless a comment names another file.
+ */
 #ifndef RC_CONTACT_INT_H
 #define RC_CONTACT_INT_H
 
@@ -8,6 +11,9 @@
 #include "contacts.h"
 #include "uverb.h"
 
+/* The word of a kind on the command line and in JSON: "email", "phone", "telegram",
+ * "question". */
+const char *ct_word(int kind);
 /* What people call a kind: "recovery e-mail", "phone number", "Telegram chat",
  * "security question". */
 const char *ct_label(int kind);
@@ -44,7 +50,7 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		const char *purpose, int *later);
 
-/* Sub-verbs. argv[0] is the sub-verb's name. */
+/* Sub-verbs (contact_set.c, contact_question.c). argv[0] is the sub-verb's name. */
 int ct_set(struct hctx *h, int argc, char **argv);
 int ct_verify(struct hctx *h, int argc, char **argv);
 int ct_set_question(struct hctx *h, struct uverb *u, const char *opt_question);

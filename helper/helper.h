@@ -157,7 +157,7 @@ int hx_txn_end(struct store *s, int ok);
 int hx_is_help(const char *arg);
 
 /* n fresh backup codes (SECRET_BACKUP_DIGITS digits) and their keyed hashes, as login_*
- * checks them (admin_enrol.c). 0 or -1. */
+ * checks them (enrol.c). 0 or -1. */
 int hx_make_backup_codes(const struct seal_key *k, const char *user, size_t n,
 			 char (*codes)[SECRET_BACKUP_DIGITS + 1],
 			 unsigned char (*hashes)[STORE_HASH_LEN]) RC_MUST_CHECK;

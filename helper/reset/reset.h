@@ -101,7 +101,7 @@ struct reset {
 /* reset_steps.c: the flow. Returns the exit status. */
 int reset_run(struct reset *r);
 
-/* Step objects and errors (reset_steps.c). */
+/* Step objects and errors (reset_ui.c). */
 struct json_object *reset_step(const char *name, const char *message);
 /* {"step":"error","code":CODE,"message":MSG,"final":FINAL} through ui->show. */
 void reset_error(struct reset *r, const char *code, int final, const char *fmt, ...)
@@ -153,7 +153,7 @@ extern const struct reset_ui reset_ui_json;
 extern const struct reset_ui reset_ui_tty;
 void reset_json_done(void);
 
-/* Sleep until `start_ms` (a reset_clock_ms value) + floor_ms has passed. */
+/* Sleep until `start_ms` (a reset_clock_ms value) + floor_ms has passed (reset_ui.c). */
 int64_t reset_clock_ms(void);
 void reset_pad(int64_t start_ms, int floor_ms);
 
