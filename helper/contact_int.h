@@ -11,16 +11,10 @@
 #include "contacts.h"
 #include "uverb.h"
 
-/* The word of a kind on the command line and in JSON: "email", "phone", "telegram",
- * "question". */
-const char *ct_word(int kind);
-/* What people call a kind: "recovery e-mail", "phone number", "Telegram chat",
- * "security question". */
-const char *ct_label(int kind);
+/* A kind's contact word, label and reset_methods bit: method_word, method_label and
+ * method_bit (method.h). */
 /* The channel's token / quota name: "email", "sms", "telegram". */
 const char *ct_channel(int kind);
-/* The cfg->reset_method_mask bit of a kind. */
-unsigned ct_method_bit(int kind);
 
 /* Is the kind offered on this host (reset_methods, and for the channels their settings)?
  * HX_OK, or HX_CONFIG after printing why. */

@@ -12,27 +12,30 @@
 #include "out.h"
 #include "text.h"
 
+/* A contact's kind is its method, stored as the store's contact kind. */
+_Static_assert((int)CONTACT_EMAIL == (int)METHOD_EMAIL && (int)CONTACT_PHONE == (int)METHOD_SMS &&
+		       (int)CONTACT_TELEGRAM == (int)METHOD_TELEGRAM,
+	       "the store's contact kinds are the methods' numbers");
+
 static const char *const fields[] = {"contact:email", "contact:phone", "contact:telegram"};
-static const char *const words[] = {"email", "phone", "telegram", "question"};
 
 const char *contact_seal_field(int kind)
 {
-	if (kind < CONTACT_EMAIL || kind > CONTACT_TELEGRAM)
+	if (kind < METHOD_EMAIL || kind > METHOD_TELEGRAM)
 		return NULL;
 	return fields[kind];
 }
 
 int contact_kind_parse(const char *word)
 {
-	if (word == NULL)
-		return -1;
-	for (int i = 0; i < 4; i++)
-		if (strcmp(word, words[i]) == 0)
-			return i;
+	int m = method_parse_word(word);
+
+	if (m >= 0 || word == NULL)
+		return m;
 	if (strcmp(word, "e-mail") == 0 || strcmp(word, "mail") == 0)
-		return CONTACT_EMAIL;
+		return METHOD_EMAIL;
 	if (strcmp(word, "sms") == 0)
-		return CONTACT_PHONE;
+		return METHOD_SMS;
 	return -1;
 }
 
@@ -106,41 +109,22 @@ out:
 
 /* ---- shared by the sub-verbs ---- */
 
-const char *ct_word(int kind)
-{
-	return kind >= 0 && kind <= CONTACT_QUESTION ? words[kind] : "contact";
-}
-
-const char *ct_label(int kind)
-{
-	static const char *const labels[] = {"recovery e-mail", "phone number", "Telegram chat",
-					     "security question"};
-	return kind >= 0 && kind <= CONTACT_QUESTION ? labels[kind] : "contact";
-}
-
 const char *ct_channel(int kind)
 {
-	return channel_name(kind); /* CONTACT_* and CHANNEL_* share their numbers */
-}
-
-unsigned ct_method_bit(int kind)
-{
-	static const unsigned bits[] = {CFG_METHOD_EMAIL, CFG_METHOD_SMS, CFG_METHOD_TELEGRAM,
-					CFG_METHOD_QUESTION};
-	return kind >= 0 && kind <= CONTACT_QUESTION ? bits[kind] : 0;
+	return channel_name(kind);
 }
 
 int ct_available(const struct uverb *u, int kind)
 {
 	char why[256];
 
-	if ((u->cfg.reset_method_mask & ct_method_bit(kind)) == 0)
+	if ((u->cfg.reset_method_mask & method_bit(kind)) == 0)
 		return out_fail(HX_CONFIG,
 				"%s: resets by %s are turned off on this host (reset_methods = %s); "
 				"ask the administrator",
-				u->name, ct_label(kind),
+				u->name, method_label(kind),
 				u->cfg.reset_methods != NULL ? u->cfg.reset_methods : "none");
-	if (kind != CONTACT_QUESTION && !channel_configured(&u->cfg, kind, why, sizeof(why)))
+	if (kind != METHOD_QUESTION && !channel_configured(&u->cfg, kind, why, sizeof(why)))
 		return out_fail(HX_CONFIG, "%s: %s", u->name, why);
 	return HX_OK;
 }
@@ -157,7 +141,7 @@ int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, ch
 
 	rc_log_escape(in != NULL ? in : "", esc, sizeof(esc));
 	switch (kind) {
-	case CONTACT_EMAIL:
+	case METHOD_EMAIL:
 		if (in == NULL || text_normalise_email(in, out, n) != 0 || !channel_email_ok(out))
 			return out_fail(HX_DATAERR,
 					"%s: \"%s\" is not an e-mail address this tool accepts (one "
@@ -172,14 +156,14 @@ int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, ch
 					verb, esc, dom);
 		}
 		return HX_OK;
-	case CONTACT_PHONE:
+	case METHOD_SMS:
 		if (channel_phone_normalise(in, out, n) != 0)
 			return out_fail(HX_DATAERR,
 					"%s: \"%s\" is not a phone number in international form: write "
 					"+, the country code and the number, e.g. +37126123456",
 					verb, esc);
 		return HX_OK;
-	case CONTACT_TELEGRAM:
+	case METHOD_TELEGRAM:
 		if (in == NULL || !channel_chat_ok(in) || rc_snprintf(out, n, "%s", in) < 0)
 			return out_fail(HX_DATAERR, "%s: \"%s\" is not a Telegram chat id (digits)",
 					verb, esc);

@@ -68,7 +68,7 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 		oj_put(o, "contacts", arr);
 	} else
 		out_info("Recovery contacts of %s:", u.user);
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		int verified = 0;
 		int cr = contact_read(u.store, &u.key, u.user, kind, value, sizeof(value), &verified);
 		if (cr == HX_IOERR) {
@@ -85,7 +85,7 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 			ct_mask(kind, value, masked, sizeof(masked));
 		if (arr != NULL) {
 			struct json_object *c = oj_object();
-			oj_str(c, "kind", ct_word(kind));
+			oj_str(c, "kind", method_word(kind));
 			oj_str(c, "value", cr == HX_OK ? masked : NULL);
 			oj_bool(c, "verified", verified);
 			oj_push(arr, c);
@@ -96,7 +96,7 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 			out_info(HX_FIELD "%s (verified)", hx_contact_field(kind), masked);
 		else
 			out_info(HX_FIELD "%s (not verified yet: `pam-recover contact verify %s`)",
-				 hx_contact_field(kind), masked, ct_word(kind));
+				 hx_contact_field(kind), masked, method_word(kind));
 	}
 	qr = store_question_get(u.store, u.user, &q);
 	if (qr != STORE_OK && qr != STORE_NOTFOUND) {
@@ -118,9 +118,9 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 		else
 			rc_log_escape(q.question, esc, sizeof(esc));
 		if (qr == STORE_OK)
-			out_info(HX_FIELD "\"%s\"", hx_contact_field(CONTACT_QUESTION), esc);
+			out_info(HX_FIELD "\"%s\"", hx_contact_field(METHOD_QUESTION), esc);
 		else
-			out_info(HX_FIELD "not set", hx_contact_field(CONTACT_QUESTION));
+			out_info(HX_FIELD "not set", hx_contact_field(METHOD_QUESTION));
 		if (count == 0)
 			out_info("You have no way to reset a forgotten password yet: add one with "
 				 "`pam-recover contact set email ADDRESS` (or phone, telegram, "
@@ -173,32 +173,32 @@ static int ct_remove(struct hctx *h, int argc, char **argv)
 		r = uv_store_fail(&u);
 		goto out;
 	}
-	if (kind == CONTACT_QUESTION)
+	if (kind == METHOD_QUESTION)
 		dr = store_question_delete(u.store, u.user);
 	else
 		dr = store_contact_delete(u.store, u.user, kind);
 	ok = dr == STORE_OK || dr == STORE_NOTFOUND;
-	if (ok && kind != CONTACT_QUESTION)
+	if (ok && kind != METHOD_QUESTION)
 		ok = code_void_verify(u.store, u.user, ct_channel(kind)) == HX_OK;
 	if (ok && dr == STORE_OK)
-		ok = uv_audit(h, &u, "contact-remove", ct_word(kind)) == 0;
+		ok = uv_audit(h, &u, "contact-remove", method_word(kind)) == 0;
 	if (hx_txn_end(u.store, ok) != 0) {
 		r = uv_store_fail(&u);
 		goto out;
 	}
 	if (dr == STORE_OK)
-		uv_log(h, &u, "contact-remove", ct_word(kind));
+		uv_log(h, &u, "contact-remove", method_word(kind));
 	if (out_json_mode()) {
 		struct json_object *o = oj_object();
 		oj_bool(o, "ok", 1);
 		oj_str(o, "user", u.user);
-		oj_str(o, "kind", ct_word(kind));
+		oj_str(o, "kind", method_word(kind));
 		oj_bool(o, "changed", dr == STORE_OK);
 		out_json(o);
 	} else if (dr == STORE_OK)
-		out_info("The %s of %s is removed.", ct_label(kind), u.user);
+		out_info("The %s of %s is removed.", method_label(kind), u.user);
 	else
-		out_info("%s had no %s; nothing changed.", u.user, ct_label(kind));
+		out_info("%s had no %s; nothing changed.", u.user, method_label(kind));
 	r = HX_OK;
 out:
 	uv_close(&u);

@@ -156,6 +156,12 @@ int hx_txn_end(struct store *s, int ok);
 /* Is this argument --help / -h? */
 int hx_is_help(const char *arg);
 
+/* One app password as a JSON row: {"name", "services", "created", "last_used"} (times ISO
+ * 8601, last_used null when never); and as a text line of `status` and `admin show`
+ * (app_password_rows.c). */
+struct json_object *hx_app_password_json(const struct store_app_password *a);
+void hx_app_password_line(const struct store_app_password *a);
+
 /* n fresh backup codes (SECRET_BACKUP_DIGITS digits) and their keyed hashes, as login_*
  * checks them (enrol.c). 0 or -1. */
 int hx_make_backup_codes(const struct seal_key *k, const char *user, size_t n,

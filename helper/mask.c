@@ -8,7 +8,7 @@ static const char *const kind_names[] = {"email", "phone", "telegram"};
 
 const char *hx_contact_kind_name(int kind)
 {
-	if (kind < CONTACT_EMAIL || kind > CONTACT_TELEGRAM)
+	if (kind < METHOD_EMAIL || kind > METHOD_TELEGRAM)
 		return NULL;
 	return kind_names[kind];
 }
@@ -25,8 +25,8 @@ const char *hx_contact_field(int kind)
  * store's contact kinds and the channel kinds share their numbering. */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n)
 {
-	_Static_assert((int)CONTACT_EMAIL == (int)CHANNEL_EMAIL && (int)CONTACT_PHONE == (int)CHANNEL_SMS &&
-			       (int)CONTACT_TELEGRAM == (int)CHANNEL_TELEGRAM,
+	_Static_assert((int)METHOD_EMAIL == (int)METHOD_EMAIL && (int)METHOD_SMS == (int)METHOD_SMS &&
+			       (int)METHOD_TELEGRAM == (int)METHOD_TELEGRAM,
 		       "contact and channel kinds must match");
 	if (n == 0)
 		return;

@@ -128,7 +128,7 @@ static int step_method(struct reset *r, int *rc)
 			if (r->used & (1u << r->offers[i].method))
 				continue;
 			struct json_object *m = oj_object();
-			oj_str(m, "id", reset_method_id(r->offers[i].method));
+			oj_str(m, "id", method_id(r->offers[i].method));
 			oj_str(m, "hint", r->offers[i].hint);
 			oj_push(arr, m);
 			offered++;
@@ -168,11 +168,11 @@ static void note_proof(struct reset *r, int m)
 	r->proofs++;
 	r->used |= 1u << m;
 	if (rc_snprintf(r->proof_names + len, sizeof(r->proof_names) - len, "%s%s",
-			len > 0 ? "+" : "", reset_method_id(m)) < 0)
+			len > 0 ? "+" : "", method_id(m)) < 0)
 		r->proof_names[len] = '\0';
-	reset_audit(r, "reset-proof-ok", reset_method_id(m), "");
+	reset_audit(r, "reset-proof-ok", method_id(m), "");
 	syslog(LOG_NOTICE, "reset: ruid=%ld user=%s proof by %s accepted", (long)r->h->ruid,
-	       r->user, reset_method_id(m));
+	       r->user, method_id(m));
 }
 
 /* After a proof: the keep-2FA step (once), then decide whether more proofs are needed. */

@@ -4,7 +4,7 @@
  * and of the module and its arguments (dr_classify, dr_line_flag, dr_succeed_if_service in
  * helper/doctor/doctor_modules.c). Nothing here opens a file: includes are not followed.
  *
- * FUZZ_SOURCES: helper/doctor/doctor_pamd.c helper/doctor/doctor_modules.c helper/out.c lib/util.c
+ * FUZZ_SOURCES: helper/doctor/doctor_pamd.c helper/doctor/doctor_modules.c helper/out.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: logical lines start on increasing physical lines within the file, hold no

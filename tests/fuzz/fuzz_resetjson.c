@@ -5,7 +5,7 @@
  * as standard input of the JSON front end's question (reset_ui_json.ask in
  * helper/reset/reset_json.c: lines read from fd 0, bad replies answered and asked again).
  *
- * FUZZ_SOURCES: helper/reset/reset_json.c helper/reset/reset_json_parse.c helper/out.c lib/util.c
+ * FUZZ_SOURCES: helper/reset/reset_json.c helper/reset/reset_json_parse.c helper/out.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: what parses is one object nested at most RESET_JSON_DEPTH deep, and only that

@@ -4,7 +4,7 @@
  * and the ways in that the settings leave open (helper/doctor/doctor_sshd_ways.c). Include lines
  * are not followed (nothing here opens a file).
  *
- * FUZZ_SOURCES: helper/doctor/doctor_conf.c helper/doctor/doctor_sshd_ways.c helper/out.c lib/util.c
+ * FUZZ_SOURCES: helper/doctor/doctor_conf.c helper/doctor/doctor_sshd_ways.c helper/out.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: a setting taken holds at most 250 bytes, comes from a line that was read and

@@ -3,7 +3,7 @@
  * (helper/channel/privsep_wire.c): the request as the sender reads it (privsep_decode) and the
  * answer as the root helper reads it (privsep_answer_decode), both from hostile bytes.
  *
- * FUZZ_SOURCES: helper/channel/privsep_wire.c lib/util.c
+ * FUZZ_SOURCES: helper/channel/privsep_wire.c lib/addr.c lib/buf.c lib/util.c
  * FUZZ_PKGS: libsodium
  *
  * The first byte picks the parser. Properties: a request that decodes has a known op and
