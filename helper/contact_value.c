@@ -12,11 +12,6 @@
 #include "out.h"
 #include "text.h"
 
-/* A contact's kind is its method, stored as the store's contact kind. */
-_Static_assert((int)CONTACT_EMAIL == (int)METHOD_EMAIL && (int)CONTACT_PHONE == (int)METHOD_SMS &&
-		       (int)CONTACT_TELEGRAM == (int)METHOD_TELEGRAM,
-	       "the store's contact kinds are the methods' numbers");
-
 static const char *const fields[] = {"contact:email", "contact:phone", "contact:telegram"};
 
 const char *contact_seal_field(int kind)
