@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "contacts.h"
-#include "doctor.h"
+#include "doctor/doctor.h"
 #include "device.h"
 #include "helper.h"
 #include "out.h"
-#include "reset.h"
+#include "reset/reset.h"
 #include "outbox.h"
 #include "retention.h"
 
@@ -250,28 +250,12 @@ struct app_list_ctx {
 static int show_app(void *vctx, const struct store_app_password *a)
 {
 	struct app_list_ctx *ctx = vctx;
-	char created[40], used[40];
 
 	ctx->count++;
-	if (out_json_mode()) {
-		struct json_object *o = oj_object();
-		oj_str(o, "name", a->name);
-		oj_str(o, "services", a->services);
-		hx_time_iso(a->created, created, sizeof(created));
-		oj_str(o, "created", created);
-		if (a->last_used > 0) {
-			hx_time_iso(a->last_used, used, sizeof(used));
-			oj_str(o, "last_used", used);
-		} else
-			oj_str(o, "last_used", NULL);
-		oj_push(ctx->arr, o);
-	} else {
-		hx_time_human(a->created, created, sizeof(created));
-		hx_time_human(a->last_used, used, sizeof(used));
-		out_info("    %-20s services %-16s created %s, last used %s", a->name,
-			 a->services[0] ? a->services : "(any)", created,
-			 a->last_used > 0 ? used : "never");
-	}
+	if (out_json_mode())
+		oj_push(ctx->arr, hx_app_password_json(a));
+	else
+		hx_app_password_line(a);
 	return 0;
 }
 
@@ -286,7 +270,7 @@ static int count_app(void *vctx, const struct store_app_password *a)
 static void show_contacts(struct store *s, const struct seal_key *k, const char *user,
 			  struct json_object *arr)
 {
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		char value[CONTACT_VALUE_MAX + 1], masked[CONTACT_VALUE_MAX + 1];
 		const char *kname = hx_contact_kind_name(kind);
 		int verified = 0;
@@ -419,7 +403,7 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	show_contacts(s, &k, user, NULL);
-	out_info(HX_FIELD "%s", hx_contact_field(CONTACT_QUESTION), question ? "set" : "not set");
+	out_info(HX_FIELD "%s", hx_contact_field(METHOD_QUESTION), question ? "set" : "not set");
 	r = HX_OK;
 out:
 	if (o != NULL)
@@ -504,16 +488,16 @@ static int all_one(struct store *s, const struct seal_key *k, const char *user,
 		o_unv = oj_array();
 	}
 	contacts[0] = '\0';
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_QUESTION; kind++) {
+	for (int kind = METHOD_EMAIL; kind <= METHOD_QUESTION; kind++) {
 		int verified = 1, have;
-		if (kind == CONTACT_QUESTION)
+		if (kind == METHOD_QUESTION)
 			have = qr == STORE_OK;
 		else
 			have = contact_read(s, k, user, kind, value, sizeof(value), &verified) == HX_OK;
 		RC_WIPE_ARRAY(value);
 		if (!have)
 			continue;
-		const char *name = kind == CONTACT_QUESTION ? "question" : hx_contact_kind_name(kind);
+		const char *name = kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind);
 		if (arr != NULL) {
 			oj_push_str(verified ? o_ver : o_unv, name);
 			continue;
@@ -781,17 +765,17 @@ static int clear_reset_locks(const struct cfg *c, struct store *s, const char *u
 	int window = c->unlock_time > 0 ? c->unlock_time : RESET_LOCK_DEFAULT;
 
 	*nlocked = 0;
-	for (int m = 0; m < RM_COUNT + 2; m++) {
+	for (int m = 0; m < METHOD_COUNT + 2; m++) {
 		int count = 0, w, cr;
 
-		if (m < RM_COUNT)
-			w = rc_snprintf(key, sizeof(key), "reset-lock:%s:%s", reset_method_id(m), user);
+		if (m < METHOD_COUNT)
+			w = rc_snprintf(key, sizeof(key), "reset-lock:%s:%s", method_id(m), user);
 		else
-			w = rc_snprintf(key, sizeof(key), m == RM_COUNT ? "reset-totp:%s" : "question:%s",
+			w = rc_snprintf(key, sizeof(key), m == METHOD_COUNT ? "reset-totp:%s" : "question:%s",
 					user);
 		if (w < 0)
 			return -1;
-		if (m < RM_COUNT &&
+		if (m < METHOD_COUNT &&
 		    store_counter_get(s, key, rc_now(), window, &count) == STORE_OK && count > 0)
 			(*nlocked)++;
 		cr = store_counter_clear(s, key);

@@ -129,17 +129,6 @@ out:
 
 /* ---- enrol ---- */
 
-int hx_make_backup_codes(const struct seal_key *k, const char *user, size_t n,
-			 char (*codes)[SECRET_BACKUP_DIGITS + 1],
-			 unsigned char (*hashes)[STORE_HASH_LEN])
-{
-	for (size_t i = 0; i < n; i++)
-		if (secret_digits(codes[i], SECRET_BACKUP_DIGITS) != 0 ||
-		    secret_hash(k, user, "backup", codes[i], hashes[i]) != 0)
-			return -1;
-	return 0;
-}
-
 /* --algorithm / --digits over the site defaults. 0 or an exit status. */
 static int enrol_params(const struct cfg *c, const char *algo_s, const char *digits_s,
 			struct totp_params *p)

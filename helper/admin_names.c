@@ -197,7 +197,7 @@ static int move_user(struct store *s, const struct seal_key *k, const char *from
 	have_p = r == STORE_OK;
 	if (have_p && reseal(k, from, to, "totp", p.sealed, &p.sealed_len, sizeof(p.sealed)) != 0)
 		goto fail;
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		r = store_contact_get(s, from, kind, &sc[kind]);
 		if (r != STORE_OK && r != STORE_NOTFOUND)
 			goto store_fail;
@@ -233,7 +233,7 @@ static int move_user(struct store *s, const struct seal_key *k, const char *from
 		goto store_fail;
 	if (have_p && store_pending_put(s, to, &p) != STORE_OK)
 		goto store_fail;
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++)
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++)
 		if (have_c[kind] && store_contact_put(s, to, &sc[kind]) != STORE_OK)
 			goto store_fail;
 	if (have_q && store_question_put(s, to, &q) != STORE_OK)

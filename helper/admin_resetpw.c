@@ -13,7 +13,7 @@
 #include "helper.h"
 #include "out.h"
 #include "policy.h"
-#include "setpw.h"
+#include "reset/setpw.h"
 #include "tty.h"
 
 #define PW_BUF 1024 /* TTY_LINE_MAX */

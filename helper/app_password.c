@@ -271,14 +271,7 @@ static int list_one(void *vctx, const struct store_app_password *a)
 
 	ctx->count++;
 	if (ctx->arr != NULL) {
-		struct json_object *o = oj_object();
-		oj_str(o, "name", a->name);
-		oj_str(o, "services", a->services);
-		hx_time_iso(a->created, created, sizeof(created));
-		oj_str(o, "created", created);
-		hx_time_iso(a->last_used, used, sizeof(used));
-		oj_str(o, "last_used", a->last_used > 0 ? used : NULL);
-		oj_push(ctx->arr, o);
+		oj_push(ctx->arr, hx_app_password_json(a));
 		return 0;
 	}
 	if (ctx->count == 1)

@@ -1,4 +1,7 @@
-/* Inside the contact verbs (contacts.c, contact_set.c, contact_question.c, contact_admin.c). */
+/*
+ * Inside the contact verbs (contacts.c, contact_set.c, contact_question.c, admin_contact.c):
+ * what they share, defined in contact_value.c unless a comment names another file.
+ */
 #ifndef RC_CONTACT_INT_H
 #define RC_CONTACT_INT_H
 
@@ -8,13 +11,10 @@
 #include "contacts.h"
 #include "uverb.h"
 
-/* What people call a kind: "recovery e-mail", "phone number", "Telegram chat",
- * "security question". */
-const char *ct_label(int kind);
+/* A kind's contact word, label and reset_methods bit: method_word, method_label and
+ * method_bit (method.h). */
 /* The channel's token / quota name: "email", "sms", "telegram". */
 const char *ct_channel(int kind);
-/* The cfg->reset_method_mask bit of a kind. */
-unsigned ct_method_bit(int kind);
 
 /* Is the kind offered on this host (reset_methods, and for the channels their settings)?
  * HX_OK, or HX_CONFIG after printing why. */
@@ -44,7 +44,7 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		const char *purpose, int *later);
 
-/* Sub-verbs. argv[0] is the sub-verb's name. */
+/* Sub-verbs (contact_set.c, contact_question.c). argv[0] is the sub-verb's name. */
 int ct_set(struct hctx *h, int argc, char **argv);
 int ct_verify(struct hctx *h, int argc, char **argv);
 int ct_set_question(struct hctx *h, struct uverb *u, const char *opt_question);

@@ -22,7 +22,7 @@
 #include "identity.h"
 #include "out.h"
 #include "quota.h"
-#include "telegram.h"
+#include "channel/telegram.h"
 #include "tty.h"
 
 #define CODE_INPUT_MAX 64
@@ -67,7 +67,7 @@ static const char verify_usage[] =
 
 static int ttl_of(const struct cfg *c, int kind)
 {
-	return kind == CONTACT_EMAIL ? c->email_code_ttl : c->sms_code_ttl;
+	return kind == METHOD_EMAIL ? c->email_code_ttl : c->sms_code_ttl;
 }
 
 /* The message that carries a verification code. */
@@ -78,9 +78,9 @@ static int compose(const struct uverb *u, int kind, const char *code, char *subj
 	const char *name = hx_issuer(&u->cfg, site, sizeof(site));
 	int minutes = (ttl_of(&u->cfg, kind) + 59) / 60;
 
-	if (rc_snprintf(subject, sn, "Confirm your %s for %s", ct_label(kind), name) < 0)
+	if (rc_snprintf(subject, sn, "Confirm your %s for %s", method_label(kind), name) < 0)
 		return -1;
-	if (kind == CONTACT_EMAIL)
+	if (kind == METHOD_EMAIL)
 		return rc_snprintf(text, tn,
 				   "Hello,\n\n"
 				   "someone, hopefully you, asked to use this address as the "
@@ -96,7 +96,7 @@ static int compose(const struct uverb *u, int kind, const char *code, char *subj
 	return rc_snprintf(text, tn,
 			   "%s: your code to confirm this %s for the account %s is %s "
 			   "(valid %d min). Not you? Ignore this message.",
-			   name, kind == CONTACT_PHONE ? "phone" : "chat", u->user, code,
+			   name, kind == METHOD_SMS ? "phone" : "chat", u->user, code,
 			   minutes) < 0
 		       ? -1
 		       : 0;
@@ -254,7 +254,7 @@ static void say_done(const struct uverb *u, int kind, const char *value, int ver
 	} else if (verified)
 		out_info("Done: %s is now the verified %s of %s. It can be used to reset a forgotten "
 			 "password with `pam-recover reset`.",
-			 masked, ct_label(kind), u->user);
+			 masked, method_label(kind), u->user);
 }
 
 int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value,
@@ -311,8 +311,8 @@ int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 				     "new one with `pam-recover contact %s` (at most %d codes an hour)",
 				     u->name,
 				     strcmp(purpose, CODE_PURPOSE_VERIFY) == 0
-					     ? (kind == CONTACT_EMAIL ? "verify email --resend"
-						: kind == CONTACT_PHONE ? "verify phone --resend"
+					     ? (kind == METHOD_EMAIL ? "verify email --resend"
+						: kind == METHOD_SMS ? "verify phone --resend"
 									: "verify telegram --resend")
 					     : "set ... again",
 				     u->cfg.sends_per_hour);
@@ -347,7 +347,7 @@ static int finish_later(const struct uverb *u, int kind, const char *value, cons
 			out_info("%s is saved as your %s but does not count until it is verified: "
 				 "run `pam-recover contact verify %s` and type the code within %d "
 				 "minute%s.",
-				 masked, ct_label(kind), hx_contact_kind_name(kind),
+				 masked, method_label(kind), hx_contact_kind_name(kind),
 				 (ttl_of(&u->cfg, kind) + 59) / 60,
 				 (ttl_of(&u->cfg, kind) + 59) / 60 == 1 ? "" : "s");
 		(void)ask_status; /* saved and sent: a consistent state however the prompt ended */
@@ -356,7 +356,7 @@ static int finish_later(const struct uverb *u, int kind, const char *value, cons
 	return out_fail(ask_status == HX_OK ? HX_WRONG : ask_status,
 			"%s: no code was typed: %s was not saved, and your verified %s stays as "
 			"it was",
-			u->name, masked, ct_label(kind));
+			u->name, masked, method_label(kind));
 }
 
 /* Send a code to value and ask for it; the common tail of set email/phone/telegram. */
@@ -427,7 +427,7 @@ static int link_telegram(struct hctx *h, struct uverb *u, const char *old, int o
 	start[0] = chat[0] = '\0';
 	/* Over a limit already: say so before the user links a chat (nothing counted yet; the
 	 * code sent to the chat is reserved when it goes out). */
-	if ((r = reserve(h, u, CONTACT_TELEGRAM, NULL, CODE_PURPOSE_VERIFY, 1, start,
+	if ((r = reserve(h, u, METHOD_TELEGRAM, NULL, CODE_PURPOSE_VERIFY, 1, start,
 			 sizeof(start), rc_now())) != HX_OK)
 		return r;
 	if ((r = channel_tg_botname(&u->cfg, bot, sizeof(bot), err, sizeof(err))) != HX_OK)
@@ -453,14 +453,14 @@ static int link_telegram(struct hctx *h, struct uverb *u, const char *old, int o
 		goto out;
 	if (old != NULL && old_verified && strcmp(old, chat) == 0) {
 		if (out_json_mode())
-			say_done(u, CONTACT_TELEGRAM, chat, 1);
+			say_done(u, METHOD_TELEGRAM, chat, 1);
 		else
 			out_info("This Telegram chat is already your verified recovery chat; nothing "
 				 "changed.");
 		r = HX_OK;
 		goto out;
 	}
-	r = verify_value(h, u, CONTACT_TELEGRAM, chat, old != NULL && old_verified);
+	r = verify_value(h, u, METHOD_TELEGRAM, chat, old != NULL && old_verified);
 out:
 	RC_WIPE_ARRAY(start);
 	return r;
@@ -483,9 +483,9 @@ int ct_set(struct hctx *h, int argc, char **argv)
 	if (uv_parse(h, &u, set_usage, argc, argv, opts, 1, pos, 1, 2, &npos, &done) != 0)
 		return done;
 	kind = contact_kind_parse(pos[0]);
-	if (kind < 0 || (kind != CONTACT_QUESTION && opt_question != NULL) ||
-	    ((kind == CONTACT_EMAIL || kind == CONTACT_PHONE) && npos != 2) ||
-	    ((kind == CONTACT_TELEGRAM || kind == CONTACT_QUESTION) && npos != 1)) {
+	if (kind < 0 || (kind != METHOD_QUESTION && opt_question != NULL) ||
+	    ((kind == METHOD_EMAIL || kind == METHOD_SMS) && npos != 2) ||
+	    ((kind == METHOD_TELEGRAM || kind == METHOD_QUESTION) && npos != 1)) {
 		fputs(set_usage, stderr);
 		return out_fail(HX_USAGE, "contact set: expected `email ADDRESS`, `phone NUMBER`, "
 					  "`telegram` or `question`");
@@ -494,14 +494,14 @@ int ct_set(struct hctx *h, int argc, char **argv)
 		goto out;
 	if ((r = ct_available(&u, kind)) != HX_OK)
 		goto out;
-	if (kind == CONTACT_EMAIL || kind == CONTACT_PHONE) {
+	if (kind == METHOD_EMAIL || kind == METHOD_SMS) {
 		if ((r = ct_value(&u.cfg, u.name, kind, pos[1], value, sizeof(value))) != HX_OK)
 			goto out;
 	}
 	if ((r = identity_confirm(h, &u.cfg, u.store, u.user)) != HX_OK ||
 	    (r = factor_prove(h, &u, "current_code", NULL, 0, "nothing changed", NULL)) != HX_OK)
 		goto out;
-	if (kind == CONTACT_QUESTION) {
+	if (kind == METHOD_QUESTION) {
 		r = ct_set_question(h, &u, opt_question);
 		goto out;
 	}
@@ -514,7 +514,7 @@ int ct_set(struct hctx *h, int argc, char **argv)
 		old[0] = '\0';
 		old_verified = 0;
 	}
-	if (kind == CONTACT_TELEGRAM) {
+	if (kind == METHOD_TELEGRAM) {
 		r = link_telegram(h, &u, orr == HX_OK ? old : NULL, old_verified);
 		goto out;
 	}
@@ -522,7 +522,7 @@ int ct_set(struct hctx *h, int argc, char **argv)
 		if (out_json_mode())
 			say_done(&u, kind, value, 1);
 		else
-			out_info("That is already your verified %s; nothing changed.", ct_label(kind));
+			out_info("That is already your verified %s; nothing changed.", method_label(kind));
 		r = HX_OK;
 		goto out;
 	}
@@ -551,7 +551,7 @@ int ct_verify(struct hctx *h, int argc, char **argv)
 	if (uv_parse(h, &u, verify_usage, argc, argv, opts, 1, pos, 1, 1, &npos, &done) != 0)
 		return done;
 	kind = contact_kind_parse(pos[0]);
-	if (kind < 0 || kind == CONTACT_QUESTION) {
+	if (kind < 0 || kind == METHOD_QUESTION) {
 		fputs(verify_usage, stderr);
 		return out_fail(HX_USAGE, "contact verify: expected email, phone or telegram");
 	}
@@ -563,21 +563,21 @@ int ct_verify(struct hctx *h, int argc, char **argv)
 	if (r == HX_NOUSER) {
 		r = out_fail(HX_NOUSER, "contact verify: %s has no %s to verify; set one with "
 					"`pam-recover contact set %s`",
-			     u.user, ct_label(kind), hx_contact_kind_name(kind));
+			     u.user, method_label(kind), hx_contact_kind_name(kind));
 		goto out;
 	}
 	if (r != HX_OK) {
 		r = r == HX_IOERR ? uv_store_fail(&u)
 				  : out_fail(r, "contact verify: the stored %s cannot be read; set it "
 						"again",
-					     ct_label(kind));
+					     method_label(kind));
 		goto out;
 	}
 	if (verified) {
 		if (out_json_mode())
 			say_done(&u, kind, value, 1);
 		else
-			out_info("Your %s is already verified; nothing to do.", ct_label(kind));
+			out_info("Your %s is already verified; nothing to do.", method_label(kind));
 		r = HX_OK;
 		goto out;
 	}

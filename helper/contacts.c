@@ -1,8 +1,7 @@
 /*
- * Recovery contacts: sealed at rest (seal field "contact:KIND", so a sealed e-mail copied
- * into the phone slot or to another user does not open), and `pam-recover contact` with its
- * sub-verbs: set and verify (contact_set.c), the question (contact_question.c), list and
- * remove (here).
+ * `pam-recover contact` with its sub-verbs: set and verify (contact_set.c), the question
+ * (contact_question.c), list and remove (here). A contact's value, sealed at rest, and what
+ * the sub-verbs share are in contact_value.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,178 +37,6 @@ static const char contact_usage[] =
 	"reached (nothing changed), 75 too many tries or sends (try later), 77 permission\n"
 	"denied, 78 not set up on this host; see pam-recover(8).\n";
 
-static const char *const fields[] = {"contact:email", "contact:phone", "contact:telegram"};
-static const char *const words[] = {"email", "phone", "telegram", "question"};
-
-const char *contact_seal_field(int kind)
-{
-	if (kind < CONTACT_EMAIL || kind > CONTACT_TELEGRAM)
-		return NULL;
-	return fields[kind];
-}
-
-int contact_kind_parse(const char *word)
-{
-	if (word == NULL)
-		return -1;
-	for (int i = 0; i < 4; i++)
-		if (strcmp(word, words[i]) == 0)
-			return i;
-	if (strcmp(word, "e-mail") == 0 || strcmp(word, "mail") == 0)
-		return CONTACT_EMAIL;
-	if (strcmp(word, "sms") == 0)
-		return CONTACT_PHONE;
-	return -1;
-}
-
-int contact_read(struct store *s, const struct seal_key *k, const char *user, int kind,
-		 char *out, size_t n, int *verified)
-{
-	struct store_contact sc;
-	unsigned char plain[STORE_SEALED_MAX];
-	size_t plen = 0;
-	int r = HX_SOFTWARE, gr;
-
-	memset(&sc, 0, sizeof(sc));
-	if (out != NULL && n > 0)
-		out[0] = '\0';
-	if (verified != NULL)
-		*verified = 0;
-	if (s == NULL || k == NULL || user == NULL || contact_seal_field(kind) == NULL ||
-	    out == NULL || n == 0)
-		goto out;
-	gr = store_contact_get(s, user, kind, &sc);
-	if (gr == STORE_NOTFOUND) {
-		r = HX_NOUSER;
-		goto out;
-	}
-	if (gr != STORE_OK) {
-		r = HX_IOERR;
-		goto out;
-	}
-	if (seal_decrypt(k, user, contact_seal_field(kind), sc.sealed, sc.sealed_len, plain,
-			 &plen) != 0 ||
-	    plen == 0 || plen >= n || memchr(plain, '\0', plen) != NULL)
-		goto out; /* tampered, moved, or not ours */
-	memcpy(out, plain, plen);
-	out[plen] = '\0';
-	if (verified != NULL)
-		*verified = sc.verified != 0;
-	r = HX_OK;
-out:
-	RC_WIPE_ARRAY(plain);
-	rc_wipe(&sc, sizeof(sc));
-	return r;
-}
-
-int contact_write(struct store *s, const struct seal_key *k, const char *user, int kind,
-		  const char *value, int verified)
-{
-	struct store_contact sc;
-	size_t len;
-	int r = HX_SOFTWARE;
-
-	memset(&sc, 0, sizeof(sc));
-	if (s == NULL || k == NULL || user == NULL || value == NULL ||
-	    contact_seal_field(kind) == NULL)
-		goto out;
-	len = strlen(value);
-	if (len == 0 || len > CONTACT_VALUE_MAX || len + SEAL_OVERHEAD > sizeof(sc.sealed)) {
-		r = HX_DATAERR;
-		goto out;
-	}
-	sc.kind = kind;
-	sc.verified = verified != 0;
-	sc.updated = rc_now();
-	if (seal_encrypt(k, user, contact_seal_field(kind), (const unsigned char *)value, len,
-			 sc.sealed, &sc.sealed_len) != 0)
-		goto out;
-	r = store_contact_put(s, user, &sc) == STORE_OK ? HX_OK : HX_IOERR;
-out:
-	rc_wipe(&sc, sizeof(sc));
-	return r;
-}
-
-/* ---- shared by the sub-verbs ---- */
-
-const char *ct_label(int kind)
-{
-	static const char *const labels[] = {"recovery e-mail", "phone number", "Telegram chat",
-					     "security question"};
-	return kind >= 0 && kind <= CONTACT_QUESTION ? labels[kind] : "contact";
-}
-
-const char *ct_channel(int kind)
-{
-	return channel_name(kind); /* CONTACT_* and CHANNEL_* share their numbers */
-}
-
-unsigned ct_method_bit(int kind)
-{
-	static const unsigned bits[] = {CFG_METHOD_EMAIL, CFG_METHOD_SMS, CFG_METHOD_TELEGRAM,
-					CFG_METHOD_QUESTION};
-	return kind >= 0 && kind <= CONTACT_QUESTION ? bits[kind] : 0;
-}
-
-int ct_available(const struct uverb *u, int kind)
-{
-	char why[256];
-
-	if ((u->cfg.reset_method_mask & ct_method_bit(kind)) == 0)
-		return out_fail(HX_CONFIG,
-				"%s: resets by %s are turned off on this host (reset_methods = %s); "
-				"ask the administrator",
-				u->name, ct_label(kind),
-				u->cfg.reset_methods != NULL ? u->cfg.reset_methods : "none");
-	if (kind != CONTACT_QUESTION && !channel_configured(&u->cfg, kind, why, sizeof(why)))
-		return out_fail(HX_CONFIG, "%s: %s", u->name, why);
-	return HX_OK;
-}
-
-void ct_mask(int kind, const char *value, char *out, size_t n)
-{
-	channel_mask(kind, value, out, n);
-}
-
-int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, char *out,
-	     size_t n)
-{
-	char esc[80];
-
-	rc_log_escape(in != NULL ? in : "", esc, sizeof(esc));
-	switch (kind) {
-	case CONTACT_EMAIL:
-		if (in == NULL || text_normalise_email(in, out, n) != 0 || !channel_email_ok(out))
-			return out_fail(HX_DATAERR,
-					"%s: \"%s\" is not an e-mail address this tool accepts (one "
-					"address, local@domain.tld, no spaces, quotes or line breaks)",
-					verb, esc);
-		if (channel_email_is_local(c, out)) {
-			const char *dom = strrchr(out, '@') + 1;
-			return out_fail(HX_DATAERR,
-					"%s: %s is on this host's own mail domain (%s). A reset code "
-					"sent there lands in the mailbox you cannot open while you are "
-					"locked out; give an address at another provider",
-					verb, esc, dom);
-		}
-		return HX_OK;
-	case CONTACT_PHONE:
-		if (channel_phone_normalise(in, out, n) != 0)
-			return out_fail(HX_DATAERR,
-					"%s: \"%s\" is not a phone number in international form: write "
-					"+, the country code and the number, e.g. +37126123456",
-					verb, esc);
-		return HX_OK;
-	case CONTACT_TELEGRAM:
-		if (in == NULL || !channel_chat_ok(in) || rc_snprintf(out, n, "%s", in) < 0)
-			return out_fail(HX_DATAERR, "%s: \"%s\" is not a Telegram chat id (digits)",
-					verb, esc);
-		return HX_OK;
-	default:
-		return out_fail(HX_USAGE, "%s: unknown contact kind", verb);
-	}
-}
-
 /* ---- contact list ---- */
 
 static const char list_usage[] =
@@ -241,7 +68,7 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 		oj_put(o, "contacts", arr);
 	} else
 		out_info("Recovery contacts of %s:", u.user);
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		int verified = 0;
 		int cr = contact_read(u.store, &u.key, u.user, kind, value, sizeof(value), &verified);
 		if (cr == HX_IOERR) {
@@ -258,7 +85,7 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 			ct_mask(kind, value, masked, sizeof(masked));
 		if (arr != NULL) {
 			struct json_object *c = oj_object();
-			oj_str(c, "kind", words[kind]);
+			oj_str(c, "kind", method_word(kind));
 			oj_str(c, "value", cr == HX_OK ? masked : NULL);
 			oj_bool(c, "verified", verified);
 			oj_push(arr, c);
@@ -269,7 +96,7 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 			out_info(HX_FIELD "%s (verified)", hx_contact_field(kind), masked);
 		else
 			out_info(HX_FIELD "%s (not verified yet: `pam-recover contact verify %s`)",
-				 hx_contact_field(kind), masked, words[kind]);
+				 hx_contact_field(kind), masked, method_word(kind));
 	}
 	qr = store_question_get(u.store, u.user, &q);
 	if (qr != STORE_OK && qr != STORE_NOTFOUND) {
@@ -291,9 +118,9 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 		else
 			rc_log_escape(q.question, esc, sizeof(esc));
 		if (qr == STORE_OK)
-			out_info(HX_FIELD "\"%s\"", hx_contact_field(CONTACT_QUESTION), esc);
+			out_info(HX_FIELD "\"%s\"", hx_contact_field(METHOD_QUESTION), esc);
 		else
-			out_info(HX_FIELD "not set", hx_contact_field(CONTACT_QUESTION));
+			out_info(HX_FIELD "not set", hx_contact_field(METHOD_QUESTION));
 		if (count == 0)
 			out_info("You have no way to reset a forgotten password yet: add one with "
 				 "`pam-recover contact set email ADDRESS` (or phone, telegram, "
@@ -346,32 +173,32 @@ static int ct_remove(struct hctx *h, int argc, char **argv)
 		r = uv_store_fail(&u);
 		goto out;
 	}
-	if (kind == CONTACT_QUESTION)
+	if (kind == METHOD_QUESTION)
 		dr = store_question_delete(u.store, u.user);
 	else
 		dr = store_contact_delete(u.store, u.user, kind);
 	ok = dr == STORE_OK || dr == STORE_NOTFOUND;
-	if (ok && kind != CONTACT_QUESTION)
+	if (ok && kind != METHOD_QUESTION)
 		ok = code_void_verify(u.store, u.user, ct_channel(kind)) == HX_OK;
 	if (ok && dr == STORE_OK)
-		ok = uv_audit(h, &u, "contact-remove", words[kind]) == 0;
+		ok = uv_audit(h, &u, "contact-remove", method_word(kind)) == 0;
 	if (hx_txn_end(u.store, ok) != 0) {
 		r = uv_store_fail(&u);
 		goto out;
 	}
 	if (dr == STORE_OK)
-		uv_log(h, &u, "contact-remove", words[kind]);
+		uv_log(h, &u, "contact-remove", method_word(kind));
 	if (out_json_mode()) {
 		struct json_object *o = oj_object();
 		oj_bool(o, "ok", 1);
 		oj_str(o, "user", u.user);
-		oj_str(o, "kind", words[kind]);
+		oj_str(o, "kind", method_word(kind));
 		oj_bool(o, "changed", dr == STORE_OK);
 		out_json(o);
 	} else if (dr == STORE_OK)
-		out_info("The %s of %s is removed.", ct_label(kind), u.user);
+		out_info("The %s of %s is removed.", method_label(kind), u.user);
 	else
-		out_info("%s had no %s; nothing changed.", u.user, ct_label(kind));
+		out_info("%s had no %s; nothing changed.", u.user, method_label(kind));
 	r = HX_OK;
 out:
 	uv_close(&u);

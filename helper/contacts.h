@@ -4,8 +4,9 @@
 
 #include <stddef.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "helper.h"
+#include "method.h"
 
 #define CONTACT_VALUE_MAX 256
 
@@ -25,8 +26,8 @@ int contact_read(struct store *s, const struct seal_key *k, const char *user, in
 int contact_write(struct store *s, const struct seal_key *k, const char *user, int kind,
 		  const char *value, int verified);
 
-/* "email", "phone", "telegram" -> CONTACT_*; "question" -> CONTACT_QUESTION; else -1. */
-#define CONTACT_QUESTION 3
+/* A contact's kind is its method (method.h). The contact word (method_word: "email",
+ * "phone", "telegram", "question"), or "e-mail", "mail", "sms" -> METHOD_*; else -1. */
 int contact_kind_parse(const char *word);
 
 /* Verbs. */

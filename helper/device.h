@@ -1,7 +1,7 @@
 /*
  * Authenticator devices: several per user, each a name and its own secret (store.h). What
- * `device`, `enable`, `status`, `admin show` and `admin enrol` share: the name rule, the
- * listing (text and JSON) and the count against max_devices.
+ * `device`, `enable`, `status`, `admin show` and `admin enrol` share (enrol.c): the name
+ * rule, the listing (text and JSON) and the count against max_devices.
  */
 #ifndef RC_DEVICE_H
 #define RC_DEVICE_H

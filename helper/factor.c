@@ -9,7 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "login.h"
 #include "out.h"
@@ -142,7 +142,7 @@ void factor_notify(const struct hctx *h, struct uverb *u, const char *what)
 		syslog(LOG_ERR, "%s: user=%s the notice does not fit", u->name, u->user);
 		return;
 	}
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		int verified = 0;
 		const char *chan = channel_name(kind);
 		if (contact_read(u->store, &u->key, u->user, kind, value, sizeof(value), &verified) !=
@@ -150,7 +150,7 @@ void factor_notify(const struct hctx *h, struct uverb *u, const char *what)
 		    !verified || !channel_configured(&u->cfg, kind, NULL, 0))
 			continue;
 		int sr = channel_send(&u->cfg, kind, value, NOTICE_SUBJECT,
-				      kind == CONTACT_EMAIL ? text : shorttext, err, sizeof(err));
+				      kind == METHOD_EMAIL ? text : shorttext, err, sizeof(err));
 		if (hx_txn_begin(u->store) == 0)
 			(void)hx_txn_end(u->store, uv_audit(h, u, sr == HX_OK ? "factor-notice-sent"
 									     : "factor-notice-failed",

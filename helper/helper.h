@@ -78,9 +78,9 @@ int cmd_backup_codes(struct hctx *h, int argc, char **argv); /* backup_codes.c *
 int cmd_app_password(struct hctx *h, int argc, char **argv); /* app_password.c */
 int cmd_status(struct hctx *h, int argc, char **argv);     /* status.c */
 int cmd_contact(struct hctx *h, int argc, char **argv);    /* contacts.c */
-int admin_set_contact(struct hctx *h, int argc, char **argv);    /* contact_admin.c */
-int admin_remove_contact(struct hctx *h, int argc, char **argv); /* contact_admin.c */
-int cmd_reset(struct hctx *h, int argc, char **argv);      /* reset.c */
+int admin_set_contact(struct hctx *h, int argc, char **argv);    /* admin_contact.c */
+int admin_remove_contact(struct hctx *h, int argc, char **argv); /* admin_contact.c */
+int cmd_reset(struct hctx *h, int argc, char **argv);      /* reset/reset.c */
 int admin_reset_password(struct hctx *h, int argc, char **argv); /* admin_resetpw.c */
 
 /* After every verb but `check` (after_verb.c): deliver what the outbox has due and prune
@@ -156,8 +156,14 @@ int hx_txn_end(struct store *s, int ok);
 /* Is this argument --help / -h? */
 int hx_is_help(const char *arg);
 
+/* One app password as a JSON row: {"name", "services", "created", "last_used"} (times ISO
+ * 8601, last_used null when never); and as a text line of `status` and `admin show`
+ * (app_password_rows.c). */
+struct json_object *hx_app_password_json(const struct store_app_password *a);
+void hx_app_password_line(const struct store_app_password *a);
+
 /* n fresh backup codes (SECRET_BACKUP_DIGITS digits) and their keyed hashes, as login_*
- * checks them (admin_enrol.c). 0 or -1. */
+ * checks them (enrol.c). 0 or -1. */
 int hx_make_backup_codes(const struct seal_key *k, const char *user, size_t n,
 			 char (*codes)[SECRET_BACKUP_DIGITS + 1],
 			 unsigned char (*hashes)[STORE_HASH_LEN]) RC_MUST_CHECK;

@@ -15,6 +15,7 @@
 
 #include "harden.h"
 #include "out.h"
+#include "pamconv.h"
 #include "tty.h"
 
 #define CONFIRM_SERVICE "pam-recover"
@@ -71,55 +72,37 @@ struct conv_data {
 	int used;
 };
 
-static void free_replies(struct pam_response *rep, int n)
+/* Answer the first hidden prompt with the password typed earlier; show messages. */
+static int answer(void *vd, const struct pam_message *m, struct pam_response *rep)
 {
-	if (rep == NULL)
-		return;
-	for (int i = 0; i < n; i++)
-		rc_free_secret(rep[i].resp);
-	free(rep);
+	struct conv_data *d = vd;
+
+	switch (m->msg_style) {
+	case PAM_PROMPT_ECHO_OFF:
+		/* One secret only: a stack that asks for more is not the password stack. */
+		if (d->used)
+			return -1;
+		rep->resp = strdup(d->password);
+		if (rep->resp == NULL)
+			return -1;
+		d->used = 1;
+		return 0;
+	case PAM_ERROR_MSG:
+	case PAM_TEXT_INFO:
+		if (!out_json_mode() && m->msg != NULL) {
+			char esc[256];
+			rc_log_escape(m->msg, esc, sizeof(esc));
+			fprintf(stderr, "%s\n", esc);
+		}
+		return 0;
+	default: /* PAM_PROMPT_ECHO_ON (the user name is set), binary prompts */
+		return -1;
+	}
 }
 
-/* Answer the first hidden prompt with the password typed earlier; show messages. */
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *appdata)
 {
-	struct conv_data *d = appdata;
-	struct pam_response *rep;
-
-	*resp = NULL;
-	if (n <= 0 || n > PAM_MAX_NUM_MSG)
-		return PAM_CONV_ERR;
-	rep = calloc((size_t)n, sizeof(*rep));
-	if (rep == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		switch (msg[i]->msg_style) {
-		case PAM_PROMPT_ECHO_OFF:
-			/* One secret only: a stack that asks for more is not the password stack. */
-			if (d->used)
-				goto fail;
-			rep[i].resp = strdup(d->password);
-			if (rep[i].resp == NULL)
-				goto fail;
-			d->used = 1;
-			break;
-		case PAM_ERROR_MSG:
-		case PAM_TEXT_INFO:
-			if (!out_json_mode() && msg[i]->msg != NULL) {
-				char esc[256];
-				rc_log_escape(msg[i]->msg, esc, sizeof(esc));
-				fprintf(stderr, "%s\n", esc);
-			}
-			break;
-		default: /* PAM_PROMPT_ECHO_ON (the user name is set), binary prompts */
-			goto fail;
-		}
-	}
-	*resp = rep;
-	return PAM_SUCCESS;
-fail:
-	free_replies(rep, n);
-	return PAM_CONV_ERR;
+	return hx_conv_run(n, msg, resp, answer, appdata);
 }
 
 /* pam_authenticate + pam_acct_mgmt. HX_OK, HX_WRONG, HX_NOPERM or HX_SOFTWARE. */

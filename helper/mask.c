@@ -1,16 +1,14 @@
 /* Things as shown to people: contact kinds, masking, secrets in groups of four. */
 #include <string.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "helper.h"
-
-static const char *const kind_names[] = {"email", "phone", "telegram"};
 
 const char *hx_contact_kind_name(int kind)
 {
-	if (kind < CONTACT_EMAIL || kind > CONTACT_TELEGRAM)
+	if (kind < METHOD_EMAIL || kind > METHOD_TELEGRAM)
 		return NULL;
-	return kind_names[kind];
+	return method_word(kind);
 }
 
 const char *hx_contact_field(int kind)
@@ -22,12 +20,12 @@ const char *hx_contact_field(int kind)
 }
 
 /* One masking for status, admin show, contact list and reset hints (channel_mask). The
- * store's contact kinds and the channel kinds share their numbering. */
+ * store's contact kinds and the channel kinds are the methods' numbers (method.h). */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n)
 {
-	_Static_assert((int)CONTACT_EMAIL == (int)CHANNEL_EMAIL && (int)CONTACT_PHONE == (int)CHANNEL_SMS &&
-			       (int)CONTACT_TELEGRAM == (int)CHANNEL_TELEGRAM,
-		       "contact and channel kinds must match");
+	_Static_assert((int)CONTACT_EMAIL == (int)METHOD_EMAIL && (int)CONTACT_PHONE == (int)METHOD_SMS &&
+			       (int)CONTACT_TELEGRAM == (int)METHOD_TELEGRAM,
+		       "the store's contact kinds must be the methods' numbers");
 	if (n == 0)
 		return;
 	out[0] = '\0';

@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "out.h"
-#include "privsep.h"
-#include "setpw.h"
+#include "channel/privsep.h"
+#include "reset/setpw.h"
 
 #define NOTICE_SUBJECT "Your password was reset"
 #define RECEIPT_DIR "outbox"
@@ -121,7 +121,7 @@ int outbox_arm_reset(struct store *s, const struct cfg *c, const char *user, int
 	o.time = when;
 	o.flags = flags;
 	o.state = STORE_OUTBOX_ARMED;
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++) {
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		struct store_contact sc;
 		int sr = store_contact_get(s, user, kind, &sc);
 		if (sr == STORE_NOTFOUND || (sr == STORE_OK && !sc.verified))
@@ -197,7 +197,7 @@ static void compose(const struct cfg *c, const struct store_outbox *o, int kind,
 	proof_words(o, how, sizeof(how));
 	snprintf(support, sizeof(support), "%s",
 		 c->support_contact != NULL ? c->support_contact : "technical support");
-	if (kind == CONTACT_EMAIL && cut)
+	if (kind == METHOD_EMAIL && cut)
 		w = rc_snprintf(text, n,
 				"A password reset of the account %s on %s was started on %s with "
 				"`pam-recover reset`, proven by %s (started by the local account "
@@ -206,7 +206,7 @@ static void compose(const struct cfg *c, const struct store_outbox *o, int kind,
 				"If you did not do this, contact %s at once.\n\n"
 				"This message does not contain any password.\n",
 				o->user, host, when, how, o->caller, support);
-	else if (kind == CONTACT_EMAIL)
+	else if (kind == METHOD_EMAIL)
 		w = rc_snprintf(text, n,
 				"The password of the account %s on %s was reset on %s with "
 				"`pam-recover reset`, proven by %s (started by the local account "

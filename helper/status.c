@@ -37,24 +37,11 @@ struct status {
 static int show_app(void *vctx, const struct store_app_password *a)
 {
 	struct json_object *arr = vctx;
-	char created[40], used[40];
 
-	if (arr != NULL) {
-		struct json_object *o = oj_object();
-		oj_str(o, "name", a->name);
-		oj_str(o, "services", a->services);
-		hx_time_iso(a->created, created, sizeof(created));
-		oj_str(o, "created", created);
-		hx_time_iso(a->last_used, used, sizeof(used));
-		oj_str(o, "last_used", a->last_used > 0 ? used : NULL);
-		oj_push(arr, o);
-		return 0;
-	}
-	hx_time_human(a->created, created, sizeof(created));
-	hx_time_human(a->last_used, used, sizeof(used));
-	out_info("    %-20s services %-16s created %s, last used %s", a->name,
-		 a->services[0] != '\0' ? a->services : "(any)", created,
-		 a->last_used > 0 ? used : "never");
+	if (arr != NULL)
+		oj_push(arr, hx_app_password_json(a));
+	else
+		hx_app_password_line(a);
 	return 0;
 }
 
@@ -153,7 +140,7 @@ static int print_json(struct uverb *u, const struct status *st)
 	if (store_app_list(u->store, u->user, show_app, apps) < 0 ||
 	    device_json(u->store, u->user, o) != STORE_OK)
 		goto fail;
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++)
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++)
 		if (show_contact(u, kind, contacts) != 0)
 			goto fail;
 	out_json(o);
@@ -193,10 +180,10 @@ static int print_human(struct uverb *u, const struct status *st)
 	out_info(HX_FIELD "%d", "app passwords:", st->napps);
 	if (store_app_list(u->store, u->user, show_app, NULL) < 0)
 		goto fail;
-	for (int kind = CONTACT_EMAIL; kind <= CONTACT_TELEGRAM; kind++)
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++)
 		if (show_contact(u, kind, NULL) != 0)
 			goto fail;
-	out_info(HX_FIELD "%s", hx_contact_field(CONTACT_QUESTION),
+	out_info(HX_FIELD "%s", hx_contact_field(METHOD_QUESTION),
 		 st->question ? "set" : "not set");
 	return HX_OK;
 fail:

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "chars.h"
 #include "config_check.h"
 #include "util.h"
 
@@ -547,11 +548,6 @@ static int line_error(struct parse *x, const char *fmt, ...)
 	return -1;
 }
 
-static int is_space(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
 static int key_syntax_ok(const char *p, size_t len)
 {
 	size_t i;
@@ -609,9 +605,9 @@ static const char *read_value(const char *p, char *out, int *hash_cut, char *why
 	}
 	h = strchr(p, '#');
 	l = h != NULL ? (size_t)(h - p) : strlen(p);
-	if (h != NULL && l > 0 && !is_space(p[l - 1]))
+	if (h != NULL && l > 0 && !rc_is_blank(p[l - 1]))
 		*hash_cut = 1;
-	while (l > 0 && is_space(p[l - 1]))
+	while (l > 0 && rc_is_blank(p[l - 1]))
 		l--;
 	memcpy(out, p, l);
 	out[l] = '\0';
@@ -625,7 +621,7 @@ static int no_equals(struct parse *x, const char *p)
 	const struct key *k;
 	char s[80];
 
-	while (l > 0 && is_space(p[l - 1]))
+	while (l > 0 && rc_is_blank(p[l - 1]))
 		l--;
 	shown(p, l, s, sizeof(s));
 	k = find_key(p, l);
@@ -666,7 +662,7 @@ static int parse_line(struct parse *x, const char *line)
 		goto out;
 	}
 	klen = (size_t)(eq - p);
-	while (klen > 0 && is_space(p[klen - 1]))
+	while (klen > 0 && rc_is_blank(p[klen - 1]))
 		klen--;
 	shown(p, klen, s, sizeof(s));
 	if (klen == 0) {
@@ -1059,7 +1055,7 @@ static int needs_quotes(const char *v)
 {
 	size_t l = strlen(v);
 
-	return l == 0 || is_space(v[0]) || is_space(v[l - 1]) || v[0] == '"' ||
+	return l == 0 || rc_is_blank(v[0]) || rc_is_blank(v[l - 1]) || v[0] == '"' ||
 	       strchr(v, '#') != NULL;
 }
 

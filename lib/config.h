@@ -34,13 +34,6 @@ enum cfg_algo { CFG_ALGO_SHA1 = 0, CFG_ALGO_SHA256 = 1, CFG_ALGO_SHA512 = 2 };
 enum cfg_smtp_tls { CFG_TLS_STARTTLS = 0, CFG_TLS_IMPLICIT = 1, CFG_TLS_NONE = 2 };
 /* How sms_body is filled in: form-encoded (default) or JSON string escaping. */
 enum cfg_sms_type { CFG_SMS_FORM = 0, CFG_SMS_JSON = 1 };
-/* Bits of cfg.reset_method_mask (the order of the words in reset_methods does not matter). */
-enum cfg_method {
-	CFG_METHOD_EMAIL = 1,
-	CFG_METHOD_SMS = 2,
-	CFG_METHOD_TELEGRAM = 4,
-	CFG_METHOD_QUESTION = 8,
-};
 
 struct cfg {
 	/* Where things are. */
@@ -102,7 +95,7 @@ struct cfg {
 
 	/* Recovery policy and limits. */
 	char *reset_methods;         /* "email,sms,telegram,question" (default) or "none" */
-	unsigned reset_method_mask;  /* CFG_METHOD_* bits of reset_methods (kept in step) */
+	unsigned reset_method_mask;  /* METHOD_BIT(m) of each method m in reset_methods (method.h) */
 	int reset_require_two_proofs; /* enrolled users need two independent proofs (no) */
 	int reset_keep_2fa_with_code; /* a valid TOTP/backup code during reset keeps 2FA (no) */
 	int reset_clear_app_passwords; /* a reset also deletes app passwords (yes) */

@@ -12,21 +12,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
+#include "chars.h"
 #include "config.h"
 #include "hostmatch.h"
+#include "method.h"
 #include "util.h"
 
 #define CFG_USER_NAME_MAX 256
-
-static int is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-static int is_alnum(char ch)
-{
-	return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
 
 static const char *fmt(char *why, size_t n, const char *f, ...) RC_PRINTF(3, 4);
 
@@ -100,7 +93,7 @@ static const char *url_parse(const char *v, struct url *u)
 	if (sep == NULL || sep == v)
 		return "is not an URL (scheme://host/...)";
 	for (q = v; q < sep; q++) {
-		if (!is_alnum(*q) && *q != '+' && *q != '-' && *q != '.')
+		if (!rc_is_alnum(*q) && *q != '+' && *q != '-' && *q != '.')
 			return "is not an URL (scheme://host/...)";
 	}
 	u->scheme = v;
@@ -137,8 +130,8 @@ static const char *url_parse(const char *v, struct url *u)
 	for (i = 0; i < u->hostlen; i++) {
 		char ch = u->host[i];
 
-		if (u->bracketed ? !(is_digit(ch) || strchr("abcdefABCDEF:.", ch) != NULL)
-				 : !(is_alnum(ch) || ch == '.' || ch == '-' || ch == '_'))
+		if (u->bracketed ? !(rc_is_digit(ch) || strchr("abcdefABCDEF:.", ch) != NULL)
+				 : !(rc_is_alnum(ch) || ch == '.' || ch == '-' || ch == '_'))
 			return "has a bad host name";
 	}
 	if (after < end) {
@@ -388,7 +381,7 @@ const char *cfg_check_service(const char *v, char *why, size_t n)
 	if (v[0] == '.' || v[0] == '-' || strlen(v) > 64)
 		return "is not a PAM service name (letters, digits, '.', '_', '-')";
 	for (p = v; *p != '\0'; p++) {
-		if (!is_alnum(*p) && *p != '.' && *p != '_' && *p != '-')
+		if (!rc_is_alnum(*p) && *p != '.' && *p != '_' && *p != '-')
 			return "is not a PAM service name (letters, digits, '.', '_', '-')";
 	}
 	return NULL;
@@ -415,37 +408,11 @@ const char *cfg_check_command(const char *v, char *why, size_t n)
 	return NULL;
 }
 
-static int domain_ok(const char *d, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > 253 || !is_alnum(d[0]) || !is_alnum(d[len - 1]))
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!is_alnum(d[i]) && d[i] != '.' && d[i] != '-')
-			return 0;
-		if (d[i] == '.' && d[i + 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
 const char *cfg_check_email(const char *v, char *why, size_t n)
 {
-	const char *at = strrchr(v, '@');
-	const char *p;
-
 	(void)why;
 	(void)n;
-	if (at == NULL || at == v || strlen(v) > 254 || v[0] == '.' || v[0] == '-')
-		return "is not an e-mail address (local@domain)";
-	for (p = v; p < at; p++) {
-		if (!is_alnum(*p) && strchr("._%+-", *p) == NULL)
-			return "is not an e-mail address (local@domain)";
-	}
-	if (!domain_ok(at + 1, strlen(at + 1)))
-		return "is not an e-mail address (local@domain)";
-	return NULL;
+	return addr_email_ok(v) ? NULL : "is not an e-mail address (local@domain)";
 }
 
 const char *cfg_check_domains(const char *v, char *why, size_t n)
@@ -462,7 +429,7 @@ const char *cfg_check_domains(const char *v, char *why, size_t n)
 		if (*p == '\0')
 			break;
 		len = strcspn(p, ", ");
-		if (!domain_ok(p, len))
+		if (!addr_domain_ok(p, len))
 			return "is not a list of domain names (separated by commas or spaces)";
 		count++;
 		p += len;
@@ -508,23 +475,6 @@ const char *cfg_check_user_list(const char *v, char *why, size_t n)
 	return count > 0 ? NULL : "is not a list of system user names (separated by commas or spaces)";
 }
 
-static const char *const method_names[] = { "email", "sms", "telegram", "question" };
-_Static_assert(CFG_METHOD_EMAIL == 1 && CFG_METHOD_SMS == 2 && CFG_METHOD_TELEGRAM == 4 &&
-		       CFG_METHOD_QUESTION == 8,
-	       "method_names[i] is bit 1 << i of enum cfg_method");
-
-/* The CFG_METHOD_* bit of one method word (bit i for method_names[i]), or 0. */
-static int method_bit(const char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
-		if (strlen(method_names[i]) == len && strncmp(method_names[i], p, len) == 0)
-			return 1 << i;
-	}
-	return 0;
-}
-
 /* "email, sms": each comma-separated word (blanks around it dropped) once; or "none". */
 static const char *methods_scan(const char *v, unsigned *mask, char *why, size_t n)
 {
@@ -538,7 +488,7 @@ static const char *methods_scan(const char *v, unsigned *mask, char *why, size_t
 		size_t len = strcspn(p, ",");
 		const char *s = p;
 		size_t l = len;
-		int bit;
+		int m, bit;
 
 		while (l > 0 && *s == ' ') {
 			s++;
@@ -548,8 +498,9 @@ static const char *methods_scan(const char *v, unsigned *mask, char *why, size_t
 			l--;
 		if (l == 0)
 			return "has an empty item (write e.g. email,sms)";
-		bit = method_bit(s, l);
-		if (bit == 0) {
+		m = method_parse_n(s, l);
+		bit = (int)method_bit(m);
+		if (m < 0) {
 			rc_log_escape(s, item, l + 1 < sizeof(item) ? l + 1 : sizeof(item));
 			return fmt(why, n, "has '%s': the methods are %s, or none alone", item,
 				   "email, sms, telegram, question");
@@ -627,7 +578,7 @@ static int date_form(const char *v)
 	size_t i;
 
 	for (i = 0; i < sizeof(form) - 1; i++) {
-		if (v[i] == '\0' || (form[i] == 'd' ? !is_digit(v[i]) : v[i] != '-'))
+		if (v[i] == '\0' || (form[i] == 'd' ? !rc_is_digit(v[i]) : v[i] != '-'))
 			return 0;
 	}
 	return v[i] == '\0';
@@ -642,15 +593,15 @@ static int parse_date(const char *v, long *y, long *m, long *d)
 		return -1;
 	memcpy(part, v, 4);
 	part[4] = '\0';
-	if (!is_digit(part[0]) || rc_parse_long(part, 1970, 9999, y) != 0)
+	if (!rc_is_digit(part[0]) || rc_parse_long(part, 1970, 9999, y) != 0)
 		return -1;
 	memcpy(part, v + 5, 2);
 	part[2] = '\0';
-	if (!is_digit(part[0]) || rc_parse_long(part, 1, 12, m) != 0)
+	if (!rc_is_digit(part[0]) || rc_parse_long(part, 1, 12, m) != 0)
 		return -1;
 	memcpy(part, v + 8, 2);
 	part[2] = '\0';
-	if (!is_digit(part[0]) ||
+	if (!rc_is_digit(part[0]) ||
 	    rc_parse_long(part, 1, mdays[*m - 1] + (*m == 2 && leap(*y)), d) != 0)
 		return -1;
 	return 0;

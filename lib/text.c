@@ -3,10 +3,7 @@
 
 #include <string.h>
 
-static int is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
+#include "chars.h"
 
 static unsigned char lower(unsigned char c)
 {
@@ -96,10 +93,10 @@ int text_normalise_answer(const char *in, char *out, size_t n)
 	out[0] = '\0';
 	if (in == NULL || !text_utf8_ok(in, 1))
 		return -1;
-	while (is_space(*p))
+	while (rc_is_blank(*p))
 		p++;
 	for (; *p != '\0'; p++) {
-		if (is_space(*p)) {
+		if (rc_is_blank(*p)) {
 			pending_space = 1;
 			continue;
 		}
@@ -132,15 +129,15 @@ int text_normalise_email(const char *in, char *out, size_t n)
 	out[0] = '\0';
 	if (in == NULL || !text_utf8_ok(in, 1))
 		return -1;
-	while (is_space(*p))
+	while (rc_is_blank(*p))
 		p++;
 	len = strlen((const char *)p);
-	while (len > 0 && is_space(p[len - 1]))
+	while (len > 0 && rc_is_blank(p[len - 1]))
 		len--;
 	if (len == 0 || len >= n)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		if (is_space(p[i])) {
+		if (rc_is_blank(p[i])) {
 			out[0] = '\0';
 			return -1;
 		}

@@ -18,6 +18,9 @@
 
 #include <sodium.h>
 
+#include "addr.h"
+#include "chars.h"
+
 void rc_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)
@@ -260,6 +263,23 @@ out:
 	return r;
 }
 
+int rc_write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 void rc_log_escape(const char *in, char *out, size_t n)
 {
 	size_t i = 0;
@@ -276,16 +296,6 @@ void rc_log_escape(const char *in, char *out, size_t n)
 	out[i] = '\0';
 }
 
-static int is_lower_digit(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-}
-
-static int is_alnum(char ch)
-{
-	return is_lower_digit(ch) || (ch >= 'A' && ch <= 'Z');
-}
-
 /* [a-z_][a-z0-9_.-]{0,31} with an optional trailing '$' (Samba machine accounts). */
 static int unix_name_ok(const char *u, size_t len)
 {
@@ -298,38 +308,8 @@ static int unix_name_ok(const char *u, size_t len)
 	if (!((u[0] >= 'a' && u[0] <= 'z') || u[0] == '_'))
 		return 0;
 	for (i = 1; i < len; i++) {
-		if (!is_lower_digit(u[i]) && u[i] != '_' && u[i] != '.' && u[i] != '-')
-			return 0;
-	}
-	return 1;
-}
-
-/* local@domain for virtual mail users; no leading '-' or '.', a plain dotted domain. */
-static int mail_name_ok(const char *u, size_t len)
-{
-	const char *at = memchr(u, '@', len);
-	size_t i;
-	size_t llen;
-	size_t dlen;
-	const char *d;
-
-	if (at == NULL || len > 128)
-		return 0;
-	llen = (size_t)(at - u);
-	d = at + 1;
-	dlen = len - llen - 1;
-	if (llen == 0 || dlen == 0 || u[0] == '-' || u[0] == '.')
-		return 0;
-	for (i = 0; i < llen; i++) {
-		if (!is_alnum(u[i]) && strchr("._%+-", u[i]) == NULL)
-			return 0;
-	}
-	if (!is_alnum(d[0]) || !is_alnum(d[dlen - 1]))
-		return 0;
-	for (i = 0; i < dlen; i++) {
-		if (!is_alnum(d[i]) && d[i] != '.' && d[i] != '-')
-			return 0;
-		if (d[i] == '.' && i + 1 < dlen && d[i + 1] == '.')
+		if (!rc_is_lower(u[i]) && !rc_is_digit(u[i]) && u[i] != '_' && u[i] != '.' &&
+		    u[i] != '-')
 			return 0;
 	}
 	return 1;
@@ -345,7 +325,7 @@ int rc_user_name_ok(const char *user)
 	if (len == 0 || len > 128)
 		return 0;
 	if (memchr(user, '@', len) != NULL)
-		return mail_name_ok(user, len);
+		return addr_email_ok_n(user, len);
 	return unix_name_ok(user, len);
 }
 

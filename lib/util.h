@@ -45,14 +45,18 @@ int rc_open_trusted(const char *path, size_t max_size, int secret, const char **
  */
 int rc_read_all(int fd, size_t max, char **out, size_t *len) RC_MUST_CHECK;
 
+/* Write all n bytes of p to fd (again after EINTR and short writes). 0, or -1 (errno set
+ * by write, or 0 when write wrote nothing). */
+int rc_write_all(int fd, const void *p, size_t n);
+
 /* Copy `in` into out (size n, truncating), replacing control and non-ASCII bytes with '?',
  * for logs. n == 0 writes nothing; in == NULL gives "(null)". */
 void rc_log_escape(const char *in, char *out, size_t n);
 
-/* Strict user-name allowlist: [a-z_][a-z0-9_.-]{0,31} plus optional trailing '$', or
- * e-mail-style names for virtual mail users ([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+), <= 128.
- * Also refused: a leading '-' or '.' (option injection into commands), a domain that does
- * not start and end with a letter or digit, or that has "..". 1 if acceptable, else 0. */
+/* Strict user-name allowlist: [a-z_][a-z0-9_.-]{0,31} plus optional trailing '$', or, for
+ * virtual mail users, a name with '@' that is an e-mail address by the rule of addr.h
+ * (no leading '-' or '.': option injection into commands), <= 128. 1 if acceptable,
+ * else 0. */
 int rc_user_name_ok(const char *user);
 
 /* How user names are compared: the config key user_name_case. */

@@ -3,7 +3,7 @@
  * a caller without root (helper/check_request.c): hostile bytes through a pipe, then the
  * parser.
  *
- * FUZZ_SOURCES: helper/check_request.c lib/util.c
+ * FUZZ_SOURCES: helper/check_request.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium
  *
  * Properties: a request that is read holds exactly four newlines, no NUL, at most

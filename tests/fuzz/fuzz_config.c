@@ -3,7 +3,7 @@
  * parser (cfg_apply_arg, one argument per input line), with cfg_validate and cfg_dump.
  * Property: whatever parses dumps to text that parses back to the same dump.
  *
- * FUZZ_SOURCES: lib/config.c lib/config_check.c lib/hostmatch.c lib/util.c
+ * FUZZ_SOURCES: lib/config.c lib/config_check.c lib/hostmatch.c lib/method.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium
  */
 #ifndef _GNU_SOURCE

@@ -3,7 +3,7 @@
  * Bot API answers (tg_parse_ok, tg_parse_updates, tg_parse_me), the SMS body rendering for
  * form and JSON bodies (sms_render) and the sms_auth_file line (sms_auth_parse).
  *
- * FUZZ_SOURCES: helper/telegram_parse.c helper/sms_body.c helper/channel_check.c lib/util.c
+ * FUZZ_SOURCES: helper/channel/telegram_parse.c helper/channel/sms_body.c helper/channel/channel_check.c lib/method.c lib/addr.c lib/buf.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: candidates are private-chat ids that pass channel_chat_ok with 6..12 digit
@@ -22,9 +22,9 @@
 
 #include <json-c/json.h>
 
-#include "../../helper/channel.h"
-#include "../../helper/sms.h"
-#include "../../helper/telegram.h"
+#include "../../helper/channel/channel.h"
+#include "../../helper/channel/sms.h"
+#include "../../helper/channel/telegram.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,7 +2,7 @@
  * libFuzzer harness: a ~/.google_authenticator file as `admin import-google-authenticator`
  * reads it (import_ga_parse in helper/import_parse.c).
  *
- * FUZZ_SOURCES: helper/import_parse.c helper/algo.c lib/util.c lib/totp.c
+ * FUZZ_SOURCES: helper/import_parse.c helper/algo.c lib/addr.c lib/util.c lib/totp.c
  * FUZZ_PKGS: libsodium liboath
  *
  * Properties: a file that parses gives a 1..64-byte secret, a step of 15..300 s and at most

@@ -2,7 +2,7 @@
  * libFuzzer harness: a pam_oath usersfile as `admin import-oath` reads it, line by line
  * (import_next_line, import_oath_line in helper/import_parse.c), under each user_name_case.
  *
- * FUZZ_SOURCES: helper/import_parse.c helper/algo.c lib/util.c lib/totp.c
+ * FUZZ_SOURCES: helper/import_parse.c helper/algo.c lib/addr.c lib/util.c lib/totp.c
  * FUZZ_PKGS: libsodium liboath
  *
  * Properties: lines hold no newline; an entry has a period of 15..300 s,

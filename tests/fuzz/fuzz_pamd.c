@@ -1,10 +1,10 @@
 /*
  * libFuzzer harness: a PAM service file as `admin doctor` reads it: logical lines and tokens
- * (helper/doctor_pamd.c), the meaning of the control (dr_parse_control, dr_keyword_control)
+ * (helper/doctor/doctor_pamd.c), the meaning of the control (dr_parse_control, dr_keyword_control)
  * and of the module and its arguments (dr_classify, dr_line_flag, dr_succeed_if_service in
- * helper/doctor_modules.c). Nothing here opens a file: includes are not followed.
+ * helper/doctor/doctor_modules.c). Nothing here opens a file: includes are not followed.
  *
- * FUZZ_SOURCES: helper/doctor_pamd.c helper/doctor_modules.c helper/out.c lib/util.c
+ * FUZZ_SOURCES: helper/doctor/doctor_pamd.c helper/doctor/doctor_modules.c helper/out.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: logical lines start on increasing physical lines within the file, hold no
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../helper/doctor.h"
+#include "../../helper/doctor/doctor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,11 +1,11 @@
 /*
  * libFuzzer harness: what a web front end sends to `pam-recover reset --json`: one reply
- * line (helper/reset_json_parse.c), the first line of the input (up to a newline or NUL, at
+ * line (helper/reset/reset_json_parse.c), the first line of the input (up to a newline or NUL, at
  * most RESET_JSON_MAX bytes, as reset_json.c's reader hands it over); and the whole input
  * as standard input of the JSON front end's question (reset_ui_json.ask in
- * helper/reset_json.c: lines read from fd 0, bad replies answered and asked again).
+ * helper/reset/reset_json.c: lines read from fd 0, bad replies answered and asked again).
  *
- * FUZZ_SOURCES: helper/reset_json.c helper/reset_json_parse.c helper/out.c lib/util.c
+ * FUZZ_SOURCES: helper/reset/reset_json.c helper/reset/reset_json_parse.c helper/out.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: what parses is one object nested at most RESET_JSON_DEPTH deep, and only that
@@ -32,8 +32,8 @@
 
 #include <json-c/json.h>
 
-#include "../../helper/reset.h"
-#include "../../helper/reset_json_parse.h"
+#include "../../helper/reset/reset.h"
+#include "../../helper/reset/reset_json_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,10 +1,10 @@
 /*
  * libFuzzer harness: sshd_config as `admin doctor` reads it (dr_sshd_line in
- * helper/doctor_conf.c), line by line as fgets hands the lines over (at most 4095 bytes),
- * and the ways in that the settings leave open (helper/doctor_sshd_ways.c). Include lines
+ * helper/doctor/doctor_conf.c), line by line as fgets hands the lines over (at most 4095 bytes),
+ * and the ways in that the settings leave open (helper/doctor/doctor_sshd_ways.c). Include lines
  * are not followed (nothing here opens a file).
  *
- * FUZZ_SOURCES: helper/doctor_conf.c helper/doctor_sshd_ways.c helper/out.c lib/util.c
+ * FUZZ_SOURCES: helper/doctor/doctor_conf.c helper/doctor/doctor_sshd_ways.c helper/out.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium json-c
  *
  * Properties: a setting taken holds at most 250 bytes, comes from a line that was read and
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../helper/doctor.h"
+#include "../../helper/doctor/doctor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

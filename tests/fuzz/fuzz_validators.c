@@ -1,8 +1,8 @@
 /*
  * libFuzzer harness: the recovery-contact validators, the phone normaliser, the local-domain
- * check and the masking of helper/channel_check.c on arbitrary strings.
+ * check and the masking of helper/channel/channel_check.c on arbitrary strings.
  *
- * FUZZ_SOURCES: helper/channel_check.c lib/util.c
+ * FUZZ_SOURCES: helper/channel/channel_check.c lib/method.c lib/addr.c lib/util.c
  * FUZZ_PKGS: libsodium
  *
  * Properties: an accepted e-mail address has no control byte, space or second '@' and fits
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../helper/channel.h"
+#include "../../helper/channel/channel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,7 +74,7 @@ static void check_mask(int kind, const char *s)
 	/* a whole value never shows through (values of 5+ bytes have a hidden part) */
 	if (strlen(s) >= 5 && strstr(out, s) != NULL)
 		abort();
-	if (kind == CHANNEL_SMS && channel_phone_ok(s) && strlen(out) != strlen(s))
+	if (kind == METHOD_SMS && channel_phone_ok(s) && strlen(out) != strlen(s))
 		abort(); /* the length of a number stays visible, its middle does not */
 }
 
@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_chat(s);
 	if (channel_phone_normalise(s, norm, sizeof(norm)) == 0 && !channel_phone_ok(norm))
 		abort();
-	for (int kind = CHANNEL_EMAIL; kind <= CHANNEL_TELEGRAM; kind++)
+	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++)
 		check_mask(kind, s);
 
 	memset(&c, 0, sizeof(c));

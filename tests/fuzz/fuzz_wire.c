@@ -1,9 +1,9 @@
 /*
  * libFuzzer harness: the wire format between the setuid helper and pam-recover-send
- * (helper/privsep_wire.c): the request as the sender reads it (privsep_decode) and the
+ * (helper/channel/privsep_wire.c): the request as the sender reads it (privsep_decode) and the
  * answer as the root helper reads it (privsep_answer_decode), both from hostile bytes.
  *
- * FUZZ_SOURCES: helper/privsep_wire.c lib/util.c
+ * FUZZ_SOURCES: helper/channel/privsep_wire.c lib/addr.c lib/buf.c lib/util.c
  * FUZZ_PKGS: libsodium
  *
  * The first byte picks the parser. Properties: a request that decodes has a known op and
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "../../helper/helper.h"
-#include "../../helper/privsep.h"
+#include "../../helper/channel/privsep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

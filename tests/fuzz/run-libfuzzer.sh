@@ -71,7 +71,7 @@ for name in $names; do
 	# shellcheck disable=SC2046,SC2086
 	if ! "$cc" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -fno-omit-frame-pointer \
-		-I"$src/lib" "$h" "$@" $(pkg-config --cflags --libs $pkgs) \
+		-I"$src/lib" -I"$src/helper" "$h" "$@" $(pkg-config --cflags --libs $pkgs) \
 		-o "$out/fuzz_$name" >"$out/build-$name.log" 2>&1; then
 		echo "FAIL: fuzz/$name: clang build failed ($out/build-$name.log)"
 		cat "$out/build-$name.log"

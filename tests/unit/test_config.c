@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "hostmatch.h"
+#include "method.h"
 #include "util.h"
 
 /* snprintf that must not truncate (a test path or message buffer that is too small). */
@@ -183,8 +184,9 @@ static void test_defaults(void **state)
 	assert_null(c.password_command);
 	assert_null(c.post_reset_command);
 	assert_string_equal(c.reset_methods, "email,sms,telegram,question");
-	assert_int_equal(c.reset_method_mask, CFG_METHOD_EMAIL | CFG_METHOD_SMS |
-						      CFG_METHOD_TELEGRAM | CFG_METHOD_QUESTION);
+	assert_int_equal(c.reset_method_mask,
+			 METHOD_BIT(METHOD_EMAIL) | METHOD_BIT(METHOD_SMS) |
+				 METHOD_BIT(METHOD_TELEGRAM) | METHOD_BIT(METHOD_QUESTION));
 	assert_int_equal(c.reset_require_two_proofs, 0);
 	assert_int_equal(c.reset_keep_2fa_with_code, 0);
 	assert_int_equal(c.reset_clear_app_passwords, 1);
@@ -510,7 +512,7 @@ static void test_args(void **state)
 	assert_int_equal(cfg_apply_arg(&c, "algorithm=sha256", err, sizeof(err)), 0);
 	assert_int_equal(c.algorithm, CFG_ALGO_SHA256);
 	assert_int_equal(cfg_apply_arg(&c, "reset_methods=sms,email", err, sizeof(err)), 0);
-	assert_int_equal(c.reset_method_mask, CFG_METHOD_SMS | CFG_METHOD_EMAIL);
+	assert_int_equal(c.reset_method_mask, METHOD_BIT(METHOD_SMS) | METHOD_BIT(METHOD_EMAIL));
 	assert_int_equal(cfg_apply_arg(&c, "enforce_after=1970-01-02", err, sizeof(err)), 0);
 	assert_string_equal(c.enforce_after, "1970-01-02");
 

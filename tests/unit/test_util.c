@@ -354,7 +354,7 @@ static void test_user_name(void **state)
 		"root", "alice", "_apt", "bob-smith", "j.doe", "a1", "x", "host$",
 		"abcdefghijklmnopqrstuvwxyz012345", /* 32 */
 		"abcdefghijklmnopqrstuvwxyz012345$",
-		"alice@example.com", "Alice.Smith+tag@mail.example.org", "a_b%c@x.y", "u@localhost",
+		"alice@example.com", "Alice.Smith+tag@mail.example.org", "a_b@x.yz",
 	};
 	static const char *const bad[] = {
 		"", "Root", "1abc", "-rf", ".hidden", "a b", "a/b", "a:b", "a\nb", "..", ".",
@@ -364,6 +364,8 @@ static void test_user_name(void **state)
 		"-alice@example.com", ".alice@example.com", "alice@-example.com",
 		"alice@example.com.", "alice@ex..com", "alice@example.com/x", "al ice@x.com",
 		"a@b@c",
+		/* the address rule of lib/addr.c (tests/unit/test_addr.c) */
+		"a_b%c@x.y", "u@localhost",
 	};
 	char longmail[200];
 	size_t i;
@@ -378,13 +380,19 @@ static void test_user_name(void **state)
 			fail_msg("accepted bad name '%s'", bad[i]);
 	}
 	assert_false(rc_user_name_ok(NULL));
-	/* 128 is the limit for mail-style names */
-	memset(longmail, 'a', sizeof(longmail));
-	memcpy(longmail + 128 - 6, "@x.com", 7);
+	/* 128 is the limit for mail-style names (a local part of 64, the longest an address
+	 * has, and a domain of 63) */
+	memset(longmail, 'b', sizeof(longmail));
+	memset(longmail, 'a', 64);
+	longmail[64] = '@';
+	memcpy(longmail + 128 - 4, ".com", 5);
 	assert_int_equal(strlen(longmail), 128);
 	assert_true(rc_user_name_ok(longmail));
-	memset(longmail, 'a', sizeof(longmail));
-	memcpy(longmail + 129 - 6, "@x.com", 7);
+	memset(longmail, 'b', sizeof(longmail));
+	memset(longmail, 'a', 64);
+	longmail[64] = '@';
+	memcpy(longmail + 129 - 4, ".com", 5);
+	assert_int_equal(strlen(longmail), 129);
 	assert_false(rc_user_name_ok(longmail));
 }
 

@@ -1,4 +1,4 @@
-/* Unit tests for the helper <-> pam-recover-send wire format (helper/privsep_wire.c). */
+/* Unit tests for the helper <-> pam-recover-send wire format (helper/channel/privsep_wire.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -15,7 +15,7 @@
 #include "rc_select.h"
 
 #include "../../helper/helper.h"
-#include "../../helper/privsep.h"
+#include "../../helper/channel/privsep.h"
 
 static void put32(unsigned char *p, uint32_t v)
 {

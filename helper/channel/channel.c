@@ -28,17 +28,17 @@ int channel_configured(const struct cfg *c, int kind, char *why, size_t n)
 	const char *msg = NULL;
 
 	switch (kind) {
-	case CHANNEL_EMAIL:
+	case METHOD_EMAIL:
 		if (c->smtp_url == NULL)
 			msg = "e-mail is not set up on this host (the administrator sets smtp_url in "
 			      "pam_recover.conf)";
 		break;
-	case CHANNEL_SMS:
+	case METHOD_SMS:
 		if (c->sms_url == NULL)
 			msg = "SMS is not set up on this host (the administrator sets sms_url in "
 			      "pam_recover.conf)";
 		break;
-	case CHANNEL_TELEGRAM:
+	case METHOD_TELEGRAM:
 		if (c->telegram_token_file == NULL || c->telegram_api == NULL)
 			msg = "Telegram is not set up on this host (the administrator sets "
 			      "telegram_token_file in pam_recover.conf)";
@@ -209,15 +209,15 @@ static int read_token(const struct cfg *c, char **out, char *err, size_t n)
 
 static int check_to(int kind, const char *to, char *err, size_t n)
 {
-	int ok = kind == CHANNEL_EMAIL ? channel_email_ok(to)
-		 : kind == CHANNEL_SMS ? channel_phone_ok(to)
+	int ok = kind == METHOD_EMAIL ? channel_email_ok(to)
+		 : kind == METHOD_SMS ? channel_phone_ok(to)
 				       : channel_chat_ok(to);
 	if (ok)
 		return HX_OK;
 	snprintf(err, n, "%s",
-		 kind == CHANNEL_EMAIL ? "not a valid e-mail address (local@domain, no spaces or "
+		 kind == METHOD_EMAIL ? "not a valid e-mail address (local@domain, no spaces or "
 					 "line breaks)"
-		 : kind == CHANNEL_SMS ? "not a valid phone number (international form: + and 6 "
+		 : kind == METHOD_SMS ? "not a valid phone number (international form: + and 6 "
 					 "to 15 digits, e.g. +37126123456)"
 				       : "not a valid Telegram chat id");
 	return HX_DATAERR;
@@ -254,7 +254,7 @@ static int send_one(const struct cfg *c, int kind, const char *to, const char *s
 	rq.msgid = msgid;
 	rq.code = code != NULL ? code : find_code(text, found, sizeof(found));
 	switch (kind) {
-	case CHANNEL_EMAIL:
+	case METHOD_EMAIL:
 		if (subject == NULL || !mail_header_ok(subject)) {
 			r = HX_DATAERR;
 			snprintf(why, sizeof(why), "the subject has a line break or a control "
@@ -286,7 +286,7 @@ static int send_one(const struct cfg *c, int kind, const char *to, const char *s
 		rq.secret = secret;
 		rq.ca = ca;
 		break;
-	case CHANNEL_SMS:
+	case METHOD_SMS:
 		rq.op = PRIVSEP_SMS;
 		rq.url = c->sms_url;
 		rq.content_type = c->sms_content_type;
@@ -371,7 +371,7 @@ static int tg_ask(const struct cfg *c, int op, struct privsep_res *res, char *er
 
 	memset(&rq, 0, sizeof(rq));
 	memset(res, 0, sizeof(*res));
-	if (!channel_configured(c, CHANNEL_TELEGRAM, err, n))
+	if (!channel_configured(c, METHOD_TELEGRAM, err, n))
 		return HX_CONFIG;
 	if ((r = read_token(c, &token, err, n)) != HX_OK)
 		return r;

@@ -117,7 +117,7 @@ int cmd_reset(struct hctx *h, int argc, char **argv)
 					  "asked for, never taken from the command line (other users "
 					  "could read them there)");
 	if (channel != NULL && (!code_flag || reset_method_parse(channel) < 0 ||
-				reset_method_parse(channel) == RM_QUESTION))
+				reset_method_parse(channel) == METHOD_QUESTION))
 		return out_fail(HX_USAGE, "reset: --channel goes with --code and is one of email, "
 					  "sms, telegram");
 	/* The run speaks its own protocol; the shared plumbing only writes to stderr. */

@@ -11,7 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "codes.h"
 #include "out.h"
 #include "quota.h"
@@ -65,7 +65,7 @@ static int code_text(const struct reset *r, int m, const char *code, int ttl, ch
 	int minutes = (ttl + 59) / 60;
 
 	host_name(r, host, sizeof(host));
-	if (m != RM_EMAIL)
+	if (m != METHOD_EMAIL)
 		return rc_snprintf(out, n,
 				   "%s: your password reset code for %s is %s (valid %d min). "
 				   "Never give it to anyone.",
@@ -117,8 +117,8 @@ static int reserve(struct reset *r, const char *ch, const char *to, int ttl, int
  */
 int reset_send_code(struct reset *r, int m, const char *to)
 {
-	const char *ch = reset_method_id(m);
-	int ttl = m == RM_EMAIL ? r->cfg.email_code_ttl : r->cfg.sms_code_ttl;
+	const char *ch = method_id(m);
+	int ttl = m == METHOD_EMAIL ? r->cfg.email_code_ttl : r->cfg.sms_code_ttl;
 	char code[SECRET_CODE_DIGITS + 16], text[2048], err[512];
 	int rc, qr = QUOTA_ERROR;
 	int64_t now = rc_now();
@@ -172,7 +172,7 @@ int reset_send_code(struct reset *r, int m, const char *to)
 		reset_error(r, "internal", 1, "The message could not be made; nothing was sent.");
 		goto void_code;
 	}
-	rc = channel_send_code(&r->cfg, reset_method_channel(m), to, MAIL_SUBJECT, text, code, err,
+	rc = channel_send_code(&r->cfg, m, to, MAIL_SUBJECT, text, code, err,
 			       sizeof(err));
 	if (rc != HX_OK) {
 		/* The answer stays that of a send that went out: an outage must not tell a right

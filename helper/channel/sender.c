@@ -38,22 +38,6 @@
 #define RECEIPT_FD 3
 #define RECEIPT_FSIZE 4096 /* bytes the sender may write at all (the receipt) */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Replace every occurrence of secret in s by "[hidden]" (in place, s is NUL-terminated). */
 static void redact(char *s, size_t size, const char *secret)
 {
@@ -82,7 +66,7 @@ static int respond(const struct privsep_res *res)
 	unsigned char out[PRIVSEP_ANSWER_MAX];
 	size_t n = privsep_answer_encode(res, out);
 
-	return write_all(1, out, n);
+	return rc_write_all(1, out, n);
 }
 
 static unsigned char *read_request(int fd, size_t *len)
@@ -151,7 +135,7 @@ static void write_receipt(void)
 
 	if (fstat(RECEIPT_FD, &st) != 0 || !S_ISREG(st.st_mode))
 		return;
-	if (write_all(RECEIPT_FD, PRIVSEP_RECEIPT, strlen(PRIVSEP_RECEIPT)) == 0)
+	if (rc_write_all(RECEIPT_FD, PRIVSEP_RECEIPT, strlen(PRIVSEP_RECEIPT)) == 0)
 		(void)fsync(RECEIPT_FD);
 }
 
@@ -167,7 +151,7 @@ int main(int argc, char **argv)
 	if (argc != 3 || argv[0] == NULL || parse_id(argv[1], &uid) != 0 ||
 	    parse_id(argv[2], &gid) != 0) {
 		static const char usage[] = "pam-recover-send: started by pam-recover only\n";
-		(void)write_all(2, usage, sizeof(usage) - 1);
+		(void)rc_write_all(2, usage, sizeof(usage) - 1);
 		return HX_USAGE;
 	}
 	memset(&res, 0, sizeof(res));

@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "out.h"
 #include "text.h"
@@ -31,7 +31,7 @@ static int address_matches(struct reset *r, const char *typed, char *real_out, s
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	if (r->known &&
-	    contact_read(r->store, &r->key, r->user, CONTACT_EMAIL, b, sizeof(b), &verified) == HX_OK &&
+	    contact_read(r->store, &r->key, r->user, METHOD_EMAIL, b, sizeof(b), &verified) == HX_OK &&
 	    verified)
 		have = 1;
 	if (!have)
@@ -77,10 +77,10 @@ static int prove_email(struct reset *r)
 	}
 	int64_t start = reset_clock_ms();
 	match = address_matches(r, typed, real, sizeof(real));
-	rc = reset_send_code(r, RM_EMAIL, match ? real : NULL);
+	rc = reset_send_code(r, METHOD_EMAIL, match ? real : NULL);
 	reset_pad(start, RESET_SEND_FLOOR_MS);
 	if (rc == HX_OK)
-		rc = reset_code_step(r, RM_EMAIL, match);
+		rc = reset_code_step(r, METHOD_EMAIL, match);
 out:
 	RC_WIPE_ARRAY(typed);
 	RC_WIPE_ARRAY(real);
@@ -171,8 +171,8 @@ static int prove_question(struct reset *r)
 			goto out;
 		}
 		if (count > r->cfg.question_daily_attempts) {
-			reset_lock_method(r, RM_QUESTION);
-			reset_locked_error(r, RM_QUESTION);
+			reset_lock_method(r, METHOD_QUESTION);
+			reset_locked_error(r, METHOD_QUESTION);
 			rc = HX_WRONG;
 			goto out;
 		}
@@ -197,8 +197,8 @@ static int prove_question(struct reset *r)
 		}
 		reset_audit(r, "reset-answer-wrong", "question", "");
 		if (count >= r->cfg.question_daily_attempts) {
-			reset_lock_method(r, RM_QUESTION);
-			reset_locked_error(r, RM_QUESTION);
+			reset_lock_method(r, METHOD_QUESTION);
+			reset_locked_error(r, METHOD_QUESTION);
 			rc = HX_WRONG;
 			goto out;
 		}
@@ -220,18 +220,18 @@ int reset_prove(struct reset *r, int m)
 
 	if (locked < 0)
 		return reset_store_fail(r);
-	reset_audit(r, "reset-method", reset_method_id(m), "");
+	reset_audit(r, "reset-method", method_id(m), "");
 	if (locked) {
 		reset_locked_error(r, m);
 		return HX_WRONG;
 	}
 	switch (m) {
-	case RM_EMAIL:
+	case METHOD_EMAIL:
 		return prove_email(r);
-	case RM_SMS:
-	case RM_TELEGRAM:
+	case METHOD_SMS:
+	case METHOD_TELEGRAM:
 		return prove_phone(r, m);
-	case RM_QUESTION:
+	case METHOD_QUESTION:
 		return prove_question(r);
 	default:
 		return HX_WRONG;

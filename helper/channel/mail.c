@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "buf.h"
 #include "channel.h"
 #include "config.h"
 #include "helper.h"
@@ -27,39 +28,6 @@ int mail_header_ok(const char *v)
 		if (*p < 0x20 || *p == 0x7f || n >= MAIL_LINE_MAX - 80)
 			return 0;
 	return 1;
-}
-
-/* A growing buffer for the message. */
-struct mbuf {
-	char *d;
-	size_t len, cap;
-	int bad;
-};
-
-static void add(struct mbuf *b, const char *s, size_t n)
-{
-	if (b->bad)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->d, cap);
-		if (d == NULL) {
-			b->bad = 1;
-			return;
-		}
-		b->d = d;
-		b->cap = cap;
-	}
-	memcpy(b->d + b->len, s, n);
-	b->len += n;
-	b->d[b->len] = '\0';
-}
-
-static void adds(struct mbuf *b, const char *s)
-{
-	add(b, s, strlen(s));
 }
 
 static int is_ascii(const char *s)
@@ -84,10 +52,10 @@ static size_t utf8_len(unsigned char c)
 
 /* Subject: as is when ASCII, else RFC 2047 "=?UTF-8?B?...?=" words of at most 45 input
  * bytes each (60 base64 characters), never splitting a UTF-8 sequence, folded with CRLF SP. */
-static void add_subject(struct mbuf *b, const char *s)
+static void add_subject(struct rc_buf *b, const char *s)
 {
 	if (is_ascii(s)) {
-		adds(b, s);
+		rc_buf_adds(b, s);
 		return;
 	}
 	size_t len = strlen(s), i = 0;
@@ -106,10 +74,10 @@ static void add_subject(struct mbuf *b, const char *s)
 		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)s + i, take,
 				  sodium_base64_VARIANT_ORIGINAL);
 		if (!first)
-			adds(b, "\r\n ");
-		adds(b, "=?UTF-8?B?");
-		adds(b, enc);
-		adds(b, "?=");
+			rc_buf_adds(b, "\r\n ");
+		rc_buf_adds(b, "=?UTF-8?B?");
+		rc_buf_adds(b, enc);
+		rc_buf_adds(b, "?=");
 		first = 0;
 		i += take;
 	}
@@ -124,7 +92,7 @@ static const char *domain_of(const char *addr)
 int mail_build(const char *from, const char *to, const char *subject, const char *text,
 	       const char *msgid, int64_t now, char **out, size_t *len, char *err, size_t n)
 {
-	struct mbuf b = {NULL, 0, 0, 0};
+	struct rc_buf b = RC_BUF_INIT(0);
 	char date[64], id[80];
 	unsigned char rnd[16];
 	char hex[sizeof(rnd) * 2 + 1];
@@ -166,18 +134,18 @@ int mail_build(const char *from, const char *to, const char *subject, const char
 			goto out;
 	}
 
-	adds(&b, "Date: ");
-	adds(&b, date);
-	adds(&b, "\r\nMessage-ID: ");
-	adds(&b, id);
-	adds(&b, domain_of(from));
-	adds(&b, ">\r\nFrom: ");
-	adds(&b, from);
-	adds(&b, "\r\nTo: ");
-	adds(&b, to);
-	adds(&b, "\r\nSubject: ");
+	rc_buf_adds(&b, "Date: ");
+	rc_buf_adds(&b, date);
+	rc_buf_adds(&b, "\r\nMessage-ID: ");
+	rc_buf_adds(&b, id);
+	rc_buf_adds(&b, domain_of(from));
+	rc_buf_adds(&b, ">\r\nFrom: ");
+	rc_buf_adds(&b, from);
+	rc_buf_adds(&b, "\r\nTo: ");
+	rc_buf_adds(&b, to);
+	rc_buf_adds(&b, "\r\nSubject: ");
 	add_subject(&b, subject);
-	adds(&b, "\r\nMIME-Version: 1.0\r\n"
+	rc_buf_adds(&b, "\r\nMIME-Version: 1.0\r\n"
 		 "Content-Type: text/plain; charset=UTF-8\r\n"
 		 "Content-Transfer-Encoding: 8bit\r\n"
 		 "Auto-Submitted: auto-generated\r\n"
@@ -191,8 +159,8 @@ int mail_build(const char *from, const char *to, const char *subject, const char
 				 MAIL_LINE_MAX);
 			goto out;
 		}
-		add(&b, p, l);
-		adds(&b, "\r\n");
+		rc_buf_add(&b, p, l);
+		rc_buf_adds(&b, "\r\n");
 		p += l;
 		if (*p == '\n')
 			p++;
@@ -206,9 +174,6 @@ int mail_build(const char *from, const char *to, const char *subject, const char
 	b.d = NULL;
 	r = 0;
 out:
-	if (b.d != NULL) {
-		rc_wipe(b.d, b.cap);
-		free(b.d);
-	}
+	rc_buf_free(&b);
 	return r;
 }

@@ -10,39 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "config.h"
 #include "sms.h"
-
-struct sbuf {
-	char *d;
-	size_t len, cap;
-	int bad;
-};
-
-static void add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->bad)
-		return;
-	if (n > SMS_BODY_MAX || b->len + n > SMS_BODY_MAX) {
-		b->bad = 1;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->d, cap);
-		if (d == NULL) {
-			b->bad = 1;
-			return;
-		}
-		b->d = d;
-		b->cap = cap;
-	}
-	memcpy(b->d + b->len, s, n);
-	b->len += n;
-	b->d[b->len] = '\0';
-}
 
 /*
  * Decode one UTF-8 sequence at s (at most left bytes): its length, or 0 when it is not
@@ -76,7 +46,7 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
-static void add_form(struct sbuf *b, const char *v)
+static void add_form(struct rc_buf *b, const char *v)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)v;
@@ -85,7 +55,7 @@ static void add_form(struct sbuf *b, const char *v)
 	while (left > 0) {
 		size_t l = utf8_seq(p, left);
 		if (l == 0) {
-			add(b, "%EF%BF%BD", 9); /* U+FFFD */
+			rc_buf_add(b, "%EF%BF%BD", 9); /* U+FFFD */
 			p++;
 			left--;
 			continue;
@@ -94,12 +64,12 @@ static void add_form(struct sbuf *b, const char *v)
 			unsigned char c = p[i];
 			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 			    c == '-' || c == '.' || c == '_' || c == '~') {
-				add(b, (const char *)&p[i], 1);
+				rc_buf_add(b, (const char *)&p[i], 1);
 			} else if (c == ' ') {
-				add(b, "+", 1);
+				rc_buf_add(b, "+", 1);
 			} else {
 				char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-				add(b, e, 3);
+				rc_buf_add(b, e, 3);
 			}
 		}
 		p += l;
@@ -107,7 +77,7 @@ static void add_form(struct sbuf *b, const char *v)
 	}
 }
 
-static void add_json(struct sbuf *b, const char *v)
+static void add_json(struct rc_buf *b, const char *v)
 {
 	const unsigned char *p = (const unsigned char *)v;
 	size_t left = strlen(v);
@@ -115,28 +85,28 @@ static void add_json(struct sbuf *b, const char *v)
 	while (left > 0) {
 		size_t l = utf8_seq(p, left);
 		if (l == 0) {
-			add(b, "\\ufffd", 6);
+			rc_buf_add(b, "\\ufffd", 6);
 			p++;
 			left--;
 			continue;
 		}
 		unsigned char c = p[0];
 		if (c == '"')
-			add(b, "\\\"", 2);
+			rc_buf_add(b, "\\\"", 2);
 		else if (c == '\\')
-			add(b, "\\\\", 2);
+			rc_buf_add(b, "\\\\", 2);
 		else if (c == '\n')
-			add(b, "\\n", 2);
+			rc_buf_add(b, "\\n", 2);
 		else if (c == '\t')
-			add(b, "\\t", 2);
+			rc_buf_add(b, "\\t", 2);
 		else if (c == '\r')
-			add(b, "\\r", 2);
+			rc_buf_add(b, "\\r", 2);
 		else if (c < 0x20 || c == 0x7f) {
 			char e[8];
 			snprintf(e, sizeof(e), "\\u%04x", c);
-			add(b, e, 6);
+			rc_buf_add(b, e, 6);
 		} else
-			add(b, (const char *)p, l);
+			rc_buf_add(b, (const char *)p, l);
 		p += l;
 		left -= l;
 	}
@@ -145,7 +115,7 @@ static void add_json(struct sbuf *b, const char *v)
 int sms_render(const char *tmpl, int type, const char *to, const char *text, const char *code,
 	       char **out, size_t *len)
 {
-	struct sbuf b = {NULL, 0, 0, 0};
+	struct rc_buf b = RC_BUF_INIT(SMS_BODY_MAX);
 	static const char *const names[] = {"{to}", "{text}", "{code}"};
 	const char *vals[3];
 	const char *p;
@@ -157,7 +127,7 @@ int sms_render(const char *tmpl, int type, const char *to, const char *text, con
 	vals[0] = to != NULL ? to : "";
 	vals[1] = text != NULL ? text : "";
 	vals[2] = code != NULL ? code : "";
-	add(&b, "", 0);
+	rc_buf_add(&b, "", 0);
 	for (p = tmpl; *p != '\0';) {
 		int hit = -1;
 		if (*p == '{')
@@ -166,7 +136,7 @@ int sms_render(const char *tmpl, int type, const char *to, const char *text, con
 					hit = i;
 		if (hit < 0) {
 			size_t l = strcspn(p + 1, "{") + 1;
-			add(&b, p, l);
+			rc_buf_add(&b, p, l);
 			p += l;
 			continue;
 		}
@@ -177,10 +147,7 @@ int sms_render(const char *tmpl, int type, const char *to, const char *text, con
 		p += strlen(names[hit]);
 	}
 	if (b.bad) {
-		if (b.d != NULL) {
-			rc_wipe(b.d, b.cap);
-			free(b.d);
-		}
+		rc_buf_free(&b);
 		return -1;
 	}
 	*out = b.d;

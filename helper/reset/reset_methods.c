@@ -13,51 +13,29 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "out.h"
 
-static const char *const ids[RM_COUNT] = {"email", "sms", "telegram", "question"};
-static const unsigned bits[RM_COUNT] = {CFG_METHOD_EMAIL, CFG_METHOD_SMS, CFG_METHOD_TELEGRAM,
-					CFG_METHOD_QUESTION};
-
-const char *reset_method_id(int method)
-{
-	return method >= 0 && method < RM_COUNT ? ids[method] : "unknown";
-}
-
 int reset_method_parse(const char *id)
 {
-	for (int i = 0; i < RM_COUNT; i++)
-		if (strcmp(id, ids[i]) == 0)
-			return i;
-	if (strcmp(id, "phone") == 0)
-		return RM_SMS;
-	if (strcmp(id, "e-mail") == 0)
-		return RM_EMAIL;
-	return -1;
-}
+	int m = method_parse(id);
 
-int reset_method_channel(int method)
-{
-	switch (method) {
-	case RM_EMAIL:
-		return CHANNEL_EMAIL;
-	case RM_SMS:
-		return CHANNEL_SMS;
-	case RM_TELEGRAM:
-		return CHANNEL_TELEGRAM;
-	default:
-		return -1;
-	}
+	if (m >= 0)
+		return m;
+	if (strcmp(id, "phone") == 0)
+		return METHOD_SMS;
+	if (strcmp(id, "e-mail") == 0)
+		return METHOD_EMAIL;
+	return -1;
 }
 
 /* Is the method allowed by reset_methods and (for channels) set up? */
 static int available(const struct reset *r, int m)
 {
-	if (!(r->cfg.reset_method_mask & bits[m]))
+	if (!(r->cfg.reset_method_mask & method_bit(m)))
 		return 0;
-	return m == RM_QUESTION || channel_configured(&r->cfg, reset_method_channel(m), NULL, 0);
+	return m == METHOD_QUESTION || channel_configured(&r->cfg, m, NULL, 0);
 }
 
 static void add(struct reset *r, int m, const char *hint)
@@ -97,28 +75,28 @@ static void fake_offers(struct reset *r)
 
 	if (secret_hash(&r->key, r->user, "reset:unknown-user", "", h) != 0)
 		memset(h, 0, sizeof(h));
-	if (available(r, RM_EMAIL)) {
+	if (available(r, METHOD_EMAIL)) {
 		snprintf(value, sizeof(value), "%c%c%c%c@%s", 'a' + h[1] % 26, 'a' + h[2] % 26,
 			 'a' + h[3] % 26, 'a' + h[4] % 26, domains[h[5] % 8]);
-		channel_mask(CHANNEL_EMAIL, value, hint, sizeof(hint));
-		add(r, RM_EMAIL, hint);
+		channel_mask(METHOD_EMAIL, value, hint, sizeof(hint));
+		add(r, METHOD_EMAIL, hint);
 	}
-	if (available(r, RM_SMS) && (h[0] & 3) == 0) {
+	if (available(r, METHOD_SMS) && (h[0] & 3) == 0) {
 		size_t o = (size_t)snprintf(value, sizeof(value), "%s", prefixes[h[6] % 8]);
 		for (int i = 0; o < 12 && i < 12; i++, o++)
 			value[o] = (char)('0' + h[7 + i] % 10);
 		value[o] = '\0';
-		channel_mask(CHANNEL_SMS, value, hint, sizeof(hint));
-		add(r, RM_SMS, hint);
+		channel_mask(METHOD_SMS, value, hint, sizeof(hint));
+		add(r, METHOD_SMS, hint);
 	}
-	if (available(r, RM_TELEGRAM) && (h[0] & 12) == 0) {
+	if (available(r, METHOD_TELEGRAM) && (h[0] & 12) == 0) {
 		snprintf(value, sizeof(value), "%u%u", 1u + h[20] % 9, (unsigned)h[21] * 3917u + h[22]);
-		channel_mask(CHANNEL_TELEGRAM, value, hint, sizeof(hint));
-		add(r, RM_TELEGRAM, hint);
+		channel_mask(METHOD_TELEGRAM, value, hint, sizeof(hint));
+		add(r, METHOD_TELEGRAM, hint);
 	}
-	if (available(r, RM_QUESTION) && ((h[0] & 16) == 0 || r->n_offers == 0)) {
+	if (available(r, METHOD_QUESTION) && ((h[0] & 16) == 0 || r->n_offers == 0)) {
 		fake_question(r, h[23]);
-		add(r, RM_QUESTION, "");
+		add(r, METHOD_QUESTION, "");
 	}
 	RC_WIPE_ARRAY(h);
 	RC_WIPE_ARRAY(value);
@@ -132,7 +110,7 @@ int reset_methods(struct reset *r)
 	r->n_offers = 0;
 	r->question[0] = '\0';
 	if (r->known || (strchr(r->user, '@') != NULL && !r->superuser)) {
-		for (int m = RM_EMAIL; m <= RM_TELEGRAM; m++) {
+		for (int m = METHOD_EMAIL; m <= METHOD_TELEGRAM; m++) {
 			int verified = 0;
 			if (!available(r, m))
 				continue;
@@ -148,15 +126,15 @@ int reset_methods(struct reset *r)
 				rc = cr == HX_SOFTWARE ? HX_SOFTWARE : HX_IOERR;
 				goto out;
 			}
-			channel_mask(reset_method_channel(m), value, hint, sizeof(hint));
+			channel_mask(m, value, hint, sizeof(hint));
 			add(r, m, hint);
 		}
-		if (available(r, RM_QUESTION)) {
+		if (available(r, METHOD_QUESTION)) {
 			struct store_question q;
 			int qr = store_question_get(r->store, r->user, &q);
 			if (qr == STORE_OK && q.answer_hash[0] != '\0') {
 				snprintf(r->question, sizeof(r->question), "%s", q.question);
-				add(r, RM_QUESTION, "");
+				add(r, METHOD_QUESTION, "");
 			} else if (qr != STORE_OK && qr != STORE_NOTFOUND) {
 				rc_wipe(&q, sizeof(q));
 				reset_error(r, "store", 1, "The state store cannot be used; nothing changed.");

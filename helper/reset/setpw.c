@@ -10,6 +10,7 @@
 #include <security/pam_appl.h>
 
 #include "helper.h"
+#include "pamconv.h"
 #include "runcmd.h"
 
 struct conv_data {
@@ -20,15 +21,6 @@ struct conv_data {
 	char refused_prompt[128];
 };
 
-static void free_replies(struct pam_response *rep, int n)
-{
-	if (rep == NULL)
-		return;
-	for (int i = 0; i < n; i++)
-		rc_free_secret(rep[i].resp);
-	free(rep);
-}
-
 /* "Current password:", "(current) UNIX password:", "Old Password:": not ours to answer. */
 static int asks_old(const char *prompt)
 {
@@ -36,48 +28,39 @@ static int asks_old(const char *prompt)
 				  strcasestr(prompt, "old") != NULL);
 }
 
-static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *appdata)
+static int answer(void *vd, const struct pam_message *m, struct pam_response *rep)
 {
-	struct conv_data *d = appdata;
-	struct pam_response *rep;
+	struct conv_data *d = vd;
+	const char *text = m->msg != NULL ? m->msg : "";
 
-	*resp = NULL;
-	if (n <= 0 || n > PAM_MAX_NUM_MSG)
-		return PAM_CONV_ERR;
-	rep = calloc((size_t)n, sizeof(*rep));
-	if (rep == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		const char *text = msg[i]->msg != NULL ? msg[i]->msg : "";
-		switch (msg[i]->msg_style) {
-		case PAM_PROMPT_ECHO_OFF:
-			if (asks_old(text) || d->answered >= SETPW_MAX_PROMPTS) {
-				d->refused = 1;
-				rc_log_escape(text, d->refused_prompt, sizeof(d->refused_prompt));
-				goto fail;
-			}
-			rep[i].resp = strdup(d->password);
-			if (rep[i].resp == NULL)
-				goto fail;
-			d->answered++;
-			break;
-		case PAM_ERROR_MSG:
-			if (d->complaint[0] == '\0')
-				rc_log_escape(text, d->complaint, sizeof(d->complaint));
-			break;
-		case PAM_TEXT_INFO:
-			break;
-		default: /* visible prompts, binary prompts */
+	switch (m->msg_style) {
+	case PAM_PROMPT_ECHO_OFF:
+		if (asks_old(text) || d->answered >= SETPW_MAX_PROMPTS) {
 			d->refused = 1;
 			rc_log_escape(text, d->refused_prompt, sizeof(d->refused_prompt));
-			goto fail;
+			return -1;
 		}
+		rep->resp = strdup(d->password);
+		if (rep->resp == NULL)
+			return -1;
+		d->answered++;
+		return 0;
+	case PAM_ERROR_MSG:
+		if (d->complaint[0] == '\0')
+			rc_log_escape(text, d->complaint, sizeof(d->complaint));
+		return 0;
+	case PAM_TEXT_INFO:
+		return 0;
+	default: /* visible prompts, binary prompts */
+		d->refused = 1;
+		rc_log_escape(text, d->refused_prompt, sizeof(d->refused_prompt));
+		return -1;
 	}
-	*resp = rep;
-	return PAM_SUCCESS;
-fail:
-	free_replies(rep, n);
-	return PAM_CONV_ERR;
+}
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *appdata)
+{
+	return hx_conv_run(n, msg, resp, answer, appdata);
 }
 
 const char *setpw_service(const struct cfg *c)

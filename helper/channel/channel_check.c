@@ -10,112 +10,33 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "channel.h"
-
-#define EMAIL_MAX 254
-#define EMAIL_LOCAL_MAX 64
-#define LABEL_MAX 63
-
-static const char *const names[] = {"email", "sms", "telegram"};
+#include "chars.h"
 
 const char *channel_name(int kind)
 {
-	if (kind < CHANNEL_EMAIL || kind > CHANNEL_TELEGRAM)
-		return NULL;
-	return names[kind];
+	return method_is_channel(kind) ? method_id(kind) : NULL;
 }
 
 int channel_from_name(const char *name)
 {
-	if (name == NULL)
-		return -1;
-	for (int i = CHANNEL_EMAIL; i <= CHANNEL_TELEGRAM; i++)
-		if (strcmp(name, names[i]) == 0)
-			return i;
-	return -1;
-}
+	int m = method_parse(name);
 
-static int is_digit(unsigned char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-static int is_alnum(unsigned char ch)
-{
-	return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-/* Local part: a dot-atom of a conservative set. No quoted strings, no '%' or '!' (old
- * routing tricks), no leading '-' (option injection should the address ever reach a
- * command), no leading, trailing or doubled dots. */
-static int local_ok(const char *p, size_t len)
-{
-	if (len == 0 || len > EMAIL_LOCAL_MAX || p[0] == '.' || p[0] == '-' || p[len - 1] == '.')
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		if (ch == '.' && p[i + 1] == '.')
-			return 0;
-		if (!is_alnum(ch) && strchr("._+-='", ch) == NULL)
-			return 0;
-	}
-	return 1;
-}
-
-/* Domain: ASCII labels (IDNs in their xn-- form) of letters, digits and inner dashes, at
- * least two of them, the last not all digits. */
-static int domain_ok(const char *p, size_t len)
-{
-	size_t labels = 0, start = 0;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && p[i] != '.') {
-			if (!is_alnum((unsigned char)p[i]) && p[i] != '-')
-				return 0;
-			continue;
-		}
-		size_t l = i - start;
-		if (l == 0 || l > LABEL_MAX || p[start] == '-' || p[i - 1] == '-')
-			return 0;
-		labels++;
-		if (i == len) {
-			int digits = 1;
-			for (size_t j = start; j < i; j++)
-				digits = digits && is_digit((unsigned char)p[j]);
-			if (digits)
-				return 0;
-		}
-		start = i + 1;
-	}
-	return labels >= 2;
+	return method_is_channel(m) ? m : -1;
 }
 
 int channel_email_ok(const char *addr)
 {
-	const char *at;
-	size_t len;
-
-	if (addr == NULL)
-		return 0;
-	len = strnlen(addr, EMAIL_MAX + 1);
-	if (len < 3 || len > EMAIL_MAX)
-		return 0;
-	at = strchr(addr, '@');
-	if (at == NULL || strchr(at + 1, '@') != NULL)
-		return 0;
-	/* every byte is checked by the two parts: CR, LF, controls and spaces never pass */
-	return local_ok(addr, (size_t)(at - addr)) && domain_ok(at + 1, strlen(at + 1));
+	return addr_email_ok(addr);
 }
-
 int channel_phone_ok(const char *num)
 {
 	size_t n;
 
 	if (num == NULL || num[0] != '+')
 		return 0;
-	for (n = 0; is_digit((unsigned char)num[1 + n]); n++)
+	for (n = 0; rc_is_digit((unsigned char)num[1 + n]); n++)
 		if (n > 15)
 			return 0;
 	return num[1 + n] == '\0' && n >= 6 && n <= 15;
@@ -132,7 +53,7 @@ int channel_chat_ok(const char *id)
 		p++;
 	if (*p < '1' || *p > '9')
 		return 0;
-	for (n = 0; is_digit((unsigned char)p[n]); n++)
+	for (n = 0; rc_is_digit((unsigned char)p[n]); n++)
 		if (n >= 19)
 			return 0;
 	if (p[n] != '\0')
@@ -225,7 +146,7 @@ void channel_mask(int kind, const char *value, char *out, size_t n)
 	if (out == NULL || n == 0)
 		return;
 	out[0] = '\0';
-	if (kind == CHANNEL_EMAIL && channel_email_ok(value)) {
+	if (kind == METHOD_EMAIL && channel_email_ok(value)) {
 		const char *at = strchr(value, '@');
 		size_t ll = (size_t)(at - value);
 		/* "alice@example.org" -> "a***e@example.org"; short local parts keep one letter */
@@ -234,13 +155,13 @@ void channel_mask(int kind, const char *value, char *out, size_t n)
 		if (ll >= 3)
 			put(out, n, &o, at - 1, 1);
 		put(out, n, &o, at, strlen(at));
-	} else if (kind == CHANNEL_SMS && channel_phone_ok(value)) {
+	} else if (kind == METHOD_SMS && channel_phone_ok(value)) {
 		/* "+37126123412" -> "+37*******12": country code hint and the last two digits */
 		size_t len = strlen(value);
 		put(out, n, &o, value, 3);
 		put_stars(out, n, &o, len - 5);
 		put(out, n, &o, value + len - 2, 2);
-	} else if (kind == CHANNEL_TELEGRAM && channel_chat_ok(value)) {
+	} else if (kind == METHOD_TELEGRAM && channel_chat_ok(value)) {
 		size_t len = strlen(value);
 		put(out, n, &o, "chat \xe2\x80\xa6", 8); /* "chat …" */
 		put(out, n, &o, value + (len > 2 ? len - 2 : len - 1), len > 2 ? 2 : 1);

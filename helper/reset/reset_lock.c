@@ -16,7 +16,7 @@ int reset_lock_window(const struct reset *r)
 
 static int lock_key(const struct reset *r, int m, char *key, size_t n)
 {
-	return rc_snprintf(key, n, "reset-lock:%s:%s", reset_method_id(m), r->user) < 0 ? -1 : 0;
+	return rc_snprintf(key, n, "reset-lock:%s:%s", method_id(m), r->user) < 0 ? -1 : 0;
 }
 
 int reset_store_fail(struct reset *r)
@@ -45,11 +45,11 @@ void reset_lock_method(struct reset *r, int m)
 
 	if (lock_key(r, m, key, sizeof(key)) != 0 ||
 	    store_counter_hit(r->store, key, rc_now(), reset_lock_window(r), &count) != STORE_OK)
-		syslog(LOG_ERR, "reset: cannot record the lock of %s for %s", reset_method_id(m),
+		syslog(LOG_ERR, "reset: cannot record the lock of %s for %s", method_id(m),
 		       r->user);
-	reset_audit(r, "reset-locked", reset_method_id(m), "too many wrong tries");
+	reset_audit(r, "reset-locked", method_id(m), "too many wrong tries");
 	syslog(LOG_NOTICE, "reset: ruid=%ld user=%s method %s locked after too many wrong tries",
-	       (long)r->h->ruid, r->user, reset_method_id(m));
+	       (long)r->h->ruid, r->user, method_id(m));
 }
 
 void reset_locked_error(struct reset *r, int m)
@@ -57,6 +57,6 @@ void reset_locked_error(struct reset *r, int m)
 	reset_error(r, "locked", 0,
 		    "Too many wrong tries: %s is locked for this account for %d minute%s. Choose "
 		    "another method, or try again later.",
-		    m == RM_QUESTION ? "the security question" : "this method",
+		    m == METHOD_QUESTION ? "the security question" : "this method",
 		    (reset_lock_window(r) + 59) / 60, (reset_lock_window(r) + 59) / 60 == 1 ? "" : "s");
 }

@@ -2,6 +2,7 @@
  * `pam-recover admin doctor`: what would lock people out or let them in without a code.
  * Shared by the doctor's files (one job each):
  *   doctor.c        the verb: options, the order of the checks, the report, the exit status
+ *   doctor_findings.c the findings every check adds (dr_add)
  *   doctor_pam.c    reading /etc/pam.d: what the lines mean, includes, substacks
  *   doctor_pamd.c   pam.d syntax: logical lines and tokens, as libpam splits them
  *   doctor_modules.c what a line means: its control's actions, its module's kind and path
@@ -114,6 +115,8 @@ struct doctor {
 	struct dr_finding *v;
 	size_t n, cap;
 };
+
+/* ---- findings (doctor_findings.c) ---- */
 
 /* Add a finding (copied; duplicates of file+line+message are dropped). */
 void dr_add(struct doctor *d, int severity, const char *file, int line, const char *fix,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "helper.h"
 
 #define MAGIC "PRS1"
@@ -21,43 +22,7 @@ enum tag {
 
 /* ---- the request on the wire ---- */
 
-struct wbuf {
-	unsigned char *d;
-	size_t len, cap;
-	int bad;
-};
-
-static void wput(struct wbuf *b, const void *s, size_t n)
-{
-	if (b->bad)
-		return;
-	if (n > PRIVSEP_REQ_MAX || b->len + n > PRIVSEP_REQ_MAX) {
-		b->bad = 1;
-		return;
-	}
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n)
-			cap *= 2;
-		unsigned char *d = malloc(cap);
-		if (d == NULL) {
-			b->bad = 1;
-			return;
-		}
-		/* never realloc: the old buffer may hold secrets and must be wiped */
-		if (b->d != NULL) {
-			memcpy(d, b->d, b->len);
-			rc_wipe(b->d, b->cap);
-			free(b->d);
-		}
-		b->d = d;
-		b->cap = cap;
-	}
-	memcpy(b->d + b->len, s, n);
-	b->len += n;
-}
-
-static void wfield(struct wbuf *b, int tag, const char *v)
+static void wfield(struct rc_buf *b, int tag, const char *v)
 {
 	unsigned char h[5];
 	size_t n;
@@ -70,11 +35,11 @@ static void wfield(struct wbuf *b, int tag, const char *v)
 	h[2] = (unsigned char)((n >> 8) & 0xff);
 	h[3] = (unsigned char)((n >> 16) & 0xff);
 	h[4] = (unsigned char)((n >> 24) & 0xff);
-	wput(b, h, sizeof(h));
-	wput(b, v, n + 1);
+	rc_buf_add(b, h, sizeof(h));
+	rc_buf_add(b, v, n + 1);
 }
 
-static void wint(struct wbuf *b, int tag, int v)
+static void wint(struct rc_buf *b, int tag, int v)
 {
 	char s[16];
 
@@ -84,11 +49,11 @@ static void wint(struct wbuf *b, int tag, int v)
 
 int privsep_encode(const struct privsep_req *req, unsigned char **out, size_t *len)
 {
-	struct wbuf b = {NULL, 0, 0, 0};
+	struct rc_buf b = RC_BUF_INIT(PRIVSEP_REQ_MAX);
 
 	*out = NULL;
 	*len = 0;
-	wput(&b, MAGIC, 4);
+	rc_buf_add(&b, MAGIC, 4);
 	wint(&b, T_OP, req->op);
 	wfield(&b, T_URL, req->url);
 	wint(&b, T_TLS, req->tls);
@@ -104,12 +69,10 @@ int privsep_encode(const struct privsep_req *req, unsigned char **out, size_t *l
 	wfield(&b, T_CODE, req->code);
 	wfield(&b, T_MSGID, req->msgid);
 	if (b.bad) {
-		if (b.d != NULL)
-			rc_wipe(b.d, b.cap);
-		free(b.d);
+		rc_buf_free(&b);
 		return -1;
 	}
-	*out = b.d;
+	*out = (unsigned char *)b.d;
 	*len = b.len;
 	return 0;
 }

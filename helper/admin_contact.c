@@ -78,7 +78,7 @@ static void say(const struct uverb *u, int kind, const char *masked, int changed
 		struct json_object *o = oj_object();
 		oj_bool(o, "ok", 1);
 		oj_str(o, "user", u->user);
-		oj_str(o, "kind", kind == CONTACT_QUESTION ? "question" : hx_contact_kind_name(kind));
+		oj_str(o, "kind", kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind));
 		if (masked != NULL) {
 			oj_str(o, "value", masked);
 			oj_bool(o, "verified", 1);
@@ -87,12 +87,12 @@ static void say(const struct uverb *u, int kind, const char *masked, int changed
 			oj_bool(o, "changed", changed);
 		out_json(o);
 	} else if (masked != NULL)
-		out_info("The %s of %s is now %s (verified)%s.", ct_label(kind), u->user, masked,
+		out_info("The %s of %s is now %s (verified)%s.", method_label(kind), u->user, masked,
 			 replaced ? ", replacing the old one" : "");
 	else if (changed)
-		out_info("The %s of %s is removed.", ct_label(kind), u->user);
+		out_info("The %s of %s is removed.", method_label(kind), u->user);
 	else
-		out_info("%s had no %s; nothing changed.", u->user, ct_label(kind));
+		out_info("%s had no %s; nothing changed.", u->user, method_label(kind));
 }
 
 int admin_set_contact(struct hctx *h, int argc, char **argv)
@@ -108,7 +108,7 @@ int admin_set_contact(struct hctx *h, int argc, char **argv)
 	if (admin_open(h, &u, set_usage, argc, argv, pos, 3, &r) != 0)
 		goto out;
 	kind = contact_kind_parse(pos[1]);
-	if (kind < 0 || kind == CONTACT_QUESTION) {
+	if (kind < 0 || kind == METHOD_QUESTION) {
 		r = out_fail(HX_USAGE, "%s: KIND is email, phone or telegram (an answer to a security "
 				       "question is the user's own: `pam-recover contact set question`)",
 			     u.name);
@@ -137,9 +137,9 @@ int admin_set_contact(struct hctx *h, int argc, char **argv)
 	}
 	uv_log(h, &u, "admin-set-contact", detail);
 	say(&u, kind, masked, 1, orr != HX_NOUSER);
-	if ((u.cfg.reset_method_mask & ct_method_bit(kind)) == 0)
+	if ((u.cfg.reset_method_mask & method_bit(kind)) == 0)
 		out_warn("note: resets by %s are turned off on this host (reset_methods)",
-			 ct_label(kind));
+			 method_label(kind));
 	r = HX_OK;
 out:
 	RC_WIPE_ARRAY(value);
@@ -167,14 +167,14 @@ int admin_remove_contact(struct hctx *h, int argc, char **argv)
 		r = uv_store_fail(&u);
 		goto out;
 	}
-	dr = kind == CONTACT_QUESTION ? store_question_delete(u.store, u.user)
+	dr = kind == METHOD_QUESTION ? store_question_delete(u.store, u.user)
 				      : store_contact_delete(u.store, u.user, kind);
 	ok = dr == STORE_OK || dr == STORE_NOTFOUND;
-	if (ok && kind != CONTACT_QUESTION)
+	if (ok && kind != METHOD_QUESTION)
 		ok = code_void_verify(u.store, u.user, ct_channel(kind)) == HX_OK;
 	if (ok && dr == STORE_OK)
 		ok = uv_audit(h, &u, "admin-remove-contact",
-			      kind == CONTACT_QUESTION ? "question" : hx_contact_kind_name(kind)) ==
+			      kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind)) ==
 		     0;
 	if (hx_txn_end(u.store, ok) != 0) {
 		r = uv_store_fail(&u);
@@ -182,7 +182,7 @@ int admin_remove_contact(struct hctx *h, int argc, char **argv)
 	}
 	if (dr == STORE_OK)
 		uv_log(h, &u, "admin-remove-contact",
-		       kind == CONTACT_QUESTION ? "question" : hx_contact_kind_name(kind));
+		       kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind));
 	say(&u, kind, NULL, dr == STORE_OK, 0);
 	r = HX_OK;
 out:

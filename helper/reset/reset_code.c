@@ -20,7 +20,7 @@ static int check_one(struct reset *r, int m, const char *typed)
 
 	if (hx_txn_begin(r->store) != 0)
 		return CODE_ERROR;
-	cr = code_check(r->store, &r->key, r->user, reset_method_id(m), RESET_PURPOSE, typed,
+	cr = code_check(r->store, &r->key, r->user, method_id(m), RESET_PURPOSE, typed,
 			r->cfg.code_attempts, rc_now());
 	if (hx_txn_end(r->store, cr != CODE_ERROR) != 0)
 		return CODE_ERROR;
@@ -35,12 +35,12 @@ int reset_code_step(struct reset *r, int method, int real)
 	for (;;) {
 		struct json_object *st = reset_step("code", NULL);
 		char msg[512], hint[160] = "";
-		int ttl = method == RM_EMAIL || method < 0 ? r->cfg.email_code_ttl
+		int ttl = method == METHOD_EMAIL || method < 0 ? r->cfg.email_code_ttl
 							   : r->cfg.sms_code_ttl;
 		for (int i = 0; i < r->n_offers; i++)
 			if (r->offers[i].method == method)
 				snprintf(hint, sizeof(hint), "%s", r->offers[i].hint);
-		oj_str(st, "channel", method >= 0 ? reset_method_id(method) : "any");
+		oj_str(st, "channel", method >= 0 ? method_id(method) : "any");
 		/* With --code nothing was sent in this run: no hint, no expiry to show. */
 		if (hint[0] && !r->code_mode)
 			oj_str(st, "hint", hint);
@@ -48,11 +48,11 @@ int reset_code_step(struct reset *r, int method, int real)
 			oj_int(st, "expires_in", ttl);
 		if (method < 0 || r->code_mode)
 			snprintf(msg, sizeof(msg), "Enter the code you received%s.",
-				 method == RM_EMAIL      ? " by e-mail"
-				 : method == RM_SMS      ? " by SMS"
-				 : method == RM_TELEGRAM ? " by Telegram"
+				 method == METHOD_EMAIL      ? " by e-mail"
+				 : method == METHOD_SMS      ? " by SMS"
+				 : method == METHOD_TELEGRAM ? " by Telegram"
 							 : "");
-		else if (method == RM_EMAIL)
+		else if (method == METHOD_EMAIL)
 			snprintf(msg, sizeof(msg),
 				 "If the address matches the recovery address of the account, a code "
 				 "was sent to it; it is valid for %d minute%s. Enter the code (an empty "
@@ -64,7 +64,7 @@ int reset_code_step(struct reset *r, int method, int real)
 				 "A code was sent by %s to %s; it is valid for %d minute%s. Enter the "
 				 "code (an empty line goes back to the methods). If nothing arrives "
 				 "within a few minutes, try again later or choose another method.",
-				 method == RM_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60,
+				 method == METHOD_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60,
 				 (ttl + 59) / 60 == 1 ? "" : "s");
 		oj_str(st, "message", msg);
 		if ((rc = reset_ask(r, st, "code", "Code: ", 0, typed, sizeof(typed))) != HX_OK)
@@ -75,7 +75,7 @@ int reset_code_step(struct reset *r, int method, int real)
 		}
 		int cr = CODE_EXPIRED;
 		if (real && r->known) {
-			for (int m = RM_EMAIL; m <= RM_TELEGRAM; m++) {
+			for (int m = METHOD_EMAIL; m <= METHOD_TELEGRAM; m++) {
 				if (method >= 0 && m != method)
 					continue;
 				int one = check_one(r, m, typed);
@@ -103,10 +103,10 @@ int reset_code_step(struct reset *r, int method, int real)
 			rc = HX_OK;
 			goto out;
 		}
-		reset_audit(r, "reset-code-wrong", method >= 0 ? reset_method_id(method) : "any", "");
+		reset_audit(r, "reset-code-wrong", method >= 0 ? method_id(method) : "any", "");
 		if (cr == CODE_LOCKED || tries >= r->cfg.code_attempts) {
-			int m0 = method >= 0 ? method : RM_EMAIL;
-			for (int m = RM_EMAIL; m <= RM_TELEGRAM; m++)
+			int m0 = method >= 0 ? method : METHOD_EMAIL;
+			for (int m = METHOD_EMAIL; m <= METHOD_TELEGRAM; m++)
 				if (m == m0 || method < 0)
 					reset_lock_method(r, m);
 			reset_locked_error(r, m0);

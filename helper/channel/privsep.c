@@ -1,7 +1,7 @@
 /*
  * The root side of privilege separation (privsep.h): start pam-recover-send by fork +
  * execve with an empty environment, hand it the request over a pipe, read its answer, and
- * wait for it within a time limit. The sender's own side is helper/sender.c; the wire format
+ * wait for it within a time limit. The sender's own side is helper/channel/sender.c; the wire format
  * is privsep_wire.c.
  */
 #include "privsep.h"

@@ -15,7 +15,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "contacts.h"
 #include "outbox.h"
 #include "out.h"
@@ -184,7 +184,7 @@ static void delivered(void *vctx, const struct outbox_event *e)
 		snprintf(d->post_err, sizeof(d->post_err), "%s", e->err);
 		return;
 	}
-	oj_push_str(e->status == HX_OK ? d->sent : d->failed, reset_method_id(e->row->kind));
+	oj_push_str(e->status == HX_OK ? d->sent : d->failed, method_id(e->row->kind));
 }
 
 int reset_password_step(struct reset *r)

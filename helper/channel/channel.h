@@ -10,10 +10,12 @@
 #include <stddef.h>
 
 #include "helper.h"
+#include "method.h"
 
-enum channel_kind { CHANNEL_EMAIL = 0, CHANNEL_SMS = 1, CHANNEL_TELEGRAM = 2 };
+/* A channel kind is a recovery method that sends a code (method.h): METHOD_EMAIL,
+ * METHOD_SMS or METHOD_TELEGRAM. */
 
-/* "email", "sms", "telegram" (also the JSON method ids and the store's channel names). */
+/* "email", "sms", "telegram" (method_id), NULL for anything but a channel. */
 const char *channel_name(int kind);
 int channel_from_name(const char *name); /* -1 if unknown */
 

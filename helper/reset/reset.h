@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "helper.h"
+#include "method.h"
 #include "quota.h"
 
 #define RESET_PURPOSE "reset"
@@ -34,14 +35,7 @@
 #define RESET_SEND_FLOOR_MS 1500 /* the e-mail/SMS/Telegram step takes at least this long */
 #define RESET_LOCK_DEFAULT 900   /* seconds a method stays locked when unlock_time is 0 */
 
-/* Methods, as bits and as JSON ids ("email", "sms", "telegram", "question"). */
-enum reset_method {
-	RM_EMAIL = 0,
-	RM_SMS = 1,
-	RM_TELEGRAM = 2,
-	RM_QUESTION = 3,
-	RM_COUNT = 4,
-};
+/* Methods are enum method (method.h); their JSON ids are method_id. */
 
 struct reset;
 
@@ -63,7 +57,7 @@ struct reset_ui {
 
 /* One proof method offered to this user. */
 struct reset_offer {
-	int method;       /* enum reset_method */
+	int method;       /* enum method */
 	char hint[128];   /* masked contact, or "" for the question */
 };
 
@@ -80,7 +74,7 @@ struct reset {
 	int known;        /* the account exists (passwd, or store data for virtual users) */
 	int superuser;    /* uid 0: handled as an unknown name */
 	int enrolled;     /* TOTP 2FA is on */
-	struct reset_offer offers[RM_COUNT];
+	struct reset_offer offers[METHOD_COUNT];
 	int n_offers;
 	char question[512]; /* the security question shown (a plausible one for unknown users) */
 
@@ -101,7 +95,7 @@ struct reset {
 /* reset_steps.c: the flow. Returns the exit status. */
 int reset_run(struct reset *r);
 
-/* Step objects and errors (reset_steps.c). */
+/* Step objects and errors (reset_ui.c). */
 struct json_object *reset_step(const char *name, const char *message);
 /* {"step":"error","code":CODE,"message":MSG,"final":FINAL} through ui->show. */
 void reset_error(struct reset *r, const char *code, int final, const char *fmt, ...)
@@ -115,10 +109,8 @@ void reset_audit(struct reset *r, const char *event, const char *method, const c
 /* reset_methods.c: which methods the account offers (fills r->offers, r->question);
  * unknown users get a plausible, stable list. HX_OK or an exit status (store). */
 int reset_methods(struct reset *r);
-const char *reset_method_id(int method);
+/* method_parse, and the spellings people type as well: "phone", "e-mail". -1 if none. */
 int reset_method_parse(const char *id);
-/* The channel kind (enum channel_kind) of a code method, -1 for the question. */
-int reset_method_channel(int method);
 
 /* reset_proof.c: one proof by method m (send a code and check it, or the question).
  * HX_OK proven; HX_WRONG (the flow may offer the method list again); other exit statuses
@@ -153,7 +145,7 @@ extern const struct reset_ui reset_ui_json;
 extern const struct reset_ui reset_ui_tty;
 void reset_json_done(void);
 
-/* Sleep until `start_ms` (a reset_clock_ms value) + floor_ms has passed. */
+/* Sleep until `start_ms` (a reset_clock_ms value) + floor_ms has passed (reset_ui.c). */
 int64_t reset_clock_ms(void);
 void reset_pad(int64_t start_ms, int floor_ms);
 
