@@ -24,21 +24,6 @@
 #error "RC_CHECK_PATH (the installed path of pam-recover-check) is not defined"
 #endif
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Start the back end: rfd its standard input (the request), wfd its standard output (-1:
  * /dev/null), standard error /dev/null, nothing else open. posix_spawn rather than fork:
  * the application's address space is not copied for an exec (a login pays for each). 0 or
@@ -200,7 +185,7 @@ int helper_call_out(pam_handle_t *pamh, const char *mode, const char *user, cons
 		close(ofd[1]);
 		ofd[1] = -1;
 	}
-	if (write_all(pfd[1], req, (size_t)len) != 0)
+	if (rc_write_all(pfd[1], req, (size_t)len) != 0)
 		pam_syslog(pamh, LOG_ERR, "could not send the request to %s", RC_CHECK_PATH);
 	close(pfd[1]);
 	pfd[1] = -1;
@@ -307,7 +292,7 @@ int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char 
 	close(pfd[0]);
 	close(ofd[1]);
 	pfd[0] = ofd[1] = -1;
-	if (write_all(pfd[1], req, (size_t)len) != 0)
+	if (rc_write_all(pfd[1], req, (size_t)len) != 0)
 		pam_syslog(pamh, LOG_ERR, "could not send the request to %s", RC_CHECK_PATH);
 	got = read_held_answer(ofd[0], out, cap, outlen, &answer);
 	if (got == 1) {
@@ -355,7 +340,7 @@ int helper_held_call(pam_handle_t *pamh, struct helper_held *hh, const char *mod
 	len = make_request(pamh, req, sizeof(req), mode, user, service, input);
 	signals_ours(&old);
 	/* A write that fails (the back end gave up waiting: EPIPE) was never read. */
-	sent = len >= 0 && write_all(hh->wfd, req, (size_t)len) == 0;
+	sent = len >= 0 && rc_write_all(hh->wfd, req, (size_t)len) == 0;
 	close(hh->wfd);
 	hh->wfd = -1;
 	r = reap(pamh, hh->pid);
@@ -379,7 +364,7 @@ void helper_held_end(pam_handle_t *pamh, struct helper_held *hh)
 	signals_ours(&old);
 	/* `done` rather than only closing: a copy of the pipe in a child the application
 	 * forked would keep the end of input from coming. */
-	(void)write_all(hh->wfd, done, sizeof(done) - 1);
+	(void)rc_write_all(hh->wfd, done, sizeof(done) - 1);
 	close(hh->wfd);
 	hh->wfd = -1;
 	(void)reap(pamh, hh->pid);
