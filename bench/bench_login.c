@@ -42,7 +42,8 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	if (r == NULL)
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++)
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
 			r[i].resp = strdup((const char *)data);
 	*resp = r;
 	return PAM_SUCCESS;
@@ -156,7 +157,8 @@ static void throughput(size_t first, size_t n, int procs)
 			for (size_t i = 0; i < per; i++) {
 				double a = now_s();
 
-				mine += (size_t)login(&users[(first + (size_t)p * per + i) % nusers]);
+				mine += (size_t)login(
+					&users[(first + (size_t)p * per + i) % nusers]);
 				my[i] = now_s() - a;
 			}
 			if (write_full(fds[p][1], &mine, sizeof(mine)) != 0 ||
@@ -183,8 +185,9 @@ static void throughput(size_t first, size_t n, int procs)
 	printf("{\"module\":\"%s\",\"mode\":\"throughput\",\"users\":%zu,\"procs\":%d,"
 	       "\"logins\":%zu,\"ok\":%zu,\"seconds\":%.4f,\"per_second\":%.1f,"
 	       "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
-	       label, nusers, procs, per * (size_t)procs, ok, dt, (double)(per * (size_t)procs) / dt,
-	       nlat ? lat[nlat / 2] * 1e3 : 0.0, nlat ? lat[(nlat * 99) / 100] * 1e3 : 0.0);
+	       label, nusers, procs, per * (size_t)procs, ok, dt,
+	       (double)(per * (size_t)procs) / dt, nlat ? lat[nlat / 2] * 1e3 : 0.0,
+	       nlat ? lat[(nlat * 99) / 100] * 1e3 : 0.0);
 	free(lat);
 }
 
@@ -274,18 +277,41 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "d:s:u:n:o:p:r:S:RIm:")) != -1) {
 		switch (opt) {
-		case 'd': confdir = optarg; break;
-		case 's': service = optarg; break;
-		case 'u': ufile = optarg; break;
-		case 'n': n = strtoul(optarg, NULL, 10); break;
-		case 'o': first = strtoul(optarg, NULL, 10); break;
-		case 'p': procs = atoi(optarg); break;
-		case 'r': rounds = atoi(optarg); break;
-		case 'S': step_offset = atoi(optarg); break;
-		case 'R': racing = 1; break;
-		case 'I': serve = 1; break;
-		case 'm': label = optarg; break;
-		default: return 2;
+		case 'd':
+			confdir = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'u':
+			ufile = optarg;
+			break;
+		case 'n':
+			n = strtoul(optarg, NULL, 10);
+			break;
+		case 'o':
+			first = strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			procs = atoi(optarg);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'S':
+			step_offset = atoi(optarg);
+			break;
+		case 'R':
+			racing = 1;
+			break;
+		case 'I':
+			serve = 1;
+			break;
+		case 'm':
+			label = optarg;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!confdir || !service || !ufile || procs < 1 || procs > 64 || n == 0) {

@@ -25,7 +25,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mkusers CONFIG PREFIX N\n");
 		return 2;
 	}
-	if (sodium_init() < 0 || cfg_init(&c) != 0 || cfg_load_file(&c, argv[1], 1, err, sizeof(err)) != 0 ||
+	if (sodium_init() < 0 || cfg_init(&c) != 0 ||
+	    cfg_load_file(&c, argv[1], 1, err, sizeof(err)) != 0 ||
 	    seal_key_load(c.key_file, &k, err, sizeof(err)) != 0 ||
 	    store_open(&c, STORE_CREATE, &s, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "mkusers: %s\n", err);
@@ -35,12 +36,16 @@ int main(int argc, char **argv)
 		return 1;
 	for (long i = 0; i < n; i++) {
 		unsigned char secret[20];
-		struct store_totp t = {.algorithm = CFG_ALGO_SHA1, .digits = 6, .period = 30, .created = 0};
+		struct store_totp t = {.algorithm = CFG_ALGO_SHA1,
+				       .digits = 6,
+				       .period = 30,
+				       .created = 0};
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s%ld", argv[2], i);
 		randombytes_buf(secret, sizeof(secret));
-		if (seal_encrypt(&k, name, "totp", secret, sizeof(secret), t.sealed, &t.sealed_len) != 0 ||
+		if (seal_encrypt(&k, name, "totp", secret, sizeof(secret), t.sealed,
+				 &t.sealed_len) != 0 ||
 		    store_totp_put(s, name, &t) != STORE_OK) {
 			fprintf(stderr, "mkusers: cannot enrol %s: %s\n", name, store_errmsg(s));
 			store_rollback(s);

@@ -84,7 +84,8 @@ static const struct admin_verb admin_verbs[] = {
 	 "    their window, and one-time codes used or expired a day ago, now, and print how\n"
 	 "    many. For cron or a systemd timer (every verb also does it once per\n"
 	 "    prune_interval).\n"},
-	{"audit", admin_audit, "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
+	{"audit", admin_audit,
+	 "audit [USER] [--limit N]\n    The audit events, newest first (--limit 0: all).\n"},
 	{"canonicalise-names", admin_canonicalise_names,
 	 "canonicalise-names [--keep NAME[,NAME...]] [--dry-run]\n"
 	 "    Move the data of every name stored in another spelling to its canonical form\n"
@@ -151,8 +152,8 @@ int cmd_admin(struct hctx *h, int argc, char **argv)
 	return out_fail(HX_USAGE, "admin: unknown command: %s (see pam-recover admin --help)", esc);
 }
 
-int admin_parse(struct hctx *h, const char *verb, int argc, char **argv,
-		const struct hx_opt *opts, size_t nopts, char **pos, int want, int *done)
+int admin_parse(struct hctx *h, const char *verb, int argc, char **argv, const struct hx_opt *opts,
+		size_t nopts, char **pos, int want, int *done)
 {
 	int npos = 0;
 	char name[64];
@@ -232,8 +233,8 @@ static int open_for_user_args(struct hctx *h, const char *verb, int argc, char *
 }
 
 /* parse, validate the name, load config, open key and store. */
-static int open_for_user(struct hctx *h, const char *verb, int argc, char **argv,
-			 struct cfg *c, struct seal_key *k, struct store **s, const char **user)
+static int open_for_user(struct hctx *h, const char *verb, int argc, char **argv, struct cfg *c,
+			 struct seal_key *k, struct store **s, const char **user)
 {
 	char *pos[1];
 
@@ -294,7 +295,8 @@ static void show_contacts(struct store *s, const struct seal_key *k, const char 
 				 verified ? "verified" : "not verified yet");
 		else
 			out_info(HX_FIELD "(%s)", hx_contact_field(kind),
-				 cr == HX_IOERR ? "store error" : "unreadable: tampered or wrong key");
+				 cr == HX_IOERR ? "store error"
+						: "unreadable: tampered or wrong key");
 		RC_WIPE_ARRAY(value);
 	}
 }
@@ -373,8 +375,9 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 	out_info("Account %s", user);
 	if (enrolled) {
 		hx_time_human(t.created, when, sizeof(when));
-		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s", "2-step verification:",
-			 hx_algo_name(t.algorithm), t.digits, t.period, when);
+		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s",
+			 "2-step verification:", hx_algo_name(t.algorithm), t.digits, t.period,
+			 when);
 	} else
 		out_info(HX_FIELD "off", "2-step verification:");
 	if (enrolled && device_print(s, user) != STORE_OK) {
@@ -390,8 +393,8 @@ static int admin_show(struct hctx *h, int argc, char **argv)
 				  "%s`)",
 			 "logins:", when, st.failures, user);
 	} else
-		out_info(HX_FIELD "not locked (%d wrong code%s since the last success)", "logins:",
-			 st.failures, st.failures == 1 ? "" : "s");
+		out_info(HX_FIELD "not locked (%d wrong code%s since the last success)",
+			 "logins:", st.failures, st.failures == 1 ? "" : "s");
 	int napps = 0;
 	if (store_app_list(s, user, count_app, &napps) < 0) {
 		r = out_fail(HX_IOERR, "admin show: store error: %s", store_errmsg(s));
@@ -493,17 +496,19 @@ static int all_one(struct store *s, const struct seal_key *k, const char *user,
 		if (kind == METHOD_QUESTION)
 			have = qr == STORE_OK;
 		else
-			have = contact_read(s, k, user, kind, value, sizeof(value), &verified) == HX_OK;
+			have = contact_read(s, k, user, kind, value, sizeof(value), &verified) ==
+			       HX_OK;
 		RC_WIPE_ARRAY(value);
 		if (!have)
 			continue;
-		const char *name = kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind);
+		const char *name =
+			kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind);
 		if (arr != NULL) {
 			oj_push_str(verified ? o_ver : o_unv, name);
 			continue;
 		}
-		int w = snprintf(contacts + o, sizeof(contacts) - o, "%s%s%s", o > 0 ? "," : "", name,
-				 verified ? "" : "?");
+		int w = snprintf(contacts + o, sizeof(contacts) - o, "%s%s%s", o > 0 ? "," : "",
+				 name, verified ? "" : "?");
 		if (w > 0 && (size_t)w < sizeof(contacts) - o)
 			o += (size_t)w;
 		*unverified |= !verified;
@@ -525,7 +530,8 @@ static int all_one(struct store *s, const struct seal_key *k, const char *user,
 		if (enrolled) {
 			time_t tt = (time_t)t.created;
 			struct tm tm;
-			if (gmtime_r(&tt, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d", &tm) == 0)
+			if (gmtime_r(&tt, &tm) == NULL ||
+			    strftime(when, sizeof(when), "%Y-%m-%d", &tm) == 0)
 				snprintf(when, sizeof(when), "-");
 		} else
 			snprintf(when, sizeof(when), "-");
@@ -577,8 +583,8 @@ static int list_all(struct store *s, const struct seal_key *k)
 	if (store_totp_list(s, virt_one, &v) < 0)
 		goto out;
 	if (arr == NULL)
-		printf("%-32s %-4s %-10s %6s  %-6s %s\n", "USER", "2FA", "SINCE", "BACKUP", "LOCKED",
-		       "CONTACTS");
+		printf("%-32s %-4s %-10s %6s  %-6s %s\n", "USER", "2FA", "SINCE", "BACKUP",
+		       "LOCKED", "CONTACTS");
 	setpwent();
 	while (!bad && (pw = getpwent()) != NULL)
 		if (login_shell(pw->pw_shell) && all_one(s, k, pw->pw_name, arr, &unverified) != 0)
@@ -663,9 +669,11 @@ static int admin_disable(struct hctx *h, int argc, char **argv)
 	}
 	dr = store_totp_delete(s, user);
 	int pr = dr == STORE_ERR ? STORE_ERR : store_pending_delete(s, user);
-	int ok = (dr == STORE_OK || dr == STORE_NOTFOUND) && (pr == STORE_OK || pr == STORE_NOTFOUND);
+	int ok = (dr == STORE_OK || dr == STORE_NOTFOUND) &&
+		 (pr == STORE_OK || pr == STORE_NOTFOUND);
 	if (ok && dr == STORE_OK)
-		ok = store_audit_add(s, user, (long)h->ruid, "disable-2fa", "admin", "") == STORE_OK;
+		ok = store_audit_add(s, user, (long)h->ruid, "disable-2fa", "admin", "") ==
+		     STORE_OK;
 	if (hx_txn_end(s, ok) != 0) {
 		r = out_fail(HX_IOERR, "admin disable-2fa: nothing changed, store error: %s",
 			     store_errmsg(s));
@@ -719,13 +727,13 @@ static int admin_remove_device(struct hctx *h, int argc, char **argv)
 	if (rc_snprintf(detail, sizeof(detail), "device %s%s", name,
 			left == 0 ? "; the last one: 2FA off" : "") < 0)
 		detail[0] = '\0';
-	int ok = dr == STORE_OK &&
-		 store_audit_add(s, user, (long)h->ruid, "device-remove", "admin", detail) ==
-			 STORE_OK;
+	int ok = dr == STORE_OK && store_audit_add(s, user, (long)h->ruid, "device-remove", "admin",
+						   detail) == STORE_OK;
 	if (hx_txn_end(s, ok) != 0) {
 		if (dr == STORE_NOTFOUND)
-			r = out_fail(HX_DATAERR, "admin remove-device: %s has no device called %s "
-						 "(`pam-recover admin show %s`)",
+			r = out_fail(HX_DATAERR,
+				     "admin remove-device: %s has no device called %s "
+				     "(`pam-recover admin show %s`)",
 				     user, name, user);
 		else
 			r = out_fail(HX_IOERR,
@@ -758,8 +766,7 @@ out:
 /* Clear the reset's counters for `user`: the lock of each method (reset-lock:METHOD:USER),
  * the codes tried to keep 2FA (reset-totp:USER) and the question's daily tries
  * (question:USER). *nlocked gets the number of methods that were locked. 0 or -1 (store). */
-static int clear_reset_locks(const struct cfg *c, struct store *s, const char *user,
-			     int *nlocked)
+static int clear_reset_locks(const struct cfg *c, struct store *s, const char *user, int *nlocked)
 {
 	char key[HX_USER_MAX + 32];
 	int window = c->unlock_time > 0 ? c->unlock_time : RESET_LOCK_DEFAULT;
@@ -771,8 +778,8 @@ static int clear_reset_locks(const struct cfg *c, struct store *s, const char *u
 		if (m < METHOD_COUNT)
 			w = rc_snprintf(key, sizeof(key), "reset-lock:%s:%s", method_id(m), user);
 		else
-			w = rc_snprintf(key, sizeof(key), m == METHOD_COUNT ? "reset-totp:%s" : "question:%s",
-					user);
+			w = rc_snprintf(key, sizeof(key),
+					m == METHOD_COUNT ? "reset-totp:%s" : "question:%s", user);
 		if (w < 0)
 			return -1;
 		if (m < METHOD_COUNT &&
@@ -822,11 +829,12 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 	}
 	/* The locks of the reset methods (too many wrong codes or answers) go too. */
 	ok = ok && clear_reset_locks(&c, s, user, &reset_locks) == 0;
-	ok = ok && store_audit_add(s, user, (long)h->ruid, "unlock", "admin",
-				   was_locked ? (reset_locks > 0 ? "was locked, reset methods unlocked"
-								: "was locked")
-					      : (reset_locks > 0 ? "reset methods unlocked"
-								 : "was not locked")) == STORE_OK;
+	ok = ok &&
+	     store_audit_add(s, user, (long)h->ruid, "unlock", "admin",
+			     was_locked ? (reset_locks > 0 ? "was locked, reset methods unlocked"
+							   : "was locked")
+					: (reset_locks > 0 ? "reset methods unlocked"
+							   : "was not locked")) == STORE_OK;
 	if (hx_txn_end(s, ok) != 0) {
 		r = out_fail(HX_IOERR, "admin unlock: nothing changed, store error: %s",
 			     store_errmsg(s));

@@ -26,8 +26,8 @@ static const char remove_usage[] =
 	"Remove one of USER's recovery contacts, or the security question.\n";
 
 /* Parse, check root and the user, load config, key and store. */
-static int admin_open(struct hctx *h, struct uverb *u, const char *usage, int argc,
-		      char **argv, char **pos, int want, int *done)
+static int admin_open(struct hctx *h, struct uverb *u, const char *usage, int argc, char **argv,
+		      char **pos, int want, int *done)
 {
 	int npos = 0, r;
 
@@ -78,7 +78,8 @@ static void say(const struct uverb *u, int kind, const char *masked, int changed
 		struct json_object *o = oj_object();
 		oj_bool(o, "ok", 1);
 		oj_str(o, "user", u->user);
-		oj_str(o, "kind", kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind));
+		oj_str(o, "kind",
+		       kind == METHOD_QUESTION ? "question" : hx_contact_kind_name(kind));
 		if (masked != NULL) {
 			oj_str(o, "value", masked);
 			oj_bool(o, "verified", 1);
@@ -87,8 +88,8 @@ static void say(const struct uverb *u, int kind, const char *masked, int changed
 			oj_bool(o, "changed", changed);
 		out_json(o);
 	} else if (masked != NULL)
-		out_info("The %s of %s is now %s (verified)%s.", method_label(kind), u->user, masked,
-			 replaced ? ", replacing the old one" : "");
+		out_info("The %s of %s is now %s (verified)%s.", method_label(kind), u->user,
+			 masked, replaced ? ", replacing the old one" : "");
 	else if (changed)
 		out_info("The %s of %s is removed.", method_label(kind), u->user);
 	else
@@ -109,8 +110,9 @@ int admin_set_contact(struct hctx *h, int argc, char **argv)
 		goto out;
 	kind = contact_kind_parse(pos[1]);
 	if (kind < 0 || kind == METHOD_QUESTION) {
-		r = out_fail(HX_USAGE, "%s: KIND is email, phone or telegram (an answer to a security "
-				       "question is the user's own: `pam-recover contact set question`)",
+		r = out_fail(HX_USAGE,
+			     "%s: KIND is email, phone or telegram (an answer to a security "
+			     "question is the user's own: `pam-recover contact set question`)",
 			     u.name);
 		goto out;
 	}
@@ -168,7 +170,7 @@ int admin_remove_contact(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	dr = kind == METHOD_QUESTION ? store_question_delete(u.store, u.user)
-				      : store_contact_delete(u.store, u.user, kind);
+				     : store_contact_delete(u.store, u.user, kind);
 	ok = dr == STORE_OK || dr == STORE_NOTFOUND;
 	if (ok && kind != METHOD_QUESTION)
 		ok = code_void_verify(u.store, u.user, ct_channel(kind)) == HX_OK;

@@ -44,10 +44,11 @@ static int dest_empty(struct store *to, const char *uri)
 			return out_fail(HX_IOERR, "admin copy-store: cannot read %s: %s", uri,
 					store_errmsg(to));
 		if (n != 0)
-			return out_fail(HX_DATAERR,
-					"admin copy-store: the destination %s is not empty (table %s "
-					"holds %lld rows); copy only into a new, empty store",
-					uri, store_tables[t].name, n);
+			return out_fail(
+				HX_DATAERR,
+				"admin copy-store: the destination %s is not empty (table %s "
+				"holds %lld rows); copy only into a new, empty store",
+				uri, store_tables[t].name, n);
 	}
 	return 0;
 }
@@ -76,7 +77,8 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 	}
 	if (store_open(&c, STORE_DURABLE, &from, err, sizeof(err)) != STORE_OK) {
 		from = NULL;
-		r = out_fail(HX_IOERR, "admin copy-store: cannot open the store %s: %s", c.store, err);
+		r = out_fail(HX_IOERR, "admin copy-store: cannot open the store %s: %s", c.store,
+			     err);
 		goto out;
 	}
 	if (store_open(&dc, STORE_CREATE | STORE_DURABLE, &to, err, sizeof(err)) != STORE_OK) {
@@ -103,8 +105,9 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 		struct copy cp = {to, t, 0, 0};
 
 		if (store_table_rows(from, t, copy_row, &cp) != STORE_OK || cp.failed) {
-			r = out_fail(HX_IOERR, "admin copy-store: copying table %s failed (nothing was "
-					       "written to %s): %s",
+			r = out_fail(HX_IOERR,
+				     "admin copy-store: copying table %s failed (nothing was "
+				     "written to %s): %s",
 				     store_tables[t].name, pos[0],
 				     store_errmsg(cp.failed ? to : from));
 			goto out;
@@ -123,10 +126,11 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 
 		if (store_table_count(from, t, &a) != STORE_OK ||
 		    store_table_count(to, t, &b) != STORE_OK || a != b) {
-			r = out_fail(HX_SOFTWARE,
-				     "admin copy-store: table %s: %lld rows in the source, %lld at %s "
-				     "after the copy: do not use the copy",
-				     store_tables[t].name, a, b, pos[0]);
+			r = out_fail(
+				HX_SOFTWARE,
+				"admin copy-store: table %s: %lld rows in the source, %lld at %s "
+				"after the copy: do not use the copy",
+				store_tables[t].name, a, b, pos[0]);
 			goto out;
 		}
 	}

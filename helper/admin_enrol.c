@@ -33,7 +33,8 @@ static int init_key(const struct cfg *c, struct seal_key *k, int *created)
 			return out_fail(HX_CONFIG, "admin init: cannot inspect %s: %s", c->key_file,
 					strerror(errno));
 		if (seal_key_create(c->key_file, err, sizeof(err)) != 0)
-			return out_fail(HX_CANTCREAT, "admin init: cannot create the key file %s: %s",
+			return out_fail(HX_CANTCREAT,
+					"admin init: cannot create the key file %s: %s",
 					c->key_file, err);
 		*created = 1;
 	}
@@ -66,26 +67,26 @@ int admin_init(struct hctx *h, int argc, char **argv)
 	} else { /* a server's database: created when it holds no pam_recover schema yet */
 		long long have = 0, want = 0;
 
-		store_created = store_schema_peek(&c, &have, &want, err, sizeof(err)) ==
-					STORE_OK &&
+		store_created = store_schema_peek(&c, &have, &want, err, sizeof(err)) == STORE_OK &&
 				have == 0;
 	}
 	if (store_open(&c, STORE_CREATE | STORE_DURABLE, &s, err, sizeof(err)) != STORE_OK) {
 		s = NULL;
 		r = out_fail(store_created ? HX_CANTCREAT : HX_IOERR,
-			     "admin init: cannot %s the store %s: %s", store_created ? "create" : "open",
-			     c.store, err);
+			     "admin init: cannot %s the store %s: %s",
+			     store_created ? "create" : "open", c.store, err);
 		goto out;
 	}
 	/* The key-check record: sealed now in a new store (or one made before the record
 	 * existed); in a store that has one, it proves this key is the store's key. */
 	r = keycheck_ensure(s, &k, rc_now(), &kc_created);
 	if (r == KEYCHECK_WRONG_KEY) {
-		r = out_fail(HX_CONFIG,
-			     "admin init: the key file %s does not open the records of the store %s "
-			     "(another key): every enrolled login would fail; restore the key the "
-			     "store was made with",
-			     c.key_file, c.store);
+		r = out_fail(
+			HX_CONFIG,
+			"admin init: the key file %s does not open the records of the store %s "
+			"(another key): every enrolled login would fail; restore the key the "
+			"store was made with",
+			c.key_file, c.store);
 		goto out;
 	}
 	if (r != KEYCHECK_OK) {
@@ -96,10 +97,13 @@ int admin_init(struct hctx *h, int argc, char **argv)
 	if (key_created || store_created) {
 		char detail[64];
 		if (rc_snprintf(detail, sizeof(detail), "key %s, store %s",
-				key_created ? "created" : "kept", store_created ? "created" : "kept") < 0)
+				key_created ? "created" : "kept",
+				store_created ? "created" : "kept") < 0)
 			detail[0] = '\0';
-		if (store_audit_add(s, h->caller, (long)h->ruid, "init", "admin", detail) != STORE_OK)
-			out_warn("admin init: could not record the audit event: %s", store_errmsg(s));
+		if (store_audit_add(s, h->caller, (long)h->ruid, "init", "admin", detail) !=
+		    STORE_OK)
+			out_warn("admin init: could not record the audit event: %s",
+				 store_errmsg(s));
 	}
 	if (out_json_mode()) {
 		struct json_object *o = oj_object();
@@ -116,9 +120,10 @@ int admin_init(struct hctx *h, int argc, char **argv)
 				     : "already present, kept");
 		out_info("store %s: %s", c.store,
 			 store_created ? "created" : "already present, schema up to date");
-		out_info("key check: %s", kc_created ? "sealed in the store (admin doctor and "
-						       "--check-config check the key against it)"
-						     : "the key opens the store's key-check record");
+		out_info("key check: %s", kc_created
+						  ? "sealed in the store (admin doctor and "
+						    "--check-config check the key against it)"
+						  : "the key opens the store's key-check record");
 	}
 	r = HX_OK;
 out:
@@ -139,7 +144,8 @@ static int enrol_params(const struct cfg *c, const char *algo_s, const char *dig
 	p->digits = c->digits;
 	p->period = c->period;
 	if (algo_s != NULL && (p->algorithm = hx_algo_parse(algo_s)) < 0)
-		return out_fail(HX_USAGE, "admin enrol: --algorithm must be sha1, sha256 or sha512");
+		return out_fail(HX_USAGE,
+				"admin enrol: --algorithm must be sha1, sha256 or sha512");
 	if (digits_s != NULL) {
 		if (rc_parse_long(digits_s, 6, 8, &d) != 0 || d == 7)
 			return out_fail(HX_USAGE, "admin enrol: --digits must be 6 or 8");
@@ -211,13 +217,15 @@ static int enrol_device_check(const struct cfg *c, struct store *s, const char *
 	if (device_count(s, user, device, n, exists) != STORE_OK)
 		return out_fail(HX_IOERR, "admin enrol: store error: %s", store_errmsg(s));
 	if (*exists && !replace)
-		return out_fail(HX_DATAERR, "admin enrol: %s already has a device called %s "
-					    "(--replace gives it a new secret)",
+		return out_fail(HX_DATAERR,
+				"admin enrol: %s already has a device called %s "
+				"(--replace gives it a new secret)",
 				user, device);
 	if (!*exists && *n >= c->max_devices)
-		return out_fail(HX_DATAERR, "admin enrol: %s has %d devices, the most allowed "
-					    "(max_devices); remove one first (`pam-recover admin "
-					    "remove-device %s NAME`)",
+		return out_fail(HX_DATAERR,
+				"admin enrol: %s has %d devices, the most allowed "
+				"(max_devices); remove one first (`pam-recover admin "
+				"remove-device %s NAME`)",
 				user, *n, user);
 	return 0;
 }
@@ -327,7 +335,9 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 			 replaced ? "replaced an earlier enrolment" : "");
 	else
 		snprintf(detail, sizeof(detail), "device %s%s", device,
-			 exists ? " (replaced)" : ndev > 0 ? " (added)" : "");
+			 exists     ? " (replaced)"
+			 : ndev > 0 ? " (added)"
+				    : "");
 	int ok = (device == NULL ? store_totp_put(s, user, &t) == STORE_OK
 				 : (ar = store_device_add(s, user, &t, replace)) == STORE_OK) &&
 		 (ncodes == 0 ||
@@ -338,8 +348,9 @@ int admin_enrol(struct hctx *h, int argc, char **argv)
 				 "admin", detail) == STORE_OK;
 	if (hx_txn_end(s, ok) != 0) {
 		if (ar == STORE_CONFLICT)
-			r = out_fail(HX_DATAERR, "admin enrol: %s already has a device called %s "
-						 "(--replace gives it a new secret)",
+			r = out_fail(HX_DATAERR,
+				     "admin enrol: %s already has a device called %s "
+				     "(--replace gives it a new secret)",
 				     user, device);
 		else
 			r = out_fail(HX_IOERR, "admin enrol: nothing changed, store error: %s",

@@ -39,8 +39,9 @@ static char *read_admin_file(const char *path, uid_t owner, size_t max, const ch
 	*why = NULL;
 	*missing = fd < 0 && errno == ENOENT;
 	if (fd < 0) {
-		*why = errno == ELOOP ? "is a symbolic link" : errno == ENOENT ? "does not exist"
-									: strerror(errno);
+		*why = errno == ELOOP    ? "is a symbolic link"
+		       : errno == ENOENT ? "does not exist"
+					 : strerror(errno);
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || fcntl(fd, F_SETFL, 0) != 0)
@@ -48,14 +49,16 @@ static char *read_admin_file(const char *path, uid_t owner, size_t max, const ch
 	else if (!S_ISREG(st.st_mode))
 		*why = "is not a regular file";
 	else if (st.st_uid != 0 && st.st_uid != owner)
-		*why = owner == 0 ? "is not owned by root" : "is owned by neither root nor the user";
+		*why = owner == 0 ? "is not owned by root"
+				  : "is owned by neither root nor the user";
 	else if (st.st_mode & (S_IWGRP | S_IWOTH))
 		*why = "is writable by group or others";
 	else if ((size_t)st.st_size > max)
 		*why = "is too large";
 	else if (rc_read_all(fd, max, &buf, NULL) != 0) {
-		*why = errno == EINVAL ? "contains a NUL byte" : errno == EFBIG ? "is too large"
-									 : "cannot be read";
+		*why = errno == EINVAL  ? "contains a NUL byte"
+		       : errno == EFBIG ? "is too large"
+					: "cannot be read";
 		buf = NULL;
 	}
 	close(fd);
@@ -253,8 +256,10 @@ static int import_oath_lines(struct hctx *h, const struct cfg *c, struct store *
 			goto out;
 		int first = nameset_add(&seen, e.user, *line_no);
 		if (first != 0) {
-			if (rc_snprintf(why_buf, why_len, "user %s is also on line %d (one secret per "
-					"user)", e.user, first) < 0)
+			if (rc_snprintf(why_buf, why_len,
+					"user %s is also on line %d (one secret per "
+					"user)",
+					e.user, first) < 0)
 				why_buf[0] = '\0';
 			why = why_buf;
 			goto out;
@@ -304,10 +309,11 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 	memset(&k, 0, sizeof(k));
 	r = hx_parse_opts(h, "admin import-oath", argc, argv, opts, 2, pos, 1, &npos);
 	if (r == HX_PARSE_HELP) {
-		out_text("Usage: pam-recover admin import-oath FILE [--force] [--device NAME]\n"
-			 "  Lines: HOTP/T30[/6|/8] USER - HEXSECRET [...]; blank and # lines skipped.\n"
-			 "  --device NAME: each secret becomes (or, with --force, replaces) the\n"
-			 "  device NAME of its user, beside the devices the user has.\n");
+		out_text(
+			"Usage: pam-recover admin import-oath FILE [--force] [--device NAME]\n"
+			"  Lines: HOTP/T30[/6|/8] USER - HEXSECRET [...]; blank and # lines skipped.\n"
+			"  --device NAME: each secret becomes (or, with --force, replaces) the\n"
+			"  device NAME of its user, beside the devices the user has.\n");
 		return HX_OK;
 	}
 	if (r != 0)
@@ -319,20 +325,21 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 		return out_fail(HX_USAGE, "admin import-oath: expected FILE (see --help)");
 	rc_log_escape(pos[0], esc, sizeof(esc));
 	if ((buf = read_admin_file(pos[0], 0, OATH_FILE_MAX, &why, &missing)) == NULL)
-		return out_fail(missing ? HX_NOUSER : HX_DATAERR, "admin import-oath: %s %s",
-				esc, why);
+		return out_fail(missing ? HX_NOUSER : HX_DATAERR, "admin import-oath: %s %s", esc,
+				why);
 	buf_len = strlen(buf);
 	if ((r = hx_load_config(h, &c)) != 0)
 		goto out_buf;
 	d.max = c.max_devices;
 	if (sodium_init() < 0 || totp_init() != 0) {
-		r = out_fail(HX_SOFTWARE, "admin import-oath: cannot initialise the crypto libraries");
+		r = out_fail(HX_SOFTWARE,
+			     "admin import-oath: cannot initialise the crypto libraries");
 		goto out_cfg;
 	}
 	/* Every line checked, users looked up, before the store is locked. */
 	char *dry = xstrdup(buf);
-	int dry_ok = import_oath_lines(h, &c, NULL, NULL, dry, force, &d, &line_no, &count,
-				       why_buf, sizeof(why_buf)) == 0;
+	int dry_ok = import_oath_lines(h, &c, NULL, NULL, dry, force, &d, &line_no, &count, why_buf,
+				       sizeof(why_buf)) == 0;
 	rc_wipe(dry, buf_len); /* whole: the parser cut it into strings */
 	free(dry);
 	if (!dry_ok) {
@@ -350,11 +357,12 @@ int admin_import_oath(struct hctx *h, int argc, char **argv)
 				   sizeof(why_buf)) == 0;
 	if (hx_txn_end(s, ok) != 0) {
 		if (ok)
-			r = out_fail(HX_IOERR, "admin import-oath: nothing imported, store error: %s",
+			r = out_fail(HX_IOERR,
+				     "admin import-oath: nothing imported, store error: %s",
 				     store_errmsg(s));
 		else
-			r = out_fail(HX_DATAERR, "admin import-oath: %s:%d: %s; nothing imported", esc,
-				     line_no, why_buf);
+			r = out_fail(HX_DATAERR, "admin import-oath: %s:%d: %s; nothing imported",
+				     esc, line_no, why_buf);
 		goto out;
 	}
 	if (out_json_mode()) {
@@ -399,12 +407,13 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 	r = hx_parse_opts(h, "admin import-google-authenticator", argc, argv, opts, 2, pos, 2,
 			  &npos);
 	if (r == HX_PARSE_HELP) {
-		out_text("Usage: pam-recover admin import-google-authenticator USER FILE [--force] "
-			 "[--device NAME]\n"
-			 "  FILE is USER's ~/.google_authenticator (secret, \" options, scratch codes).\n"
-			 "  --device NAME: the secret becomes (or, with --force, replaces) the\n"
-			 "  device NAME beside USER's devices; the scratch codes only come with a\n"
-			 "  first device.\n");
+		out_text(
+			"Usage: pam-recover admin import-google-authenticator USER FILE [--force] "
+			"[--device NAME]\n"
+			"  FILE is USER's ~/.google_authenticator (secret, \" options, scratch codes).\n"
+			"  --device NAME: the secret becomes (or, with --force, replaces) the\n"
+			"  device NAME beside USER's devices; the scratch codes only come with a\n"
+			"  first device.\n");
 		return HX_OK;
 	}
 	if (r != 0)
@@ -413,8 +422,9 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 		return device_bad_name("admin import-google-authenticator", d.name);
 	d.force = force;
 	if (npos != 2)
-		return out_fail(HX_USAGE,
-				"admin import-google-authenticator: expected USER FILE (see --help)");
+		return out_fail(
+			HX_USAGE,
+			"admin import-google-authenticator: expected USER FILE (see --help)");
 	user = pos[0];
 	if ((r = hx_check_target_user("admin import-google-authenticator", user)) != 0)
 		return r;
@@ -426,8 +436,9 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 		return out_fail(missing ? HX_NOUSER : HX_DATAERR,
 				"admin import-google-authenticator: %s %s", esc, why);
 	if (import_ga_parse(buf, &g, &line_no, &why) != 0) {
-		r = out_fail(HX_DATAERR, "admin import-google-authenticator: %s:%d: %s; nothing "
-					 "imported",
+		r = out_fail(HX_DATAERR,
+			     "admin import-google-authenticator: %s:%d: %s; nothing "
+			     "imported",
 			     esc, line_no, why);
 		goto out_buf;
 	}
@@ -435,12 +446,14 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 		goto out_buf;
 	d.max = c.max_devices;
 	if (hx_user_canonical(&c, pos[0]) != 0) {
-		r = out_fail(HX_DATAERR, "admin import-google-authenticator: not a valid user name");
+		r = out_fail(HX_DATAERR,
+			     "admin import-google-authenticator: not a valid user name");
 		goto out_cfg;
 	}
 	if (sodium_init() < 0 || totp_init() != 0) {
-		r = out_fail(HX_SOFTWARE, "admin import-google-authenticator: cannot initialise the "
-					  "crypto libraries");
+		r = out_fail(HX_SOFTWARE,
+			     "admin import-google-authenticator: cannot initialise the "
+			     "crypto libraries");
 		goto out_cfg;
 	}
 	if ((r = hx_open(h, &c, STORE_DURABLE, &k, &s)) != 0)
@@ -469,7 +482,9 @@ int admin_import_google(struct hctx *h, int argc, char **argv)
 			      (long)h->ruid, "import-google-authenticator", &d, &why) == 0;
 	}
 	if (hx_txn_end(s, ok) != 0) {
-		r = out_fail(ok ? HX_IOERR : er == STORE_OK || d.why[0] ? HX_DATAERR : HX_IOERR,
+		r = out_fail(ok                           ? HX_IOERR
+			     : er == STORE_OK || d.why[0] ? HX_DATAERR
+							  : HX_IOERR,
 			     "admin import-google-authenticator: %s %s; nothing imported", user,
 			     ok ? store_errmsg(s) : why);
 		goto out;

@@ -162,8 +162,8 @@ struct moved {
  * Move everything of `from` to `to` (which holds nothing), inside the caller's transaction.
  * 0, or -1 with *why (a static text or the store's message).
  */
-static int move_user(struct store *s, const struct seal_key *k, const char *from,
-		     const char *to, long ruid, struct moved *m, const char **why)
+static int move_user(struct store *s, const struct seal_key *k, const char *from, const char *to,
+		     long ruid, struct moved *m, const char **why)
 {
 	struct store_totp p;
 	struct name_devices dv;
@@ -228,8 +228,7 @@ static int move_user(struct store *s, const struct seal_key *k, const char *from
 			goto store_fail;
 	}
 	if (have_t && st.locked_until > now &&
-	    store_fail(s, to, now, 1, (int)(st.locked_until - now), &failures, &locked) !=
-		    STORE_OK)
+	    store_fail(s, to, now, 1, (int)(st.locked_until - now), &failures, &locked) != STORE_OK)
 		goto store_fail;
 	if (have_p && store_pending_put(s, to, &p) != STORE_OK)
 		goto store_fail;
@@ -333,8 +332,9 @@ int admin_canonicalise_names(struct hctx *h, int argc, char **argv)
 				out_warn("  %s", ns.v[x].have);
 		}
 		if (ns.v[i].canon[0] == '\0' || !rc_user_name_ok(ns.v[i].canon)) {
-			r = out_fail(HX_DATAERR, "admin canonicalise-names: the stored name %s has "
-						 "no valid canonical form; nothing changed",
+			r = out_fail(HX_DATAERR,
+				     "admin canonicalise-names: the stored name %s has "
+				     "no valid canonical form; nothing changed",
 				     ns.v[i].have);
 			goto out;
 		}
@@ -349,7 +349,8 @@ int admin_canonicalise_names(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	if (!dry && hx_txn_begin(s) != 0) {
-		r = out_fail(HX_IOERR, "admin canonicalise-names: store error: %s", store_errmsg(s));
+		r = out_fail(HX_IOERR, "admin canonicalise-names: store error: %s",
+			     store_errmsg(s));
 		goto out;
 	}
 	for (size_t i = 0; ok && i < ns.n;) {
@@ -372,8 +373,9 @@ int admin_canonicalise_names(struct hctx *h, int argc, char **argv)
 			}
 			pr = store_user_purge(s, ns.v[x].have);
 			ok = (pr == STORE_OK || pr == STORE_NOTFOUND) &&
-			     store_audit_add(s, ns.v[x].have, (long)h->ruid, "canonical-name-removed",
-					     "admin", "another spelling was kept") == STORE_OK;
+			     store_audit_add(s, ns.v[x].have, (long)h->ruid,
+					     "canonical-name-removed", "admin",
+					     "another spelling was kept") == STORE_OK;
 			if (!ok)
 				why = store_errmsg(s);
 			else
@@ -394,7 +396,8 @@ int admin_canonicalise_names(struct hctx *h, int argc, char **argv)
 		i = j;
 	}
 	if (dry) {
-		out_info("%d change%s (dry run: nothing written)", changed, changed == 1 ? "" : "s");
+		out_info("%d change%s (dry run: nothing written)", changed,
+			 changed == 1 ? "" : "s");
 		r = HX_OK;
 		goto out;
 	}

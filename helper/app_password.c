@@ -71,7 +71,8 @@ static int services_normalise(const char *in, char *out, size_t n)
 		if (len > APP_SERVICE_MAX || !isalnum((unsigned char)p[0]))
 			return -1;
 		for (size_t i = 0; i < len; i++)
-			if (!isalnum((unsigned char)p[i]) && p[i] != '.' && p[i] != '_' && p[i] != '-')
+			if (!isalnum((unsigned char)p[i]) && p[i] != '.' && p[i] != '_' &&
+			    p[i] != '-')
 				return -1;
 		if (o + (o > 0) + len + 1 > n)
 			return -1;
@@ -89,8 +90,9 @@ static int bad_name(const char *verb, const char *name)
 {
 	char esc[APP_NAME_MAX + 2];
 	rc_log_escape(name, esc, sizeof(esc));
-	return out_fail(HX_DATAERR, "%s: \"%s%s\" is not a usable name: 1 to %d letters, digits, "
-				    "'.', '_' or '-', starting with a letter or digit",
+	return out_fail(HX_DATAERR,
+			"%s: \"%s%s\" is not a usable name: 1 to %d letters, digits, "
+			"'.', '_' or '-', starting with a letter or digit",
 			verb, esc, strlen(name) > APP_NAME_MAX ? "..." : "", APP_NAME_MAX);
 }
 
@@ -124,7 +126,8 @@ static int service_checks_app_passwords(const char *service)
 		int module = 0;
 
 		line[strcspn(line, "#\n")] = '\0';
-		for (tok = strtok_r(line, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
+		for (tok = strtok_r(line, " \t", &save); tok != NULL;
+		     tok = strtok_r(NULL, " \t", &save)) {
 			const char *base = strrchr(tok, '/');
 			base = base != NULL ? base + 1 : tok;
 			if (strcmp(base, "pam_recover.so") == 0)
@@ -151,20 +154,20 @@ static void warn_services(const char *verb, const char *list)
 			memcpy(svc, p, len);
 			svc[len] = '\0';
 			if (!service_checks_app_passwords(svc))
-				out_warn("%s: no PAM service \"%s\" in %s checks app passwords (a "
-					 "pam_recover.so line with app_passwords): this app password "
-					 "cannot log in there. Dovecot's service is the name in its "
-					 "passdb's `args =` (default: dovecot); ask the administrator "
-					 "which name to use.",
-					 verb, svc, APP_PAMD_DIR);
+				out_warn(
+					"%s: no PAM service \"%s\" in %s checks app passwords (a "
+					"pam_recover.so line with app_passwords): this app password "
+					"cannot log in there. Dovecot's service is the name in its "
+					"passdb's `args =` (default: dovecot); ask the administrator "
+					"which name to use.",
+					verb, svc, APP_PAMD_DIR);
 		}
 		p += len;
 		p += *p == ',';
 	}
 }
 
-static int app_add(const struct hctx *h, struct uverb *u, const char *name,
-		   const char *service_opt)
+static int app_add(const struct hctx *h, struct uverb *u, const char *name, const char *service_opt)
 {
 	struct name_ctx taken = {name, 0};
 	struct store_app_password a;
@@ -177,12 +180,13 @@ static int app_add(const struct hctx *h, struct uverb *u, const char *name,
 		r = bad_name(u->name, name);
 		goto out;
 	}
-	if (service_opt != NULL && services_normalise(service_opt, a.services,
-						      sizeof(a.services)) != 0) {
+	if (service_opt != NULL &&
+	    services_normalise(service_opt, a.services, sizeof(a.services)) != 0) {
 		char esc[80];
 		rc_log_escape(service_opt, esc, sizeof(esc));
-		r = out_fail(HX_DATAERR, "%s: --service \"%s\" is not a list of PAM service names "
-					 "such as imap,pop3,smtp",
+		r = out_fail(HX_DATAERR,
+			     "%s: --service \"%s\" is not a list of PAM service names "
+			     "such as imap,pop3,smtp",
 			     u->name, esc);
 		goto out;
 	}
@@ -193,17 +197,18 @@ static int app_add(const struct hctx *h, struct uverb *u, const char *name,
 		goto out;
 	}
 	if (taken.taken) {
-		r = out_fail(HX_DATAERR, "%s: an app password called \"%s\" exists already: "
-					 "choose another name, or revoke it first "
-					 "(`pam-recover app-password revoke %s`); nothing changed",
+		r = out_fail(HX_DATAERR,
+			     "%s: an app password called \"%s\" exists already: "
+			     "choose another name, or revoke it first "
+			     "(`pam-recover app-password revoke %s`); nothing changed",
 			     u->name, a.name, a.name);
 		goto out;
 	}
 	if (a.services[0] != '\0')
 		warn_services(u->name, a.services);
 	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK ||
-	    (r = factor_prove(h, u, "current_code", NULL, 0, "no app password was made",
-			      NULL)) != HX_OK)
+	    (r = factor_prove(h, u, "current_code", NULL, 0, "no app password was made", NULL)) !=
+		    HX_OK)
 		goto out;
 	a.created = rc_now();
 	if (secret_app_password(pw) != 0 || secret_normalise(pw, norm, sizeof(norm)) != 0 ||
@@ -222,9 +227,10 @@ static int app_add(const struct hctx *h, struct uverb *u, const char *name,
 	int ok = ar == STORE_OK && uv_audit(h, u, "app-password-add", detail) == 0;
 	if (hx_txn_end(u->store, ok) != 0) {
 		if (ar == STORE_CONFLICT)
-			r = out_fail(HX_DATAERR, "%s: an app password called \"%s\" exists already: "
-						 "choose another name, or revoke it first "
-						 "(`pam-recover app-password revoke %s`)",
+			r = out_fail(HX_DATAERR,
+				     "%s: an app password called \"%s\" exists already: "
+				     "choose another name, or revoke it first "
+				     "(`pam-recover app-password revoke %s`)",
 				     u->name, a.name, a.name);
 		else
 			r = uv_store_fail(u);
@@ -241,7 +247,8 @@ static int app_add(const struct hctx *h, struct uverb *u, const char *name,
 		out_json(o);
 	} else {
 		out_info("App password \"%s\" for %s (services: %s):", a.name, u->user,
-			 a.services[0] != '\0' ? a.services : "every service that allows app passwords");
+			 a.services[0] != '\0' ? a.services
+					       : "every service that allows app passwords");
 		out_info("%s", "");
 		out_info("    %s", pw);
 		out_info("%s", "");
@@ -303,8 +310,9 @@ static int app_list(struct uverb *u)
 	if (o != NULL)
 		out_json(o);
 	else if (ctx.count == 0)
-		out_info("%s has no app passwords. Make one with `pam-recover app-password add NAME`.",
-			 u->user);
+		out_info(
+			"%s has no app passwords. Make one with `pam-recover app-password add NAME`.",
+			u->user);
 	return HX_OK;
 }
 
@@ -320,8 +328,9 @@ static int app_revoke(const struct hctx *h, struct uverb *u, const char *name)
 	int ok = rr == STORE_OK && uv_audit(h, u, "app-password-revoke", name) == 0;
 	if (hx_txn_end(u->store, ok) != 0) {
 		if (rr == STORE_NOTFOUND)
-			return out_fail(HX_DATAERR, "%s: %s has no app password called \"%s\" (see "
-						    "`pam-recover app-password list`); nothing changed",
+			return out_fail(HX_DATAERR,
+					"%s: %s has no app password called \"%s\" (see "
+					"`pam-recover app-password list`); nothing changed",
 					u->name, u->user, name);
 		return uv_store_fail(u);
 	}
@@ -364,8 +373,9 @@ int cmd_app_password(struct hctx *h, int argc, char **argv)
 	} else {
 		char esc[64];
 		rc_log_escape(pos[0], esc, sizeof(esc));
-		return out_fail(HX_USAGE, "app-password: unknown command \"%s\": add, list or revoke "
-					  "(see --help)",
+		return out_fail(HX_USAGE,
+				"app-password: unknown command \"%s\": add, list or revoke "
+				"(see --help)",
 				esc);
 	}
 	if (npos != want)

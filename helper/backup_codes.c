@@ -56,14 +56,14 @@ static int show_status(struct uverb *u)
 	else {
 		out_info("%s has %d unused backup code%s.", u->user, left, left == 1 ? "" : "s");
 		if (left <= BACKUP_FEW)
-			out_info("Make a new set with `pam-recover backup-codes` (the old codes then "
-				 "stop working).");
+			out_info(
+				"Make a new set with `pam-recover backup-codes` (the old codes then "
+				"stop working).");
 	}
 	return HX_OK;
 }
 
-static void show_codes(const struct uverb *u, char (*codes)[SECRET_BACKUP_DIGITS + 1],
-		       size_t n)
+static void show_codes(const struct uverb *u, char (*codes)[SECRET_BACKUP_DIGITS + 1], size_t n)
 {
 	if (out_json_mode()) {
 		struct json_object *o = oj_object(), *a = oj_array();
@@ -101,8 +101,9 @@ static int new_set(const struct hctx *h, struct uverb *u)
 		n = BACKUP_SET_MAX;
 	lr = login_enrolled(u->store, u->user);
 	if (lr == LOGIN_NOT_ENROLLED) {
-		r = out_fail(HX_DATAERR, "backup-codes: 2-step verification is off for %s; backup "
-					 "codes come with it: turn it on with `pam-recover enable`",
+		r = out_fail(HX_DATAERR,
+			     "backup-codes: 2-step verification is off for %s; backup "
+			     "codes come with it: turn it on with `pam-recover enable`",
 			     u->user);
 		goto out;
 	}
@@ -117,9 +118,10 @@ static int new_set(const struct hctx *h, struct uverb *u)
 	/* The new codes exist only in what we print: with nowhere to print them, the old set
 	 * must stay. */
 	if (!hx_stdout_usable()) {
-		r = out_fail(HX_IOERR, "backup-codes: standard output is closed or nobody reads it, "
-				       "so the new codes could not be shown; nothing changed, the "
-				       "old codes still work");
+		r = out_fail(HX_IOERR,
+			     "backup-codes: standard output is closed or nobody reads it, "
+			     "so the new codes could not be shown; nothing changed, the "
+			     "old codes still work");
 		goto out;
 	}
 	if (hx_make_backup_codes(&u->key, u->user, n, codes, hashes) != 0) {
@@ -135,7 +137,8 @@ static int new_set(const struct hctx *h, struct uverb *u)
 	/* Still enrolled inside the transaction: a set without a secret would be useless. */
 	int ok = login_enrolled(u->store, u->user) == LOGIN_OK &&
 		 store_backup_replace(u->store, u->user,
-				      (const unsigned char(*)[STORE_HASH_LEN])hashes, n) == STORE_OK &&
+				      (const unsigned char(*)[STORE_HASH_LEN])hashes,
+				      n) == STORE_OK &&
 		 uv_audit(h, u, "backup-codes", detail) == 0;
 	if (hx_txn_end(u->store, ok) != 0) {
 		r = uv_store_fail(u);
@@ -163,7 +166,8 @@ int cmd_backup_codes(struct hctx *h, int argc, char **argv)
 	if (npos == 1 && strcmp(pos[0], "status") != 0) {
 		char esc[64];
 		rc_log_escape(pos[0], esc, sizeof(esc));
-		return out_fail(HX_USAGE, "backup-codes: unknown argument \"%s\" (see --help)", esc);
+		return out_fail(HX_USAGE, "backup-codes: unknown argument \"%s\" (see --help)",
+				esc);
 	}
 	if (npos == 1)
 		u.name = "backup-codes status";

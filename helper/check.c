@@ -30,8 +30,8 @@
 #include "secret.h"
 #include "totp.h"
 
-#define CHECK_RATE_MAX 30    /* requests per real uid ... */
-#define CHECK_RATE_WINDOW 60 /* ... per this many seconds */
+#define CHECK_RATE_MAX 30     /* requests per real uid ... */
+#define CHECK_RATE_WINDOW 60  /* ... per this many seconds */
 #define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
 #define CHECK_CAND_MAX 16     /* one forward_pass candidate code */
 
@@ -149,8 +149,8 @@ out:
 /* With the request validated and allowed, and the configuration loaded: key (not for
  * `enrolled`), store (*sp: opened here when NULL or no longer usable, left open for the
  * caller, who closes it), then the decision. */
-static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
-		  struct store **sp, const char **reason)
+static int decide(const struct hctx *h, struct request *rq, const struct cfg *c, struct store **sp,
+		  const char **reason)
 {
 	struct seal_key k;
 	struct store *s;
@@ -205,7 +205,9 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
 	switch (rq->mode) {
 	case MODE_ENROLLED:
 		r = login_enrolled(s, rq->user);
-		*reason = r == LOGIN_OK ? "enrolled" : r == LOGIN_NOT_ENROLLED ? "not enrolled" : "store error";
+		*reason = r == LOGIN_OK             ? "enrolled"
+			  : r == LOGIN_NOT_ENROLLED ? "not enrolled"
+						    : "store error";
 		break;
 	case MODE_CODE: {
 		/* One code, or forward_pass's 6- and 8-digit tails separated by one
@@ -238,7 +240,8 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
 		locked_now = a.locked_now;
 		RC_WIPE_ARRAY(cand);
 		if (locked_now)
-			syslog(LOG_WARNING, "check: user=%s locked after too many failures", rq->user);
+			syslog(LOG_WARNING, "check: user=%s locked after too many failures",
+			       rq->user);
 		break;
 	}
 	case MODE_SPLIT: {
@@ -256,8 +259,9 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
 		char other[200];
 		r = login_app_password_other(s, &k, rq->user, rq->service, rq->input, now, other,
 					     sizeof(other));
-		*reason = r == LOGIN_OK_APP ? "app password accepted"
-			  : r == LOGIN_NO_APP ? "not an app password for this service" : "store error";
+		*reason = r == LOGIN_OK_APP   ? "app password accepted"
+			  : r == LOGIN_NO_APP ? "not an app password for this service"
+					      : "store error";
 		if (r == LOGIN_NO_APP && other[0] != '\0')
 			syslog(LOG_NOTICE, "check: user=%s: refused: app password %s is not for %s",
 			       rq->user, other, rq->service);

@@ -43,7 +43,8 @@ int main(int argc, char **argv)
 	if (i < argc && (strcmp(argv[i], "--config") == 0)) {
 		if (h.ruid != 0 || i + 1 >= argc || argv[i + 1][0] != '/') {
 			syslog(LOG_WARNING, "ruid=%ld: --config refused", (long)h.ruid);
-			fputs("pam-recover-check: --config PATH (absolute) is for root only\n", stderr);
+			fputs("pam-recover-check: --config PATH (absolute) is for root only\n",
+			      stderr);
 			goto out;
 		}
 		h.config_path = argv[i + 1];

@@ -10,7 +10,15 @@
 
 #define CHECK_SERVICE_MAX 64
 
-enum check_mode { MODE_ENROLLED, MODE_CODE, MODE_APP, MODE_SPLIT, MODE_CONFIG, MODE_HOLD, MODE_DONE };
+enum check_mode {
+	MODE_ENROLLED,
+	MODE_CODE,
+	MODE_APP,
+	MODE_SPLIT,
+	MODE_CONFIG,
+	MODE_HOLD,
+	MODE_DONE
+};
 
 struct request {
 	int mode;

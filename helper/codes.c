@@ -17,9 +17,8 @@ static int bound_purpose(const char *channel, const char *purpose, char *out, si
 	return rc_snprintf(out, n, "code:%s:%s", channel, purpose) < 0 ? -1 : 0;
 }
 
-int code_issue(struct store *s, const struct seal_key *k, const char *user,
-	       const char *channel, const char *purpose, int ttl, int64_t now, char *out,
-	       size_t outlen)
+int code_issue(struct store *s, const struct seal_key *k, const char *user, const char *channel,
+	       const char *purpose, int ttl, int64_t now, char *out, size_t outlen)
 {
 	char code[SECRET_CODE_DIGITS + 1], bp[160];
 	struct store_token t;

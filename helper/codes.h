@@ -21,9 +21,8 @@ enum code_result {
 };
 
 /* Make a SECRET_CODE_DIGITS code, store its hash with expiry now + ttl. out: 9+ bytes. */
-int code_issue(struct store *s, const struct seal_key *k, const char *user,
-	       const char *channel, const char *purpose, int ttl, int64_t now, char *out,
-	       size_t outlen) RC_MUST_CHECK;
+int code_issue(struct store *s, const struct seal_key *k, const char *user, const char *channel,
+	       const char *purpose, int ttl, int64_t now, char *out, size_t outlen) RC_MUST_CHECK;
 
 /* Check a typed code: counts the try first (max_tries per code), compares in constant time,
  * consumes on success. */

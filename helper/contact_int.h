@@ -25,8 +25,7 @@ int ct_available(const struct uverb *u, int kind);
  * chat id digits; a recovery e-mail on local_domains refused with the reason. HX_OK, or
  * HX_DATAERR after printing why (`verb` prefixes the message).
  */
-int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, char *out,
-	     size_t n);
+int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, char *out, size_t n);
 
 /* The value masked for people (channel_mask). */
 void ct_mask(int kind, const char *value, char *out, size_t n);
@@ -39,10 +38,9 @@ void ct_mask(int kind, const char *value, char *out, size_t n);
  * "verify-new" writes value as verified. HX_OK, HX_WRONG, HX_TEMPFAIL, ... after printing.
  * *later is set when the user chose to finish later (empty line or end of input).
  */
-int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
-		 const char *purpose);
-int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value,
-		const char *purpose, int *later);
+int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value, const char *purpose);
+int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value, const char *purpose,
+		int *later);
 
 /* Sub-verbs (contact_set.c, contact_question.c). argv[0] is the sub-verb's name. */
 int ct_set(struct hctx *h, int argc, char **argv);

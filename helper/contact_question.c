@@ -15,7 +15,7 @@
 
 #define QUESTION_MIN 5
 #define QUESTION_MAX 200 /* bytes, as for the site's questions */
-#define ANSWER_MIN 2 /* code points of the normalised answer */
+#define ANSWER_MIN 2     /* code points of the normalised answer */
 
 /* A question as typed: trimmed, one line of valid UTF-8, a sane length. */
 static int question_ok(const char *in, char *out, size_t n)
@@ -52,7 +52,8 @@ static int choose(struct uverb *u, const char *opt, char *q, size_t n)
 			oj_put(o, "questions", arr);
 			out_json(o);
 		} else if (count > 0) {
-			tty_note("Choose a security question (type its number), or write your own:");
+			tty_note(
+				"Choose a security question (type its number), or write your own:");
 			for (size_t i = 0; i < count; i++) {
 				char line[QUESTION_MAX + 16];
 				if (cfg_question(&u->cfg, i, q, n) == 0 &&
@@ -60,8 +61,9 @@ static int choose(struct uverb *u, const char *opt, char *q, size_t n)
 					tty_note(line);
 			}
 		} else
-			tty_note("Write a security question that only you can answer, and whose answer "
-				 "does not change (avoid what others can look up).");
+			tty_note(
+				"Write a security question that only you can answer, and whose answer "
+				"does not change (avoid what others can look up).");
 		if ((r = tty_ask("question", "Question: ", 0, typed, sizeof(typed))) != HX_OK)
 			goto out;
 		opt = typed;
@@ -69,8 +71,8 @@ static int choose(struct uverb *u, const char *opt, char *q, size_t n)
 	if (count > 0 && rc_parse_long(opt, 1, (long)count, &num) == 0) {
 		r = cfg_question(&u->cfg, (size_t)num - 1, q, n) == 0 ? HX_OK : HX_SOFTWARE;
 		if (r != HX_OK)
-			r = out_fail(r, "%s: cannot read question %ld of the configuration", u->name,
-				     num);
+			r = out_fail(r, "%s: cannot read question %ld of the configuration",
+				     u->name, num);
 		goto out;
 	}
 	if (question_ok(opt, q, n) != 0) {
@@ -140,12 +142,12 @@ int ct_set_question(struct hctx *h, struct uverb *u, const char *opt_question)
 	if ((r = answer(u, norm, sizeof(norm))) != HX_OK)
 		goto out;
 	if (sizeof(q.answer_hash) < crypto_pwhash_STRBYTES ||
-	    crypto_pwhash_str_alg(q.answer_hash, norm, strlen(norm),
-				  crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				  crypto_pwhash_MEMLIMIT_INTERACTIVE,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
-		r = out_fail(HX_SOFTWARE, "%s: cannot hash the answer (out of memory?); nothing "
-					  "changed",
+	    crypto_pwhash_str_alg(
+		    q.answer_hash, norm, strlen(norm), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		    crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		r = out_fail(HX_SOFTWARE,
+			     "%s: cannot hash the answer (out of memory?); nothing "
+			     "changed",
 			     u->name);
 		goto out;
 	}
@@ -170,9 +172,10 @@ int ct_set_question(struct hctx *h, struct uverb *u, const char *opt_question)
 		out_json(o);
 	} else {
 		/* one line of valid UTF-8 without control characters (question_ok, config) */
-		out_info("Done: your security question is \"%s\". Case and extra spaces in the answer "
-			 "do not matter when you reset your password.",
-			 q.question);
+		out_info(
+			"Done: your security question is \"%s\". Case and extra spaces in the answer "
+			"do not matter when you reset your password.",
+			q.question);
 	}
 	r = HX_OK;
 out:

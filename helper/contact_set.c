@@ -71,8 +71,8 @@ static int ttl_of(const struct cfg *c, int kind)
 }
 
 /* The message that carries a verification code. */
-static int compose(const struct uverb *u, int kind, const char *code, char *subject,
-		   size_t sn, char *text, size_t tn)
+static int compose(const struct uverb *u, int kind, const char *code, char *subject, size_t sn,
+		   char *text, size_t tn)
 {
 	char site[256];
 	const char *name = hx_issuer(&u->cfg, site, sizeof(site));
@@ -96,8 +96,7 @@ static int compose(const struct uverb *u, int kind, const char *code, char *subj
 	return rc_snprintf(text, tn,
 			   "%s: your code to confirm this %s for the account %s is %s "
 			   "(valid %d min). Not you? Ignore this message.",
-			   name, kind == METHOD_SMS ? "phone" : "chat", u->user, code,
-			   minutes) < 0
+			   name, kind == METHOD_SMS ? "phone" : "chat", u->user, code, minutes) < 0
 		       ? -1
 		       : 0;
 }
@@ -129,7 +128,8 @@ static int reserve(struct hctx *h, struct uverb *u, int kind, const char *value,
 		return uv_store_fail(u);
 	if (qr != QUOTA_OK) {
 		uv_log(h, u, "contact-send-limited", chan);
-		return out_fail(HX_TEMPFAIL, "%s: %s; nothing was sent", u->name, quota_message(qr));
+		return out_fail(HX_TEMPFAIL, "%s: %s; nothing was sent", u->name,
+				quota_message(qr));
 	}
 	return HX_OK;
 }
@@ -143,15 +143,14 @@ static void unsend(struct hctx *h, struct uverb *u, int kind, const char *value,
 
 	if (quota_caller((long)h->ruid, NULL, caller, sizeof(caller)) != 0 ||
 	    hx_txn_begin(u->store) != 0 ||
-	    hx_txn_end(u->store, code_void(u->store, u->user, ct_channel(kind), purpose) == HX_OK &&
-					 quota_release(u->store, &u->cfg, &u->key, &q, now) ==
-						 QUOTA_OK) != 0)
+	    hx_txn_end(u->store,
+		       code_void(u->store, u->user, ct_channel(kind), purpose) == HX_OK &&
+			       quota_release(u->store, &u->cfg, &u->key, &q, now) == QUOTA_OK) != 0)
 		out_warn("%s: could not give back the unsent code: %s", u->name,
 			 store_errmsg(u->store));
 }
 
-int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
-		 const char *purpose)
+int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value, const char *purpose)
 {
 	char code[SECRET_CODE_DIGITS + 1], subject[300], text[1200], err[512], masked[300];
 	const char *chan = ct_channel(kind);
@@ -164,7 +163,8 @@ int ct_send_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		goto out;
 	if (compose(u, kind, code, subject, sizeof(subject), text, sizeof(text)) != 0) {
 		unsend(h, u, kind, value, purpose, now);
-		r = out_fail(HX_SOFTWARE, "%s: the message does not fit; nothing was sent", u->name);
+		r = out_fail(HX_SOFTWARE, "%s: the message does not fit; nothing was sent",
+			     u->name);
 		goto out;
 	}
 	r = channel_send_code(&u->cfg, kind, value, subject, text, code, err, sizeof(err));
@@ -252,13 +252,14 @@ static void say_done(const struct uverb *u, int kind, const char *value, int ver
 		oj_bool(o, "verified", verified);
 		out_json(o);
 	} else if (verified)
-		out_info("Done: %s is now the verified %s of %s. It can be used to reset a forgotten "
-			 "password with `pam-recover reset`.",
-			 masked, method_label(kind), u->user);
+		out_info(
+			"Done: %s is now the verified %s of %s. It can be used to reset a forgotten "
+			"password with `pam-recover reset`.",
+			masked, method_label(kind), u->user);
 }
 
-int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value,
-		const char *purpose, int *later)
+int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value, const char *purpose,
+		int *later)
 {
 	char typed[CODE_INPUT_MAX], masked[300];
 	const char *chan = ct_channel(kind);
@@ -306,22 +307,24 @@ int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value,
 		}
 		case CODE_LOCKED:
 			uv_log(h, u, "contact-code-locked", chan);
-			r = out_fail(HX_TEMPFAIL,
-				     "%s: too many wrong codes: this code no longer works. Ask for a "
-				     "new one with `pam-recover contact %s` (at most %d codes an hour)",
-				     u->name,
-				     strcmp(purpose, CODE_PURPOSE_VERIFY) == 0
-					     ? (kind == METHOD_EMAIL ? "verify email --resend"
-						: kind == METHOD_SMS ? "verify phone --resend"
-									: "verify telegram --resend")
-					     : "set ... again",
-				     u->cfg.sends_per_hour);
+			r = out_fail(
+				HX_TEMPFAIL,
+				"%s: too many wrong codes: this code no longer works. Ask for a "
+				"new one with `pam-recover contact %s` (at most %d codes an hour)",
+				u->name,
+				strcmp(purpose, CODE_PURPOSE_VERIFY) == 0
+					? (kind == METHOD_EMAIL ? "verify email --resend"
+					   : kind == METHOD_SMS ? "verify phone --resend"
+								: "verify telegram --resend")
+					: "set ... again",
+				u->cfg.sends_per_hour);
 			goto out;
 		case CODE_EXPIRED:
-			r = out_fail(HX_WRONG,
-				     "%s: the code has expired or was already used; ask for a new one "
-				     "(`pam-recover contact verify %s --resend`, or `contact set` again)",
-				     u->name, hx_contact_kind_name(kind));
+			r = out_fail(
+				HX_WRONG,
+				"%s: the code has expired or was already used; ask for a new one "
+				"(`pam-recover contact verify %s --resend`, or `contact set` again)",
+				u->name, hx_contact_kind_name(kind));
 			goto out;
 		default:
 			r = uv_store_fail(u);
@@ -385,8 +388,8 @@ static int find_chat(const struct uverb *u, const char *start, const char *bot, 
 	int r = HX_WRONG;
 
 	for (int round = 0; round < LINK_ROUNDS; round++) {
-		if ((r = tty_ask("ready", "Press Enter once you have sent it to the bot: ", 0, ready,
-				 sizeof(ready))) != HX_OK)
+		if ((r = tty_ask("ready", "Press Enter once you have sent it to the bot: ", 0,
+				 ready, sizeof(ready))) != HX_OK)
 			goto out;
 		if ((r = channel_tg_updates(&u->cfg, cand, TG_CANDIDATES_MAX, &count, err,
 					    sizeof(err))) != HX_OK) {
@@ -407,12 +410,14 @@ static int find_chat(const struct uverb *u, const char *start, const char *bot, 
 			oj_str(o, "status", "not received yet");
 			out_json(o);
 		} else
-			out_info("The bot has not received the code yet. Send /start %s to @%s, then "
-				 "press Enter again.",
-				 start, bot);
+			out_info(
+				"The bot has not received the code yet. Send /start %s to @%s, then "
+				"press Enter again.",
+				start, bot);
 	}
-	r = out_fail(HX_WRONG, "%s: the bot did not receive the start code; nothing changed. Run "
-			       "`pam-recover contact set telegram` again",
+	r = out_fail(HX_WRONG,
+		     "%s: the bot did not receive the start code; nothing changed. Run "
+		     "`pam-recover contact set telegram` again",
 		     u->name);
 out:
 	rc_wipe(cand, sizeof(cand));
@@ -427,8 +432,8 @@ static int link_telegram(struct hctx *h, struct uverb *u, const char *old, int o
 	start[0] = chat[0] = '\0';
 	/* Over a limit already: say so before the user links a chat (nothing counted yet; the
 	 * code sent to the chat is reserved when it goes out). */
-	if ((r = reserve(h, u, METHOD_TELEGRAM, NULL, CODE_PURPOSE_VERIFY, 1, start,
-			 sizeof(start), rc_now())) != HX_OK)
+	if ((r = reserve(h, u, METHOD_TELEGRAM, NULL, CODE_PURPOSE_VERIFY, 1, start, sizeof(start),
+			 rc_now())) != HX_OK)
 		return r;
 	if ((r = channel_tg_botname(&u->cfg, bot, sizeof(bot), err, sizeof(err))) != HX_OK)
 		return out_fail(r, "%s: %s; nothing changed", u->name, err);
@@ -455,8 +460,9 @@ static int link_telegram(struct hctx *h, struct uverb *u, const char *old, int o
 		if (out_json_mode())
 			say_done(u, METHOD_TELEGRAM, chat, 1);
 		else
-			out_info("This Telegram chat is already your verified recovery chat; nothing "
-				 "changed.");
+			out_info(
+				"This Telegram chat is already your verified recovery chat; nothing "
+				"changed.");
 		r = HX_OK;
 		goto out;
 	}
@@ -522,7 +528,8 @@ int ct_set(struct hctx *h, int argc, char **argv)
 		if (out_json_mode())
 			say_done(&u, kind, value, 1);
 		else
-			out_info("That is already your verified %s; nothing changed.", method_label(kind));
+			out_info("That is already your verified %s; nothing changed.",
+				 method_label(kind));
 		r = HX_OK;
 		goto out;
 	}
@@ -561,15 +568,17 @@ int ct_verify(struct hctx *h, int argc, char **argv)
 		goto out;
 	r = contact_read(u.store, &u.key, u.user, kind, value, sizeof(value), &verified);
 	if (r == HX_NOUSER) {
-		r = out_fail(HX_NOUSER, "contact verify: %s has no %s to verify; set one with "
-					"`pam-recover contact set %s`",
+		r = out_fail(HX_NOUSER,
+			     "contact verify: %s has no %s to verify; set one with "
+			     "`pam-recover contact set %s`",
 			     u.user, method_label(kind), hx_contact_kind_name(kind));
 		goto out;
 	}
 	if (r != HX_OK) {
 		r = r == HX_IOERR ? uv_store_fail(&u)
-				  : out_fail(r, "contact verify: the stored %s cannot be read; set it "
-						"again",
+				  : out_fail(r,
+					     "contact verify: the stored %s cannot be read; set it "
+					     "again",
 					     method_label(kind));
 		goto out;
 	}

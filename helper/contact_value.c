@@ -34,8 +34,8 @@ int contact_kind_parse(const char *word)
 	return -1;
 }
 
-int contact_read(struct store *s, const struct seal_key *k, const char *user, int kind,
-		 char *out, size_t n, int *verified)
+int contact_read(struct store *s, const struct seal_key *k, const char *user, int kind, char *out,
+		 size_t n, int *verified)
 {
 	struct store_contact sc;
 	unsigned char plain[STORE_SEALED_MAX];
@@ -114,11 +114,12 @@ int ct_available(const struct uverb *u, int kind)
 	char why[256];
 
 	if ((u->cfg.reset_method_mask & method_bit(kind)) == 0)
-		return out_fail(HX_CONFIG,
-				"%s: resets by %s are turned off on this host (reset_methods = %s); "
-				"ask the administrator",
-				u->name, method_label(kind),
-				u->cfg.reset_methods != NULL ? u->cfg.reset_methods : "none");
+		return out_fail(
+			HX_CONFIG,
+			"%s: resets by %s are turned off on this host (reset_methods = %s); "
+			"ask the administrator",
+			u->name, method_label(kind),
+			u->cfg.reset_methods != NULL ? u->cfg.reset_methods : "none");
 	if (kind != METHOD_QUESTION && !channel_configured(&u->cfg, kind, why, sizeof(why)))
 		return out_fail(HX_CONFIG, "%s: %s", u->name, why);
 	return HX_OK;
@@ -129,8 +130,7 @@ void ct_mask(int kind, const char *value, char *out, size_t n)
 	channel_mask(kind, value, out, n);
 }
 
-int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, char *out,
-	     size_t n)
+int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, char *out, size_t n)
 {
 	char esc[80];
 
@@ -138,25 +138,28 @@ int ct_value(const struct cfg *c, const char *verb, int kind, const char *in, ch
 	switch (kind) {
 	case METHOD_EMAIL:
 		if (in == NULL || text_normalise_email(in, out, n) != 0 || !channel_email_ok(out))
-			return out_fail(HX_DATAERR,
-					"%s: \"%s\" is not an e-mail address this tool accepts (one "
-					"address, local@domain.tld, no spaces, quotes or line breaks)",
-					verb, esc);
+			return out_fail(
+				HX_DATAERR,
+				"%s: \"%s\" is not an e-mail address this tool accepts (one "
+				"address, local@domain.tld, no spaces, quotes or line breaks)",
+				verb, esc);
 		if (channel_email_is_local(c, out)) {
 			const char *dom = strrchr(out, '@') + 1;
-			return out_fail(HX_DATAERR,
-					"%s: %s is on this host's own mail domain (%s). A reset code "
-					"sent there lands in the mailbox you cannot open while you are "
-					"locked out; give an address at another provider",
-					verb, esc, dom);
+			return out_fail(
+				HX_DATAERR,
+				"%s: %s is on this host's own mail domain (%s). A reset code "
+				"sent there lands in the mailbox you cannot open while you are "
+				"locked out; give an address at another provider",
+				verb, esc, dom);
 		}
 		return HX_OK;
 	case METHOD_SMS:
 		if (channel_phone_normalise(in, out, n) != 0)
-			return out_fail(HX_DATAERR,
-					"%s: \"%s\" is not a phone number in international form: write "
-					"+, the country code and the number, e.g. +37126123456",
-					verb, esc);
+			return out_fail(
+				HX_DATAERR,
+				"%s: \"%s\" is not a phone number in international form: write "
+				"+, the country code and the number, e.g. +37126123456",
+				verb, esc);
 		return HX_OK;
 	case METHOD_TELEGRAM:
 		if (in == NULL || !channel_chat_ok(in) || rc_snprintf(out, n, "%s", in) < 0)

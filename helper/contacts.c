@@ -70,9 +70,11 @@ static int ct_list(struct hctx *h, int argc, char **argv)
 		out_info("Recovery contacts of %s:", u.user);
 	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		int verified = 0;
-		int cr = contact_read(u.store, &u.key, u.user, kind, value, sizeof(value), &verified);
+		int cr = contact_read(u.store, &u.key, u.user, kind, value, sizeof(value),
+				      &verified);
 		if (cr == HX_IOERR) {
-			r = out_fail(HX_IOERR, "contact list: store error: %s", store_errmsg(u.store));
+			r = out_fail(HX_IOERR, "contact list: store error: %s",
+				     store_errmsg(u.store));
 			goto out;
 		}
 		if (cr == HX_NOUSER) {
@@ -160,8 +162,9 @@ static int ct_remove(struct hctx *h, int argc, char **argv)
 	if (kind < 0) {
 		char esc[40];
 		rc_log_escape(pos[0], esc, sizeof(esc));
-		return out_fail(HX_USAGE, "contact remove: \"%s\" is not email, phone, telegram or "
-					  "question",
+		return out_fail(HX_USAGE,
+				"contact remove: \"%s\" is not email, phone, telegram or "
+				"question",
 				esc);
 	}
 	if ((r = uv_open(h, &u)) != 0)
@@ -229,8 +232,9 @@ int cmd_contact(struct hctx *h, int argc, char **argv)
 		char esc[40];
 		rc_log_escape(sub, esc, sizeof(esc));
 		fputs(contact_usage, stderr);
-		return out_fail(HX_USAGE, "contact: unknown sub-command \"%s\" (set, verify, remove, "
-					  "list)",
+		return out_fail(HX_USAGE,
+				"contact: unknown sub-command \"%s\" (set, verify, remove, "
+				"list)",
 				esc);
 	}
 }

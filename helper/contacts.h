@@ -19,8 +19,8 @@ const char *contact_seal_field(int kind);
  * Read and unseal a contact. HX_OK with the value, HX_NOUSER if none is set, HX_SOFTWARE
  * if it does not open (tampered). *verified gets the flag.
  */
-int contact_read(struct store *s, const struct seal_key *k, const char *user, int kind,
-		 char *out, size_t n, int *verified);
+int contact_read(struct store *s, const struct seal_key *k, const char *user, int kind, char *out,
+		 size_t n, int *verified);
 
 /* Seal and store (verified as given: root's set-contact passes 1, users 0 until proven). */
 int contact_write(struct store *s, const struct seal_key *k, const char *user, int kind,
@@ -31,7 +31,7 @@ int contact_write(struct store *s, const struct seal_key *k, const char *user, i
 int contact_kind_parse(const char *word);
 
 /* Verbs. */
-int cmd_contact(struct hctx *h, int argc, char **argv);       /* contact set|remove|list */
+int cmd_contact(struct hctx *h, int argc, char **argv);          /* contact set|remove|list */
 int admin_set_contact(struct hctx *h, int argc, char **argv);    /* admin set-contact */
 int admin_remove_contact(struct hctx *h, int argc, char **argv); /* admin remove-contact */
 

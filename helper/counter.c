@@ -4,8 +4,7 @@
 
 #include "helper.h"
 
-int hx_counter_take(struct store *s, const char *key, int64_t now, int window, int max,
-		    int *count)
+int hx_counter_take(struct store *s, const char *key, int64_t now, int window, int max, int *count)
 {
 	int n = 0;
 

@@ -86,21 +86,23 @@ static int device_remove(struct hctx *h, struct uverb *u, const char *name, int 
 	if (device_count(u->store, u->user, name, &n, &exists) != STORE_OK)
 		return uv_store_fail(u);
 	if (!exists)
-		return out_fail(HX_DATAERR, "%s: %s has no device called %s (`pam-recover device "
-					    "list`)",
+		return out_fail(HX_DATAERR,
+				"%s: %s has no device called %s (`pam-recover device "
+				"list`)",
 				u->name, u->user, name);
 	if (n == 1)
 		return remove_last(h, u, lost_app);
 	if (lost_app)
-		return out_fail(HX_USAGE, "%s: --lost-app goes with the last device only; give a "
-					  "code from another device",
+		return out_fail(HX_USAGE,
+				"%s: --lost-app goes with the last device only; give a "
+				"code from another device",
 				u->name);
 	if ((r = identity_confirm(h, &u->cfg, u->store, u->user)) != HX_OK)
 		return r;
 	/* A current code from a device (any, this one too): the password alone never changes
 	 * the second factor. */
-	if ((r = factor_prove(h, u, "code", "Code from one of the devices: ", 0,
-			      "the device stays", NULL)) != HX_OK)
+	if ((r = factor_prove(h, u, "code", "Code from one of the devices: ", 0, "the device stays",
+			      NULL)) != HX_OK)
 		return r;
 	if (hx_txn_begin(u->store) != 0)
 		return uv_store_fail(u);
@@ -152,8 +154,9 @@ int cmd_device(struct hctx *h, int argc, char **argv)
 	} else {
 		char esc[64];
 		rc_log_escape(pos[0], esc, sizeof(esc));
-		return out_fail(HX_USAGE, "device: unknown command \"%s\": list, add or remove "
-					  "(see --help)",
+		return out_fail(HX_USAGE,
+				"device: unknown command \"%s\": list, add or remove "
+				"(see --help)",
 				esc);
 	}
 	if (npos != want)

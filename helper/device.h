@@ -20,8 +20,8 @@ int device_bad_name(const char *verb, const char *name);
 
 /* How many devices the user has, and whether one is called `name` (may be NULL). STORE_OK
  * or STORE_ERR. */
-int device_count(struct store *s, const char *user, const char *name, int *n, int *exists)
-	RC_MUST_CHECK;
+int device_count(struct store *s, const char *user, const char *name, int *n,
+		 int *exists) RC_MUST_CHECK;
 
 /* The devices as a JSON array of {"name", "algorithm", "digits", "period", "created",
  * "last_used"} (times ISO 8601, last_used null when never), put into o under "devices".

@@ -60,8 +60,7 @@ static int app_one(void *vctx, const struct store_app_password *a)
 
 /* Delete the app passwords too? The options decide; else, when standard input is a terminal,
  * the user (Enter: yes); else yes. 1 revoke, 0 keep, or -1 with *r set (no answer). */
-static int ask_revoke(const struct uverb *u, const struct apps *ap, int keep, int revoke,
-		      int *r)
+static int ask_revoke(const struct uverb *u, const struct apps *ap, int keep, int revoke, int *r)
 {
 	char answer[16];
 
@@ -136,8 +135,9 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 	if (uv_parse(h, &u, disable_usage, argc, argv, opts, 3, NULL, 0, 0, &npos, &done) != 0)
 		return done;
 	if (keep && revoke)
-		return out_fail(HX_USAGE, "disable: --keep-app-passwords or --revoke-app-passwords, "
-					  "not both");
+		return out_fail(HX_USAGE,
+				"disable: --keep-app-passwords or --revoke-app-passwords, "
+				"not both");
 	if ((r = uv_open(h, &u)) != 0)
 		goto out;
 	lr = login_enrolled(u.store, u.user);
@@ -171,14 +171,16 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 	}
 	dr = store_totp_delete(u.store, u.user);
 	int ok = (dr == STORE_OK || dr == STORE_NOTFOUND) &&
-		 ((pr = store_pending_delete(u.store, u.user)) == STORE_OK || pr == STORE_NOTFOUND) &&
+		 ((pr = store_pending_delete(u.store, u.user)) == STORE_OK ||
+		  pr == STORE_NOTFOUND) &&
 		 (!revoking || (ar = store_app_revoke_all(u.store, u.user)) == STORE_OK ||
 		  ar == STORE_NOTFOUND) &&
 		 uv_audit(h, &u, "disable",
-			  lr == LOGIN_OK ? (revoking ? "with a code from the app, app passwords revoked"
-						     : "with a code from the app")
-					 : (revoking ? "with a backup code, app passwords revoked"
-						     : "with a backup code")) == 0;
+			  lr == LOGIN_OK
+				  ? (revoking ? "with a code from the app, app passwords revoked"
+					      : "with a code from the app")
+				  : (revoking ? "with a backup code, app passwords revoked"
+					      : "with a backup code")) == 0;
 	if (hx_txn_end(u.store, ok) != 0) {
 		r = uv_store_fail(&u);
 		goto out;

@@ -25,7 +25,7 @@
 #define ENABLE_BACKUP_MAX 50
 #define ENABLE_URI_MAX 1024
 #define ENABLE_CODE_MAX 32
-#define ENABLE_TRIES 3	       /* first codes tried against one new secret before starting over */
+#define ENABLE_TRIES 3         /* first codes tried against one new secret before starting over */
 #define ENABLE_SCREEN_LINES 24 /* the terminal the barcode and the code prompt must fit */
 #define ENABLE_SCREEN_COLS 80
 
@@ -140,7 +140,8 @@ static int show_enrolment(const struct uverb *u, const struct enrolment *e, int 
 	if (qr < 0)
 		out_info("   (the barcode cannot be drawn; use the key above)");
 	else if (qr > 0)
-		out_info("   (make the window taller to see all of the barcode, or use the key above)");
+		out_info(
+			"   (make the window taller to see all of the barcode, or use the key above)");
 	fflush(stdout);
 	return 0;
 }
@@ -193,8 +194,9 @@ static void show_done(const struct uverb *u, const struct enrolment *e, int repl
 	out_info("%s", "");
 	out_info("2-step verification is activated for your account (%s).", u->user);
 	if (replaced)
-		out_info("The previous secret and backup codes no longer work: remove the old entry "
-			 "from the app.");
+		out_info(
+			"The previous secret and backup codes no longer work: remove the old entry "
+			"from the app.");
 	out_info("%s", "");
 	out_info("Backup codes: each works once, in place of a code from the app, when the phone");
 	out_info("is not at hand. They are shown only now: write them down or print them and keep");
@@ -251,23 +253,25 @@ static void drop_pending(const struct hctx *h, struct uverb *u, const struct enr
 /* The code was wrong, ENABLE_TRIES times: say how to go on. */
 static int missed_code(int replacing)
 {
-	return out_fail(HX_WRONG,
-			"enable: that code does not match either; 2-step verification %s. Repeat "
-			"`pam-recover enable`: erase the entry in the app, scan the new barcode and "
-			"enter the code it shows. If codes never match, set the time on your phone "
-			"automatically.",
-			replacing ? "stays on with your current secret" : "is still off");
+	return out_fail(
+		HX_WRONG,
+		"enable: that code does not match either; 2-step verification %s. Repeat "
+		"`pam-recover enable`: erase the entry in the app, scan the new barcode and "
+		"enter the code it shows. If codes never match, set the time on your phone "
+		"automatically.",
+		replacing ? "stays on with your current secret" : "is still off");
 }
 
 /* The same for `device add NAME`: nothing was added. */
 static int missed_device(const char *name)
 {
-	return out_fail(HX_WRONG,
-			"device add: that code does not match either; no device was added. Repeat "
-			"`pam-recover device add %s`: erase the entry in the app, scan the new "
-			"barcode and enter the code it shows. If codes never match, set the time on "
-			"the device automatically.",
-			name);
+	return out_fail(
+		HX_WRONG,
+		"device add: that code does not match either; no device was added. Repeat "
+		"`pam-recover device add %s`: erase the entry in the app, scan the new "
+		"barcode and enter the code it shows. If codes never match, set the time on "
+		"the device automatically.",
+		name);
 }
 
 /* A wrong first code with tries left: the same secret, another try. */
@@ -316,8 +320,8 @@ static int ask_first_code(const struct hctx *h, struct uverb *u, const struct en
 		prompt[0] = '\0';
 	for (int tries = 1;; tries++) {
 		if ((r = tty_ask("code", prompt, 1, code, sizeof(code))) != HX_OK) {
-			drop_pending(h, u, e, tries > 1 ? "first code did not verify"
-							: "no first code");
+			drop_pending(h, u, e,
+				     tries > 1 ? "first code did not verify" : "no first code");
 			/* Input ended after a wrong code: the code did not verify (exit 1). */
 			if (tries > 1 && r == HX_DATAERR)
 				r = adding != NULL ? missed_device(adding) : missed_code(replacing);
@@ -389,7 +393,8 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	int ok = store_pending_put(u.store, u.user, &e.t) == STORE_OK &&
-		 uv_audit(h, &u, "enable-start", replacing ? "re-enrolment pending" : "pending") == 0;
+		 uv_audit(h, &u, "enable-start", replacing ? "re-enrolment pending" : "pending") ==
+			 0;
 	if (hx_txn_end(u.store, ok) != 0) {
 		r = uv_store_fail(&u);
 		goto out;
@@ -417,8 +422,9 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	ok = pending_is_ours(&u, &e, &ours) == 0;
 	if (ok && !ours) {
 		(void)hx_txn_end(u.store, 0);
-		r = out_fail(HX_TEMPFAIL, "enable: another `pam-recover enable` for %s started "
-					  "meanwhile; nothing changed. Finish that one, or repeat this one",
+		r = out_fail(HX_TEMPFAIL,
+			     "enable: another `pam-recover enable` for %s started "
+			     "meanwhile; nothing changed. Finish that one, or repeat this one",
 			     u.user);
 		goto out;
 	}
@@ -428,9 +434,10 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	     store_backup_replace(u.store, u.user, (const unsigned char(*)[STORE_HASH_LEN])hashes,
 				  ncodes) == STORE_OK &&
 	     uv_audit(h, &u, "enable",
-		      !replacing  ? ""
-		      : by_backup ? "replaced the earlier secret (app lost; proven with a backup code)"
-				  : "replaced the earlier secret") == 0;
+		      !replacing ? ""
+		      : by_backup
+			      ? "replaced the earlier secret (app lost; proven with a backup code)"
+			      : "replaced the earlier secret") == 0;
 	if (hx_txn_end(u.store, ok) != 0) {
 		r = uv_store_fail(&u);
 		goto out;
@@ -486,20 +493,23 @@ int enable_add_device(struct hctx *h, struct uverb *u, const char *name)
 		goto out;
 	}
 	if (n == 0) {
-		r = out_fail(HX_DATAERR, "%s: 2-step verification is off for %s: turn it on with "
-					 "`pam-recover enable --name %s` (the first device)",
+		r = out_fail(HX_DATAERR,
+			     "%s: 2-step verification is off for %s: turn it on with "
+			     "`pam-recover enable --name %s` (the first device)",
 			     u->name, u->user, name);
 		goto out;
 	}
 	if (exists) {
-		r = out_fail(HX_DATAERR, "%s: %s already has a device called %s: choose another "
-					 "name, or remove that one first",
+		r = out_fail(HX_DATAERR,
+			     "%s: %s already has a device called %s: choose another "
+			     "name, or remove that one first",
 			     u->name, u->user, name);
 		goto out;
 	}
 	if (n >= u->cfg.max_devices) {
-		r = out_fail(HX_DATAERR, "%s: %s has %d devices, the most allowed (max_devices); "
-					 "remove one first (`pam-recover device remove NAME`)",
+		r = out_fail(HX_DATAERR,
+			     "%s: %s has %d devices, the most allowed (max_devices); "
+			     "remove one first (`pam-recover device remove NAME`)",
 			     u->name, u->user, n);
 		goto out;
 	}

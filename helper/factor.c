@@ -31,8 +31,8 @@ static int looks_like_backup(const char *typed, int digits)
 	return r;
 }
 
-int factor_prove(const struct hctx *h, struct uverb *u, const char *field,
-		 const char *root_prompt, unsigned flags, const char *unchanged, int *by_backup)
+int factor_prove(const struct hctx *h, struct uverb *u, const char *field, const char *root_prompt,
+		 unsigned flags, const char *unchanged, int *by_backup)
 {
 	struct store_totp t;
 	char code[FACTOR_CODE_MAX];
@@ -69,13 +69,16 @@ int factor_prove(const struct hctx *h, struct uverb *u, const char *field,
 	}
 	if (!out_json_mode() && h->ruid != 0) {
 		if (flags & FACTOR_LOST_APP)
-			out_info("2-step verification is on for %s: as the app is lost, give one of "
-				 "your backup codes.",
-				 u->user);
+			out_info(
+				"2-step verification is on for %s: as the app is lost, give one of "
+				"your backup codes.",
+				u->user);
 		else
-			out_info("2-step verification is on for %s: %s, give the code the app shows "
-				 "now.",
-				 u->user, strcmp(u->name, "enable") == 0 ? "to replace it" : "first");
+			out_info(
+				"2-step verification is on for %s: %s, give the code the app shows "
+				"now.",
+				u->user,
+				strcmp(u->name, "enable") == 0 ? "to replace it" : "first");
 	}
 	if ((r = tty_ask(field, prompt, 1, code, sizeof(code))) != HX_OK)
 		goto out;
@@ -96,8 +99,7 @@ int factor_prove(const struct hctx *h, struct uverb *u, const char *field,
 	uv_log(h, u, "factor-refused", login_result_name(lr));
 	if (lr == LOGIN_WRONG && !locked_now && accept == LOGIN_ACCEPT_TOTP) {
 		const int backup = looks_like_backup(code, t.digits);
-		r = out_fail(HX_WRONG,
-			     "%s: %s; %s. %s", u->name,
+		r = out_fail(HX_WRONG, "%s: %s; %s. %s", u->name,
 			     backup ? "a backup code is not enough here: give the code the app "
 				      "shows now"
 				    : "wrong code",
@@ -145,21 +147,22 @@ void factor_notify(const struct hctx *h, struct uverb *u, const char *what)
 	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		int verified = 0;
 		const char *chan = channel_name(kind);
-		if (contact_read(u->store, &u->key, u->user, kind, value, sizeof(value), &verified) !=
-			    HX_OK ||
+		if (contact_read(u->store, &u->key, u->user, kind, value, sizeof(value),
+				 &verified) != HX_OK ||
 		    !verified || !channel_configured(&u->cfg, kind, NULL, 0))
 			continue;
 		int sr = channel_send(&u->cfg, kind, value, NOTICE_SUBJECT,
 				      kind == METHOD_EMAIL ? text : shorttext, err, sizeof(err));
 		if (hx_txn_begin(u->store) == 0)
-			(void)hx_txn_end(u->store, uv_audit(h, u, sr == HX_OK ? "factor-notice-sent"
-									     : "factor-notice-failed",
+			(void)hx_txn_end(u->store, uv_audit(h, u,
+							    sr == HX_OK ? "factor-notice-sent"
+									: "factor-notice-failed",
 							    sr == HX_OK ? chan : err) == 0);
 		if (sr == HX_OK)
 			told++;
 		else
-			syslog(LOG_WARNING, "%s: user=%s notice by %s not sent: %s", u->name, u->user,
-			       chan, err);
+			syslog(LOG_WARNING, "%s: user=%s notice by %s not sent: %s", u->name,
+			       u->user, chan, err);
 	}
 	if (told > 0 && !out_json_mode())
 		out_info("Your recovery contacts were told of this change.");

@@ -32,9 +32,8 @@
  * backup code was accepted. HX_OK, or HX_WRONG / HX_TEMPFAIL / HX_IOERR / HX_DATAERR after
  * printing why (a wrong code counts like a wrong code at login, and locks alike).
  */
-int factor_prove(const struct hctx *h, struct uverb *u, const char *field,
-		 const char *root_prompt, unsigned flags, const char *unchanged, int *by_backup)
-	RC_MUST_CHECK;
+int factor_prove(const struct hctx *h, struct uverb *u, const char *field, const char *root_prompt,
+		 unsigned flags, const char *unchanged, int *by_backup) RC_MUST_CHECK;
 
 /* After a committed change proven with a backup code for a lost app: a notice to every
  * verified recovery contact (what changed and when; never a code). Best effort: failures go

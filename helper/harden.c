@@ -102,8 +102,8 @@ struct limit_rule {
 	int res;
 	int at_least; /* soft limit: 1 = at least `soft` (a larger one stays), 0 = exactly */
 	const char *name;
-	rlim_t soft;  /* the soft limit we run with (RLIM_INFINITY: unlimited) */
-	rlim_t hard;  /* the hard limit is raised to at least this */
+	rlim_t soft; /* the soft limit we run with (RLIM_INFINITY: unlimited) */
+	rlim_t hard; /* the hard limit is raised to at least this */
 };
 
 static const struct limit_rule limit_rules[] = {

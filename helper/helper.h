@@ -21,14 +21,14 @@
 /* Exit statuses for users and admins (pam-recover(8), EXIT STATUS). */
 enum {
 	HX_OK = 0,
-	HX_WRONG = 1,    /* the proof or code was wrong */
+	HX_WRONG = 1, /* the proof or code was wrong */
 	HX_USAGE = 64,
 	HX_DATAERR = 65, /* bad input data */
 	HX_NOUSER = 66,  /* no such user or file */
 	HX_UNAVAIL = 69,
 	HX_SOFTWARE = 70,
 	HX_CANTCREAT = 73,
-	HX_IOERR = 74,   /* store I/O */
+	HX_IOERR = 74, /* store I/O */
 	HX_TEMPFAIL = 75,
 	HX_NOPERM = 77,
 	HX_CONFIG = 78,
@@ -39,7 +39,7 @@ enum {
 
 /* The caller and the global options, fixed before any verb runs. */
 struct hctx {
-	uid_t ruid;               /* the real uid decides everything */
+	uid_t ruid; /* the real uid decides everything */
 	gid_t rgid;
 	char caller[HX_USER_MAX]; /* getpwuid(ruid)->pw_name, or "uid N" */
 	int json;                 /* --json: machine output, one object per line */
@@ -51,7 +51,7 @@ typedef int (*verb_fn)(struct hctx *h, int argc, char **argv);
 /* Options of a verb: "--name VALUE", "--name=VALUE" or a flag. --json is always accepted
  * (switches the output), --help always returns HX_PARSE_HELP. */
 struct hx_opt {
-	const char *name; /* without the leading "--" */
+	const char *name;   /* without the leading "--" */
 	const char **value; /* option with a value: where it goes */
 	int *flag;          /* flag: set to 1 */
 };
@@ -62,26 +62,26 @@ int hx_parse_opts(struct hctx *h, const char *verb, int argc, char **argv,
 		  const struct hx_opt *opts, size_t nopts, char **pos, int maxpos, int *npos);
 
 /* Verbs. Each in its own file, with a line in main.c's table. */
-int cmd_check(struct hctx *h, int argc, char **argv);      /* check.c */
-int cmd_admin(struct hctx *h, int argc, char **argv);      /* admin.c */
-int admin_init(struct hctx *h, int argc, char **argv);     /* admin_enrol.c */
-int admin_enrol(struct hctx *h, int argc, char **argv);    /* admin_enrol.c */
-int admin_import_oath(struct hctx *h, int argc, char **argv);             /* admin_import.c */
-int admin_import_google(struct hctx *h, int argc, char **argv);           /* admin_import.c */
-int admin_audit(struct hctx *h, int argc, char **argv);    /* admin_audit.c */
+int cmd_check(struct hctx *h, int argc, char **argv);                /* check.c */
+int cmd_admin(struct hctx *h, int argc, char **argv);                /* admin.c */
+int admin_init(struct hctx *h, int argc, char **argv);               /* admin_enrol.c */
+int admin_enrol(struct hctx *h, int argc, char **argv);              /* admin_enrol.c */
+int admin_import_oath(struct hctx *h, int argc, char **argv);        /* admin_import.c */
+int admin_import_google(struct hctx *h, int argc, char **argv);      /* admin_import.c */
+int admin_audit(struct hctx *h, int argc, char **argv);              /* admin_audit.c */
 int admin_canonicalise_names(struct hctx *h, int argc, char **argv); /* admin_names.c */
-int admin_copy_store(struct hctx *h, int argc, char **argv); /* admin_copy.c */
-int cmd_enable(struct hctx *h, int argc, char **argv);     /* enable.c */
-int cmd_disable(struct hctx *h, int argc, char **argv);    /* disable.c */
-int cmd_device(struct hctx *h, int argc, char **argv);     /* device.c */
-int cmd_backup_codes(struct hctx *h, int argc, char **argv); /* backup_codes.c */
-int cmd_app_password(struct hctx *h, int argc, char **argv); /* app_password.c */
-int cmd_status(struct hctx *h, int argc, char **argv);     /* status.c */
-int cmd_contact(struct hctx *h, int argc, char **argv);    /* contacts.c */
-int admin_set_contact(struct hctx *h, int argc, char **argv);    /* admin_contact.c */
-int admin_remove_contact(struct hctx *h, int argc, char **argv); /* admin_contact.c */
-int cmd_reset(struct hctx *h, int argc, char **argv);      /* reset/reset.c */
-int admin_reset_password(struct hctx *h, int argc, char **argv); /* admin_resetpw.c */
+int admin_copy_store(struct hctx *h, int argc, char **argv);         /* admin_copy.c */
+int cmd_enable(struct hctx *h, int argc, char **argv);               /* enable.c */
+int cmd_disable(struct hctx *h, int argc, char **argv);              /* disable.c */
+int cmd_device(struct hctx *h, int argc, char **argv);               /* device.c */
+int cmd_backup_codes(struct hctx *h, int argc, char **argv);         /* backup_codes.c */
+int cmd_app_password(struct hctx *h, int argc, char **argv);         /* app_password.c */
+int cmd_status(struct hctx *h, int argc, char **argv);               /* status.c */
+int cmd_contact(struct hctx *h, int argc, char **argv);              /* contacts.c */
+int admin_set_contact(struct hctx *h, int argc, char **argv);        /* admin_contact.c */
+int admin_remove_contact(struct hctx *h, int argc, char **argv);     /* admin_contact.c */
+int cmd_reset(struct hctx *h, int argc, char **argv);                /* reset/reset.c */
+int admin_reset_password(struct hctx *h, int argc, char **argv);     /* admin_resetpw.c */
 
 /* After every verb but `check` (after_verb.c): deliver what the outbox has due and prune
  * the store when that is due (retention.h), quietly: syslog only, the exit status stays. */
@@ -89,8 +89,8 @@ void hx_after_verb(const struct hctx *h);
 
 /* Parse an admin command's options and exactly `want` positional arguments (admin.c).
  * 0 to go on; -1 when done, with the exit status in *done (after --help or an error). */
-int admin_parse(struct hctx *h, const char *verb, int argc, char **argv,
-		const struct hx_opt *opts, size_t nopts, char **pos, int want, int *done);
+int admin_parse(struct hctx *h, const char *verb, int argc, char **argv, const struct hx_opt *opts,
+		size_t nopts, char **pos, int want, int *done);
 
 /* ---- shared plumbing (session.c) ---- */
 

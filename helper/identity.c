@@ -56,8 +56,9 @@ int identity_target(const struct hctx *h, const struct cfg *c, const char *opt_u
 		if (!rc_user_name_ok(pw->pw_name)) {
 			char esc[HX_USER_MAX];
 			rc_log_escape(pw->pw_name, esc, sizeof(esc));
-			return out_fail(HX_DATAERR, "your user name \"%s\" is not one this tool "
-						    "accepts; ask the administrator",
+			return out_fail(HX_DATAERR,
+					"your user name \"%s\" is not one this tool "
+					"accepts; ask the administrator",
 					esc);
 		}
 		name = pw->pw_name;
@@ -132,12 +133,14 @@ static int check_password(const struct hctx *h, const char *user, const char *pa
 	/* The helper runs as root all through, so a module that passes root (pam_rootok) would
 	 * pass every caller: a stack that never asked for the password proves nothing. */
 	if (!d.used) {
-		syslog(LOG_ERR, "confirm: user=%s ruid=%ld: the PAM service %s accepted without "
-				"asking for the password; refused (no pam_rootok or pam_permit "
-				"before the password module there)",
+		syslog(LOG_ERR,
+		       "confirm: user=%s ruid=%ld: the PAM service %s accepted without "
+		       "asking for the password; refused (no pam_rootok or pam_permit "
+		       "before the password module there)",
 		       user, (long)h->ruid, CONFIRM_SERVICE);
-		r = out_fail(HX_CONFIG, "the PAM service %s did not ask for the password; ask the "
-					"administrator; nothing changed",
+		r = out_fail(HX_CONFIG,
+			     "the PAM service %s did not ask for the password; ask the "
+			     "administrator; nothing changed",
 			     CONFIRM_SERVICE);
 		goto out;
 	}
@@ -149,8 +152,9 @@ static int check_password(const struct hctx *h, const char *user, const char *pa
 	}
 	if (pr == PAM_ACCT_EXPIRED || pr == PAM_PERM_DENIED || pr == PAM_AUTH_ERR ||
 	    pr == PAM_USER_UNKNOWN) {
-		r = out_fail(HX_NOPERM, "the system refuses this account (%s); ask the "
-					"administrator; nothing changed",
+		r = out_fail(HX_NOPERM,
+			     "the system refuses this account (%s); ask the "
+			     "administrator; nothing changed",
 			     pam_strerror(ph, pr));
 		goto out;
 	}
@@ -167,8 +171,7 @@ out:
 	return r;
 }
 
-int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
-		     const char *user)
+int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s, const char *user)
 {
 	char key[HX_USER_MAX + 16], prompt[HX_USER_MAX + 32];
 	char password[PASSWORD_MAX + 1];
@@ -185,7 +188,8 @@ int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
 
 	/* Locked already: do not ask. */
 	if (store_counter_get(s, key, now, window, &count) != STORE_OK) {
-		r = out_fail(HX_IOERR, "cannot read the store: %s; nothing changed", store_errmsg(s));
+		r = out_fail(HX_IOERR, "cannot read the store: %s; nothing changed",
+			     store_errmsg(s));
 		goto out;
 	}
 	if (c->deny > 0 && count >= c->deny)
@@ -196,7 +200,8 @@ int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
 
 	/* Count the try before checking it, so parallel callers cannot race past the limit. */
 	if (store_counter_hit(s, key, rc_now(), window, &count) != STORE_OK) {
-		r = out_fail(HX_IOERR, "cannot write the store: %s; nothing changed", store_errmsg(s));
+		r = out_fail(HX_IOERR, "cannot write the store: %s; nothing changed",
+			     store_errmsg(s));
 		goto out;
 	}
 	if (c->deny > 0 && count > c->deny)
@@ -205,18 +210,22 @@ int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
 	r = check_password(h, user, password);
 	if (r == HX_OK) {
 		if (store_counter_clear(s, key) != STORE_OK)
-			out_warn("could not reset the count of wrong passwords: %s", store_errmsg(s));
-		syslog(LOG_INFO, "confirm: user=%s ruid=%ld password accepted", user, (long)h->ruid);
+			out_warn("could not reset the count of wrong passwords: %s",
+				 store_errmsg(s));
+		syslog(LOG_INFO, "confirm: user=%s ruid=%ld password accepted", user,
+		       (long)h->ruid);
 	} else if (r == HX_WRONG) {
 		syslog(LOG_NOTICE, "confirm: user=%s ruid=%ld wrong password (%d in a row)", user,
 		       (long)h->ruid, count);
 		if (c->deny > 0 && count >= c->deny)
-			r = out_fail(HX_WRONG, "wrong password; nothing changed. That was the last "
-					       "try: wait %d minute%s before trying again",
+			r = out_fail(HX_WRONG,
+				     "wrong password; nothing changed. That was the last "
+				     "try: wait %d minute%s before trying again",
 				     (window + 59) / 60, (window + 59) / 60 == 1 ? "" : "s");
 		else if (c->deny > 0)
-			r = out_fail(HX_WRONG, "wrong password; nothing changed. Run the command "
-					       "again (%d tr%s left)",
+			r = out_fail(HX_WRONG,
+				     "wrong password; nothing changed. Run the command "
+				     "again (%d tr%s left)",
 				     c->deny - count, c->deny - count == 1 ? "y" : "ies");
 		else
 			r = out_fail(HX_WRONG, "wrong password; nothing changed. Run the command "
@@ -226,8 +235,9 @@ int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
 locked:
 	syslog(LOG_NOTICE, "confirm: user=%s ruid=%ld refused: too many wrong passwords", user,
 	       (long)h->ruid);
-	r = out_fail(HX_TEMPFAIL, "too many wrong passwords for %s: try again in %d minute%s; "
-				  "nothing changed",
+	r = out_fail(HX_TEMPFAIL,
+		     "too many wrong passwords for %s: try again in %d minute%s; "
+		     "nothing changed",
 		     user, (window + 59) / 60, (window + 59) / 60 == 1 ? "" : "s");
 out:
 	RC_WIPE_ARRAY(password);

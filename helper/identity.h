@@ -31,7 +31,6 @@ int identity_target(const struct hctx *h, const struct cfg *c, const char *opt_u
  * message has been printed for every status but HX_OK. With --json the password is the
  * "password" field of the request on standard input (see tty.h).
  */
-int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s,
-		     const char *user);
+int identity_confirm(const struct hctx *h, const struct cfg *c, struct store *s, const char *user);
 
 #endif

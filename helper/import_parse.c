@@ -151,7 +151,8 @@ static int parse_ga_option(char *opt, struct import_ga *g, const char **why)
 		return -1;
 	}
 	if (strcmp(name, "STEP_SIZE") == 0) {
-		if (arg == NULL || rc_parse_long(arg, IMPORT_PERIOD_MIN, IMPORT_PERIOD_MAX, &v) != 0) {
+		if (arg == NULL ||
+		    rc_parse_long(arg, IMPORT_PERIOD_MIN, IMPORT_PERIOD_MAX, &v) != 0) {
 			*why = "STEP_SIZE must be 15..300 seconds";
 			return -1;
 		}

@@ -47,16 +47,15 @@ int import_oath_line(char *line, int name_case, import_user_fn check, void *arg,
  * then 8-digit scratch codes, one a line (blank lines skipped). */
 struct import_ga {
 	unsigned char secret[TOTP_SECRET_MAX];
-	size_t len;   /* 1..TOTP_SECRET_MAX */
-	int period;   /* STEP_SIZE, IMPORT_PERIOD_MIN..IMPORT_PERIOD_MAX, default 30 */
-	int ncodes;   /* 0..IMPORT_BACKUP_MAX */
+	size_t len; /* 1..TOTP_SECRET_MAX */
+	int period; /* STEP_SIZE, IMPORT_PERIOD_MIN..IMPORT_PERIOD_MAX, default 30 */
+	int ncodes; /* 0..IMPORT_BACKUP_MAX */
 	char codes[IMPORT_BACKUP_MAX][SECRET_BACKUP_DIGITS + 1];
 };
 
 /* Parse buf (cut in place). 0, or -1 with *why and *line_no at the bad line (0: empty
  * file). Only TOTP files: HOTP_COUNTER and unknown options are refused; WINDOW_SIZE,
  * RATE_LIMIT and DISALLOW_REUSE are read and left to the site's settings. */
-int import_ga_parse(char *buf, struct import_ga *g, int *line_no, const char **why)
-	RC_MUST_CHECK;
+int import_ga_parse(char *buf, struct import_ga *g, int *line_no, const char **why) RC_MUST_CHECK;
 
 #endif

@@ -30,7 +30,8 @@ static const struct verb verbs[] = {
 	{"enable", cmd_enable, "turn on 2-step verification (QR code, first code, backup codes)"},
 	{"disable", cmd_disable, "turn off 2-step verification (password and a code)"},
 	{"device", cmd_device, "authenticator devices: list, add, remove (phone, tablet, ...)"},
-	{"backup-codes", cmd_backup_codes, "a new set of backup codes; `status`: how many are left"},
+	{"backup-codes", cmd_backup_codes,
+	 "a new set of backup codes; `status`: how many are left"},
 	{"app-password", cmd_app_password, "app passwords for mail programs: add, list, revoke"},
 	{"status", cmd_status, "your 2-step verification settings"},
 	{"contact", cmd_contact, "recovery e-mail, phone, Telegram, security question"},
@@ -70,7 +71,7 @@ static void identify_caller(struct hctx *h)
 	if (pw == NULL || pw->pw_name == NULL ||
 	    rc_snprintf(h->caller, sizeof(h->caller), "%s", pw->pw_name) < 0)
 		if (rc_snprintf(h->caller, sizeof(h->caller), "uid %ld", (long)h->ruid) < 0)
-		h->caller[0] = '\0';
+			h->caller[0] = '\0';
 }
 
 /*
@@ -167,8 +168,10 @@ int main(int argc, char **argv_in)
 		} else if (strcmp(a, "--config") == 0 || strncmp(a, "--config=", 9) == 0) {
 			const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
 			if (h.ruid != 0) {
-				r = out_fail(HX_NOPERM, "--config is honoured only for root; "
-							"running with the system configuration is the only choice");
+				r = out_fail(
+					HX_NOPERM,
+					"--config is honoured only for root; "
+					"running with the system configuration is the only choice");
 				goto out;
 			}
 			if (path == NULL || path[0] != '/') {

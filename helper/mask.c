@@ -13,8 +13,8 @@ const char *hx_contact_kind_name(int kind)
 
 const char *hx_contact_field(int kind)
 {
-	static const char *const fields[] = {"recovery e-mail:", "recovery phone:",
-					     "recovery Telegram:", "security question:"};
+	static const char *const fields[] = {
+		"recovery e-mail:", "recovery phone:", "recovery Telegram:", "security question:"};
 
 	return kind >= 0 && kind <= 3 ? fields[kind] : "?";
 }
@@ -23,7 +23,8 @@ const char *hx_contact_field(int kind)
  * store's contact kinds and the channel kinds are the methods' numbers (method.h). */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n)
 {
-	_Static_assert((int)CONTACT_EMAIL == (int)METHOD_EMAIL && (int)CONTACT_PHONE == (int)METHOD_SMS &&
+	_Static_assert((int)CONTACT_EMAIL == (int)METHOD_EMAIL &&
+			       (int)CONTACT_PHONE == (int)METHOD_SMS &&
 			       (int)CONTACT_TELEGRAM == (int)METHOD_TELEGRAM,
 		       "the store's contact kinds must be the methods' numbers");
 	if (n == 0)

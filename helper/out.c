@@ -159,8 +159,8 @@ void oj_push_str(struct json_object *arr, const char *val)
 
 void out_json(struct json_object *o)
 {
-	const char *s =
-		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s == NULL)
 		oom();
 	else {

@@ -198,14 +198,15 @@ static void compose(const struct cfg *c, const struct store_outbox *o, int kind,
 	snprintf(support, sizeof(support), "%s",
 		 c->support_contact != NULL ? c->support_contact : "technical support");
 	if (kind == METHOD_EMAIL && cut)
-		w = rc_snprintf(text, n,
-				"A password reset of the account %s on %s was started on %s with "
-				"`pam-recover reset`, proven by %s (started by the local account "
-				"%s), and was interrupted while the new password was being set: the "
-				"password may have been changed.\n\n"
-				"If you did not do this, contact %s at once.\n\n"
-				"This message does not contain any password.\n",
-				o->user, host, when, how, o->caller, support);
+		w = rc_snprintf(
+			text, n,
+			"A password reset of the account %s on %s was started on %s with "
+			"`pam-recover reset`, proven by %s (started by the local account "
+			"%s), and was interrupted while the new password was being set: the "
+			"password may have been changed.\n\n"
+			"If you did not do this, contact %s at once.\n\n"
+			"This message does not contain any password.\n",
+			o->user, host, when, how, o->caller, support);
 	else if (kind == METHOD_EMAIL)
 		w = rc_snprintf(text, n,
 				"The password of the account %s on %s was reset on %s with "
@@ -220,16 +221,18 @@ static void compose(const struct cfg *c, const struct store_outbox *o, int kind,
 				       "work.",
 				apps ? " The app passwords were deleted." : "", support);
 	else if (cut)
-		w = rc_snprintf(text, n,
-				"%s: a password reset of %s on %s was interrupted; the password may "
-				"have been changed. Not you? Contact %s.",
-				host, o->user, when, support);
+		w = rc_snprintf(
+			text, n,
+			"%s: a password reset of %s on %s was interrupted; the password may "
+			"have been changed. Not you? Contact %s.",
+			host, o->user, when, support);
 	else
 		w = rc_snprintf(text, n,
-				"%s: the password of %s was reset on %s%s. Not you? Contact %s.", host,
-				o->user, when,
-				kept ? "" : "; 2-step verification is off, every authenticator device "
-					    "removed",
+				"%s: the password of %s was reset on %s%s. Not you? Contact %s.",
+				host, o->user, when,
+				kept ? ""
+				     : "; 2-step verification is off, every authenticator device "
+				       "removed",
 				support);
 	if (w < 0)
 		snprintf(text, n, "%s: the password of %s was reset.", host, o->user);
@@ -380,8 +383,7 @@ static int record(struct flush *f, const struct store_outbox *o, int status, con
 		     STORE_OK &&
 	     store_audit_add(f->s, o->user, 0, what,
 			     o->kind == OUTBOX_COMMAND ? NULL : kind_name(o->kind),
-			     status == HX_OK && o->kind == OUTBOX_COMMAND ? "ok" : err) ==
-		     STORE_OK;
+			     status == HX_OK && o->kind == OUTBOX_COMMAND ? "ok" : err) == STORE_OK;
 	return hx_txn_end(f->s, ok);
 }
 
@@ -445,13 +447,16 @@ static void deliver(struct flush *f, int64_t id)
 		} else {
 			status = setpw_post_reset(f->c, o.user, err, sizeof(err));
 			if (status != HX_OK)
-				syslog(LOG_WARNING, "reset: user=%s post_reset_command: %s", o.user, err);
+				syslog(LOG_WARNING, "reset: user=%s post_reset_command: %s", o.user,
+				       err);
 		}
 	} else if (destination(f, &o, to, sizeof(to)) != HX_OK) {
-		snprintf(err, sizeof(err), "the stored recovery contact does not open (key changed?)");
+		snprintf(err, sizeof(err),
+			 "the stored recovery contact does not open (key changed?)");
 	} else {
 		compose(f->c, &o, o.kind, text, sizeof(text));
-		snprintf(msgid, sizeof(msgid), "outbox-%lld-%lld", (long long)o.id, (long long)o.time);
+		snprintf(msgid, sizeof(msgid), "outbox-%lld-%lld", (long long)o.id,
+			 (long long)o.time);
 		status = channel_deliver(f->c, o.kind, to, NOTICE_SUBJECT, text, msgid, rfd, err,
 					 sizeof(err));
 		if (status != HX_OK)
@@ -529,8 +534,9 @@ static int recover_dead(struct flush *f)
 			return -1;
 		ok = store_outbox_release(f->s, d.owners[i], OUTBOX_F_INTERRUPTED, &changed) ==
 			     STORE_OK &&
-		     store_audit_add(f->s, NULL, 0, "reset-interrupted", NULL,
-				     "notices of a reset that stopped while setting the password") ==
+		     store_audit_add(
+			     f->s, NULL, 0, "reset-interrupted", NULL,
+			     "notices of a reset that stopped while setting the password") ==
 			     STORE_OK;
 		if (hx_txn_end(f->s, ok) != 0)
 			return -1;
@@ -544,8 +550,8 @@ static int recover_dead(struct flush *f)
 }
 
 int outbox_flush(struct store *s, const struct seal_key *k, const struct cfg *c, int all,
-		 const char *owner, void (*cb)(void *ctx, const struct outbox_event *e),
-		 void *ctx, struct outbox_totals *t)
+		 const char *owner, void (*cb)(void *ctx, const struct outbox_event *e), void *ctx,
+		 struct outbox_totals *t)
 {
 	struct flush *f = calloc(1, sizeof(*f));
 	int r = -1;

@@ -36,16 +36,16 @@
 
 #define OUTBOX_COMMAND 3 /* the kind of a post_reset_command row (0..2: contact kinds) */
 #define OUTBOX_MAX_ATTEMPTS 10
-#define OUTBOX_RETRY_FIRST 60   /* seconds after the first failure */
-#define OUTBOX_RETRY_MAX 21600  /* longest wait between two attempts */
-#define OUTBOX_WAIT_BUSY 60     /* seconds flush-notices waits for a sender still running */
+#define OUTBOX_RETRY_FIRST 60  /* seconds after the first failure */
+#define OUTBOX_RETRY_MAX 21600 /* longest wait between two attempts */
+#define OUTBOX_WAIT_BUSY 60    /* seconds flush-notices waits for a sender still running */
 #define OUTBOX_OWNER_MAX 64
-#define OUTBOX_LEASE 900        /* seconds a row taken for delivery stays with its sender */
+#define OUTBOX_LEASE 900 /* seconds a row taken for delivery stays with its sender */
 
 /* flags of a row */
-#define OUTBOX_F_KEPT_2FA 1     /* 2FA stayed on (a current code was given) */
-#define OUTBOX_F_APPS 2         /* the app passwords were deleted */
-#define OUTBOX_F_INTERRUPTED 4  /* the reset died while the password was being set */
+#define OUTBOX_F_KEPT_2FA 1    /* 2FA stayed on (a current code was given) */
+#define OUTBOX_F_APPS 2        /* the app passwords were deleted */
+#define OUTBOX_F_INTERRUPTED 4 /* the reset died while the password was being set */
 
 /* "HOST/PID:START" of this process (HOST: the host name, cut to 24 bytes). 0 or -1. */
 int outbox_owner(char *out, size_t n) RC_MUST_CHECK;
@@ -56,8 +56,8 @@ int outbox_owner(char *out, size_t n) RC_MUST_CHECK;
  * 0, or -1 (store error).
  */
 int outbox_arm_reset(struct store *s, const struct cfg *c, const char *user, int64_t when,
-		     const char *proofs, const char *caller, int flags, const char *owner)
-	RC_MUST_CHECK;
+		     const char *proofs, const char *caller, int flags,
+		     const char *owner) RC_MUST_CHECK;
 
 /* What one delivery did, for the caller's report (the reset's done step). */
 struct outbox_event {
@@ -67,12 +67,12 @@ struct outbox_event {
 };
 
 struct outbox_totals {
-	int delivered;   /* sent now, or found sent by a receipt */
-	int failed;      /* failed now; retried later */
-	int gave_up;     /* failed for the last time */
-	int busy;        /* a sender still runs for it */
-	int recovered;   /* ARMED rows of a dead process made DUE */
-	int left;        /* DUE rows not tried (not yet due, or busy) */
+	int delivered; /* sent now, or found sent by a receipt */
+	int failed;    /* failed now; retried later */
+	int gave_up;   /* failed for the last time */
+	int busy;      /* a sender still runs for it */
+	int recovered; /* ARMED rows of a dead process made DUE */
+	int left;      /* DUE rows not tried (not yet due, or busy) */
 };
 
 /*
@@ -82,8 +82,8 @@ struct outbox_totals {
  * holds a transaction across a send or a command. 0, or -1 when the store failed.
  */
 int outbox_flush(struct store *s, const struct seal_key *k, const struct cfg *c, int all,
-		 const char *owner, void (*cb)(void *ctx, const struct outbox_event *e),
-		 void *ctx, struct outbox_totals *t) RC_MUST_CHECK;
+		 const char *owner, void (*cb)(void *ctx, const struct outbox_event *e), void *ctx,
+		 struct outbox_totals *t) RC_MUST_CHECK;
 
 /* `pam-recover admin flush-notices` */
 int admin_flush_notices(struct hctx *h, int argc, char **argv);

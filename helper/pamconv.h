@@ -11,8 +11,7 @@
 
 /* The answer to one message: set rep->resp (malloc'd, e.g. strdup) or leave it NULL, and
  * return 0; or return -1 to refuse the conversation (PAM_CONV_ERR). */
-typedef int (*hx_conv_answer)(void *data, const struct pam_message *msg,
-			      struct pam_response *rep);
+typedef int (*hx_conv_answer)(void *data, const struct pam_message *msg, struct pam_response *rep);
 
 /* A struct pam_conv's function body: PAM_SUCCESS with *resp set, PAM_CONV_ERR or
  * PAM_BUF_ERR with *resp NULL. */

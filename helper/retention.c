@@ -41,10 +41,9 @@ int retention_prune(struct store *s, const struct cfg *c, long ruid, int64_t now
 	r = 0;
 out:
 	/* Audit history going is itself audited, also when a later step failed. */
-	if (t->audit > 0 &&
-	    (rc_snprintf(detail, sizeof(detail), "audit=%d counters=%d tokens=%d", t->audit,
-			 t->counters, t->tokens) < 0 ||
-	     store_audit_add(s, NULL, ruid, "prune", NULL, detail) != STORE_OK))
+	if (t->audit > 0 && (rc_snprintf(detail, sizeof(detail), "audit=%d counters=%d tokens=%d",
+					 t->audit, t->counters, t->tokens) < 0 ||
+			     store_audit_add(s, NULL, ruid, "prune", NULL, detail) != STORE_OK))
 		r = -1;
 	return r;
 }

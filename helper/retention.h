@@ -32,15 +32,15 @@
 /* The counter whose rows record when retention_maybe last pruned. */
 #define RETENTION_KEY "prune:last"
 #define RETENTION_CLOCK_MARGIN 86400 /* seconds */
-#define RETENTION_AUTO_MAX 10000 /* rows of a table that retention_maybe removes per turn */
+#define RETENTION_AUTO_MAX 10000     /* rows of a table that retention_maybe removes per turn */
 
 /* What one prune removed. */
 struct retention_totals {
-	int audit;    /* audit events */
-	int counters; /* counter rows */
-	int tokens;   /* one-time codes */
-	int cut;      /* 1 when `max` stopped it with more left to remove */
-	int64_t audit_before; /* audit events older than this went (audit_retention_days > 0) */
+	int audit;               /* audit events */
+	int counters;            /* counter rows */
+	int tokens;              /* one-time codes */
+	int cut;                 /* 1 when `max` stopped it with more left to remove */
+	int64_t audit_before;    /* audit events older than this went (audit_retention_days > 0) */
 	int64_t counters_before; /* counter rows older than this went */
 	int64_t tokens_before;   /* codes that expired before this went (and every used one) */
 };

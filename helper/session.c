@@ -31,8 +31,9 @@ int hx_load_config(const struct hctx *h, struct cfg *c)
 
 			rc_log_escape(err[0] ? err : "configuration error", esc, sizeof(esc));
 			syslog(LOG_ERR, "ruid=%ld: configuration error: %s", (long)h->ruid, esc);
-			return out_fail(HX_CONFIG, "the configuration has an error; the administrator "
-						   "can run `pam-recover --check-config`");
+			return out_fail(HX_CONFIG,
+					"the configuration has an error; the administrator "
+					"can run `pam-recover --check-config`");
 		}
 		return out_fail(HX_CONFIG, "%s", err[0] ? err : "configuration error");
 	}
@@ -59,8 +60,9 @@ int hx_open(const struct hctx *h, const struct cfg *c, int store_flags, struct s
 		/* The reason names the fix when it knows it (a missing file: admin init). */
 		return out_fail(HX_CONFIG, "cannot load the key %s: %s%s", c->key_file,
 				err[0] ? err : "error",
-				strstr(err, "admin init") != NULL ? ""
-								  : " (has `pam-recover admin init` run?)");
+				strstr(err, "admin init") != NULL
+					? ""
+					: " (has `pam-recover admin init` run?)");
 	}
 	if (store_open(c, store_flags, s, err, sizeof(err)) != STORE_OK) {
 		seal_key_wipe(k);
@@ -198,7 +200,8 @@ int hx_parse_opts(struct hctx *h, const char *verb, int argc, char **argv,
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
 			if (*npos >= maxpos)
-				return out_fail(HX_USAGE, "%s: too many arguments (see --help)", verb);
+				return out_fail(HX_USAGE, "%s: too many arguments (see --help)",
+						verb);
 			pos[(*npos)++] = argv[i];
 			continue;
 		}
@@ -236,7 +239,8 @@ int hx_parse_opts(struct hctx *h, const char *verb, int argc, char **argv,
 		if (o->value != NULL) {
 			if (val == NULL) {
 				if (i + 1 >= argc)
-					return out_fail(HX_USAGE, "%s: --%s needs a value", verb, o->name);
+					return out_fail(HX_USAGE, "%s: --%s needs a value", verb,
+							o->name);
 				val = argv[++i];
 			}
 			*o->value = val;

@@ -157,19 +157,22 @@ static int print_human(struct uverb *u, const struct status *st)
 	out_info("Account %s", u->user);
 	if (st->enrolled) {
 		hx_time_human(st->t.created, when, sizeof(when));
-		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s", "2-step verification:",
-			 hx_algo_name(st->t.algorithm), st->t.digits, st->t.period, when);
+		out_info(HX_FIELD "on (%s, %d digits, every %d s) since %s",
+			 "2-step verification:", hx_algo_name(st->t.algorithm), st->t.digits,
+			 st->t.period, when);
 		if (device_print(u->store, u->user) != STORE_OK)
 			goto fail;
 		out_info(HX_FIELD "%d%s", "backup codes left:", st->left,
-			 st->left <= STATUS_FEW_CODES ? " (make a new set: `pam-recover backup-codes`)"
-						      : "");
+			 st->left <= STATUS_FEW_CODES
+				 ? " (make a new set: `pam-recover backup-codes`)"
+				 : "");
 	} else
 		out_info(HX_FIELD "off (turn it on with `pam-recover enable`)",
 			 "2-step verification:");
 	if (st->pending)
-		out_info("  a new secret is waiting for its first code: repeat `pam-recover enable` "
-			 "to finish");
+		out_info(
+			"  a new secret is waiting for its first code: repeat `pam-recover enable` "
+			"to finish");
 	if (st->locked) {
 		hx_time_human(st->st.locked_until, when, sizeof(when));
 		out_info(HX_FIELD "locked until %s after %d wrong codes (wait, or ask the "

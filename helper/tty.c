@@ -21,7 +21,7 @@
 
 enum rd { RD_OK, RD_EOF, RD_LONG, RD_NUL, RD_ERR, RD_SIG };
 
-static int term_fd = -1;   /* /dev/tty, opened once */
+static int term_fd = -1; /* /dev/tty, opened once */
 static int term_tried;
 static struct json_object *req; /* the current JSON request */
 
@@ -256,8 +256,8 @@ static int next_request(void)
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    !json_object_is_type(o, json_type_object) ||
-	    line[json_tokener_get_parse_end(tok) + strspn(line + json_tokener_get_parse_end(tok),
-							   " \t\r")] != '\0') {
+	    line[json_tokener_get_parse_end(tok) +
+		 strspn(line + json_tokener_get_parse_end(tok), " \t\r")] != '\0') {
 		r = out_fail(HX_DATAERR, "the request is not one JSON object on one line; "
 					 "nothing changed");
 		goto out;
@@ -290,18 +290,20 @@ static int ask_json(const char *field, char *out, size_t n)
 		if ((r = next_request()) != HX_OK)
 			return r;
 		if (!json_object_object_get_ex(req, field, &v))
-			return out_fail(HX_DATAERR, "the request has no \"%s\" field; nothing changed",
-					field);
+			return out_fail(HX_DATAERR,
+					"the request has no \"%s\" field; nothing changed", field);
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return out_fail(HX_DATAERR, "\"%s\" must be a string; nothing changed", field);
 	const char *s = json_object_get_string(v);
 	size_t len = (size_t)json_object_get_string_len(v);
 	if (memchr(s, '\0', len) != NULL)
-		r = out_fail(HX_DATAERR, "\"%s\" holds a NUL byte; refused, nothing changed", field);
+		r = out_fail(HX_DATAERR, "\"%s\" holds a NUL byte; refused, nothing changed",
+			     field);
 	else if (len + 1 > n)
-		r = out_fail(HX_DATAERR, "\"%s\" is longer than %zu bytes; refused, nothing changed",
-			     field, n - 1);
+		r = out_fail(HX_DATAERR,
+			     "\"%s\" is longer than %zu bytes; refused, nothing changed", field,
+			     n - 1);
 	else {
 		memcpy(out, s, len + 1);
 		r = HX_OK;

@@ -14,8 +14,8 @@
 #include "tty.h"
 
 int uv_parse(struct hctx *h, struct uverb *u, const char *usage, int argc, char **argv,
-	     const struct hx_opt *opts, size_t nopts, char **pos, int minpos, int maxpos,
-	     int *npos, int *done)
+	     const struct hx_opt *opts, size_t nopts, char **pos, int minpos, int maxpos, int *npos,
+	     int *done)
 {
 	struct hx_opt all[UV_MAX_OPTS + 1];
 	int r;
@@ -108,25 +108,29 @@ int uv_code_refused(const struct uverb *u, int lr, int locked_now, const char *r
 
 	switch (lr) {
 	case LOGIN_LOCKED:
-		return out_fail(HX_TEMPFAIL, "%s: too many wrong codes: try again in up to %d "
-					     "minute%s, or ask the administrator (`pam-recover admin "
-					     "unlock`); %s",
+		return out_fail(HX_TEMPFAIL,
+				"%s: too many wrong codes: try again in up to %d "
+				"minute%s, or ask the administrator (`pam-recover admin "
+				"unlock`); %s",
 				u->name, minutes, minutes == 1 ? "" : "s", unchanged);
 	case LOGIN_REPLAY:
-		return out_fail(HX_WRONG, "%s: that code was already used; wait for the next code "
-					  "in the app and run the command again; %s",
+		return out_fail(HX_WRONG,
+				"%s: that code was already used; wait for the next code "
+				"in the app and run the command again; %s",
 				u->name, unchanged);
 	case LOGIN_WRONG:
 		if (locked_now)
-			return out_fail(HX_WRONG, "%s: wrong code; that was the last try: locked for "
-						  "%d minute%s; %s",
+			return out_fail(HX_WRONG,
+					"%s: wrong code; that was the last try: locked for "
+					"%d minute%s; %s",
 					u->name, minutes, minutes == 1 ? "" : "s", unchanged);
-		return out_fail(HX_WRONG, "%s: wrong code; %s. Check that the time on your phone is "
-					  "right (set it automatically), or use one of your backup codes",
+		return out_fail(HX_WRONG,
+				"%s: wrong code; %s. Check that the time on your phone is "
+				"right (set it automatically), or use one of your backup codes",
 				u->name, unchanged);
 	default:
-		return out_fail(HX_IOERR, "%s: cannot check the code (%s); nothing changed", u->name,
-				reason != NULL ? reason : "error");
+		return out_fail(HX_IOERR, "%s: cannot check the code (%s); nothing changed",
+				u->name, reason != NULL ? reason : "error");
 	}
 }
 

@@ -13,8 +13,8 @@
 #define UV_MAX_OPTS 8
 
 struct uverb {
-	const char *name;     /* "enable", "app-password add", ...: the prefix of messages */
-	const char *opt_user; /* --user USER (root only) */
+	const char *name;       /* "enable", "app-password add", ...: the prefix of messages */
+	const char *opt_user;   /* --user USER (root only) */
 	char user[HX_USER_MAX]; /* the target account (after uv_open) */
 	struct cfg cfg;
 	int have_cfg;
@@ -28,8 +28,8 @@ struct uverb {
  * (after printing `usage` for --help, or what was wrong).
  */
 int uv_parse(struct hctx *h, struct uverb *u, const char *usage, int argc, char **argv,
-	     const struct hx_opt *opts, size_t nopts, char **pos, int minpos, int maxpos,
-	     int *npos, int *done);
+	     const struct hx_opt *opts, size_t nopts, char **pos, int minpos, int maxpos, int *npos,
+	     int *done);
 
 /* The target account (identity_target), the configuration, libsodium and liboath, the key
  * and the store. 0, or an exit status after printing why; uv_close is still due. */
@@ -41,8 +41,8 @@ const char *uv_method(const struct hctx *h);
 
 /* Record a change as an audit event in the store, inside the caller's transaction. detail:
  * never a secret (control bytes are escaped). 0 or -1. */
-int uv_audit(const struct hctx *h, struct uverb *u, const char *event, const char *detail)
-	RC_MUST_CHECK;
+int uv_audit(const struct hctx *h, struct uverb *u, const char *event,
+	     const char *detail) RC_MUST_CHECK;
 /* The same event as a syslog line (authpriv), once the change is committed. */
 void uv_log(const struct hctx *h, const struct uverb *u, const char *event, const char *detail);
 

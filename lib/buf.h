@@ -19,7 +19,10 @@ struct rc_buf {
 };
 
 /* An empty buffer that may hold at most max bytes (0: no limit). */
-#define RC_BUF_INIT(max) {NULL, 0, 0, (max), 0}
+#define RC_BUF_INIT(max)                                                                           \
+	{                                                                                          \
+		NULL, 0, 0, (max), 0                                                               \
+	}
 
 /* Append the n bytes at s. 0, or -1 with bad set (now or by an earlier add): out of
  * memory, or the buffer would hold more than max. */

@@ -67,9 +67,9 @@
 #define CHECK_HOLD_MARK "= "
 
 /* Mode `config`: the keys sent, and the most the answer may hold. */
-#define CHECK_CONFIG_KEYS                                                                    \
-	"nullok", "enforce_after", "forward_pass", "split_pass", "forwarded_code",           \
-		"try_first_pass", "use_first_pass", "app_passwords", "debug", "prompt",      \
+#define CHECK_CONFIG_KEYS                                                                          \
+	"nullok", "enforce_after", "forward_pass", "split_pass", "forwarded_code",                 \
+		"try_first_pass", "use_first_pass", "app_passwords", "debug", "prompt",            \
 		"user_name_case", "deny", "unlock_time"
 #define CHECK_CONFIG_MAX 4096
 

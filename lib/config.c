@@ -28,31 +28,43 @@ enum key_type { KT_BOOL, KT_INT, KT_ENUM, KT_STR };
 struct key {
 	const char *name;
 	enum key_type type;
-	size_t off;            /* offset of the int or char * field in struct cfg */
-	long min, max;         /* KT_INT range */
-	long def;              /* KT_BOOL, KT_INT, KT_ENUM default (the stored value) */
+	size_t off;               /* offset of the int or char * field in struct cfg */
+	long min, max;            /* KT_INT range */
+	long def;                 /* KT_BOOL, KT_INT, KT_ENUM default (the stored value) */
 	const char *const *words; /* KT_ENUM accepted words (NULL-terminated) */
-	const int *values;     /* KT_ENUM value stored for each word */
-	const char *sdef;      /* KT_STR default; NULL = unset */
-	cfg_check_fn check;    /* KT_STR syntax check beyond "no control characters" */
+	const int *values;        /* KT_ENUM value stored for each word */
+	const char *sdef;         /* KT_STR default; NULL = unset */
+	cfg_check_fn check;       /* KT_STR syntax check beyond "no control characters" */
 };
 
-static const char *const algo_words[] = { "sha1", "sha256", "sha512", NULL };
-static const int algo_values[] = { CFG_ALGO_SHA1, CFG_ALGO_SHA256, CFG_ALGO_SHA512 };
-static const char *const digits_words[] = { "6", "8", NULL };
-static const int digits_values[] = { 6, 8 };
-static const char *const tls_words[] = { "starttls", "tls", "none", NULL };
-static const int tls_values[] = { CFG_TLS_STARTTLS, CFG_TLS_IMPLICIT, CFG_TLS_NONE };
-static const char *const sms_type_words[] = { "form", "json", NULL };
-static const int sms_type_values[] = { CFG_SMS_FORM, CFG_SMS_JSON };
-static const char *const name_case_words[] = { "auto", "insensitive", "exact", NULL };
-static const int name_case_values[] = { RC_NAME_AUTO, RC_NAME_INSENSITIVE, RC_NAME_EXACT };
+static const char *const algo_words[] = {"sha1", "sha256", "sha512", NULL};
+static const int algo_values[] = {CFG_ALGO_SHA1, CFG_ALGO_SHA256, CFG_ALGO_SHA512};
+static const char *const digits_words[] = {"6", "8", NULL};
+static const int digits_values[] = {6, 8};
+static const char *const tls_words[] = {"starttls", "tls", "none", NULL};
+static const int tls_values[] = {CFG_TLS_STARTTLS, CFG_TLS_IMPLICIT, CFG_TLS_NONE};
+static const char *const sms_type_words[] = {"form", "json", NULL};
+static const int sms_type_values[] = {CFG_SMS_FORM, CFG_SMS_JSON};
+static const char *const name_case_words[] = {"auto", "insensitive", "exact", NULL};
+static const int name_case_values[] = {RC_NAME_AUTO, RC_NAME_INSENSITIVE, RC_NAME_EXACT};
 
 #define F(f) offsetof(struct cfg, f)
-#define K_BOOL(n, f, d) { n, KT_BOOL, F(f), 0, 1, d, NULL, NULL, NULL, NULL }
-#define K_INT(n, f, lo, hi, d) { n, KT_INT, F(f), lo, hi, d, NULL, NULL, NULL, NULL }
-#define K_ENUM(n, f, w, v, d) { n, KT_ENUM, F(f), 0, 0, d, w, v, NULL, NULL }
-#define K_STR(n, f, d, chk) { n, KT_STR, F(f), 0, 0, 0, NULL, NULL, d, chk }
+#define K_BOOL(n, f, d)                                                                            \
+	{                                                                                          \
+		n, KT_BOOL, F(f), 0, 1, d, NULL, NULL, NULL, NULL                                  \
+	}
+#define K_INT(n, f, lo, hi, d)                                                                     \
+	{                                                                                          \
+		n, KT_INT, F(f), lo, hi, d, NULL, NULL, NULL, NULL                                 \
+	}
+#define K_ENUM(n, f, w, v, d)                                                                      \
+	{                                                                                          \
+		n, KT_ENUM, F(f), 0, 0, d, w, v, NULL, NULL                                        \
+	}
+#define K_STR(n, f, d, chk)                                                                        \
+	{                                                                                          \
+		n, KT_STR, F(f), 0, 0, 0, NULL, NULL, d, chk                                       \
+	}
 
 /* The order here is the order of cfg_dump, the man page and the sample config. */
 static const struct key keys[] = {
@@ -139,23 +151,23 @@ static const struct {
 	const char *wrong;
 	const char *right;
 } aliases[] = {
-	{ "pw_min_length", "password_min_length" },
-	{ "min_length", "password_min_length" },
-	{ "pw_require_upper", "password_require_upper" },
-	{ "pw_require_lower", "password_require_lower" },
-	{ "pw_require_digit", "password_require_digit" },
-	{ "pw_require_symbol", "password_require_symbol" },
-	{ "smtp_password", "smtp_password_file" },
-	{ "sms_auth", "sms_auth_file" },
-	{ "telegram_token", "telegram_token_file" },
-	{ "key", "key_file" },
-	{ "keyfile", "key_file" },
-	{ "database", "store" },
-	{ "db", "store" },
-	{ "tls", "smtp_tls" },
-	{ "lock_time", "unlock_time" },
-	{ "step", "period" },
-	{ "from", "mail_from" },
+	{"pw_min_length", "password_min_length"},
+	{"min_length", "password_min_length"},
+	{"pw_require_upper", "password_require_upper"},
+	{"pw_require_lower", "password_require_lower"},
+	{"pw_require_digit", "password_require_digit"},
+	{"pw_require_symbol", "password_require_symbol"},
+	{"smtp_password", "smtp_password_file"},
+	{"sms_auth", "sms_auth_file"},
+	{"telegram_token", "telegram_token_file"},
+	{"key", "key_file"},
+	{"keyfile", "key_file"},
+	{"database", "store"},
+	{"db", "store"},
+	{"tls", "smtp_tls"},
+	{"lock_time", "unlock_time"},
+	{"step", "period"},
+	{"from", "mail_from"},
 };
 
 /* ---- fields ---- */
@@ -251,8 +263,8 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 /* Is the parameter name at p (len bytes) one whose value is a credential? */
 static int secret_param(const char *p, size_t len)
 {
-	static const char *const words[] = { "pass", "pwd", "secret", "token", "key", "auth",
-					     "sig", "cred" };
+	static const char *const words[] = {"pass", "pwd",  "secret", "token",
+					    "key",  "auth", "sig",    "cred"};
 	char name[32];
 	size_t i;
 
@@ -280,15 +292,15 @@ static void redact(const char *in, size_t len, char *out, size_t n)
 
 	if (n == 0)
 		return;
-#define PUT(ch)                                                                            \
-	do {                                                                               \
-		if (o + 1 < n)                                                             \
-			out[o++] = (ch);                                                   \
+#define PUT(ch)                                                                                    \
+	do {                                                                                       \
+		if (o + 1 < n)                                                                     \
+			out[o++] = (ch);                                                           \
 	} while (0)
-#define PUTS(str)                                                                          \
-	do {                                                                               \
-		for (const char *q_ = (str); *q_ != '\0'; q_++)                            \
-			PUT(*q_);                                                          \
+#define PUTS(str)                                                                                  \
+	do {                                                                                       \
+		for (const char *q_ = (str); *q_ != '\0'; q_++)                                    \
+			PUT(*q_);                                                                  \
 	} while (0)
 	while (i < len) {
 		if (len - i >= 3 && memcmp(in + i, "://", 3) == 0) {
@@ -390,7 +402,8 @@ static const char *suggest(const char *name, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
-		if (strlen(aliases[i].wrong) == len && strncasecmp(aliases[i].wrong, name, len) == 0)
+		if (strlen(aliases[i].wrong) == len &&
+		    strncasecmp(aliases[i].wrong, name, len) == 0)
 			return aliases[i].right;
 	}
 	for (i = 0; i < NKEYS; i++) {
@@ -428,8 +441,10 @@ static void unknown_key(const char *what, const char *name, size_t len, char *ou
 
 	shown(name, len, s, sizeof(s));
 	if (len == 6 && strncmp(name, "config", 6) == 0) {
-		seterr(out, n, "%s 'config' cannot be used here (config=PATH is a module "
-			       "argument; a file cannot name another)", what);
+		seterr(out, n,
+		       "%s 'config' cannot be used here (config=PATH is a module "
+		       "argument; a file cannot name another)",
+		       what);
 		return;
 	}
 	sug = suggest(name, len);
@@ -454,8 +469,8 @@ static const struct key *find_key(const char *name, size_t len)
 
 static int parse_bool(const char *v)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 	size_t i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
@@ -468,8 +483,7 @@ static int parse_bool(const char *v)
 }
 
 /* NULL on success, else a phrase completing "KEY: 'VALUE' ...". */
-static const char *set_value(struct cfg *c, const struct key *k, const char *v, char *why,
-			     size_t n)
+static const char *set_value(struct cfg *c, const struct key *k, const char *v, char *why, size_t n)
 {
 	const char *w = cfg_check_text(v, why, n);
 	long num;
@@ -527,7 +541,7 @@ static const char *set_value(struct cfg *c, const struct key *k, const char *v, 
 
 struct parse {
 	struct cfg *c;
-	char name[256];     /* escaped file name for messages */
+	char name[256]; /* escaped file name for messages */
 	unsigned line;
 	unsigned seen[NKEYS]; /* line where each key was set, 0 = not yet */
 	char *err;
@@ -583,7 +597,7 @@ static const char *read_value(const char *p, char *out, int *hash_cut, char *why
 				if (*p == '\0')
 					return "the quoted value has no closing '\"'";
 				if (*p != '"' && *p != '\\') {
-					char e[2] = { *p, '\0' };
+					char e[2] = {*p, '\0'};
 					char es[4];
 
 					rc_log_escape(e, es, sizeof(es));
@@ -795,8 +809,8 @@ int cfg_load_file(struct cfg *c, const char *path, int required, char *err, size
 		else {
 			char hint[300];
 			open_hint(why, name, hint, sizeof(hint));
-			seterr(err, errlen, "%s: %s%s", name, why != NULL ? why : "cannot be opened",
-			       hint);
+			seterr(err, errlen, "%s: %s%s", name,
+			       why != NULL ? why : "cannot be opened", hint);
 		}
 		goto out;
 	}
@@ -820,8 +834,7 @@ out:
 
 /* ---- module arguments ---- */
 
-static int apply_arg(struct cfg *c, const char *arg, unsigned char *seen, char *err,
-		     size_t errlen)
+static int apply_arg(struct cfg *c, const char *arg, unsigned char *seen, char *err, size_t errlen)
 {
 	char why[256];
 	char s[80];
@@ -839,9 +852,10 @@ static int apply_arg(struct cfg *c, const char *arg, unsigned char *seen, char *
 	klen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 	if (klen == 6 && strncmp(arg, "config", 6) == 0) {
 		/* cfg_load_module peels config=PATH off before it gets here */
-		seterr(err, errlen, eq == NULL ? "module argument 'config' needs a path (config=PATH)"
-					       : "module argument 'config' cannot be used here (only "
-						 "as an argument of the module itself)");
+		seterr(err, errlen,
+		       eq == NULL ? "module argument 'config' needs a path (config=PATH)"
+				  : "module argument 'config' cannot be used here (only "
+				    "as an argument of the module itself)");
 		goto out;
 	}
 	k = find_key(arg, klen);
@@ -885,16 +899,16 @@ int cfg_apply_arg(struct cfg *c, const char *arg, char *err, size_t errlen)
 }
 
 /* cfg_load_module and cfg_load_module_text: `text` NULL reads the file, else is the file. */
-static int load_module(struct cfg *c, int argc, const char **argv, const char *text,
-		       size_t textlen, char *err, size_t errlen);
+static int load_module(struct cfg *c, int argc, const char **argv, const char *text, size_t textlen,
+		       char *err, size_t errlen);
 
 int cfg_load_module(struct cfg *c, int argc, const char **argv, char *err, size_t errlen)
 {
 	return load_module(c, argc, argv, NULL, 0, err, errlen);
 }
 
-int cfg_load_module_text(struct cfg *c, int argc, const char **argv, const char *text,
-			 size_t len, char *err, size_t errlen)
+int cfg_load_module_text(struct cfg *c, int argc, const char **argv, const char *text, size_t len,
+			 char *err, size_t errlen)
 {
 	if (text == NULL) {
 		seterr(err, errlen, "no configuration text");
@@ -903,8 +917,8 @@ int cfg_load_module_text(struct cfg *c, int argc, const char **argv, const char 
 	return load_module(c, argc, argv, text, len, err, errlen);
 }
 
-static int load_module(struct cfg *c, int argc, const char **argv, const char *text,
-		       size_t textlen, char *err, size_t errlen)
+static int load_module(struct cfg *c, int argc, const char **argv, const char *text, size_t textlen,
+		       char *err, size_t errlen)
 {
 	unsigned char seen[NKEYS];
 	const char *path = NULL;

@@ -27,7 +27,7 @@
 
 #define CFG_MAX_FILE (256 * 1024)
 #define CFG_MAX_LINE 4096
-#define CFG_MAX_DEVICES_LIMIT 20 /* the highest max_devices */
+#define CFG_MAX_DEVICES_LIMIT 20      /* the highest max_devices */
 #define CFG_AUDIT_RETENTION_MAX 36500 /* the highest audit_retention_days (100 years) */
 
 enum cfg_algo { CFG_ALGO_SHA1 = 0, CFG_ALGO_SHA256 = 1, CFG_ALGO_SHA512 = 2 };
@@ -41,19 +41,19 @@ struct cfg {
 	char *key_file; /* 32 random bytes, 0400 root */
 
 	/* TOTP and login. */
-	int window;      /* accepted steps either side of now, 0..10 (default 1) */
-	int deny;        /* consecutive failures before lock, 0 = never (default 5) */
-	int unlock_time; /* seconds locked (default 900) */
-	int backup_deny; /* wrong backup codes (own count) before they lock too, 0 = never (5) */
+	int window;       /* accepted steps either side of now, 0..10 (default 1) */
+	int deny;         /* consecutive failures before lock, 0 = never (default 5) */
+	int unlock_time;  /* seconds locked (default 900) */
+	int backup_deny;  /* wrong backup codes (own count) before they lock too, 0 = never (5) */
 	int reuse_window; /* seconds a password+code string is accepted again, 0 = off (120) */
 	char *reuse_trusted_hosts; /* addresses / CIDR ranges with reuse_window_trusted */
 	int reuse_window_trusted;  /* seconds for those hosts (3600) */
-	int algorithm;   /* enum cfg_algo for new enrolments (default sha1) */
-	int digits;      /* 6 or 8 for new enrolments (default 6) */
-	int period;      /* seconds per step, 15..300 (default 30) */
-	int backup_codes; /* how many backup codes a set has, 1..50 (default 10) */
-	int max_devices;  /* authenticator devices per user, 1..CFG_MAX_DEVICES_LIMIT (5) */
-	char *issuer;    /* otpauth issuer; NULL = host name */
+	int algorithm;             /* enum cfg_algo for new enrolments (default sha1) */
+	int digits;                /* 6 or 8 for new enrolments (default 6) */
+	int period;                /* seconds per step, 15..300 (default 30) */
+	int backup_codes;          /* how many backup codes a set has, 1..50 (default 10) */
+	int max_devices;     /* authenticator devices per user, 1..CFG_MAX_DEVICES_LIMIT (5) */
+	char *issuer;        /* otpauth issuer; NULL = host name */
 	char *enforce_after; /* YYYY-MM-DD after which nullok stops applying; NULL = never */
 
 	/* Module behaviour (usually given as module arguments). */
@@ -65,11 +65,11 @@ struct cfg {
 	int use_first_pass;
 	int app_passwords;
 	int debug;
-	char *prompt; /* default "Verification code: " */
+	char *prompt;       /* default "Verification code: " */
 	int user_name_case; /* enum rc_name_case: how names are compared (default auto) */
 
 	/* Password policy and setting. */
-	int pw_min_length;  /* default 8 */
+	int pw_min_length;                                                           /* default 8 */
 	int pw_require_upper, pw_require_lower, pw_require_digit, pw_require_symbol; /* default 1 */
 	char *password_service; /* PAM service whose password stack sets new passwords */
 	char *password_command; /* alternative: command with %u, new password on stdin */
@@ -89,24 +89,24 @@ struct cfg {
 	int sms_content_type; /* enum cfg_sms_type (default form) */
 	char *telegram_api;
 	char *telegram_token_file;
-	char *channel_user; /* unprivileged user of the network child (default "nobody") */
+	char *channel_user;  /* unprivileged user of the network child (default "nobody") */
 	char *local_domains; /* comma/space separated */
 	char *support_contact;
 
 	/* Recovery policy and limits. */
-	char *reset_methods;         /* "email,sms,telegram,question" (default) or "none" */
-	unsigned reset_method_mask;  /* METHOD_BIT(m) of each method m in reset_methods (method.h) */
-	int reset_require_two_proofs; /* enrolled users need two independent proofs (no) */
-	int reset_keep_2fa_with_code; /* a valid TOTP/backup code during reset keeps 2FA (no) */
+	char *reset_methods;        /* "email,sms,telegram,question" (default) or "none" */
+	unsigned reset_method_mask; /* METHOD_BIT(m) of each method m in reset_methods (method.h) */
+	int reset_require_two_proofs;  /* enrolled users need two independent proofs (no) */
+	int reset_keep_2fa_with_code;  /* a valid TOTP/backup code during reset keeps 2FA (no) */
 	int reset_clear_app_passwords; /* a reset also deletes app passwords (yes) */
-	int email_code_ttl;          /* seconds an e-mailed code lives, 60..86400 (3600) */
-	int sms_code_ttl;            /* seconds an SMS/Telegram code lives, 60..3600 (600) */
-	int code_attempts;           /* wrong guesses before a code is void, 1..20 (5) */
-	int sends_per_hour;          /* codes sent per user and channel per hour, 1..100 (3) */
-	int sms_daily_budget;        /* SMS per day for the whole host, 0 = unlimited (100) */
+	int email_code_ttl;            /* seconds an e-mailed code lives, 60..86400 (3600) */
+	int sms_code_ttl;              /* seconds an SMS/Telegram code lives, 60..3600 (600) */
+	int code_attempts;             /* wrong guesses before a code is void, 1..20 (5) */
+	int sends_per_hour;            /* codes sent per user and channel per hour, 1..100 (3) */
+	int sms_daily_budget;          /* SMS per day for the whole host, 0 = unlimited (100) */
 	int destination_sends_per_day; /* codes to one address/number/chat a day, 1..1000 (10) */
 	int caller_requests_per_hour;  /* codes sent + answers checked per caller, 1..100000 (30) */
-	char *frontend_users;        /* accounts that may pass `reset --client ADDRESS`; NULL = none */
+	char *frontend_users; /* accounts that may pass `reset --client ADDRESS`; NULL = none */
 	int question_daily_attempts; /* security-question tries per user per day, 1..50 (5) */
 	char *questions;             /* '|' separated offered questions; NULL = users write own */
 
@@ -152,8 +152,8 @@ int cfg_load_module(struct cfg *c, int argc, const char **argv, char *err, size_
 /* The same with the file's part given as text (what pam-recover-check's mode `config`
  * answered, for a module without root): a config= argument other than RC_CONFIG_PATH is
  * then an error. */
-int cfg_load_module_text(struct cfg *c, int argc, const char **argv, const char *text,
-			 size_t len, char *err, size_t errlen);
+int cfg_load_module_text(struct cfg *c, int argc, const char **argv, const char *text, size_t len,
+			 char *err, size_t errlen);
 
 /* Cross-key checks (e.g. password_service and password_command both set). 0 or -1. */
 int cfg_validate(const struct cfg *c, char *err, size_t errlen);

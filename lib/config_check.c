@@ -263,7 +263,7 @@ const char *cfg_check_smtp_url(const char *v, char *why, size_t n)
 
 const char *cfg_check_reset_url(const char *v, char *why, size_t n)
 {
-	static const char *const ok[] = { "code", "user", NULL };
+	static const char *const ok[] = {"code", "user", NULL};
 	struct url u;
 	const char *w = url_parse(v, &u);
 
@@ -289,7 +289,7 @@ const char *cfg_check_sms_url(const char *v, char *why, size_t n)
 
 const char *cfg_check_sms_body(const char *v, char *why, size_t n)
 {
-	static const char *const ok[] = { "to", "text", NULL };
+	static const char *const ok[] = {"to", "text", NULL};
 
 	return placeholders(v, ok, "{to}, {text}", why, n);
 }
@@ -472,7 +472,8 @@ const char *cfg_check_user_list(const char *v, char *why, size_t n)
 		count++;
 		p += len;
 	}
-	return count > 0 ? NULL : "is not a list of system user names (separated by commas or spaces)";
+	return count > 0 ? NULL
+			 : "is not a list of system user names (separated by commas or spaces)";
 }
 
 /* "email, sms": each comma-separated word (blanks around it dropped) once; or "none". */
@@ -586,7 +587,7 @@ static int date_form(const char *v)
 
 static int parse_date(const char *v, long *y, long *m, long *d)
 {
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	char part[5];
 
 	if (!date_form(v))
@@ -621,4 +622,3 @@ const char *cfg_check_date(const char *v, char *why, size_t n)
 		return "is not a real date between 1970-01-01 and 9999-12-31";
 	return NULL;
 }
-

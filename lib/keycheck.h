@@ -24,7 +24,7 @@ enum {
 int keycheck_verify(struct store *s, const struct seal_key *k) RC_MUST_CHECK;
 /* `admin init`: seal and store the record when the store has none (*created = 1), else
  * verify it. KEYCHECK_OK, KEYCHECK_WRONG_KEY (nothing written) or KEYCHECK_ERR. */
-int keycheck_ensure(struct store *s, const struct seal_key *k, int64_t now, int *created)
-	RC_MUST_CHECK;
+int keycheck_ensure(struct store *s, const struct seal_key *k, int64_t now,
+		    int *created) RC_MUST_CHECK;
 
 #endif

@@ -75,8 +75,8 @@ static int device_one(void *vctx, const struct store_device *d)
 }
 
 /* A backup code: used now (STORE_OK), used before (STORE_CONFLICT), none (STORE_NOTFOUND). */
-static int use_backup(struct store *s, const struct seal_key *k, const char *user,
-		      const char *code, int64_t now)
+static int use_backup(struct store *s, const struct seal_key *k, const char *user, const char *code,
+		      int64_t now)
 {
 	unsigned char h[STORE_HASH_LEN];
 	int sr = STORE_ERR;
@@ -86,7 +86,7 @@ static int use_backup(struct store *s, const struct seal_key *k, const char *use
 	sr = store_backup_use(s, user, h, now);
 	if (sr == STORE_NOTFOUND)
 		sr = store_backup_state(s, user, h) == STORE_CONFLICT ? STORE_CONFLICT
-								       : STORE_NOTFOUND;
+								      : STORE_NOTFOUND;
 out:
 	RC_WIPE_ARRAY(h);
 	return sr;
@@ -231,8 +231,8 @@ static int totp_candidate(const struct cfg *c, const struct login_devices *ld,
 }
 
 /* No TOTP code matched (the attempt is counted): the candidates as backup codes. */
-static int try_backups(struct store *s, const struct seal_key *k, const char *user,
-		       int64_t now, struct login_attempt *a)
+static int try_backups(struct store *s, const struct seal_key *k, const char *user, int64_t now,
+		       struct login_attempt *a)
 {
 	char norm[CODE_MAX];
 	int r = LOGIN_WRONG, sr;
@@ -242,12 +242,13 @@ static int try_backups(struct store *s, const struct seal_key *k, const char *us
 		if (secret_normalise(a->codes[i], norm, sizeof(norm)) != 0 || norm[0] == '\0')
 			continue;
 		a->which = i;
-		if (!(accept_of(a) & LOGIN_ACCEPT_BACKUP) ||
-		    strlen(norm) != SECRET_BACKUP_DIGITS || !all_digits(norm))
+		if (!(accept_of(a) & LOGIN_ACCEPT_BACKUP) || strlen(norm) != SECRET_BACKUP_DIGITS ||
+		    !all_digits(norm))
 			continue;
 		sr = use_backup(s, k, user, norm, now);
 		if (sr == STORE_OK) {
-			r = store_reset_failures(s, user) == STORE_OK ? LOGIN_OK_BACKUP : LOGIN_ERROR;
+			r = store_reset_failures(s, user) == STORE_OK ? LOGIN_OK_BACKUP
+								      : LOGIN_ERROR;
 			a->reason = r == LOGIN_OK_BACKUP ? "backup code used" : "store error";
 		} else if (sr == STORE_CONFLICT) {
 			a->reason = "backup code already used";
@@ -262,8 +263,8 @@ static int try_backups(struct store *s, const struct seal_key *k, const char *us
 	return r;
 }
 
-int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
-		 const char *user, int64_t now, struct login_attempt *a)
+int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k, const char *user,
+		 int64_t now, struct login_attempt *a)
 {
 	struct store_login_state st;
 	struct store_login_try tr;
@@ -579,7 +580,8 @@ int login_app_password_other(struct store *s, const struct seal_key *k, const ch
 		goto out;
 	if (!service_allowed(a.services, service)) {
 		r = LOGIN_NO_APP;
-		if (other != NULL && n > 0 && rc_snprintf(other, n, "%s (%s)", a.name, a.services) < 0)
+		if (other != NULL && n > 0 &&
+		    rc_snprintf(other, n, "%s (%s)", a.name, a.services) < 0)
 			other[0] = '\0';
 		goto out;
 	}
@@ -593,8 +595,9 @@ out:
 
 const char *login_result_name(int r)
 {
-	static const char *const names[] = {"ok",     "ok-backup",    "wrong", "replay", "locked",
-					    "not-enrolled", "error", "ok-app", "no-app"};
+	static const char *const names[] = {"ok",     "ok-backup", "wrong",
+					    "replay", "locked",    "not-enrolled",
+					    "error",  "ok-app",    "no-app"};
 
 	return r >= 0 && r <= LOGIN_NO_APP ? names[r] : "unknown";
 }

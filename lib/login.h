@@ -20,9 +20,9 @@ enum login_result {
 	LOGIN_REPLAY = 3,    /* code was right but its step was already used */
 	LOGIN_LOCKED = 4,    /* too many failures; not checked */
 	LOGIN_NOT_ENROLLED = 5,
-	LOGIN_ERROR = 6,     /* store, key or sealed data unusable: fail closed */
-	LOGIN_OK_APP = 7,    /* app password accepted for this service */
-	LOGIN_NO_APP = 8,    /* not an app password for this service */
+	LOGIN_ERROR = 6,  /* store, key or sealed data unusable: fail closed */
+	LOGIN_OK_APP = 7, /* app password accepted for this service */
+	LOGIN_NO_APP = 8, /* not an app password for this service */
 };
 
 /* Is the user enrolled? LOGIN_OK (yes), LOGIN_NOT_ENROLLED, or LOGIN_ERROR. */
@@ -64,22 +64,22 @@ struct login_attempt {
 	/* in */
 	const char *const *codes; /* 1..LOGIN_MAX_CANDIDATES candidates, counted as one try */
 	int n;
-	const char *service;  /* for the audit of locks; may be NULL */
-	const char *rhost;    /* PAM_RHOST for the audit; may be NULL */
-	long ruid;            /* the caller, for the audit */
-	unsigned accept;      /* LOGIN_ACCEPT_* kinds of code allowed; 0 means both */
+	const char *service; /* for the audit of locks; may be NULL */
+	const char *rhost;   /* PAM_RHOST for the audit; may be NULL */
+	long ruid;           /* the caller, for the audit */
+	unsigned accept;     /* LOGIN_ACCEPT_* kinds of code allowed; 0 means both */
 	/* Reuse window (forwarded_code only): NULL, or the keyed hash of (typed string, remote
 	 * host, service) from login_reuse_hash; reuse_seconds > 0 then. */
 	const unsigned char *reuse_hash;
 	int reuse_seconds;
 	/* out */
-	int which;            /* index of the candidate that matched */
-	int locked_now;       /* this failure has just locked the code check */
-	int unlocked_now;     /* a backup code has just lifted a lock */
-	int backup_locked;    /* backup codes are over their own limit too */
-	int reused;           /* accepted inside a reuse window */
-	int64_t locked_until; /* LOGIN_LOCKED: until when (0 if unknown) */
-	const char *reason;   /* short static text for logs */
+	int which;                         /* index of the candidate that matched */
+	int locked_now;                    /* this failure has just locked the code check */
+	int unlocked_now;                  /* a backup code has just lifted a lock */
+	int backup_locked;                 /* backup codes are over their own limit too */
+	int reused;                        /* accepted inside a reuse window */
+	int64_t locked_until;              /* LOGIN_LOCKED: until when (0 if unknown) */
+	const char *reason;                /* short static text for logs */
 	char device[STORE_DEVICE_MAX + 1]; /* LOGIN_OK, LOGIN_REPLAY: the device whose code it
 					    * was ("" otherwise) */
 };
@@ -102,14 +102,14 @@ struct login_attempt {
  * (before the lock check, without touching counts or locks).
  * Locks and lifted locks are written to the audit (service and remote host).
  */
-int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k,
-		 const char *user, int64_t now, struct login_attempt *a) RC_MUST_CHECK;
+int login_verify(const struct cfg *c, struct store *s, const struct seal_key *k, const char *user,
+		 int64_t now, struct login_attempt *a) RC_MUST_CHECK;
 
 /* Keyed hash for the reuse window. 0, or -1 when the inputs cannot make one (no service or
  * remote host, control characters in them). */
 int login_reuse_hash(const struct seal_key *k, const char *user, const char *service,
-		     const char *rhost, const char *typed, unsigned char out[STORE_HASH_LEN])
-	RC_MUST_CHECK;
+		     const char *rhost, const char *typed,
+		     unsigned char out[STORE_HASH_LEN]) RC_MUST_CHECK;
 
 /* How split_pass cuts "password + code" typed in one field. */
 enum login_split {

@@ -110,7 +110,8 @@ int policy_message(const struct cfg *c, unsigned flaws, char *out, size_t n)
 	out[0] = '\0';
 	if (flaws == 0)
 		return put(out, n, &o, "The password meets the policy.");
-	if (flaws & POLICY_TOO_LONG && put(out, n, &o, "The password is longer than 256 bytes. ") != 0)
+	if (flaws & POLICY_TOO_LONG &&
+	    put(out, n, &o, "The password is longer than 256 bytes. ") != 0)
 		goto out;
 	if (flaws & POLICY_BAD_CHAR &&
 	    put(out, n, &o, "The password holds a control character or is not valid UTF-8. ") != 0)
@@ -132,8 +133,7 @@ int policy_message(const struct cfg *c, unsigned flaws, char *out, size_t n)
 	if (k > 0 && (put(out, n, &o, "The password needs ") != 0 ||
 		      put_list(out, n, &o, items, k) != 0 || put(out, n, &o, ". ") != 0))
 		goto out;
-	if (flaws & POLICY_HAS_USER &&
-	    put(out, n, &o, "It must not contain the user name. ") != 0)
+	if (flaws & POLICY_HAS_USER && put(out, n, &o, "It must not contain the user name. ") != 0)
 		goto out;
 	if (o > 0 && out[o - 1] == ' ')
 		out[--o] = '\0';

@@ -18,8 +18,8 @@
 #include "util.h"
 
 #define POLICY_MAX_BYTES 256
-#define POLICY_MSG_MAX 512       /* enough for any policy_message / policy_describe text */
-#define POLICY_SUGGEST_MAX 160   /* buffer for policy_suggest (the longest minimum is 128) */
+#define POLICY_MSG_MAX 512     /* enough for any policy_message / policy_describe text */
+#define POLICY_SUGGEST_MAX 160 /* buffer for policy_suggest (the longest minimum is 128) */
 
 /* What a password lacks: bits, 0 = acceptable. */
 enum policy_flaw {

@@ -56,8 +56,10 @@ int seal_key_load(const char *path, struct seal_key *k, char *err, size_t errlen
 		snprintf(err, errlen, "key file %s must hold exactly %d bytes", path, SEAL_KEY_LEN);
 		goto out;
 	}
-	if (crypto_kdf_derive_from_key(k->seal, sizeof(k->seal), 1, SEAL_KDF_CONTEXT, master) != 0 ||
-	    crypto_kdf_derive_from_key(k->hash, sizeof(k->hash), 2, SEAL_KDF_CONTEXT, master) != 0) {
+	if (crypto_kdf_derive_from_key(k->seal, sizeof(k->seal), 1, SEAL_KDF_CONTEXT, master) !=
+		    0 ||
+	    crypto_kdf_derive_from_key(k->hash, sizeof(k->hash), 2, SEAL_KDF_CONTEXT, master) !=
+		    0) {
 		snprintf(err, errlen, "key derivation failed");
 		goto out;
 	}
@@ -153,8 +155,8 @@ int seal_encrypt(const struct seal_key *k, const char *user, const char *field,
 	out[0] = SEAL_VERSION;
 	randombytes_buf(out + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
-		    out + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, in, len, ad, adlen,
-		    NULL, out + 1, k->seal) != 0)
+		    out + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, in, len, ad,
+		    adlen, NULL, out + 1, k->seal) != 0)
 		return -1;
 	*outlen = 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
 	return 0;

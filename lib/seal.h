@@ -26,11 +26,11 @@ void seal_key_wipe(struct seal_key *k);
 
 /* out must hold len + SEAL_OVERHEAD bytes. 0 or -1. */
 int seal_encrypt(const struct seal_key *k, const char *user, const char *field,
-		 const unsigned char *in, size_t len, unsigned char *out, size_t *outlen)
-	RC_MUST_CHECK;
+		 const unsigned char *in, size_t len, unsigned char *out,
+		 size_t *outlen) RC_MUST_CHECK;
 /* out must hold inlen - SEAL_OVERHEAD bytes. -1 on tamper, wrong user/field, or bad format. */
 int seal_decrypt(const struct seal_key *k, const char *user, const char *field,
-		 const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen)
-	RC_MUST_CHECK;
+		 const unsigned char *in, size_t inlen, unsigned char *out,
+		 size_t *outlen) RC_MUST_CHECK;
 
 #endif

@@ -6,15 +6,16 @@
 
 #include <sodium.h>
 
-int secret_hash(const struct seal_key *k, const char *user, const char *purpose,
-		const char *code, unsigned char out[STORE_HASH_LEN])
+int secret_hash(const struct seal_key *k, const char *user, const char *purpose, const char *code,
+		unsigned char out[STORE_HASH_LEN])
 {
 	crypto_generichash_state st;
 	int r = -1;
 
 	/* NUL separators keep (user, purpose, code) unambiguous. */
 	if (crypto_generichash_init(&st, k->hash, sizeof(k->hash), STORE_HASH_LEN) != 0 ||
-	    crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose) + 1) != 0 ||
+	    crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose) + 1) !=
+		    0 ||
 	    crypto_generichash_update(&st, (const unsigned char *)user, strlen(user) + 1) != 0 ||
 	    crypto_generichash_update(&st, (const unsigned char *)code, strlen(code)) != 0 ||
 	    crypto_generichash_final(&st, out, STORE_HASH_LEN) != 0)

@@ -11,7 +11,7 @@
  * copy the leading part into pw (size pwlen) and the last `digits` digits into code (size
  * codelen) and return 0. Otherwise return -1 and touch nothing.
  */
-int split_code(const char *in, int digits, char *pw, size_t pwlen, char *code, size_t codelen)
-	RC_MUST_CHECK;
+int split_code(const char *in, int digits, char *pw, size_t pwlen, char *code,
+	       size_t codelen) RC_MUST_CHECK;
 
 #endif

@@ -93,8 +93,7 @@ static int chk_totp(struct store *s, const struct store_totp *t, const char *wha
 	return STORE_OK;
 }
 
-static int chk_labels(struct store *s, const char *channel, const char *purpose,
-		      const char *what)
+static int chk_labels(struct store *s, const char *channel, const char *purpose, const char *what)
 {
 	if (!str_ok(channel, 1, STORE_LABEL_MAX) || !str_ok(purpose, 1, STORE_LABEL_MAX))
 		return store_set_err(s, "%s: channel or purpose is empty or longer than %d bytes",
@@ -109,8 +108,7 @@ static int chk_kind(struct store *s, int kind, const char *what)
 	return STORE_OK;
 }
 
-static int chk_key(struct store *s, const char *key, int64_t now, int window_s,
-		   const char *what)
+static int chk_key(struct store *s, const char *key, int64_t now, int window_s, const char *what)
 {
 	if (s == NULL)
 		return STORE_ERR;
@@ -468,7 +466,8 @@ int store_app_add(struct store *s, const char *user, const struct store_app_pass
 		return store_set_err(s, "app_add: no record");
 	if (!str_ok(a->name, 1, sizeof(a->name) - 1) ||
 	    !str_ok(a->services, 0, sizeof(a->services) - 1))
-		return store_set_err(s, "app_add: name empty or not terminated, or services too long");
+		return store_set_err(s,
+				     "app_add: name empty or not terminated, or services too long");
 	return norm(s->ops->app_add(s, user, a));
 }
 
@@ -561,7 +560,8 @@ int store_contact_put(struct store *s, const char *user, const struct store_cont
 	if (chk_kind(s, c->kind, "contact_put") != STORE_OK)
 		return STORE_ERR;
 	if (c->sealed_len == 0 || c->sealed_len > STORE_SEALED_MAX)
-		return store_set_err(s, "contact_put: sealed value is empty or longer than %d bytes",
+		return store_set_err(s,
+				     "contact_put: sealed value is empty or longer than %d bytes",
 				     STORE_SEALED_MAX);
 	return norm(s->ops->contact_put(s, user, c));
 }
@@ -648,8 +648,8 @@ int store_token_get(struct store *s, const char *user, const char *channel, cons
 	return norm(s->ops->token_get(s, user, channel, purpose, out));
 }
 
-int store_token_attempt(struct store *s, const char *user, const char *channel,
-			const char *purpose, int *attempts_out)
+int store_token_attempt(struct store *s, const char *user, const char *channel, const char *purpose,
+			int *attempts_out)
 {
 	int a = 0, r;
 
@@ -664,8 +664,7 @@ int store_token_attempt(struct store *s, const char *user, const char *channel,
 	return r;
 }
 
-int store_token_consume(struct store *s, const char *user, const char *channel,
-			const char *purpose)
+int store_token_consume(struct store *s, const char *user, const char *channel, const char *purpose)
 {
 	if (chk(s, user, "token_consume") != STORE_OK ||
 	    chk_labels(s, channel, purpose, "token_consume") != STORE_OK)
@@ -696,8 +695,7 @@ int store_token_prune(struct store *s, int64_t now, int *removed)
 
 /* ---- counters ---- */
 
-int store_counter_hit(struct store *s, const char *key, int64_t now, int window_s,
-		      int *count_out)
+int store_counter_hit(struct store *s, const char *key, int64_t now, int window_s, int *count_out)
 {
 	int c = 0, r;
 
@@ -711,8 +709,7 @@ int store_counter_hit(struct store *s, const char *key, int64_t now, int window_
 	return r;
 }
 
-int store_counter_get(struct store *s, const char *key, int64_t now, int window_s,
-		      int *count_out)
+int store_counter_get(struct store *s, const char *key, int64_t now, int window_s, int *count_out)
 {
 	int c = 0, r;
 
@@ -950,7 +947,8 @@ int store_outbox_add(struct store *s, const struct store_outbox *o)
 		return STORE_ERR;
 	if (o->kind < 0 || o->kind >= STORE_OUTBOX_KINDS || o->sealed_len > STORE_SEALED_MAX ||
 	    o->state < STORE_OUTBOX_ARMED || o->state > STORE_OUTBOX_GAVE_UP || o->attempts < 0)
-		return store_set_err(s, "outbox_add: kind, state, attempts or sealed size out of range");
+		return store_set_err(
+			s, "outbox_add: kind, state, attempts or sealed size out of range");
 	if (strnlen(o->proofs, sizeof(o->proofs)) == sizeof(o->proofs) ||
 	    strnlen(o->caller, sizeof(o->caller)) == sizeof(o->caller) ||
 	    strnlen(o->owner, sizeof(o->owner)) == sizeof(o->owner) ||

@@ -36,16 +36,16 @@ enum {
 struct store;
 
 /* Open flags. */
-#define STORE_CREATE 1   /* create directory, file and schema (admin init) */
-#define STORE_DURABLE 2  /* fsync every commit (helper); the login path uses WAL's NORMAL */
+#define STORE_CREATE 1  /* create directory, file and schema (admin init) */
+#define STORE_DURABLE 2 /* fsync every commit (helper); the login path uses WAL's NORMAL */
 
 /*
  * Open the store named by cfg->store. Checks the directory (root:root 0700, no symlink)
  * and the file (root 0600) unless the backend is remote. Migrates the schema forward.
  * On failure returns STORE_ERR with a reason in err.
  */
-int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, size_t errlen)
-	RC_MUST_CHECK;
+int store_open(const struct cfg *cfg, int flags, struct store **out, char *err,
+	       size_t errlen) RC_MUST_CHECK;
 void store_close(struct store *s);
 /* The schema version of the store named by cfg->store, read without migrating it, and the
  * version this code writes (0 in *have: no pam_recover schema yet). STORE_OK, or STORE_ERR
@@ -70,7 +70,7 @@ void store_rollback(struct store *s);
  * step and when). The user is enrolled while at least one device exists. Failure count and
  * lock stay per user (login_state).
  */
-#define STORE_DEVICE_MAX 32 /* a device name: 1..32 bytes, no control characters */
+#define STORE_DEVICE_MAX 32            /* a device name: 1..32 bytes, no control characters */
 #define STORE_DEVICE_DEFAULT "default" /* the name of a device given none (and of upgrades) */
 struct store_totp {
 	unsigned char sealed[STORE_SEALED_MAX]; /* sealed secret (see seal.h) */
@@ -111,8 +111,8 @@ int store_device_add(struct store *s, const char *user, const struct store_totp 
  * 2FA is off: the backup codes, a pending enrolment and the login state go too (as
  * store_totp_delete). STORE_NOTFOUND if the user has no device of that name. *left (may be
  * NULL) gets the number of devices left. */
-int store_device_delete(struct store *s, const char *user, const char *name, int *left)
-	RC_MUST_CHECK;
+int store_device_delete(struct store *s, const char *user, const char *name,
+			int *left) RC_MUST_CHECK;
 /*
  * Replay protection per device: atomically set the device's last_step = step and
  * last_used = now iff its last_step < step, and reset the user's failure count and lock (as
@@ -134,13 +134,12 @@ int store_totp_list(struct store *s, int (*cb)(void *ctx, const char *user, int6
 
 /* ---- login state (written at every login) ---- */
 struct store_login_state {
-	int64_t last_step; /* last accepted TOTP step, -1 if none */
-	int failures;      /* consecutive failures */
+	int64_t last_step;    /* last accepted TOTP step, -1 if none */
+	int failures;         /* consecutive failures */
 	int64_t locked_until; /* epoch seconds, 0 = not locked */
 };
 /* A user with no state row reads as {-1, 0, 0}. */
-int store_state_get(struct store *s, const char *user, struct store_login_state *out)
-	RC_MUST_CHECK;
+int store_state_get(struct store *s, const char *user, struct store_login_state *out) RC_MUST_CHECK;
 /*
  * Replay protection: atomically set last_step = step iff last_step < step, and reset the
  * failure count. STORE_OK when accepted, STORE_CONFLICT when the step (or a later one) was
@@ -201,8 +200,8 @@ int store_backup_use(struct store *s, const char *user, const unsigned char hash
 int store_backup_count(struct store *s, const char *user, int *left) RC_MUST_CHECK;
 /* Read only: STORE_OK if `hash` is an unused backup code of the user, STORE_CONFLICT if it is
  * one already used, STORE_NOTFOUND if it is none of the user's codes. */
-int store_backup_state(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN])
-	RC_MUST_CHECK;
+int store_backup_state(struct store *s, const char *user,
+		       const unsigned char hash[STORE_HASH_LEN]) RC_MUST_CHECK;
 
 /* ---- app passwords (keyed hash; per service list) ---- */
 struct store_app_password {
@@ -217,8 +216,8 @@ int store_app_add(struct store *s, const char *user, const struct store_app_pass
 int store_app_revoke(struct store *s, const char *user, const char *name) RC_MUST_CHECK;
 int store_app_revoke_all(struct store *s, const char *user) RC_MUST_CHECK;
 int store_app_list(struct store *s, const char *user,
-		   int (*cb)(void *ctx, const struct store_app_password *a), void *ctx)
-	RC_MUST_CHECK;
+		   int (*cb)(void *ctx, const struct store_app_password *a),
+		   void *ctx) RC_MUST_CHECK;
 /* Find by hash; on STORE_OK fills *out and, when now > 0, stamps last_used = now (now == 0
  * only looks: the caller stamps once the password is accepted for the service). */
 int store_app_match(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
@@ -233,10 +232,10 @@ struct store_contact {
 	int verified;
 	int64_t updated;
 };
-int store_contact_put(struct store *s, const char *user, const struct store_contact *c)
-	RC_MUST_CHECK;
-int store_contact_get(struct store *s, const char *user, int kind, struct store_contact *out)
-	RC_MUST_CHECK;
+int store_contact_put(struct store *s, const char *user,
+		      const struct store_contact *c) RC_MUST_CHECK;
+int store_contact_get(struct store *s, const char *user, int kind,
+		      struct store_contact *out) RC_MUST_CHECK;
 int store_contact_set_verified(struct store *s, const char *user, int kind) RC_MUST_CHECK;
 int store_contact_delete(struct store *s, const char *user, int kind) RC_MUST_CHECK;
 
@@ -246,10 +245,9 @@ struct store_question {
 	char answer_hash[128]; /* crypto_pwhash_str output */
 	int64_t updated;
 };
-int store_question_put(struct store *s, const char *user, const struct store_question *q)
-	RC_MUST_CHECK;
-int store_question_get(struct store *s, const char *user, struct store_question *out)
-	RC_MUST_CHECK;
+int store_question_put(struct store *s, const char *user,
+		       const struct store_question *q) RC_MUST_CHECK;
+int store_question_get(struct store *s, const char *user, struct store_question *out) RC_MUST_CHECK;
 int store_question_delete(struct store *s, const char *user) RC_MUST_CHECK;
 
 /* ---- one-time codes: reset / contact verification (hashed, bound to user+channel+purpose) */
@@ -267,8 +265,8 @@ int store_token_put(struct store *s, const char *user, const char *channel, cons
 int store_token_get(struct store *s, const char *user, const char *channel, const char *purpose,
 		    struct store_token *out) RC_MUST_CHECK;
 /* attempts += 1 atomically; *attempts_out gets the new value. */
-int store_token_attempt(struct store *s, const char *user, const char *channel,
-			const char *purpose, int *attempts_out) RC_MUST_CHECK;
+int store_token_attempt(struct store *s, const char *user, const char *channel, const char *purpose,
+			int *attempts_out) RC_MUST_CHECK;
 /* Mark used iff unused: STORE_OK, or STORE_CONFLICT if already used. */
 int store_token_consume(struct store *s, const char *user, const char *channel,
 			const char *purpose) RC_MUST_CHECK;
@@ -334,11 +332,11 @@ int store_audit_prune(struct store *s, int64_t before, int max, int *removed) RC
 
 /* ---- the key-check record (one per store, sealed with the store's key at admin init) ---- */
 /* STORE_NOTFOUND when the store has none (made before the record existed). */
-int store_keycheck_get(struct store *s, unsigned char *sealed, size_t cap, size_t *len)
-	RC_MUST_CHECK;
+int store_keycheck_get(struct store *s, unsigned char *sealed, size_t cap,
+		       size_t *len) RC_MUST_CHECK;
 /* Insert the record: STORE_CONFLICT if the store has one already (it is never replaced). */
-int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len, int64_t created)
-	RC_MUST_CHECK;
+int store_keycheck_put(struct store *s, const unsigned char *sealed, size_t len,
+		       int64_t created) RC_MUST_CHECK;
 
 /* ---- copying a whole store (admin copy-store): every table, row by row ---- */
 /* One column value: integers in i, text and bytes in (p, len); null for SQL NULL. */
@@ -385,8 +383,8 @@ int store_user_purge(struct store *s, const char *user) RC_MUST_CHECK;
  */
 /* Every name that holds user data (not audit, not counters), in order; cb may not call the
  * store. Stops early when cb returns non-zero. */
-int store_user_names(struct store *s, int (*cb)(void *ctx, const char *user), void *ctx)
-	RC_MUST_CHECK;
+int store_user_names(struct store *s, int (*cb)(void *ctx, const char *user),
+		     void *ctx) RC_MUST_CHECK;
 /* ---- outbox: the consequences of a reset, recorded in the reset's own commit ---- */
 /*
  * One row per notice (a recovery contact's sealed value, copied as it was sealed) or per
@@ -407,10 +405,10 @@ struct store_outbox {
 	int kind;
 	unsigned char sealed[STORE_SEALED_MAX]; /* the destination; sealed_len 0: none */
 	size_t sealed_len;
-	int64_t time;        /* of the reset */
-	char proofs[64];     /* "email+question" */
-	char caller[129];    /* who started it */
-	int flags;           /* the caller's own bits (outbox.h) */
+	int64_t time;     /* of the reset */
+	char proofs[64];  /* "email+question" */
+	char caller[129]; /* who started it */
+	int flags;        /* the caller's own bits (outbox.h) */
 	int state;
 	char owner[64];
 	int attempts;
@@ -422,11 +420,10 @@ int store_outbox_add(struct store *s, const struct store_outbox *o) RC_MUST_CHEC
 int store_outbox_get(struct store *s, int64_t id, struct store_outbox *out) RC_MUST_CHECK;
 /* Rows in `state`, oldest first; for STORE_OUTBOX_DUE only those with next_try <= due_by. */
 int store_outbox_list(struct store *s, int state, int64_t due_by,
-		      int (*cb)(void *ctx, const struct store_outbox *o), void *ctx)
-	RC_MUST_CHECK;
+		      int (*cb)(void *ctx, const struct store_outbox *o), void *ctx) RC_MUST_CHECK;
 /* The ARMED rows of owner become DUE, flags |= add_flags; *changed gets their number. */
-int store_outbox_release(struct store *s, const char *owner, int add_flags, int *changed)
-	RC_MUST_CHECK;
+int store_outbox_release(struct store *s, const char *owner, int add_flags,
+			 int *changed) RC_MUST_CHECK;
 /* Delete the ARMED rows of owner (the password was not set). */
 int store_outbox_disarm(struct store *s, const char *owner) RC_MUST_CHECK;
 /* Take a DUE row for one delivery attempt, on this host or any other sharing the store: iff

@@ -69,8 +69,9 @@ struct store_ops {
 	int (*app_revoke_all)(struct store *s, const char *user);
 	int (*app_list)(struct store *s, const char *user,
 			int (*cb)(void *ctx, const struct store_app_password *a), void *ctx);
-	int (*app_match)(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
-			 int64_t now, struct store_app_password *out);
+	int (*app_match)(struct store *s, const char *user,
+			 const unsigned char hash[STORE_HASH_LEN], int64_t now,
+			 struct store_app_password *out);
 
 	int (*contact_put)(struct store *s, const char *user, const struct store_contact *c);
 	int (*contact_get)(struct store *s, const char *user, int kind, struct store_contact *out);
@@ -123,13 +124,14 @@ struct store_ops {
 			   int (*cb)(void *ctx, const struct store_outbox *o), void *ctx);
 	int (*outbox_release)(struct store *s, const char *owner, int add_flags, int *changed);
 	int (*outbox_disarm)(struct store *s, const char *owner);
-	int (*outbox_update)(struct store *s, int64_t id, int state, int attempts,
-			     int64_t next_try, const char *last_error);
+	int (*outbox_update)(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
+			     const char *last_error);
 
-	int (*reuse_put)(struct store *s, const char *user, const unsigned char hash[STORE_HASH_LEN],
-			 int64_t now, int64_t expires);
+	int (*reuse_put)(struct store *s, const char *user,
+			 const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t expires);
 	int (*reuse_match)(struct store *s, const char *user,
-			   const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out);
+			   const unsigned char hash[STORE_HASH_LEN], int64_t now,
+			   int64_t *expires_out);
 	int (*reuse_clear)(struct store *s, const char *user);
 	int (*outbox_claim)(struct store *s, int64_t id, int attempts, int64_t seen_next_try,
 			    int64_t until);
@@ -164,8 +166,8 @@ struct store {
 /* The SQL of store_tables[] for a backend: "SELECT cols FROM name [ORDER BY order]",
  * "INSERT INTO name (cols) VALUES (<p>1, ...)" with <p> '?' or '$', "SELECT count(*) ...".
  * 0, or -1 when buf is too small. */
-int store_table_sql(const struct store_table *t, int what, char p, char *buf, size_t n)
-	RC_MUST_CHECK;
+int store_table_sql(const struct store_table *t, int what, char p, char *buf,
+		    size_t n) RC_MUST_CHECK;
 enum { STORE_SQL_SELECT, STORE_SQL_INSERT, STORE_SQL_COUNT };
 
 /* Set s->err (printf style). Returns STORE_ERR for `return store_set_err(...)`. */
@@ -191,8 +193,8 @@ int store_sqlite_peek(const char *path, long long *have, long long *want, char *
 
 #ifdef HAVE_LIBPQ
 /* The PostgreSQL backend (store_pg.c); `uri` is cfg->store whole. */
-int store_pg_open(const char *uri, int flags, struct store **out, char *err, size_t errlen)
-	RC_MUST_CHECK;
+int store_pg_open(const char *uri, int flags, struct store **out, char *err,
+		  size_t errlen) RC_MUST_CHECK;
 /* store_schema_peek for postgresql. 0, or -1 with a message. */
 int store_pg_peek_uri(const char *uri, long long *have, long long *want, char *err,
 		      size_t errlen) RC_MUST_CHECK;

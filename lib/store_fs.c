@@ -29,7 +29,8 @@ static int path_clean(const char *path)
 
 		p++; /* skip the '/' */
 		len = strcspn(p, "/");
-		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
 			return 0;
 		p += len;
 	}
@@ -51,15 +52,17 @@ static void why_open(const char *what, int e, int is_dir, char *err, size_t errl
 	else if (e == ENOTDIR)
 		store_put_err(err, errlen, "%s is not a directory", what);
 	else if (e == EACCES || e == EPERM)
-		store_put_err(err, errlen, "cannot open %s: permission denied (the store is for "
-			      "root only)", what);
+		store_put_err(err, errlen,
+			      "cannot open %s: permission denied (the store is for "
+			      "root only)",
+			      what);
 	else
 		store_put_err(err, errlen, "cannot open %s: %s", what, strerror(e));
 }
 
 /* Owner root, no group/other bits (tightened when `fix`). */
-static int check_owner_mode(int fd, const struct stat *st, const char *what, mode_t want,
-			    int fix, char *err, size_t errlen)
+static int check_owner_mode(int fd, const struct stat *st, const char *what, mode_t want, int fix,
+			    char *err, size_t errlen)
 {
 	if (st->st_uid != 0) {
 		store_put_err(err, errlen,
@@ -71,9 +74,9 @@ static int check_owner_mode(int fd, const struct stat *st, const char *what, mod
 	if ((st->st_mode & 077) == 0)
 		return 0;
 	if (!fix) {
-		store_put_err(err, errlen, "%s is mode %04o; it must be %04o root:root (" ADMIN_INIT
-			      ")",
-			      what, (unsigned)(st->st_mode & 07777), (unsigned)want);
+		store_put_err(err, errlen,
+			      "%s is mode %04o; it must be %04o root:root (" ADMIN_INIT ")", what,
+			      (unsigned)(st->st_mode & 07777), (unsigned)want);
 		return -1;
 	}
 	if (fchmod(fd, want) != 0) {
@@ -105,8 +108,8 @@ static int open_dir(const char *dir, int create, int *made, char *err, size_t er
 	return fd;
 }
 
-static int open_file(int dfd, const char *base, const char *path, int create, int *made,
-		     char *err, size_t errlen)
+static int open_file(int dfd, const char *base, const char *path, int create, int *made, char *err,
+		     size_t errlen)
 {
 	/* O_NONBLOCK: a FIFO planted in place of the file must not hang us. */
 	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
@@ -174,8 +177,8 @@ int store_fs_check(const char *path, int create, char *err, size_t errlen)
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		store_put_err(err, errlen, "%s is not a regular file (remove it, then " ADMIN_INIT ")",
-			      path);
+		store_put_err(err, errlen,
+			      "%s is not a regular file (remove it, then " ADMIN_INIT ")", path);
 		goto out;
 	}
 	if (st.st_nlink != 1) {

@@ -74,11 +74,12 @@ int store_schema_peek(const struct cfg *cfg, long long *have, long long *want, c
 	if (cfg != NULL && cfg->store != NULL &&
 	    (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2)))
 		return store_pg_peek_uri(cfg->store, have, want, err, errlen) == 0 ? STORE_OK
-										     : STORE_ERR;
+										   : STORE_ERR;
 #endif
 	if (cfg == NULL || cfg->store == NULL || !has_prefix(cfg->store, SCHEME_SQLITE)) {
-		store_put_err(err, errlen, "only an sqlite: or postgresql:// store has a schema "
-					   "version to read");
+		store_put_err(err, errlen,
+			      "only an sqlite: or postgresql:// store has a schema "
+			      "version to read");
 		return STORE_ERR;
 	}
 	return store_sqlite_peek(cfg->store + strlen(SCHEME_SQLITE), have, want, err, errlen) == 0

@@ -41,8 +41,8 @@
 /* Bounds on every wait (seconds / milliseconds); a URI may set its own connect_timeout. */
 #define PG_CONNECT_TIMEOUT "5"
 #define PG_STMT_TIMEOUT_MS "5000"
-#define PG_SESSION_OPTIONS                                                                 \
-	"-c statement_timeout=" PG_STMT_TIMEOUT_MS " -c lock_timeout=" PG_STMT_TIMEOUT_MS     \
+#define PG_SESSION_OPTIONS                                                                         \
+	"-c statement_timeout=" PG_STMT_TIMEOUT_MS " -c lock_timeout=" PG_STMT_TIMEOUT_MS          \
 	" -c idle_in_transaction_session_timeout=60000"
 /* store_begin's lock (multi-step changes one at a time), distinct from the migration lock. */
 #define PG_TX_LOCK "1885433203"
@@ -135,10 +135,10 @@ struct stmt {
 };
 
 #define TOTP_COLS "sealed, algorithm, digits, period, created"
-#define TOTP_UPSERT(table)                                                                 \
-	"INSERT INTO " table " (username, " TOTP_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "    \
-	"ON CONFLICT (username) DO UPDATE SET sealed = excluded.sealed, "                  \
-	"algorithm = excluded.algorithm, digits = excluded.digits, "                       \
+#define TOTP_UPSERT(table)                                                                         \
+	"INSERT INTO " table " (username, " TOTP_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "         \
+	"ON CONFLICT (username) DO UPDATE SET sealed = excluded.sealed, "                          \
+	"algorithm = excluded.algorithm, digits = excluded.digits, "                               \
 	"period = excluded.period, created = excluded.created"
 #define TOKEN_KEY "username = $1 AND channel = $2 AND purpose = $3"
 /* A lock that has run out (0 < locked_until <= now) starts the count again. */
@@ -148,8 +148,8 @@ struct stmt {
  * and the count with this attempt not over deny. */
 #define LOGIN_OK "(excluded.failures = 0 AND ($3 <= 0 OR " NEW_FAILURES " <= $3))"
 #define APP_COLS "name, services, hash, created, last_used"
-#define OUTBOX_COLS                                                                        \
-	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "   \
+#define OUTBOX_COLS                                                                                \
+	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "           \
 	"attempts, next_try, last_error FROM outbox "
 
 static const struct stmt stmts[S_COUNT] = {
@@ -246,8 +246,7 @@ static const struct stmt stmts[S_COUNT] = {
 	[S_TOKEN_ATTEMPT] = {"UPDATE tokens SET attempts = attempts + 1 WHERE " TOKEN_KEY
 			     " RETURNING attempts",
 			     "ttt"},
-	[S_TOKEN_CONSUME] = {"UPDATE tokens SET used = 1 WHERE " TOKEN_KEY " AND used = 0",
-			     "ttt"},
+	[S_TOKEN_CONSUME] = {"UPDATE tokens SET used = 1 WHERE " TOKEN_KEY " AND used = 0", "ttt"},
 	[S_TOKEN_DEL_ALL] = {"DELETE FROM tokens WHERE username = $1", "t"},
 	[S_TOKEN_PRUNE] = {"DELETE FROM tokens WHERE expires < $1 OR used <> 0", "i"},
 
@@ -294,10 +293,11 @@ static const struct stmt stmts[S_COUNT] = {
 			    "ON CONFLICT (id) DO NOTHING",
 			    "bi"},
 
-	[S_OUTBOX_ADD] = {"INSERT INTO outbox (username, kind, sealed, time, proofs, caller, flags, "
-			  "state, owner, attempts, next_try, last_error) "
-			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-			  "tibittiitiit"},
+	[S_OUTBOX_ADD] =
+		{"INSERT INTO outbox (username, kind, sealed, time, proofs, caller, flags, "
+		 "state, owner, attempts, next_try, last_error) "
+		 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		 "tibittiitiit"},
 	[S_OUTBOX_GET] = {OUTBOX_COLS "WHERE id = $1", "i"},
 	[S_OUTBOX_LIST] = {OUTBOX_COLS "WHERE state = $1 AND ($1 <> 1 OR next_try <= $2) "
 				       "ORDER BY id",
@@ -359,15 +359,16 @@ static const struct stmt stmts[S_COUNT] = {
 		       "ttii"},
 	/* The login path: every device with its replay state and the user's login state in one
 	 * read (the state repeated on each row). */
-	[S_LOGIN_READ] = {"SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
-			  "coalesce(d.last_step, -1), coalesce(d.last_used, 0), "
-			  "coalesce(l.last_step, -1), coalesce(l.failures, 0), "
-			  "coalesce(l.locked_until, 0), CASE WHEN d.username IS NULL THEN 1::bigint "
-			  "ELSE 0 END FROM totp t "
-			  "LEFT JOIN device_steps d ON d.username = t.username AND "
-			  "d.device = t.device LEFT JOIN login_state l ON l.username = t.username "
-			  "WHERE t.username = $1 ORDER BY t.created, t.device",
-			  "t"},
+	[S_LOGIN_READ] =
+		{"SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
+		 "coalesce(d.last_step, -1), coalesce(d.last_used, 0), "
+		 "coalesce(l.last_step, -1), coalesce(l.failures, 0), "
+		 "coalesce(l.locked_until, 0), CASE WHEN d.username IS NULL THEN 1::bigint "
+		 "ELSE 0 END FROM totp t "
+		 "LEFT JOIN device_steps d ON d.username = t.username AND "
+		 "d.device = t.device LEFT JOIN login_state l ON l.username = t.username "
+		 "WHERE t.username = $1 ORDER BY t.created, t.device",
+		 "t"},
 	/*
 	 * $1 user, $2 now, $3 deny, $4 unlock_time, $5 step (-1: none), $6 device: one
 	 * statement, one round trip. d locks the device's replay row first (the order of
@@ -457,8 +458,9 @@ static int dberr(struct pgs *q, const PGresult *res, const char *what)
 
 static int damaged(struct pgs *q, const char *what)
 {
-	return store_set_err(&q->base, "%s: a stored record is damaged (wrong type or size); "
-				       "restore the store from a backup",
+	return store_set_err(&q->base,
+			     "%s: a stored record is damaged (wrong type or size); "
+			     "restore the store from a backup",
 			     what);
 }
 
@@ -499,8 +501,7 @@ static int prepare(struct pgs *q, enum sid id, const char *what)
  * Run statement `id` with parameters p. Returns the result (rows in binary), or NULL with
  * s->err set; *unique (optional) is set when the failure was a unique-key violation.
  */
-static PGresult *ex(struct pgs *q, enum sid id, const struct pp *p, const char *what,
-		    int *unique)
+static PGresult *ex(struct pgs *q, enum sid id, const struct pp *p, const char *what, int *unique)
 {
 	char name[16];
 	PGresult *res;
@@ -509,8 +510,9 @@ static PGresult *ex(struct pgs *q, enum sid id, const struct pp *p, const char *
 	if (unique != NULL)
 		*unique = 0;
 	if (q->base.in_tx && PQtransactionStatus(q->c) == PQTRANS_INERROR) {
-		store_set_err(&q->base, "%s: the transaction was aborted by an earlier error; "
-					"nothing was written (roll back)",
+		store_set_err(&q->base,
+			      "%s: the transaction was aborted by an earlier error; "
+			      "nothing was written (roll back)",
 			      what);
 		return NULL;
 	}
@@ -607,8 +609,7 @@ static int col_i64(struct pgs *q, const PGresult *res, int row, int col, int64_t
 	return STORE_OK;
 }
 
-static int col_int(struct pgs *q, const PGresult *res, int row, int col, int *out,
-		   const char *what)
+static int col_int(struct pgs *q, const PGresult *res, int row, int col, int *out, const char *what)
 {
 	int64_t v = 0;
 
@@ -648,8 +649,8 @@ static int col_hash(struct pgs *q, const PGresult *res, int row, int col,
 }
 
 /* Text that must fit: too long is damage. */
-static int col_text(struct pgs *q, const PGresult *res, int row, int col, char *out,
-		    size_t size, const char *what)
+static int col_text(struct pgs *q, const PGresult *res, int row, int col, char *out, size_t size,
+		    const char *what)
 {
 	const char *p = PQgetvalue(res, row, col);
 	int n = PQgetlength(res, row, col);
@@ -675,8 +676,7 @@ static void col_text_cut(const PGresult *res, int row, int col, char *out, size_
 }
 
 /* The one-row result of `id`: STORE_OK with *res, STORE_NOTFOUND, or STORE_ERR. */
-static int row1(struct pgs *q, enum sid id, const struct pp *p, const char *what,
-		PGresult **out)
+static int row1(struct pgs *q, enum sid id, const struct pp *p, const char *what, PGresult **out)
 {
 	PGresult *res = ex(q, id, p, what, NULL);
 
@@ -691,8 +691,7 @@ static int row1(struct pgs *q, enum sid id, const struct pp *p, const char *what
 	return STORE_OK;
 }
 
-static int count_query(struct pgs *q, enum sid id, const struct pp *p, int *out,
-		       const char *what)
+static int count_query(struct pgs *q, enum sid id, const struct pp *p, int *out, const char *what)
 {
 	PGresult *res = NULL;
 	int64_t v = 0;
@@ -714,8 +713,9 @@ static int count_query(struct pgs *q, enum sid id, const struct pp *p, int *out,
 static int op_begin(struct pgs *q, const char *what)
 {
 	if (q->base.in_tx && PQtransactionStatus(q->c) == PQTRANS_INERROR)
-		return store_set_err(&q->base, "%s: the transaction was aborted by an earlier "
-					       "error; nothing was written (roll back)",
+		return store_set_err(&q->base,
+				     "%s: the transaction was aborted by an earlier "
+				     "error; nothing was written (roll back)",
 				     what);
 	return tx_cmd(q, q->base.in_tx ? "SAVEPOINT store_op" : "BEGIN", what);
 }
@@ -751,8 +751,7 @@ static int pg_begin(struct store *s)
 
 	if (tx_cmd(q, "BEGIN", "store_begin") != STORE_OK)
 		return STORE_ERR;
-	if (tx_cmd(q, "SELECT pg_advisory_xact_lock(" PG_TX_LOCK ")", "store_begin") !=
-	    STORE_OK) {
+	if (tx_cmd(q, "SELECT pg_advisory_xact_lock(" PG_TX_LOCK ")", "store_begin") != STORE_OK) {
 		tx_cmd(q, "ROLLBACK", NULL);
 		return STORE_ERR;
 	}
@@ -963,8 +962,7 @@ static int pg_device_list(struct store *s, const char *user,
 	return r;
 }
 
-static int pg_device_add(struct store *s, const char *user, const struct store_totp *t,
-			 int replace)
+static int pg_device_add(struct store *s, const char *user, const struct store_totp *t, int replace)
 {
 	struct pgs *q = PG(s);
 	struct pp p = {0};
@@ -1160,9 +1158,8 @@ static int pg_login_read(struct store *s, const char *user,
 	return r;
 }
 
-static int pg_login_try(struct store *s, const char *user, int64_t now, int deny,
-			int unlock_time, const char *device, int64_t step,
-			struct store_login_try *out)
+static int pg_login_try(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+			const char *device, int64_t step, struct store_login_try *out)
 {
 	struct pgs *q = PG(s);
 	struct pp p = {0};
@@ -1381,11 +1378,10 @@ static int pg_contact_get(struct store *s, const char *user, int kind, struct st
 	p_text(&p, user);
 	p_i64(&p, kind);
 	r = row1(q, S_CONTACT_GET, &p, "contact_get", &res);
-	if (r == STORE_OK &&
-	    (col_blob(q, res, 0, 0, out->sealed, sizeof(out->sealed), &out->sealed_len,
-		      "contact_get") != STORE_OK ||
-	     col_i64(q, res, 0, 1, &v, "contact_get") != STORE_OK ||
-	     col_i64(q, res, 0, 2, &out->updated, "contact_get") != STORE_OK))
+	if (r == STORE_OK && (col_blob(q, res, 0, 0, out->sealed, sizeof(out->sealed),
+				       &out->sealed_len, "contact_get") != STORE_OK ||
+			      col_i64(q, res, 0, 1, &v, "contact_get") != STORE_OK ||
+			      col_i64(q, res, 0, 2, &out->updated, "contact_get") != STORE_OK))
 		r = STORE_ERR;
 	if (r == STORE_OK) {
 		out->kind = kind;
@@ -1440,12 +1436,11 @@ static int pg_question_get(struct store *s, const char *user, struct store_quest
 
 	p_text(&p, user);
 	r = row1(q, S_Q_GET, &p, "question_get", &res);
-	if (r == STORE_OK &&
-	    (col_text(q, res, 0, 0, out->question, sizeof(out->question), "question_get") !=
-		     STORE_OK ||
-	     col_text(q, res, 0, 1, out->answer_hash, sizeof(out->answer_hash),
-		      "question_get") != STORE_OK ||
-	     col_i64(q, res, 0, 2, &out->updated, "question_get") != STORE_OK))
+	if (r == STORE_OK && (col_text(q, res, 0, 0, out->question, sizeof(out->question),
+				       "question_get") != STORE_OK ||
+			      col_text(q, res, 0, 1, out->answer_hash, sizeof(out->answer_hash),
+				       "question_get") != STORE_OK ||
+			      col_i64(q, res, 0, 2, &out->updated, "question_get") != STORE_OK))
 		r = STORE_ERR;
 	PQclear(res);
 	return r;
@@ -1467,8 +1462,8 @@ static void p_token(struct pp *p, const char *user, const char *channel, const c
 	p_text(p, purpose);
 }
 
-static int pg_token_put(struct store *s, const char *user, const char *channel,
-			const char *purpose, const struct store_token *t)
+static int pg_token_put(struct store *s, const char *user, const char *channel, const char *purpose,
+			const struct store_token *t)
 {
 	struct pp p = {0};
 
@@ -1478,8 +1473,8 @@ static int pg_token_put(struct store *s, const char *user, const char *channel,
 	return run(PG(s), S_TOKEN_PUT, &p, "token_put", NULL);
 }
 
-static int pg_token_get(struct store *s, const char *user, const char *channel,
-			const char *purpose, struct store_token *out)
+static int pg_token_get(struct store *s, const char *user, const char *channel, const char *purpose,
+			struct store_token *out)
 {
 	struct pgs *q = PG(s);
 	struct pp p = {0};
@@ -1671,10 +1666,9 @@ static int pg_audit_prune(struct store *s, int64_t before, int max, int *removed
 
 static int pg_user_purge(struct store *s, const char *user)
 {
-	static const enum sid dels[] = {S_TOTP_DEL,    S_PEND_DEL,	  S_STATE_DEL,
-					S_BACKUP_DEL,  S_APP_DEL_ALL,	  S_CONTACT_DEL_ALL,
-					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL,
-					S_DEVSTEP_DEL};
+	static const enum sid dels[] = {
+		S_TOTP_DEL,        S_PEND_DEL, S_STATE_DEL,     S_BACKUP_DEL, S_APP_DEL_ALL,
+		S_CONTACT_DEL_ALL, S_Q_DEL,    S_TOKEN_DEL_ALL, S_REUSE_DEL,  S_DEVSTEP_DEL};
 	struct pgs *q = PG(s);
 	int r = op_begin(q, "user_purge"), total = 0;
 
@@ -1765,8 +1759,8 @@ static int outbox_row(struct pgs *q, const PGresult *res, int row, struct store_
 	    col_text(q, res, row, 1, o->user, sizeof(o->user), what) != STORE_OK ||
 	    col_int(q, res, row, 2, &o->kind, what) != STORE_OK)
 		return STORE_ERR;
-	if (!PQgetisnull(res, row, 3) &&
-	    col_blob(q, res, row, 3, o->sealed, sizeof(o->sealed), &o->sealed_len, what) != STORE_OK)
+	if (!PQgetisnull(res, row, 3) && col_blob(q, res, row, 3, o->sealed, sizeof(o->sealed),
+						  &o->sealed_len, what) != STORE_OK)
 		return STORE_ERR;
 	if (col_i64(q, res, row, 4, &o->time, what) != STORE_OK)
 		return STORE_ERR;
@@ -1867,8 +1861,8 @@ static int pg_outbox_disarm(struct store *s, const char *owner)
 	return run1(PG(s), S_OUTBOX_DISARM, owner, "outbox_disarm", NULL);
 }
 
-static int pg_outbox_update(struct store *s, int64_t id, int state, int attempts,
-			    int64_t next_try, const char *last_error)
+static int pg_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
+			    const char *last_error)
 {
 	struct pp p = {0};
 	int r, n = 0;
@@ -1937,7 +1931,8 @@ static int pg_reuse_put(struct store *s, const char *user, const unsigned char h
 }
 
 static int pg_reuse_match(struct store *s, const char *user,
-			  const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out)
+			  const unsigned char hash[STORE_HASH_LEN], int64_t now,
+			  int64_t *expires_out)
 {
 	struct pgs *q = PG(s);
 	struct pp p = {0};
@@ -1962,23 +1957,24 @@ static int pg_reuse_clear(struct store *s, const char *user)
 /* ---- copying whole tables (admin copy-store) ---- */
 
 static PGresult *ex_sql(struct pgs *q, const char *sql, const struct pp *p, const char *types,
-		       const char *what)
+			const char *what)
 {
 	Oid oids[PP_MAX];
 	PGresult *res;
 	ExecStatusType st;
 
 	if (q->base.in_tx && PQtransactionStatus(q->c) == PQTRANS_INERROR) {
-		store_set_err(&q->base, "%s: the transaction was aborted by an earlier error; "
-					"nothing was written (roll back)",
+		store_set_err(&q->base,
+			      "%s: the transaction was aborted by an earlier error; "
+			      "nothing was written (roll back)",
 			      what);
 		return NULL;
 	}
 	for (int i = 0; p != NULL && i < p->n; i++)
 		oids[i] = types[i] == 't' ? OID_TEXT : types[i] == 'b' ? OID_BYTEA : OID_INT8;
 	res = PQexecParams(q->c, sql, p != NULL ? p->n : 0, p != NULL ? oids : NULL,
-			   p != NULL ? p->v : NULL,
-			   p != NULL ? p->len : NULL, p != NULL ? p->fmt : NULL, 1);
+			   p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+			   p != NULL ? p->fmt : NULL, 1);
 	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return res;
@@ -2072,7 +2068,8 @@ static int pg_table_count(struct store *s, const struct store_table *t, long lon
 	res = ex_sql(q, sql, NULL, NULL, "table_count");
 	if (res == NULL)
 		return STORE_ERR;
-	r = PQntuples(res) == 1 ? col_i64(q, res, 0, 0, &v, "table_count") : damaged(q, "table_count");
+	r = PQntuples(res) == 1 ? col_i64(q, res, 0, 0, &v, "table_count")
+				: damaged(q, "table_count");
 	PQclear(res);
 	if (r == STORE_OK)
 		*n = v;
@@ -2198,12 +2195,12 @@ static void no_notice(void *arg, const char *message)
  */
 static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 {
-	static const char *const kw[] = {"connect_timeout", "keepalives_idle",
-					 "keepalives_interval", "keepalives_count",
-					 "tcp_user_timeout", "options", "application_name",
-					 "dbname", NULL};
-	const char *val[] = {PG_CONNECT_TIMEOUT, "5", "2", "2", "5000", PG_SESSION_OPTIONS,
-			     "pam_recover", uri, NULL};
+	static const char *const kw[] = {
+		"connect_timeout",  "keepalives_idle",  "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "options",
+		"application_name", "dbname",           NULL};
+	const char *val[] = {PG_CONNECT_TIMEOUT, "5",           "2", "2", "5000",
+			     PG_SESSION_OPTIONS, "pam_recover", uri, NULL};
 	PQconninfoOption *info = NULL;
 	PGconn *c;
 	int timeouts = 0;
@@ -2274,8 +2271,7 @@ out:
 	return r;
 }
 
-int store_pg_peek_uri(const char *uri, long long *have, long long *want, char *err,
-		      size_t errlen)
+int store_pg_peek_uri(const char *uri, long long *have, long long *want, char *err, size_t errlen)
 {
 	PGconn *c = connect_uri(uri, err, errlen);
 	int r;

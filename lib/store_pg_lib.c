@@ -13,8 +13,8 @@
 
 struct store_pg_lib store_pg_lib;
 static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
-static int pq_loaded;             /* 1 when every function was found */
-static char pq_error[200] = "";   /* why not, for every later caller */
+static int pq_loaded;           /* 1 when every function was found */
+static char pq_error[200] = ""; /* why not, for every later caller */
 
 /* One function of libpq into its slot of store_pg_lib; *missing names the first absent. */
 static void pq_resolve(void *h, const char *name, void *slot, const char **missing)
@@ -36,8 +36,10 @@ static void pq_load_once(void)
 	if (h == NULL) {
 		const char *e = dlerror();
 
-		snprintf(pq_error, sizeof(pq_error), "cannot load %s (install the Debian package "
-			 "libpq5): %.120s", PQ_SONAME, e != NULL ? e : "not found");
+		snprintf(pq_error, sizeof(pq_error),
+			 "cannot load %s (install the Debian package "
+			 "libpq5): %.120s",
+			 PQ_SONAME, e != NULL ? e : "not found");
 		return;
 	}
 #define STORE_PG_RESOLVE(f, m) pq_resolve(h, #f, &store_pg_lib.m, &missing);

@@ -17,29 +17,29 @@
  * functions this backend calls are reached through store_pg_lib (X(function, member)),
  * under their own names.
  */
-#define STORE_PG_FUNCS(X)                                                               \
-	X(PQclear, PQclear_)                                                            \
-	X(PQcmdStatus, PQcmdStatus_)                                                    \
-	X(PQcmdTuples, PQcmdTuples_)                                                    \
-	X(PQconnectdbParams, PQconnectdbParams_)                                        \
-	X(PQconninfo, PQconninfo_)                                                      \
-	X(PQconninfoFree, PQconninfoFree_)                                              \
-	X(PQerrorMessage, PQerrorMessage_)                                              \
-	X(PQexec, PQexec_)                                                              \
-	X(PQexecParams, PQexecParams_)                                                  \
-	X(PQexecPrepared, PQexecPrepared_)                                              \
-	X(PQfinish, PQfinish_)                                                          \
-	X(PQgetisnull, PQgetisnull_)                                                    \
-	X(PQgetlength, PQgetlength_)                                                    \
-	X(PQgetvalue, PQgetvalue_)                                                      \
-	X(PQnfields, PQnfields_)                                                        \
-	X(PQntuples, PQntuples_)                                                        \
-	X(PQprepare, PQprepare_)                                                        \
-	X(PQresultErrorField, PQresultErrorField_)                                      \
-	X(PQresultStatus, PQresultStatus_)                                              \
-	X(PQsetNoticeProcessor, PQsetNoticeProcessor_)                                  \
-	X(PQsocket, PQsocket_)                                                          \
-	X(PQstatus, PQstatus_)                                                          \
+#define STORE_PG_FUNCS(X)                                                                          \
+	X(PQclear, PQclear_)                                                                       \
+	X(PQcmdStatus, PQcmdStatus_)                                                               \
+	X(PQcmdTuples, PQcmdTuples_)                                                               \
+	X(PQconnectdbParams, PQconnectdbParams_)                                                   \
+	X(PQconninfo, PQconninfo_)                                                                 \
+	X(PQconninfoFree, PQconninfoFree_)                                                         \
+	X(PQerrorMessage, PQerrorMessage_)                                                         \
+	X(PQexec, PQexec_)                                                                         \
+	X(PQexecParams, PQexecParams_)                                                             \
+	X(PQexecPrepared, PQexecPrepared_)                                                         \
+	X(PQfinish, PQfinish_)                                                                     \
+	X(PQgetisnull, PQgetisnull_)                                                               \
+	X(PQgetlength, PQgetlength_)                                                               \
+	X(PQgetvalue, PQgetvalue_)                                                                 \
+	X(PQnfields, PQnfields_)                                                                   \
+	X(PQntuples, PQntuples_)                                                                   \
+	X(PQprepare, PQprepare_)                                                                   \
+	X(PQresultErrorField, PQresultErrorField_)                                                 \
+	X(PQresultStatus, PQresultStatus_)                                                         \
+	X(PQsetNoticeProcessor, PQsetNoticeProcessor_)                                             \
+	X(PQsocket, PQsocket_)                                                                     \
+	X(PQstatus, PQstatus_)                                                                     \
 	X(PQtransactionStatus, PQtransactionStatus_)
 
 struct store_pg_lib {

@@ -193,12 +193,12 @@ static int query_ll(PGconn *c, const char *sql, long long *out, char *err, size_
 	return r;
 }
 
-#define SQL_HAVE_TABLE                                                                     \
-	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "         \
-	"ON n.oid = c.relnamespace WHERE c.relname = 'pam_recover_schema' "                  \
+#define SQL_HAVE_TABLE                                                                             \
+	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "               \
+	"ON n.oid = c.relnamespace WHERE c.relname = 'pam_recover_schema' "                        \
 	"AND n.nspname = current_schema()"
-#define SQL_OBJECTS                                                                        \
-	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "         \
+#define SQL_OBJECTS                                                                                \
+	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "               \
 	"ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
 
 /* The version and application id in the connected database (0, 0 when there is no table). */
@@ -211,10 +211,10 @@ static int read_version(PGconn *c, long long *ver, long long *app, char *err, si
 		return -1;
 	if (have == 0)
 		return 0;
-	if (query_ll(c, "SELECT version FROM pam_recover_schema WHERE id = 1", ver, err,
-		     errlen) != 0 ||
-	    query_ll(c, "SELECT app_id FROM pam_recover_schema WHERE id = 1", app, err,
-		     errlen) != 0)
+	if (query_ll(c, "SELECT version FROM pam_recover_schema WHERE id = 1", ver, err, errlen) !=
+		    0 ||
+	    query_ll(c, "SELECT app_id FROM pam_recover_schema WHERE id = 1", app, err, errlen) !=
+		    0)
 		return -1;
 	return 0;
 }
@@ -228,8 +228,9 @@ int store_pg_peek(PGconn *c, long long *have, long long *want, char *err, size_t
 	if (read_version(c, have, &app, err, errlen) != 0)
 		return -1;
 	if (*have != 0 && app != STORE_PG_APP_ID) {
-		store_put_err(err, errlen, "the PostgreSQL database is not a pam_recover store "
-					   "(another program's table pam_recover_schema)");
+		store_put_err(err, errlen,
+			      "the PostgreSQL database is not a pam_recover store "
+			      "(another program's table pam_recover_schema)");
 		return -1;
 	}
 	return 0;
@@ -249,16 +250,18 @@ static int migrate(PGconn *c, int create, char *err, size_t errlen)
 		goto undo;
 	if (ver == 0 && app == 0) {
 		if (!create) {
-			store_put_err(err, errlen, "the PostgreSQL database has no pam_recover schema "
-						   "(run: pam-recover admin init)");
+			store_put_err(err, errlen,
+				      "the PostgreSQL database has no pam_recover schema "
+				      "(run: pam-recover admin init)");
 			goto undo;
 		}
 		if (query_ll(c, SQL_OBJECTS, &objects, err, errlen) != 0)
 			goto undo;
 		if (objects != 0) {
-			store_put_err(err, errlen,
-				      "the PostgreSQL database holds tables but no pam_recover schema; "
-				      "use an empty database, then run: pam-recover admin init");
+			store_put_err(
+				err, errlen,
+				"the PostgreSQL database holds tables but no pam_recover schema; "
+				"use an empty database, then run: pam-recover admin init");
 			goto undo;
 		}
 	}
@@ -299,8 +302,9 @@ int store_pg_schema(PGconn *c, int create, char *err, size_t errlen)
 	if (ver == STORE_PG_SCHEMA && app == STORE_PG_APP_ID)
 		return 0; /* the login path: nothing else to do */
 	if (app != STORE_PG_APP_ID && (app != 0 || ver != 0)) {
-		store_put_err(err, errlen, "the PostgreSQL database is not a pam_recover store "
-					   "(another program's table pam_recover_schema)");
+		store_put_err(err, errlen,
+			      "the PostgreSQL database is not a pam_recover store "
+			      "(another program's table pam_recover_schema)");
 		return -1;
 	}
 	if (ver > STORE_PG_SCHEMA) {

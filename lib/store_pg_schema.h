@@ -22,7 +22,7 @@
  */
 int store_pg_schema(PGconn *c, int create, char *err, size_t errlen) RC_MUST_CHECK;
 /* The version in the database (0: none yet) and the one this code writes. 0, or -1. */
-int store_pg_peek(PGconn *c, long long *have, long long *want, char *err, size_t errlen)
-	RC_MUST_CHECK;
+int store_pg_peek(PGconn *c, long long *have, long long *want, char *err,
+		  size_t errlen) RC_MUST_CHECK;
 
 #endif

@@ -136,10 +136,10 @@ enum sid {
 };
 
 #define TOTP_COLS "sealed, algorithm, digits, period, created"
-#define TOTP_UPSERT(table)                                                                 \
-	"INSERT INTO " table " (username, " TOTP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "   \
-	"ON CONFLICT (username) DO UPDATE SET sealed = excluded.sealed, "                  \
-	"algorithm = excluded.algorithm, digits = excluded.digits, "                       \
+#define TOTP_UPSERT(table)                                                                         \
+	"INSERT INTO " table " (username, " TOTP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "         \
+	"ON CONFLICT (username) DO UPDATE SET sealed = excluded.sealed, "                          \
+	"algorithm = excluded.algorithm, digits = excluded.digits, "                               \
 	"period = excluded.period, created = excluded.created"
 #define TOKEN_KEY "username = ?1 AND channel = ?2 AND purpose = ?3"
 /* A lock that has run out (0 < locked_until <= now) starts the count again. */
@@ -290,19 +290,18 @@ static const char *const sql_text[S_COUNT] = {
 			"WHERE device_steps.last_step < excluded.last_step",
 };
 
-#define SQL_TOTP_LIST                                                                      \
-	"SELECT username, min(created) FROM totp GROUP BY username ORDER BY username"
+#define SQL_TOTP_LIST "SELECT username, min(created) FROM totp GROUP BY username ORDER BY username"
 /* lower() folds ASCII only, as rc_user_name_canonical does; the index of migration 3. */
-#define SQL_USER_SPELLING                                                                  \
+#define SQL_USER_SPELLING                                                                          \
 	"SELECT username FROM totp WHERE lower(username) = lower(?1) AND username <> ?1 LIMIT 1"
-#define SQL_USER_NAMES                                                                     \
-	"SELECT username FROM totp UNION SELECT username FROM totp_pending "                \
-	"UNION SELECT username FROM login_state UNION SELECT username FROM backup_codes "   \
-	"UNION SELECT username FROM app_passwords UNION SELECT username FROM contacts "     \
-	"UNION SELECT username FROM questions UNION SELECT username FROM tokens "           \
+#define SQL_USER_NAMES                                                                             \
+	"SELECT username FROM totp UNION SELECT username FROM totp_pending "                       \
+	"UNION SELECT username FROM login_state UNION SELECT username FROM backup_codes "          \
+	"UNION SELECT username FROM app_passwords UNION SELECT username FROM contacts "            \
+	"UNION SELECT username FROM questions UNION SELECT username FROM tokens "                  \
 	"UNION SELECT username FROM device_steps ORDER BY 1"
-#define SQL_APP_LIST                                                                       \
-	"SELECT name, services, hash, created, last_used FROM app_passwords "              \
+#define SQL_APP_LIST                                                                               \
+	"SELECT name, services, hash, created, last_used FROM app_passwords "                      \
 	"WHERE username = ?1 ORDER BY name"
 #define SQL_AUDIT_COLS "SELECT time, username, ruid, event, method, detail FROM audit "
 #define SQL_AUDIT_USER SQL_AUDIT_COLS "WHERE username = ?1 ORDER BY id DESC LIMIT ?2"
@@ -330,8 +329,9 @@ static int dberr(struct sq *q, int rc, const char *what)
 static int tx_alive(struct sq *q, const char *what)
 {
 	if (q->base.in_tx && sqlite3_get_autocommit(q->db))
-		return store_set_err(&q->base, "%s: the transaction was aborted by an earlier "
-					       "error; nothing was written (roll back)",
+		return store_set_err(&q->base,
+				     "%s: the transaction was aborted by an earlier "
+				     "error; nothing was written (roll back)",
 				     what);
 	return STORE_OK;
 }
@@ -524,8 +524,9 @@ static int op_end(struct sq *q, int r, const char *what)
 
 static int damaged(struct sq *q, const char *what)
 {
-	return store_set_err(&q->base, "%s: a stored record is damaged (wrong type or size); "
-				       "restore the store from a backup",
+	return store_set_err(&q->base,
+			     "%s: a stored record is damaged (wrong type or size); "
+			     "restore the store from a backup",
 			     what);
 }
 
@@ -557,8 +558,7 @@ static int col_hash(struct sq *q, sqlite3_stmt *st, int i, unsigned char out[STO
 }
 
 /* Text that must fit (names, hashes): too long is damage. */
-static int col_text(struct sq *q, sqlite3_stmt *st, int i, char *out, size_t size,
-		    const char *what)
+static int col_text(struct sq *q, sqlite3_stmt *st, int i, char *out, size_t size, const char *what)
 {
 	const unsigned char *p;
 	int n;
@@ -652,15 +652,13 @@ static int read_totp(struct sq *q, enum sid id, const char *user, struct store_t
 	if (st == NULL)
 		return STORE_ERR;
 	r = row(q, st, what);
-	if (r == STORE_OK &&
-	    (col_blob(q, st, 0, out->sealed, sizeof(out->sealed), &out->sealed_len, what) !=
-		     STORE_OK ||
-	     col_int(q, st, 1, &out->algorithm, what) != STORE_OK ||
-	     col_int(q, st, 2, &out->digits, what) != STORE_OK ||
-	     col_int(q, st, 3, &out->period, what) != STORE_OK))
+	if (r == STORE_OK && (col_blob(q, st, 0, out->sealed, sizeof(out->sealed), &out->sealed_len,
+				       what) != STORE_OK ||
+			      col_int(q, st, 1, &out->algorithm, what) != STORE_OK ||
+			      col_int(q, st, 2, &out->digits, what) != STORE_OK ||
+			      col_int(q, st, 3, &out->period, what) != STORE_OK))
 		r = STORE_ERR;
-	if (r == STORE_OK &&
-	    col_text(q, st, 5, out->device, sizeof(out->device), what) != STORE_OK)
+	if (r == STORE_OK && col_text(q, st, 5, out->device, sizeof(out->device), what) != STORE_OK)
 		r = STORE_ERR;
 	if (r == STORE_OK)
 		out->created = sqlite3_column_int64(st, 4);
@@ -855,8 +853,7 @@ static int sq_device_list(struct store *s, const char *user,
 	return r;
 }
 
-static int sq_device_add(struct store *s, const char *user, const struct store_totp *t,
-			 int replace)
+static int sq_device_add(struct store *s, const char *user, const struct store_totp *t, int replace)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st;
@@ -935,7 +932,7 @@ static int sq_device_step_cas(struct store *s, const char *user, const char *nam
 	}
 	if (r == STORE_OK && n != 1)
 		r = STORE_CONFLICT; /* this device's step or a later one was already used */
-	if (r == STORE_OK) /* a success resets the user's failure count and lock */
+	if (r == STORE_OK)          /* a success resets the user's failure count and lock */
 		r = run1(q, S_STATE_CLEAR, user, "device_step_cas", NULL);
 	return op_end(q, r, "device_step_cas");
 }
@@ -1095,9 +1092,8 @@ static int login_cas(struct sq *q, const char *user, const char *device, int64_t
 /* One write transaction: the state row made if missing, the device's compare-and-set (when
  * a step is given), then the count cleared (accepted) or the failure counted, and the
  * outcome read back. */
-static int sq_login_try(struct store *s, const char *user, int64_t now, int deny,
-			int unlock_time, const char *device, int64_t step,
-			struct store_login_try *out)
+static int sq_login_try(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
+			const char *device, int64_t step, struct store_login_try *out)
 {
 	struct sq *q = SQ(s);
 	struct store_login_state ls = {-1, 0, 0};
@@ -1211,8 +1207,7 @@ static int sq_backup_count(struct store *s, const char *user, int *left)
 
 /* ---- app passwords ---- */
 
-static int read_app(struct sq *q, sqlite3_stmt *st, struct store_app_password *a,
-		    const char *what)
+static int read_app(struct sq *q, sqlite3_stmt *st, struct store_app_password *a, const char *what)
 {
 	if (col_text(q, st, 0, a->name, sizeof(a->name), what) != STORE_OK ||
 	    col_text(q, st, 1, a->services, sizeof(a->services), what) != STORE_OK ||
@@ -1400,9 +1395,8 @@ static int sq_contact_get(struct store *s, const char *user, int kind, struct st
 	if (st == NULL)
 		return STORE_ERR;
 	r = row(q, st, "contact_get");
-	if (r == STORE_OK &&
-	    col_blob(q, st, 0, out->sealed, sizeof(out->sealed), &out->sealed_len,
-		     "contact_get") != STORE_OK)
+	if (r == STORE_OK && col_blob(q, st, 0, out->sealed, sizeof(out->sealed), &out->sealed_len,
+				      "contact_get") != STORE_OK)
 		r = STORE_ERR;
 	if (r == STORE_OK) {
 		out->kind = kind;
@@ -1470,8 +1464,7 @@ static int sq_question_get(struct store *s, const char *user, struct store_quest
 		return STORE_ERR;
 	r = row(q, st, "question_get");
 	if (r == STORE_OK &&
-	    (col_text(q, st, 0, out->question, sizeof(out->question), "question_get") !=
-		     STORE_OK ||
+	    (col_text(q, st, 0, out->question, sizeof(out->question), "question_get") != STORE_OK ||
 	     col_text(q, st, 1, out->answer_hash, sizeof(out->answer_hash), "question_get") !=
 		     STORE_OK))
 		r = STORE_ERR;
@@ -1508,8 +1501,8 @@ static sqlite3_stmt *get_token(struct sq *q, enum sid id, const char *user, cons
 	return st;
 }
 
-static int sq_token_put(struct store *s, const char *user, const char *channel,
-			const char *purpose, const struct store_token *t)
+static int sq_token_put(struct store *s, const char *user, const char *channel, const char *purpose,
+			const struct store_token *t)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st = get_token(q, S_TOKEN_PUT, user, channel, purpose, "token_put");
@@ -1525,8 +1518,8 @@ static int sq_token_put(struct store *s, const char *user, const char *channel,
 	return run(q, st, "token_put", NULL);
 }
 
-static int sq_token_get(struct store *s, const char *user, const char *channel,
-			const char *purpose, struct store_token *out)
+static int sq_token_get(struct store *s, const char *user, const char *channel, const char *purpose,
+			struct store_token *out)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st = get_token(q, S_TOKEN_GET, user, channel, purpose, "token_get");
@@ -1732,10 +1725,9 @@ static int sq_audit_prune(struct store *s, int64_t before, int max, int *removed
 
 static int sq_user_purge(struct store *s, const char *user)
 {
-	static const enum sid dels[] = {S_TOTP_DEL,    S_PEND_DEL,	  S_STATE_DEL,
-					S_BACKUP_DEL,  S_APP_DEL_ALL,	  S_CONTACT_DEL_ALL,
-					S_Q_DEL,       S_TOKEN_DEL_ALL,	  S_REUSE_DEL,
-					S_DEVSTEP_DEL};
+	static const enum sid dels[] = {
+		S_TOTP_DEL,        S_PEND_DEL, S_STATE_DEL,     S_BACKUP_DEL, S_APP_DEL_ALL,
+		S_CONTACT_DEL_ALL, S_Q_DEL,    S_TOKEN_DEL_ALL, S_REUSE_DEL,  S_DEVSTEP_DEL};
 	struct sq *q = SQ(s);
 	int r = op_begin(q, "user_purge"), total = 0;
 
@@ -1837,7 +1829,8 @@ static int sq_reuse_put(struct store *s, const char *user, const unsigned char h
 }
 
 static int sq_reuse_match(struct store *s, const char *user,
-			  const unsigned char hash[STORE_HASH_LEN], int64_t now, int64_t *expires_out)
+			  const unsigned char hash[STORE_HASH_LEN], int64_t now,
+			  int64_t *expires_out)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st = get_user_hash(q, S_REUSE_GET, user, hash, "reuse_match");
@@ -1864,8 +1857,8 @@ static int sq_reuse_clear(struct store *s, const char *user)
 
 /* ---- outbox (one-off statements: rare, and kept apart from the login path's cache) ---- */
 
-#define OUTBOX_COLS                                                                        \
-	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "   \
+#define OUTBOX_COLS                                                                                \
+	"SELECT id, username, kind, sealed, time, proofs, caller, flags, state, owner, "           \
 	"attempts, next_try, last_error FROM outbox "
 
 static int outbox_row(struct sq *q, sqlite3_stmt *st, struct store_outbox *o, const char *what)
@@ -1910,9 +1903,9 @@ static int sq_outbox_add(struct store *s, const struct store_outbox *o)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int(st, 2, o->kind);
 	if (rc == SQLITE_OK)
-		rc = o->sealed_len > 0
-			     ? sqlite3_bind_blob(st, 3, o->sealed, (int)o->sealed_len, SQLITE_STATIC)
-			     : sqlite3_bind_null(st, 3);
+		rc = o->sealed_len > 0 ? sqlite3_bind_blob(st, 3, o->sealed, (int)o->sealed_len,
+							   SQLITE_STATIC)
+				       : sqlite3_bind_null(st, 3);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 4, o->time);
 	if (rc == SQLITE_OK)
@@ -2036,8 +2029,8 @@ static int sq_outbox_disarm(struct store *s, const char *owner)
 			   NULL, "outbox_disarm");
 }
 
-static int sq_outbox_update(struct store *s, int64_t id, int state, int attempts,
-			    int64_t next_try, const char *last_error)
+static int sq_outbox_update(struct store *s, int64_t id, int state, int attempts, int64_t next_try,
+			    const char *last_error)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st = prep_once(q,
@@ -2169,8 +2162,9 @@ static int sq_table_rows(struct store *s, const struct store_table *t,
 			if (t->types[i] == 'i') {
 				v[i].i = sqlite3_column_int64(st, (int)i);
 			} else if (!v[i].null) {
-				v[i].p = t->types[i] == 't' ? (const void *)sqlite3_column_text(st, (int)i)
-							    : sqlite3_column_blob(st, (int)i);
+				v[i].p = t->types[i] == 't'
+						 ? (const void *)sqlite3_column_text(st, (int)i)
+						 : sqlite3_column_blob(st, (int)i);
 				v[i].len = (size_t)sqlite3_column_bytes(st, (int)i);
 				if (v[i].p == NULL)
 					v[i].p = "";
@@ -2347,15 +2341,16 @@ static int configure(sqlite3 *db, int flags, const char *path, long *waited_us, 
 	if (rc == SQLITE_OK) {
 		sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
 		sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 1 << 20);
-		rc = sqlite3_exec(db,
-				  (flags & STORE_DURABLE)
-					  ? "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON; "
-					    "PRAGMA synchronous = FULL; "
-					    "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES
-					  : "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON; "
-					    "PRAGMA synchronous = NORMAL; "
-					    "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES,
-				  NULL, NULL, NULL);
+		rc = sqlite3_exec(
+			db,
+			(flags & STORE_DURABLE)
+				? "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON; "
+				  "PRAGMA synchronous = FULL; "
+				  "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES
+				: "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON; "
+				  "PRAGMA synchronous = NORMAL; "
+				  "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES,
+			NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", want_wal, &wal, NULL);
@@ -2364,8 +2359,8 @@ static int configure(sqlite3 *db, int flags, const char *path, long *waited_us, 
 		return -1;
 	}
 	if (!wal) {
-		store_put_err(err, errlen, "cannot switch %s to WAL mode (is the file system local?)",
-			      path);
+		store_put_err(err, errlen,
+			      "cannot switch %s to WAL mode (is the file system local?)", path);
 		return -1;
 	}
 	return 0;

@@ -226,7 +226,8 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 		if (rc != SQLITE_OK)
 			goto fail;
 		if (now != migrations[i].version) {
-			store_put_err(err, errlen, "schema migration %d of %s did not set its version",
+			store_put_err(err, errlen,
+				      "schema migration %d of %s did not set its version",
 				      migrations[i].version, path);
 			goto undo;
 		}
@@ -283,22 +284,23 @@ int store_sqlite_schema(sqlite3 *db, int create, const char *path, char *err, si
 		}
 		rc = query_int(db, "SELECT count(*) FROM sqlite_master", &objects);
 		if (rc != SQLITE_OK) {
-			store_put_err(err, errlen, "cannot read %s: %s", path, store_sqlite_why(rc));
+			store_put_err(err, errlen, "cannot read %s: %s", path,
+				      store_sqlite_why(rc));
 			return -1;
 		}
 		if (objects != 0) {
-			store_put_err(err, errlen,
-				      "%s holds tables but no pam_recover schema; move it away, then "
-				      "run: pam-recover admin init",
-				      path);
+			store_put_err(
+				err, errlen,
+				"%s holds tables but no pam_recover schema; move it away, then "
+				"run: pam-recover admin init",
+				path);
 			return -1;
 		}
 	}
 	return migrate(db, path, err, errlen);
 }
 
-int store_sqlite_peek(const char *path, long long *have, long long *want, char *err,
-		      size_t errlen)
+int store_sqlite_peek(const char *path, long long *have, long long *want, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	long long ver = 0, app = 0;
@@ -323,8 +325,8 @@ int store_sqlite_peek(const char *path, long long *have, long long *want, char *
 		goto out;
 	}
 	if (app != STORE_SQLITE_APP_ID && (app != 0 || ver != 0)) {
-		store_put_err(err, errlen, "%s is not a pam_recover store (another program's database)",
-			      path);
+		store_put_err(err, errlen,
+			      "%s is not a pam_recover store (another program's database)", path);
 		goto out;
 	}
 	*have = ver;

@@ -19,8 +19,8 @@
  * it is current nothing else runs. Refuses a newer version, a foreign database, and (without
  * `create`) an empty one. 0, or -1 with a message.
  */
-int store_sqlite_schema(sqlite3 *db, int create, const char *path, char *err, size_t errlen)
-	RC_MUST_CHECK;
+int store_sqlite_schema(sqlite3 *db, int create, const char *path, char *err,
+			size_t errlen) RC_MUST_CHECK;
 
 /* What an SQLite result code means for the user (static text, never a value). */
 const char *store_sqlite_why(int rc);

@@ -46,8 +46,8 @@ int totp_generate(const unsigned char *secret, size_t len, const struct totp_par
 	return 0;
 }
 
-int totp_verify(const unsigned char *secret, size_t len, const struct totp_params *p,
-		int64_t now, int window, const char *code, int64_t *matched_step)
+int totp_verify(const unsigned char *secret, size_t len, const struct totp_params *p, int64_t now,
+		int window, const char *code, int64_t *matched_step)
 {
 	char want[16];
 	char typed[16] = {0};
@@ -149,8 +149,9 @@ int totp_hex_decode(const char *in, unsigned char *out, size_t outmax, size_t *o
 
 		if (!isxdigit((unsigned char)in[i]) || !isxdigit((unsigned char)in[i + 1]))
 			return -1;
-		hi = (unsigned)(isdigit((unsigned char)in[i]) ? in[i] - '0'
-							   : tolower((unsigned char)in[i]) - 'a' + 10);
+		hi = (unsigned)(isdigit((unsigned char)in[i])
+					? in[i] - '0'
+					: tolower((unsigned char)in[i]) - 'a' + 10);
 		lo = (unsigned)(isdigit((unsigned char)in[i + 1])
 					? in[i + 1] - '0'
 					: tolower((unsigned char)in[i + 1]) - 'a' + 10);

@@ -27,20 +27,19 @@ int totp_generate(const unsigned char *secret, size_t len, const struct totp_par
  * time and always computing every step. On a match returns 0 and sets *matched_step;
  * otherwise -1.
  */
-int totp_verify(const unsigned char *secret, size_t len, const struct totp_params *p,
-		int64_t now, int window, const char *code, int64_t *matched_step) RC_MUST_CHECK;
+int totp_verify(const unsigned char *secret, size_t len, const struct totp_params *p, int64_t now,
+		int window, const char *code, int64_t *matched_step) RC_MUST_CHECK;
 
 int64_t totp_step(int64_t now, int period);
 
 /* RFC 4648 base32 without padding. Encode: out needs ((len*8+4)/5)+1 bytes. */
-int totp_base32_encode(const unsigned char *in, size_t len, char *out, size_t outlen)
-	RC_MUST_CHECK;
+int totp_base32_encode(const unsigned char *in, size_t len, char *out, size_t outlen) RC_MUST_CHECK;
 /* Decode, ignoring spaces, dashes and case; padding allowed. -1 on bad input. */
-int totp_base32_decode(const char *in, unsigned char *out, size_t outmax, size_t *outlen)
-	RC_MUST_CHECK;
+int totp_base32_decode(const char *in, unsigned char *out, size_t outmax,
+		       size_t *outlen) RC_MUST_CHECK;
 /* Hex (pam_oath usersfile). */
-int totp_hex_decode(const char *in, unsigned char *out, size_t outmax, size_t *outlen)
-	RC_MUST_CHECK;
+int totp_hex_decode(const char *in, unsigned char *out, size_t outmax,
+		    size_t *outlen) RC_MUST_CHECK;
 
 /* otpauth://totp/ISSUER:ACCOUNT?secret=...[&algorithm=...][&digits=...][&period=...], each
  * parameter only when it differs from SHA1, 6, 30 (a short URI, a small QR code); issuer and

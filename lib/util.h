@@ -10,11 +10,11 @@
 #define RC_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* Wipe a fixed-size array; the static assertion refuses pointers (sizeof would be 8). */
-#define RC_WIPE_ARRAY(a)                                                                   \
-	do {                                                                               \
-		_Static_assert(!__builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0])), \
-			       "RC_WIPE_ARRAY needs an array, not a pointer");             \
-		rc_wipe((a), sizeof(a));                                                   \
+#define RC_WIPE_ARRAY(a)                                                                           \
+	do {                                                                                       \
+		_Static_assert(!__builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0])),  \
+			       "RC_WIPE_ARRAY needs an array, not a pointer");                     \
+		rc_wipe((a), sizeof(a));                                                           \
 	} while (0)
 
 /* sodium_memzero, kept in one place so every secret goes through the same path. */

@@ -58,8 +58,9 @@ int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int arg
 		r = LOGIN_OK;
 	}
 	if (r != LOGIN_OK) {
-		if (rc_snprintf(err, errlen, "%s could not tell the configuration (see its own log "
-					     "lines; `pam-recover admin doctor`)",
+		if (rc_snprintf(err, errlen,
+				"%s could not tell the configuration (see its own log "
+				"lines; `pam-recover admin doctor`)",
 				RC_CHECK_PATH) < 0 &&
 		    errlen > 0)
 			err[0] = '\0';
@@ -150,8 +151,7 @@ static int kept_matches(const struct cfg *c, const struct file_id *key_id,
 	       store_alive(kept.store);
 }
 
-static int open_fresh(pam_handle_t *pamh, const struct cfg *c, struct store **s,
-		      struct seal_key *k)
+static int open_fresh(pam_handle_t *pamh, const struct cfg *c, struct store **s, struct seal_key *k)
 {
 	char err[512];
 
@@ -226,8 +226,7 @@ void backend_close(pam_handle_t *pamh, struct backend *b)
 	seal_key_wipe(&b->key);
 }
 
-int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
-		     const char *service)
+int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user, const char *service)
 {
 	int r;
 
@@ -238,8 +237,7 @@ int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
 	r = login_enrolled(b->store, user);
 	b->failed |= r == LOGIN_ERROR;
 	if (r == LOGIN_ERROR) /* never a value: store errors name no secret */
-		pam_syslog(pamh, LOG_ERR, "user %s: store error: %s", user,
-			   store_errmsg(b->store));
+		pam_syslog(pamh, LOG_ERR, "user %s: store error: %s", user, store_errmsg(b->store));
 	return r;
 }
 
@@ -298,9 +296,8 @@ int backend_split(pam_handle_t *pamh, struct backend *b, const char *user, const
 		b->failed |= r == LOGIN_ERROR;
 		return r;
 	}
-	r = check_split_from_status(
-		helper_held_call(pamh, &b->held, CHECK_MODE_SPLIT, user, service,
-				 tail8 != NULL ? tail8 : ""));
+	r = check_split_from_status(helper_held_call(pamh, &b->held, CHECK_MODE_SPLIT, user,
+						     service, tail8 != NULL ? tail8 : ""));
 	if (r < 0)
 		return LOGIN_ERROR;
 	*split = r;

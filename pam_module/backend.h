@@ -41,8 +41,7 @@ int backend_open(pam_handle_t *pamh, const struct cfg *c, struct backend *b);
 void backend_close(pam_handle_t *pamh, struct backend *b);
 
 /* LOGIN_* results (lib/login.h). */
-int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user,
-		     const char *service);
+int backend_enrolled(pam_handle_t *pamh, struct backend *b, const char *user, const char *service);
 int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, const char *user,
 		   const char *service, const char *const *codes, int n, int *which,
 		   int *locked_now, const char **reason);

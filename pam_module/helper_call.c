@@ -263,8 +263,8 @@ static int read_held_answer(int fd, char *out, size_t cap, size_t *outlen, int *
 	}
 }
 
-int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char *out,
-		size_t cap, size_t *outlen, struct helper_held *hh)
+int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char *out, size_t cap,
+		size_t *outlen, struct helper_held *hh)
 {
 	char req[CHECK_REQ_MAX];
 	struct sigsave old;
@@ -304,7 +304,8 @@ int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char 
 		goto restore;
 	}
 	if (got < 0)
-		pam_syslog(pamh, LOG_ERR, "%s answered more than %zu bytes, or not as mode hold does",
+		pam_syslog(pamh, LOG_ERR,
+			   "%s answered more than %zu bytes, or not as mode hold does",
 			   RC_CHECK_PATH, cap > 0 ? cap - 1 : 0);
 	close(pfd[1]);
 	pfd[1] = -1;
@@ -328,8 +329,8 @@ out:
 	return r;
 }
 
-int helper_held_call(pam_handle_t *pamh, struct helper_held *hh, const char *mode,
-		     const char *user, const char *service, const char *input)
+int helper_held_call(pam_handle_t *pamh, struct helper_held *hh, const char *mode, const char *user,
+		     const char *service, const char *input)
 {
 	char req[CHECK_REQ_MAX];
 	struct sigsave old;

@@ -32,13 +32,13 @@ struct helper_held {
 	int wfd;   /* its standard input */
 };
 
-int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char *out,
-		size_t cap, size_t *outlen, struct helper_held *hh);
+int helper_hold(pam_handle_t *pamh, const char *user, const char *service, char *out, size_t cap,
+		size_t *outlen, struct helper_held *hh);
 
 /* helper_call through the held back end, which then ends; in a new exec when none is held or
  * it ended before it read the request (it waits CHECK_HOLD_TIMEOUT seconds at most). */
-int helper_held_call(pam_handle_t *pamh, struct helper_held *hh, const char *mode,
-		     const char *user, const char *service, const char *input);
+int helper_held_call(pam_handle_t *pamh, struct helper_held *hh, const char *mode, const char *user,
+		     const char *service, const char *input);
 
 /* End a held back end that was not asked (`done`), and reap it. No-op when none is held. */
 void helper_held_end(pam_handle_t *pamh, struct helper_held *hh);

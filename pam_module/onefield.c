@@ -51,7 +51,9 @@ int onefield_split(pam_handle_t *pamh, const struct cfg *c, struct backend *b, c
 	tail8[0] = '\0';
 	r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL); /* asks when unset */
 	if (r != PAM_SUCCESS) {
-		r = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : r == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_AUTH_ERR;
+		r = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE
+		    : r == PAM_BUF_ERR  ? PAM_BUF_ERR
+					: PAM_AUTH_ERR;
 		goto out;
 	}
 	r = PAM_BUF_ERR;
@@ -86,8 +88,9 @@ int onefield_split(pam_handle_t *pamh, const struct cfg *c, struct backend *b, c
 		/* No code in the field: forwarded_code says so once the password is verified. */
 		oc->code[0] = '\0';
 		if (c->debug && digits != 0)
-			pam_syslog(pamh, LOG_DEBUG, "user %s: split_pass: no %d-digit code at the end",
-				   user, digits);
+			pam_syslog(pamh, LOG_DEBUG,
+				   "user %s: split_pass: no %d-digit code at the end", user,
+				   digits);
 	} else {
 		r = pam_set_item(pamh, PAM_AUTHTOK, pw);
 		if (r != PAM_SUCCESS)
@@ -98,7 +101,8 @@ int onefield_split(pam_handle_t *pamh, const struct cfg *c, struct backend *b, c
 		goto out;
 	oc = NULL; /* the handle owns it now */
 	if (c->debug)
-		pam_syslog(pamh, LOG_DEBUG, "user %s: split_pass: code kept for forwarded_code", user);
+		pam_syslog(pamh, LOG_DEBUG, "user %s: split_pass: code kept for forwarded_code",
+			   user);
 	/* The one deliberate PAM_IGNORE of split_pass: it decides nothing by itself. */
 	r = PAM_IGNORE;
 out:

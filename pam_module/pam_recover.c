@@ -120,8 +120,8 @@ static int check_app_password(pam_handle_t *pamh, const struct cfg *c, struct ba
 		return PAM_IGNORE;
 	r = backend_app(pamh, b, user, service, tok, other, sizeof(other));
 	if (r == LOGIN_NO_APP && other[0] != '\0')
-		pam_syslog(pamh, LOG_NOTICE, "user %s: refused: app password %s is not for %s", user,
-			   other, service);
+		pam_syslog(pamh, LOG_NOTICE, "user %s: refused: app password %s is not for %s",
+			   user, other, service);
 	if (r == LOGIN_OK_APP) {
 		pam_syslog(pamh, LOG_NOTICE, "user %s: accepted (app password)", user);
 		return PAM_SUCCESS;
@@ -146,9 +146,8 @@ static void tell_locked(pam_handle_t *pamh, int flags, const struct login_attemp
 		return;
 	/* A lock that ends on another day (unlock_time up to a week) says which day. */
 	if (a->locked_until > 0 && localtime_r(&t, &tm) != NULL &&
-	    strftime(when, sizeof(when), a->locked_until - rc_now() > 20 * 3600 ? "%Y-%m-%d %H:%M"
-										 : "%H:%M",
-		     &tm) == 0)
+	    strftime(when, sizeof(when),
+		     a->locked_until - rc_now() > 20 * 3600 ? "%Y-%m-%d %H:%M" : "%H:%M", &tm) == 0)
 		when[0] = '\0';
 	if (when[0] != '\0')
 		pam_error(pamh, "Too many wrong codes: try again after %s%s", when,
@@ -199,12 +198,12 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 	}
 	/* Virtual mail users (user@domain) need not be in passwd; enrolled names are known. */
 	known = enrolled == LOGIN_OK || strchr(user, '@') != NULL || user_exists(user);
-	if (known && enrolled == LOGIN_NOT_ENROLLED &&
-	    login_nullok_applies(c, rc_now(), &grace)) {
+	if (known && enrolled == LOGIN_NOT_ENROLLED && login_nullok_applies(c, rc_now(), &grace)) {
 		if (grace && !(flags & PAM_SILENT))
-			pam_info(pamh, "Please enable 2-step verification with `pam-recover enable` "
-				       "before the end of %s; after that day you cannot log in "
-				       "without a verification code.",
+			pam_info(pamh,
+				 "Please enable 2-step verification with `pam-recover enable` "
+				 "before the end of %s; after that day you cannot log in "
+				 "without a verification code.",
 				 c->enforce_after);
 		pam_syslog(pamh, LOG_INFO, "user %s: no 2-step verification, nullok", user);
 		/* forward_pass: the password module after us takes PAM_AUTHTOK (use_first_pass);
@@ -266,9 +265,8 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 		pam_syslog(pamh, LOG_NOTICE, "user %s: refused (no code given)", user);
 		goto out;
 	}
-	if (fwd != NULL &&
-	    onefield_reuse_hash(pamh, c, b, user, service, fwd, reuse_hash, &reuse_seconds,
-				&reuse_host) == 0) {
+	if (fwd != NULL && onefield_reuse_hash(pamh, c, b, user, service, fwd, reuse_hash,
+					       &reuse_seconds, &reuse_host) == 0) {
 		a.reuse_hash = reuse_hash;
 		a.reuse_seconds = reuse_seconds;
 	}
@@ -310,9 +308,10 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 			   r == PAM_SUCCESS ? "accepted" : "refused", a.reason);
 	}
 	if (a.locked_now)
-		pam_syslog(pamh, LOG_WARNING,
-			   "user %s: locked for %d s after %d failures (pam-recover admin unlock %s)",
-			   user, c->unlock_time, c->deny, user);
+		pam_syslog(
+			pamh, LOG_WARNING,
+			"user %s: locked for %d s after %d failures (pam-recover admin unlock %s)",
+			user, c->unlock_time, c->deny, user);
 	if (a.unlocked_now)
 		pam_syslog(pamh, LOG_NOTICE, "user %s: a backup code lifted the lock", user);
 	if (res == LOGIN_LOCKED || a.locked_now)
@@ -369,8 +368,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	/* backend_config initialises c itself (defaults, file or what the back end says of it,
 	 * arguments, validation). */
 	if (backend_config(pamh, &b, &c, argc, argv,
-			   user != NULL && rc_user_name_ok(user) ? user : NULL,
-			   service, err, sizeof(err)) != 0) {
+			   user != NULL && rc_user_name_ok(user) ? user : NULL, service, err,
+			   sizeof(err)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "configuration error, refusing: %s", err);
 		r = PAM_AUTHINFO_UNAVAIL;
 		goto out;
@@ -403,12 +402,13 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		r = forwarded_code(pamh, flags, &c, &b, user, service);
 	} else {
 		if (c.forward_pass)
-			pam_syslog(pamh, LOG_NOTICE,
-				   "service %s: forward_pass checks the code before the password, "
-				   "so anyone who knows a user name can lock that user out; use "
-				   "split_pass and forwarded_code around the password module instead "
-				   "(see pam_recover(8))",
-				   service);
+			pam_syslog(
+				pamh, LOG_NOTICE,
+				"service %s: forward_pass checks the code before the password, "
+				"so anyone who knows a user name can lock that user out; use "
+				"split_pass and forwarded_code around the password module instead "
+				"(see pam_recover(8))",
+				service);
 		r = authenticate(pamh, flags, &c, &b, user, service, NULL);
 	}
 out:

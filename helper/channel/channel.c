@@ -74,11 +74,13 @@ static int read_secret(const char *key, const char *path, char **out, char *err,
 	fd = rc_open_trusted(path, SECRET_FILE_MAX, 1, &why);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, n, "%s %s %s%s", key, path, why ? why : "cannot be opened", fix_hint(e));
+		snprintf(err, n, "%s %s %s%s", key, path, why ? why : "cannot be opened",
+			 fix_hint(e));
 		goto out;
 	}
 	if (rc_read_all(fd, SECRET_FILE_MAX, &all, &len) != 0) {
-		snprintf(err, n, "%s %s cannot be read (too large, or a NUL byte in it)", key, path);
+		snprintf(err, n, "%s %s cannot be read (too large, or a NUL byte in it)", key,
+			 path);
 		goto out;
 	}
 	l = strcspn(all, "\n");
@@ -131,8 +133,9 @@ static int default_from(char *out, size_t n)
 	if (gethostname(host, sizeof(host)) != 0)
 		return -1;
 	host[sizeof(host) - 1] = '\0';
-	if (host[0] == '\0' || strspn(host, "abcdefghijklmnopqrstuvwxyz"
-					    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(host))
+	if (host[0] == '\0' ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(host))
 		return -1;
 	return rc_snprintf(out, n, "pam-recover@%s", host) < 0 ? -1 : 0;
 }
@@ -179,9 +182,10 @@ static int prepare_sms(const struct cfg *c, struct privsep_req *rq, char **body,
 			json_tokener_free(tok);
 		}
 		if (o == NULL) {
-			snprintf(err, n, "sms_body is not valid JSON once filled in (with "
-					 "sms_content_type = json, write the quotes yourself: "
-					 "{\"to\":\"{to}\",\"text\":\"{text}\"})");
+			snprintf(err, n,
+				 "sms_body is not valid JSON once filled in (with "
+				 "sms_content_type = json, write the quotes yourself: "
+				 "{\"to\":\"{to}\",\"text\":\"{text}\"})");
 			return HX_CONFIG;
 		}
 		json_object_put(o);
@@ -211,15 +215,15 @@ static int check_to(int kind, const char *to, char *err, size_t n)
 {
 	int ok = kind == METHOD_EMAIL ? channel_email_ok(to)
 		 : kind == METHOD_SMS ? channel_phone_ok(to)
-				       : channel_chat_ok(to);
+				      : channel_chat_ok(to);
 	if (ok)
 		return HX_OK;
 	snprintf(err, n, "%s",
 		 kind == METHOD_EMAIL ? "not a valid e-mail address (local@domain, no spaces or "
-					 "line breaks)"
+					"line breaks)"
 		 : kind == METHOD_SMS ? "not a valid phone number (international form: + and 6 "
-					 "to 15 digits, e.g. +37126123456)"
-				       : "not a valid Telegram chat id");
+					"to 15 digits, e.g. +37126123456)"
+				      : "not a valid Telegram chat id");
 	return HX_DATAERR;
 }
 
@@ -257,8 +261,9 @@ static int send_one(const struct cfg *c, int kind, const char *to, const char *s
 	case METHOD_EMAIL:
 		if (subject == NULL || !mail_header_ok(subject)) {
 			r = HX_DATAERR;
-			snprintf(why, sizeof(why), "the subject has a line break or a control "
-						   "character: refused");
+			snprintf(why, sizeof(why),
+				 "the subject has a line break or a control "
+				 "character: refused");
 			goto out;
 		}
 		rq.op = PRIVSEP_MAIL;
@@ -270,15 +275,16 @@ static int send_one(const struct cfg *c, int kind, const char *to, const char *s
 			rq.from = from;
 		else {
 			r = HX_CONFIG;
-			snprintf(why, sizeof(why), "set mail_from in pam_recover.conf (the host name "
-						   "does not make a usable sender address)");
+			snprintf(why, sizeof(why),
+				 "set mail_from in pam_recover.conf (the host name "
+				 "does not make a usable sender address)");
 			goto out;
 		}
 		rq.subject = subject;
 		rq.user = c->smtp_user;
-		if (c->smtp_user != NULL && (r = read_secret("smtp_password_file",
-							     c->smtp_password_file, &secret, why,
-							     sizeof(why))) != HX_OK)
+		if (c->smtp_user != NULL &&
+		    (r = read_secret("smtp_password_file", c->smtp_password_file, &secret, why,
+				     sizeof(why))) != HX_OK)
 			goto out;
 		if (c->smtp_ca_file != NULL &&
 		    (r = read_ca(c->smtp_ca_file, &ca, why, sizeof(why))) != HX_OK)
@@ -317,7 +323,8 @@ static int send_one(const struct cfg *c, int kind, const char *to, const char *s
 		rq.secret = secret;
 		if (strlen(text) > TG_TEXT_MAX) {
 			r = HX_DATAERR;
-			snprintf(why, sizeof(why), "the message is longer than %d bytes", TG_TEXT_MAX);
+			snprintf(why, sizeof(why), "the message is longer than %d bytes",
+				 TG_TEXT_MAX);
 			goto out;
 		}
 	}
@@ -350,8 +357,7 @@ int channel_send_code(const struct cfg *c, int kind, const char *to, const char 
 }
 
 int channel_deliver(const struct cfg *c, int kind, const char *to, const char *subject,
-		    const char *text, const char *msgid, int receipt_fd, char *err,
-		    size_t errlen)
+		    const char *text, const char *msgid, int receipt_fd, char *err, size_t errlen)
 {
 	return send_one(c, kind, to, subject, text, NULL, msgid, receipt_fd, err, errlen);
 }
@@ -388,8 +394,8 @@ static int tg_ask(const struct cfg *c, int op, struct privsep_res *res, char *er
 	return r;
 }
 
-int channel_tg_updates(const struct cfg *c, struct tg_candidate *out, size_t max,
-		       size_t *count, char *err, size_t n)
+int channel_tg_updates(const struct cfg *c, struct tg_candidate *out, size_t max, size_t *count,
+		       char *err, size_t n)
 {
 	struct privsep_res res;
 	int r = tg_ask(c, PRIVSEP_TG_UPDATES, &res, err, n);
@@ -408,7 +414,8 @@ int channel_tg_updates(const struct cfg *c, struct tg_candidate *out, size_t max
 					t->chat[cl] = '\0';
 					memcpy(t->code, sp + 1, kl);
 					t->code[kl] = '\0';
-					if (channel_chat_ok(t->chat) && strspn(t->code, "0123456789") == kl)
+					if (channel_chat_ok(t->chat) &&
+					    strspn(t->code, "0123456789") == kl)
 						(*count)++;
 				}
 			}
@@ -428,8 +435,9 @@ int channel_tg_botname(const struct cfg *c, char *name, size_t n, char *err, siz
 	if (n > 0)
 		name[0] = '\0';
 	if (r == HX_OK) {
-		if (l < 5 || l >= n || strspn(res.result, "abcdefghijklmnopqrstuvwxyz"
-							 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != l) {
+		if (l < 5 || l >= n ||
+		    strspn(res.result, "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != l) {
 			snprintf(err, errlen, "the Telegram Bot API gave no usable bot name");
 			r = HX_UNAVAIL;
 		} else

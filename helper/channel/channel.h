@@ -42,8 +42,7 @@ int channel_send_code(const struct cfg *c, int kind, const char *to, const char 
  * an open file the sender writes PRIVSEP_RECEIPT to after the message went out.
  */
 int channel_deliver(const struct cfg *c, int kind, const char *to, const char *subject,
-		    const char *text, const char *msgid, int receipt_fd, char *err,
-		    size_t errlen);
+		    const char *text, const char *msgid, int receipt_fd, char *err, size_t errlen);
 
 /* Is the channel configured (smtp_url; sms_url; telegram_token_file)? 1 or 0;
  * when 0, why gets the sentence that says which key to set. */

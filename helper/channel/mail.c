@@ -104,8 +104,9 @@ int mail_build(const char *from, const char *to, const char *subject, const char
 	*len = 0;
 	if (!mail_header_ok(from) || !mail_header_ok(to) || !mail_header_ok(subject) ||
 	    strlen(subject) > MAIL_SUBJECT_MAX) {
-		snprintf(err, n, "a header (From, To or Subject) contains a line break or a "
-				 "control character, or is too long: refused");
+		snprintf(err, n,
+			 "a header (From, To or Subject) contains a line break or a "
+			 "control character, or is too long: refused");
 		goto out;
 	}
 	if (text == NULL || strlen(text) > MAIL_TEXT_MAX) {
@@ -121,7 +122,8 @@ int mail_build(const char *from, const char *to, const char *subject, const char
 	if (msgid != NULL) {
 		size_t ml = strlen(msgid);
 		if (ml == 0 || ml > 64 ||
-		    strspn(msgid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+		    strspn(msgid,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
 			    ml ||
 		    rc_snprintf(id, sizeof(id), "<%s@", msgid) < 0) {
 			snprintf(err, n, "the Message-ID is not usable");
@@ -146,16 +148,17 @@ int mail_build(const char *from, const char *to, const char *subject, const char
 	rc_buf_adds(&b, "\r\nSubject: ");
 	add_subject(&b, subject);
 	rc_buf_adds(&b, "\r\nMIME-Version: 1.0\r\n"
-		 "Content-Type: text/plain; charset=UTF-8\r\n"
-		 "Content-Transfer-Encoding: 8bit\r\n"
-		 "Auto-Submitted: auto-generated\r\n"
-		 "\r\n");
+			"Content-Type: text/plain; charset=UTF-8\r\n"
+			"Content-Transfer-Encoding: 8bit\r\n"
+			"Auto-Submitted: auto-generated\r\n"
+			"\r\n");
 	/* Body: LF -> CRLF; a CR of the caller's is refused (no bare CR in 8bit text). */
 	for (const char *p = text; *p != '\0';) {
 		size_t l = strcspn(p, "\n");
 		if (memchr(p, '\r', l) != NULL || l > MAIL_LINE_MAX) {
-			snprintf(err, n, "the message text has a carriage return or a line over %d "
-					 "bytes",
+			snprintf(err, n,
+				 "the message text has a carriage return or a line over %d "
+				 "bytes",
 				 MAIL_LINE_MAX);
 			goto out;
 		}

@@ -25,8 +25,8 @@ int mail_header_ok(const char *v);
  * text line over 998 bytes, a CR or NUL in the text, or out of memory).
  */
 int mail_build(const char *from, const char *to, const char *subject, const char *text,
-	       const char *msgid, int64_t now, char **out, size_t *len, char *err, size_t n)
-	RC_MUST_CHECK;
+	       const char *msgid, int64_t now, char **out, size_t *len, char *err,
+	       size_t n) RC_MUST_CHECK;
 
 /* Submit r->text to r->to over SMTP (pam-recover-send, mail_smtp.c). Sets res; returns
  * res->status. */

@@ -53,10 +53,11 @@ int mail_send(const struct privsep_req *r, struct privsep_res *res)
 	if (!channel_email_ok(r->to) || strpbrk(r->from, "<>\r\n") != NULL)
 		return net_fail(res, HX_DATAERR, "not a valid e-mail address: refused");
 	if (r->tls == CFG_TLS_NONE && !cfg_url_is_loopback(r->url))
-		return net_fail(res, HX_CONFIG, "smtp_tls = none is only allowed for a mail server "
-						 "on this host");
-	if (mail_build(r->from, r->to, r->subject, r->text, r->msgid, rc_now(), &msg, &msglen,
-		       berr, sizeof(berr)) != 0)
+		return net_fail(res, HX_CONFIG,
+				"smtp_tls = none is only allowed for a mail server "
+				"on this host");
+	if (mail_build(r->from, r->to, r->subject, r->text, r->msgid, rc_now(), &msg, &msglen, berr,
+		       sizeof(berr)) != 0)
 		return net_fail(res, HX_DATAERR, "%s", berr);
 	if (rc_snprintf(envelope_from, sizeof(envelope_from), "<%s>", r->from) < 0 ||
 	    rc_snprintf(envelope_to, sizeof(envelope_to), "<%s>", r->to) < 0 ||

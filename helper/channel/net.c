@@ -67,8 +67,8 @@ void net_host(const char *url, char *out, size_t n)
 		char tmp[300];
 		if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
 			port = NULL;
-		if (rc_snprintf(tmp, sizeof(tmp), "%s%s%s", host, port ? ":" : "", port ? port : "") >
-		    0)
+		if (rc_snprintf(tmp, sizeof(tmp), "%s%s%s", host, port ? ":" : "",
+				port ? port : "") > 0)
 			rc_log_escape(tmp, out, n);
 	}
 	curl_free(host);
@@ -142,21 +142,23 @@ int net_curl_fail(struct privsep_res *res, CURLcode rc, const char *errbuf, cons
 		return net_fail(res, HX_UNAVAIL, "%s %s did not answer in time (%ld s); try later",
 				what, host, NET_TOTAL_TIMEOUT);
 	case CURLE_USE_SSL_FAILED:
-		return net_fail(res, HX_UNAVAIL,
-				"%s %s does not offer STARTTLS, which smtp_tls = starttls requires; "
-				"nothing was sent (use smtps:// with smtp_tls = tls, or smtp_tls = "
-				"none only for a server on this host)",
-				what, host);
+		return net_fail(
+			res, HX_UNAVAIL,
+			"%s %s does not offer STARTTLS, which smtp_tls = starttls requires; "
+			"nothing was sent (use smtps:// with smtp_tls = tls, or smtp_tls = "
+			"none only for a server on this host)",
+			what, host);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_INVALIDCERTSTATUS:
-		return net_fail(res, HX_UNAVAIL,
-				"the TLS certificate of %s %s was not accepted (%s); nothing was sent "
-				"(check that the certificate is signed by a CA in %s and names this "
-				"host)",
-				what, host, detail,
-				strcmp(key, "smtp_url") == 0 ? "smtp_ca_file or the system store"
-							     : "the system store");
+		return net_fail(
+			res, HX_UNAVAIL,
+			"the TLS certificate of %s %s was not accepted (%s); nothing was sent "
+			"(check that the certificate is signed by a CA in %s and names this "
+			"host)",
+			what, host, detail,
+			strcmp(key, "smtp_url") == 0 ? "smtp_ca_file or the system store"
+						     : "the system store");
 	case CURLE_SSL_CACERT_BADFILE:
 		return net_fail(res, HX_CONFIG, "the CA certificates for %s cannot be used (%s)",
 				what, detail);
@@ -171,8 +173,8 @@ int net_curl_fail(struct privsep_res *res, CURLcode rc, const char *errbuf, cons
 				"smtp_password_file",
 				what, host, detail);
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		return net_fail(res, HX_CONFIG, "%s: this URL scheme is not allowed here (check %s)",
-				what, key);
+		return net_fail(res, HX_CONFIG,
+				"%s: this URL scheme is not allowed here (check %s)", what, key);
 	default:
 		return net_fail(res, HX_UNAVAIL, "%s %s failed: %s (check %s)", what, host, detail,
 				key);

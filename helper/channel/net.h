@@ -12,8 +12,8 @@
 #include "privsep.h"
 #include "util.h"
 
-#define NET_CONNECT_TIMEOUT 10L /* seconds to connect (and TLS handshake) */
-#define NET_TOTAL_TIMEOUT 30L   /* seconds for the whole exchange */
+#define NET_CONNECT_TIMEOUT 10L    /* seconds to connect (and TLS handshake) */
+#define NET_TOTAL_TIMEOUT 30L      /* seconds for the whole exchange */
 #define NET_BODY_MAX (1024 * 1024) /* largest response body kept */
 
 /* A response body, capped. */

@@ -27,7 +27,6 @@
 #define SENDER_NAME "pam-recover-send"
 #define EXEC_FAILED 127 /* the child's status when execve failed */
 
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -188,8 +187,7 @@ const char *privsep_sender_path(char *buf, size_t n)
 }
 
 /* In the forked child: the sender's descriptors and signals, then execve. Never returns. */
-static void exec_sender(const char *path, int rfd, int wfd, int receipt_fd, uid_t uid,
-			gid_t gid)
+static void exec_sender(const char *path, int rfd, int wfd, int receipt_fd, uid_t uid, gid_t gid)
 {
 	char su[24], sg[24];
 	char *argv[] = {SENDER_NAME, su, sg, NULL};
@@ -216,8 +214,8 @@ static void exec_sender(const char *path, int rfd, int wfd, int receipt_fd, uid_
 	_exit(EXEC_FAILED);
 }
 
-int privsep_run(const struct cfg *c, const struct privsep_req *req, int timeout_s,
-		int receipt_fd, struct privsep_res *res)
+int privsep_run(const struct cfg *c, const struct privsep_req *req, int timeout_s, int receipt_fd,
+		struct privsep_res *res)
 {
 	unsigned char answer[PRIVSEP_ANSWER_MAX];
 	unsigned char *wire = NULL;
@@ -270,7 +268,8 @@ int privsep_run(const struct cfg *c, const struct privsep_req *req, int timeout_
 	int rr = reap(pid, ar == -2 ? now_ms() : deadline, &ws);
 	pid = -1;
 	if (ar == -2 || rr == -2) {
-		bad(res, HX_UNAVAIL, "the network request took too long and was stopped; try later");
+		bad(res, HX_UNAVAIL,
+		    "the network request took too long and was stopped; try later");
 		goto out;
 	}
 	if (ar == 0 && alen == 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == EXEC_FAILED) {

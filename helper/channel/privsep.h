@@ -53,19 +53,19 @@ enum privsep_op {
  * pointing into its copy of the request. */
 struct privsep_req {
 	int op;
-	const char *url;     /* smtp_url, sms_url or telegram_api */
-	int tls;             /* enum cfg_smtp_tls */
-	int content_type;    /* enum cfg_sms_type */
-	const char *user;    /* smtp_user */
-	const char *secret;  /* SMTP password, SMS auth line, Telegram token */
-	const char *ca;      /* PEM contents of smtp_ca_file */
-	const char *from;    /* mail_from */
-	const char *to;      /* address, E.164 number or chat id */
+	const char *url;    /* smtp_url, sms_url or telegram_api */
+	int tls;            /* enum cfg_smtp_tls */
+	int content_type;   /* enum cfg_sms_type */
+	const char *user;   /* smtp_user */
+	const char *secret; /* SMTP password, SMS auth line, Telegram token */
+	const char *ca;     /* PEM contents of smtp_ca_file */
+	const char *from;   /* mail_from */
+	const char *to;     /* address, E.164 number or chat id */
 	const char *subject;
 	const char *text;
-	const char *body;    /* sms_body template */
-	const char *code;    /* the one-time code, for {code} in sms_body */
-	const char *msgid;   /* Message-ID for mail (without <>), or NULL: a random one */
+	const char *body;  /* sms_body template */
+	const char *code;  /* the one-time code, for {code} in sms_body */
+	const char *msgid; /* Message-ID for mail (without <>), or NULL: a random one */
 };
 
 struct privsep_res {
@@ -80,8 +80,8 @@ struct privsep_res {
  * HX_SOFTWARE or HX_CONFIG with res->err set). The caller wipes its own copies of the
  * secrets; the serialised request is wiped here.
  */
-int privsep_run(const struct cfg *c, const struct privsep_req *req, int timeout_s,
-		int receipt_fd, struct privsep_res *res);
+int privsep_run(const struct cfg *c, const struct privsep_req *req, int timeout_s, int receipt_fd,
+		struct privsep_res *res);
 
 /* The sender's path: RC_SENDER_PATH; when root runs a helper that is not the installed one
  * (a build tree), the pam-recover-send beside it. */

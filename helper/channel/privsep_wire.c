@@ -16,8 +16,21 @@
 #define MAGIC "PRS1"
 
 enum tag {
-	T_OP = 1, T_URL, T_TLS, T_CTYPE, T_USER, T_SECRET, T_CA, T_FROM, T_TO, T_SUBJECT,
-	T_TEXT, T_BODY, T_CODE, T_MSGID, T_LAST = T_MSGID
+	T_OP = 1,
+	T_URL,
+	T_TLS,
+	T_CTYPE,
+	T_USER,
+	T_SECRET,
+	T_CA,
+	T_FROM,
+	T_TO,
+	T_SUBJECT,
+	T_TEXT,
+	T_BODY,
+	T_CODE,
+	T_MSGID,
+	T_LAST = T_MSGID
 };
 
 /* ---- the request on the wire ---- */
@@ -120,8 +133,8 @@ int privsep_decode(const unsigned char *buf, size_t len, struct privsep_req *req
 		n = (size_t)buf[pos + 1] | (size_t)buf[pos + 2] << 8 | (size_t)buf[pos + 3] << 16 |
 		    (size_t)buf[pos + 4] << 24;
 		pos += 5;
-		if (tag < T_OP || tag > T_LAST || seen[tag] || n >= len - pos || buf[pos + n] != 0 ||
-		    memchr(buf + pos, 0, n) != NULL)
+		if (tag < T_OP || tag > T_LAST || seen[tag] || n >= len - pos ||
+		    buf[pos + n] != 0 || memchr(buf + pos, 0, n) != NULL)
 			return -1;
 		seen[tag] = 1;
 		if (slot[tag] != NULL)

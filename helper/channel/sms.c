@@ -49,8 +49,8 @@ int sms_send(const struct privsep_req *r, struct privsep_res *res)
 	if (auth.kind == SMS_AUTH_BEARER) {
 		size_t need = strlen(auth.user) + sizeof("Authorization: Bearer ");
 		bearer = calloc(1, need);
-		if (bearer == NULL || rc_snprintf(bearer, need, "Authorization: Bearer %s",
-						  auth.user) < 0 ||
+		if (bearer == NULL ||
+		    rc_snprintf(bearer, need, "Authorization: Bearer %s", auth.user) < 0 ||
 		    (h2 = curl_slist_append(hdr, bearer)) == NULL) {
 			net_fail(res, HX_SOFTWARE, "out of memory");
 			goto out;

@@ -62,8 +62,9 @@ static void add_form(struct rc_buf *b, const char *v)
 		}
 		for (size_t i = 0; i < l; i++) {
 			unsigned char c = p[i];
-			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '.' || c == '_' || c == '~') {
+			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+			    c == '~') {
 				rc_buf_add(b, (const char *)&p[i], 1);
 			} else if (c == ' ') {
 				rc_buf_add(b, "+", 1);
@@ -183,8 +184,9 @@ int sms_auth_parse(const char *line, struct sms_auth *a, char *why, size_t n)
 	}
 	if (kl == 6 && strncasecmp(line, "bearer", 6) == 0) {
 		if (!visible(p)) {
-			snprintf(why, n, "must be \"bearer TOKEN\" (one word, no control "
-					 "characters)");
+			snprintf(why, n,
+				 "must be \"bearer TOKEN\" (one word, no control "
+				 "characters)");
 			goto out;
 		}
 		a->kind = SMS_AUTH_BEARER;

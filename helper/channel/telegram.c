@@ -32,8 +32,9 @@ static int call(const struct privsep_req *r, const char *method, const char *bod
 
 	res->status = HX_SOFTWARE;
 	if (r->url == NULL || !tg_token_ok(r->secret))
-		return net_fail(res, HX_CONFIG, "the Telegram bot token (telegram_token_file) is "
-						 "missing or malformed");
+		return net_fail(res, HX_CONFIG,
+				"the Telegram bot token (telegram_token_file) is "
+				"missing or malformed");
 	need = strlen(r->url) + strlen(r->secret) + strlen(method) + 8;
 	url = calloc(1, need);
 	if (url == NULL || rc_snprintf(url, need, "%s/bot%s/%s", r->url, r->secret, method) < 0) {
@@ -67,8 +68,8 @@ static int call(const struct privsep_req *r, const char *method, const char *bod
 	if (code >= 500 || code == 0) {
 		char host[128];
 		net_host(r->url, host, sizeof(host));
-		net_fail(res, HX_UNAVAIL, "the Telegram Bot API %s answered HTTP %ld; try later", host,
-			 code);
+		net_fail(res, HX_UNAVAIL, "the Telegram Bot API %s answered HTTP %ld; try later",
+			 host, code);
 	}
 out:
 	if (e != NULL)
@@ -104,8 +105,8 @@ static int tg_send(const struct privsep_req *r, struct privsep_res *res)
 	long chat;
 
 	memset(&body, 0, sizeof(body));
-	if (r->to == NULL || !channel_chat_ok(r->to) || rc_parse_long(r->to, LONG_MIN, LONG_MAX,
-								       &chat) != 0)
+	if (r->to == NULL || !channel_chat_ok(r->to) ||
+	    rc_parse_long(r->to, LONG_MIN, LONG_MAX, &chat) != 0)
 		return net_fail(res, HX_DATAERR, "not a Telegram chat id");
 	if (r->text == NULL || strlen(r->text) > TG_TEXT_MAX)
 		return net_fail(res, HX_DATAERR, "the message is empty or longer than %d bytes",
@@ -116,8 +117,8 @@ static int tg_send(const struct privsep_req *r, struct privsep_res *res)
 		net_fail(res, HX_SOFTWARE, "out of memory");
 		goto out;
 	}
-	if (call(r, "sendMessage", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-		 &body, res) != HX_OK)
+	if (call(r, "sendMessage", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &body,
+		 res) != HX_OK)
 		goto out;
 	switch (tg_parse_ok(body.data, body.len, desc, sizeof(desc))) {
 	case 1:
@@ -127,8 +128,9 @@ static int tg_send(const struct privsep_req *r, struct privsep_res *res)
 		refused(res, "the message", desc);
 		break;
 	default:
-		net_fail(res, HX_UNAVAIL, "the Telegram Bot API gave an answer that is not JSON "
-					  "(check telegram_api)");
+		net_fail(res, HX_UNAVAIL,
+			 "the Telegram Bot API gave an answer that is not JSON "
+			 "(check telegram_api)");
 	}
 out:
 	if (o != NULL)
@@ -154,8 +156,9 @@ static int tg_updates(const struct privsep_req *r, struct privsep_res *res)
 		if (tg_parse_ok(body.data, body.len, desc, sizeof(desc)) == 0)
 			refused(res, "to list the bot's messages", desc);
 		else
-			net_fail(res, HX_UNAVAIL, "the Telegram Bot API gave an unexpected answer to "
-						  "getUpdates (check telegram_api)");
+			net_fail(res, HX_UNAVAIL,
+				 "the Telegram Bot API gave an unexpected answer to "
+				 "getUpdates (check telegram_api)");
 		goto out;
 	}
 	res->result[0] = '\0';
@@ -185,8 +188,9 @@ static int tg_me(const struct privsep_req *r, struct privsep_res *res)
 		if (tg_parse_ok(body.data, body.len, desc, sizeof(desc)) == 0)
 			refused(res, "to describe the bot", desc);
 		else
-			net_fail(res, HX_UNAVAIL, "the Telegram Bot API gave an unexpected answer to "
-						  "getMe (check telegram_api)");
+			net_fail(res, HX_UNAVAIL,
+				 "the Telegram Bot API gave an unexpected answer to "
+				 "getMe (check telegram_api)");
 		goto out;
 	}
 	res->status = HX_OK;

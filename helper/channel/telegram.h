@@ -45,8 +45,8 @@ int tg_parse_me(const char *body, size_t len, char *name, size_t n);
  * bot's newest updates, and the bot's user name (for https://t.me/NAME?start=CODE). HX_OK or
  * an exit status with err (never the token). */
 struct cfg;
-int channel_tg_updates(const struct cfg *c, struct tg_candidate *out, size_t max,
-		       size_t *count, char *err, size_t n);
+int channel_tg_updates(const struct cfg *c, struct tg_candidate *out, size_t max, size_t *count,
+		       char *err, size_t n);
 int channel_tg_botname(const struct cfg *c, char *name, size_t n, char *err, size_t errlen);
 
 /* Child side: PRIVSEP_TG_SEND, PRIVSEP_TG_UPDATES (res->result: "CHAT CODE\n" lines),

@@ -217,8 +217,9 @@ int tg_parse_me(const char *body, size_t len, char *name, size_t n)
 		goto out;
 	s = json_object_get_string(u);
 	l = strlen(s);
-	if (l < 5 || l > 32 || l >= n || strspn(s, "abcdefghijklmnopqrstuvwxyz"
-						    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != l)
+	if (l < 5 || l > 32 || l >= n ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != l)
 		goto out;
 	memcpy(name, s, l + 1);
 	r = 0;

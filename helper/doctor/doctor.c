@@ -28,10 +28,10 @@
 /* Files in a pam.d directory that libpam never reads as a service. */
 static int not_a_service(const char *name)
 {
-	static const char *const suffixes[] = {"~", ".dpkg-old", ".dpkg-new", ".dpkg-dist",
-					       ".pam-old", ".pam-new", /* pam-auth-update */
-					       ".dpkg-bak", ".bak", ".orig", ".rpmnew",
-					       ".rpmsave", ".swp", ".save", ".tmp"};
+	static const char *const suffixes[] = {"~",         ".dpkg-old", ".dpkg-new", ".dpkg-dist",
+					       ".pam-old",  ".pam-new", /* pam-auth-update */
+					       ".dpkg-bak", ".bak",      ".orig",     ".rpmnew",
+					       ".rpmsave",  ".swp",      ".save",     ".tmp"};
 	size_t n = strlen(name);
 
 	if (name[0] == '.')
@@ -188,8 +188,8 @@ static int report(const struct doctor *d, size_t nused)
 			printf("No problems found (%s: %zu service%s use%s pam_recover.so).\n",
 			       d->pamd, nused, nused == 1 ? "" : "s", nused == 1 ? "s" : "");
 		else
-			printf("%d error%s (lockout or login without a code), %d warning%s.\n", errors,
-			       errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+			printf("%d error%s (lockout or login without a code), %d warning%s.\n",
+			       errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
 	}
 	return errors > 0 ? DOCTOR_ERRORS : warnings > 0 ? DOCTOR_WARNINGS : HX_OK;
 }
@@ -230,8 +230,8 @@ static void print_findings(const struct doctor *d, FILE *f, const char *prefix)
 				snprintf(where, sizeof(where), "%s: ", x->file);
 			rc_log_escape(x->message, msg, sizeof(msg));
 			rc_log_escape(x->fix, fix, sizeof(fix));
-			fprintf(f, "%s%s: %s%s\n", prefix, sev == DR_ERROR ? "error" : "warning", where,
-				msg);
+			fprintf(f, "%s%s: %s%s\n", prefix, sev == DR_ERROR ? "error" : "warning",
+				where, msg);
 			if (fix[0] != '\0')
 				fprintf(f, "    fix: %s\n", fix);
 		}
@@ -299,13 +299,15 @@ int dr_check_config(const struct hctx *h, const struct cfg *c)
 		if (d.store_opens)
 			printf("store %s: reachable, schema version %lld%s\n", c->store,
 			       d.schema_have,
-			       d.schema_have < d.schema_want ? " (brought up to date when next opened)"
-							     : "");
+			       d.schema_have < d.schema_want
+				       ? " (brought up to date when next opened)"
+				       : "");
 		if (errors == 0)
 			printf("configuration OK\n");
 		else
-			fprintf(stderr, "pam-recover: %d error%s: logins through pam_recover.so fail "
-					"until %s fixed\n",
+			fprintf(stderr,
+				"pam-recover: %d error%s: logins through pam_recover.so fail "
+				"until %s fixed\n",
 				errors, errors == 1 ? "" : "s", errors == 1 ? "it is" : "they are");
 	}
 	r = errors > 0 ? HX_CONFIG : HX_OK;
@@ -402,7 +404,8 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 		/* by default: sshd, dovecot, and the service Dovecot's pam passdb names */
 		int expected = d.services != NULL
 				       ? in_csv(d.services, names[i])
-				       : strcmp(names[i], "sshd") == 0 || strcmp(names[i], "dovecot") == 0 ||
+				       : strcmp(names[i], "sshd") == 0 ||
+						 strcmp(names[i], "dovecot") == 0 ||
 						 (d.dovecot_service != NULL &&
 						  strcmp(names[i], d.dovecot_service) == 0);
 		int k = -1;
@@ -432,7 +435,9 @@ int admin_doctor(struct hctx *h, int argc, char **argv)
 	dr_check_backend(&d, RC_CHECK_PATH, DR_ERROR);
 	dr_check_helper_service(&d, keep[4].exists ? &keep[4] : NULL);
 	dr_check_root(&d, keep[0].exists ? &keep[0] : NULL,
-		      keep[1].exists ? &keep[1] : keep[3].exists ? &keep[3] : NULL,
+		      keep[1].exists   ? &keep[1]
+		      : keep[3].exists ? &keep[3]
+				       : NULL,
 		      keep[2].exists ? &keep[2] : NULL);
 	r = report(&d, nused);
 out:

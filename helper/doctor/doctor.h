@@ -82,19 +82,19 @@ struct dr_finding {
 
 struct doctor {
 	/* options */
-	const char *pamd;          /* directory of service files */
-	const char *services;      /* --services list, NULL = default (sshd, dovecot if present) */
-	const char *dovecot_conf;  /* dovecot.conf to read, NULL = none */
-	const char *sshd_config;   /* sshd_config to read, NULL = none */
-	const char *config_path;   /* --config PATH: the module lines read this file; NULL = the
+	const char *pamd;         /* directory of service files */
+	const char *services;     /* --services list, NULL = default (sshd, dovecot if present) */
+	const char *dovecot_conf; /* dovecot.conf to read, NULL = none */
+	const char *sshd_config;  /* sshd_config to read, NULL = none */
+	const char *config_path;  /* --config PATH: the module lines read this file; NULL = the
 				    * built-in default, as the module does */
-	const char *config_shown;  /* the file in messages */
+	const char *config_shown; /* the file in messages */
 	int64_t now;
 
 	/* the base configuration (file only, no module arguments) */
 	struct cfg base;
-	int base_ok;           /* loaded and valid */
-	char base_err[512];    /* why not */
+	int base_ok;        /* loaded and valid */
+	char base_err[512]; /* why not */
 
 	/* Dovecot: auth_cache_size non-zero (and where), read by doctor_conf.c */
 	int dovecot_cache_on;
@@ -160,16 +160,16 @@ enum dr_kind {
 struct dr_line {
 	const char *file; /* interned: lives as long as the stack */
 	int lineno;
-	int level;        /* substack depth */
-	int head;         /* the substack line itself (skipped when run, one line for jumps) */
-	int silent;       /* "-auth": a missing module drops the line */
-	int must_fail;    /* DR_MF_*: libpam fails this line (bad syntax, missing module ...) */
-	char why[160];    /* why must_fail */
+	int level;         /* substack depth */
+	int head;          /* the substack line itself (skipped when run, one line for jumps) */
+	int silent;        /* "-auth": a missing module drops the line */
+	int must_fail;     /* DR_MF_*: libpam fails this line (bad syntax, missing module ...) */
+	char why[160];     /* why must_fail */
 	char control[160]; /* as written: "required", "[success=done default=ignore]" */
-	int keyword;      /* control is a keyword (not [...]) */
+	int keyword;       /* control is a keyword (not [...]) */
 	int actions[DR_NRET + 1];
-	char *module;     /* as written */
-	char *path;       /* where it was found; NULL if not */
+	char *module; /* as written */
+	char *path;   /* where it was found; NULL if not */
 	enum dr_kind kind;
 	int argc;
 	char **argv;
@@ -184,20 +184,20 @@ struct dr_line {
 };
 
 struct dr_stack {
-	char *service;    /* "sshd" */
-	char *path;       /* DIR/sshd */
+	char *service; /* "sshd" */
+	char *path;    /* DIR/sshd */
 	int exists;
 	struct dr_line *v;
 	size_t n, cap;
-	char **files;     /* interned file names */
+	char **files; /* interned file names */
 	size_t nfiles;
 };
 
 /* pam.d syntax (doctor_pamd.c): a file's logical lines, and one line's tokens. */
 struct dr_pamd_reader {
-	char *p;     /* what is left of the buffer */
-	int lineno;  /* physical lines read so far */
-	char *line;  /* the logical line dr_pamd_next gave (owned; valid until the next call) */
+	char *p;    /* what is left of the buffer */
+	int lineno; /* physical lines read so far */
+	char *line; /* the logical line dr_pamd_next gave (owned; valid until the next call) */
 	size_t len, cap;
 };
 /* Read buf (NUL-terminated, kept by the caller) from its start. */
@@ -265,11 +265,11 @@ enum dr_scenario {
 /* One run, and what happened in it. */
 struct dr_trace {
 	int success;
-	int decider;        /* line whose done/die ended the stack, -1 */
-	int first_bad;      /* first line that made the result negative, -1 */
-	unsigned char *ran; /* per line: 1 if it ran */
-	int *ret;           /* per line: its return value when it ran */
-	int *act;           /* per line: the action taken */
+	int decider;         /* line whose done/die ended the stack, -1 */
+	int first_bad;       /* first line that made the result negative, -1 */
+	unsigned char *ran;  /* per line: 1 if it ran */
+	int *ret;            /* per line: its return value when it ran */
+	int *act;            /* per line: the action taken */
 	unsigned long combo; /* the answers of the conditional lines in this run */
 };
 
@@ -280,14 +280,14 @@ struct dr_sim {
 	struct dr_trace fail; /* the first run that failed (!fail.success) */
 	int have_pass, have_fail;
 	size_t ncond;
-	size_t *cond;       /* indices of the conditional lines */
+	size_t *cond; /* indices of the conditional lines */
 };
 
 void dr_sim_run(const struct dr_stack *st, enum dr_scenario sc, int64_t now, struct dr_sim *out);
 void dr_sim_free(struct dr_sim *s);
 /* "pam_succeed_if.so (FILE:LINE) succeeds, ..." for the conditional lines of a run. */
-void dr_sim_conditions(const struct dr_stack *st, const struct dr_sim *s,
-		       const struct dr_trace *t, char *out, size_t n);
+void dr_sim_conditions(const struct dr_stack *st, const struct dr_sim *s, const struct dr_trace *t,
+		       char *out, size_t n);
 
 /* ---- checks ---- */
 

@@ -47,7 +47,7 @@ struct dove {
 	struct doctor *d;
 	char sections[SECTION_MAX][32];
 	int depth;
-	int passdb_pam;      /* inside a passdb section whose driver is pam */
+	int passdb_pam; /* inside a passdb section whose driver is pam */
 	char passdb_args[256];
 };
 
@@ -153,7 +153,8 @@ static void dovecot_line(struct dove *x, const char *path, int lineno, char *s, 
 		free(x->d->dovecot_cache_file);
 		x->d->dovecot_cache_file = xstrdup(path);
 		x->d->dovecot_cache_line = lineno;
-		snprintf(x->d->dovecot_cache_value, sizeof(x->d->dovecot_cache_value), "%.60s", val);
+		snprintf(x->d->dovecot_cache_value, sizeof(x->d->dovecot_cache_value), "%.60s",
+			 val);
 	} else if (x->depth > 0 && strcmp(x->sections[x->depth - 1], "passdb") == 0) {
 		if (strcmp(key, "driver") == 0)
 			x->passdb_pam = strcmp(val, "pam") == 0;
@@ -195,7 +196,7 @@ int dr_read_dovecot(struct doctor *d, const char *path)
 
 int dr_dovecot_service(const struct doctor *d, const char *service)
 {
-	static const char *const names[] = {"dovecot", "imap", "pop3", "submission",
+	static const char *const names[] = {"dovecot",     "imap",  "pop3", "submission",
 					    "managesieve", "sieve", "lmtp", "smtp"};
 
 	if (d->dovecot_service != NULL && strcmp(service, d->dovecot_service) == 0)
@@ -250,8 +251,8 @@ static void sshd_include(struct doctor *d, char *args, int depth, int in_match,
 			continue;
 		if (glob(pat, 0, NULL, &g) == 0)
 			for (size_t i = 0; i < g.gl_pathc; i++)
-				(void)sshd_file(d, g.gl_pathv[i], depth + 1, 0, in_match, match_file,
-						match_line);
+				(void)sshd_file(d, g.gl_pathv[i], depth + 1, 0, in_match,
+						match_file, match_line);
 		globfree(&g);
 	}
 }

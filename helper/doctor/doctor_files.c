@@ -45,7 +45,8 @@ static void check_parent(struct doctor *d, const char *path)
 		return;
 	if (sb.st_uid != 0 || (sb.st_mode & 020) != 0 ||
 	    ((sb.st_mode & 002) != 0 && (sb.st_mode & S_ISVTX) == 0))
-		dr_add(d, DR_WARNING, dir, 0, "chown root:root; chmod 0755 (or tighter) this directory",
+		dr_add(d, DR_WARNING, dir, 0,
+		       "chown root:root; chmod 0755 (or tighter) this directory",
 		       "the directory of %s is %s (mode %04o): whoever can write it can replace the "
 		       "file",
 		       path, sb.st_uid != 0 ? "not owned by root" : "writable by group or others",
@@ -132,10 +133,12 @@ static int check_key(struct doctor *d, const char *key, struct seal_key *k)
 	char fix[4200], err[512];
 
 	if (stat_trusted(d, key, "the sealing key", 0,
-			 "run `pam-recover admin init` (or restore the key from a backup)", &sb) != 0)
+			 "run `pam-recover admin init` (or restore the key from a backup)",
+			 &sb) != 0)
 		return 0;
 	if (sb.st_uid != 0 || (sb.st_mode & 077) != 0) {
-		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0400 %s", key, key) < 0)
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0400 %s", key, key) <
+		    0)
 			fix[0] = '\0';
 		dr_add(d, DR_ERROR, key, 0, fix,
 		       "the sealing key is %s (mode %04o, owner uid %ld; it must be root 0400 or "
@@ -197,7 +200,8 @@ static int check_schema(struct doctor *d, const struct cfg *c, const char *path)
 	char err[512];
 
 	if (store_schema_peek(c, &have, &want, err, sizeof(err)) != STORE_OK) {
-		dr_add(d, DR_ERROR, path, 0, "see the message; `pam-recover admin init` repairs modes",
+		dr_add(d, DR_ERROR, path, 0,
+		       "see the message; `pam-recover admin init` repairs modes",
 		       "the store cannot be read (%s): every login through pam_recover.so fails",
 		       err);
 		return -1;
@@ -232,12 +236,14 @@ static int check_db_file(struct doctor *d, const char *path, int required)
 	if (stat_trusted(d, path, "the store", 0, "run `pam-recover admin init`", &sb) != 0)
 		return -1;
 	if (sb.st_nlink != 1) {
-		dr_add(d, DR_ERROR, path, 0, "make it a file of its own (copy it, then remove the links)",
+		dr_add(d, DR_ERROR, path, 0,
+		       "make it a file of its own (copy it, then remove the links)",
 		       "the store file has %ld hard links: " LOCKOUT, (long)sb.st_nlink);
 		return -1;
 	}
 	if (sb.st_uid != 0 || (sb.st_mode & 077) != 0) {
-		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0600 %s", path, path) < 0)
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0600 %s", path, path) <
+		    0)
 			fix[0] = '\0';
 		dr_add(d, DR_ERROR, path, 0, fix,
 		       "the store file is %s (mode %04o; it must be root 0600): " LOCKOUT,
@@ -269,8 +275,7 @@ static int other_spelling(void *ctx, const char *user)
 
 /* One user, one name: names kept in another spelling than the canonical form (a store from
  * before names were canonical, or user_name_case changed) fail their logins. */
-static void check_names(struct doctor *d, const struct cfg *c, struct store *s,
-			const char *path)
+static void check_names(struct doctor *d, const struct cfg *c, struct store *s, const char *path)
 {
 	struct spellings sp = {c->user_name_case, 0, ""};
 
@@ -309,10 +314,12 @@ static void check_store(struct doctor *d, const struct cfg *c, const struct seal
 	}
 	path = c->store + 7;
 	parent_dir(path, dir, sizeof(dir));
-	if (stat_trusted(d, dir, "the store directory", 1, "run `pam-recover admin init`", &sb) != 0)
+	if (stat_trusted(d, dir, "the store directory", 1, "run `pam-recover admin init`", &sb) !=
+	    0)
 		return;
 	if (sb.st_uid != 0 || (sb.st_mode & 077) != 0) {
-		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0700 %s", dir, dir) < 0)
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0700 %s", dir, dir) <
+		    0)
 			fix[0] = '\0';
 		dr_add(d, DR_ERROR, dir, 0, fix,
 		       "the store directory is %s (mode %04o; it must be root 0700): " LOCKOUT,
@@ -331,7 +338,8 @@ open:
 	if (bad || check_schema(d, c, path) != 0)
 		return;
 	if (store_open(c, 0, &s, err, sizeof(err)) != STORE_OK) {
-		dr_add(d, DR_ERROR, path, 0, "see the message; `pam-recover admin init` repairs modes",
+		dr_add(d, DR_ERROR, path, 0,
+		       "see the message; `pam-recover admin init` repairs modes",
 		       "the store cannot be opened (%s): every login through pam_recover.so fails",
 		       err);
 		return;
@@ -352,12 +360,14 @@ static void check_secret(struct doctor *d, const char *key, const char *path)
 	if (path == NULL)
 		return;
 	if (lstat(path, &sb) != 0) {
-		dr_add(d, DR_WARNING, path, 0, "create it (the secret on its first line, root 0600)",
+		dr_add(d, DR_WARNING, path, 0,
+		       "create it (the secret on its first line, root 0600)",
 		       "%s: %s: sending recovery codes through it fails", key, strerror(errno));
 		return;
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & 077) != 0) {
-		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0600 %s", path, path) < 0)
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 0600 %s", path, path) <
+		    0)
 			fix[0] = '\0';
 		dr_add(d, DR_WARNING, path, 0, fix,
 		       "%s is %s (mode %04o): the helper refuses it, and it holds a password", key,
@@ -396,13 +406,14 @@ void dr_check_helper(struct doctor *d, const char *path)
 		return;
 	}
 	if (sb.st_uid != 0 || (sb.st_mode & S_ISUID) == 0 || (sb.st_mode & 022) != 0) {
-		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 4755 %s", path, path) < 0)
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 4755 %s", path, path) <
+		    0)
 			fix[0] = '\0';
 		dr_add(d, DR_ERROR, path, 0, fix,
 		       "the helper is %s (mode %04o, owner uid %ld): users cannot enable 2-step "
 		       "verification or reset a password, and logins through programs that do not "
 		       "run as root (screen lockers) fail",
-		       sb.st_uid != 0		? "not owned by root"
+		       sb.st_uid != 0            ? "not owned by root"
 		       : (sb.st_mode & 022) != 0 ? "writable by group or others"
 						 : "not setuid root",
 		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);
@@ -459,12 +470,13 @@ void dr_check_backend(struct doctor *d, const char *path, int severity)
 		return;
 	}
 	if (sb.st_uid != 0 || (sb.st_mode & S_ISUID) == 0 || (sb.st_mode & 022) != 0) {
-		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 4755 %s", path, path) < 0)
+		if (rc_snprintf(fix, sizeof(fix), "chown root:root %s; chmod 4755 %s", path, path) <
+		    0)
 			fix[0] = '\0';
 		dr_add(d, severity, path, 0, fix,
 		       "the check back end is %s (mode %04o, owner uid %ld): logins through "
 		       "programs that do not run as root (screen lockers, vlock) fail",
-		       sb.st_uid != 0		 ? "not owned by root"
+		       sb.st_uid != 0            ? "not owned by root"
 		       : (sb.st_mode & 022) != 0 ? "writable by group or others"
 						 : "not setuid root",
 		       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid);

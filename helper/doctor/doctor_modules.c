@@ -16,12 +16,37 @@
 
 /* The names of the return values in a [value=action] control, in Linux-PAM's order. */
 static const char *const ret_names[DR_NRET] = {
-	"success", "open_err", "symbol_err", "service_err", "system_err", "buf_err",
-	"perm_denied", "auth_err", "cred_insufficient", "authinfo_unavail", "user_unknown",
-	"maxtries", "new_authtok_reqd", "acct_expired", "session_err", "cred_unavail",
-	"cred_expired", "cred_err", "no_module_data", "conv_err", "authtok_err",
-	"authtok_recover_err", "authtok_lock_busy", "authtok_disable_aging", "try_again",
-	"ignore", "abort", "authtok_expired", "module_unknown", "bad_item", "conv_again",
+	"success",
+	"open_err",
+	"symbol_err",
+	"service_err",
+	"system_err",
+	"buf_err",
+	"perm_denied",
+	"auth_err",
+	"cred_insufficient",
+	"authinfo_unavail",
+	"user_unknown",
+	"maxtries",
+	"new_authtok_reqd",
+	"acct_expired",
+	"session_err",
+	"cred_unavail",
+	"cred_expired",
+	"cred_err",
+	"no_module_data",
+	"conv_err",
+	"authtok_err",
+	"authtok_recover_err",
+	"authtok_lock_busy",
+	"authtok_disable_aging",
+	"try_again",
+	"ignore",
+	"abort",
+	"authtok_expired",
+	"module_unknown",
+	"bad_item",
+	"conv_again",
 	"incomplete",
 };
 #define RET_SUCCESS 0
@@ -30,18 +55,31 @@ static const char *const ret_names[DR_NRET] = {
 
 /* Modules whose job is the password, and modules that let a normal login through. */
 static const char *const password_modules[] = {
-	"pam_unix.so", "pam_sss.so", "pam_ldap.so", "pam_krb5.so", "pam_winbind.so",
-	"pam_userdb.so", "pam_pwdfile.so", "pam_matrix.so", "pam_radius_auth.so",
-	"pam_mysql.so", "pam_pgsql.so", "pam_lsass.so", NULL,
+	"pam_unix.so",
+	"pam_sss.so",
+	"pam_ldap.so",
+	"pam_krb5.so",
+	"pam_winbind.so",
+	"pam_userdb.so",
+	"pam_pwdfile.so",
+	"pam_matrix.so",
+	"pam_radius_auth.so",
+	"pam_mysql.so",
+	"pam_pgsql.so",
+	"pam_lsass.so",
+	NULL,
 };
 static const char *const neutral_modules[] = {
-	"pam_env.so", "pam_faildelay.so", "pam_nologin.so", "pam_group.so", "pam_cap.so",
-	"pam_echo.so", "pam_warn.so", "pam_motd.so", "pam_keyinit.so", "pam_loginuid.so",
-	"pam_limits.so", "pam_mail.so", "pam_lastlog.so", "pam_lastlog2.so", "pam_selinux.so",
-	"pam_systemd.so", "pam_umask.so", "pam_securetty.so", "pam_shells.so", "pam_faillock.so",
-	"pam_tally2.so", "pam_gnome_keyring.so", "pam_kwallet.so", "pam_kwallet5.so",
-	"pam_mount.so", "pam_chatty.so", "pam_mkhomedir.so", "pam_xauth.so", "pam_getenv.so",
-	NULL,
+	"pam_env.so",           "pam_faildelay.so", "pam_nologin.so",
+	"pam_group.so",         "pam_cap.so",       "pam_echo.so",
+	"pam_warn.so",          "pam_motd.so",      "pam_keyinit.so",
+	"pam_loginuid.so",      "pam_limits.so",    "pam_mail.so",
+	"pam_lastlog.so",       "pam_lastlog2.so",  "pam_selinux.so",
+	"pam_systemd.so",       "pam_umask.so",     "pam_securetty.so",
+	"pam_shells.so",        "pam_faillock.so",  "pam_tally2.so",
+	"pam_gnome_keyring.so", "pam_kwallet.so",   "pam_kwallet5.so",
+	"pam_mount.so",         "pam_chatty.so",    "pam_mkhomedir.so",
+	"pam_xauth.so",         "pam_getenv.so",    NULL,
 };
 
 static int in_list(const char *name, const char *const *list)
@@ -82,7 +120,8 @@ int dr_line_flag(const struct dr_line *l, const char *name)
 		if (a[n] == '\0')
 			r = 1;
 		else if (a[n] == '=')
-			r = strcasecmp(a + n + 1, "no") != 0 && strcasecmp(a + n + 1, "false") != 0 &&
+			r = strcasecmp(a + n + 1, "no") != 0 &&
+			    strcasecmp(a + n + 1, "false") != 0 &&
 			    strcasecmp(a + n + 1, "off") != 0 && strcmp(a + n + 1, "0") != 0;
 	}
 	return r;
@@ -207,8 +246,8 @@ int dr_keyword_control(int *actions, const char *tok)
 char *dr_find_module(const char *mod)
 {
 	static const char *const dirs[] = {
-		"/usr/lib/*/security/", "/lib/*/security/", "/usr/lib64/security/",
-		"/lib64/security/", "/usr/lib/security/", "/lib/security/",
+		"/usr/lib/*/security/", "/lib/*/security/",   "/usr/lib64/security/",
+		"/lib64/security/",     "/usr/lib/security/", "/lib/security/",
 	};
 	struct stat sb;
 	char pat[4096];
@@ -260,8 +299,8 @@ static int service_test(const char *service, const char *op, const char *value)
 
 int dr_succeed_if_service(const struct dr_line *l, const char *service)
 {
-	static const char *const options[] = {"debug", "use_uid", "quiet", "quiet_fail",
-					      "quiet_success", "audit", NULL};
+	static const char *const options[] = {"debug",         "use_uid", "quiet", "quiet_fail",
+					      "quiet_success", "audit",   NULL};
 	int i = 0, tests = 0, result = 1;
 
 	if (service == NULL || strcmp(dr_line_module_name(l), "pam_succeed_if.so") != 0)

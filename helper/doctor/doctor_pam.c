@@ -163,8 +163,10 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 		return;
 	/* libpam installs a line of an unknown type as a failing auth line */
 	bad_type = strcasecmp(type, "auth") != 0;
-	if (bad_type && rc_snprintf(why, sizeof(why), "'%.40s' is not a module type (auth, "
-				    "account, password, session)", type) < 0)
+	if (bad_type && rc_snprintf(why, sizeof(why),
+				    "'%.40s' is not a module type (auth, "
+				    "account, password, session)",
+				    type) < 0)
 		why[0] = '\0';
 	control = t.control;
 	bracketed = t.bracketed;
@@ -173,13 +175,14 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 		make_must_fail(l, DR_MF_BROKEN, bad_type ? why : "no control (required, ...) here");
 		return;
 	}
-	if (!bracketed && (strcasecmp(control, "include") == 0 ||
-			   strcasecmp(control, "substack") == 0)) {
+	if (!bracketed &&
+	    (strcasecmp(control, "include") == 0 || strcasecmp(control, "substack") == 0)) {
 		int sub = strcasecmp(control, "substack") == 0;
 		char *inc = t.module;
 		if (bad_type || inc == NULL) {
 			l = push(x->st, file, lineno, level);
-			make_must_fail(l, DR_MF_BROKEN, bad_type ? why : "include without a file name");
+			make_must_fail(l, DR_MF_BROKEN,
+				       bad_type ? why : "include without a file name");
 			return;
 		}
 		if (sub) {
@@ -206,8 +209,10 @@ static void one_line(struct ctx *x, const char *file, int lineno, char *p, int l
 			make_must_fail(l, DR_MF_CONTROL, why);
 		}
 	} else if (dr_keyword_control(l->actions, control) != 0) {
-		if (rc_snprintf(err, sizeof(err), "'%.40s' is not a control (required, requisite, "
-				"sufficient, optional, include, substack or [...])", control) < 0)
+		if (rc_snprintf(err, sizeof(err),
+				"'%.40s' is not a control (required, requisite, "
+				"sufficient, optional, include, substack or [...])",
+				control) < 0)
 			err[0] = '\0';
 		make_must_fail(l, DR_MF_BROKEN, err);
 	}

@@ -221,8 +221,8 @@ void dr_sim_free(struct dr_sim *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void dr_sim_conditions(const struct dr_stack *st, const struct dr_sim *s,
-		       const struct dr_trace *t, char *out, size_t n)
+void dr_sim_conditions(const struct dr_stack *st, const struct dr_sim *s, const struct dr_trace *t,
+		       char *out, size_t n)
 {
 	size_t used = 0;
 

@@ -11,10 +11,10 @@
 #include "doctor.h"
 
 #define DROPIN "/etc/ssh/sshd_config.d/"
-#define FIX_SSHD                                                                           \
-	"put `KbdInteractiveAuthentication yes`, `PasswordAuthentication no` and "           \
-	"`AuthenticationMethods keyboard-interactive` (or publickey,keyboard-interactive) in a " \
-	"file under " DROPIN " (sshd reads it before the lines of sshd_config, and the first "  \
+#define FIX_SSHD                                                                                   \
+	"put `KbdInteractiveAuthentication yes`, `PasswordAuthentication no` and "                 \
+	"`AuthenticationMethods keyboard-interactive` (or publickey,keyboard-interactive) in a "   \
+	"file under " DROPIN " (sshd reads it before the lines of sshd_config, and the first "     \
 	"value wins), or change this line; then `systemctl reload ssh`"
 
 /* Where a setting comes from: its line, or the main file when sshd's default applies. */
@@ -24,8 +24,7 @@ static void at(const struct dr_sshd *x, int opt, const char **file, int *line)
 	*line = x->opt[opt].set ? x->opt[opt].line : 0;
 }
 
-static const char *shown(const struct dr_sshd *x, int opt, const char *dflt, char *buf,
-			 size_t n)
+static const char *shown(const struct dr_sshd *x, int opt, const char *dflt, char *buf, size_t n)
 {
 	if (x->opt[opt].set)
 		snprintf(buf, n, "%s %s", dr_sshd_keyword(opt), x->opt[opt].value);

@@ -56,7 +56,8 @@ static int list_bits(const char *list, size_t len, int key, int pw, int kbd)
 
 void dr_sshd_ways(const struct dr_sshd *x, struct dr_sshd_ways *p)
 {
-	const int key = dr_sshd_flag(x, DR_SSHD_PUBKEY, 1), pw = dr_sshd_flag(x, DR_SSHD_PASSWORD, 1),
+	const int key = dr_sshd_flag(x, DR_SSHD_PUBKEY, 1),
+		  pw = dr_sshd_flag(x, DR_SSHD_PASSWORD, 1),
 		  kbd = dr_sshd_flag(x, DR_SSHD_KBDINT, 1);
 	const char *v = x->opt[DR_SSHD_METHODS].value;
 
@@ -77,7 +78,8 @@ void dr_sshd_ways(const struct dr_sshd *x, struct dr_sshd_ways *p)
 		if (bits < 0)
 			continue;
 		if (bits & M_PASSWORD)
-			p->password = 1; /* with keyboard-interactive too: the password step fails */
+			p->password =
+				1; /* with keyboard-interactive too: the password step fails */
 		else if (bits & M_KBDINT)
 			p->code = 1;
 		else

@@ -13,10 +13,10 @@
 
 #define FIX_REQUIRED "use `required` (or `requisite`) on this line: auth required pam_recover.so"
 /* The stack for services with one password field (Dovecot: IMAP, POP3, SMTP AUTH). */
-#define ONE_FIELD_STACK                                                                    \
-	"auth [success=done default=ignore] pam_recover.so app_passwords; "                  \
-	"auth requisite pam_recover.so split_pass nullok; "                                  \
-	"auth requisite pam_unix.so use_first_pass; "                                        \
+#define ONE_FIELD_STACK                                                                            \
+	"auth [success=done default=ignore] pam_recover.so app_passwords; "                        \
+	"auth requisite pam_recover.so split_pass nullok; "                                        \
+	"auth requisite pam_unix.so use_first_pass; "                                              \
 	"auth required pam_recover.so forwarded_code nullok"
 #define FIX_ONE_FIELD "use the four lines for one-field services: " ONE_FIELD_STACK
 
@@ -27,8 +27,8 @@ static int is_recover(const struct dr_line *l)
 
 static int is_app(const struct dr_line *l)
 {
-	return is_recover(l) && (l->cfg_ok ? l->cfg.app_passwords
-					 : dr_line_has_arg(l, "app_passwords"));
+	return is_recover(l) &&
+	       (l->cfg_ok ? l->cfg.app_passwords : dr_line_has_arg(l, "app_passwords"));
 }
 
 static int is_split(const struct dr_line *l)
@@ -43,7 +43,8 @@ static int is_forwarded(const struct dr_line *l)
 
 static int is_forward_pass(const struct dr_line *l)
 {
-	return is_recover(l) && (l->cfg_ok ? l->cfg.forward_pass : dr_line_has_arg(l, "forward_pass"));
+	return is_recover(l) &&
+	       (l->cfg_ok ? l->cfg.forward_pass : dr_line_has_arg(l, "forward_pass"));
 }
 
 /* A pam_recover.so line that checks a code (not the app_passwords or split_pass line). */
@@ -462,8 +463,7 @@ static void explain_no_code(struct doctor *d, const struct dr_stack *st, const s
 }
 
 /* A code without the password. */
-static void explain_no_password(struct doctor *d, const struct dr_stack *st,
-				const struct dr_sim *s)
+static void explain_no_password(struct doctor *d, const struct dr_stack *st, const struct dr_sim *s)
 {
 	const struct dr_trace *t = &s->pass;
 	int sev = s->successes == s->runs ? DR_ERROR : DR_WARNING, k;
@@ -492,8 +492,7 @@ static void explain_no_password(struct doctor *d, const struct dr_stack *st,
 	dr_add(d, sev, st->v[k].file, st->v[k].lineno,
 	       "check the password too: @include common-auth before pam_recover.so, or "
 	       "pam_unix.so use_first_pass after a forward_pass line",
-	       "no module on this service checks the password: a right code alone logs in%s",
-	       cond);
+	       "no module on this service checks the password: a right code alone logs in%s", cond);
 	return;
 generic:
 	dr_add(d, sev, st->v[k].file, st->v[k].lineno,
@@ -723,7 +722,7 @@ void dr_check_root(struct doctor *d, struct dr_stack *sshd, struct dr_stack *con
 		       "sshd_config and log in as yourself",
 		       "root has not enabled 2-step verification: root logins over SSH "
 		       "(PermitRootLogin yes) are refused%s",
-		       con_now ? ", and so is the console"
+		       con_now  ? ", and so is the console"
 		       : con_ok ? " (the console still lets root in)"
 				: ", and the console login does not let root in either");
 	if (su_now)

@@ -64,7 +64,8 @@ static int unenrolled(const struct cfg *c, char *names, size_t n, int *more, int
 			continue;
 		count++;
 		if (shown < NAMES_SHOWN && used < n) {
-			int w = snprintf(names + used, n - used, "%s%s", used ? ", " : "", pw->pw_name);
+			int w = snprintf(names + used, n - used, "%s%s", used ? ", " : "",
+					 pw->pw_name);
 			if (w > 0 && (size_t)w < n - used) {
 				used += (size_t)w;
 				shown++;

@@ -113,9 +113,10 @@ int cmd_reset(struct hctx *h, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (npos > 0)
-		return out_fail(HX_USAGE, "reset takes no arguments: the user name and the code are "
-					  "asked for, never taken from the command line (other users "
-					  "could read them there)");
+		return out_fail(HX_USAGE,
+				"reset takes no arguments: the user name and the code are "
+				"asked for, never taken from the command line (other users "
+				"could read them there)");
 	if (channel != NULL && (!code_flag || reset_method_parse(channel) < 0 ||
 				reset_method_parse(channel) == METHOD_QUESTION))
 		return out_fail(HX_USAGE, "reset: --channel goes with --code and is one of email, "
@@ -129,9 +130,10 @@ int cmd_reset(struct hctx *h, int argc, char **argv)
 	r.last_method = -1;
 
 	if (hx_load_config(h, &r.cfg) != 0) {
-		rc = setup_error(&r, HX_CONFIG, "config",
-				 "The configuration of pam_recover has an error; nothing changed. The "
-				 "administrator can run `pam-recover --check-config`.");
+		rc = setup_error(
+			&r, HX_CONFIG, "config",
+			"The configuration of pam_recover has an error; nothing changed. The "
+			"administrator can run `pam-recover --check-config`.");
 		goto out;
 	}
 	r.have_cfg = 1;

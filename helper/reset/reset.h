@@ -57,8 +57,8 @@ struct reset_ui {
 
 /* One proof method offered to this user. */
 struct reset_offer {
-	int method;       /* enum method */
-	char hint[128];   /* masked contact, or "" for the question */
+	int method;     /* enum method */
+	char hint[128]; /* masked contact, or "" for the question */
 };
 
 /* The state of one run. */
@@ -71,24 +71,24 @@ struct reset {
 	struct store *store;
 
 	char user[HX_USER_MAX];
-	int known;        /* the account exists (passwd, or store data for virtual users) */
-	int superuser;    /* uid 0: handled as an unknown name */
-	int enrolled;     /* TOTP 2FA is on */
+	int known;     /* the account exists (passwd, or store data for virtual users) */
+	int superuser; /* uid 0: handled as an unknown name */
+	int enrolled;  /* TOTP 2FA is on */
 	struct reset_offer offers[METHOD_COUNT];
 	int n_offers;
 	char question[512]; /* the security question shown (a plausible one for unknown users) */
 
-	int proofs;       /* independent proofs given so far */
-	int need;         /* proofs wanted: 1, or 2 with reset_require_two_proofs and 2FA */
-	unsigned used;    /* bits (1 << method) already used as proofs */
-	int keep_2fa;     /* a valid TOTP / backup code was given (reset_keep_2fa_with_code) */
+	int proofs;    /* independent proofs given so far */
+	int need;      /* proofs wanted: 1, or 2 with reset_require_two_proofs and 2FA */
+	unsigned used; /* bits (1 << method) already used as proofs */
+	int keep_2fa;  /* a valid TOTP / backup code was given (reset_keep_2fa_with_code) */
 	int totp_asked;
 	char proof_names[64]; /* "email", "email+question", for the audit and the notice */
 
-	int last_method;  /* the method reset_code_step accepted a code for */
-	int asks;         /* questions asked in this run (RESET_MAX_ASKS) */
-	int code_mode;    /* started with --code */
-	const char *code_channel; /* --channel for --code, or NULL: any channel */
+	int last_method;               /* the method reset_code_step accepted a code for */
+	int asks;                      /* questions asked in this run (RESET_MAX_ASKS) */
+	int code_mode;                 /* started with --code */
+	const char *code_channel;      /* --channel for --code, or NULL: any channel */
 	char caller[QUOTA_CALLER_MAX]; /* the per-caller limit's key (quota_caller); "": none */
 };
 

@@ -36,7 +36,7 @@ int reset_code_step(struct reset *r, int method, int real)
 		struct json_object *st = reset_step("code", NULL);
 		char msg[512], hint[160] = "";
 		int ttl = method == METHOD_EMAIL || method < 0 ? r->cfg.email_code_ttl
-							   : r->cfg.sms_code_ttl;
+							       : r->cfg.sms_code_ttl;
 		for (int i = 0; i < r->n_offers; i++)
 			if (r->offers[i].method == method)
 				snprintf(hint, sizeof(hint), "%s", r->offers[i].hint);
@@ -51,21 +51,23 @@ int reset_code_step(struct reset *r, int method, int real)
 				 method == METHOD_EMAIL      ? " by e-mail"
 				 : method == METHOD_SMS      ? " by SMS"
 				 : method == METHOD_TELEGRAM ? " by Telegram"
-							 : "");
+							     : "");
 		else if (method == METHOD_EMAIL)
-			snprintf(msg, sizeof(msg),
-				 "If the address matches the recovery address of the account, a code "
-				 "was sent to it; it is valid for %d minute%s. Enter the code (an empty "
-				 "line goes back to the methods). If nothing arrives within a few "
-				 "minutes, try again later or choose another method.",
-				 (ttl + 59) / 60, (ttl + 59) / 60 == 1 ? "" : "s");
+			snprintf(
+				msg, sizeof(msg),
+				"If the address matches the recovery address of the account, a code "
+				"was sent to it; it is valid for %d minute%s. Enter the code (an empty "
+				"line goes back to the methods). If nothing arrives within a few "
+				"minutes, try again later or choose another method.",
+				(ttl + 59) / 60, (ttl + 59) / 60 == 1 ? "" : "s");
 		else
-			snprintf(msg, sizeof(msg),
-				 "A code was sent by %s to %s; it is valid for %d minute%s. Enter the "
-				 "code (an empty line goes back to the methods). If nothing arrives "
-				 "within a few minutes, try again later or choose another method.",
-				 method == METHOD_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60,
-				 (ttl + 59) / 60 == 1 ? "" : "s");
+			snprintf(
+				msg, sizeof(msg),
+				"A code was sent by %s to %s; it is valid for %d minute%s. Enter the "
+				"code (an empty line goes back to the methods). If nothing arrives "
+				"within a few minutes, try again later or choose another method.",
+				method == METHOD_SMS ? "SMS" : "Telegram", hint, (ttl + 59) / 60,
+				(ttl + 59) / 60 == 1 ? "" : "s");
 		oj_str(st, "message", msg);
 		if ((rc = reset_ask(r, st, "code", "Code: ", 0, typed, sizeof(typed))) != HX_OK)
 			goto out;
@@ -113,8 +115,7 @@ int reset_code_step(struct reset *r, int method, int real)
 			rc = HX_WRONG;
 			goto out;
 		}
-		reset_error(r, "wrong_code", 0,
-			    "The code is wrong or has expired (%d %s left).",
+		reset_error(r, "wrong_code", 0, "The code is wrong or has expired (%d %s left).",
 			    r->cfg.code_attempts - tries,
 			    r->cfg.code_attempts - tries == 1 ? "try" : "tries");
 	}

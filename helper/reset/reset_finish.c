@@ -68,7 +68,8 @@ static int choose_and_set(struct reset *r, const char *owner)
 		if (policy_suggest(&r->cfg, r->user, suggestion, sizeof(suggestion)) != 0)
 			suggestion[0] = '\0';
 		if (rc_snprintf(msg, sizeof(msg), "Choose a new password. %s%s%s", policy,
-				suggestion[0] ? " A strong one, if you like: " : "", suggestion) < 0)
+				suggestion[0] ? " A strong one, if you like: " : "",
+				suggestion) < 0)
 			snprintf(msg, sizeof(msg), "Choose a new password.");
 		st = reset_step("password", msg);
 		oj_str(st, "policy", policy);
@@ -76,8 +77,9 @@ static int choose_and_set(struct reset *r, const char *owner)
 			oj_str(st, "suggestion", suggestion);
 		if (++r->asks > RESET_MAX_ASKS) {
 			json_object_put(st);
-			reset_error(r, "too_many_steps", 1, "Too many steps in one run; the password "
-							   "was not changed.");
+			reset_error(r, "too_many_steps", 1,
+				    "Too many steps in one run; the password "
+				    "was not changed.");
 			rc = HX_TEMPFAIL;
 			goto out;
 		}
@@ -93,7 +95,8 @@ static int choose_and_set(struct reset *r, const char *owner)
 		unsigned flaws = policy_check(&r->cfg, r->user, pw);
 		if (flaws != 0) {
 			if (policy_message(&r->cfg, flaws, msg, sizeof(msg)) != 0)
-				snprintf(msg, sizeof(msg), "The password does not meet the policy.");
+				snprintf(msg, sizeof(msg),
+					 "The password does not meet the policy.");
 			reset_audit(r, "reset-password-weak", NULL, msg);
 			reset_error(r, "weak_password", 0, "%s", msg);
 			continue;
@@ -161,10 +164,10 @@ static int clear_state(struct reset *r, const char *owner, int *apps_cleared)
 	}
 	/* A password+code string accepted before the reset is not accepted again after it. */
 	ok = ok && store_reuse_clear(r->store, r->user) == STORE_OK;
-	ok = ok && store_audit_add(r->store, r->user, (long)r->h->ruid,
-				   r->keep_2fa ? "reset-2fa-kept" : "reset-2fa-cleared",
-				   r->proof_names, *apps_cleared ? "app passwords deleted" : "") ==
-			   STORE_OK;
+	ok = ok &&
+	     store_audit_add(r->store, r->user, (long)r->h->ruid,
+			     r->keep_2fa ? "reset-2fa-kept" : "reset-2fa-cleared", r->proof_names,
+			     *apps_cleared ? "app passwords deleted" : "") == STORE_OK;
 	return hx_txn_end(r->store, ok);
 }
 
@@ -195,7 +198,8 @@ int reset_password_step(struct reset *r)
 	int rc, apps_cleared = 0;
 
 	if (outbox_owner(owner, sizeof(owner)) != 0) {
-		reset_error(r, "internal", 1, "Internal error (process identity); nothing changed.");
+		reset_error(r, "internal", 1,
+			    "Internal error (process identity); nothing changed.");
 		return HX_SOFTWARE;
 	}
 	if ((rc = choose_and_set(r, owner)) != HX_OK)
@@ -217,27 +221,29 @@ int reset_password_step(struct reset *r)
 	d.failed = oj_array();
 	d.post = "none";
 	if (outbox_flush(r->store, &r->key, &r->cfg, 0, owner, delivered, &d, &totals) != 0)
-		syslog(LOG_ERR, "reset: user=%s notices not delivered yet (store: %s); the next run "
-				"of pam-recover sends them",
+		syslog(LOG_ERR,
+		       "reset: user=%s notices not delivered yet (store: %s); the next run "
+		       "of pam-recover sends them",
 		       r->user, store_errmsg(r->store));
 	struct json_object *sent = d.sent, *failed = d.failed;
 	const char *post = d.post;
-	if (rc_snprintf(msg, sizeof(msg), "Your password has been reset. %s%s%s",
-			r->keep_2fa ? "2-step verification stays on."
-			/* A web front end's user may have no shell: no command for them. */
-			: r->ui == &reset_ui_json
-				? "2-step verification is off: every authenticator device was "
-				  "removed and the backup codes no longer work; turn it on again as "
-				  "soon as you can."
-				: "2-step verification is off: every authenticator device was "
-				  "removed; turn it on again with `pam-recover enable`.",
-			json_object_array_length(sent) > 0
-				? " A notice was sent to your recovery contacts."
-				: "",
-			strcmp(post, "failed") == 0
-				? " Sessions opened with the old password may still be open "
-				  "(post_reset_command failed)."
-				: "") < 0)
+	if (rc_snprintf(
+		    msg, sizeof(msg), "Your password has been reset. %s%s%s",
+		    r->keep_2fa ? "2-step verification stays on."
+		    /* A web front end's user may have no shell: no command for them. */
+		    : r->ui == &reset_ui_json
+			    ? "2-step verification is off: every authenticator device was "
+			      "removed and the backup codes no longer work; turn it on again as "
+			      "soon as you can."
+			    : "2-step verification is off: every authenticator device was "
+			      "removed; turn it on again with `pam-recover enable`.",
+		    json_object_array_length(sent) > 0
+			    ? " A notice was sent to your recovery contacts."
+			    : "",
+		    strcmp(post, "failed") == 0
+			    ? " Sessions opened with the old password may still be open "
+			      "(post_reset_command failed)."
+			    : "") < 0)
 		snprintf(msg, sizeof(msg), "Your password has been reset.");
 	oj_str(done, "message", msg);
 	oj_str(done, "user", r->user);

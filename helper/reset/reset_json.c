@@ -55,7 +55,8 @@ static int read_line(char *out, size_t n)
 /* Print one object as a line; wipe json-c's rendering of it (it may hold a suggestion). */
 static void emit(struct json_object *o)
 {
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s != NULL) {
 		fputs(s, stdout);
 		fputc('\n', stdout);
@@ -75,9 +76,8 @@ static void bad_request(const char *msg, int final)
 	json_object_put(e);
 }
 
-static int json_ask(struct reset *r, struct json_object *step, const char *name,
-		    const char *prompt, int secret, char *out, size_t n, const char *prompt2,
-		    char *out2, size_t n2)
+static int json_ask(struct reset *r, struct json_object *step, const char *name, const char *prompt,
+		    int secret, char *out, size_t n, const char *prompt2, char *out2, size_t n2)
 {
 	char line[RESET_JSON_MAX + 1], why[160];
 	int rc = HX_DATAERR;
@@ -103,14 +103,16 @@ static int json_ask(struct reset *r, struct json_object *step, const char *name,
 			goto out;
 		}
 		if (lr == LINE_LONG)
-			snprintf(why, sizeof(why), "the reply is longer than %d bytes", RESET_JSON_MAX);
+			snprintf(why, sizeof(why), "the reply is longer than %d bytes",
+				 RESET_JSON_MAX);
 		else if (lr == LINE_NUL)
 			snprintf(why, sizeof(why), "the reply holds a NUL byte");
 		else if (!parsed)
 			snprintf(why, sizeof(why), "expected one JSON object on one line");
 		else
-			snprintf(why, sizeof(why), "expected one JSON object with a string field "
-						   "\"%s\" (at most %zu bytes)",
+			snprintf(why, sizeof(why),
+				 "expected one JSON object with a string field "
+				 "\"%s\" (at most %zu bytes)",
 				 name, n - 1);
 		rc_wipe(out, n);
 		if (out2 != NULL)

@@ -63,8 +63,8 @@ int reset_json_field(struct json_object *o, const char *name, char *out, size_t 
 	return 1;
 }
 
-int reset_json_reply(const char *line, const char *name, char *out, size_t n, char *out2,
-		     size_t n2, int *parsed)
+int reset_json_reply(const char *line, const char *name, char *out, size_t n, char *out2, size_t n2,
+		     int *parsed)
 {
 	struct json_object *o = reset_json_parse(line);
 	int got = 0, got2 = 0;

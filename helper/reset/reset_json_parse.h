@@ -26,8 +26,7 @@ void reset_json_drop(struct json_object *o);
 
 /* Copy the string field `name` of o into out (n bytes, NUL-terminated): 1 copied, 0 absent,
  * -1 unusable (not a string, holds a NUL, or does not fit). */
-int reset_json_field(struct json_object *o, const char *name, char *out, size_t n)
-	RC_MUST_CHECK;
+int reset_json_field(struct json_object *o, const char *name, char *out, size_t n) RC_MUST_CHECK;
 
 /*
  * A reply line for a step that asks for the field `name`: 1 when the line is one object
@@ -36,7 +35,7 @@ int reset_json_field(struct json_object *o, const char *name, char *out, size_t 
  * Otherwise 0, with out and out2 wiped and *parsed telling whether the line was one JSON
  * object at all.
  */
-int reset_json_reply(const char *line, const char *name, char *out, size_t n, char *out2,
-		     size_t n2, int *parsed) RC_MUST_CHECK;
+int reset_json_reply(const char *line, const char *name, char *out, size_t n, char *out2, size_t n2,
+		     int *parsed) RC_MUST_CHECK;
 
 #endif

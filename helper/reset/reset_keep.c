@@ -111,9 +111,10 @@ int reset_totp_step(struct reset *r)
 		return HX_SOFTWARE;
 	for (int tries = 0; tries < RESET_TOTP_TRIES; tries++) {
 		struct json_object *st = reset_step(
-			"totp", "If you still have your authenticator app or a backup code, enter a "
-				"code to keep 2-step verification on. An empty line goes on and turns "
-				"2-step verification off with the reset.");
+			"totp",
+			"If you still have your authenticator app or a backup code, enter a "
+			"code to keep 2-step verification on. An empty line goes on and turns "
+			"2-step verification off with the reset.");
 		oj_bool(st, "optional", 1);
 		if ((rc = reset_ask(r, st, "totp", "Authenticator or backup code (Enter to skip): ",
 				    0, typed, sizeof(typed))) != HX_OK)
@@ -126,8 +127,9 @@ int reset_totp_step(struct reset *r)
 			goto out;
 		}
 		if (count > r->cfg.code_attempts) {
-			reset_error(r, "locked", 0, "Too many wrong codes: 2-step verification cannot "
-						    "be kept this time.");
+			reset_error(r, "locked", 0,
+				    "Too many wrong codes: 2-step verification cannot "
+				    "be kept this time.");
 			reset_audit(r, "reset-locked", "totp", "too many wrong codes");
 			break;
 		}

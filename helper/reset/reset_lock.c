@@ -58,5 +58,6 @@ void reset_locked_error(struct reset *r, int m)
 		    "Too many wrong tries: %s is locked for this account for %d minute%s. Choose "
 		    "another method, or try again later.",
 		    m == METHOD_QUESTION ? "the security question" : "this method",
-		    (reset_lock_window(r) + 59) / 60, (reset_lock_window(r) + 59) / 60 == 1 ? "" : "s");
+		    (reset_lock_window(r) + 59) / 60,
+		    (reset_lock_window(r) + 59) / 60 == 1 ? "" : "s");
 }

@@ -64,8 +64,8 @@ static void fake_question(struct reset *r, unsigned pick)
 	snprintf(r->question, sizeof(r->question), "%s", default_questions[pick % N_DEFAULT_Q]);
 }
 
-static const char *const domains[] = {"gmail.com", "outlook.com", "yahoo.com", "gmx.net",
-				      "proton.me", "icloud.com", "hotmail.com", "mail.com"};
+static const char *const domains[] = {"gmail.com", "outlook.com", "yahoo.com",   "gmx.net",
+				      "proton.me", "icloud.com",  "hotmail.com", "mail.com"};
 static const char *const prefixes[] = {"+1", "+44", "+49", "+33", "+371", "+31", "+39", "+34"};
 
 static void fake_offers(struct reset *r)
@@ -90,7 +90,8 @@ static void fake_offers(struct reset *r)
 		add(r, METHOD_SMS, hint);
 	}
 	if (available(r, METHOD_TELEGRAM) && (h[0] & 12) == 0) {
-		snprintf(value, sizeof(value), "%u%u", 1u + h[20] % 9, (unsigned)h[21] * 3917u + h[22]);
+		snprintf(value, sizeof(value), "%u%u", 1u + h[20] % 9,
+			 (unsigned)h[21] * 3917u + h[22]);
 		channel_mask(METHOD_TELEGRAM, value, hint, sizeof(hint));
 		add(r, METHOD_TELEGRAM, hint);
 	}
@@ -137,7 +138,8 @@ int reset_methods(struct reset *r)
 				add(r, METHOD_QUESTION, "");
 			} else if (qr != STORE_OK && qr != STORE_NOTFOUND) {
 				rc_wipe(&q, sizeof(q));
-				reset_error(r, "store", 1, "The state store cannot be used; nothing changed.");
+				reset_error(r, "store", 1,
+					    "The state store cannot be used; nothing changed.");
 				rc = HX_IOERR;
 				goto out;
 			}

@@ -31,7 +31,8 @@ static int address_matches(struct reset *r, const char *typed, char *real_out, s
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	if (r->known &&
-	    contact_read(r->store, &r->key, r->user, METHOD_EMAIL, b, sizeof(b), &verified) == HX_OK &&
+	    contact_read(r->store, &r->key, r->user, METHOD_EMAIL, b, sizeof(b), &verified) ==
+		    HX_OK &&
 	    verified)
 		have = 1;
 	if (!have)
@@ -64,7 +65,8 @@ static int prove_email(struct reset *r)
 				    sizeof(typed))) != HX_OK)
 			goto out;
 		char norm[CONTACT_VALUE_MAX];
-		int ok = text_normalise_email(typed, norm, sizeof(norm)) == 0 && channel_email_ok(norm);
+		int ok = text_normalise_email(typed, norm, sizeof(norm)) == 0 &&
+			 channel_email_ok(norm);
 		RC_WIPE_ARRAY(norm);
 		if (ok)
 			break;
@@ -94,8 +96,9 @@ static int prove_phone(struct reset *r, int m)
 	int64_t start = reset_clock_ms();
 
 	value[0] = '\0';
-	if (r->known && contact_read(r->store, &r->key, r->user, m, value, sizeof(value),
-				     &verified) == HX_OK && verified)
+	if (r->known &&
+	    contact_read(r->store, &r->key, r->user, m, value, sizeof(value), &verified) == HX_OK &&
+	    verified)
 		have = 1;
 	rc = reset_send_code(r, m, have ? value : NULL);
 	reset_pad(start, RESET_SEND_FLOOR_MS);
@@ -183,10 +186,9 @@ static int prove_question(struct reset *r)
 			ok = crypto_pwhash_str_verify(q.answer_hash, norm, strlen(norm)) == 0;
 		} else {
 			/* The same work as a real check (contact_question.c: interactive limits). */
-			int unused = crypto_pwhash_str_alg(dummy, norm, strlen(norm),
-							   crypto_pwhash_OPSLIMIT_INTERACTIVE,
-							   crypto_pwhash_MEMLIMIT_INTERACTIVE,
-							   crypto_pwhash_ALG_ARGON2ID13);
+			int unused = crypto_pwhash_str_alg(
+				dummy, norm, strlen(norm), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13);
 			(void)unused;
 		}
 		RC_WIPE_ARRAY(norm);

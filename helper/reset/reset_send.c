@@ -69,20 +69,25 @@ static int code_text(const struct reset *r, int m, const char *code, int ttl, ch
 		return rc_snprintf(out, n,
 				   "%s: your password reset code for %s is %s (valid %d min). "
 				   "Never give it to anyone.",
-				   host, r->user, code, minutes) < 0 ? -1 : 0;
+				   host, r->user, code, minutes) < 0
+			       ? -1
+			       : 0;
 	link[0] = '\0';
 	if (r->cfg.reset_url != NULL && make_link(r, code, link, sizeof(link)) != 0)
 		return -1;
-	return rc_snprintf(out, n,
-			   "Someone, hopefully you, asked to reset the password of the account %s "
-			   "on %s.\n\n"
-			   "Your code: %s\n\n"
-			   "Type it where you asked for it, or run `pam-recover reset --code`.%s%s%s\n"
-			   "The code works once and for %d minute%s.\n\n"
-			   "If you did not ask for this, ignore this message: your password has not "
-			   "changed.\n",
-			   r->user, host, code, link[0] ? "\nOr open this link:\n\n" : "", link,
-			   link[0] ? "\n" : "", minutes, minutes == 1 ? "" : "s") < 0 ? -1 : 0;
+	return rc_snprintf(
+		       out, n,
+		       "Someone, hopefully you, asked to reset the password of the account %s "
+		       "on %s.\n\n"
+		       "Your code: %s\n\n"
+		       "Type it where you asked for it, or run `pam-recover reset --code`.%s%s%s\n"
+		       "The code works once and for %d minute%s.\n\n"
+		       "If you did not ask for this, ignore this message: your password has not "
+		       "changed.\n",
+		       r->user, host, code, link[0] ? "\nOr open this link:\n\n" : "", link,
+		       link[0] ? "\n" : "", minutes, minutes == 1 ? "" : "s") < 0
+		       ? -1
+		       : 0;
 }
 
 /*
@@ -130,8 +135,9 @@ int reset_send_code(struct reset *r, int m, const char *to)
 	}
 	if (qr == QUOTA_DESTINATION) {
 		/* Counted like a wrong address (caller and account), and nothing is sent. */
-		syslog(LOG_NOTICE, "reset: user=%s code by %s not sent: destination_sends_per_day "
-				   "reached",
+		syslog(LOG_NOTICE,
+		       "reset: user=%s code by %s not sent: destination_sends_per_day "
+		       "reached",
 		       r->user, ch);
 		reset_audit(r, "reset-rate-limited", ch, quota_message(qr));
 		to = NULL;
@@ -151,8 +157,9 @@ int reset_send_code(struct reset *r, int m, const char *to)
 	}
 	if (qr == QUOTA_ACCOUNT || qr == QUOTA_BUDGET) {
 		reset_audit(r, "reset-rate-limited", ch, quota_message(qr));
-		reset_error(r, "rate_limited", 0, "Too many codes were sent this way for this "
-						  "account: %s.",
+		reset_error(r, "rate_limited", 0,
+			    "Too many codes were sent this way for this "
+			    "account: %s.",
 			    quota_message(qr));
 		rc = HX_WRONG;
 		goto out;
@@ -172,8 +179,7 @@ int reset_send_code(struct reset *r, int m, const char *to)
 		reset_error(r, "internal", 1, "The message could not be made; nothing was sent.");
 		goto void_code;
 	}
-	rc = channel_send_code(&r->cfg, m, to, MAIL_SUBJECT, text, code, err,
-			       sizeof(err));
+	rc = channel_send_code(&r->cfg, m, to, MAIL_SUBJECT, text, code, err, sizeof(err));
 	if (rc != HX_OK) {
 		/* The answer stays that of a send that went out: an outage must not tell a right
 		 * address from a wrong one. The administrator sees it in syslog and the audit. */

@@ -55,7 +55,8 @@ static int step_user(struct reset *r)
 
 	for (int bad = 0;; bad++) {
 		struct json_object *st = reset_step(
-			"user", "Enter the user name of the account whose password you want to reset.");
+			"user",
+			"Enter the user name of the account whose password you want to reset.");
 		if ((rc = reset_ask(r, st, "user", "User name: ", 0, name, sizeof(name))) != HX_OK)
 			goto out;
 		trim(name);
@@ -116,11 +117,13 @@ static int step_method(struct reset *r, int *rc)
 		char msg[600], support[400];
 		support_text(r, support, sizeof(support));
 		if (rc_snprintf(msg, sizeof(msg), "%s None of these works for you? %s",
-				r->proofs == 0 ? "Choose how to prove that the account is yours."
-					       : "This account has 2-step verification: prove it is "
-						 "yours a second way.",
+				r->proofs == 0
+					? "Choose how to prove that the account is yours."
+					: "This account has 2-step verification: prove it is "
+					  "yours a second way.",
 				support) < 0)
-			snprintf(msg, sizeof(msg), "Choose how to prove that the account is yours.");
+			snprintf(msg, sizeof(msg),
+				 "Choose how to prove that the account is yours.");
 		struct json_object *st = reset_step("method", msg);
 		struct json_object *arr = oj_array();
 		int offered = 0;
@@ -153,7 +156,8 @@ static int step_method(struct reset *r, int *rc)
 			if (r->offers[i].method == m && !(r->used & (1u << m)))
 				return m;
 		if (bad + 1 >= RESET_BAD_REPLIES) {
-			reset_error(r, "unknown_method", 1, "That is not one of the methods offered.");
+			reset_error(r, "unknown_method", 1,
+				    "That is not one of the methods offered.");
 			*rc = HX_DATAERR;
 			return -1;
 		}
@@ -204,7 +208,8 @@ int reset_run(struct reset *r)
 	support_text(r, support, sizeof(support));
 	if (r->cfg.reset_method_mask == 0) {
 		reset_audit(r, "reset-refused", NULL, "reset_methods = none");
-		reset_error(r, "disabled", 1, "Password reset is turned off on this host. %s", support);
+		reset_error(r, "disabled", 1, "Password reset is turned off on this host. %s",
+			    support);
 		return HX_NOPERM;
 	}
 	if (r->n_offers == 0) {
@@ -225,9 +230,10 @@ int reset_run(struct reset *r)
 		rc = reset_code_step(r, m, 1);
 		if (rc != HX_OK) {
 			if (rc == HX_WRONG)
-				reset_error(r, "not_proven", 1,
-					    "The code was not accepted; nothing changed. Start again "
-					    "with `pam-recover reset` to get a new code.");
+				reset_error(
+					r, "not_proven", 1,
+					"The code was not accepted; nothing changed. Start again "
+					"with `pam-recover reset` to get a new code.");
 			return rc;
 		}
 		note_proof(r, r->last_method);
@@ -250,4 +256,3 @@ int reset_run(struct reset *r)
 	}
 	return reset_password_step(r);
 }
-

@@ -75,8 +75,8 @@ void reset_audit(struct reset *r, const char *event, const char *method, const c
 	if (r->store == NULL)
 		return;
 	rc_log_escape(detail != NULL ? detail : "", esc, sizeof(esc));
-	if (store_audit_add(r->store, r->user[0] ? r->user : NULL, (long)r->h->ruid, event,
-			    method, esc) != STORE_OK)
+	if (store_audit_add(r->store, r->user[0] ? r->user : NULL, (long)r->h->ruid, event, method,
+			    esc) != STORE_OK)
 		syslog(LOG_ERR, "reset: cannot write the audit event %s for %s: %s", event, r->user,
 		       store_errmsg(r->store));
 }

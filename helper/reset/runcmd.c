@@ -55,7 +55,8 @@ int runcmd_split(const char *cmdline, const char *user, struct runcmd *out, cons
 			if (*p == '%') {
 				if (p[1] == 'u') {
 					if (user == NULL || o + ulen + 1 >= RUNCMD_BUF) {
-						*why = user == NULL ? "uses %u without a user" : "is too long";
+						*why = user == NULL ? "uses %u without a user"
+								    : "is too long";
 						return -1;
 					}
 					memcpy(out->buf + o, user, ulen);

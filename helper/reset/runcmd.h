@@ -30,8 +30,8 @@ struct runcmd {
  * word must be an absolute path. %u is replaced by `user`, %% by '%'; any other % is an error.
  * 0, or -1 with a reason in why (static text).
  */
-int runcmd_split(const char *cmdline, const char *user, struct runcmd *out, const char **why)
-	RC_MUST_CHECK;
+int runcmd_split(const char *cmdline, const char *user, struct runcmd *out,
+		 const char **why) RC_MUST_CHECK;
 
 /*
  * Run it. `input` (may be NULL: stdin is /dev/null) is written to its stdin, then stdin is

@@ -16,16 +16,16 @@
 struct conv_data {
 	const char *password;
 	int answered;
-	int refused;            /* the stack asked for something we do not give */
-	char complaint[256];    /* the stack's first error message, escaped */
+	int refused;         /* the stack asked for something we do not give */
+	char complaint[256]; /* the stack's first error message, escaped */
 	char refused_prompt[128];
 };
 
 /* "Current password:", "(current) UNIX password:", "Old Password:": not ours to answer. */
 static int asks_old(const char *prompt)
 {
-	return prompt != NULL && (strcasestr(prompt, "current") != NULL ||
-				  strcasestr(prompt, "old") != NULL);
+	return prompt != NULL &&
+	       (strcasestr(prompt, "current") != NULL || strcasestr(prompt, "old") != NULL);
 }
 
 static int answer(void *vd, const struct pam_message *m, struct pam_response *rep)
@@ -111,11 +111,12 @@ static int set_by_pam(const struct cfg *c, const char *user, const char *passwor
 	case PAM_AUTHTOK_RECOVERY_ERR:
 	case PAM_CONV_ERR:
 		if (d.refused) {
-			snprintf(err, n,
-				 "the PAM password stack of the service %s asked \"%s\", which this "
-				 "tool does not answer: use a stack that lets root set a password "
-				 "(password_service in pam_recover.conf)",
-				 service, d.refused_prompt);
+			snprintf(
+				err, n,
+				"the PAM password stack of the service %s asked \"%s\", which this "
+				"tool does not answer: use a stack that lets root set a password "
+				"(password_service in pam_recover.conf)",
+				service, d.refused_prompt);
 			r = HX_CONFIG;
 		} else {
 			snprintf(err, n, "the system refused the new password: %s",
@@ -172,8 +173,8 @@ static int run(const char *key, const char *cmdline, const char *user, const cha
 		snprintf(err, n, "%s (%s) was killed after %d seconds%s%s", key, cmd.argv[0],
 			 RUNCMD_TIMEOUT, output[0] ? ": " : "", output);
 	else
-		snprintf(err, n, "%s (%s) failed with exit status %d%s%s", key, cmd.argv[0], *status,
-			 output[0] ? ": " : "", output);
+		snprintf(err, n, "%s (%s) failed with exit status %d%s%s", key, cmd.argv[0],
+			 *status, output[0] ? ": " : "", output);
 out:
 	RC_WIPE_ARRAY(output);
 	rc_wipe(&cmd, sizeof(cmd));
@@ -219,6 +220,5 @@ int setpw_post_reset(const struct cfg *c, const char *user, char *err, size_t n)
 		err[0] = '\0';
 	if (c->post_reset_command == NULL)
 		return HX_OK;
-	return run("post_reset_command", c->post_reset_command, user, NULL, NULL, err, n,
-		   &status);
+	return run("post_reset_command", c->post_reset_command, user, NULL, NULL, err, n, &status);
 }

@@ -52,7 +52,8 @@ static void check_parsed(const struct request *rq, const char *buf, size_t len)
 		return;
 	}
 	if (sl == 0 || sl > CHECK_SERVICE_MAX ||
-	    strspn(rq->service, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != sl)
+	    strspn(rq->service,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != sl)
 		abort();
 	if (rq->user[0] == '\0' ? !empty_user_ok : !rc_user_name_ok(rq->user))
 		abort();

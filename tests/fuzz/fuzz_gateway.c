@@ -99,13 +99,15 @@ static void check_render(const char *text, size_t len)
 			if (c == '+')
 				dec[d++] = ' ';
 			else if (c == '%') {
-				if (i + 2 >= olen || hexval(out[i + 1]) < 0 || hexval(out[i + 2]) < 0)
+				if (i + 2 >= olen || hexval(out[i + 1]) < 0 ||
+				    hexval(out[i + 2]) < 0)
 					abort();
 				dec[d++] = (char)(hexval(out[i + 1]) * 16 + hexval(out[i + 2]));
 				i += 2;
 			} else if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					  "0123456789-._~",
-					  c) == NULL || c == '\0')
+					  c) == NULL ||
+				   c == '\0')
 				abort();
 			else
 				dec[d++] = c;

@@ -55,8 +55,7 @@ static int wiped(const struct import_oath_entry *e)
 	return 1;
 }
 
-static void check_entry(const struct import_oath_entry *e, const char *line, size_t len,
-			int mode)
+static void check_entry(const struct import_oath_entry *e, const char *line, size_t len, int mode)
 {
 	struct import_oath_entry again;
 	char canon[HX_USER_MAX], buf[600];

@@ -125,8 +125,7 @@ static void check_reply(const char *line, struct json_object *o)
 	/* without a confirmation */
 	memset(out, 'X', sizeof(out));
 	r = reset_json_reply(line, "code", out, 9, NULL, 0, &parsed);
-	if (parsed != (o != NULL) || (r == 0 && !zeroed(out, 9)) ||
-	    (r == 1 && strlen(out) > 8))
+	if (parsed != (o != NULL) || (r == 0 && !zeroed(out, 9)) || (r == 1 && strlen(out) > 8))
 		abort();
 }
 

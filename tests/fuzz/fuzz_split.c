@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			/* The halves put back together are the input, and the code is digits only. */
 			if (strlen(code) != (size_t)digits || strlen(pw) + (size_t)digits != n ||
-			    strncmp(in, pw, strlen(pw)) != 0 || strspn(code, "0123456789") != (size_t)digits)
+			    strncmp(in, pw, strlen(pw)) != 0 ||
+			    strspn(code, "0123456789") != (size_t)digits)
 				abort();
 		}
 	}

@@ -78,8 +78,9 @@ static void check_ways(const struct dr_sshd *x)
 		int f = dr_sshd_flag(x, i, 7);
 		if (f != 0 && f != 1 && f != 7)
 			abort();
-		if (f == 7 && x->opt[i].set && (strcasecmp(x->opt[i].value, "yes") == 0 ||
-						strcasecmp(x->opt[i].value, "no") == 0))
+		if (f == 7 && x->opt[i].set &&
+		    (strcasecmp(x->opt[i].value, "yes") == 0 ||
+		     strcasecmp(x->opt[i].value, "no") == 0))
 			abort();
 	}
 	memset(&p, 'X', sizeof(p));

@@ -50,8 +50,8 @@ static void request(const unsigned char *buf, size_t len)
 		return;
 	if (a.op < PRIVSEP_MAIL || a.op > PRIVSEP_TG_ME)
 		abort();
-	const char *fields[] = {a.url, a.user, a.secret, a.ca, a.from, a.to,
-				a.subject, a.text, a.body, a.code, a.msgid};
+	const char *fields[] = {a.url,     a.user, a.secret, a.ca,   a.from, a.to,
+				a.subject, a.text, a.body,   a.code, a.msgid};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		inside(fields[i], buf, len);
 	if (privsep_encode(&a, &again, &alen) != 0)

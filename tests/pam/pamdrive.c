@@ -33,39 +33,72 @@ struct answers {
 static const char *rc_name(int rc)
 {
 	switch (rc) {
-	case PAM_SUCCESS: return "PAM_SUCCESS";
-	case PAM_OPEN_ERR: return "PAM_OPEN_ERR";
-	case PAM_SYMBOL_ERR: return "PAM_SYMBOL_ERR";
-	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-	case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
-	case PAM_BUF_ERR: return "PAM_BUF_ERR";
-	case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
-	case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-	case PAM_CRED_INSUFFICIENT: return "PAM_CRED_INSUFFICIENT";
-	case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-	case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-	case PAM_MAXTRIES: return "PAM_MAXTRIES";
-	case PAM_NEW_AUTHTOK_REQD: return "PAM_NEW_AUTHTOK_REQD";
-	case PAM_ACCT_EXPIRED: return "PAM_ACCT_EXPIRED";
-	case PAM_SESSION_ERR: return "PAM_SESSION_ERR";
-	case PAM_CRED_UNAVAIL: return "PAM_CRED_UNAVAIL";
-	case PAM_CRED_EXPIRED: return "PAM_CRED_EXPIRED";
-	case PAM_CRED_ERR: return "PAM_CRED_ERR";
-	case PAM_NO_MODULE_DATA: return "PAM_NO_MODULE_DATA";
-	case PAM_CONV_ERR: return "PAM_CONV_ERR";
-	case PAM_AUTHTOK_ERR: return "PAM_AUTHTOK_ERR";
-	case PAM_AUTHTOK_RECOVERY_ERR: return "PAM_AUTHTOK_RECOVERY_ERR";
-	case PAM_AUTHTOK_LOCK_BUSY: return "PAM_AUTHTOK_LOCK_BUSY";
-	case PAM_AUTHTOK_DISABLE_AGING: return "PAM_AUTHTOK_DISABLE_AGING";
-	case PAM_TRY_AGAIN: return "PAM_TRY_AGAIN";
-	case PAM_IGNORE: return "PAM_IGNORE";
-	case PAM_ABORT: return "PAM_ABORT";
-	case PAM_AUTHTOK_EXPIRED: return "PAM_AUTHTOK_EXPIRED";
-	case PAM_MODULE_UNKNOWN: return "PAM_MODULE_UNKNOWN";
-	case PAM_BAD_ITEM: return "PAM_BAD_ITEM";
-	case PAM_CONV_AGAIN: return "PAM_CONV_AGAIN";
-	case PAM_INCOMPLETE: return "PAM_INCOMPLETE";
-	default: return "PAM_UNKNOWN_CODE";
+	case PAM_SUCCESS:
+		return "PAM_SUCCESS";
+	case PAM_OPEN_ERR:
+		return "PAM_OPEN_ERR";
+	case PAM_SYMBOL_ERR:
+		return "PAM_SYMBOL_ERR";
+	case PAM_SERVICE_ERR:
+		return "PAM_SERVICE_ERR";
+	case PAM_SYSTEM_ERR:
+		return "PAM_SYSTEM_ERR";
+	case PAM_BUF_ERR:
+		return "PAM_BUF_ERR";
+	case PAM_PERM_DENIED:
+		return "PAM_PERM_DENIED";
+	case PAM_AUTH_ERR:
+		return "PAM_AUTH_ERR";
+	case PAM_CRED_INSUFFICIENT:
+		return "PAM_CRED_INSUFFICIENT";
+	case PAM_AUTHINFO_UNAVAIL:
+		return "PAM_AUTHINFO_UNAVAIL";
+	case PAM_USER_UNKNOWN:
+		return "PAM_USER_UNKNOWN";
+	case PAM_MAXTRIES:
+		return "PAM_MAXTRIES";
+	case PAM_NEW_AUTHTOK_REQD:
+		return "PAM_NEW_AUTHTOK_REQD";
+	case PAM_ACCT_EXPIRED:
+		return "PAM_ACCT_EXPIRED";
+	case PAM_SESSION_ERR:
+		return "PAM_SESSION_ERR";
+	case PAM_CRED_UNAVAIL:
+		return "PAM_CRED_UNAVAIL";
+	case PAM_CRED_EXPIRED:
+		return "PAM_CRED_EXPIRED";
+	case PAM_CRED_ERR:
+		return "PAM_CRED_ERR";
+	case PAM_NO_MODULE_DATA:
+		return "PAM_NO_MODULE_DATA";
+	case PAM_CONV_ERR:
+		return "PAM_CONV_ERR";
+	case PAM_AUTHTOK_ERR:
+		return "PAM_AUTHTOK_ERR";
+	case PAM_AUTHTOK_RECOVERY_ERR:
+		return "PAM_AUTHTOK_RECOVERY_ERR";
+	case PAM_AUTHTOK_LOCK_BUSY:
+		return "PAM_AUTHTOK_LOCK_BUSY";
+	case PAM_AUTHTOK_DISABLE_AGING:
+		return "PAM_AUTHTOK_DISABLE_AGING";
+	case PAM_TRY_AGAIN:
+		return "PAM_TRY_AGAIN";
+	case PAM_IGNORE:
+		return "PAM_IGNORE";
+	case PAM_ABORT:
+		return "PAM_ABORT";
+	case PAM_AUTHTOK_EXPIRED:
+		return "PAM_AUTHTOK_EXPIRED";
+	case PAM_MODULE_UNKNOWN:
+		return "PAM_MODULE_UNKNOWN";
+	case PAM_BAD_ITEM:
+		return "PAM_BAD_ITEM";
+	case PAM_CONV_AGAIN:
+		return "PAM_CONV_AGAIN";
+	case PAM_INCOMPLETE:
+		return "PAM_INCOMPLETE";
+	default:
+		return "PAM_UNKNOWN_CODE";
 	}
 }
 
@@ -95,13 +128,14 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	if (n <= 0 || n > PAM_MAX_NUM_MSG)
 		return PAM_CONV_ERR;
 	for (int i = 0; i < n; i++)
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
 			prompts++;
 	if (prompts == 0) { /* messages only: no reply array (some modules would not free it) */
 		for (int i = 0; i < n; i++)
-			put_text(msg[i]->msg_style == PAM_ERROR_MSG	? "ERROR"
+			put_text(msg[i]->msg_style == PAM_ERROR_MSG   ? "ERROR"
 				 : msg[i]->msg_style == PAM_TEXT_INFO ? "INFO"
-								       : "OTHER",
+								      : "OTHER",
 				 msg[i]->msg);
 		*resp = NULL;
 		return PAM_SUCCESS;
@@ -113,7 +147,8 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 		switch (msg[i]->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
 		case PAM_PROMPT_ECHO_ON:
-			put_text(msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ? "PROMPT OFF" : "PROMPT ON",
+			put_text(msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ? "PROMPT OFF"
+									  : "PROMPT ON",
 				 msg[i]->msg);
 			if (a->next >= a->n) {
 				puts("NOANSWER");
@@ -160,8 +195,8 @@ int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *rhost = NULL;
 	int gate = 0, setcred = 0, silent = 0, i = 1, rc;
-	struct answers a = { 0, 0, NULL };
-	struct pam_conv pc = { conv, &a };
+	struct answers a = {0, 0, NULL};
+	struct pam_conv pc = {conv, &a};
 	pam_handle_t *pamh = NULL;
 	const char *service, *user;
 
@@ -185,8 +220,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - i < 2) {
-		fprintf(stderr, "usage: pamdrive [--confdir DIR] [--gate] [--setcred] [--rhost HOST] "
-				"[--silent] SERVICE USER|- [ANSWER...]\n");
+		fprintf(stderr,
+			"usage: pamdrive [--confdir DIR] [--gate] [--setcred] [--rhost HOST] "
+			"[--silent] SERVICE USER|- [ANSWER...]\n");
 		return 2;
 	}
 	service = argv[i];

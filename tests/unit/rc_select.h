@@ -47,7 +47,7 @@ out:
 	return r;
 }
 
-#define rc_run_group_tests(group, tests, setup, teardown)                                  \
+#define rc_run_group_tests(group, tests, setup, teardown)                                          \
 	rc_run_selected((group), (tests), sizeof(tests) / sizeof((tests)[0]), (setup), (teardown))
 
 #endif

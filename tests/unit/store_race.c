@@ -97,7 +97,8 @@ static void child(int ready_w, int go_r, enum job job, int64_t step, int hits)
 
 		r = C_WON;
 		for (int i = 0; i < hits && r == C_WON; i++)
-			if (store_login_try(s, TRY_FAIL_USER, 1000, 0, 60, NULL, -1, &t) != STORE_OK ||
+			if (store_login_try(s, TRY_FAIL_USER, 1000, 0, 60, NULL, -1, &t) !=
+				    STORE_OK ||
 			    t.accepted)
 				r = C_ERROR;
 		break;
@@ -328,8 +329,8 @@ int main(int argc, char **argv)
 		tot_lost += lost;
 		tot_err += errors;
 		if (won != 1 || errors != 0) {
-			fprintf(stderr, "store_race: round %d: %d winners, %d errors (want 1, 0)\n", r,
-				won, errors);
+			fprintf(stderr, "store_race: round %d: %d winners, %d errors (want 1, 0)\n",
+				r, won, errors);
 			bad++;
 		}
 	}
@@ -348,8 +349,9 @@ int main(int argc, char **argv)
 			tot_lost += lost;
 			tot_err += errors;
 			if (won != 2 || errors != 0) {
-				fprintf(stderr, "store_race: try round %d: %d winners, %d errors "
-						"(want 2: one per device, 0)\n",
+				fprintf(stderr,
+					"store_race: try round %d: %d winners, %d errors "
+					"(want 2: one per device, 0)\n",
 					r, won, errors);
 				try_bad++;
 			}
@@ -396,8 +398,9 @@ int main(int argc, char **argv)
 			tot_lost += lost;
 			tot_err += errors;
 			if (won != 1 || errors != 0) {
-				fprintf(stderr, "store_race: new-device round %d: %d winners, %d errors "
-						"(want 1, 0)\n",
+				fprintf(stderr,
+					"store_race: new-device round %d: %d winners, %d errors "
+					"(want 1, 0)\n",
 					r, won, errors);
 				new_bad++;
 			}
@@ -413,8 +416,9 @@ int main(int argc, char **argv)
 			store_close(s);
 			s = NULL;
 			if (ls.failures != lost) {
-				fprintf(stderr, "store_race: new-device round %d: failures = %d after %d "
-						"refused (want %d)\n",
+				fprintf(stderr,
+					"store_race: new-device round %d: failures = %d after %d "
+					"refused (want %d)\n",
 					r, ls.failures, lost, lost);
 				new_bad++;
 				cnt_bad++;
@@ -423,7 +427,8 @@ int main(int argc, char **argv)
 		printf("store_login_try, first code of a new device: %d processes x %d rounds: %d "
 		       "rounds with exactly one winner and every refusal counted; %d accepted, %d "
 		       "refused, %d errors, %d rounds with a refusal not counted\n",
-		       procs, new_rounds, new_rounds - new_bad, tot_won, tot_lost, tot_err, cnt_bad);
+		       procs, new_rounds, new_rounds - new_bad, tot_won, tot_lost, tot_err,
+		       cnt_bad);
 		bad += new_bad;
 	}
 
@@ -449,8 +454,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store_race: %s\n", s ? store_errmsg(s) : err);
 		goto out;
 	}
-	printf("store_fail: %d processes x %d: failures = %d (want %d)\n", procs, hits,
-	       ls.failures, procs * hits);
+	printf("store_fail: %d processes x %d: failures = %d (want %d)\n", procs, hits, ls.failures,
+	       procs * hits);
 	if (ls.failures != procs * hits)
 		bad++;
 	if (store_state_get(s, TRY_FAIL_USER, &ls) != STORE_OK) {
@@ -479,7 +484,8 @@ int main(int argc, char **argv)
 			    round_run(procs, JOB_CLAIM, id, 0, &won, &lost, &errors) != 0)
 				goto out;
 			if (won != 1 || errors != 0) {
-				fprintf(stderr, "store_race: outbox round %d: %d took it, %d errors\n", r,
+				fprintf(stderr,
+					"store_race: outbox round %d: %d took it, %d errors\n", r,
 					won, errors);
 				claim_bad++;
 			}

@@ -51,20 +51,20 @@ static const char *const bad[] = {
 /* Accepted before by the configuration and user-name checks, refused now (as the channels
  * did): what a mail host on the Internet would not take, or would read as routing. */
 static const char *const now_refused[] = {
-	"a_b%c@example.org",   /* '%': the percent hack routes to another host */
-	"u@localhost",         /* one label: not a domain on the Internet */
-	"root@1.2.3.4",        /* an all-digit last label: an IP address, not a domain */
-	"a@x-.example.org",    /* a label ending in '-' */
-	"a@x.-y.example.org",  /* a label starting with '-' */
-	"a.@example.org",      /* a local part ending in a dot */
-	"a..b@example.org",    /* a doubled dot in the local part */
+	"a_b%c@example.org",  /* '%': the percent hack routes to another host */
+	"u@localhost",        /* one label: not a domain on the Internet */
+	"root@1.2.3.4",       /* an all-digit last label: an IP address, not a domain */
+	"a@x-.example.org",   /* a label ending in '-' */
+	"a@x.-y.example.org", /* a label starting with '-' */
+	"a.@example.org",     /* a local part ending in a dot */
+	"a..b@example.org",   /* a doubled dot in the local part */
 };
 
 /* Refused before by the configuration and user-name checks, accepted now (as the channels
  * did): ordinary atext that mail hosts deliver. */
 static const char *const now_accepted[] = {
-	"o'brien@example.org",   /* an apostrophe */
-	"bounce=x@example.org",  /* '=' (SRS, VERP and BATV addresses) */
+	"o'brien@example.org",  /* an apostrophe */
+	"bounce=x@example.org", /* '=' (SRS, VERP and BATV addresses) */
 };
 
 static int cfg_ok(const char *v)

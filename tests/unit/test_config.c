@@ -184,9 +184,9 @@ static void test_defaults(void **state)
 	assert_null(c.password_command);
 	assert_null(c.post_reset_command);
 	assert_string_equal(c.reset_methods, "email,sms,telegram,question");
-	assert_int_equal(c.reset_method_mask,
-			 METHOD_BIT(METHOD_EMAIL) | METHOD_BIT(METHOD_SMS) |
-				 METHOD_BIT(METHOD_TELEGRAM) | METHOD_BIT(METHOD_QUESTION));
+	assert_int_equal(c.reset_method_mask, METHOD_BIT(METHOD_EMAIL) | METHOD_BIT(METHOD_SMS) |
+						      METHOD_BIT(METHOD_TELEGRAM) |
+						      METHOD_BIT(METHOD_QUESTION));
 	assert_int_equal(c.reset_require_two_proofs, 0);
 	assert_int_equal(c.reset_keep_2fa_with_code, 0);
 	assert_int_equal(c.reset_clear_app_passwords, 1);
@@ -265,8 +265,8 @@ static void test_golden_bad(void **state)
 			failures++;
 			continue;
 		}
-		FMT(path, sizeof(path), "%s/%.*s.err", dir,
-			 (int)(strlen(ents[i]->d_name) - 5), ents[i]->d_name);
+		FMT(path, sizeof(path), "%s/%.*s.err", dir, (int)(strlen(ents[i]->d_name) - 5),
+		    ents[i]->d_name);
 		if (update) {
 			char line[1100];
 
@@ -345,8 +345,8 @@ static void test_golden_good(void **state)
 		char *want;
 		size_t len;
 
-		FMT(path, sizeof(path), "%s/%.*s.dump", dir,
-			 (int)(strlen(ents[i]->d_name) - 5), ents[i]->d_name);
+		FMT(path, sizeof(path), "%s/%.*s.dump", dir, (int)(strlen(ents[i]->d_name) - 5),
+		    ents[i]->d_name);
 		if (update) {
 			spew(path, got);
 			free(got);
@@ -467,9 +467,10 @@ static void test_long_value_in_message(void **state)
 	memset(line + 12, 'a', 200);
 	assert_int_equal(cfg_init(&c), 0);
 	assert_int_equal(cfg_parse_buffer(&c, "t.conf", line, strlen(line), err, sizeof(err)), -1);
-	assert_string_equal(err, "t.conf:1: mail_from: "
-				 "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is "
-				 "not an e-mail address (local@domain)");
+	assert_string_equal(err,
+			    "t.conf:1: mail_from: "
+			    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is "
+			    "not an e-mail address (local@domain)");
 	cfg_free(&c);
 }
 
@@ -486,8 +487,8 @@ static void expect_arg_error(struct cfg *c, const char *arg, const char *want)
 
 static void test_args(void **state)
 {
-	static const char *const flags[] = { "nullok", "debug", "forward_pass", "try_first_pass",
-					     "use_first_pass", "app_passwords" };
+	static const char *const flags[] = {"nullok",         "debug",          "forward_pass",
+					    "try_first_pass", "use_first_pass", "app_passwords"};
 	char err[512];
 	struct cfg c;
 	size_t i;
@@ -496,8 +497,8 @@ static void test_args(void **state)
 	assert_int_equal(cfg_init(&c), 0);
 	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		assert_int_equal(cfg_apply_arg(&c, flags[i], err, sizeof(err)), 0);
-	assert_int_equal(c.nullok + c.debug + c.forward_pass + c.try_first_pass +
-				 c.use_first_pass + c.app_passwords,
+	assert_int_equal(c.nullok + c.debug + c.forward_pass + c.try_first_pass + c.use_first_pass +
+				 c.app_passwords,
 			 6);
 	assert_int_equal(cfg_apply_arg(&c, "nullok=no", err, sizeof(err)), 0);
 	assert_int_equal(c.nullok, 0);
@@ -534,10 +535,12 @@ static void test_args(void **state)
 	expect_arg_error(&c, "debug=maybe",
 			 "module argument debug: 'maybe' is not a boolean (yes/no, true/false, "
 			 "on/off, 1/0)");
-	expect_arg_error(&c, "prompt=a\nb", "module argument prompt: 'a?b' contains a control "
-					    "character");
-	expect_arg_error(&c, "issuer=a\rb", "module argument issuer: 'a?b' contains a control "
-					    "character");
+	expect_arg_error(&c, "prompt=a\nb",
+			 "module argument prompt: 'a?b' contains a control "
+			 "character");
+	expect_arg_error(&c, "issuer=a\rb",
+			 "module argument issuer: 'a?b' contains a control "
+			 "character");
 	expect_arg_error(&c, "digits=7", "module argument digits: '7' is not one of 6, 8");
 	/* a failed argument leaves the old value */
 	assert_int_equal(c.window, 3);
@@ -746,8 +749,8 @@ static void test_questions(void **state)
 	assert_int_equal(cfg_init(&c), 0);
 	assert_int_equal(cfg_question_count(&c), 0);
 	assert_int_equal(cfg_question(&c, 0, q, sizeof(q)), -1);
-	assert_int_equal(cfg_apply_arg(&c, "questions= First pet? |Town of birth?| Teacher ",
-				       err, sizeof(err)),
+	assert_int_equal(cfg_apply_arg(&c, "questions= First pet? |Town of birth?| Teacher ", err,
+				       sizeof(err)),
 			 0);
 	assert_int_equal(cfg_question_count(&c), 3);
 	assert_int_equal(cfg_question(&c, 0, q, sizeof(q)), 0);
@@ -767,8 +770,8 @@ static void test_dates(void **state)
 	static const struct {
 		const char *date;
 	} v[] = {
-		{ "1970-01-01" }, { "2000-03-01" }, { "2024-02-29" },
-		{ "2038-01-19" }, { "2100-03-01" }, { "9999-12-31" },
+		{"1970-01-01"}, {"2000-03-01"}, {"2024-02-29"},
+		{"2038-01-19"}, {"2100-03-01"}, {"9999-12-31"},
 	};
 	char arg[64];
 	char err[256];
@@ -796,15 +799,23 @@ static void test_dates(void **state)
 static void test_loopback(void **state)
 {
 	static const char *const yes[] = {
-		"http://127.0.0.1/", "http://127.255.0.9:80/x", "smtp://localhost",
-		"smtp://LocalHost:25", "http://[::1]:8080/send", "http://[0:0:0:0:0:0:0:1]/",
+		"http://127.0.0.1/",       "http://127.255.0.9:80/x", "smtp://localhost",
+		"smtp://LocalHost:25",     "http://[::1]:8080/send",  "http://[0:0:0:0:0:0:0:1]/",
 		"https://user@127.0.0.1/",
 	};
 	static const char *const no[] = {
-		"http://128.0.0.1/",      "http://localhost.example.com/", "http://[::2]/",
-		"http://10.0.0.1/",       "http://127.0.0.1.nip.io/",      "http://0x7f000001/",
-		"http://2130706433/",     "not a url",                     "http://127.1/",
-		"http://[::ffff:127.0.0.1]/", "",                          "http://evil.com@/",
+		"http://128.0.0.1/",
+		"http://localhost.example.com/",
+		"http://[::2]/",
+		"http://10.0.0.1/",
+		"http://127.0.0.1.nip.io/",
+		"http://0x7f000001/",
+		"http://2130706433/",
+		"not a url",
+		"http://127.1/",
+		"http://[::ffff:127.0.0.1]/",
+		"",
+		"http://evil.com@/",
 	};
 	size_t i;
 

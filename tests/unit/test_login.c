@@ -37,9 +37,9 @@
 /* RFC 6238 Appendix B: the seeds and the 8-digit codes at the times below. */
 #define SEED_SHA1 "12345678901234567890"
 #define SEED_SHA256 "12345678901234567890123456789012"
-#define T1 1111111109 /* step 37037036 */
-#define T2 1111111111 /* step 37037037 */
-#define T3 1234567890 /* step 41152263 */
+#define T1 1111111109      /* step 37037036 */
+#define T2 1111111111      /* step 37037037 */
+#define T3 1234567890      /* step 41152263 */
 #define SHA1_T1 "081804"   /* 07081804 */
 #define SHA1_T2 "050471"   /* 14050471 */
 #define SHA1_T3 "005924"   /* 89005924 */
@@ -124,8 +124,7 @@ static void add_device(struct fx *f, const char *user, const char *device, const
 	assert_int_equal(store_device_add(f->s, user, &t, 0), STORE_OK);
 }
 
-static int verify(struct fx *f, const char *user, const char *code, int64_t now,
-		  int *locked_now)
+static int verify(struct fx *f, const char *user, const char *code, int64_t now, int *locked_now)
 {
 	const char *reason = NULL;
 	int locked = 0;
@@ -219,9 +218,9 @@ static void t_backup_code_once(void **state)
 
 	add_device(f, USER, "phone", SEED_SHA1, CFG_ALGO_SHA1);
 	assert_int_equal(secret_hash(&f->k, USER, "backup", BACKUP, h[0]), 0);
-	assert_int_equal(store_backup_replace(f->s, USER, (const unsigned char(*)[STORE_HASH_LEN])h,
-					      1),
-			 STORE_OK);
+	assert_int_equal(
+		store_backup_replace(f->s, USER, (const unsigned char(*)[STORE_HASH_LEN])h, 1),
+		STORE_OK);
 	assert_int_equal(verify(f, USER, "000000", T1, NULL), LOGIN_WRONG);
 	assert_int_equal(verify(f, USER, BACKUP, T1, NULL), LOGIN_OK_BACKUP);
 	assert_int_equal(failures(f, USER), 0);

@@ -129,8 +129,9 @@ static void test_message(void **state)
 	assert_int_equal(policy_message(&cfg, POLICY_SHORT, msg, 10), -1);
 	assert_string_equal(msg, "");
 	assert_int_equal(policy_describe(&cfg, msg, sizeof(msg)), 0);
-	assert_string_equal(msg, "At least 8 characters, with upper- and lower-case letters, a "
-				 "digit and a symbol; not containing the user name; at most 256 bytes.");
+	assert_string_equal(msg,
+			    "At least 8 characters, with upper- and lower-case letters, a "
+			    "digit and a symbol; not containing the user name; at most 256 bytes.");
 }
 
 static void test_suggest(void **state)
@@ -212,10 +213,18 @@ static void test_url_utf8(void **state)
 	assert_false(text_utf8_ok("\xed\xa0\x80", 0)); /* a surrogate */
 	assert_false(text_utf8_ok("\xe0\x80\xaf", 0)); /* overlong */
 	assert_false(text_utf8_ok(NULL, 0));
-	assert_false(text_utf8_ok("csi\xc2\x9b" "2J", 0));        /* C1 control U+009B */
-	assert_false(text_utf8_ok("abc\xe2\x80\xae" "evil", 0)); /* RIGHT-TO-LEFT OVERRIDE */
-	assert_false(text_utf8_ok("a\xe2\x81\xa6" "b", 0));     /* LEFT-TO-RIGHT ISOLATE */
-	assert_false(text_utf8_ok("a\xe2\x80\xa8" "b", 0));     /* LINE SEPARATOR */
+	assert_false(text_utf8_ok("csi\xc2\x9b"
+				  "2J",
+				  0)); /* C1 control U+009B */
+	assert_false(text_utf8_ok("abc\xe2\x80\xae"
+				  "evil",
+				  0)); /* RIGHT-TO-LEFT OVERRIDE */
+	assert_false(text_utf8_ok("a\xe2\x81\xa6"
+				  "b",
+				  0)); /* LEFT-TO-RIGHT ISOLATE */
+	assert_false(text_utf8_ok("a\xe2\x80\xa8"
+				  "b",
+				  0)); /* LINE SEPARATOR */
 	assert_true(text_utf8_ok("\xc2\xa0nbsp \xe2\x82\xac", 0));
 	assert_int_equal(policy_check(&cfg, "alice", "Abc1-xyz\xc2\x9b"), POLICY_BAD_CHAR);
 	assert_int_equal(text_utf8_len("a\xc3\xa9\xe2\x82\xac"), 3);

@@ -258,10 +258,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_caller_ids),
-		cmocka_unit_test_setup_teardown(test_account_limit_writes_nothing_when_refused, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_account_limit_writes_nothing_when_refused,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caller_limit_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_destination_hashed_and_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destination_hashed_and_limited, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_sms_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release, setup, teardown),
 		cmocka_unit_test(test_messages),

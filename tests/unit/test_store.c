@@ -116,10 +116,10 @@ static void make_store(struct fx *f)
 	f->s = NULL;
 }
 
-#define assert_err_has(f, text)                                                            \
-	do {                                                                               \
-		if (strstr((f)->err, (text)) == NULL)                                      \
-			fail_msg("error \"%s\" lacks \"%s\"", (f)->err, (text));           \
+#define assert_err_has(f, text)                                                                    \
+	do {                                                                                       \
+		if (strstr((f)->err, (text)) == NULL)                                              \
+			fail_msg("error \"%s\" lacks \"%s\"", (f)->err, (text));                   \
 	} while (0)
 
 static void fill_hash(unsigned char h[STORE_HASH_LEN], int seed)
@@ -810,8 +810,7 @@ static void test_login_read_try(void **state)
 	assert_true(tr.locked);
 	assert_int_equal(tr.locked_until, 1060);
 	/* over deny: a new step is refused, counted, the lock renewed, the step not taken */
-	assert_int_equal(store_login_try(f->s, "alice", 1010, 3, 60, "tablet", 51, &tr),
-			 STORE_OK);
+	assert_int_equal(store_login_try(f->s, "alice", 1010, 3, 60, "tablet", 51, &tr), STORE_OK);
 	assert_false(tr.accepted);
 	assert_int_equal(tr.failures, 4);
 	assert_int_equal(tr.locked_until, 1070);
@@ -821,8 +820,7 @@ static void test_login_read_try(void **state)
 	assert_int_equal(ls.locked_until, 1070);
 	/* the lock has run out: counting starts again at 1, so a new step passes and clears;
 	 * the step 50 used on the phone is new on the tablet */
-	assert_int_equal(store_login_try(f->s, "alice", 1070, 3, 60, "tablet", 50, &tr),
-			 STORE_OK);
+	assert_int_equal(store_login_try(f->s, "alice", 1070, 3, 60, "tablet", 50, &tr), STORE_OK);
 	assert_true(tr.accepted);
 	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
 	assert_int_equal(ds.last_step[0], 50);
@@ -856,15 +854,12 @@ static void test_login_read_try(void **state)
 	assert_true(tr.locked);
 	assert_int_equal(tr.locked_until, 1060);
 	/* bad arguments */
-	assert_int_equal(store_login_try(f->s, "alice", 1000, -1, 60, "phone", 60, &tr),
-			 STORE_ERR);
-	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", -2, &tr),
-			 STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, -1, 60, "phone", 60, &tr), STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", -2, &tr), STORE_ERR);
 	assert_int_equal(store_login_try(f->s, "", 1000, 3, 60, "phone", 60, &tr), STORE_ERR);
 	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, NULL, 60, &tr), STORE_ERR);
 	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "", 60, &tr), STORE_ERR);
-	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", -1, &tr),
-			 STORE_ERR);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, "phone", -1, &tr), STORE_ERR);
 	assert_int_equal(store_login_read(f->s, "alice", NULL, NULL, &ls), STORE_ERR);
 	assert_int_equal(store_login_read(f->s, "alice", dev_cb, &ds, NULL), STORE_ERR);
 }
@@ -993,8 +988,9 @@ static void test_backup_state(void **state)
 	fill_hash(h[0], 41);
 	fill_hash(h[1], 42);
 	fill_hash(other, 43);
-	assert_int_equal(store_backup_replace(f->s, "alice", (const unsigned char(*)[STORE_HASH_LEN])h, 2),
-			 STORE_OK);
+	assert_int_equal(
+		store_backup_replace(f->s, "alice", (const unsigned char(*)[STORE_HASH_LEN])h, 2),
+		STORE_OK);
 	assert_int_equal(store_backup_state(f->s, "alice", h[0]), STORE_OK);
 	assert_int_equal(store_backup_state(f->s, "alice", h[0]), STORE_OK); /* read only */
 	assert_int_equal(store_backup_state(f->s, "alice", other), STORE_NOTFOUND);
@@ -1054,8 +1050,9 @@ static void test_reuse(void **state)
 		sqlite3 *db = store_sqlite_db(f->s);
 		sqlite3_stmt *st;
 
-		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM reuse", -1, &st, NULL),
-				 SQLITE_OK);
+		assert_int_equal(
+			sqlite3_prepare_v2(db, "SELECT count(*) FROM reuse", -1, &st, NULL),
+			SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int(st, 0), 1); /* only carol's is left */
 		sqlite3_finalize(st);
@@ -1084,11 +1081,11 @@ static void test_reuse(void **state)
 }
 
 /* What every migration after 1 added, undone: a store as the first release left it. */
-#define SCHEMA_1_SQL                                                                              \
-	"DROP INDEX totp_username_lower; DROP TABLE key_check; DROP TABLE outbox; "              \
-	"DROP TABLE reuse; DROP TABLE device_steps; DROP TABLE totp; "                          \
-	"CREATE TABLE totp (username TEXT NOT NULL PRIMARY KEY, sealed BLOB NOT NULL, "          \
-	"algorithm INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL, "         \
+#define SCHEMA_1_SQL                                                                               \
+	"DROP INDEX totp_username_lower; DROP TABLE key_check; DROP TABLE outbox; "                \
+	"DROP TABLE reuse; DROP TABLE device_steps; DROP TABLE totp; "                             \
+	"CREATE TABLE totp (username TEXT NOT NULL PRIMARY KEY, sealed BLOB NOT NULL, "            \
+	"algorithm INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL, "           \
 	"created INTEGER NOT NULL); PRAGMA user_version = 1"
 
 /* A store of schema 1 (the first release) is brought to the current schema on open. */
@@ -1223,9 +1220,9 @@ static void test_keycheck_keys(void **state)
 	assert_int_equal(keycheck_verify(f->s, &k1), KEYCHECK_MISSING);
 	/* a store made before the record existed, with an enrolled user sealed under k1 */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(seal_encrypt(&k1, "alice", "totp", secret, sizeof(secret), t.sealed,
-				      &t.sealed_len),
-			 0);
+	assert_int_equal(
+		seal_encrypt(&k1, "alice", "totp", secret, sizeof(secret), t.sealed, &t.sealed_len),
+		0);
 	t.algorithm = 0;
 	t.digits = 6;
 	t.period = 30;
@@ -1294,7 +1291,8 @@ static void test_tokens(void **state)
 	t2.expires = 6000;
 
 	assert_int_equal(store_token_get(f->s, "alice", "email", "reset", &g), STORE_NOTFOUND);
-	assert_int_equal(store_token_attempt(f->s, "alice", "email", "reset", &att), STORE_NOTFOUND);
+	assert_int_equal(store_token_attempt(f->s, "alice", "email", "reset", &att),
+			 STORE_NOTFOUND);
 	assert_int_equal(store_token_consume(f->s, "alice", "email", "reset"), STORE_NOTFOUND);
 	assert_int_equal(store_token_put(f->s, "alice", "email", "reset", &t1), STORE_OK);
 	assert_int_equal(store_token_get(f->s, "alice", "email", "reset", &g), STORE_OK);
@@ -1349,9 +1347,9 @@ static long long count_rows(struct fx *f, const char *key)
 	sqlite3_stmt *st;
 	long long n;
 
-	assert_int_equal(
-		sqlite3_prepare_v2(db, "SELECT count(*) FROM counters WHERE key = ?1", -1, &st, NULL),
-		SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM counters WHERE key = ?1", -1,
+					    &st, NULL),
+			 SQLITE_OK);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	n = sqlite3_column_int64(st, 0);
@@ -1671,7 +1669,7 @@ static void test_transactions(void **state)
 	struct store_login_state ls;
 
 	assert_int_equal(store_commit(f->s), STORE_ERR); /* none open */
-	store_rollback(f->s);                             /* harmless */
+	store_rollback(f->s);                            /* harmless */
 	assert_int_equal(store_begin(f->s), STORE_OK);
 	assert_int_equal(store_begin(f->s), STORE_ERR); /* no nesting */
 	assert_int_equal(store_totp_put(f->s, "alice", &t), STORE_OK);
@@ -1740,7 +1738,7 @@ static void test_bad_arguments(void **state)
 static void test_disk_full(void **state)
 {
 	struct fx *f = *state;
-	unsigned char (*many)[STORE_HASH_LEN] = calloc(600, STORE_HASH_LEN);
+	unsigned char(*many)[STORE_HASH_LEN] = calloc(600, STORE_HASH_LEN);
 	unsigned char old[2][STORE_HASH_LEN];
 	struct store_totp t = mk_totp(9), g;
 	sqlite3 *db = store_sqlite_db(f->s);
@@ -1804,17 +1802,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_specs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_totp, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_devices, fx_setup_open, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_totp_put_resets_state, fx_setup_open, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_totp_delete_clears_2fa, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_totp_put_resets_state, fx_setup_open,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_totp_delete_clears_2fa, fx_setup_open,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pending, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_state_cas, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fail_lock_unlock, fx_setup_open, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_fail_after_lock_expiry, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_fail_after_lock_expiry, fx_setup_open,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_login_read_try, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_app_passwords, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_state, fx_setup_open, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_app_match_look_only, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_app_match_look_only, fx_setup_open,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reuse, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_1, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_contacts, fx_setup_open, fx_teardown),

@@ -93,7 +93,8 @@ static void test_base32(void **state)
 
 	(void)state;
 	/* RFC 4648 section 10 */
-	assert_int_equal(totp_base32_encode((const unsigned char *)"foobar", 6, enc, sizeof(enc)), 0);
+	assert_int_equal(totp_base32_encode((const unsigned char *)"foobar", 6, enc, sizeof(enc)),
+			 0);
 	assert_string_equal(enc, "MZXW6YTBOI");
 	assert_int_equal(totp_base32_decode("MZXW6YTBOI======", out, sizeof(out), &n), 0);
 	assert_int_equal(n, 6);
@@ -134,15 +135,14 @@ static void test_uri(void **state)
 				 "&algorithm=SHA256");
 	/* The defaults (SHA1, 6 digits, 30 s) are left out: a short URI, a small QR code. */
 	p.algorithm = CFG_ALGO_SHA1;
-	assert_int_equal(totp_uri("Mail Host", "alice", (const unsigned char *)"foobar", 6, &p,
-				  uri, sizeof(uri)),
+	assert_int_equal(totp_uri("Mail Host", "alice", (const unsigned char *)"foobar", 6, &p, uri,
+				  sizeof(uri)),
 			 0);
 	assert_string_equal(uri, "otpauth://totp/Mail%20Host:alice?secret=MZXW6YTBOI");
 	p.digits = 8;
 	p.period = 60;
-	assert_int_equal(totp_uri("M", "a", (const unsigned char *)"foobar", 6, &p, uri,
-				  sizeof(uri)),
-			 0);
+	assert_int_equal(
+		totp_uri("M", "a", (const unsigned char *)"foobar", 6, &p, uri, sizeof(uri)), 0);
 	assert_string_equal(uri, "otpauth://totp/M:a?secret=MZXW6YTBOI&digits=8&period=60");
 	assert_int_equal(totp_uri("x", "y", (const unsigned char *)"foobar", 6, &p, uri, 20), -1);
 }
@@ -150,9 +150,12 @@ static void test_uri(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc6238_vectors), cmocka_unit_test(test_window),
-		cmocka_unit_test(test_bad_params),      cmocka_unit_test(test_base32),
-		cmocka_unit_test(test_hex),             cmocka_unit_test(test_uri),
+		cmocka_unit_test(test_rfc6238_vectors),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_base32),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_uri),
 	};
 
 	if (totp_init() != 0)

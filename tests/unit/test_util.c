@@ -351,21 +351,52 @@ static void test_log_escape(void **state)
 static void test_user_name(void **state)
 {
 	static const char *const good[] = {
-		"root", "alice", "_apt", "bob-smith", "j.doe", "a1", "x", "host$",
+		"root",
+		"alice",
+		"_apt",
+		"bob-smith",
+		"j.doe",
+		"a1",
+		"x",
+		"host$",
 		"abcdefghijklmnopqrstuvwxyz012345", /* 32 */
 		"abcdefghijklmnopqrstuvwxyz012345$",
-		"alice@example.com", "Alice.Smith+tag@mail.example.org", "a_b@x.yz",
+		"alice@example.com",
+		"Alice.Smith+tag@mail.example.org",
+		"a_b@x.yz",
 	};
 	static const char *const bad[] = {
-		"", "Root", "1abc", "-rf", ".hidden", "a b", "a/b", "a:b", "a\nb", "..", ".",
+		"",
+		"Root",
+		"1abc",
+		"-rf",
+		".hidden",
+		"a b",
+		"a/b",
+		"a:b",
+		"a\nb",
+		"..",
+		".",
 		"abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
-		"ab$c", "$", "a$$", "caf\xc3\xa9",
-		"@example.com", "alice@", "alice@@example.com", "alice@exa mple.com",
-		"-alice@example.com", ".alice@example.com", "alice@-example.com",
-		"alice@example.com.", "alice@ex..com", "alice@example.com/x", "al ice@x.com",
+		"ab$c",
+		"$",
+		"a$$",
+		"caf\xc3\xa9",
+		"@example.com",
+		"alice@",
+		"alice@@example.com",
+		"alice@exa mple.com",
+		"-alice@example.com",
+		".alice@example.com",
+		"alice@-example.com",
+		"alice@example.com.",
+		"alice@ex..com",
+		"alice@example.com/x",
+		"al ice@x.com",
 		"a@b@c",
 		/* the address rule of lib/addr.c (tests/unit/test_addr.c) */
-		"a_b%c@x.y", "u@localhost",
+		"a_b%c@x.y",
+		"u@localhost",
 	};
 	char longmail[200];
 	size_t i;
@@ -404,22 +435,23 @@ static void test_user_name_canonical(void **state)
 		int mode;
 		const char *in, *out;
 	} cases[] = {
-		{ RC_NAME_AUTO, "BOB@Example.COM", "bob@example.com" },
-		{ RC_NAME_AUTO, "bob@example.com", "bob@example.com" },
-		{ RC_NAME_AUTO, "Alice.Smith+Tag@Mail.example.org", "alice.smith+tag@mail.example.org" },
-		{ RC_NAME_AUTO, "Root", "Root" }, /* plain names exact (then refused as malformed) */
-		{ RC_NAME_INSENSITIVE, "Root", "root" },
-		{ RC_NAME_INSENSITIVE, "BOB@X.Y", "bob@x.y" },
-		{ RC_NAME_EXACT, "BOB@Example.COM", "BOB@Example.COM" },
-		{ RC_NAME_AUTO, "caf\xc3\x89@x.y", "caf\xc3\x89@x.y" }, /* ASCII only */
+		{RC_NAME_AUTO, "BOB@Example.COM", "bob@example.com"},
+		{RC_NAME_AUTO, "bob@example.com", "bob@example.com"},
+		{RC_NAME_AUTO, "Alice.Smith+Tag@Mail.example.org",
+		 "alice.smith+tag@mail.example.org"},
+		{RC_NAME_AUTO, "Root", "Root"}, /* plain names exact (then refused as malformed) */
+		{RC_NAME_INSENSITIVE, "Root", "root"},
+		{RC_NAME_INSENSITIVE, "BOB@X.Y", "bob@x.y"},
+		{RC_NAME_EXACT, "BOB@Example.COM", "BOB@Example.COM"},
+		{RC_NAME_AUTO, "caf\xc3\x89@x.y", "caf\xc3\x89@x.y"}, /* ASCII only */
 	};
 	char out[130], inplace[130];
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(rc_user_name_canonical(cases[i].mode, cases[i].in, out, sizeof(out)),
-				 0);
+		assert_int_equal(
+			rc_user_name_canonical(cases[i].mode, cases[i].in, out, sizeof(out)), 0);
 		assert_string_equal(out, cases[i].out);
 		/* in place, as the helper does with argv */
 		strcpy(inplace, cases[i].in);
@@ -428,9 +460,8 @@ static void test_user_name_canonical(void **state)
 				 0);
 		assert_string_equal(inplace, cases[i].out);
 		/* canonical twice is canonical once */
-		assert_int_equal(rc_user_name_canonical(cases[i].mode, out, inplace,
-							sizeof(inplace)),
-				 0);
+		assert_int_equal(
+			rc_user_name_canonical(cases[i].mode, out, inplace, sizeof(inplace)), 0);
 		assert_string_equal(inplace, out);
 	}
 	assert_true(rc_user_name_folds(RC_NAME_AUTO, "a@b"));
