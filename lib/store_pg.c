@@ -41,9 +41,13 @@
 /* Bounds on every wait (seconds / milliseconds); a URI may set its own connect_timeout. */
 #define PG_CONNECT_TIMEOUT "5"
 #define PG_STMT_TIMEOUT_MS "5000"
+/* No parallel workers: every statement reads a user's few rows through an index, and a
+ * generic plan made before the tables were analysed (a store just filled by copy-store or
+ * an import) guessed thousands of rows and started two workers per login: 5 ms instead of
+ * 0.1 ms at a million users. */
 #define PG_SESSION_OPTIONS                                                                         \
 	"-c statement_timeout=" PG_STMT_TIMEOUT_MS " -c lock_timeout=" PG_STMT_TIMEOUT_MS          \
-	" -c idle_in_transaction_session_timeout=60000"
+	" -c idle_in_transaction_session_timeout=60000 -c max_parallel_workers_per_gather=0"
 /* store_begin's lock (multi-step changes one at a time), distinct from the migration lock. */
 #define PG_TX_LOCK "1885433203"
 
@@ -2231,7 +2235,8 @@ static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 	PQconninfoFree(info);
 	if (!timeouts) {
 		PGresult *res = PQexec(c, "SET statement_timeout = " PG_STMT_TIMEOUT_MS
-					  "; SET lock_timeout = " PG_STMT_TIMEOUT_MS);
+					  "; SET lock_timeout = " PG_STMT_TIMEOUT_MS
+					  "; SET max_parallel_workers_per_gather = 0");
 		int ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
 
 		if (!ok)
