@@ -23,10 +23,6 @@ const char *hx_contact_field(int kind)
  * store's contact kinds and the channel kinds are the methods' numbers (method.h). */
 void hx_mask_contact(int kind, const char *value, char *out, size_t n)
 {
-	_Static_assert((int)CONTACT_EMAIL == (int)METHOD_EMAIL &&
-			       (int)CONTACT_PHONE == (int)METHOD_SMS &&
-			       (int)CONTACT_TELEGRAM == (int)METHOD_TELEGRAM,
-		       "the store's contact kinds must be the methods' numbers");
 	if (n == 0)
 		return;
 	out[0] = '\0';

@@ -3,7 +3,7 @@
  * the configuration: e-mail, SMS, Telegram and the security question.
  *
  * The numbers are an interface: they are the contact kinds stored in the database
- * (store.h's CONTACT_EMAIL, CONTACT_PHONE, CONTACT_TELEGRAM have the same values) and bit m
+ * (struct store_contact's kind) and bit m
  * of cfg->reset_method_mask is method m. The words are an interface too: the method ids of
  * reset_methods, the JSON reset protocol and the store's channel names ("email", "sms",
  * "telegram", "question"), and the contact words of `pam-recover contact` and its JSON

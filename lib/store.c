@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "method.h"
 #include "store.h"
 #include "store_backend.h"
 
@@ -103,7 +104,7 @@ static int chk_labels(struct store *s, const char *channel, const char *purpose,
 
 static int chk_kind(struct store *s, int kind, const char *what)
 {
-	if (kind != CONTACT_EMAIL && kind != CONTACT_PHONE && kind != CONTACT_TELEGRAM)
+	if (!method_is_channel(kind))
 		return store_set_err(s, "%s: unknown contact kind", what);
 	return STORE_OK;
 }

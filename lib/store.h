@@ -224,9 +224,8 @@ int store_app_match(struct store *s, const char *user, const unsigned char hash[
 		    int64_t now, struct store_app_password *out) RC_MUST_CHECK;
 
 /* ---- recovery contacts (sealed values) ---- */
-enum store_contact_kind { CONTACT_EMAIL = 0, CONTACT_PHONE = 1, CONTACT_TELEGRAM = 2 };
 struct store_contact {
-	int kind;
+	int kind; /* METHOD_EMAIL, METHOD_SMS or METHOD_TELEGRAM (method.h): stored as is */
 	unsigned char sealed[STORE_SEALED_MAX];
 	size_t sealed_len;
 	int verified;

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "keycheck.h"
+#include "method.h"
 #include "store.h"
 #include "store_sqlite.h"
 #include "store_sqlite_schema.h"
@@ -1112,36 +1113,36 @@ static void test_contacts(void **state)
 	time_t before = time(NULL);
 
 	memset(&c, 0, sizeof(c));
-	c.kind = CONTACT_EMAIL;
+	c.kind = METHOD_EMAIL;
 	memset(c.sealed, 0xab, 80);
 	c.sealed_len = 80;
 	c.updated = 1234;
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_EMAIL, &g), STORE_NOTFOUND);
-	assert_int_equal(store_contact_set_verified(f->s, "alice", CONTACT_EMAIL), STORE_NOTFOUND);
-	assert_int_equal(store_contact_delete(f->s, "alice", CONTACT_EMAIL), STORE_NOTFOUND);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_EMAIL, &g), STORE_NOTFOUND);
+	assert_int_equal(store_contact_set_verified(f->s, "alice", METHOD_EMAIL), STORE_NOTFOUND);
+	assert_int_equal(store_contact_delete(f->s, "alice", METHOD_EMAIL), STORE_NOTFOUND);
 	assert_int_equal(store_contact_put(f->s, "alice", &c), STORE_OK);
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_EMAIL, &g), STORE_OK);
-	assert_int_equal(g.kind, CONTACT_EMAIL);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_EMAIL, &g), STORE_OK);
+	assert_int_equal(g.kind, METHOD_EMAIL);
 	assert_int_equal(g.sealed_len, 80);
 	assert_memory_equal(g.sealed, c.sealed, 80);
 	assert_int_equal(g.verified, 0);
 	assert_int_equal(g.updated, 1234);
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_PHONE, &g), STORE_NOTFOUND);
-	assert_int_equal(store_contact_set_verified(f->s, "alice", CONTACT_EMAIL), STORE_OK);
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_EMAIL, &g), STORE_OK);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_SMS, &g), STORE_NOTFOUND);
+	assert_int_equal(store_contact_set_verified(f->s, "alice", METHOD_EMAIL), STORE_OK);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_EMAIL, &g), STORE_OK);
 	assert_int_equal(g.verified, 1);
 	assert_true(g.updated >= before && g.updated <= time(NULL) + 1);
 	/* a new value replaces the old one, unverified again */
 	c.sealed[0] = 1;
 	assert_int_equal(store_contact_put(f->s, "alice", &c), STORE_OK);
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_EMAIL, &g), STORE_OK);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_EMAIL, &g), STORE_OK);
 	assert_int_equal(g.verified, 0);
 	assert_int_equal(g.sealed[0], 1);
-	c.kind = CONTACT_TELEGRAM;
+	c.kind = METHOD_TELEGRAM;
 	assert_int_equal(store_contact_put(f->s, "alice", &c), STORE_OK);
-	assert_int_equal(store_contact_delete(f->s, "alice", CONTACT_EMAIL), STORE_OK);
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_EMAIL, &g), STORE_NOTFOUND);
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_TELEGRAM, &g), STORE_OK);
+	assert_int_equal(store_contact_delete(f->s, "alice", METHOD_EMAIL), STORE_OK);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_EMAIL, &g), STORE_NOTFOUND);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_TELEGRAM, &g), STORE_OK);
 	/* kinds are checked */
 	assert_int_equal(store_contact_get(f->s, "alice", 7, &g), STORE_ERR);
 	c.kind = -1;
@@ -1573,7 +1574,7 @@ static void test_user_purge(void **state)
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_app_list(f->s, "alice", app_cb, &seen), STORE_OK);
 	assert_int_equal(seen.n, 0);
-	assert_int_equal(store_contact_get(f->s, "alice", CONTACT_EMAIL, &c), STORE_NOTFOUND);
+	assert_int_equal(store_contact_get(f->s, "alice", METHOD_EMAIL, &c), STORE_NOTFOUND);
 	assert_int_equal(store_question_get(f->s, "alice", &q), STORE_NOTFOUND);
 	assert_int_equal(store_token_get(f->s, "alice", "email", "reset", &tk), STORE_NOTFOUND);
 	assert_int_equal(store_user_purge(f->s, "alice"), STORE_NOTFOUND);
