@@ -2,8 +2,8 @@
 #include "net.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -17,34 +17,19 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
 	if (size != 0 && nmemb > SIZE_MAX / size)
 		return 0;
 	n = size * nmemb;
-	if (n > NET_BODY_MAX - b->len) {
+	if (n > NET_BODY_MAX - b->data.len) {
 		b->over = 1;
 		return 0; /* curl stops with CURLE_WRITE_ERROR */
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (d == NULL)
-			return 0;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
+	return rc_buf_add(&b->data, ptr, n) == 0 ? n : 0;
 }
 
 void net_buf_free(struct net_buf *b)
 {
 	if (b == NULL)
 		return;
-	if (b->data != NULL)
-		rc_wipe(b->data, b->cap);
-	free(b->data);
-	memset(b, 0, sizeof(*b));
+	rc_buf_free(&b->data);
+	b->over = 0;
 }
 
 const char *net_web_protocols(const char *url)

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "privsep.h"
 #include "util.h"
 
@@ -16,11 +17,9 @@
 #define NET_TOTAL_TIMEOUT 30L      /* seconds for the whole exchange */
 #define NET_BODY_MAX (1024 * 1024) /* largest response body kept */
 
-/* A response body, capped. */
+/* A response body (data.d, data.len; d is NULL until something came), capped at NET_BODY_MAX. */
 struct net_buf {
-	char *data;
-	size_t len;
-	size_t cap;
+	struct rc_buf data;
 	int over; /* more than NET_BODY_MAX arrived (the transfer was cut) */
 };
 

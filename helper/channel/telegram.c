@@ -120,7 +120,7 @@ static int tg_send(const struct privsep_req *r, struct privsep_res *res)
 	if (call(r, "sendMessage", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &body,
 		 res) != HX_OK)
 		goto out;
-	switch (tg_parse_ok(body.data, body.len, desc, sizeof(desc))) {
+	switch (tg_parse_ok(body.data.d, body.data.len, desc, sizeof(desc))) {
 	case 1:
 		res->status = HX_OK;
 		break;
@@ -151,9 +151,9 @@ static int tg_updates(const struct privsep_req *r, struct privsep_res *res)
 	if (call(r, "getUpdates", "{\"offset\":-100,\"limit\":100,\"timeout\":0}", &body, res) !=
 	    HX_OK)
 		goto out;
-	if (tg_parse_updates(body.data, body.len, cand, TG_CANDIDATES_MAX, &count, desc,
+	if (tg_parse_updates(body.data.d, body.data.len, cand, TG_CANDIDATES_MAX, &count, desc,
 			     sizeof(desc)) != 0) {
-		if (tg_parse_ok(body.data, body.len, desc, sizeof(desc)) == 0)
+		if (tg_parse_ok(body.data.d, body.data.len, desc, sizeof(desc)) == 0)
 			refused(res, "to list the bot's messages", desc);
 		else
 			net_fail(res, HX_UNAVAIL,
@@ -184,8 +184,8 @@ static int tg_me(const struct privsep_req *r, struct privsep_res *res)
 	memset(&body, 0, sizeof(body));
 	if (call(r, "getMe", "{}", &body, res) != HX_OK)
 		goto out;
-	if (tg_parse_me(body.data, body.len, res->result, sizeof(res->result)) != 0) {
-		if (tg_parse_ok(body.data, body.len, desc, sizeof(desc)) == 0)
+	if (tg_parse_me(body.data.d, body.data.len, res->result, sizeof(res->result)) != 0) {
+		if (tg_parse_ok(body.data.d, body.data.len, desc, sizeof(desc)) == 0)
 			refused(res, "to describe the bot", desc);
 		else
 			net_fail(res, HX_UNAVAIL,

@@ -16,6 +16,7 @@ before it is recorded and answered (a slow gateway).
   POST /bot<TOKEN>/getMe         {"ok":true,"result":{"username":"recover_test_bot",...}}
   /bot<OTHER>/...                401 {"ok":false,"error_code":401,"description":"Unauthorized"}
   POST /_control/sms_status      body: the status the SMS endpoint answers from now on
+  POST /_control/sms_pad         body: N: the SMS endpoint's answer carries N more bytes
   POST /_control/update          body: {"chat_id":N,"text":T[,"type":"private"]}: queue a message
   POST /_control/clear_updates   drop the queued updates
 """
@@ -45,7 +46,7 @@ def peer_uid(client_port, server_port):
     return None
 
 
-STATE = {"sms_status": 200, "updates": [], "next_update": 1, "next_msg": 1, "count": 0}
+STATE = {"sms_status": 200, "sms_pad": 0, "updates": [], "next_update": 1, "next_msg": 1, "count": 0}
 LOCK = threading.Lock()
 
 
@@ -61,7 +62,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a client that stops reading a long answer (the helper caps what it keeps)
 
     def record(self, body):
         with LOCK:
@@ -90,7 +94,10 @@ class Handler(BaseHTTPRequestHandler):
         self.record(body)
         if path == "/sms":
             st = STATE["sms_status"]
-            return self.reply(st, {"status": "queued"} if st < 300 else {"error": "failed"})
+            obj = {"status": "queued"} if st < 300 else {"error": "failed"}
+            if STATE["sms_pad"]:
+                obj["pad"] = "x" * STATE["sms_pad"]
+            return self.reply(st, obj)
         if path.startswith("/bot"):
             token, _, method = path[4:].partition("/")
             if token != self.server.token:
@@ -130,6 +137,8 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             if what == "sms_status":
                 STATE["sms_status"] = int(body)
+            elif what == "sms_pad":
+                STATE["sms_pad"] = int(body)
             elif what == "update":
                 u = json.loads(body)
                 uid = STATE["next_update"]
