@@ -4,13 +4,13 @@
  * keyed hash of the normalised form (so it may be typed with or without the dashes), limited
  * to the PAM services it was made for.
  */
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "helper.h"
+#include "chars.h"
 #include "factor.h"
+#include "helper.h"
 #include "identity.h"
 #include "out.h"
 #include "uverb.h"
@@ -46,10 +46,10 @@ static int name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > APP_NAME_MAX || !isalnum((unsigned char)s[0]))
+	if (n == 0 || n > APP_NAME_MAX || !rc_is_alnum((unsigned char)s[0]))
 		return 0;
 	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+		if (!rc_is_alnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
 			return 0;
 	return 1;
 }
@@ -68,10 +68,10 @@ static int services_normalise(const char *in, char *out, size_t n)
 		size_t len = strcspn(p, ", ");
 		if (len == 0)
 			break;
-		if (len > APP_SERVICE_MAX || !isalnum((unsigned char)p[0]))
+		if (len > APP_SERVICE_MAX || !rc_is_alnum((unsigned char)p[0]))
 			return -1;
 		for (size_t i = 0; i < len; i++)
-			if (!isalnum((unsigned char)p[i]) && p[i] != '.' && p[i] != '_' &&
+			if (!rc_is_alnum((unsigned char)p[i]) && p[i] != '.' && p[i] != '_' &&
 			    p[i] != '-')
 				return -1;
 		if (o + (o > 0) + len + 1 > n)
@@ -79,7 +79,7 @@ static int services_normalise(const char *in, char *out, size_t n)
 		if (o > 0)
 			out[o++] = ',';
 		for (size_t i = 0; i < len; i++)
-			out[o++] = (char)tolower((unsigned char)p[i]);
+			out[o++] = (char)rc_to_lower((unsigned char)p[i]);
 		out[o] = '\0';
 		p += len;
 	}

@@ -3,10 +3,10 @@
  * below all of them: the device name rule, the count against max_devices, the listing of the
  * devices (text and JSON), and fresh backup codes. Contracts in device.h and helper.h.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "chars.h"
 #include "device.h"
 #include "helper.h"
 #include "out.h"
@@ -18,10 +18,11 @@ int device_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > STORE_DEVICE_MAX || !isalnum((unsigned char)name[0]))
+	if (n == 0 || n > STORE_DEVICE_MAX || !rc_is_alnum((unsigned char)name[0]))
 		return 0;
 	for (; *name != '\0'; name++)
-		if (!isalnum((unsigned char)*name) && *name != '.' && *name != '_' && *name != '-')
+		if (!rc_is_alnum((unsigned char)*name) && *name != '.' && *name != '_' &&
+		    *name != '-')
 			return 0;
 	return 1;
 }

@@ -4,7 +4,6 @@
  * from a fixed table. Nothing here trusts the caller: the order and its reasons are in
  * doc/hardening.md.
  */
-#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "chars.h"
 #include "doctor/doctor.h"
 #include "harden.h"
 #include "helper.h"
@@ -92,7 +92,7 @@ static int arg_public(const char *a)
 			return 1;
 	}
 	for (; i < n; i++)
-		if (!(islower((unsigned char)a[i]) || (a[i] == '-' && i > 0)))
+		if (!(rc_is_lower((unsigned char)a[i]) || (a[i] == '-' && i > 0)))
 			return 0;
 	return 1;
 }

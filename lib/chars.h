@@ -36,4 +36,26 @@ static inline int rc_is_alnum(int ch)
 	return rc_is_alpha(ch) || rc_is_digit(ch);
 }
 
+static inline int rc_is_xdigit(int ch)
+{
+	return rc_is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* White space as the C locale has it: blank, newline, vertical tab, form feed, return. */
+static inline int rc_is_space(int ch)
+{
+	return rc_is_blank(ch) || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
+}
+
+/* ASCII letters only: in a Turkish locale ctype's tolower('I') is not 'i'. */
+static inline int rc_to_lower(int ch)
+{
+	return rc_is_upper(ch) ? ch - 'A' + 'a' : ch;
+}
+
+static inline int rc_to_upper(int ch)
+{
+	return rc_is_lower(ch) ? ch - 'a' + 'A' : ch;
+}
+
 #endif

@@ -9,7 +9,6 @@
 
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -323,7 +322,7 @@ static void redact(const char *in, size_t len, char *out, size_t n)
 		if (i == 0 || strchr("?&; \t", in[i - 1]) != NULL) {
 			size_t e = i;
 
-			while (e < len && (isalnum((unsigned char)in[e]) || in[e] == '_' ||
+			while (e < len && (rc_is_alnum((unsigned char)in[e]) || in[e] == '_' ||
 					   in[e] == '-' || in[e] == '.'))
 				e++;
 			if (e < len && in[e] == '=' && secret_param(in + i, e - i)) {

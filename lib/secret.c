@@ -1,7 +1,7 @@
 /* One-time codes, backup codes and app passwords: make, hash (keyed), compare. */
 #include "secret.h"
+#include "chars.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -65,7 +65,7 @@ int secret_normalise(const char *in, char *out, size_t outlen)
 			rc_wipe(out, outlen);
 			return -1;
 		}
-		out[o++] = (char)tolower(*p);
+		out[o++] = (char)rc_to_lower(*p);
 	}
 	out[o] = '\0';
 	return 0;

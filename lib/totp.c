@@ -1,13 +1,13 @@
 /* RFC 6238 codes through liboath; our own constant-time comparison and base32. */
 #include "totp.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <liboath/oath.h>
 #include <sodium.h>
 
+#include "chars.h"
 #include "config.h"
 
 int totp_init(void)
@@ -111,7 +111,7 @@ int totp_base32_decode(const char *in, unsigned char *out, size_t outmax, size_t
 	size_t o = 0;
 
 	for (const char *p = in; *p; p++) {
-		int c = toupper((unsigned char)*p), v;
+		int c = rc_to_upper((unsigned char)*p), v;
 		const char *hit;
 
 		if (c == ' ' || c == '-')
@@ -147,14 +147,14 @@ int totp_hex_decode(const char *in, unsigned char *out, size_t outmax, size_t *o
 	for (size_t i = 0; i < n; i += 2) {
 		unsigned hi, lo;
 
-		if (!isxdigit((unsigned char)in[i]) || !isxdigit((unsigned char)in[i + 1]))
+		if (!rc_is_xdigit((unsigned char)in[i]) || !rc_is_xdigit((unsigned char)in[i + 1]))
 			return -1;
-		hi = (unsigned)(isdigit((unsigned char)in[i])
+		hi = (unsigned)(rc_is_digit((unsigned char)in[i])
 					? in[i] - '0'
-					: tolower((unsigned char)in[i]) - 'a' + 10);
-		lo = (unsigned)(isdigit((unsigned char)in[i + 1])
+					: rc_to_lower((unsigned char)in[i]) - 'a' + 10);
+		lo = (unsigned)(rc_is_digit((unsigned char)in[i + 1])
 					? in[i + 1] - '0'
-					: tolower((unsigned char)in[i + 1]) - 'a' + 10);
+					: rc_to_lower((unsigned char)in[i + 1]) - 'a' + 10);
 		out[i / 2] = (unsigned char)(hi << 4 | lo);
 	}
 	*outlen = n / 2;
@@ -168,7 +168,7 @@ static int uri_escape(const char *in, char *out, size_t outlen)
 	size_t o = 0;
 
 	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+		if (rc_is_alnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
 			if (o + 1 >= outlen)
 				return -1;
 			out[o++] = (char)*p;

@@ -4,7 +4,6 @@
  * !include_try; sshd's PAM and authentication settings (the first value wins, as in sshd),
  * following Include, with what Match blocks set kept apart (they apply to some connections).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chars.h"
 #include "doctor.h"
 #include "out.h"
 
@@ -23,9 +23,9 @@ static void trim(char *s)
 {
 	size_t n = strlen(s), k = 0;
 
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
+	while (n > 0 && rc_is_space((unsigned char)s[n - 1]))
 		s[--n] = '\0';
-	while (isspace((unsigned char)s[k]))
+	while (rc_is_space((unsigned char)s[k]))
 		k++;
 	if (k > 0)
 		memmove(s, s + k, n - k + 1);
@@ -54,9 +54,9 @@ struct dove {
 /* auth_cache_size = 0 (or "0 M") turns the cache off; any other size turns it on. */
 static int size_nonzero(const char *v)
 {
-	if (!isdigit((unsigned char)v[0]))
+	if (!rc_is_digit((unsigned char)v[0]))
 		return 0; /* not a plain size: not judged */
-	for (; isdigit((unsigned char)*v); v++)
+	for (; rc_is_digit((unsigned char)*v); v++)
 		if (*v != '0')
 			return 1;
 	return 0;

@@ -3,7 +3,6 @@
  * it (keywords, or [value=action ...] with _pam_parse_control's rules), where libpam would
  * load its module from, and what kind of module it is for the model of who gets in.
  */
-#include <ctype.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "chars.h"
 #include "doctor.h"
 #include "out.h"
 
@@ -186,7 +186,7 @@ int dr_parse_control(int *actions, const char *tok, char *err, size_t errlen)
 			act = DR_ACT_DIE;
 		else if (len == 5 && strncmp(p, "reset", 5) == 0)
 			act = DR_ACT_RESET;
-		else if (len > 0 && len < 4 && isdigit((unsigned char)p[0])) {
+		else if (len > 0 && len < 4 && rc_is_digit((unsigned char)p[0])) {
 			char num[8];
 			long v;
 			memcpy(num, p, len);

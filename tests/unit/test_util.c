@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +23,7 @@
 
 #include "rc_select.h"
 
+#include "chars.h"
 #include "util.h"
 
 /* snprintf that must not truncate (a test path or message buffer that is too small). */
@@ -503,6 +505,25 @@ static void test_snprintf(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* chars.h answers as <ctype.h> does in the C locale, for every byte (this program never calls
+ * setlocale, so ctype's answers here are the C locale's), and in any locale after that. */
+static void test_chars(void **state)
+{
+	(void)state;
+	for (int ch = 0; ch <= 255; ch++) {
+		assert_int_equal(rc_is_digit(ch), !!isdigit(ch));
+		assert_int_equal(rc_is_xdigit(ch), !!isxdigit(ch));
+		assert_int_equal(rc_is_lower(ch), !!islower(ch));
+		assert_int_equal(rc_is_upper(ch), !!isupper(ch));
+		assert_int_equal(rc_is_alpha(ch), !!isalpha(ch));
+		assert_int_equal(rc_is_alnum(ch), !!isalnum(ch));
+		assert_int_equal(rc_is_space(ch), !!isspace(ch));
+		assert_int_equal(rc_is_blank(ch), !!isblank(ch));
+		assert_int_equal(rc_to_lower(ch), tolower(ch));
+		assert_int_equal(rc_to_upper(ch), toupper(ch));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_user_name_canonical),
 		cmocka_unit_test(test_now),
 		cmocka_unit_test(test_snprintf),
+		cmocka_unit_test(test_chars),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
