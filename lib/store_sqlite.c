@@ -27,18 +27,54 @@
  * The login path opens the store once per login in a fresh process. SQLite's default of
  * checkpointing when the last connection closes costs 3-4 fsyncs per login (WAL header,
  * WAL, database), which caps a disk at a few hundred logins a second. Without a
- * checkpoint on close, the WAL is checkpointed (with its two fsyncs) every
- * WAL_CHECKPOINT_PAGES pages. A login writes one transaction of one to three pages, so
- * that is every 20 to 60 logins: at 16 pages (every 5 logins) the checkpoints' fsyncs were
- * half the time of a login in a process that keeps its connection. The other side: a
- * process that opens the store when no other has it open (sshd's per-connection process,
- * pam-recover-check) first reads every frame of the WAL to rebuild its index, one pread a
- * page; at 256 pages that cost such an open 0.2 ms more than at 64 (bench/nonroot), for
- * about 10% more logins a second in a kept connection. Durability is unchanged: WAL with
- * synchronous=NORMAL (or FULL). The helper (STORE_DURABLE) keeps the checkpoint on close,
- * so the database file stays whole after an admin change.
+ * checkpoint on close, the WAL is checkpointed (with its fsyncs) once every
+ * WAL_CHECKPOINT_FRAMES frames written. A login writes one transaction of one to six
+ * pages, so that is every 10 to 60 logins: at 16 frames (every 5 logins) the checkpoints'
+ * fsyncs were half the time of a login in a process that keeps its connection. The other
+ * side: a process that opens the store when no other has it open (sshd's per-connection
+ * process, pam-recover-check) first reads every frame of the WAL to rebuild its index, one
+ * pread a page; at 256 frames that cost such an open 0.2 ms more than at 64
+ * (bench/nonroot), for about 10% more logins a second in a kept connection. Durability is
+ * unchanged: WAL with synchronous=NORMAL (or FULL). The helper (STORE_DURABLE) also
+ * checkpoints on close, so the database file stays whole after an admin change.
  */
-#define WAL_CHECKPOINT_PAGES "64"
+#define WAL_CHECKPOINT_FRAMES 64
+
+/*
+ * SQLite's own wal_autocheckpoint tries a checkpoint at every commit while the WAL holds
+ * more than its limit. With parallel logins a reader often still needs the newest frames,
+ * the checkpoint cannot finish, the WAL stays over the limit, and every following commit
+ * tries again, each with its fsyncs: at 8 processes 366 fdatasync for 4,000 logins. Here
+ * only the commit that carries the WAL across a multiple of WAL_CHECKPOINT_FRAMES tries
+ * (commits are serialised, so one per multiple in all processes): 52 for the same logins.
+ * written: the frames this commit appended (<= 0: not known, then any commit past the
+ * limit tries, as SQLite's own rule).
+ */
+int store_sqlite_checkpoint_due(int frames, int written, int every)
+{
+	if (every <= 0 || frames < every)
+		return 0;
+	if (written <= 0)
+		return 1;
+	if (written > frames)
+		written = frames;
+	return frames / every != (frames - written) / every;
+}
+
+/* sqlite3_wal_hook: after each commit, with the WAL's size in frames. */
+static int wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	int written = 0, high = 0;
+
+	(void)ctx;
+	/* Pages this connection wrote to the WAL since the last call: this commit's frames. */
+	if (sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_WRITE, &written, &high, 1) != SQLITE_OK)
+		written = 0;
+	/* PASSIVE waits for nobody; what it cannot copy now the next multiple's commit will. */
+	if (store_sqlite_checkpoint_due(frames, written, WAL_CHECKPOINT_FRAMES))
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
 
 /*
  * Waiting for another writer: sqlite3_busy_timeout() sleeps 1, 2, 5, 10, 15, 20, 25, 25,
@@ -2345,15 +2381,16 @@ static int configure(sqlite3 *db, int flags, const char *path, long *waited_us, 
 			db,
 			(flags & STORE_DURABLE)
 				? "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON; "
-				  "PRAGMA synchronous = FULL; "
-				  "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES
+				  "PRAGMA synchronous = FULL"
 				: "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON; "
-				  "PRAGMA synchronous = NORMAL; "
-				  "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES,
+				  "PRAGMA synchronous = NORMAL",
 			NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", want_wal, &wal, NULL);
+	/* Replaces wal_autocheckpoint (which is a wal hook too). */
+	if (rc == SQLITE_OK)
+		(void)sqlite3_wal_hook(db, wal_committed, NULL);
 	if (rc != SQLITE_OK) {
 		store_put_err(err, errlen, "cannot set up %s: %s", path, store_sqlite_why(rc));
 		return -1;

@@ -15,7 +15,6 @@
 #define _XOPEN_SOURCE 700
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "../lib/rc_io.h"
 #include "store.h"
+#include "scratch.h"
 
 #define USER "racer"
 #define TRY_USER "racer-try"
@@ -38,14 +38,6 @@ enum job { JOB_CAS, JOB_FAIL, JOB_COUNTER, JOB_CLAIM, JOB_TRY, JOB_TRY_FAIL, JOB
 enum { C_WON = 0, C_LOST = 1, C_ERROR = 2 };
 
 static struct cfg g_cfg;
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 /* The two devices of TRY_USER; racer i of a JOB_TRY round uses try_devices[i % 2]. */
 static const char *const try_devices[2] = {"phone", "tablet"};
@@ -498,6 +490,6 @@ int main(int argc, char **argv)
 	printf("store_race: %s\n", rc == 0 ? "ok" : "FAILED");
 out:
 	store_close(s);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(dir);
 	return rc;
 }

@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "rc_select.h"
+#include "scratch.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +57,6 @@ struct fx {
 	struct store *s;
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -72,8 +64,7 @@ static int fx_setup(void **state)
 
 	if (f == NULL || cfg_init(&f->cfg) != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_login.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (scratch_make(f->dir, sizeof(f->dir), "test_login") != 0)
 		return -1;
 	snprintf(f->key, sizeof(f->key), "%s/key", f->dir);
 	snprintf(spec, sizeof(spec), "sqlite:%s/db/state.db", f->dir);
@@ -101,7 +92,7 @@ static int fx_teardown(void **state)
 	store_close(f->s);
 	seal_key_wipe(&f->k);
 	cfg_free(&f->cfg);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "rc_select.h"
+#include "scratch.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,36 +35,22 @@ struct fx {
 	struct store *s;
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_quota.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (scratch_make(f->dir, sizeof(f->dir), "test_quota") != 0)
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/db/state.db", f->dir);
-	snprintf(f->spec, sizeof(f->spec), "sqlite:%s", f->db);
-	f->cfg.store = f->spec;
+	snprintf(f->db, sizeof(f->db), "%s/db/state.db", f->dir); /* read directly below */
 	f->cfg.sends_per_hour = 3;
 	f->cfg.destination_sends_per_day = 2;
 	f->cfg.caller_requests_per_hour = 4;
 	f->cfg.sms_daily_budget = 5;
 	memset(f->key.hash, 0x42, sizeof(f->key.hash));
-	if (store_open(&f->cfg, STORE_CREATE, &f->s, err, sizeof(err)) != STORE_OK) {
-		fprintf(stderr, "store_open: %s\n", err);
+	if (scratch_store_open(f->dir, &f->cfg, f->spec, sizeof(f->spec), &f->s) != STORE_OK)
 		return -1;
-	}
 	*state = f;
 	return 0;
 }
@@ -73,8 +59,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	store_close(f->s);
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	scratch_store_close(f->s, f->dir);
 	free(f);
 	return 0;
 }

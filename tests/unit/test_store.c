@@ -13,10 +13,10 @@
 #include <cmocka.h>
 
 #include "rc_select.h"
+#include "scratch.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +44,6 @@ struct fx {
 	char err[256];
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void set_spec(struct fx *f, const char *spec)
 {
 	snprintf(f->spec, sizeof(f->spec), "%s", spec);
@@ -64,8 +56,7 @@ static int fx_setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (scratch_make(f->dir, sizeof(f->dir), "test_store") != 0) {
 		free(f);
 		return -1;
 	}
@@ -95,8 +86,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	store_close(f->s);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_store_close(f->s, f->dir);
 	free(f);
 	return 0;
 }
