@@ -18,17 +18,6 @@ die() {
 	finish
 }
 trap finish EXIT
-# run NAME WANT-STATUS COMMAND...: one step; its output in T/out, T/err
-run() {
-	local name=$1 want=$2 got
-	shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	got=$?
-	if [ "$got" = "$want" ]; then ok "$name"; else
-		bad "$name" "exit $got, wanted $want: $(tail -n 12 "$T/out" "$T/err" | tr '\n' ' ')"
-		return 1
-	fi
-}
 has() { # NAME FILE TEXT
 	if grep -qF -- "$3" "$2"; then ok "$1"; else
 		bad "$1" "no '$3' in: $(head -c 1500 "$2" | tr '\n' ' ')"
@@ -87,13 +76,13 @@ for u in you alice bob carol; do
 done
 
 # ---- README, Building and installing: make install ----
-run "make install" 0 make -C "$BUILD" install || finish
+expect 0 "make install" -- make -C "$BUILD" install || finish
 command -v pam-recover >/dev/null || PATH=$PATH:/usr/sbin
 # (make install puts /etc/pam.d/pam-recover there when none exists, as for the config)
 [ -e /etc/pam.d/pam-recover ] || install -m 0644 "$SRC/conf/pam.d/pam-recover" /etc/pam.d/pam-recover
 
 # ---- Deploying, 2: key, store, the first enrolments ----
-run "2: pam-recover admin init" 0 pam-recover admin init || finish
+expect 0 "2: pam-recover admin init" -- pam-recover admin init || finish
 declare -A SECRET
 for u in root you alice carol; do
 	pam-recover --json admin enrol "$u" >"$T/enrol-$u" 2>&1 || die "2: admin enrol $u" "$(cat "$T/enrol-$u")"
@@ -119,7 +108,7 @@ grep -q '^auth required pam_recover.so nullok$' /root/pam.d.new/sshd &&
 	ok "3: the sshd line after @include common-auth" || bad "3: the sshd line" "$(cat /root/pam.d.new/sshd)"
 
 # What the doctor says before the sshd change: the stock KbdInteractiveAuthentication no.
-run "3: admin doctor finds Debian's KbdInteractiveAuthentication no" 2 \
+expect 2 "3: admin doctor finds Debian's KbdInteractiveAuthentication no" -- \
 	pam-recover admin doctor --pamd /root/pam.d.new \
 	--sshd-config /etc/ssh/sshd_config --dovecot-conf /etc/dovecot/dovecot.conf
 line=$(grep -n '^KbdInteractiveAuthentication no' /etc/ssh/sshd_config | cut -d: -f1)
@@ -131,13 +120,13 @@ KbdInteractiveAuthentication yes
 PasswordAuthentication no
 AuthenticationMethods keyboard-interactive
 EOF
-run "4: sshd -t" 0 /usr/sbin/sshd -t
-run "4: Dovecot's auth cache is off (auth_cache_size 0)" 0 sh -c \
+expect 0 "4: sshd -t" -- /usr/sbin/sshd -t
+expect 0 "4: Dovecot's auth cache is off (auth_cache_size 0)" -- sh -c \
 	'[ "$(doveconf -h auth_cache_size)" = 0 ]'
 
 # ---- 5: check the copy ----
-run "5: pam-recover --check-config" 0 pam-recover --check-config
-run "5: admin doctor on the copy: no problems" 0 pam-recover admin doctor --pamd /root/pam.d.new \
+expect 0 "5: pam-recover --check-config" -- pam-recover --check-config
+expect 0 "5: admin doctor on the copy: no problems" -- pam-recover admin doctor --pamd /root/pam.d.new \
 	--sshd-config /etc/ssh/sshd_config --dovecot-conf /etc/dovecot/dovecot.conf
 has "5: ... says so" "$T/out" "No problems found"
 
@@ -178,7 +167,7 @@ for i in $(seq 150); do
 done
 [ "$up" = 1 ] || die "7: sshd and Dovecot start" "$(tail -n 5 "$T/sshd.log" "$T/dovecot.out" "$T/dovecot.log" 2>&1 | tr '\n' ' ')"
 # (systemctl reload ssh dovecot: the test starts them here, with the installed configuration)
-run "7: admin doctor on the live files: no problems" 0 pam-recover admin doctor
+expect 0 "7: admin doctor on the live files: no problems" -- pam-recover admin doctor
 has "7: ... it read /etc/pam.d" "$T/out" "No problems found (/etc/pam.d: 2 services use pam_recover.so)"
 
 # ---- the logins ----

@@ -49,7 +49,8 @@ is() {
 }
 
 # expect STATUS NAME -- CMD...: ok when CMD exits with STATUS; its output is in $T/out and
-# $T/err (shown when it did not)
+# $T/err (shown when it did not). Returns 1 when it did not, so that a sequence of steps
+# can stop at the first that failed: `expect 0 "step" -- cmd || finish`.
 expect() {
 	local want=$1 what=$2 got
 	shift 3
@@ -57,9 +58,10 @@ expect() {
 	got=$?
 	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
 		bad "$what" "exit $got, wanted $want"
-		rc_want "$what" || return 0
+		rc_want "$what" || return 1
 		sed 's/^/    out: /' "$T/out" | head -30
 		sed 's/^/    err: /' "$T/err" | head -20
+		return 1
 	fi
 }
 
