@@ -25,9 +25,9 @@
 
 #include "store_sqlite.h"
 
-#define EVERY 64      /* WAL_CHECKPOINT_FRAMES */
-#define COMMITS 400   /* one audit row each */
-#define FRAME 4120    /* a 4096-byte page and its 24-byte frame header */
+#define EVERY 64    /* WAL_CHECKPOINT_FRAMES */
+#define COMMITS 400 /* one audit row each */
+#define FRAME 4120  /* a 4096-byte page and its 24-byte frame header */
 #define WAL_HEADER 32
 
 /* ---- a VFS that counts syncs and the pages written to WALs, then does the real thing ---- */
@@ -199,16 +199,17 @@ static void test_lagging_reader(void **state)
 	sqlite3 *reader = NULL;
 	int bound;
 
-	assert_int_equal(sqlite3_open_v2(f->spec + strlen("sqlite:"), &reader, SQLITE_OPEN_READONLY,
-					 NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_open_v2(f->spec + strlen("sqlite:"), &reader, SQLITE_OPEN_READONLY, NULL),
+		SQLITE_OK);
 	syncs = wal_pages = 0;
 	for (int i = 0; i < COMMITS; i++) {
 		if (!sqlite3_get_autocommit(reader))
-			assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM audit", NULL,
-					      NULL, NULL),
-				 SQLITE_OK);
+			assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL),
+					 SQLITE_OK);
+		assert_int_equal(
+			sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM audit", NULL, NULL, NULL),
+			SQLITE_OK);
 		add_row(f, i);
 	}
 	sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
@@ -245,7 +246,8 @@ int main(void)
 	};
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "test_checkpoint: needs root (the store must be root's); skipped\n");
+		fprintf(stderr,
+			"test_checkpoint: needs root (the store must be root's); skipped\n");
 		return 77; /* automake: skipped */
 	}
 	return rc_run_group_tests("checkpoint", tests, vfs_setup, vfs_teardown);
