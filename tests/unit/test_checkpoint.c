@@ -135,9 +135,14 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (f == NULL || scratch_make(f->dir, sizeof(f->dir), "test_checkpoint") != 0 ||
-	    scratch_store_open(f->dir, &f->cfg, f->spec, sizeof(f->spec), &f->s) != STORE_OK)
+	if (f == NULL)
 		return -1;
+	if (scratch_make(f->dir, sizeof(f->dir), "test_checkpoint") != 0 ||
+	    scratch_store_open(f->dir, &f->cfg, f->spec, sizeof(f->spec), &f->s) != STORE_OK) {
+		scratch_remove(f->dir); /* a no-op when it was not made */
+		free(f);
+		return -1;
+	}
 	*state = f;
 	return 0;
 }
