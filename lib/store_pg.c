@@ -68,6 +68,7 @@ enum sid {
 	S_STATE_FAIL,
 	S_STATE_CLEAR,
 	S_STATE_DEL,
+	S_STATE_NEW,
 	S_BACKUP_DEL,
 	S_BACKUP_INS,
 	S_BACKUP_USE,
@@ -130,6 +131,7 @@ enum sid {
 	S_DEV_CAS,
 	S_LOGIN_READ,
 	S_LOGIN_TRY,
+	S_LOGIN_FAST,
 	S_COUNT
 };
 
@@ -192,6 +194,12 @@ static const struct stmt stmts[S_COUNT] = {
 			   "WHERE username = $1",
 			   "t"},
 	[S_STATE_DEL] = {"DELETE FROM login_state WHERE username = $1", "t"},
+	/* A clean state in a row of its own, as a new secret starts: the state of a user
+	 * without a row, and the row that S_LOGIN_FAST locks for share. */
+	[S_STATE_NEW] = {"INSERT INTO login_state (username, last_step, failures, locked_until) "
+			 "VALUES ($1, -1, 0, 0) ON CONFLICT (username) DO UPDATE SET "
+			 "last_step = -1, failures = 0, locked_until = 0",
+			 "t"},
 
 	[S_BACKUP_DEL] = {"DELETE FROM backup_codes WHERE username = $1", "t"},
 	[S_BACKUP_INS] = {"INSERT INTO backup_codes (username, hash) VALUES ($1, $2) "
@@ -362,12 +370,14 @@ static const struct stmt stmts[S_COUNT] = {
 		       "WHERE username = $1 AND EXISTS (SELECT 1 FROM c)) SELECT count(*) FROM c",
 		       "ttii"},
 	/* The login path: every device with its replay state and the user's login state in one
-	 * read (the state repeated on each row). */
+	 * read (the state repeated on each row); the last column says whether the state has
+	 * its row with no failure and no lock (S_LOGIN_FAST can then take the step). */
 	[S_LOGIN_READ] =
 		{"SELECT t.sealed, t.algorithm, t.digits, t.period, t.created, t.device, "
 		 "coalesce(d.last_step, -1), coalesce(d.last_used, 0), "
 		 "coalesce(l.last_step, -1), coalesce(l.failures, 0), "
 		 "coalesce(l.locked_until, 0), CASE WHEN d.username IS NULL THEN 1::bigint "
+		 "ELSE 0 END, CASE WHEN l.failures = 0 AND l.locked_until = 0 THEN 1::bigint "
 		 "ELSE 0 END FROM totp t "
 		 "LEFT JOIN device_steps d ON d.username = t.username AND "
 		 "d.device = t.device LEFT JOIN login_state l ON l.username = t.username "
@@ -406,6 +416,26 @@ static const struct stmt stmts[S_COUNT] = {
 			 "AND s.last_step < $5 AND EXISTS (SELECT 1 FROM d) RETURNING 1) "
 			 "SELECT (SELECT count(*) FROM c), w.failures, w.locked_until FROM w",
 			 "tiiiit"},
+	/*
+	 * $1 user, $2 device, $3 step, $4 now: S_LOGIN_TRY's success where the login state is
+	 * clean (its row there, no failure, no lock), which then has nothing to write. In the
+	 * same lock order: d locks the device's replay row and reads its step; l then takes
+	 * the login state's row for share only if the step is new, the device exists and the
+	 * row is clean, so a failure being counted in parallel (S_LOGIN_TRY's upsert, which
+	 * needs the row exclusively) comes before (l finds the row no longer clean) or after
+	 * (it counts on top of the clean row). The step is taken iff a row comes back; no row
+	 * changes nothing, and S_LOGIN_TRY decides.
+	 */
+	[S_LOGIN_FAST] = {"WITH d AS MATERIALIZED (SELECT last_step FROM device_steps "
+			  "WHERE username = $1 AND device = $2 FOR UPDATE), "
+			  "l AS MATERIALIZED (SELECT 1 FROM login_state WHERE username = $1 "
+			  "AND failures = 0 AND locked_until = 0 AND EXISTS (SELECT 1 FROM d "
+			  "WHERE last_step < $3) AND EXISTS (SELECT 1 FROM totp WHERE "
+			  "username = $1 AND device = $2) FOR SHARE) "
+			  "UPDATE device_steps SET last_step = $3, last_used = $4 "
+			  "WHERE username = $1 AND device = $2 AND last_step < $3 "
+			  "AND EXISTS (SELECT 1 FROM l) RETURNING 1",
+			  "ttii"},
 };
 
 #define PP_MAX 16
@@ -423,6 +453,9 @@ struct pgs {
 	struct store base; /* first: a struct store * is a struct pgs * */
 	PGconn *c;
 	unsigned char prepared[S_COUNT];
+	/* The last login read found the user's login state clean: the write tries
+	 * S_LOGIN_FAST first (a hint only: that statement checks it again). */
+	int read_clean;
 };
 
 static struct pgs *PG(struct store *s)
@@ -864,7 +897,7 @@ static int pg_totp_put(struct store *s, const char *user, const struct store_tot
 	if (r == STORE_OK)
 		r = run_user_dev(q, S_DEVSTEP_NEW, user, t->device, "totp_put", NULL);
 	if (r == STORE_OK) /* a new secret starts with a clean login state */
-		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
+		r = run1(q, S_STATE_NEW, user, "totp_put", NULL);
 	if (r == STORE_OK) /* and with no string of the old secret accepted again */
 		r = run1(q, S_REUSE_DEL, user, "totp_put", NULL);
 	return op_end(q, r, "totp_put");
@@ -872,8 +905,10 @@ static int pg_totp_put(struct store *s, const char *user, const struct store_tot
 
 static int pg_totp_delete(struct store *s, const char *user)
 {
-	static const enum sid also[] = {S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL, S_REUSE_DEL,
-					S_DEVSTEP_DEL};
+	/* The replay rows before the login state: a login's order (S_LOGIN_TRY), so a login at
+	 * the same moment is waited for instead of deadlocking with this. */
+	static const enum sid also[] = {S_DEVSTEP_DEL, S_PEND_DEL, S_BACKUP_DEL, S_STATE_DEL,
+					S_REUSE_DEL};
 	struct pgs *q = PG(s);
 	int r = op_begin(q, "totp_delete"), n = 0;
 
@@ -994,7 +1029,7 @@ static int pg_device_add(struct store *s, const char *user, const struct store_t
 	if (r == STORE_OK && exists) /* no string of the old secret accepted again */
 		r = run1(q, S_REUSE_DEL, user, "device_add", NULL);
 	if (r == STORE_OK && n == 0) /* the first device starts with a clean login state */
-		r = run1(q, S_STATE_DEL, user, "device_add", NULL);
+		r = run1(q, S_STATE_NEW, user, "device_add", NULL);
 	if (r == STORE_OK)
 		r = write_totp(q, S_TOTP_PUT, user, t, "device_add");
 	if (r == STORE_OK)
@@ -1116,9 +1151,10 @@ static int pg_login_read(struct store *s, const char *user,
 	struct pp p = {0};
 	struct store_device d;
 	PGresult *res;
-	int64_t f = 0, missing = 0;
+	int64_t f = 0, missing = 0, clean = 0;
 	int r = STORE_OK, n;
 
+	q->read_clean = 0;
 	p_text(&p, user);
 	res = ex(q, S_LOGIN_READ, &p, "login_read", NULL);
 	if (res == NULL)
@@ -1153,13 +1189,36 @@ static int pg_login_read(struct store *s, const char *user,
 	for (int i = 0; r == STORE_OK && i < n && !missing; i++)
 		if (col_i64(q, res, i, 11, &missing, "login_read") != STORE_OK)
 			r = STORE_ERR;
+	if (r == STORE_OK && n > 0 && col_i64(q, res, 0, 12, &clean, "login_read") != STORE_OK)
+		r = STORE_ERR;
 	PQclear(res);
+	q->read_clean = r == STORE_OK && clean == 1 && !missing;
 	rc_wipe(&d, sizeof(d));
 	if (r == STORE_OK && missing)
 		r = run1(q, S_DEVSTEP_FILL, user, "login_read", NULL);
 	if (r == STORE_OK && n == 0)
 		r = STORE_NOTFOUND;
 	return r;
+}
+
+/* S_LOGIN_FAST: 1 when it took the step, 0 when S_LOGIN_TRY must decide, -1 on error. */
+static int login_fast(struct pgs *q, const char *user, const char *device, int64_t step,
+		      int64_t now)
+{
+	struct pp p = {0};
+	PGresult *res;
+	int n;
+
+	p_text(&p, user);
+	p_text(&p, device);
+	p_i64(&p, step);
+	p_i64(&p, now);
+	res = ex(q, S_LOGIN_FAST, &p, "login_try", NULL);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	return n == 1 ? 1 : 0;
 }
 
 static int pg_login_try(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
@@ -1169,8 +1228,21 @@ static int pg_login_try(struct store *s, const char *user, int64_t now, int deny
 	struct pp p = {0};
 	PGresult *res = NULL;
 	int64_t taken = 0, f = 0, until = 0;
-	int r;
+	int r, clean = q->read_clean;
 
+	q->read_clean = 0;
+	if (clean && step >= 0 && device != NULL) {
+		r = login_fast(q, user, device, step, now);
+		if (r < 0)
+			return STORE_ERR;
+		if (r == 1) {
+			out->accepted = 1;
+			out->failures = 0;
+			out->locked = 0;
+			out->locked_until = 0;
+			return STORE_OK;
+		}
+	}
 	p_text(&p, user);
 	p_i64(&p, now);
 	p_i64(&p, deny);

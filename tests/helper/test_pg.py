@@ -10,6 +10,10 @@ directory, unix socket and a port of its own), driven through the built helper a
   one wins, 100 rounds; failures counted on both hosts lock the user on both;
 - devices without a replay row (a store from before every device got one when made): the
   first code raced by 16 processes, exactly one wins and none fails;
+- a login whose state is clean (no failure, no lock) writes only the device's replay row,
+  and a right code presented while another host counts the fifth failure waits for that
+  count and is refused as locked; turning 2FA off while a login holds the device's row
+  waits for it (the login's lock order), no deadlock;
 - the store-level race (tests/unit/store_race -s URI): 16 connections, 100 rounds of the
   compare-and-set, and no lost increment of failure counts and rate-limit counters (the
   quotas) across connections;
@@ -44,7 +48,7 @@ import pglib  # noqa: E402
 import retlib  # noqa: E402
 
 LOGIN_OK, LOGIN_OK_BACKUP, LOGIN_WRONG, LOGIN_REPLAY, LOGIN_LOCKED = 0, 1, 2, 3, 4
-LOGIN_ERROR, LOGIN_OK_APP = 6, 7
+LOGIN_NOT_ENROLLED, LOGIN_ERROR, LOGIN_OK_APP = 5, 6, 7
 RACERS = 16
 ROUNDS = 100
 SERVER = {}
@@ -249,6 +253,122 @@ def t_lock():
         check(sb.check_code(u, good) == LOGIN_LOCKED, "host 1 not locked after 5 failures")
         check(sb.check2(u, good) == LOGIN_LOCKED, "host 2 not locked after 5 failures")
     finally:
+        sb.cleanup()
+
+
+def db_name(sb):
+    return sb.uri.split("///")[1].split("?")[0]
+
+
+def hold(sb, sql):
+    """Run sql in a transaction of another session (psql) and return once that session
+    holds a row lock; its transaction commits when sql ends."""
+    srv = server()
+    holder = subprocess.Popen(
+        ["runuser", "-u", "postgres", "--", os.path.join(srv.bin, "psql"), "-X", "-q",
+         "-h", srv.sock, "-p", str(srv.port), "-U", "postgres", "-d", db_name(sb),
+         "-v", "ON_ERROR_STOP=1", "-c", "SET application_name = 'holder'",
+         "-c", f"BEGIN; {sql}; COMMIT;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd="/")
+    held = "0"
+    for _ in range(100):  # a row lock gives the holder's transaction its id
+        held = srv.psql(db_name(sb), "SELECT count(*) FROM pg_locks k JOIN pg_stat_activity a "
+                        "ON a.pid = k.pid WHERE a.application_name = 'holder' AND "
+                        "k.locktype = 'transactionid' AND k.granted")
+        if held == "1" or holder.poll() is not None:
+            break
+        time.sleep(0.05)
+    if held != "1":
+        holder.kill()
+        _, err = holder.communicate()
+        raise Fail(f"the holder did not take its row (exit {holder.returncode}): {err}")
+    return holder
+
+
+@case("a login with a clean state writes only the device's replay row; after a failure "
+      "the code clears the count")
+def t_clean_login():
+    sb = PgSandbox("pgclean", fresh_db()).init()
+    try:
+        u = sb.new_user()
+        secret, _, step = sb.enable_json(u)
+        db = db_name(sb)
+
+        def state():
+            return server().psql(db, "SELECT xmin, failures, locked_until FROM login_state "
+                                     f"WHERE username = '{u}'")
+
+        def replay_step():
+            return server().psql(db, f"SELECT last_step FROM device_steps WHERE username = '{u}'")
+
+        before = state()
+        check(before.endswith("|0|0"), f"no clean login state made at enrolment: {before!r}")
+        check(sb.check_code(u, totp(secret, step + 1)) == LOGIN_OK, "a current code refused")
+        check(state() == before, f"the clean state was written: {before!r} -> {state()!r}")
+        check(replay_step() == str(step + 1), f"replay step {replay_step()}, want {step + 1}")
+        check(sb.check_code(u, "000000") == LOGIN_WRONG, "a wrong code was not refused")
+        check(state().endswith("|1|0"), f"the failure was not counted: {state()!r}")
+        check(sb.check_code(u, totp(secret, step + 2)) == LOGIN_OK, "code after a failure")
+        after = state()
+        check(after.endswith("|0|0") and after != before, f"the count stayed: {after!r}")
+        check(sb.check_code(u, totp(secret, step + 2)) == LOGIN_REPLAY, "a replay accepted")
+        check(state().endswith("|1|0"), f"the replay was not counted: {state()!r}")
+    finally:
+        sb.cleanup()
+
+
+@case("a right code waits for a failure being counted in parallel, then sees its lock")
+def t_clean_login_waits():
+    sb = PgSandbox("pgwait", fresh_db()).init()
+    holder = None
+    try:
+        u = sb.new_user()
+        secret, _, step = sb.enable_json(u)
+        # Another host's attempt that is counting the fifth failure (deny = 5), not yet
+        # committed: the row is held exclusively for 3 s, as S_LOGIN_TRY's upsert holds it.
+        until = int(time.time()) + 900
+        holder = hold(sb, f"UPDATE login_state SET failures = 5, locked_until = {until} "
+                          f"WHERE username = '{u}'; SELECT pg_sleep(3)")
+        p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=sb.env())
+        p.stdin.write(f"code\n{u}\nsshd\n{totp(secret, step + 1)}\n".encode())
+        p.stdin.close()
+        time.sleep(1)
+        waited = p.poll() is None
+        _, err = holder.communicate(timeout=30)
+        check(holder.returncode == 0, f"the holder's transaction failed: {err}")
+        rc = p.wait(timeout=60)
+        check(waited, f"the check did not wait for the row being counted (rc {rc})")
+        check(rc == LOGIN_LOCKED, f"a right code during a parallel fifth failure: {rc}, "
+              f"want {LOGIN_LOCKED} (locked)")
+    finally:
+        if holder is not None and holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        sb.cleanup()
+
+
+@case("turning 2FA off while a login holds the device's row: it waits, no deadlock")
+def t_disable_during_login():
+    sb = PgSandbox("pgorder", fresh_db()).init()
+    holder = None
+    try:
+        u = sb.new_user()
+        sb.enable_json(u)
+        # a login's locks, in its order: the device's replay row, then the login state
+        holder = hold(sb, f"SELECT 1 FROM device_steps WHERE username = '{u}' FOR UPDATE; "
+                          f"SELECT pg_sleep(2); SELECT 1 FROM login_state "
+                          f"WHERE username = '{u}' FOR SHARE")
+        r = sb.run(["admin", "disable-2fa", u])
+        _, err = holder.communicate(timeout=30)
+        check(holder.returncode == 0, f"the login's transaction failed: {err.strip()}")
+        check(r.returncode == 0, f"disable-2fa: {r.returncode} {r.stderr.strip()}")
+        check(sb.check_code(u, "123456") == LOGIN_NOT_ENROLLED, "still enrolled")
+    finally:
+        if holder is not None and holder.poll() is None:
+            holder.kill()
+            holder.wait()
         sb.cleanup()
 
 
