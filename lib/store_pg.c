@@ -37,6 +37,7 @@
 #include "store_backend.h"
 #include "store_pg_lib.h"
 #include "store_pg_schema.h"
+#include "store_pg_wait.h"
 
 /* Bounds on every wait (seconds / milliseconds); a URI may set its own connect_timeout. */
 #define PG_CONNECT_TIMEOUT "5"
@@ -453,6 +454,7 @@ struct pgs {
 	struct store base; /* first: a struct store * is a struct pgs * */
 	PGconn *c;
 	unsigned char prepared[S_COUNT];
+	struct store_pg_wait wait; /* how soon its answers come (store_pg_wait.h) */
 	/* The last login read found the user's login state clean: the write tries
 	 * S_LOGIN_FAST first (a hint only: that statement checks it again). */
 	int read_clean;
@@ -556,8 +558,9 @@ static PGresult *ex(struct pgs *q, enum sid id, const struct pp *p, const char *
 	if (prepare(q, id, what) != STORE_OK)
 		return NULL;
 	snprintf(name, sizeof(name), "rc%d", (int)id);
-	res = PQexecPrepared(q->c, name, p != NULL ? p->n : 0, p != NULL ? p->v : NULL,
-			     p != NULL ? p->len : NULL, p != NULL ? p->fmt : NULL, 1);
+	res = store_pg_exec_prepared(q->c, &q->wait, name, p != NULL ? p->n : 0,
+				     p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+				     p != NULL ? p->fmt : NULL);
 	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return res;

@@ -22,21 +22,24 @@
 	X(PQcmdStatus, PQcmdStatus_)                                                               \
 	X(PQcmdTuples, PQcmdTuples_)                                                               \
 	X(PQconnectdbParams, PQconnectdbParams_)                                                   \
+	X(PQconsumeInput, PQconsumeInput_)                                                         \
 	X(PQconninfo, PQconninfo_)                                                                 \
 	X(PQconninfoFree, PQconninfoFree_)                                                         \
 	X(PQerrorMessage, PQerrorMessage_)                                                         \
 	X(PQexec, PQexec_)                                                                         \
 	X(PQexecParams, PQexecParams_)                                                             \
-	X(PQexecPrepared, PQexecPrepared_)                                                         \
 	X(PQfinish, PQfinish_)                                                                     \
 	X(PQgetisnull, PQgetisnull_)                                                               \
 	X(PQgetlength, PQgetlength_)                                                               \
+	X(PQgetResult, PQgetResult_)                                                               \
 	X(PQgetvalue, PQgetvalue_)                                                                 \
+	X(PQisBusy, PQisBusy_)                                                                     \
 	X(PQnfields, PQnfields_)                                                                   \
 	X(PQntuples, PQntuples_)                                                                   \
 	X(PQprepare, PQprepare_)                                                                   \
 	X(PQresultErrorField, PQresultErrorField_)                                                 \
 	X(PQresultStatus, PQresultStatus_)                                                         \
+	X(PQsendQueryPrepared, PQsendQueryPrepared_)                                               \
 	X(PQsetNoticeProcessor, PQsetNoticeProcessor_)                                             \
 	X(PQsocket, PQsocket_)                                                                     \
 	X(PQstatus, PQstatus_)                                                                     \
@@ -61,21 +64,24 @@ int store_pg_load(char *err, size_t errlen) RC_MUST_CHECK;
 #define PQcmdStatus (*store_pg_lib.PQcmdStatus_)
 #define PQcmdTuples (*store_pg_lib.PQcmdTuples_)
 #define PQconnectdbParams (*store_pg_lib.PQconnectdbParams_)
+#define PQconsumeInput (*store_pg_lib.PQconsumeInput_)
 #define PQconninfo (*store_pg_lib.PQconninfo_)
 #define PQconninfoFree (*store_pg_lib.PQconninfoFree_)
 #define PQerrorMessage (*store_pg_lib.PQerrorMessage_)
 #define PQexec (*store_pg_lib.PQexec_)
 #define PQexecParams (*store_pg_lib.PQexecParams_)
-#define PQexecPrepared (*store_pg_lib.PQexecPrepared_)
 #define PQfinish (*store_pg_lib.PQfinish_)
 #define PQgetisnull (*store_pg_lib.PQgetisnull_)
 #define PQgetlength (*store_pg_lib.PQgetlength_)
+#define PQgetResult (*store_pg_lib.PQgetResult_)
 #define PQgetvalue (*store_pg_lib.PQgetvalue_)
+#define PQisBusy (*store_pg_lib.PQisBusy_)
 #define PQnfields (*store_pg_lib.PQnfields_)
 #define PQntuples (*store_pg_lib.PQntuples_)
 #define PQprepare (*store_pg_lib.PQprepare_)
 #define PQresultErrorField (*store_pg_lib.PQresultErrorField_)
 #define PQresultStatus (*store_pg_lib.PQresultStatus_)
+#define PQsendQueryPrepared (*store_pg_lib.PQsendQueryPrepared_)
 #define PQsetNoticeProcessor (*store_pg_lib.PQsetNoticeProcessor_)
 #define PQsocket (*store_pg_lib.PQsocket_)
 #define PQstatus (*store_pg_lib.PQstatus_)
