@@ -33,6 +33,7 @@ directory, unix socket and a port of its own), driven through the built helper a
 
 usage: test_pg.py [BUILDDIR]      (RC_TEST_ONLY=REGEX selects cases)
 """
+import contextlib
 import os
 import subprocess
 import sys
@@ -260,9 +261,10 @@ def db_name(sb):
     return sb.uri.split("///")[1].split("?")[0]
 
 
-def hold(sb, sql):
-    """Run sql in a transaction of another session (psql) and return once that session
-    holds a row lock; its transaction commits when sql ends."""
+@contextlib.contextmanager
+def held(sb, sql):
+    """Run sql in a transaction of another session (psql); enter once that session holds
+    a row lock (its transaction commits when sql ends). Killed on leaving if still there."""
     srv = server()
     holder = subprocess.Popen(
         ["runuser", "-u", "postgres", "--", os.path.join(srv.bin, "psql"), "-X", "-q",
@@ -282,7 +284,12 @@ def hold(sb, sql):
         holder.kill()
         _, err = holder.communicate()
         raise Fail(f"the holder did not take its row (exit {holder.returncode}): {err}")
-    return holder
+    try:
+        yield holder
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
 
 
 @case("a login with a clean state writes only the device's replay row; after a failure "
@@ -320,55 +327,47 @@ def t_clean_login():
 @case("a right code waits for a failure being counted in parallel, then sees its lock")
 def t_clean_login_waits():
     sb = PgSandbox("pgwait", fresh_db()).init()
-    holder = None
     try:
         u = sb.new_user()
         secret, _, step = sb.enable_json(u)
         # Another host's attempt that is counting the fifth failure (deny = 5), not yet
         # committed: the row is held exclusively for 3 s, as S_LOGIN_TRY's upsert holds it.
         until = int(time.time()) + 900
-        holder = hold(sb, f"UPDATE login_state SET failures = 5, locked_until = {until} "
-                          f"WHERE username = '{u}'; SELECT pg_sleep(3)")
-        p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=sb.env())
-        p.stdin.write(f"code\n{u}\nsshd\n{totp(secret, step + 1)}\n".encode())
-        p.stdin.close()
-        time.sleep(1)
-        waited = p.poll() is None
-        _, err = holder.communicate(timeout=30)
-        check(holder.returncode == 0, f"the holder's transaction failed: {err}")
+        with held(sb, f"UPDATE login_state SET failures = 5, locked_until = {until} "
+                      f"WHERE username = '{u}'; SELECT pg_sleep(3)") as holder:
+            p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env=sb.env())
+            p.stdin.write(f"code\n{u}\nsshd\n{totp(secret, step + 1)}\n".encode())
+            p.stdin.close()
+            time.sleep(1)
+            waited = p.poll() is None
+            _, err = holder.communicate(timeout=30)
+            check(holder.returncode == 0, f"the holder's transaction failed: {err}")
         rc = p.wait(timeout=60)
         check(waited, f"the check did not wait for the row being counted (rc {rc})")
         check(rc == LOGIN_LOCKED, f"a right code during a parallel fifth failure: {rc}, "
               f"want {LOGIN_LOCKED} (locked)")
     finally:
-        if holder is not None and holder.poll() is None:
-            holder.kill()
-            holder.wait()
         sb.cleanup()
 
 
 @case("turning 2FA off while a login holds the device's row: it waits, no deadlock")
 def t_disable_during_login():
     sb = PgSandbox("pgorder", fresh_db()).init()
-    holder = None
     try:
         u = sb.new_user()
         sb.enable_json(u)
         # a login's locks, in its order: the device's replay row, then the login state
-        holder = hold(sb, f"SELECT 1 FROM device_steps WHERE username = '{u}' FOR UPDATE; "
-                          f"SELECT pg_sleep(2); SELECT 1 FROM login_state "
-                          f"WHERE username = '{u}' FOR SHARE")
-        r = sb.run(["admin", "disable-2fa", u])
-        _, err = holder.communicate(timeout=30)
+        with held(sb, f"SELECT 1 FROM device_steps WHERE username = '{u}' FOR UPDATE; "
+                      f"SELECT pg_sleep(2); SELECT 1 FROM login_state "
+                      f"WHERE username = '{u}' FOR SHARE") as holder:
+            r = sb.run(["admin", "disable-2fa", u])
+            _, err = holder.communicate(timeout=30)
         check(holder.returncode == 0, f"the login's transaction failed: {err.strip()}")
         check(r.returncode == 0, f"disable-2fa: {r.returncode} {r.stderr.strip()}")
         check(sb.check_code(u, "123456") == LOGIN_NOT_ENROLLED, "still enrolled")
     finally:
-        if holder is not None and holder.poll() is None:
-            holder.kill()
-            holder.wait()
         sb.cleanup()
 
 
