@@ -119,6 +119,7 @@ enum sid {
 	S_STATE_CAS,
 	S_STATE_FAIL,
 	S_STATE_CLEAR,
+	S_STATE_NEW,
 	S_STATE_DEL,
 	S_BACKUP_DEL,
 	S_BACKUP_INS,
@@ -211,8 +212,11 @@ static const char *const sql_text[S_COUNT] = {
 			 "locked_until = CASE WHEN ?3 > 0 AND " NEW_FAILURES " >= ?3 THEN ?2 + ?4 "
 			 "WHEN " EXPIRED " THEN 0 ELSE locked_until END "
 			 "WHERE username = ?1",
+	/* A clean row is not written again: most logins then write one page, not two. */
 	[S_STATE_CLEAR] = "UPDATE login_state SET failures = 0, locked_until = 0 "
-			  "WHERE username = ?1",
+			  "WHERE username = ?1 AND (failures <> 0 OR locked_until <> 0)",
+	[S_STATE_NEW] = "INSERT INTO login_state (username) VALUES (?1) ON CONFLICT (username) "
+			"DO UPDATE SET last_step = -1, failures = 0, locked_until = 0",
 	[S_STATE_DEL] = "DELETE FROM login_state WHERE username = ?1",
 
 	[S_BACKUP_DEL] = "DELETE FROM backup_codes WHERE username = ?1",
@@ -775,8 +779,8 @@ static int sq_totp_put(struct store *s, const char *user, const struct store_tot
 		r = write_totp(q, S_TOTP_PUT, user, t, "totp_put");
 	if (r == STORE_OK)
 		r = run_user_dev(q, S_DEVSTEP_NEW, user, t->device, "totp_put", NULL);
-	if (r == STORE_OK) /* a new secret starts with a clean login state */
-		r = run1(q, S_STATE_DEL, user, "totp_put", NULL);
+	if (r == STORE_OK) /* a new secret starts with a clean login state (its row made) */
+		r = run1(q, S_STATE_NEW, user, "totp_put", NULL);
 	if (r == STORE_OK) /* and with no string of the old secret accepted again */
 		r = run1(q, S_REUSE_DEL, user, "totp_put", NULL);
 	return op_end(q, r, "totp_put");
@@ -916,7 +920,7 @@ static int sq_device_add(struct store *s, const char *user, const struct store_t
 	if (r == STORE_OK && exists) /* no string of the old secret accepted again */
 		r = run1(q, S_REUSE_DEL, user, "device_add", NULL);
 	if (r == STORE_OK && n == 0) /* the first device starts with a clean login state */
-		r = run1(q, S_STATE_DEL, user, "device_add", NULL);
+		r = run1(q, S_STATE_NEW, user, "device_add", NULL);
 	if (r == STORE_OK)
 		r = write_totp(q, S_TOTP_PUT, user, t, "device_add");
 	if (r == STORE_OK)

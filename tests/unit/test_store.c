@@ -752,6 +752,63 @@ static struct dev_seen login_read_of(struct store *s, const char *user,
 	return ds;
 }
 
+/* failures and locked_until of user's login_state row; -1: no row */
+static int state_row(struct fx *f, const char *user, int64_t *locked_until)
+{
+	sqlite3_stmt *st;
+	int failures = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(f->s),
+					    "SELECT failures, locked_until FROM login_state "
+					    "WHERE username = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		failures = sqlite3_column_int(st, 0);
+		*locked_until = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return failures;
+}
+
+/* Enrolment makes the clean state row; an accepted login on a clean row writes one row (the
+ * device's step), not the state again; after a failure it writes both and clears. */
+static void test_login_clean_state(void **state)
+{
+	struct fx *f = *state;
+	struct store_totp t = mk_totp(4);
+	struct store_login_try tr;
+	sqlite3 *db = store_sqlite_db(f->s);
+	int64_t locked = -1;
+	int before;
+
+	snprintf(t.device, sizeof(t.device), "phone");
+	assert_int_equal(store_totp_put(f->s, "alice", &t), STORE_OK);
+	assert_int_equal(state_row(f, "alice", &locked), 0);
+	assert_int_equal(locked, 0);
+	before = sqlite3_total_changes(db);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, t.device, 50, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(sqlite3_total_changes(db) - before, 1);
+	/* a failure, then a right code: the count is cleared in the same transaction */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, NULL, -1, &tr), STORE_OK);
+	assert_int_equal(tr.failures, 1);
+	before = sqlite3_total_changes(db);
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 3, 60, t.device, 51, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(sqlite3_total_changes(db) - before, 2);
+	assert_int_equal(state_row(f, "alice", &locked), 0);
+	/* turned off and on again with a first device: a clean row again */
+	assert_int_equal(store_login_try(f->s, "alice", 1000, 1, 60, NULL, -1, &tr), STORE_OK);
+	assert_true(tr.locked);
+	assert_int_equal(store_totp_delete(f->s, "alice"), STORE_OK);
+	assert_int_equal(state_row(f, "alice", &locked), -1);
+	assert_int_equal(store_device_add(f->s, "alice", &t, 0), STORE_OK);
+	assert_int_equal(state_row(f, "alice", &locked), 0);
+	assert_int_equal(locked, 0);
+}
+
 static void test_login_read_try(void **state)
 {
 	struct fx *f = *state;
@@ -771,7 +828,7 @@ static void test_login_read_try(void **state)
 	u.created = t.created + 1;
 	assert_int_equal(store_totp_put(f->s, "alice", &t), STORE_OK);
 	assert_int_equal(store_device_add(f->s, "alice", &u, 0), STORE_OK);
-	/* enrolled, two devices, no state row yet: every device in one read */
+	/* enrolled, two devices, a clean state row: every device in one read */
 	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
 	assert_int_equal(ds.n, 2);
 	assert_string_equal(ds.names[0], "phone");
@@ -1803,6 +1860,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_after_lock_expiry, fx_setup_open,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_login_read_try, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_login_clean_state, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_app_passwords, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_state, fx_setup_open, fx_teardown),
