@@ -9,14 +9,16 @@ that directory and on 127.0.0.1 at a port of its own. No host configuration is t
     srv.cleanup()
 
 As a command (for shell tests):
-    pglib.py start NAME... [--durable] [--tcp]
+    pglib.py start NAME... [--durable] [--tcp] [--buffers=SIZE]
                             prints the server's directory, then for each database NAME its
-                            URI (unix socket; with --tcp then also its loopback TCP URI)
+                            URI (unix socket; with --tcp then also its loopback TCP URI);
+                            --buffers: shared_buffers (default 32MB)
     pglib.py cleanup DIR    stops that server and removes DIR
 """
 import glob
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -50,11 +52,13 @@ def free_port():
 
 
 class PgServer:
-    def __init__(self, durable=False):
+    def __init__(self, durable=False, buffers="32MB"):
         """durable: fsync on (commits are written out; synchronous_commit stays off, as
         SQLite's WAL with synchronous=NORMAL: a crash loses at most the last moment, never
-        consistency). Tests run without fsync."""
+        consistency). Tests run without fsync. buffers: shared_buffers (the benchmark sizes
+        it for a million users' store, as a server for such a store is sized)."""
         self.durable = durable
+        self.buffers = buffers
         self.bin = pg_bindir()
         self.tmp = tempfile.mkdtemp(prefix="pamrec-pg-")
         self.data = os.path.join(self.tmp, "data")
@@ -81,7 +85,7 @@ class PgServer:
         opts = (f"-k {self.sock} -p {self.port} -c listen_addresses=127.0.0.1 "
                 f"-c fsync={'on' if self.durable else 'off'} -c synchronous_commit=off "
                 "-c max_connections=120 "
-                "-c shared_buffers=32MB -c log_connections=on")
+                f"-c shared_buffers={self.buffers} -c log_connections=on")
         self._as_pg([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log,
                      "-o", opts, "-w", "-t", "60", "start"])
         return self
@@ -135,7 +139,12 @@ if __name__ == "__main__":
             print(why, file=sys.stderr)
             sys.exit(77)
         names = [a for a in sys.argv[2:] if not a.startswith("--")]
-        srv = PgServer(durable="--durable" in sys.argv[2:]).start()
+        sizes = [a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--buffers=")]
+        if any(not re.fullmatch(r"[0-9]+[kMG]B", x) for x in sizes):
+            print("pglib: --buffers=SIZE: a size such as 1GB", file=sys.stderr)
+            sys.exit(2)
+        srv = PgServer(durable="--durable" in sys.argv[2:],
+                       buffers=sizes[-1] if sizes else "32MB").start()
         print(srv.tmp)
         for name in names:
             print(srv.create_db(name))
