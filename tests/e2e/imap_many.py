@@ -9,11 +9,13 @@ usage:
       1 refused, 2 other error), then "ok SOURCE N" per source. Exit 0 unless a login
       ended in RC 2.
   /usr/bin/python3 imap_many.py timing PORT ROUNDS NET USER [USER...]
-      ROUNDS wrong logins for each USER, interleaved (A, B, C, A, B, C, ...), each from
-      its own source address NET.<n> (Dovecot's per-address penalty must not weigh on
-      one side). The passwords come on stdin, one line per user. Prints each time, then
-      "median USER SECONDS" per user and "ratio" (largest / smallest median). Exit 0 if
-      every login was refused, 2 otherwise.
+      ROUNDS wrong logins for each USER. In each round every USER logs in at the same
+      moment (a barrier after the connections are greeted), so that a load that comes and
+      goes weighs on every side alike; each from its own source address NET.<n>
+      (Dovecot's per-address penalty must not weigh on one side). The passwords come on
+      stdin, one line per user. Prints the time of each LOGIN, then "median USER SECONDS"
+      per user and "ratio" (largest / smallest median). Exit 0 if every login was
+      refused, 2 otherwise.
 """
 import socket
 import statistics
@@ -77,17 +79,35 @@ def timing(port, rounds, net, users, secrets):
     n = 0
     refused_all = True
     for _ in range(rounds):
-        for user, secret in zip(users, secrets):
+        conns = []
+        for user in users:
             n += 1
             src = f"{net}.{n}"
-            t0 = time.monotonic()
             try:
-                conn = SourcedIMAP("127.0.0.1", port, src)
+                conns.append((src, SourcedIMAP("127.0.0.1", port, src)))
             except (OSError, imaplib.IMAP4.error) as e:
                 print(f"connect from {src} failed: {e}")
                 return 2
+        barrier = threading.Barrier(len(users))
+        results = [None] * len(users)
+
+        def run(i, conn, user, secret):
+            barrier.wait(timeout=TIMEOUT)
+            t0 = time.monotonic()
             rc = login_once(conn, user, secret)
-            dt = time.monotonic() - t0
+            results[i] = (rc, time.monotonic() - t0)
+
+        threads = [threading.Thread(target=run, args=(i, c, u, s))
+                   for i, ((_, c), u, s) in enumerate(zip(conns, users, secrets))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(TIMEOUT * 3)
+        for (src, _), user, res in zip(conns, users, results):
+            if res is None:
+                print(f"{user} {src}: no answer")
+                return 2
+            rc, dt = res
             times[user].append(dt)
             print(f"{user} {src} rc={rc} {dt:.3f}s")
             refused_all = refused_all and rc == 1

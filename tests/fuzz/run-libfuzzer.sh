@@ -3,9 +3,10 @@
 #
 #   tests/fuzz/run-libfuzzer.sh [SECONDS] [NAME...]     (or: make fuzz-clang FUZZ_SECONDS=N)
 #
-# SECONDS per harness (default 30); NAMEs pick harnesses (default: all). The lib/ sources are
-# compiled right here with clang -fsanitize=fuzzer,address,undefined (the libtool objects are
-# gcc-built and carry no coverage instrumentation). A harness lists what it needs in its
+# SECONDS per harness (default 30); NAMEs pick harnesses (default: all); FUZZ_JOBS harnesses
+# (default: the number of cores, at most 4) build and run at once, each on one core. The
+# lib/ sources are compiled right here with clang -fsanitize=fuzzer,address,undefined (the
+# libtool objects are gcc-built and carry no coverage instrumentation). A harness lists what it needs in its
 # header comment:
 #     FUZZ_SOURCES: lib/config.c lib/util.c      (default: every lib/*.c)
 #     FUZZ_PKGS: libsodium                       (default: libsodium liboath sqlite3)
@@ -46,13 +47,13 @@ if [ -z "$names" ]; then
 	done
 fi
 
-rc=0
-for name in $names; do
+# fuzz_one NAME: build and run one harness; prints its lines, returns 1 on a failure.
+fuzz_one() {
+	name=$1
 	h=$src/tests/fuzz/fuzz_$name.c
 	if [ ! -f "$h" ]; then
 		echo "FAIL: fuzz/$name: no $h"
-		rc=1
-		continue
+		return 1
 	fi
 	srcs=$(header_field "$h" FUZZ_SOURCES)
 	if [ -n "$srcs" ]; then
@@ -75,8 +76,7 @@ for name in $names; do
 		-o "$out/fuzz_$name" >"$out/build-$name.log" 2>&1; then
 		echo "FAIL: fuzz/$name: clang build failed ($out/build-$name.log)"
 		cat "$out/build-$name.log"
-		rc=1
-		continue
+		return 1
 	fi
 	mkdir -p "$out/corpus/$name"
 	set -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -91,7 +91,35 @@ for name in $names; do
 	else
 		echo "FAIL: fuzz/$name: see $out/run-$name.log"
 		tail -n 40 "$out/run-$name.log"
-		rc=1
+		return 1
 	fi
+}
+
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case "$jobs" in '' | *[!0-9]* | 0) jobs=1 ;; esac
+[ "$jobs" -gt 4 ] && jobs=4
+
+# Harnesses run in batches of $jobs in the background, each into its own file; a batch's
+# lines are printed when it is done, so that the lines of two harnesses do not mix.
+rc=0
+batch=
+flush() {
+	wait
+	for b in $batch; do
+		cat "$out/result-$b.txt"
+		[ "$(cat "$out/status-$b")" = 0 ] || rc=1
+	done
+	batch=
+}
+n=0
+for name in $names; do
+	(
+		fuzz_one "$name" >"$out/result-$name.txt" 2>&1
+		echo $? >"$out/status-$name"
+	) &
+	batch="$batch $name"
+	n=$((n + 1))
+	[ $((n % jobs)) = 0 ] && flush
 done
+flush
 exit $rc

@@ -285,15 +285,17 @@ def summary(prefix, passed, failed, skipped):
     return 77 if passed == 0 and skipped > 0 else 0
 
 
-def run_cases(prefix, args=(), include_slow=True, pattern=None, exit=True, timed=False):
+def run_cases(prefix, args=(), include_slow=True, pattern=None, exit=True, timed=True):
     """Run the registered cases selected by `pattern` (else RC_TEST_ONLY), each called with
-    `args`; print their lines and the summary. Exits with the status (see summary), or
-    returns it with exit=False."""
+    `args`; print their lines and the summary. `include_slow`: True, False, or a regular
+    expression that the slow cases to run must match. Exits with the status (see summary),
+    or returns it with exit=False."""
     counts = {"pass": 0, "fail": 0, "skip": 0}
     for name, fn, slow in CASES:
         if not selected(prefix, name, pattern):
             continue
-        if slow and not include_slow:
+        if slow and (not include_slow or (isinstance(include_slow, str)
+                                          and not re.search(include_slow, name))):
             continue
         counts[run_one(prefix, name, fn, args, timed)] += 1
     rc = summary(prefix, counts["pass"], counts["fail"], counts["skip"])

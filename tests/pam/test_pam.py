@@ -1910,7 +1910,9 @@ def main():
     ap.add_argument("--race-reps", type=int, default=100)
     ap.add_argument("--race-procs", type=int, default=8)
     ap.add_argument("--race-budget", type=int, default=900, help="seconds for the race case")
-    ap.add_argument("--no-slow", action="store_true", help="leave out the race case")
+    ap.add_argument("--no-slow", action="store_true", help="leave out the race cases")
+    ap.add_argument("--slow-only", default=None, metavar="REGEX",
+                    help="of the race cases, run only those whose NAME matches")
     ap.add_argument("--only", default=None,
                     help="run only cases whose pam/NAME matches this regex (as RC_TEST_ONLY)")
     ap.add_argument("--list", action="store_true")
@@ -1966,7 +1968,7 @@ def main():
     except (Fail, SystemExit, subprocess.SubprocessError, OSError) as ex:
         print(f"FAIL: pam/setup: {ex}")
         return 1
-    rc = run_cases("pam", args=(e,), include_slow=not args.no_slow, pattern=args.only,
+    rc = run_cases("pam", args=(e,), include_slow=False if args.no_slow else (args.slow_only or True), pattern=args.only,
                    exit=False, timed=True)
     return rc if automake or rc != 77 else 0
 
