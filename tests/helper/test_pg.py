@@ -7,17 +7,18 @@ directory, unix socket and a port of its own), driven through the built helper a
   key-check record;
 - two configurations ("two hosts", one key_file, one server): a code accepted through one
   is refused through the other; 16 processes (8 per host) present the same code, exactly
-  one wins, 100 rounds; failures counted on both hosts lock the user on both;
+  one wins, 100 rounds (20 under the sanitizers); failures counted on both hosts lock the
+  user on both;
 - devices without a replay row (a store from before every device got one when made): the
   first code raced by 16 processes, exactly one wins and none fails;
 - a login whose state is clean (no failure, no lock) writes only the device's replay row,
   and a right code presented while another host counts the fifth failure waits for that
   count and is refused as locked; turning 2FA off while a login holds the device's row
   waits for it (the login's lock order), no deadlock;
-- the store-level race (tests/unit/store_race -s URI): 16 connections, 30 rounds of the
-  compare-and-set (each round starts 16 server processes; the 100 rounds above, through the
-  module, are the long run), and no lost increment of failure counts and rate-limit
-  counters (the quotas) across connections;
+- the store-level race (tests/unit/store_race -s URI): 16 connections, 30 rounds (10 under
+  the sanitizers) of the compare-and-set (each round starts 16 server processes; the 100
+  rounds above, through the module, are the long run), and no lost increment of failure
+  counts and rate-limit counters (the quotas) across connections;
 - the server stopped during logins: every check ends within seconds (refused, no hang);
   started again: logins work, and the code used before the stop is still refused;
 - loopback TCP as well as the unix socket;
@@ -52,7 +53,11 @@ import retlib  # noqa: E402
 LOGIN_OK, LOGIN_OK_BACKUP, LOGIN_WRONG, LOGIN_REPLAY, LOGIN_LOCKED = 0, 1, 2, 3, 4
 LOGIN_NOT_ENROLLED, LOGIN_ERROR, LOGIN_OK_APP = 5, 6, 7
 RACERS = 16
-ROUNDS = 100
+# Under the sanitizers (scripts/test-all's asan-check sets RC_SANITIZERS) fewer rounds, as in
+# its asan-pam layer: they look for memory errors, the plain build runs the long races.
+SANITIZED = bool(os.environ.get("RC_SANITIZERS"))
+ROUNDS = 20 if SANITIZED else 100
+STORE_ROUNDS = 10 if SANITIZED else 30
 SERVER = {}
 
 
@@ -225,13 +230,14 @@ def t_race_rowless():
         sb.cleanup()
 
 
-@case("the store-level race on PostgreSQL: 16 connections, 30 rounds, no lost increment")
+@case(f"the store-level race on PostgreSQL: 16 connections, {STORE_ROUNDS} rounds, "
+      "no lost increment")
 def t_store_race():
     race = os.path.join(sb_build(), "tests", "unit", "store_race")
     if not os.access(race, os.X_OK):
         raise Skip("tests/unit/store_race is not built")
     uri = fresh_db()
-    r = subprocess.run([race, "-n", "16", "-r", "30", "-k", "60", "-s", uri],
+    r = subprocess.run([race, "-n", "16", "-r", str(STORE_ROUNDS), "-k", "60", "-s", uri],
                        capture_output=True, text=True, timeout=600)
     sys.stdout.write("".join(f"# {line}\n" for line in r.stdout.splitlines()))
     check(r.returncode == 0, f"store_race ({r.returncode}): {r.stdout} {r.stderr[-2000:]}")
