@@ -285,17 +285,23 @@ def summary(prefix, passed, failed, skipped):
     return 77 if passed == 0 and skipped > 0 else 0
 
 
-def run_cases(prefix, args=(), include_slow=True, pattern=None, exit=True, timed=True):
+def run_cases(prefix, args=(), include_slow=True, pattern=None, exit=True, timed=True,
+              shard=(0, 1)):
     """Run the registered cases selected by `pattern` (else RC_TEST_ONLY), each called with
     `args`; print their lines and the summary. `include_slow`: True, False, or a regular
-    expression that the slow cases to run must match. Exits with the status (see summary),
-    or returns it with exit=False."""
+    expression that the slow cases to run must match. `shard` (K, N): of the cases that
+    would run, only every Nth from the Kth (N runs side by side share the cases). Exits with
+    the status (see summary), or returns it with exit=False."""
     counts = {"pass": 0, "fail": 0, "skip": 0}
+    n = 0
     for name, fn, slow in CASES:
         if not selected(prefix, name, pattern):
             continue
         if slow and (not include_slow or (isinstance(include_slow, str)
                                           and not re.search(include_slow, name))):
+            continue
+        n += 1
+        if (n - 1) % shard[1] != shard[0]:
             continue
         counts[run_one(prefix, name, fn, args, timed)] += 1
     rc = summary(prefix, counts["pass"], counts["fail"], counts["skip"])

@@ -1913,11 +1913,17 @@ def main():
     ap.add_argument("--no-slow", action="store_true", help="leave out the race cases")
     ap.add_argument("--slow-only", default=None, metavar="REGEX",
                     help="of the race cases, run only those whose NAME matches")
+    ap.add_argument("--shard", default="0/1", metavar="K/N",
+                    help="run only every Nth case from the Kth (0-based), for N runs at once")
     ap.add_argument("--only", default=None,
                     help="run only cases whose pam/NAME matches this regex (as RC_TEST_ONLY)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = ap.parse_args()
+    m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+    if not m or not int(m.group(1)) < int(m.group(2)):
+        ap.error("--shard K/N: 0 <= K < N")
+    shard = (int(m.group(1)), int(m.group(2)))
     # Run by make check (no --build): automake's "skipped" (77) when nothing could run;
     # by tests/pam/run: 0 then, as the pam layer of scripts/test-all counts it.
     automake = args.build is None
@@ -1969,7 +1975,7 @@ def main():
         print(f"FAIL: pam/setup: {ex}")
         return 1
     rc = run_cases("pam", args=(e,), include_slow=False if args.no_slow else (args.slow_only or True), pattern=args.only,
-                   exit=False, timed=True)
+                   exit=False, timed=True, shard=shard)
     return rc if automake or rc != 77 else 0
 
 
