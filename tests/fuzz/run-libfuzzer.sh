@@ -6,8 +6,8 @@
 # SECONDS per harness (default 30); NAMEs pick harnesses (default: all); FUZZ_JOBS harnesses
 # (default: the number of cores, at most 4) build and run at once, each on one core. The
 # lib/ sources are compiled right here with clang -fsanitize=fuzzer,address,undefined (the
-# libtool objects are gcc-built and carry no coverage instrumentation). A harness lists what it needs in its
-# header comment:
+# libtool objects are gcc-built and carry no coverage instrumentation). A harness lists what
+# it needs in its header comment:
 #     FUZZ_SOURCES: lib/config.c lib/util.c      (default: every lib/*.c)
 #     FUZZ_PKGS: libsodium                       (default: libsodium liboath sqlite3)
 # Seeds come from tests/fuzz/corpus/NAME (read only); new inputs go to $FUZZ_BUILDDIR/corpus/NAME,

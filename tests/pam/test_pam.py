@@ -1974,8 +1974,9 @@ def main():
     except (Fail, SystemExit, subprocess.SubprocessError, OSError) as ex:
         print(f"FAIL: pam/setup: {ex}")
         return 1
-    rc = run_cases("pam", args=(e,), include_slow=False if args.no_slow else (args.slow_only or True), pattern=args.only,
-                   exit=False, timed=True, shard=shard)
+    slow = False if args.no_slow else (args.slow_only or True)
+    rc = run_cases("pam", args=(e,), include_slow=slow, pattern=args.only, exit=False,
+                   timed=True, shard=shard)
     return rc if automake or rc != 77 else 0
 
 
