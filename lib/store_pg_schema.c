@@ -154,6 +154,11 @@ static const struct migration migrations[] = {
 	 " FROM login_state l JOIN totp t ON t.username = l.username AND t.device = 'default'"
 	 " WHERE l.last_step >= 0;"
 	 "UPDATE pam_recover_schema SET version = 6;"},
+	/* SQLite's migration 7 rebuilds the login's tables WITHOUT ROWID, a layout of SQLite
+	 * alone: a PostgreSQL table is read through its primary key's index either way. The
+	 * version moves with SQLite's, so both backends keep one numbering. */
+	{7,
+	 "UPDATE pam_recover_schema SET version = 7;"},
 };
 /* clang-format on */
 

@@ -12,7 +12,7 @@
 #define STORE_PG_APP_ID 1885433202
 #define STORE_PG_APP_ID_TEXT "1885433202"
 /* The schema version this code writes; the same number as STORE_SQLITE_SCHEMA. */
-#define STORE_PG_SCHEMA 6
+#define STORE_PG_SCHEMA 7
 
 /*
  * Bring the schema of a connected database to STORE_PG_SCHEMA (under an advisory lock, in

@@ -12,7 +12,7 @@
 /* PRAGMA application_id of a pam_recover store: "pamr". */
 #define STORE_SQLITE_APP_ID 0x70616d72
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA 6
+#define STORE_SQLITE_SCHEMA 7
 
 /*
  * Bring the schema of an open database to STORE_SQLITE_SCHEMA. Reads user_version once; when

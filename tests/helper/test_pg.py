@@ -647,8 +647,8 @@ def t_upgrade():
               == "0", "the fixture's bob has a replay row already")
         check(sb.check2(bob, r.stdout.strip()) == LOGIN_OK, "bob's 8-digit code refused")
         check(sb.check_code(bob, r.stdout.strip()) == LOGIN_REPLAY, "bob's code accepted twice")
-        check(server().psql(name, "SELECT version FROM pam_recover_schema") == "6",
-              "the schema was not upgraded to 6")
+        check(server().psql(name, "SELECT version FROM pam_recover_schema") == "7",
+              "the schema was not upgraded to 7")
         rows = server().psql(name, "SELECT username || ':' || device FROM totp ORDER BY 1")
         check(rows.split() == [f"{alice}:default", f"{bob}:default"],
               f"devices after the upgrade: {rows!r}")

@@ -1846,7 +1846,7 @@ def t_dev_upgrade(e):
     ver = con.execute("PRAGMA user_version").fetchone()[0]
     rows = con.execute("SELECT username, device FROM totp ORDER BY 1").fetchall()
     con.close()
-    check(ver == 6, f"schema version {ver} after the upgrade")
+    check(ver == 7, f"schema version {ver} after the upgrade")
     check(rows == [("alice@example.org", "default"), ("bob@example.org", "default")],
           f"devices after the upgrade: {rows}")
     r = e.helper_run(["admin", "show", "alice@example.org"], cfg=cfg, json_out=True)

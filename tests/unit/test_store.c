@@ -1153,6 +1153,80 @@ static void test_migrate_from_1(void **state)
 	assert_int_equal(store_reuse_match(f->s, "alice", h, 1050, NULL), STORE_OK);
 }
 
+/* Migration 7 undone: the login's three tables as rowid tables, as schema 6 had them. */
+#define SCHEMA_6_SQL                                                                               \
+	"ALTER TABLE totp RENAME TO t7; CREATE TABLE totp (username TEXT NOT NULL, "               \
+	"device TEXT NOT NULL, sealed BLOB NOT NULL, algorithm INTEGER NOT NULL, "                 \
+	"digits INTEGER NOT NULL, period INTEGER NOT NULL, created INTEGER NOT NULL, "             \
+	"PRIMARY KEY (username, device)); INSERT INTO totp SELECT * FROM t7; DROP TABLE t7; "      \
+	"CREATE INDEX totp_username_lower ON totp (lower(username)); "                             \
+	"ALTER TABLE device_steps RENAME TO d7; CREATE TABLE device_steps (username TEXT NOT "     \
+	"NULL, device TEXT NOT NULL, last_step INTEGER NOT NULL DEFAULT -1, last_used INTEGER "    \
+	"NOT NULL DEFAULT 0, PRIMARY KEY (username, device)); INSERT INTO device_steps SELECT * "  \
+	"FROM d7; DROP TABLE d7; ALTER TABLE login_state RENAME TO l7; CREATE TABLE login_state "  \
+	"(username TEXT NOT NULL PRIMARY KEY, last_step INTEGER NOT NULL DEFAULT -1, failures "    \
+	"INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0); INSERT INTO "       \
+	"login_state SELECT * FROM l7; DROP TABLE l7; PRAGMA user_version = 6"
+
+/* How many of the login's three tables are WITHOUT ROWID (PRAGMA table_list's wr). */
+static int without_rowid(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM pragma_table_list WHERE wr = 1 "
+					    "AND name IN ('totp', 'device_steps', 'login_state')",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A store of schema 6 keeps every device, replay step and failure count through migration 7,
+ * which rebuilds the login's tables WITHOUT ROWID. */
+static void test_migrate_from_6(void **state)
+{
+	struct fx *f = *state;
+	struct store_totp a = mk_totp(1), b = mk_totp(2), g;
+	struct store_login_state ls;
+	struct dev_seen ds;
+	int fails = 0, locked = 0;
+
+	make_store(f);
+	assert_int_equal(reopen(f, 0), STORE_OK);
+	assert_int_equal(without_rowid(store_sqlite_db(f->s)), 3);
+	snprintf(a.device, sizeof(a.device), "phone");
+	snprintf(b.device, sizeof(b.device), "tablet");
+	b.created = a.created + 1;
+	assert_int_equal(store_device_add(f->s, "alice", &a, 0), STORE_OK);
+	assert_int_equal(store_device_add(f->s, "alice", &b, 0), STORE_OK);
+	assert_int_equal(store_device_step_cas(f->s, "alice", "tablet", 70, 2100), STORE_OK);
+	assert_int_equal(store_fail(f->s, "alice", 2200, 5, 900, &fails, &locked), STORE_OK);
+	assert_int_equal(sqlite3_exec(store_sqlite_db(f->s), SCHEMA_6_SQL, NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(without_rowid(store_sqlite_db(f->s)), 0);
+	assert_int_equal(reopen(f, 0), STORE_OK); /* the login path migrates */
+	assert_int_equal(without_rowid(store_sqlite_db(f->s)), 3);
+	ds = devices_of(f->s, "alice");
+	assert_int_equal(ds.n, 2);
+	assert_string_equal(ds.names[0], "phone");
+	assert_int_equal(ds.last_step[0], -1);
+	assert_string_equal(ds.names[1], "tablet");
+	assert_int_equal(ds.last_step[1], 70);
+	assert_int_equal(ds.last_used[1], 2100);
+	assert_int_equal(store_totp_get(f->s, "alice", &g), STORE_OK);
+	assert_memory_equal(g.sealed, a.sealed, a.sealed_len);
+	assert_int_equal(store_state_get(f->s, "alice", &ls), STORE_OK);
+	assert_int_equal(ls.failures, 1);
+	/* the step taken before the migration is still taken; a new one is accepted once */
+	assert_int_equal(store_device_step_cas(f->s, "alice", "tablet", 70, 2300), STORE_CONFLICT);
+	assert_int_equal(store_device_step_cas(f->s, "alice", "tablet", 71, 2300), STORE_OK);
+	assert_int_equal(store_device_step_cas(f->s, "alice", "tablet", 71, 2300), STORE_CONFLICT);
+}
+
 static void test_contacts(void **state)
 {
 	struct fx *f = *state;
@@ -1867,6 +1941,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_app_match_look_only, fx_setup_open,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reuse, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_6, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_1, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_contacts, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_question, fx_setup_open, fx_teardown),
