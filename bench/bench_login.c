@@ -115,12 +115,23 @@ static void load_users(struct target *t, const char *path)
 		exit(2);
 	}
 	users = malloc(cap * sizeof(*users));
-	while (users && fgets(line, sizeof(line), f)) {
+	if (users == NULL) {
+		fprintf(stderr, "%s: out of memory\n", path);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), f)) {
 		size_t len = 0;
 
-		if (nusers == cap)
-			users = realloc(users, (cap *= 2) * sizeof(*users));
-		if (users == NULL || sscanf(line, "%63s %129s", users[nusers].name, hex) != 2)
+		if (nusers == cap) {
+			struct user *more = realloc(users, (cap *= 2) * sizeof(*users));
+
+			if (more == NULL) {
+				fprintf(stderr, "%s: out of memory\n", path);
+				exit(2);
+			}
+			users = more;
+		}
+		if (sscanf(line, "%63s %129s", users[nusers].name, hex) != 2)
 			continue;
 		len = strlen(hex) / 2;
 		if (len > sizeof(users[nusers].secret))
@@ -136,7 +147,7 @@ static void load_users(struct target *t, const char *path)
 		nusers++;
 	}
 	fclose(f);
-	if (users == NULL || nusers == 0) {
+	if (nusers == 0) {
 		fprintf(stderr, "%s: no users\n", path);
 		exit(2);
 	}

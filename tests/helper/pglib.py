@@ -9,10 +9,12 @@ that directory and on 127.0.0.1 at a port of its own. No host configuration is t
     srv.cleanup()
 
 As a command (for shell tests):
-    pglib.py start NAME... [--durable] [--tcp] [--buffers=SIZE]
+    pglib.py start NAME... [--durable] [--tcp] [--buffers=SIZE] [--huge-pages]
                             prints the server's directory, then for each database NAME its
                             URI (unix socket; with --tcp then also its loopback TCP URI);
-                            --buffers: shared_buffers (default 32MB)
+                            --buffers: shared_buffers (default 32MB); --huge-pages: the
+                            shared memory in huge pages (huge_pages=on: the server does not
+                            start unless vm.nr_hugepages has room for it)
     pglib.py cleanup DIR    stops that server and removes DIR
 """
 import glob
@@ -52,13 +54,14 @@ def free_port():
 
 
 class PgServer:
-    def __init__(self, durable=False, buffers="32MB"):
+    def __init__(self, durable=False, buffers="32MB", huge=False):
         """durable: fsync on (commits are written out; synchronous_commit stays off, as
         SQLite's WAL with synchronous=NORMAL: a crash loses at most the last moment, never
         consistency). Tests run without fsync. buffers: shared_buffers (the benchmark sizes
         it for a million users' store, as a server for such a store is sized)."""
         self.durable = durable
         self.buffers = buffers
+        self.huge = huge
         self.bin = pg_bindir()
         self.tmp = tempfile.mkdtemp(prefix="pamrec-pg-")
         self.data = os.path.join(self.tmp, "data")
@@ -85,7 +88,8 @@ class PgServer:
         opts = (f"-k {self.sock} -p {self.port} -c listen_addresses=127.0.0.1 "
                 f"-c fsync={'on' if self.durable else 'off'} -c synchronous_commit=off "
                 "-c max_connections=120 "
-                f"-c shared_buffers={self.buffers} -c log_connections=on")
+                f"-c shared_buffers={self.buffers} -c log_connections=on "
+                f"-c huge_pages={'on' if self.huge else 'try'}")
         self._as_pg([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log,
                      "-o", opts, "-w", "-t", "60", "start"])
         return self
@@ -144,7 +148,8 @@ if __name__ == "__main__":
             print("pglib: --buffers=SIZE: a size such as 1GB", file=sys.stderr)
             sys.exit(2)
         srv = PgServer(durable="--durable" in sys.argv[2:],
-                       buffers=sizes[-1] if sizes else "32MB").start()
+                       buffers=sizes[-1] if sizes else "32MB",
+                       huge="--huge-pages" in sys.argv[2:]).start()
         print(srv.tmp)
         for name in names:
             print(srv.create_db(name))
