@@ -168,6 +168,7 @@ enum sid {
 	S_DEVSTEP_NEW,
 	S_DEV_CAS,
 	S_LOGIN_READ,
+	S_LOGIN_STEP,
 	S_LOGIN_CAS,
 	S_COUNT
 };
@@ -182,6 +183,11 @@ enum sid {
 /* A lock that has run out (0 < locked_until <= now) starts the count again. */
 #define EXPIRED "(locked_until > 0 AND locked_until <= ?2)"
 #define NEW_FAILURES "(CASE WHEN " EXPIRED " THEN 1 ELSE failures + 1 END)"
+/* ?1 user, ?4 now, ?5 deny: the count with this attempt is within deny (no state row: a
+ * clean one, the count 1). */
+#define LOGIN_WITHIN                                                                               \
+	"(?5 <= 0 OR coalesce((SELECT CASE WHEN locked_until > 0 AND locked_until <= ?4 THEN 1 "   \
+	"ELSE failures + 1 END FROM login_state WHERE username = ?1), 1) <= ?5)"
 
 static const char *const sql_text[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -317,14 +323,16 @@ static const char *const sql_text[S_COUNT] = {
 			 "ON d.username = t.username AND d.device = t.device "
 			 "LEFT JOIN login_state l ON l.username = t.username "
 			 "WHERE t.username = ?1 ORDER BY t.created, t.device",
+	/* ?1 user, ?2 device, ?3 step, ?4 now, ?5 deny: S_LOGIN_CAS for a device that has its
+	 * replay row (every device enrolled since schema 6), in that row's tree alone. */
+	[S_LOGIN_STEP] = "UPDATE device_steps SET last_step = ?3, last_used = ?4 "
+			 "WHERE username = ?1 AND device = ?2 AND last_step < ?3 AND " LOGIN_WITHIN,
 	/* ?1 user, ?2 device, ?3 step, ?4 now, ?5 deny: S_DEV_CAS, taken only while the device
-	 * exists and the count with this attempt is not over deny (login_state has its row: the
-	 * same transaction made it). A row changes iff the step is accepted. */
+	 * exists and the count with this attempt is not over deny. A row changes iff the step
+	 * is accepted. */
 	[S_LOGIN_CAS] = "INSERT INTO device_steps (username, device, last_step, last_used) "
 			"SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM totp "
-			"WHERE username = ?1 AND device = ?2) AND (?5 <= 0 OR (SELECT CASE WHEN "
-			"locked_until > 0 AND locked_until <= ?4 THEN 1 ELSE failures + 1 END "
-			"FROM login_state WHERE username = ?1) <= ?5) "
+			"WHERE username = ?1 AND device = ?2) AND " LOGIN_WITHIN " "
 			"ON CONFLICT (username, device) DO UPDATE SET "
 			"last_step = excluded.last_step, last_used = excluded.last_used "
 			"WHERE device_steps.last_step < excluded.last_step",
@@ -1110,11 +1118,11 @@ static int sq_login_read(struct store *s, const char *user,
 	return r;
 }
 
-/* S_LOGIN_CAS: *n 1 when the device took the step. */
-static int login_cas(struct sq *q, const char *user, const char *device, int64_t now, int deny,
-		     int64_t step, int *n)
+/* S_LOGIN_STEP or S_LOGIN_CAS (same binds): *n 1 when the device took the step. */
+static int login_step(struct sq *q, enum sid id, const char *user, const char *device, int64_t now,
+		      int deny, int64_t step, int *n)
 {
-	sqlite3_stmt *st = get_user_dev(q, S_LOGIN_CAS, user, device, "login_try");
+	sqlite3_stmt *st = get_user_dev(q, id, user, device, "login_try");
 	int rc;
 
 	if (st == NULL)
@@ -1129,9 +1137,26 @@ static int login_cas(struct sq *q, const char *user, const char *device, int64_t
 	return run(q, st, "login_try", n);
 }
 
-/* One write transaction: the state row made if missing, the device's compare-and-set (when
- * a step is given), then the count cleared (accepted) or the failure counted, and the
- * outcome read back. */
+/*
+ * The device's compare-and-set. Its replay row is nearly always there: the UPDATE walks
+ * that one tree. The upsert, which also looks the device up in totp (one more B-tree walk,
+ * a page outside the cache at a million users), runs only when the UPDATE changed nothing:
+ * a replay, a count over deny, or a device enrolled before schema 6 that has no row yet.
+ * Both run in the caller's write transaction, so the outcome is the upsert's alone.
+ */
+static int login_cas(struct sq *q, const char *user, const char *device, int64_t now, int deny,
+		     int64_t step, int *n)
+{
+	int r = login_step(q, S_LOGIN_STEP, user, device, now, deny, step, n);
+
+	if (r == STORE_OK && *n == 0)
+		r = login_step(q, S_LOGIN_CAS, user, device, now, deny, step, n);
+	return r;
+}
+
+/* One write transaction: the device's compare-and-set (when a step is given), then the count
+ * cleared (accepted) or the failure counted on the state row (made if missing) and the
+ * outcome read back. An accepted step runs two statements under the write lock. */
 static int sq_login_try(struct store *s, const char *user, int64_t now, int deny, int unlock_time,
 			const char *device, int64_t step, struct store_login_try *out)
 {
@@ -1142,15 +1167,17 @@ static int sq_login_try(struct store *s, const char *user, int64_t now, int deny
 	r = op_begin(q, "login_try");
 	if (r != STORE_OK)
 		return r;
-	r = run1(q, S_STATE_INIT, user, "login_try", NULL);
-	if (r == STORE_OK && step >= 0)
+	if (step >= 0)
 		r = login_cas(q, user, device, now, deny, step, &n);
-	if (r == STORE_OK && n == 1)
+	if (r == STORE_OK && n == 1) {
 		r = run1(q, S_STATE_CLEAR, user, "login_try", NULL);
-	else if (r == STORE_OK)
-		r = fail_update(q, user, now, deny, unlock_time);
-	if (r == STORE_OK) /* same transaction: sees exactly this attempt */
-		r = sq_state_get(s, user, &ls);
+	} else if (r == STORE_OK) {
+		r = run1(q, S_STATE_INIT, user, "login_try", NULL);
+		if (r == STORE_OK)
+			r = fail_update(q, user, now, deny, unlock_time);
+		if (r == STORE_OK) /* same transaction: sees exactly this attempt */
+			r = sq_state_get(s, user, &ls);
+	}
 	r = op_end(q, r, "login_try");
 	if (r == STORE_OK) {
 		out->accepted = n == 1;

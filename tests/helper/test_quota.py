@@ -73,6 +73,7 @@ class Gateway:
 
 
 GW = None
+MADE = []  # every sandbox of the run, removed at the end
 
 
 def sandbox(extra):
@@ -80,6 +81,7 @@ def sandbox(extra):
                  "reset_methods = email,sms,question\n"
                  "smtp_url = smtp://127.0.0.1:9\nsmtp_tls = none\n"
                  "mail_from = recover@example.net\n" + extra)
+    MADE.append(sb)
     return sb.init()
 
 
@@ -239,7 +241,11 @@ def main():
     global GW
     need_root_and_tools()
     GW = Gateway()
-    run_cases("helper-quota")
+    try:
+        run_cases("helper-quota")
+    finally:
+        for sb in MADE:
+            sb.cleanup()
 
 
 if __name__ == "__main__":

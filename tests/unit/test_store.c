@@ -890,6 +890,21 @@ static void test_login_read_try(void **state)
 	assert_int_equal(tr.failures, 1);
 	ds = devices_of(f->s, "alice");
 	assert_int_equal(ds.n, 2);
+	/* a device without its replay row (enrolled before schema 6) and a user without a state
+	 * row (a clean count): the first step makes the device's row and is accepted once */
+	assert_int_equal(sqlite3_exec(store_sqlite_db(f->s),
+				      "DELETE FROM device_steps WHERE device = 'tablet';"
+				      "DELETE FROM login_state WHERE username = 'alice'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, "tablet", 60, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	assert_int_equal(tr.failures, 0);
+	assert_int_equal(store_login_try(f->s, "alice", 2000, 3, 60, "tablet", 60, &tr), STORE_OK);
+	assert_false(tr.accepted);
+	assert_int_equal(tr.failures, 1);
+	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
+	assert_int_equal(ds.last_step[1], 60);
 	/* deny 0 never locks; a first failure on a new row counts 1 (and locks at deny 1) */
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(store_login_try(f->s, "bob", 1000, 0, 60, NULL, -1, &tr),
