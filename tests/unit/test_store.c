@@ -905,6 +905,17 @@ static void test_login_read_try(void **state)
 	assert_int_equal(tr.failures, 1);
 	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
 	assert_int_equal(ds.last_step[1], 60);
+	/* the device has its row now: without a state row the step is taken by the UPDATE */
+	assert_int_equal(sqlite3_exec(store_sqlite_db(f->s),
+				      "DELETE FROM login_state WHERE username = 'alice'", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_login_try(f->s, "alice", 2030, 3, 60, "tablet", 61, &tr), STORE_OK);
+	assert_true(tr.accepted);
+	ds = login_read_of(f->s, "alice", &ls, STORE_OK);
+	assert_int_equal(ds.last_step[1], 61);
+	assert_int_equal(ds.last_used[1], 2030);
+	assert_int_equal(ls.failures, 0);
 	/* deny 0 never locks; a first failure on a new row counts 1 (and locks at deny 1) */
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(store_login_try(f->s, "bob", 1000, 0, 60, NULL, -1, &tr),
