@@ -9,7 +9,8 @@
  * USERS: lines "name hexsecret". -R: race mode, PROCS processes present the SAME code of
  * one user at once, ROUNDS times (a different user each round); prints how many were
  * accepted per round. -I: one process logs in a user whenever its name comes on stdin and
- * answers "RC MS" (tests/helper/test_pg.py). Output: one JSON object per run on stdout.
+ * answers "RC MS" (tests/helper/test_pg.py). Output: one JSON object per run on stdout;
+ * "reused" counts the refusals that RFC 6238 asks for (repeats_recent_code).
  *
  * -x: a paired run. PROCS processes log in through SERVICE and PROCS others through
  * SERVICE2, and the two groups take turns: CHUNK logins per process, then the other group.
@@ -64,30 +65,57 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	return PAM_SUCCESS;
 }
 
-static void code_for(const struct user *u, char out[16])
+static void code_at(const struct user *u, time_t when, char out[16])
 {
-	time_t now = time(NULL) + (time_t)step_offset * 30;
-
-	if (oath_totp_generate2(u->secret, u->len, now, 30, 0, 6, 0, out) != OATH_OK) {
+	if (oath_totp_generate2(u->secret, u->len, when, 30, 0, 6, 0, out) != OATH_OK) {
 		fprintf(stderr, "oath_totp_generate2 failed\n");
 		exit(2);
 	}
 }
 
-/* One login of u through t's service with its current code: pam_authenticate's result. */
-static int login_rc(const struct target *t, const struct user *u)
+/*
+ * Whether the code of `when` is also the code of one of the two steps before it. Then a
+ * verifier may have taken it a moment ago (a window of one step, a tie won by the later
+ * step), and must refuse it now: RFC 6238 5.2 accepts one OTP once. About one code in
+ * 500,000 is such a code: its refusal is counted apart, not as a legitimate login that failed.
+ */
+static int repeats_recent_code(const struct user *u, time_t when)
+{
+	char now[16], before[16];
+
+	code_at(u, when, now);
+	for (int back = 1; back <= 2; back++) {
+		code_at(u, when - (time_t)back * 30, before);
+		if (strcmp(now, before) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One login of u through t's service with the code of `when`: pam_authenticate's result. */
+static int login_at(const struct target *t, const struct user *u, time_t when)
 {
 	char code[16];
 	struct pam_conv c = {conv, code};
 	pam_handle_t *h = NULL;
 	int r;
 
-	code_for(u, code);
+	code_at(u, when, code);
 	if (pam_start_confdir(t->service, u->name, &c, confdir, &h) != PAM_SUCCESS)
 		return PAM_SYSTEM_ERR;
 	r = pam_authenticate(h, PAM_SILENT);
 	pam_end(h, r);
 	return r;
+}
+
+static time_t code_time(void)
+{
+	return time(NULL) + (time_t)step_offset * 30;
+}
+
+static int login_rc(const struct target *t, const struct user *u)
+{
+	return login_at(t, u, code_time());
 }
 
 static int login(const struct target *t, const struct user *u)
@@ -171,6 +199,7 @@ struct group {
 	double busy;     /* seconds of its turns (paired runs) */
 	double *lat;     /* every login's duration, sorted */
 	size_t nlat, ok;
+	size_t reused; /* refused logins whose code a step before had too (a reuse) */
 };
 
 /*
@@ -179,25 +208,32 @@ struct group {
  */
 static void child(const struct group *g, int p, size_t from, size_t per, size_t chunk)
 {
-	size_t mine = 0;
+	size_t mine = 0, reused = 0;
 	double *my = calloc(per + 1, sizeof(double));
 	char b = 'x';
 
 	if (my == NULL)
 		_exit(1);
 	for (size_t i = 0; i < per; i++) {
+		const struct user *u = &g->t->users[(from + i) % g->t->nusers];
+		time_t when;
 		double a;
+		int ok;
 
 		if (chunk > 0 && i % chunk == 0 && read_full(g->gate[p][0], &b, 1) != 0)
 			_exit(1);
+		when = code_time();
 		a = now_s();
-		mine += (size_t)login(g->t, &g->t->users[(from + i) % g->t->nusers]);
+		ok = login_at(g->t, u, when) == PAM_SUCCESS;
 		my[i] = now_s() - a;
+		mine += (size_t)ok;
+		reused += (size_t)(!ok && repeats_recent_code(u, when));
 		if (chunk > 0 && ((i + 1) % chunk == 0 || i + 1 == per) &&
 		    write_full(g->done[1], &b, 1) != 0)
 			_exit(1);
 	}
 	if (write_full(g->res[p][1], &mine, sizeof(mine)) != 0 ||
+	    write_full(g->res[p][1], &reused, sizeof(reused)) != 0 ||
 	    write_full(g->res[p][1], my, per * sizeof(double)) != 0)
 		_exit(1);
 	_exit(0);
@@ -232,11 +268,13 @@ static void collect(struct group *g, int procs, size_t per)
 	if (g->lat == NULL)
 		exit(2);
 	for (int p = 0; p < procs; p++) {
-		size_t got = 0;
+		size_t got = 0, reused = 0;
 
 		if (read_full(g->res[p][0], &got, sizeof(got)) == 0 &&
+		    read_full(g->res[p][0], &reused, sizeof(reused)) == 0 &&
 		    read_full(g->res[p][0], g->lat + g->nlat, per * sizeof(double)) == 0) {
 			g->ok += got;
+			g->reused += reused;
 			g->nlat += per;
 		}
 		close(g->res[p][0]);
@@ -249,9 +287,9 @@ static void report(struct group *g, int procs, size_t per, double seconds, const
 	size_t n = g->nlat;
 
 	printf("{\"module\":\"%s\",\"mode\":\"throughput\",\"users\":%zu,\"procs\":%d,"
-	       "\"logins\":%zu,\"ok\":%zu,\"seconds\":%.4f,\"per_second\":%.1f,"
-	       "\"p50_ms\":%.3f,\"p99_ms\":%.3f%s}\n",
-	       g->t->label, g->t->nusers, procs, per * (size_t)procs, g->ok, seconds,
+	       "\"logins\":%zu,\"ok\":%zu,\"reused\":%zu,\"seconds\":%.4f,"
+	       "\"per_second\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f%s}\n",
+	       g->t->label, g->t->nusers, procs, per * (size_t)procs, g->ok, g->reused, seconds,
 	       (double)(per * (size_t)procs) / seconds, n ? g->lat[n / 2] * 1e3 : 0.0,
 	       n ? g->lat[(n * 99) / 100] * 1e3 : 0.0, extra);
 	free(g->lat);

@@ -71,6 +71,29 @@ static void test_window(void **state)
 	assert_int_equal(totp_verify(key1, 20, &p, now, 1, "1234567890123456789", &step), -1);
 }
 
+/*
+ * A code that two steps in the window share is taken as the later step's (checked with
+ * oathtool: 878577 at 1699999980 and at 1700000010). The store then refuses those six digits
+ * until the step after: RFC 6238 5.2 accepts one OTP once.
+ */
+static void test_tie_takes_later_step(void **state)
+{
+	static const unsigned char tie[] = "tie-000000000305231";
+	struct totp_params p = {CFG_ALGO_SHA1, 6, 30};
+	int64_t now = 1700000000, here = totp_step(now, 30), step = -1;
+	char at[16], next[16];
+
+	(void)state;
+	assert_int_equal(totp_generate(tie, 19, &p, here, at), 0);
+	assert_int_equal(totp_generate(tie, 19, &p, here + 1, next), 0);
+	assert_string_equal(at, "878577");
+	assert_string_equal(next, "878577");
+	assert_int_equal(totp_verify(tie, 19, &p, now, 1, at, &step), 0);
+	assert_int_equal(step, here + 1);
+	assert_int_equal(totp_verify(tie, 19, &p, now, 0, at, &step), 0);
+	assert_int_equal(step, here);
+}
+
 static void test_bad_params(void **state)
 {
 	struct totp_params p = {CFG_ALGO_SHA1, 7, 30};
@@ -152,6 +175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc6238_vectors),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_tie_takes_later_step),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_base32),
 		cmocka_unit_test(test_hex),
