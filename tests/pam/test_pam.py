@@ -179,8 +179,12 @@ class Env:
 
     # ---- services ----
     def service(self, lines, name=None):
+        """A service file; its name is unique across runs side by side (--shard): two
+        processes that start together can get the same /tmp/pam.N from pam_wrapper (its
+        mkdir's EEXIST is only logged), and each copies its services into it, so a name
+        that both runs use would load the other run's stack."""
         self.svc_seq += 1
-        name = name or f"t{self.svc_seq:03d}"
+        name = name or f"t{os.getpid()}_{self.svc_seq:03d}"
         write(os.path.join(self.svc, name), "\n".join(lines) + "\n", 0o644)
         return name
 
