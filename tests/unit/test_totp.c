@@ -79,18 +79,19 @@ static void test_window(void **state)
 static void test_tie_takes_later_step(void **state)
 {
 	static const unsigned char tie[] = "tie-000000000305231";
+	const size_t len = sizeof(tie) - 1;
 	struct totp_params p = {CFG_ALGO_SHA1, 6, 30};
 	int64_t now = 1700000000, here = totp_step(now, 30), step = -1;
 	char at[16], next[16];
 
 	(void)state;
-	assert_int_equal(totp_generate(tie, 19, &p, here, at), 0);
-	assert_int_equal(totp_generate(tie, 19, &p, here + 1, next), 0);
+	assert_int_equal(totp_generate(tie, len, &p, here, at), 0);
+	assert_int_equal(totp_generate(tie, len, &p, here + 1, next), 0);
 	assert_string_equal(at, "878577");
 	assert_string_equal(next, "878577");
-	assert_int_equal(totp_verify(tie, 19, &p, now, 1, at, &step), 0);
+	assert_int_equal(totp_verify(tie, len, &p, now, 1, at, &step), 0);
 	assert_int_equal(step, here + 1);
-	assert_int_equal(totp_verify(tie, 19, &p, now, 0, at, &step), 0);
+	assert_int_equal(totp_verify(tie, len, &p, now, 0, at, &step), 0);
 	assert_int_equal(step, here);
 }
 
