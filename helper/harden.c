@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define EXIT_NOARGV 64
@@ -197,6 +198,21 @@ static void fix_scheduling(void)
 	(void)prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0); /* 0: back to the default slack */
 }
 
+/*
+ * Interval timers survive exec as well: a caller could arm SIGALRM (or SIGVTALRM, SIGPROF,
+ * whose default is to end the process) to fire at a moment of its choosing, e.g. after a
+ * change is committed and before its notice is sent. Disarmed before the signals are reset.
+ */
+static void fix_timers(void)
+{
+	static const int which[] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
+	const struct itimerval off = {{0, 0}, {0, 0}};
+
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+		if (setitimer(which[i], &off, NULL) != 0)
+			die("pam-recover: cannot disarm the interval timers\n");
+}
+
 static void fix_signals(void)
 {
 	sigset_t none;
@@ -262,7 +278,8 @@ void harden_startup(int argc, char **argv)
 		die("pam-recover: cannot change to /\n");
 	fix_limits();
 	fix_scheduling();
-	/* 5. signals */
+	/* 5. timers and signals */
+	fix_timers();
 	fix_signals();
 	/* 6. no core, no ptrace by the caller, no /proc/PID/mem */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)

@@ -28,7 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (Fail, Sandbox, Skip, case, check, helper_env,  # noqa: E402
-                    need_root_and_tools, parse_json_lines, run_cases, write)
+                    need_root_and_tools, now_step, parse_json_lines, run_cases, totp,
+                    write)
 
 NOBODY = 65534
 SB = None
@@ -222,6 +223,40 @@ def process_state_of(cmd, name):
         p.wait(timeout=30)
         for fd in extra:
             os.close(fd)
+
+
+@case("inherited-interval-timers-disarmed")
+def t_timers():
+    """Interval timers survive exec: the caller arms SIGALRM, SIGVTALRM and SIGPROF (whose
+    default action ends a process) to go off while the helper works, e.g. between a change
+    and its notice. The helper disarms them at start: `enable` is still waiting for the
+    code after the moment, and then finishes as usual."""
+    sb = sandbox()
+    user = sb.new_user()
+
+    def armed():
+        # CPU-time timers long enough not to go off before exec; the wall-clock one while
+        # the helper waits (a helper that kept it dies at that moment).
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0.5)
+        signal.setitimer(signal.ITIMER_PROF, 0.5)
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+
+    p = subprocess.Popen(sb.cmd(["enable", "--user", user], json_out=True),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=sb.env(), preexec_fn=armed)
+    try:
+        first = json.loads(p.stdout.readline())
+        check(first.get("step") == "verify", f"enable --json first object: {first}")
+        time.sleep(2.0)
+        check(p.poll() is None, f"ended by an inherited timer (status {p.returncode})")
+        out, err = p.communicate(json.dumps({"code": totp(first["secret"], now_step())})
+                                 + "\n", timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(p.returncode == 0, f"enable after the timer's moment: {p.returncode}: {err}")
+    check(parse_json_lines(out).get("totp_enabled") is True, f"enable --json result: {out}")
 
 
 @case("backup-codes-with-nowhere-to-show-them-change-nothing")
