@@ -123,7 +123,7 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 	struct uverb u;
 	const char *how;
 	struct apps ap;
-	int r, done = HX_USAGE, npos = 0, lr, dr = STORE_ERR, pr = STORE_ERR;
+	int r, done = HX_USAGE, npos = 0, lr, dr = STORE_ERR, pr = STORE_ERR, told = 0;
 	int keep = 0, revoke = 0, revoking = 0, ar = STORE_OK, lost_app = 0, by_backup = 0;
 	const struct hx_opt opts[] = {{"lost-app", NULL, &lost_app},
 				      {"keep-app-passwords", NULL, &keep},
@@ -186,9 +186,10 @@ int cmd_disable(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	uv_log(h, &u, "disable", how);
-	r = say_off(&u, dr == STORE_OK, how, ap.count, revoking);
 	if (by_backup && h->ruid != 0 && dr == STORE_OK)
-		factor_notify(h, &u, "2-step verification was turned off");
+		told = factor_notify(h, &u, "2-step verification was turned off");
+	r = say_off(&u, dr == STORE_OK, how, ap.count, revoking);
+	factor_notified(told);
 out:
 	uv_close(&u);
 	return r;

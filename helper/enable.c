@@ -352,7 +352,8 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 	unsigned char hashes[ENABLE_BACKUP_MAX][STORE_HASH_LEN];
 	size_t ncodes = 0;
 	int64_t step = -1;
-	int r, done = HX_USAGE, npos = 0, replacing = 0, ours = 0, lost_app = 0, by_backup = 0;
+	int r, done = HX_USAGE, npos = 0, replacing = 0, ours = 0, lost_app = 0, by_backup = 0,
+	       told = 0;
 	const char *name = NULL;
 	const struct hx_opt opts[] = {{"lost-app", NULL, &lost_app}, {"name", &name, NULL}};
 
@@ -443,9 +444,10 @@ int cmd_enable(struct hctx *h, int argc, char **argv)
 		goto out;
 	}
 	uv_log(h, &u, "enable", replacing ? "replaced the earlier secret" : "");
-	show_done(&u, &e, replacing, codes, ncodes);
 	if (by_backup && h->ruid != 0)
-		factor_notify(h, &u, "2-step verification was set up again on a new phone");
+		told = factor_notify(h, &u, "2-step verification was set up again on a new phone");
+	show_done(&u, &e, replacing, codes, ncodes);
+	factor_notified(told);
 	r = HX_OK;
 out:
 	enrolment_wipe(&e);

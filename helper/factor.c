@@ -121,7 +121,7 @@ out:
 	return r;
 }
 
-void factor_notify(const struct hctx *h, struct uverb *u, const char *what)
+int factor_notify(const struct hctx *h, struct uverb *u, const char *what)
 {
 	char site[256], when[64], text[1600], shorttext[480], value[CONTACT_VALUE_MAX], err[512];
 	const char *name = hx_issuer(&u->cfg, site, sizeof(site));
@@ -142,7 +142,7 @@ void factor_notify(const struct hctx *h, struct uverb *u, const char *what)
 			"Contact support at once.",
 			name, what, u->user, when) < 0) {
 		syslog(LOG_ERR, "%s: user=%s the notice does not fit", u->name, u->user);
-		return;
+		return 0;
 	}
 	for (int kind = METHOD_EMAIL; kind <= METHOD_TELEGRAM; kind++) {
 		int verified = 0;
@@ -164,7 +164,12 @@ void factor_notify(const struct hctx *h, struct uverb *u, const char *what)
 			syslog(LOG_WARNING, "%s: user=%s notice by %s not sent: %s", u->name,
 			       u->user, chan, err);
 	}
+	RC_WIPE_ARRAY(value);
+	return told;
+}
+
+void factor_notified(int told)
+{
 	if (told > 0 && !out_json_mode())
 		out_info("Your recovery contacts were told of this change.");
-	RC_WIPE_ARRAY(value);
 }

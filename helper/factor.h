@@ -38,7 +38,12 @@ int factor_prove(const struct hctx *h, struct uverb *u, const char *field, const
 /* After a committed change proven with a backup code for a lost app: a notice to every
  * verified recovery contact (what changed and when; never a code). Best effort: failures go
  * to syslog and the audit. `what`: "2-step verification was set up again on a new
- * phone" or similar. */
-void factor_notify(const struct hctx *h, struct uverb *u, const char *what);
+ * phone" or similar. Called right after the commit, before anything more is written to
+ * the caller: a caller that stops reading its output must not hold the notice back.
+ * Returns how many contacts were told (for factor_notified). */
+int factor_notify(const struct hctx *h, struct uverb *u, const char *what);
+
+/* The line that says so, once the verb's own answer is out (nothing in JSON mode). */
+void factor_notified(int told);
 
 #endif

@@ -21,6 +21,7 @@ pam_unix) are the test's own. The host's /etc is never changed apart from the te
 
 usage: test_factor.py [BUILDDIR]      (as root; RC_TEST_ONLY=REGEX selects cases)
 """
+import fcntl
 import json
 import os
 import re
@@ -333,6 +334,51 @@ def t_disable():
     m = wait_mail(before)
     check(m is not None and addr in m["rcpt_tos"] and "turned off" in m["data"],
           "the recovery contact was not told")
+
+
+@case("disable-lost-app-contacts-told-while-the-caller-does-not-read")
+def t_disable_stalled():
+    """The caller hands `disable --lost-app` a full pipe as standard output and never reads
+    it: the helper blocks on its answer, but the notice to the recovery contact has gone
+    out before (right after the commit), so stalling the output does not hold it back."""
+    secret, codes = enrol()
+    addr = f"stall{os.getpid()}@mail.example"
+    check(W.sb.run(["admin", "set-contact", W.user, "email", addr]).returncode == 0, "set")
+    rfd, wfd = os.pipe()
+    fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(wfd, False)
+    try:
+        while True:
+            os.write(wfd, b"x" * 512)
+    except BlockingIOError:
+        pass
+    os.set_blocking(wfd, True)
+    before = mails()
+    cmd = ["setpriv", f"--reuid={W.uid}", f"--regid={W.gid}", "--init-groups",
+           "/usr/bin/env", "-i", f"PATH={CLEAN_PATH}"] + \
+        [f"{k}={v}" for k, v in SANITIZER_ENV.items()] + [W.helper, "--json", "disable",
+                                                          "--lost-app"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=wfd, stderr=subprocess.DEVNULL,
+                         env={"PATH": CLEAN_PATH}, cwd="/")
+    os.close(wfd)
+    try:
+        p.stdin.write(lines({"password": W.password, "code": codes[0]}).encode())
+        p.stdin.close()
+        m = wait_mail(before)
+        check(m is not None and addr in m["rcpt_tos"] and "turned off" in m["data"],
+              "the recovery contact was not told while the output was stalled")
+        with os.fdopen(rfd, "rb") as f:
+            rfd = None
+            out = f.read()
+        p.wait(timeout=60)
+    finally:
+        if rfd is not None:
+            os.close(rfd)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(p.returncode == 0 and b'"backup-code"' in out, f"disable --lost-app: {p.returncode}")
+    check(status()["totp_enabled"] is False, "2FA still on")
 
 
 @case("disable-with-a-current-code")
