@@ -12,8 +12,14 @@
 
 int totp_init(void)
 {
-	/* oath_init is reference counted; the module calls it per login and never exits. */
+	/* Reference counted: a program calls it once; the module once per login, with
+	 * totp_done at the login's end (it lives in processes that never exit). */
 	return oath_init() == OATH_OK ? 0 : -1;
+}
+
+void totp_done(void)
+{
+	(void)oath_done();
 }
 
 int64_t totp_step(int64_t now, int period)

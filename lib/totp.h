@@ -15,8 +15,10 @@ struct totp_params {
 	int period;    /* seconds */
 };
 
-/* Global init of liboath (idempotent, thread-safe enough for PAM: called per login). */
+/* Global init of liboath, reference counted: before any other call here (liboath built
+ * on a crypto library needs it). totp_done gives one reference back. */
 int totp_init(void) RC_MUST_CHECK;
+void totp_done(void);
 
 /* Generate the code for time step `step` into out (digits + 1 bytes). */
 int totp_generate(const unsigned char *secret, size_t len, const struct totp_params *p,

@@ -7,6 +7,7 @@
 
 #include <security/pam_ext.h>
 
+#include "conv.h"
 #include "hostmatch.h"
 #include "login.h"
 #include "secret.h"
@@ -51,9 +52,7 @@ int onefield_split(pam_handle_t *pamh, const struct cfg *c, struct backend *b, c
 	tail8[0] = '\0';
 	r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL); /* asks when unset */
 	if (r != PAM_SUCCESS) {
-		r = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE
-		    : r == PAM_BUF_ERR  ? PAM_BUF_ERR
-					: PAM_AUTH_ERR;
+		r = conv_failed(r);
 		goto out;
 	}
 	r = PAM_BUF_ERR;

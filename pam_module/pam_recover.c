@@ -12,10 +12,12 @@
 #include <security/pam_modules.h>
 
 #include "backend.h"
+#include "conv.h"
 #include "config.h"
 #include "login.h"
 #include "onefield.h"
 #include "split.h"
+#include "totp.h"
 #include "util.h"
 
 #define INPUT_MAX 512
@@ -112,10 +114,8 @@ static int check_app_password(pam_handle_t *pamh, const struct cfg *c, struct ba
 	int r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
 
 	/* Only "this is not an app password" may become PAM_IGNORE; errors stay errors. */
-	if (r == PAM_CONV_AGAIN)
-		return PAM_INCOMPLETE;
 	if (r != PAM_SUCCESS)
-		return r == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_AUTH_ERR;
+		return conv_failed(r);
 	if (tok == NULL || tok[0] == '\0')
 		return PAM_IGNORE;
 	r = backend_app(pamh, b, user, service, tok, other, sizeof(other));
@@ -212,8 +212,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 			const char *tok = NULL;
 			r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
 			if (r != PAM_SUCCESS) {
-				if (r != PAM_CONV_AGAIN)
-					r = PAM_AUTH_ERR;
+				r = conv_failed(r);
 				goto out;
 			}
 		}
@@ -229,8 +228,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct cfg *c, stru
 		r = read_typed(pamh, c, &typed);
 	}
 	if (r != PAM_SUCCESS) {
-		if (r != PAM_CONV_AGAIN && r != PAM_BUF_ERR)
-			r = PAM_AUTH_ERR;
+		r = conv_failed(r);
 		goto out;
 	}
 	if (!known) {
@@ -349,10 +347,15 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct backend b;
 	const char *user = NULL, *service = NULL;
 	char err[512], canon[129];
-	int r = PAM_AUTHINFO_UNAVAIL;
+	int r = PAM_AUTHINFO_UNAVAIL, oath;
 
 	memset(&b, 0, sizeof(b));
 	memset(&c, 0, sizeof(c)); /* cfg_free at out: is fine on it */
+	oath = totp_init();
+	if (oath != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot initialise liboath, refusing");
+		goto out;
+	}
 	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS ||
 	    service == NULL)
 		service = "";
@@ -414,6 +417,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 out:
 	backend_close(pamh, &b);
 	cfg_free(&c);
+	if (oath == 0)
+		totp_done();
 	return r;
 }
 

@@ -506,6 +506,20 @@ def t_bad_input(e):
     expect(e.drive(svc, u, [totp(s)]), "PAM_AUTH_ERR")
 
 
+@case("conversation_failure_is_conv_err_and_counts_nothing")
+def t_conv_err(e):
+    # The application's conversation fails at the code prompt (pamdrive has no answer left):
+    # PAM_CONV_ERR, as pam_recover(8) says, not a wrong code; nothing is counted.
+    u = e.new_user()
+    s = e.enrol(u)["secret"]
+    svc = e.exact()
+    for _ in range(6):
+        run = e.drive(svc, u, [])
+        check(run.noanswer, "the module did not ask: " + run.describe())
+        expect(run, "PAM_CONV_ERR")
+    expect(e.drive(svc, u, [totp(s)]), "PAM_SUCCESS")  # six times over deny=5: no lock
+
+
 @case("deny_locks_until_unlock_time")
 def t_lock_time(e):
     u = e.new_user()
