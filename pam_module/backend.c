@@ -26,6 +26,7 @@
 #include "check_proto.h"
 #include "helper_call.h"
 #include "login.h"
+#include "secret.h"
 
 int backend_config(pam_handle_t *pamh, struct backend *b, struct cfg *c, int argc,
 		   const char **argv, const char *user, const char *service, char *err,
@@ -258,8 +259,11 @@ int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, c
 	*locked_now = 0;
 	*which = 0;
 	*reason = "answer of pam-recover check";
-	if (rc_snprintf(joined, sizeof(joined), "%s%s%s", codes[0], n > 1 ? " " : "",
-			n > 1 ? codes[1] : "") < 0)
+	/* One typed code goes as the root path reads it (blanks and dashes dropped): the helper
+	 * takes "DDDDDD DDDDDDDD" for forward_pass's two tails, and a typed code must not test
+	 * two guesses for one attempt that way. */
+	if (n == 1 ? secret_normalise(codes[0], joined, sizeof(joined)) != 0
+		   : rc_snprintf(joined, sizeof(joined), "%s %s", codes[0], codes[1]) < 0)
 		return LOGIN_WRONG;
 	r = helper_held_call(pamh, &b->held, CHECK_MODE_CODE, user, service, joined);
 	RC_WIPE_ARRAY(joined);
