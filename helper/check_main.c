@@ -8,8 +8,9 @@
  *   pam-recover-check [--config PATH]      one request on standard input (check.c)
  *   pam-recover-check --help
  *
- * --config is honoured only for root (tests, and an administrator trying a file); anyone
- * else gets the system configuration. The exit status is check's (lib/check_proto.h).
+ * --config is honoured only for root (tests, and an administrator trying a file); from
+ * anyone else the request is refused (CHECK_MALFORMED): without it, the system
+ * configuration. The exit status is check's (lib/check_proto.h).
  */
 #include <stdio.h>
 #include <string.h>
