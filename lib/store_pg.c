@@ -15,9 +15,15 @@
  * A function that runs more than one statement runs them in a transaction (or a savepoint
  * inside store_begin), so it happens whole or not at all.
  *
- * A server that is down or unreachable: connect_timeout, TCP keepalives, tcp_user_timeout,
- * statement_timeout and lock_timeout bound every wait to a few seconds; the caller gets
- * STORE_ERR with one clear message and opens a new connection next time.
+ * A server that is down, unreachable or not answering: connect_timeout bounds a new
+ * connection; statement_timeout and lock_timeout (enforced by the server process) end a
+ * statement that runs or waits for a lock too long; TCP keepalives and tcp_user_timeout
+ * notice a peer whose kernel stopped answering or acknowledging. None of these ends a wait
+ * for a server process that stopped while its machine's kernel still answers (SIGSTOP, a
+ * hung disk, a frozen VM): every wait for an answer is bounded by the client itself, at
+ * statement_timeout plus a margin (store_pg_wait.c), and the connection is then given up.
+ * Either way the caller gets STORE_ERR with one clear message and opens a new connection
+ * next time (pg_alive says no).
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* strnlen */
@@ -492,7 +498,7 @@ static void p_i64(struct pp *p, int64_t v)
 
 static int dberr(struct pgs *q, const PGresult *res, const char *what)
 {
-	return store_set_err(&q->base, "%s: %s", what, store_pg_why(q->c, res));
+	return store_set_err(&q->base, "%s: %s", what, store_pg_wait_why(q->c, &q->wait, res));
 }
 
 static int damaged(struct pgs *q, const char *what)
@@ -525,7 +531,7 @@ static int prepare(struct pgs *q, enum sid id, const char *what)
 			   : stmts[id].types[i] == 'b' ? OID_BYTEA
 						       : OID_INT8;
 	snprintf(name, sizeof(name), "rc%d", (int)id);
-	res = PQprepare(q->c, name, stmts[id].sql, n, n > 0 ? types : NULL);
+	res = store_pg_prepare(q->c, &q->wait, name, stmts[id].sql, n, n > 0 ? types : NULL);
 	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		dberr(q, res, what);
@@ -625,7 +631,7 @@ static int prune_batches(struct pgs *q, enum sid id, int64_t before, int max, co
 /* Transaction control by plain text; quiet: no error message kept. */
 static int tx_cmd(struct pgs *q, const char *sql, const char *what)
 {
-	PGresult *res = PQexec(q->c, sql);
+	PGresult *res = store_pg_exec(q->c, &q->wait, sql);
 	int ok = res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
 				 PQresultStatus(res) == PGRES_TUPLES_OK);
 
@@ -809,7 +815,7 @@ static int pg_commit(struct store *s)
 		return store_set_err(s, "store_commit: the transaction was aborted by an earlier "
 					"error; nothing was written");
 	}
-	res = PQexec(q->c, "COMMIT");
+	res = store_pg_exec(q->c, &q->wait, "COMMIT");
 	/* A COMMIT of an aborted transaction answers ROLLBACK: that is not a commit. */
 	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK &&
 	     strcmp(PQcmdStatus(res), "COMMIT") == 0;
@@ -2162,14 +2168,15 @@ static int pg_table_count(struct store *s, const struct store_table *t, long lon
  * server unless it is being ended (a restart, an administrator, idle_session_timeout): then
  * the farewell or the end of the stream is waiting on the socket. A socket with anything to
  * read (one poll, no wait) is given up, so the next login reconnects instead of failing once
- * on a dead session.
+ * on a dead session. So is a connection whose server did not answer in time (wait.dead).
  */
 static int pg_alive(struct store *s)
 {
 	struct pgs *q = PG(s);
 	struct pollfd p;
 
-	if (PQstatus(q->c) != CONNECTION_OK || PQtransactionStatus(q->c) != PQTRANS_IDLE)
+	if (q->wait.dead || PQstatus(q->c) != CONNECTION_OK ||
+	    PQtransactionStatus(q->c) != PQTRANS_IDLE)
 		return 0;
 	p.fd = PQsocket(q->c);
 	p.events = POLLIN;
@@ -2270,9 +2277,10 @@ static void no_notice(void *arg, const char *message)
 /*
  * Connect with bounded waits. Our defaults come before the URI, so a URI's own
  * connect_timeout or options win; statement_timeout is set by SET when the URI replaced
- * the options. NULL with a message in err.
+ * the options. *w gets the limit of every later wait on the connection (the
+ * statement_timeout in force plus a margin). NULL with a message in err.
  */
-static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
+static PGconn *connect_uri(const char *uri, struct store_pg_wait *w, char *err, size_t errlen)
 {
 	static const char *const kw[] = {
 		"connect_timeout",  "keepalives_idle",  "keepalives_interval",
@@ -2282,7 +2290,7 @@ static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 			     PG_SESSION_OPTIONS, "pam_recover", uri, NULL};
 	PQconninfoOption *info = NULL;
 	PGconn *c;
-	int timeouts = 0;
+	int timeouts = 0, stmt_ms = atoi(PG_STMT_TIMEOUT_MS);
 
 	if (store_pg_load(err, errlen) != 0)
 		return NULL;
@@ -2305,18 +2313,22 @@ static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 	info = PQconninfo(c);
 	for (PQconninfoOption *o = info; o != NULL && o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "options") == 0 && o->val != NULL &&
-		    strstr(o->val, "statement_timeout") != NULL)
+		    strstr(o->val, "statement_timeout") != NULL) {
 			timeouts = 1;
+			stmt_ms = store_pg_wait_stmt_ms(o->val, stmt_ms);
+		}
 	PQconninfoFree(info);
+	store_pg_wait_init(w, stmt_ms);
 	if (!timeouts) {
-		PGresult *res = PQexec(c, "SET statement_timeout = " PG_STMT_TIMEOUT_MS
-					  "; SET lock_timeout = " PG_STMT_TIMEOUT_MS
-					  "; SET max_parallel_workers_per_gather = 0");
+		PGresult *res = store_pg_exec(c, w,
+					      "SET statement_timeout = " PG_STMT_TIMEOUT_MS
+					      "; SET lock_timeout = " PG_STMT_TIMEOUT_MS
+					      "; SET max_parallel_workers_per_gather = 0");
 		int ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
 
 		if (!ok)
 			store_put_err(err, errlen, "cannot set up the PostgreSQL store: %s",
-				      store_pg_why(c, res));
+				      store_pg_wait_why(c, w, res));
 		PQclear(res);
 		if (!ok) {
 			PQfinish(c);
@@ -2338,10 +2350,10 @@ int store_pg_open(const char *uri, int flags, struct store **out, char *err, siz
 		goto out;
 	}
 	q->base.ops = &pg_ops;
-	q->c = connect_uri(uri, err, errlen);
+	q->c = connect_uri(uri, &q->wait, err, errlen);
 	if (q->c == NULL)
 		goto out;
-	if (store_pg_schema(q->c, flags & STORE_CREATE, err, errlen) != 0)
+	if (store_pg_schema(q->c, &q->wait, flags & STORE_CREATE, err, errlen) != 0)
 		goto out;
 	*out = &q->base;
 	r = STORE_OK;
@@ -2353,14 +2365,15 @@ out:
 
 int store_pg_peek_uri(const char *uri, long long *have, long long *want, char *err, size_t errlen)
 {
-	PGconn *c = connect_uri(uri, err, errlen);
+	struct store_pg_wait w;
+	PGconn *c = connect_uri(uri, &w, err, errlen);
 	int r;
 
 	*have = 0;
 	*want = STORE_PG_SCHEMA;
 	if (c == NULL)
 		return -1;
-	r = store_pg_peek(c, have, want, err, errlen);
+	r = store_pg_peek(c, &w, have, want, err, errlen);
 	PQfinish(c);
 	return r;
 }

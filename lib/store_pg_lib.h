@@ -26,21 +26,24 @@
 	X(PQconninfo, PQconninfo_)                                                                 \
 	X(PQconninfoFree, PQconninfoFree_)                                                         \
 	X(PQerrorMessage, PQerrorMessage_)                                                         \
-	X(PQexec, PQexec_)                                                                         \
 	X(PQexecParams, PQexecParams_)                                                             \
 	X(PQfinish, PQfinish_)                                                                     \
+	X(PQflush, PQflush_)                                                                       \
 	X(PQgetisnull, PQgetisnull_)                                                               \
 	X(PQgetlength, PQgetlength_)                                                               \
 	X(PQgetResult, PQgetResult_)                                                               \
 	X(PQgetvalue, PQgetvalue_)                                                                 \
 	X(PQisBusy, PQisBusy_)                                                                     \
+	X(PQisnonblocking, PQisnonblocking_)                                                       \
 	X(PQnfields, PQnfields_)                                                                   \
 	X(PQntuples, PQntuples_)                                                                   \
-	X(PQprepare, PQprepare_)                                                                   \
 	X(PQresultErrorField, PQresultErrorField_)                                                 \
 	X(PQresultStatus, PQresultStatus_)                                                         \
+	X(PQsendPrepare, PQsendPrepare_)                                                           \
+	X(PQsendQuery, PQsendQuery_)                                                               \
 	X(PQsendQueryPrepared, PQsendQueryPrepared_)                                               \
 	X(PQsetNoticeProcessor, PQsetNoticeProcessor_)                                             \
+	X(PQsetnonblocking, PQsetnonblocking_)                                                     \
 	X(PQsocket, PQsocket_)                                                                     \
 	X(PQstatus, PQstatus_)                                                                     \
 	X(PQtransactionStatus, PQtransactionStatus_)
@@ -68,21 +71,24 @@ int store_pg_load(char *err, size_t errlen) RC_MUST_CHECK;
 #define PQconninfo (*store_pg_lib.PQconninfo_)
 #define PQconninfoFree (*store_pg_lib.PQconninfoFree_)
 #define PQerrorMessage (*store_pg_lib.PQerrorMessage_)
-#define PQexec (*store_pg_lib.PQexec_)
 #define PQexecParams (*store_pg_lib.PQexecParams_)
 #define PQfinish (*store_pg_lib.PQfinish_)
+#define PQflush (*store_pg_lib.PQflush_)
 #define PQgetisnull (*store_pg_lib.PQgetisnull_)
 #define PQgetlength (*store_pg_lib.PQgetlength_)
 #define PQgetResult (*store_pg_lib.PQgetResult_)
 #define PQgetvalue (*store_pg_lib.PQgetvalue_)
 #define PQisBusy (*store_pg_lib.PQisBusy_)
+#define PQisnonblocking (*store_pg_lib.PQisnonblocking_)
 #define PQnfields (*store_pg_lib.PQnfields_)
 #define PQntuples (*store_pg_lib.PQntuples_)
-#define PQprepare (*store_pg_lib.PQprepare_)
 #define PQresultErrorField (*store_pg_lib.PQresultErrorField_)
 #define PQresultStatus (*store_pg_lib.PQresultStatus_)
+#define PQsendPrepare (*store_pg_lib.PQsendPrepare_)
+#define PQsendQuery (*store_pg_lib.PQsendQuery_)
 #define PQsendQueryPrepared (*store_pg_lib.PQsendQueryPrepared_)
 #define PQsetNoticeProcessor (*store_pg_lib.PQsetNoticeProcessor_)
+#define PQsetnonblocking (*store_pg_lib.PQsetnonblocking_)
 #define PQsocket (*store_pg_lib.PQsocket_)
 #define PQstatus (*store_pg_lib.PQstatus_)
 #define PQtransactionStatus (*store_pg_lib.PQtransactionStatus_)

@@ -167,23 +167,24 @@ static const struct migration migrations[] = {
 _Static_assert(STORE_PG_APP_ID == 1885433202, "app_id in migration 1");
 
 /* Run one command; 0, or -1 with the server's message in err. */
-static int cmd(PGconn *c, const char *sql, char *err, size_t errlen)
+static int cmd(PGconn *c, struct store_pg_wait *w, const char *sql, char *err, size_t errlen)
 {
-	PGresult *res = PQexec(c, sql);
+	PGresult *res = store_pg_exec(c, w, sql);
 	int ok = res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
 				 PQresultStatus(res) == PGRES_TUPLES_OK);
 
 	if (!ok)
 		store_put_err(err, errlen, "cannot update the schema of the PostgreSQL store: %s",
-			      store_pg_why(c, res));
+			      store_pg_wait_why(c, w, res));
 	PQclear(res);
 	return ok ? 0 : -1;
 }
 
 /* One bigint from a constant query (NULL reads as 0). 0, or -1 with a message. */
-static int query_ll(PGconn *c, const char *sql, long long *out, char *err, size_t errlen)
+static int query_ll(PGconn *c, struct store_pg_wait *w, const char *sql, long long *out, char *err,
+		    size_t errlen)
 {
-	PGresult *res = PQexec(c, sql);
+	PGresult *res = store_pg_exec(c, w, sql);
 	int r = -1;
 
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
@@ -192,7 +193,7 @@ static int query_ll(PGconn *c, const char *sql, long long *out, char *err, size_
 		r = 0;
 	} else {
 		store_put_err(err, errlen, "cannot read the PostgreSQL store: %s",
-			      store_pg_why(c, res));
+			      store_pg_wait_why(c, w, res));
 	}
 	PQclear(res);
 	return r;
@@ -207,30 +208,32 @@ static int query_ll(PGconn *c, const char *sql, long long *out, char *err, size_
 	"ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
 
 /* The version and application id in the connected database (0, 0 when there is no table). */
-static int read_version(PGconn *c, long long *ver, long long *app, char *err, size_t errlen)
+static int read_version(PGconn *c, struct store_pg_wait *w, long long *ver, long long *app,
+			char *err, size_t errlen)
 {
 	long long have = 0;
 
 	*ver = *app = 0;
-	if (query_ll(c, SQL_HAVE_TABLE, &have, err, errlen) != 0)
+	if (query_ll(c, w, SQL_HAVE_TABLE, &have, err, errlen) != 0)
 		return -1;
 	if (have == 0)
 		return 0;
-	if (query_ll(c, "SELECT version FROM pam_recover_schema WHERE id = 1", ver, err, errlen) !=
-		    0 ||
-	    query_ll(c, "SELECT app_id FROM pam_recover_schema WHERE id = 1", app, err, errlen) !=
-		    0)
+	if (query_ll(c, w, "SELECT version FROM pam_recover_schema WHERE id = 1", ver, err,
+		     errlen) != 0 ||
+	    query_ll(c, w, "SELECT app_id FROM pam_recover_schema WHERE id = 1", app, err,
+		     errlen) != 0)
 		return -1;
 	return 0;
 }
 
-int store_pg_peek(PGconn *c, long long *have, long long *want, char *err, size_t errlen)
+int store_pg_peek(PGconn *c, struct store_pg_wait *w, long long *have, long long *want, char *err,
+		  size_t errlen)
 {
 	long long app = 0;
 
 	*have = 0;
 	*want = STORE_PG_SCHEMA;
-	if (read_version(c, have, &app, err, errlen) != 0)
+	if (read_version(c, w, have, &app, err, errlen) != 0)
 		return -1;
 	if (*have != 0 && app != STORE_PG_APP_ID) {
 		store_put_err(err, errlen,
@@ -241,17 +244,17 @@ int store_pg_peek(PGconn *c, long long *have, long long *want, char *err, size_t
 	return 0;
 }
 
-static int migrate(PGconn *c, int create, char *err, size_t errlen)
+static int migrate(PGconn *c, struct store_pg_wait *w, int create, char *err, size_t errlen)
 {
 	long long ver = 0, app = 0, objects = 0;
 	char sql[64];
 
-	if (cmd(c, "BEGIN", err, errlen) != 0)
+	if (cmd(c, w, "BEGIN", err, errlen) != 0)
 		return -1;
-	if (cmd(c, "SELECT pg_advisory_xact_lock(" STORE_PG_APP_ID_TEXT ")", err, errlen) != 0)
+	if (cmd(c, w, "SELECT pg_advisory_xact_lock(" STORE_PG_APP_ID_TEXT ")", err, errlen) != 0)
 		goto undo;
 	/* Another host may have migrated while we waited for the lock. */
-	if (read_version(c, &ver, &app, err, errlen) != 0)
+	if (read_version(c, w, &ver, &app, err, errlen) != 0)
 		goto undo;
 	if (ver == 0 && app == 0) {
 		if (!create) {
@@ -260,7 +263,7 @@ static int migrate(PGconn *c, int create, char *err, size_t errlen)
 				      "(run: pam-recover admin init)");
 			goto undo;
 		}
-		if (query_ll(c, SQL_OBJECTS, &objects, err, errlen) != 0)
+		if (query_ll(c, w, SQL_OBJECTS, &objects, err, errlen) != 0)
 			goto undo;
 		if (objects != 0) {
 			store_put_err(
@@ -275,10 +278,10 @@ static int migrate(PGconn *c, int create, char *err, size_t errlen)
 
 		if (migrations[i].version <= ver)
 			continue;
-		if (cmd(c, migrations[i].sql, err, errlen) != 0)
+		if (cmd(c, w, migrations[i].sql, err, errlen) != 0)
 			goto undo;
 		snprintf(sql, sizeof(sql), "SELECT version FROM pam_recover_schema WHERE id = 1");
-		if (query_ll(c, sql, &now, err, errlen) != 0)
+		if (query_ll(c, w, sql, &now, err, errlen) != 0)
 			goto undo;
 		if (now != migrations[i].version) {
 			store_put_err(err, errlen, "schema migration %d did not set its version",
@@ -286,23 +289,23 @@ static int migrate(PGconn *c, int create, char *err, size_t errlen)
 			goto undo;
 		}
 	}
-	if (cmd(c, "COMMIT", err, errlen) != 0)
+	if (cmd(c, w, "COMMIT", err, errlen) != 0)
 		goto undo;
 	return 0;
 undo:
 	if (PQtransactionStatus(c) != PQTRANS_IDLE) {
-		PGresult *res = PQexec(c, "ROLLBACK");
+		PGresult *res = store_pg_exec(c, w, "ROLLBACK");
 
 		PQclear(res);
 	}
 	return -1;
 }
 
-int store_pg_schema(PGconn *c, int create, char *err, size_t errlen)
+int store_pg_schema(PGconn *c, struct store_pg_wait *w, int create, char *err, size_t errlen)
 {
 	long long ver = 0, app = 0;
 
-	if (read_version(c, &ver, &app, err, errlen) != 0)
+	if (read_version(c, w, &ver, &app, err, errlen) != 0)
 		return -1;
 	if (ver == STORE_PG_SCHEMA && app == STORE_PG_APP_ID)
 		return 0; /* the login path: nothing else to do */
@@ -320,5 +323,5 @@ int store_pg_schema(PGconn *c, int create, char *err, size_t errlen)
 			      ver, STORE_PG_SCHEMA);
 		return -1;
 	}
-	return migrate(c, create, err, errlen);
+	return migrate(c, w, create, err, errlen);
 }

@@ -21,6 +21,9 @@ directory, unix socket and a port of its own), driven through the built helper a
   counts and rate-limit counters (the quotas) across connections;
 - the server stopped during logins: every check ends within seconds (refused, no hang);
   started again: logins work, and the code used before the stop is still refused;
+- the server process of the module's kept connection stopped (SIGSTOP: a server that keeps
+  its TCP connection but does not answer): the login is unavailable within the wait's limit;
+  resumed, the next login works on a new connection and the earlier code is still refused;
 - loopback TCP as well as the unix socket;
 - admin copy-store: SQLite -> PostgreSQL -> SQLite keeps every enrolment (every device and
   its replay step), contact, app password and backup code working, and refuses a destination
@@ -37,6 +40,8 @@ usage: test_pg.py [BUILDDIR]      (RC_TEST_ONLY=REGEX selects cases)
 """
 import contextlib
 import os
+import select
+import signal
 import subprocess
 import sys
 import threading
@@ -538,6 +543,81 @@ def t_module_down():
         conns = srv.connections(db) - before
         check(conns == 3, f"{conns} connections for 6 logins around two restarts, want 3")
     finally:
+        if proc is not None:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        sb.cleanup()
+
+
+@case("the module in one long-lived process: the server process of its kept connection stops "
+      "answering (SIGSTOP) -> PAM_AUTHINFO_UNAVAIL within the wait's limit; resumed -> a new "
+      "login works, no replay")
+def t_module_stalled():
+    srv = server()
+    uri = fresh_db()
+    db = f"t{SERVER['n']}"
+    sb = PgSandbox("pgstall", uri).init()
+    proc = None
+    stopped = None
+    try:
+        drv = os.path.join(sb_build(), "bench", "bench_login")
+        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
+        if not os.access(drv, os.X_OK):
+            raise Skip("bench/bench_login is not built")
+        users = [f"stall{i}@example.org" for i in range(3)]  # each logs in once per step
+        import_users(sb, users, SECRET_HEX)
+        ufile = os.path.join(sb.tmp, "users")
+        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
+        pamd = os.path.join(sb.tmp, "pam.d")
+        os.mkdir(pamd)
+        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+        proc = subprocess.Popen([drv, "-d", pamd, "-s", "recover", "-u", ufile, "-I"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def login(user):
+            proc.stdin.write(user + "\n")
+            proc.stdin.flush()
+            # a login that hangs is a failure, not a hung test
+            if not select.select([proc.stdout], [], [], 30)[0]:
+                raise Fail(f"login of {user}: no answer in 30 s")
+            rc, ms = proc.stdout.readline().split()
+            return int(rc), float(ms)
+
+        # As t_module_down: the replay check needs the first login's step to last (the
+        # stalled login takes the wait's limit, 7 s).
+        left = STEP - time.time() % STEP
+        if left < 25:
+            time.sleep(left + 0.2)
+        step0 = now_step()
+        rc, _ = login(users[0])
+        check(rc == PAM_SUCCESS, f"first login: {rc}")
+        pids = srv.psql(db, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND application_name = 'pam_recover'").split()
+        check(len(pids) == 1, f"the module's kept connection: server processes {pids}, want 1")
+        stopped = int(pids[0])
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            rc, ms = login(users[1])
+            took = time.monotonic() - t0
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+            stopped = None
+        check(rc == PAM_AUTHINFO_UNAVAIL,
+              f"server process stopped: {rc}, want PAM_AUTHINFO_UNAVAIL")
+        # the limit is statement_timeout (5 s) + 2 s; a functional bound, not a speed test
+        check(took < 12, f"server process stopped: the answer took {took:.1f} s")
+        check(took > 4, f"server process stopped: the answer came after {took:.1f} s, before "
+              "the wait's limit (was the process stopped?)")
+        rc, _ = login(users[2])
+        check(rc == PAM_SUCCESS, f"after the resume, in the same process (a new connection): {rc}")
+        rc, _ = login(users[0])
+        check(now_step() == step0, "the 30 s step ended during the case: the code of the "
+              "first login cannot be presented again (the machine was too slow)")
+        check(rc == PAM_AUTH_ERR, f"the code used before the stop: {rc}, want PAM_AUTH_ERR")
+    finally:
+        if stopped is not None:
+            os.kill(stopped, signal.SIGCONT)
         if proc is not None:
             proc.stdin.close()
             proc.wait(timeout=30)
