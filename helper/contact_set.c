@@ -283,8 +283,16 @@ int ct_ask_code(struct hctx *h, struct uverb *u, int kind, const char *value, co
 			*later = 1;
 			goto out;
 		}
-		int cr = code_check(u->store, &u->key, u->user, chan, purpose, typed,
-				    u->cfg.code_attempts, rc_now());
+		/* One transaction, as a reset code's check: a new code sent meanwhile can neither
+		 * be voided by this check's consume nor let the code it replaced pass. */
+		int cr = CODE_ERROR;
+
+		if (hx_txn_begin(u->store) == 0) {
+			cr = code_check(u->store, &u->key, u->user, chan, purpose, typed,
+					u->cfg.code_attempts, rc_now());
+			if (hx_txn_end(u->store, cr != CODE_ERROR) != 0)
+				cr = CODE_ERROR;
+		}
 		RC_WIPE_ARRAY(typed);
 		switch (cr) {
 		case CODE_OK:
