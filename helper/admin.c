@@ -819,10 +819,12 @@ static int admin_unlock(struct hctx *h, int argc, char **argv)
 	}
 	int ur = store_unlock(s, user);
 	int ok = ur == STORE_OK || ur == STORE_NOTFOUND;
-	/* The per-uid limit of `check` for this user's own account goes too. */
-	if (ok && has_pw) {
+	/* The per-uid limits of `check` for this user's own account go too (its requests, and
+	 * its backup-code look-ups through mode split). */
+	static const char *const uid_keys[] = {"check", "check-split"};
+	for (size_t i = 0; ok && has_pw && i < sizeof(uid_keys) / sizeof(uid_keys[0]); i++) {
 		char key[64];
-		if (rc_snprintf(key, sizeof(key), "check:uid:%ld", (long)pw_uid) > 0) {
+		if (rc_snprintf(key, sizeof(key), "%s:uid:%ld", uid_keys[i], (long)pw_uid) > 0) {
 			int cr = store_counter_clear(s, key);
 			ok = cr == STORE_OK || cr == STORE_NOTFOUND;
 		}

@@ -30,8 +30,13 @@
 #include "secret.h"
 #include "totp.h"
 
-#define CHECK_RATE_MAX 30     /* requests per real uid ... */
-#define CHECK_RATE_WINDOW 60  /* ... per this many seconds */
+#define CHECK_RATE_MAX 30    /* requests per real uid ... */
+#define CHECK_RATE_WINDOW 60 /* ... per this many seconds */
+/* Mode split with a tail: each answer says whether those 8 digits are an unused backup code,
+ * and split_pass runs before any password is checked, so nothing counts them as failures.
+ * A caller other than root gets this many look-ups an hour (a one-field login is one). */
+#define CHECK_SPLIT_MAX 20
+#define CHECK_SPLIT_WINDOW 3600
 #define CHECK_READ_TIMEOUT 30 /* seconds to deliver the request */
 #define CHECK_CAND_MAX 16     /* one forward_pass candidate code */
 
@@ -106,6 +111,20 @@ static int rate_limited(struct store *s, uid_t ruid, int64_t now, int count_it)
 		return count >= CHECK_RATE_MAX ? 1 : 0;
 	}
 	return hx_counter_take(s, key, now, CHECK_RATE_WINDOW, CHECK_RATE_MAX, &count);
+}
+
+/* Mode split with a tail, for a caller other than root: 1 over CHECK_SPLIT_MAX an hour (this
+ * look-up not made, nothing more written), 0 counted, -1 store error. */
+static int split_limited(struct store *s, uid_t ruid, int64_t now)
+{
+	char key[64];
+	int count = 0;
+
+	if (ruid == 0)
+		return 0;
+	if (rc_snprintf(key, sizeof(key), "check-split:uid:%ld", (long)ruid) < 0)
+		return -1;
+	return hx_counter_take(s, key, now, CHECK_SPLIT_WINDOW, CHECK_SPLIT_MAX, &count);
 }
 
 /* Mode config: the keys of CHECK_CONFIG_KEYS, as cfg_dump writes them (so that they parse
@@ -245,10 +264,22 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
 		break;
 	}
 	case MODE_SPLIT: {
-		/* Read only: nothing written, nothing counted (split_pass runs before the
-		 * password is verified). */
+		/* Nothing counted as a failure (split_pass runs before the password is
+		 * verified); a look-up of a tail is counted per uid instead (CHECK_SPLIT_MAX). */
 		int split = LOGIN_SPLIT_NONE;
 
+		if (rq->input[0] != '\0') {
+			int over = split_limited(s, h->ruid, now);
+
+			if (over != 0) {
+				r = over > 0 ? LOGIN_LOCKED : LOGIN_ERROR;
+				*reason =
+					over > 0
+						? "rate limited (backup-code look-ups from this uid)"
+						: "store error while counting the request";
+				break;
+			}
+		}
 		r = login_split_lookup(s, &k, rq->user, rq->input[0] ? rq->input : NULL, &split);
 		if (r == LOGIN_OK)
 			r = check_split_status(split);

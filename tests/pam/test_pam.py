@@ -1178,6 +1178,35 @@ def t_nonroot_rate(e):
     return f"{answered} of 40 requests answered"
 
 
+@case("nonroot_split_backup_code_lookups_limited_per_uid")
+def t_nonroot_split_rate(e):
+    # Mode split with a tail says whether 8 digits are an unused backup code, before any
+    # password is checked, so nothing counts them as failures: a caller other than root gets
+    # 20 such look-ups an hour, then "locked" (4) without a look-up, a real backup code
+    # included; a request without a tail is not counted; `admin unlock` clears the limit.
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    target = installed_layout(e)
+    u, uid, _, s, bcs = nonroot_user(e)
+    svc = e.exact(raw="")
+
+    def split(tail):
+        return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                               "--", target], input=f"split\n{u}\n{svc}\n{tail}\n",
+                              text=True, capture_output=True,
+                              env={"PATH": "/usr/bin:/bin"}).returncode
+
+    wrong = [f"{n:08d}" for n in range(40) if f"{n:08d}" not in bcs][:22]
+    got = [split(t) for t in wrong]
+    check(got[:20] == [0] * 20, f"the first 20 look-ups: {got[:20]} (0: cut at 6 wanted)")
+    check(got[20:] == [4, 4], f"look-ups 21 and 22: {got[20:]} (4: locked wanted)")
+    check(split(bcs[0]) == 4, "a backup code was looked up over the limit")
+    check(split("") == 0, "a request without a tail was limited")
+    r = e.helper_run(["admin", "unlock", u])
+    check(r.returncode == 0, f"admin unlock: {r.returncode} {r.stderr}")
+    check(split(bcs[0]) == 1, "after admin unlock the backup code is not found (1 wanted)")
+
+
 # ---- the reuse window (forwarded_code) ----
 
 @case("reuse_window_same_string_same_address_and_service")
