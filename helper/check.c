@@ -257,6 +257,10 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
 			       login_result_name(r), dev);
 		}
 		locked_now = a.locked_now;
+		/* forward_pass hands on the password before the code that matched: say which
+		 * when it was the 8-digit tail (a device with 8-digit codes). */
+		if (r == LOGIN_OK && a.n == 2 && a.which == 1)
+			r = CHECK_OK_TAIL8;
 		RC_WIPE_ARRAY(cand);
 		if (locked_now)
 			syslog(LOG_WARNING, "check: user=%s locked after too many failures",
@@ -304,7 +308,7 @@ static int decide(const struct hctx *h, struct request *rq, const struct cfg *c,
 	}
 out:
 	seal_key_wipe(&k);
-	if (r < LOGIN_OK || r > LOGIN_NO_APP)
+	if ((r < LOGIN_OK || r > LOGIN_NO_APP) && r != CHECK_OK_TAIL8)
 		r = LOGIN_ERROR;
 	return r;
 }
@@ -337,7 +341,8 @@ static int decide_logged(const struct hctx *h, struct request *rq, const struct 
 		(void)harden_unblock_tty_signals(&old);
 	syslog(r == LOGIN_ERROR ? LOG_ERR : LOG_INFO,
 	       "check: ruid=%ld user=%s service=%s mode=%s result=%s (%s)", (long)h->ruid, rq->user,
-	       rq->service, rq->mode_name, login_result_name(r), reason);
+	       rq->service, rq->mode_name, login_result_name(r == CHECK_OK_TAIL8 ? LOGIN_OK : r),
+	       reason);
 	return r;
 }
 

@@ -8,7 +8,10 @@
  *   CHECK_* statuses below).
  *
  *   enrolled  INPUT empty                      LOGIN_OK or LOGIN_NOT_ENROLLED
- *   code      one code, or "DDDDDD DDDDDDDD"    login_verify_codes (one attempt)
+ *   code      one code, or "DDDDDD DDDDDDDD"    login_verify_codes (one attempt); for the
+ *                                              pair, CHECK_OK_TAIL8 when the 8-digit
+ *                                              tail was the current code (the module
+ *                                              then hands on the shorter password)
  *   app       the typed string                 LOGIN_OK_APP or LOGIN_NO_APP
  *   split     the field's last 8 digits, or "" how split_pass cuts the field (below)
  *   config    INPUT empty, USER empty or not  on standard output the keys of
@@ -60,6 +63,7 @@
 #define CHECK_DENIED 9     /* a caller other than root asked about another account */
 #define CHECK_MALFORMED 10 /* the request broke the rules above */
 #define CHECK_UNUSED 11    /* mode hold ended without a second request: nothing decided */
+#define CHECK_OK_TAIL8 12  /* mode code, a pair: LOGIN_OK by its 8-digit tail (8-digit codes) */
 
 /* Mode hold: how long the back end waits for the answer to the prompt (then CHECK_UNUSED),
  * and the line that ends its first answer. */

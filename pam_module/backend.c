@@ -267,9 +267,14 @@ int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, c
 		return LOGIN_WRONG;
 	r = helper_held_call(pamh, &b->held, CHECK_MODE_CODE, user, service, joined);
 	RC_WIPE_ARRAY(joined);
-	/* The helper does not say which candidate matched; a backup code is the 8-digit tail. */
-	if (r == LOGIN_OK_BACKUP && n > 1)
+	/* A backup code is the 8-digit tail; a current code is the 6-digit one unless the
+	 * back end says it was the 8-digit one (CHECK_OK_TAIL8). */
+	if (r == CHECK_OK_TAIL8) {
+		r = n > 1 ? LOGIN_OK : LOGIN_ERROR;
 		*which = 1;
+	} else if (r == LOGIN_OK_BACKUP && n > 1) {
+		*which = 1;
+	}
 	return r;
 }
 

@@ -117,7 +117,8 @@ static void signals_theirs(const struct sigsave *old)
 }
 
 /* The child's exit status as a LOGIN_* answer (CHECK_UNUSED passed through for the held
- * back end's caller); LOGIN_ERROR with a log line otherwise. */
+ * back end's caller, CHECK_OK_TAIL8 for backend_verify); LOGIN_ERROR with a log line
+ * otherwise. */
 static int reap(pam_handle_t *pamh, pid_t pid)
 {
 	int status = 0;
@@ -131,7 +132,8 @@ static int reap(pam_handle_t *pamh, pid_t pid)
 		return LOGIN_ERROR;
 	}
 	if (WIFEXITED(status) &&
-	    (WEXITSTATUS(status) <= LOGIN_NO_APP || WEXITSTATUS(status) == CHECK_UNUSED))
+	    (WEXITSTATUS(status) <= LOGIN_NO_APP || WEXITSTATUS(status) == CHECK_UNUSED ||
+	     WEXITSTATUS(status) == CHECK_OK_TAIL8))
 		return WEXITSTATUS(status);
 	pam_syslog(pamh, LOG_ERR, "%s failed (status %d)", RC_CHECK_PATH,
 		   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));

@@ -1207,6 +1207,34 @@ def t_nonroot_split_rate(e):
     check(split(bcs[0]) == 1, "after admin unlock the backup code is not found (1 wanted)")
 
 
+@case("nonroot_forward_pass_pair_says_which_tail_was_the_code")
+def t_nonroot_pair_which(e):
+    # forward_pass without root sends "DDDDDD DDDDDDDD" (the field's 6- and 8-digit tails):
+    # the back end says 12 when the 8-digit tail was the current code, so that the module
+    # hands on the password without those 8 digits; 0 when the 6-digit one was.
+    if e.asan_lib or e.wrap:
+        raise Skip("setuid back end under ASan/valgrind: covered by the normal build")
+    target = installed_layout(e)
+    svc = e.exact(raw="")
+
+    def code(user, uid, pair):
+        return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                               "--", target], input=f"code\n{user}\n{svc}\n{pair}\n",
+                              text=True, capture_output=True,
+                              env={"PATH": "/usr/bin:/bin"}).returncode
+
+    u8 = e.new_user("nr")
+    d8 = e.enrol(u8, extra=["--digits", "8"])
+    uid8 = int(subprocess.run(["id", "-u", u8], capture_output=True, text=True).stdout)
+    step_margin()
+    c8 = totp(d8["secret"], digits=8)
+    got = code(u8, uid8, f"{c8[2:]} {c8}")
+    check(got == 12, f"8-digit code as the 8-digit tail: {got}, not 12")
+    u6, uid6, _, s6, _ = nonroot_user(e)
+    c6 = totp(s6)
+    check(code(u6, uid6, f"{c6} 12{c6}") == 0, "6-digit code as the 6-digit tail: not 0")
+
+
 # ---- the reuse window (forwarded_code) ----
 
 @case("reuse_window_same_string_same_address_and_service")
