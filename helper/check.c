@@ -487,6 +487,12 @@ int cmd_check(struct hctx *h, int argc, char **argv)
 		r = LOGIN_ERROR;
 		goto out;
 	}
+	/* The prompt may wait CHECK_HOLD_TIMEOUT seconds: a server's connection is not kept
+	 * meanwhile (a user could hold one per login started), the second request opens it. */
+	if (s != NULL && store_is_server(&conf)) {
+		store_close(s);
+		s = NULL;
+	}
 	r = hold_second(h, &conf, &s);
 	goto out;
 

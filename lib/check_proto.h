@@ -26,7 +26,9 @@
  *                                              line "= N" (N the answer of `enrolled`,
  *                                              LOGIN_LOCKED over the rate limit); then it
  *                                              waits, with the configuration and the store
- *                                              still open, for ONE more request (enrolled,
+ *                                              still open (a PostgreSQL store's connection
+ *                                              closed meanwhile, opened again for the
+ *                                              request), for ONE more request (enrolled,
  *                                              code, app or split) and answers it by its
  *                                              exit status. The request `done` (four
  *                                              lines, the rest empty), end of input, or

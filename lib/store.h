@@ -39,6 +39,10 @@ struct store;
 #define STORE_CREATE 1  /* create directory, file and schema (admin init) */
 #define STORE_DURABLE 2 /* fsync every commit (helper); the login path uses WAL's NORMAL */
 
+/* Is cfg->store a database server (a connection that counts against the server's limit)
+ * rather than a file? */
+int store_is_server(const struct cfg *cfg);
+
 /*
  * Open the store named by cfg->store. Checks the directory (root:root 0700, no symlink)
  * and the file (root 0600) unless the backend is remote. Migrates the schema forward.

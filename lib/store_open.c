@@ -16,6 +16,12 @@ static int has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+int store_is_server(const struct cfg *cfg)
+{
+	return cfg != NULL && cfg->store != NULL &&
+	       (has_prefix(cfg->store, SCHEME_PG1) || has_prefix(cfg->store, SCHEME_PG2));
+}
+
 int store_open(const struct cfg *cfg, int flags, struct store **out, char *err, size_t errlen)
 {
 	int r = STORE_ERR;

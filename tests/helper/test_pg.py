@@ -481,6 +481,45 @@ def t_kept():
         sb.cleanup()
 
 
+@case("mode hold keeps no server connection while the prompt waits")
+def t_hold_idle():
+    # A login without root asks in mode hold: the answer to `enrolled`, then the back end
+    # waits (up to 300 s) for the code. It must not keep a connection meanwhile, or a user
+    # could hold one of the server's connections per login it starts.
+    srv = server()
+    uri = fresh_db()
+    db = f"t{SERVER['n']}"
+    sb = PgSandbox("pghold", uri).init()
+    try:
+        u = "hold@example.org"
+        import_users(sb, [u], SECRET_HEX)
+        p = subprocess.Popen(sb.cmd(["check"]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=sb.env())
+        try:
+            p.stdin.write(f"hold\n{u}\nsshd\n\n")
+            p.stdin.flush()
+            first = ""
+            for _ in range(100):  # the configuration's lines, then "= N"
+                line = p.stdout.readline()
+                if line == "" or line.startswith("= "):
+                    first = line.strip()
+                    break
+            check(first == f"= {LOGIN_OK}", f"hold's first answer: {first!r}")
+            open_now = srv.psql(db, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                    "application_name = 'pam_recover'")
+            check(open_now == "0", f"{open_now} connections open while the prompt waits")
+            p.stdin.write(f"code\n{u}\nsshd\n{totp(b32(SECRET_HEX), now_step() + 1)}\n")
+            p.stdin.close()
+            p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == LOGIN_OK, f"the code after the wait: {p.returncode}")
+    finally:
+        sb.cleanup()
+
+
 PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL = 0, 7, 9
 
 
