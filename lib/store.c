@@ -146,6 +146,23 @@ int store_begin(struct store *s)
 	return r == STORE_OK ? STORE_OK : STORE_ERR;
 }
 
+int store_begin_snapshot(struct store *s)
+{
+	int r;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if (s->in_tx)
+		return store_set_err(s, "store_begin_snapshot: a transaction is already open "
+					"(nesting is not supported)");
+	if (s->ops->begin_snapshot == NULL)
+		return store_set_err(s, "the %s backend cannot read a snapshot", s->ops->name);
+	r = norm(s->ops->begin_snapshot(s));
+	if (r == STORE_OK)
+		s->in_tx = 1;
+	return r == STORE_OK ? STORE_OK : STORE_ERR;
+}
+
 int store_commit(struct store *s)
 {
 	int r;

@@ -66,6 +66,12 @@ const char *store_errmsg(struct store *s);
 int store_begin(struct store *s) RC_MUST_CHECK;
 int store_commit(struct store *s) RC_MUST_CHECK;
 void store_rollback(struct store *s);
+/* A read transaction that sees one consistent snapshot of the whole store, from its first
+ * read to its end (admin copy-store): every read inside it sees the same moment, while
+ * logins and other writers go on and are not seen. It takes no write lock (SQLite: a
+ * deferred transaction in WAL mode; PostgreSQL: REPEATABLE READ READ ONLY, without
+ * store_begin's advisory lock). Write nothing inside it; end it with store_rollback(). */
+int store_begin_snapshot(struct store *s) RC_MUST_CHECK;
 
 /* ---- TOTP enrolment (secrets; written rarely) ---- */
 /*

@@ -32,6 +32,8 @@ struct store_ops {
 	int (*begin)(struct store *s);
 	int (*commit)(struct store *s);
 	void (*rollback)(struct store *s);
+	/* store_begin_snapshot: a read-only transaction on one snapshot (no write lock). */
+	int (*begin_snapshot)(struct store *s);
 
 	int (*totp_get)(struct store *s, const char *user, struct store_totp *out);
 	int (*totp_put)(struct store *s, const char *user, const struct store_totp *t);

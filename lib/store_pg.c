@@ -804,6 +804,14 @@ static int pg_begin(struct store *s)
 	return STORE_OK;
 }
 
+/* One snapshot for the whole transaction, taken at its first statement. No advisory lock:
+ * it reads only, so it needs no turn among the writers, and it holds none of them up. */
+static int pg_begin_snapshot(struct store *s)
+{
+	return tx_cmd(PG(s), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+		      "store_begin_snapshot");
+}
+
 static int pg_commit(struct store *s)
 {
 	struct pgs *q = PG(s);
@@ -2198,6 +2206,7 @@ static const struct store_ops pg_ops = {
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
+	.begin_snapshot = pg_begin_snapshot,
 	.totp_get = pg_totp_get,
 	.totp_put = pg_totp_put,
 	.totp_delete = pg_totp_delete,

@@ -108,6 +108,7 @@ enum sid {
 	S_SAVEPOINT,
 	S_RELEASE,
 	S_ROLLBACK_TO,
+	S_BEGIN_READ,
 	S_TOTP_GET,
 	S_TOTP_PUT,
 	S_TOTP_DEL,
@@ -196,6 +197,9 @@ static const char *const sql_text[S_COUNT] = {
 	[S_SAVEPOINT] = "SAVEPOINT store_op",
 	[S_RELEASE] = "RELEASE store_op",
 	[S_ROLLBACK_TO] = "ROLLBACK TO store_op",
+	/* store_begin_snapshot: no lock until the first read, then WAL keeps that read's
+	 * snapshot to the end while writers go on. */
+	[S_BEGIN_READ] = "BEGIN DEFERRED",
 
 	/* The first device stands for the user where one secret is asked for. */
 	[S_TOTP_GET] = "SELECT " TOTP_COLS ", device FROM totp WHERE username = ?1 "
@@ -665,6 +669,11 @@ static int row(struct sq *q, sqlite3_stmt *st, const char *what)
 static int sq_begin(struct store *s)
 {
 	return tx_run(SQ(s), S_BEGIN, "store_begin");
+}
+
+static int sq_begin_snapshot(struct store *s)
+{
+	return tx_run(SQ(s), S_BEGIN_READ, "store_begin_snapshot");
 }
 
 static int sq_commit(struct store *s)
@@ -2308,6 +2317,7 @@ static const struct store_ops sqlite_ops = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.begin_snapshot = sq_begin_snapshot,
 	.totp_get = sq_totp_get,
 	.totp_put = sq_totp_put,
 	.totp_delete = sq_totp_delete,

@@ -1858,6 +1858,39 @@ static void test_transactions(void **state)
 	assert_int_equal(ls.last_step, 4);
 }
 
+/* store_begin_snapshot (admin copy-store's source): one snapshot to its end, and writers
+ * on other connections go on meanwhile (no write lock: they do not wait 5 s and fail). */
+static void test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct store *o = NULL;
+	size_t ti = 0;
+	long long rows = -1;
+	int n = 0;
+
+	while (ti < store_n_tables && strcmp(store_tables[ti].name, "counters") != 0)
+		ti++;
+	assert_true(ti < store_n_tables);
+	assert_int_equal(store_counter_hit(f->s, "send:alice", 1000, 60, &n), STORE_OK);
+	assert_int_equal(store_open(&f->cfg, 0, &o, f->err, sizeof(f->err)), STORE_OK);
+	assert_int_equal(store_begin_snapshot(o), STORE_OK);
+	assert_int_equal(store_begin_snapshot(o), STORE_ERR); /* no nesting */
+	assert_int_equal(store_begin(o), STORE_ERR);
+	assert_int_equal(store_table_count(o, ti, &rows), STORE_OK);
+	assert_int_equal(rows, 1);
+	assert_int_equal(store_counter_hit(f->s, "send:alice", 1001, 60, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_begin(f->s), STORE_OK); /* a writer's transaction too */
+	assert_int_equal(store_counter_hit(f->s, "send:bob", 1001, 60, &n), STORE_OK);
+	assert_int_equal(store_commit(f->s), STORE_OK);
+	assert_int_equal(store_table_count(o, ti, &rows), STORE_OK);
+	assert_int_equal(rows, 1); /* still the snapshot's moment */
+	store_rollback(o);
+	assert_int_equal(store_table_count(o, ti, &rows), STORE_OK);
+	assert_int_equal(rows, 3);
+	store_close(o);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct fx *f = *state;
@@ -1981,6 +2014,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_user_purge, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_user_spellings, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, fx_setup_open, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, fx_setup_open, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, fx_setup_open, fx_teardown),
 	};
