@@ -1,11 +1,16 @@
 /*
  * `admin copy-store URI`: copy everything from the configured store into an empty store at
- * URI (any backend to any: sqlite:/PATH or postgresql://...), then check that every table
+ * URI (any backend to any: sqlite:/PATH or postgresql://...), and check that every table
  * holds as many rows at URI as in the source. The destination is created (schema brought to
- * the current version) if needed and filled in one transaction: a failure leaves it empty.
- * The source is read inside a transaction of its own, so logins wait for the copy rather
- * than change the data under it. The sealed values are copied as they are: every host that
- * uses URI needs the same key_file.
+ * the current version) if needed and filled in one transaction that is committed only after
+ * the check: any failure, the check's included, rolls it back and leaves it empty, so the
+ * same command can simply be run again.
+ * The source is read in one snapshot (store_begin_snapshot: SQLite's read transaction in
+ * WAL mode, PostgreSQL's REPEATABLE READ READ ONLY), and its rows are counted in that same
+ * snapshot: the copy is the store as it was at one moment. Logins do not wait for the copy
+ * and go on writing the source; what they write after that moment is not in the copy (so
+ * switch the hosts over right after it, or stop logins first to lose nothing). The sealed
+ * values are copied as they are: every host that uses URI needs the same key_file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +92,7 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 			     err);
 		goto out;
 	}
-	if (store_begin(from) != STORE_OK) {
+	if (store_begin_snapshot(from) != STORE_OK) {
 		r = out_fail(HX_IOERR, "admin copy-store: cannot read %s: %s", c.store,
 			     store_errmsg(from));
 		goto out;
@@ -101,8 +106,11 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 	to_tx = 1;
 	if ((r = dest_empty(to, pos[0])) != 0)
 		goto out;
+	/* Each table copied, then counted on both sides before anything is committed: in the
+	 * source's snapshot (the rows just read) and at URI inside the copy's transaction. */
 	for (size_t t = 0; t < store_n_tables; t++) {
 		struct copy cp = {to, t, 0, 0};
+		long long a = -1, b = -2;
 
 		if (store_table_rows(from, t, copy_row, &cp) != STORE_OK || cp.failed) {
 			r = out_fail(HX_IOERR,
@@ -113,6 +121,23 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 			goto out;
 		}
 		total += cp.rows;
+		if (store_table_count(from, t, &a) != STORE_OK ||
+		    store_table_count(to, t, &b) != STORE_OK) {
+			r = out_fail(HX_IOERR,
+				     "admin copy-store: counting the rows of table %s failed "
+				     "(nothing was written to %s): %s",
+				     store_tables[t].name, pos[0], store_errmsg(a < 0 ? from : to));
+			goto out;
+		}
+		if (a != cp.rows || b != cp.rows) {
+			r = out_fail(HX_SOFTWARE,
+				     "admin copy-store: table %s: %lld rows in the source (%lld "
+				     "read), %lld at %s after the copy: the copy was rolled back "
+				     "and nothing was written there; find what adds or drops rows "
+				     "there (another writer, a trigger), then run the copy again",
+				     store_tables[t].name, a, cp.rows, b, pos[0]);
+			goto out;
+		}
 	}
 	to_tx = 0;
 	if (store_commit(to) != STORE_OK) {
@@ -120,22 +145,8 @@ int admin_copy_store(struct hctx *h, int argc, char **argv)
 			     store_errmsg(to));
 		goto out;
 	}
-	/* The check: every table, the same number of rows on both sides. */
-	for (size_t t = 0; t < store_n_tables; t++) {
-		long long a = -1, b = -2;
-
-		if (store_table_count(from, t, &a) != STORE_OK ||
-		    store_table_count(to, t, &b) != STORE_OK || a != b) {
-			r = out_fail(
-				HX_SOFTWARE,
-				"admin copy-store: table %s: %lld rows in the source, %lld at %s "
-				"after the copy: do not use the copy",
-				store_tables[t].name, a, b, pos[0]);
-			goto out;
-		}
-	}
 	from_tx = 0;
-	store_rollback(from); /* nothing was written to the source */
+	store_rollback(from); /* a read-only snapshot: nothing to commit */
 	if (out_json_mode()) {
 		struct json_object *o = oj_object();
 

@@ -27,7 +27,11 @@ directory, unix socket and a port of its own), driven through the built helper a
 - loopback TCP as well as the unix socket;
 - admin copy-store: SQLite -> PostgreSQL -> SQLite keeps every enrolment (every device and
   its replay step), contact, app password and backup code working, and refuses a destination
-  that is not empty;
+  that is not empty; from a PostgreSQL store that a writer changes all along (a commit at a
+  time, one row in each of two tables read far apart) the copy succeeds and is one
+  snapshot (as many of the one as of the other); a row count that differs (a destination
+  that drops one table's rows) fails the copy with the destination left empty, and the
+  copy then runs again;
 - a store written by release 0.1.0 (tests/upgrade, SQL text) opens with this build: every
   enrolment becomes the device `default`, its codes work, its replay step carried over; a
   second device then has its own replay state, on both hosts.
@@ -733,6 +737,160 @@ def t_copy():
     finally:
         for s in (lite, pg, back):
             s.cleanup()
+
+
+def lite_counts(path):
+    """Rows per table of a SQLite store (store_tables' tables)."""
+    import sqlite3
+    con = sqlite3.connect(path)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COPY_TABLES}
+    finally:
+        con.close()
+
+
+COPY_TABLES = ("totp", "totp_pending", "login_state", "backup_codes", "app_passwords",
+               "contacts", "questions", "tokens", "counters", "audit", "key_check", "outbox",
+               "reuse", "device_steps")
+# The writer's rows, one of each per transaction: `counters` is copied before `audit` (the
+# padding, many rows: the copy takes a while) and `reuse` after it.
+WRITER_ROWS = 20_000  # a bound only (100 s at its pace): the writer is stopped after the copy
+PADDING = 100_000
+
+
+@case("copy-store from a live PostgreSQL store: one snapshot, while a writer commits")
+def t_copy_live():
+    srv = server()
+    pg = PgSandbox("pglive", fresh_db()).init()
+    dest = Sandbox("pglive2")
+    db = db_name(pg)
+    writer, feeder, stop = None, None, threading.Event()
+    try:
+        u = pg.new_user()
+        pg.enable_json(u)
+        srv.psql(db, "INSERT INTO audit (time, username, ruid, event) SELECT i, 'pad' || i, 0, "
+                 f"'padding' FROM generate_series(1, {PADDING}) AS i")
+        # One session fed a transaction every 5 ms (as logins come, a bounded number): a
+        # counters row and a reuse row in each. In one snapshot the copy has as many of each.
+        writer = subprocess.Popen(
+            [os.path.join(srv.bin, "psql"), "-X", "-q", "-h", srv.sock, "-p", str(srv.port),
+             "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True, cwd="/", env={"PATH": "/usr/bin:/bin", "LC_ALL": "C",
+                                     "PGAPPNAME": "copywriter"})
+
+        def feed():
+            for i in range(1, WRITER_ROWS + 1):
+                if stop.is_set():
+                    break
+                try:
+                    writer.stdin.write(
+                        f"BEGIN; INSERT INTO counters (key, time) VALUES ('writer:{i}', {i}); "
+                        f"INSERT INTO reuse (username, hash, expires) VALUES ('writer', "
+                        f"int8send({i}::bigint), {i}); COMMIT;\n")
+                    writer.stdin.flush()
+                except (BrokenPipeError, ValueError):
+                    break
+                time.sleep(0.005)
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        count = "SELECT count(*) FROM counters WHERE key LIKE 'writer:%'"
+        deadline = time.monotonic() + 60
+        while int(srv.psql(db, count)) < 100:
+            if writer.poll() is not None:  # its stderr read only then: it ends at its exit
+                raise Fail(f"the writer ended early: {writer.stderr.read()}")
+            check(time.monotonic() < deadline, "the writer committed fewer than 100 rows in 60 s")
+            time.sleep(0.05)
+        before = int(srv.psql(db, count))
+        with open(pg.key, "rb") as f:
+            write_bytes(dest.key, f.read())
+        r = pg.run(["admin", "copy-store", f"sqlite:{dest.db}"], json_out=True, timeout=300)
+        still = writer.poll() is None and feeder.is_alive()
+        after = int(srv.psql(db, count))
+        check(r.returncode == 0, f"copy-store from a live store: {r.returncode} {r.stderr}")
+        check(still and after > before,
+              f"the writer did not run through the copy ({before} -> {after} rows, "
+              f"running: {still}): the case proves nothing")
+        got = lite_counts(dest.db)
+        import sqlite3
+        con = sqlite3.connect(dest.db)
+        ctr, reuse = (con.execute(q).fetchone()[0] for q in (
+            "SELECT count(*) FROM counters WHERE key LIKE 'writer:%'",
+            "SELECT count(*) FROM reuse WHERE username = 'writer'"))
+        con.close()
+        check(ctr == reuse,
+              f"not one snapshot: {ctr} writer rows in counters but {reuse} in reuse in the "
+              "copy (one of each per transaction)")
+        check(before <= ctr <= after,
+              f"the copy holds {ctr} writer rows, the source had {before} before the copy "
+              f"and {after} after it")
+        check(got["audit"] >= PADDING and got["totp"] == 1,
+              f"the copy lacks rows: {got}")
+        check(parse_json(r.stdout)["rows"] == sum(got.values()),
+              f"copied {parse_json(r.stdout)['rows']} rows, the copy holds {got}")
+        check(dest.status(u) == pg.status(u),
+              f"status differs after the copy: {dest.status(u)} vs {pg.status(u)}")
+    finally:
+        stop.set()
+        if feeder is not None:
+            feeder.join(timeout=30)
+        if writer is not None:
+            try:
+                writer.stdin.close()
+            except OSError:
+                pass
+            try:
+                writer.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                writer.kill()
+                writer.wait(timeout=30)
+        pg.cleanup()
+        dest.cleanup()
+
+
+@case("copy-store: a failed row count check leaves the destination empty; a retry works")
+def t_copy_check_fails():
+    import sqlite3
+    srv = server()
+    pg = PgSandbox("pgchk", fresh_db()).init()
+    dest = Sandbox("pgchk2").init()
+    db = db_name(pg)
+    try:
+        u = pg.new_user()
+        pg.enable_json(u)
+        srv.psql(db, "INSERT INTO counters (key, time) SELECT 'k' || i, i "
+                 "FROM generate_series(1, 20) AS i")
+        # A destination that silently drops the rows of one table: the copy's own insert
+        # succeeds, only the count shows it. (The rows admin init wrote: out.)
+        con = sqlite3.connect(dest.db)
+        con.executescript("".join(f"DELETE FROM {t};" for t in COPY_TABLES) +
+                          "CREATE TRIGGER drop_counters BEFORE INSERT ON counters "
+                          "BEGIN SELECT RAISE(IGNORE); END;")
+        con.close()
+        with open(pg.key, "rb") as f:
+            write_bytes(dest.key, f.read())
+        dest_uri = f"sqlite:{dest.db}"
+        r = copy_store(pg, dest_uri)
+        check(r.returncode == 70 and "table counters" in r.stderr and "rolled back" in r.stderr,
+              f"copy into a destination that drops rows: {r.returncode} {r.stderr}")
+        got = lite_counts(dest.db)
+        check(not any(got.values()), f"the failed copy left rows at the destination: {got}")
+        con = sqlite3.connect(dest.db)
+        con.executescript("DROP TRIGGER drop_counters;")
+        con.close()
+        r = copy_store(pg, dest_uri)
+        check(r.returncode == 0, f"the copy again, without the trigger: {r.returncode} "
+              f"{r.stderr}")
+        got = lite_counts(dest.db)
+        want = {t: int(srv.psql(db, f"SELECT count(*) FROM {t}")) for t in COPY_TABLES}
+        check(got == want and got["counters"] >= 20 and got["key_check"] == 1,
+              f"the second copy: {got}, the source: {want}")
+        check(dest.status(u) == pg.status(u),
+              f"status differs after the copy: {dest.status(u)} vs {pg.status(u)}")
+    finally:
+        pg.cleanup()
+        dest.cleanup()
 
 
 UPGRADE = os.path.join(HERE, "..", "upgrade")
