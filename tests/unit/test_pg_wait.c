@@ -239,13 +239,14 @@ static void test_silent_server(void **state)
 	print_message("    no answer: given up after %lld ms\n", (long long)took);
 	assert_null(res);
 	assert_true(w.dead);
-	assert_in_range(took, STORE_PG_WAIT_MARGIN_MS, STORE_PG_WAIT_MARGIN_MS + 1500);
+	/* at its limit, not before; the upper bound only says it ended (a loaded machine) */
+	assert_in_range(took, STORE_PG_WAIT_MARGIN_MS, STORE_PG_WAIT_MARGIN_MS + 10000);
 	assert_non_null(strstr(store_pg_wait_why(c, &w, NULL), "did not answer within 2 s"));
 
 	t0 = ms_now();
 	assert_null(store_pg_exec(c, &w, "ROLLBACK"));
 	assert_null(store_pg_prepare(c, &w, "p", "SELECT 1", 0, NULL));
-	assert_in_range(ms_now() - t0, 0, 100);
+	assert_in_range(ms_now() - t0, 0, 1000); /* well under the 2 s a wait would take */
 
 	PQfinish(c);
 	kill(pid, SIGKILL);
