@@ -179,7 +179,7 @@ out:
 	return r;
 }
 
-/* Letters and digits without look-alikes: 23 + 23 + 8 = 54 symbols (5.75 bits each). */
+/* Letters and digits without look-alikes: 24 + 24 + 8 = 56 symbols (5.8 bits each). */
 static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
 
 int policy_suggest(const struct cfg *c, const char *user, char *out, size_t n)
