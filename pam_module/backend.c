@@ -263,8 +263,10 @@ int backend_verify(pam_handle_t *pamh, struct backend *b, const struct cfg *c, c
 	 * takes "DDDDDD DDDDDDDD" for forward_pass's two tails, and a typed code must not test
 	 * two guesses for one attempt that way. */
 	if (n == 1 ? secret_normalise(codes[0], joined, sizeof(joined)) != 0
-		   : rc_snprintf(joined, sizeof(joined), "%s %s", codes[0], codes[1]) < 0)
+		   : rc_snprintf(joined, sizeof(joined), "%s %s", codes[0], codes[1]) < 0) {
+		RC_WIPE_ARRAY(joined); /* a cut-off code is still part of one */
 		return LOGIN_WRONG;
+	}
 	r = helper_held_call(pamh, &b->held, CHECK_MODE_CODE, user, service, joined);
 	RC_WIPE_ARRAY(joined);
 	/* A backup code is the 8-digit tail; a current code is the 6-digit one unless the

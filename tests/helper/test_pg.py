@@ -448,6 +448,24 @@ def t_tcp():
         sb.cleanup()
 
 
+def driver_setup(sb, prefix, n):
+    """bench/bench_login as a long-lived process of logins (Dovecot's auth worker): n users
+    imported with SECRET_HEX, a users file and a PAM service `recover` on the module.
+    Returns (driver, service directory, users file, users)."""
+    drv = os.path.join(sb_build(), "bench", "bench_login")
+    mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
+    if not os.access(drv, os.X_OK):
+        raise Skip("bench/bench_login is not built")
+    users = [f"{prefix}{i}@example.org" for i in range(n)]
+    import_users(sb, users, SECRET_HEX)
+    ufile = os.path.join(sb.tmp, "users")
+    write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
+    pamd = os.path.join(sb.tmp, "pam.d")
+    os.mkdir(pamd)
+    write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+    return drv, pamd, ufile, users
+
+
 @case("a long-lived process keeps one connection across logins; each forked child its own")
 def t_kept():
     srv = server()
@@ -455,17 +473,7 @@ def t_kept():
     db = f"t{SERVER['n']}"
     sb = PgSandbox("pgkept", uri).init()
     try:
-        drv = os.path.join(sb_build(), "bench", "bench_login")
-        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
-        if not os.access(drv, os.X_OK):
-            raise Skip("bench/bench_login is not built")
-        users = [f"kept{i}@example.org" for i in range(90)]
-        import_users(sb, users, SECRET_HEX)
-        ufile = os.path.join(sb.tmp, "users")
-        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
-        pamd = os.path.join(sb.tmp, "pam.d")
-        os.mkdir(pamd)
-        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+        drv, pamd, ufile, users = driver_setup(sb, "kept", 90)
 
         def bench(*args):
             before = srv.connections(db)
@@ -536,17 +544,7 @@ def t_module_down():
     sb = PgSandbox("pgmod", uri).init()
     proc = None
     try:
-        drv = os.path.join(sb_build(), "bench", "bench_login")
-        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
-        if not os.access(drv, os.X_OK):
-            raise Skip("bench/bench_login is not built")
-        users = [f"mod{i}@example.org" for i in range(4)]  # each logs in once per step
-        import_users(sb, users, SECRET_HEX)
-        ufile = os.path.join(sb.tmp, "users")
-        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
-        pamd = os.path.join(sb.tmp, "pam.d")
-        os.mkdir(pamd)
-        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+        drv, pamd, ufile, users = driver_setup(sb, "mod", 4)  # each logs in once per step
         before = srv.connections(db)
         proc = subprocess.Popen([drv, "-d", pamd, "-s", "recover", "-u", ufile, "-I"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -603,17 +601,7 @@ def t_module_stalled():
     proc = None
     stopped = None
     try:
-        drv = os.path.join(sb_build(), "bench", "bench_login")
-        mod = os.path.join(sb_build(), ".libs", "pam_recover.so")
-        if not os.access(drv, os.X_OK):
-            raise Skip("bench/bench_login is not built")
-        users = [f"stall{i}@example.org" for i in range(3)]  # each logs in once per step
-        import_users(sb, users, SECRET_HEX)
-        ufile = os.path.join(sb.tmp, "users")
-        write(ufile, "".join(f"{u} {SECRET_HEX}\n" for u in users))
-        pamd = os.path.join(sb.tmp, "pam.d")
-        os.mkdir(pamd)
-        write(os.path.join(pamd, "recover"), f"auth required {mod} config={sb.cfg}\n", 0o644)
+        drv, pamd, ufile, users = driver_setup(sb, "stall", 3)  # each logs in once per step
         proc = subprocess.Popen([drv, "-d", pamd, "-s", "recover", "-u", ufile, "-I"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 

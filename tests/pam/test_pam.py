@@ -977,6 +977,14 @@ def installed_layout(e, extra=""):
     return target
 
 
+def ask_back_end(target, uid, mode, user, service, text):
+    """One request to the installed back end as `uid` (a process of that user): its status."""
+    return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                           "--", target], input=f"{mode}\n{user}\n{service}\n{text}\n",
+                          text=True, capture_output=True,
+                          env={"PATH": "/usr/bin:/bin"}).returncode
+
+
 def nonroot_user(e):
     """A new enrolled user, its uid, a pam_matrix password file it may read, its secret and
     backup codes."""
@@ -1162,13 +1170,11 @@ def t_nonroot_rate(e):
     svc = e.exact(raw="")
     answered = 0
     for _ in range(40):
-        p = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                            "--", target], input=f"enrolled\n{u}\n{svc}\n\n", text=True,
-                           capture_output=True, env={"PATH": "/usr/bin:/bin"})
-        if p.returncode == 0:
+        rc = ask_back_end(target, uid, "enrolled", u, svc, "")
+        if rc == 0:
             answered += 1
         else:
-            check(p.returncode == 4, f"over the limit: expected 4 (locked), got {p.returncode}")
+            check(rc == 4, f"over the limit: expected 4 (locked), got {rc}")
     check(answered <= 30, f"{answered} requests of one uid answered in under a minute")
     expect(e.drive(svc, u, [totp(s)], as_uid=uid), "PAM_AUTH_ERR")
     # with nullok on the line (configuration and `enrolled` in one request, read-only): the
@@ -1191,10 +1197,7 @@ def t_nonroot_split_rate(e):
     svc = e.exact(raw="")
 
     def split(tail):
-        return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                               "--", target], input=f"split\n{u}\n{svc}\n{tail}\n",
-                              text=True, capture_output=True,
-                              env={"PATH": "/usr/bin:/bin"}).returncode
+        return ask_back_end(target, uid, "split", u, svc, tail)
 
     wrong = [f"{n:08d}" for n in range(40) if f"{n:08d}" not in bcs][:22]
     got = [split(t) for t in wrong]
@@ -1218,10 +1221,7 @@ def t_nonroot_pair_which(e):
     svc = e.exact(raw="")
 
     def code(user, uid, pair):
-        return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                               "--", target], input=f"code\n{user}\n{svc}\n{pair}\n",
-                              text=True, capture_output=True,
-                              env={"PATH": "/usr/bin:/bin"}).returncode
+        return ask_back_end(target, uid, "code", user, svc, pair)
 
     u8 = e.new_user("nr")
     d8 = e.enrol(u8, extra=["--digits", "8"])
